@@ -1,0 +1,42 @@
+"""The `claims-oracle` command line: thin wrappers that hand each command to its package."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Each command lives in its own module, imported only when used, so that
+# `claims-oracle model evaluate` never pays for the chain stack and vice versa.
+# A module registers its arguments with `add_arguments(parser)` and runs with `run(args) -> int`.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "model": ("oracle.vision.commands", "train, export and evaluate the damage model"),
+    "lifecycle": ("oracle.chain.lifecycle", "deploy to a local chain and run a scripted claim lifecycle"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the top-level parser with one sub-parser per available command."""
+    parser = argparse.ArgumentParser(prog="claims-oracle", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (module_name, help_text) in COMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                continue  # that part of the system is not installed in this checkout
+            raise
+        command = sub.add_parser(name, help=help_text)
+        module.add_arguments(command)
+        command.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run the chosen command, returning its exit code."""
+    args = build_parser().parse_args(argv)
+    return int(args._run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
