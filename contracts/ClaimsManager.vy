@@ -1,0 +1,1249 @@
+# pragma version ~=0.4.3
+"""
+@title Claims manager
+@custom:contract-name ClaimsManager
+@license MIT
+@notice Insurance products, capital, policies and claims decided by an oracle committee, with an
+        ERC-792 dispute window in which an arbitrator can overturn the recorded decision.
+@dev Lifecycle of a claim:
+     SUBMITTED -(quorum report)-> DECIDED -(window over, finalize)-> RESOLVED -(withdraw)-> PAID
+     SUBMITTED -(quorum report, small confident approval)-> RESOLVED
+     DECIDED -(dispute)-> DISPUTED -(rule)-> RESOLVED
+     SUBMITTED -(oracle timeout, escalate)-> DISPUTED -(rule)-> RESOLVED
+     Hot records are packed by hand into single storage words (Vyper does not pack structs), which
+     keeps a claim's lifecycle near 220k gas; the `product`, `policy` and `claim` getters unpack them.
+     Accounting per product: `capital` is every unit the product owns in this contract; `locked` is
+     the remaining coverage of live policies plus resolved payouts not yet withdrawn. The contract
+     always holds at least the sum of all capital plus ETH credits and dispute bonds.
+"""
+
+
+# ============================================================ INTERFACES
+
+from interfaces import IArbitrator
+from interfaces import IArbitrable
+
+# @dev This contract is the arbitrable party of ERC-792 disputes.
+implements: IArbitrable
+
+
+# ============================================================ MODULES
+
+# @dev Stateless ETH and ERC-20 transfers (no-bool tokens included); needs no `uses:`.
+from modules import asset_transfer
+
+# @dev Signature recovery with the malleability check; stateless, so no `initializes:`.
+from snekmate.utils import ecdsa
+
+# @dev The EIP-712 domain (name, version, chain id, this address) that binds every report.
+from snekmate.utils import eip712_domain_separator
+initializes: eip712_domain_separator
+
+# @dev Exposes `eip712Domain()` (EIP-5267) so wallets and oracle nodes read the domain on-chain.
+exports: eip712_domain_separator.eip712Domain
+
+
+# ============================================================ CONSTANTS
+
+# Claim status.
+UNKNOWN: constant(uint256) = 0
+SUBMITTED: constant(uint256) = 1
+DECIDED: constant(uint256) = 2
+DISPUTED: constant(uint256) = 3
+RESOLVED: constant(uint256) = 4
+PAID: constant(uint256) = 5
+
+# Oracle decisions.
+APPROVE: constant(uint8) = 1
+PARTIAL: constant(uint8) = 2
+REJECT: constant(uint8) = 3
+REFER: constant(uint8) = 4
+
+# ERC-792 rulings.
+RULING_REFUSED: constant(uint256) = 0
+RULING_UPHOLD: constant(uint256) = 1
+RULING_CLAIMANT: constant(uint256) = 2
+RULING_INSURER: constant(uint256) = 3
+RULING_OPTIONS: constant(uint256) = 3
+
+MAX_COMMITTEE: constant(uint256) = 16
+MAX_MODELS: constant(uint256) = 8
+MAX_EXTRA_DATA: constant(uint256) = 256
+MAX_URI: constant(uint256) = 256
+MAX_BPS: constant(uint256) = 10_000
+MAX_CLAIMS_PER_POLICY: constant(uint256) = 4095
+MAX_AMOUNT: constant(uint256) = 2**96 - 1
+MAX_PERIL: constant(uint256) = 15
+
+REPORT_TYPEHASH: constant(bytes32) = keccak256(
+    "Report(uint256 claimId,uint8 decision,uint256 payout,uint16 confidence,bytes32 explanationHash,bytes32 modelHash,bytes32 evidenceRoot,bytes32 termsHash)"
+)
+
+# Bit layout of the packed words.
+MASK_8: constant(uint256) = 2**8 - 1
+MASK_12: constant(uint256) = 2**12 - 1
+MASK_16: constant(uint256) = 2**16 - 1
+MASK_32: constant(uint256) = 2**32 - 1
+MASK_40: constant(uint256) = 2**40 - 1
+MASK_96: constant(uint256) = 2**96 - 1
+MASK_128: constant(uint256) = 2**128 - 1
+MASK_160: constant(uint256) = 2**160 - 1
+
+# policy word: holder 0..159 | productId 160..191 | end 192..231 | claimCount 232..243 | openClaims 244..255
+POLICY_PRODUCT_SHIFT: constant(uint256) = 160
+POLICY_END_SHIFT: constant(uint256) = 192
+POLICY_COUNT_SHIFT: constant(uint256) = 232
+POLICY_OPEN_SHIFT: constant(uint256) = 244
+
+# claim word: status 0..7 | decision 8..15 | timestamp 16..55 | claimed 56..151 | payout 152..247 | flags 248..255
+CLAIM_DECISION_SHIFT: constant(uint256) = 8
+CLAIM_TIME_SHIFT: constant(uint256) = 16
+CLAIM_CLAIMED_SHIFT: constant(uint256) = 56
+CLAIM_PAYOUT_SHIFT: constant(uint256) = 152
+CLAIM_FLAGS_SHIFT: constant(uint256) = 248
+FLAG_ESCALATED: constant(uint256) = 1
+FLAG_INSURER_DISPUTED: constant(uint256) = 2
+
+# rules word: perils 0..15 | term 16..47 | window 48..79 | timeout 80..111 | threshold 112..119 |
+#             committeeSize 120..127 | minConfidence 128..143 | paused 144..151 | instantLimit 152..247
+RULES_TERM_SHIFT: constant(uint256) = 16
+RULES_WINDOW_SHIFT: constant(uint256) = 48
+RULES_TIMEOUT_SHIFT: constant(uint256) = 80
+RULES_THRESHOLD_SHIFT: constant(uint256) = 112
+RULES_SIZE_SHIFT: constant(uint256) = 120
+RULES_CONFIDENCE_SHIFT: constant(uint256) = 128
+RULES_PAUSED_SHIFT: constant(uint256) = 144
+RULES_INSTANT_SHIFT: constant(uint256) = 152
+
+# claim ids carry their policy: claimId = policyId * 4096 + index (index 1..4095).
+CLAIM_INDEX_BITS: constant(uint256) = 12
+
+
+# ============================================================ STRUCTS
+
+struct ProductConfig:
+    asset: address
+    coverageLimit: uint256
+    deductible: uint256
+    premium: uint256
+    term: uint256
+    perils: uint256
+    committee: DynArray[address, MAX_COMMITTEE]
+    threshold: uint256
+    models: DynArray[bytes32, MAX_MODELS]
+    instantLimit: uint256
+    minConfidence: uint256
+    disputeWindow: uint256
+    disputeBond: uint256
+    arbitrator: address
+    arbitratorExtraData: Bytes[MAX_EXTRA_DATA]
+    oracleTimeout: uint256
+    termsHash: bytes32
+    metaEvidenceURI: String[MAX_URI]
+
+struct Product:
+    insurer: address
+    asset: address
+    coverageLimit: uint256
+    deductible: uint256
+    premium: uint256
+    term: uint256
+    perils: uint256
+    threshold: uint256
+    committeeSize: uint256
+    instantLimit: uint256
+    minConfidence: uint256
+    disputeWindow: uint256
+    disputeBond: uint256
+    arbitrator: address
+    oracleTimeout: uint256
+    termsHash: bytes32
+    paused: bool
+    capital: uint256
+    locked: uint256
+
+struct Policy:
+    holder: address
+    productId: uint256
+    start: uint256
+    end: uint256
+    remainingCoverage: uint256
+    claimCount: uint256
+    openClaims: uint256
+
+struct Claim:
+    policyId: uint256
+    status: uint256
+    decision: uint8
+    timestamp: uint256
+    claimedAmount: uint256
+    payout: uint256
+    escalated: bool
+    disputer: address
+    disputeId: uint256
+    evidenceRoot: bytes32
+
+struct Report:
+    claimId: uint256
+    decision: uint8
+    payout: uint256
+    confidence: uint16
+    explanationHash: bytes32
+    modelHash: bytes32
+    evidenceRoot: bytes32
+    termsHash: bytes32
+
+struct Signature:
+    v: uint8
+    r: bytes32
+    s: bytes32
+
+
+# ============================================================ STORAGE
+
+productCount: public(uint256)
+policyCount: public(uint256)
+
+# products
+_product_insurer: HashMap[uint256, address]
+_product_asset: HashMap[uint256, address]
+_product_rules: HashMap[uint256, uint256]
+_product_limits: HashMap[uint256, uint256]  # coverageLimit 0..95 | deductible 96..191
+_product_premium: HashMap[uint256, uint256]
+_product_bond: HashMap[uint256, uint256]
+_product_arbitrator: HashMap[uint256, address]
+_product_extra_data: HashMap[uint256, Bytes[MAX_EXTRA_DATA]]
+_product_terms_hash: HashMap[uint256, bytes32]
+_product_funds: HashMap[uint256, uint256]  # capital 0..127 | locked 128..255
+_committee: HashMap[uint256, DynArray[address, MAX_COMMITTEE]]
+_committee_epoch: HashMap[uint256, uint256]
+_is_member: HashMap[uint256, HashMap[address, bool]]
+_model_approved: HashMap[uint256, HashMap[bytes32, bool]]
+
+# policies and claims
+_policies: HashMap[uint256, uint256]
+_policy_coverage: HashMap[uint256, uint256]
+_claims: HashMap[uint256, uint256]
+_evidence_roots: HashMap[uint256, bytes32]
+
+# vote path: votes per (claim, report digest, committee epoch); one vote per member per claim and epoch
+_votes: HashMap[uint256, HashMap[bytes32, uint256]]
+_voted: HashMap[uint256, HashMap[bytes32, bool]]
+
+# disputes
+_claim_disputer: HashMap[uint256, address]
+_claim_dispute_id: HashMap[uint256, uint256]
+_dispute_claim: HashMap[address, HashMap[uint256, uint256]]  # arbitrator => disputeId => claimId
+
+# ETH owed to accounts outside claim payouts (dispute bonds, refunds)
+credits: public(HashMap[address, uint256])
+totalCredits: public(uint256)
+heldBonds: public(uint256)
+
+
+# ============================================================ EVENTS
+
+event ProductCreated:
+    productId: indexed(uint256)
+    insurer: indexed(address)
+    asset: indexed(address)
+    termsHash: bytes32
+
+event ProductPaused:
+    productId: indexed(uint256)
+    paused: bool
+
+event CommitteeUpdated:
+    productId: indexed(uint256)
+    members: DynArray[address, MAX_COMMITTEE]
+    threshold: uint256
+    epoch: uint256
+
+event ModelApprovalSet:
+    productId: indexed(uint256)
+    modelHash: indexed(bytes32)
+    approved: bool
+
+event InstantPayoutRulesSet:
+    productId: indexed(uint256)
+    instantLimit: uint256
+    minConfidence: uint256
+
+event CapitalDeposited:
+    productId: indexed(uint256)
+    sender: indexed(address)
+    amount: uint256
+
+event CapitalWithdrawn:
+    productId: indexed(uint256)
+    receiver: indexed(address)
+    amount: uint256
+
+event PolicyPurchased:
+    policyId: indexed(uint256)
+    productId: indexed(uint256)
+    holder: indexed(address)
+    insuredObject: bytes32
+    start: uint256
+    end: uint256
+    premium: uint256
+    coverage: uint256
+
+event PolicyReleased:
+    policyId: indexed(uint256)
+    releasedCoverage: uint256
+
+event ClaimSubmitted:
+    claimId: indexed(uint256)
+    policyId: indexed(uint256)
+    holder: indexed(address)
+    evidenceRoot: bytes32
+    evidenceURI: String[MAX_URI]
+    incidentTime: uint256
+    peril: uint256
+    latitudeE6: int256
+    longitudeE6: int256
+    claimedAmount: uint256
+
+event ReportVoted:
+    claimId: indexed(uint256)
+    oracle: indexed(address)
+    reportDigest: indexed(bytes32)
+    votes: uint256
+
+event ClaimDecided:
+    claimId: indexed(uint256)
+    decision: uint8
+    payout: uint256
+    confidence: uint16
+    explanationHash: bytes32
+    modelHash: bytes32
+    instant: bool
+    windowEnds: uint256
+
+event ClaimDisputed:
+    claimId: indexed(uint256)
+    disputer: indexed(address)
+    disputeId: indexed(uint256)
+    bond: uint256
+    arbitrationFee: uint256
+
+event ClaimEscalated:
+    claimId: indexed(uint256)
+    caller: indexed(address)
+    disputeId: indexed(uint256)
+    arbitrationFee: uint256
+
+event ClaimRuled:
+    claimId: indexed(uint256)
+    ruling: uint256
+    bondReceiver: address
+
+event ClaimResolved:
+    claimId: indexed(uint256)
+    payout: uint256
+
+event PayoutWithdrawn:
+    claimId: indexed(uint256)
+    receiver: indexed(address)
+    amount: uint256
+
+event CreditWithdrawn:
+    account: indexed(address)
+    amount: uint256
+
+# ERC-1497
+event MetaEvidence:
+    _metaEvidenceID: indexed(uint256)
+    _evidence: String[MAX_URI]
+
+event Evidence:
+    _arbitrator: indexed(address)
+    _evidenceGroupID: indexed(uint256)
+    _party: indexed(address)
+    _evidence: String[MAX_URI]
+
+event Dispute:
+    _arbitrator: indexed(address)
+    _disputeID: indexed(uint256)
+    _metaEvidenceID: uint256
+    _evidenceGroupID: uint256
+
+
+# ============================================================ CONSTRUCTOR
+
+@deploy
+def __init__():
+    """
+    @notice Sets up the EIP-712 domain ("ClaimsOracle", "1") bound to this chain and address.
+    """
+    eip712_domain_separator.__init__("ClaimsOracle", "1")
+
+
+# ============================================================ PRODUCTS (insurer)
+
+@external
+def createProduct(config: ProductConfig) -> uint256:
+    """
+    @notice Creates an insurance product owned by the caller.
+    @dev Economic terms are immutable: new terms mean a new product. Committee, approved models,
+         instant-payout rules and the pause flag stay adjustable by the insurer.
+    @param config Every parameter of the product (see `ProductConfig`).
+    @return uint256 The new product id.
+    """
+    assert config.coverageLimit > 0, "products: coverage limit is zero"
+    assert config.coverageLimit <= MAX_AMOUNT, "products: coverage too large"
+    assert config.deductible < config.coverageLimit, "products: deductible too large"
+    assert config.premium <= MAX_AMOUNT, "products: premium too large"
+    assert config.term > 0 and config.term <= MASK_32, "products: term out of range"
+    assert config.perils > 0 and config.perils <= MASK_16, "products: bad perils mask"
+    assert config.instantLimit <= config.coverageLimit, "products: instant over coverage"
+    assert config.minConfidence <= MAX_BPS, "products: confidence over 10000"
+    assert config.disputeWindow > 0 and config.disputeWindow <= MASK_32, "products: bad dispute window"
+    assert config.oracleTimeout > 0 and config.oracleTimeout <= MASK_32, "products: bad oracle timeout"
+    assert config.arbitrator.is_contract, "products: arbitrator has no code"
+    assert config.asset == empty(address) or config.asset.is_contract, "products: asset has no code"
+    assert config.termsHash != empty(bytes32), "products: terms hash is zero"
+    assert len(config.models) > 0, "products: no approved model"
+
+    product_id: uint256 = self.productCount + 1
+    assert product_id <= MASK_32, "products: too many products"
+    self.productCount = product_id
+
+    self._product_insurer[product_id] = msg.sender
+    self._product_asset[product_id] = config.asset
+    self._product_limits[product_id] = config.coverageLimit | (config.deductible << 96)
+    self._product_premium[product_id] = config.premium
+    self._product_bond[product_id] = config.disputeBond
+    self._product_arbitrator[product_id] = config.arbitrator
+    self._product_extra_data[product_id] = config.arbitratorExtraData
+    self._product_terms_hash[product_id] = config.termsHash
+    self._product_rules[product_id] = (
+        config.perils
+        | (config.term << RULES_TERM_SHIFT)
+        | (config.disputeWindow << RULES_WINDOW_SHIFT)
+        | (config.oracleTimeout << RULES_TIMEOUT_SHIFT)
+    )
+    self._set_committee(product_id, config.committee, config.threshold)
+    self._set_instant_rules(product_id, config.instantLimit, config.minConfidence)
+    for model: bytes32 in config.models:
+        self._model_approved[product_id][model] = True
+        log ModelApprovalSet(productId=product_id, modelHash=model, approved=True)
+
+    log ProductCreated(productId=product_id, insurer=msg.sender, asset=config.asset, termsHash=config.termsHash)
+    log MetaEvidence(_metaEvidenceID=product_id, _evidence=config.metaEvidenceURI)
+    return product_id
+
+
+@external
+def setPaused(product_id: uint256, paused: bool):
+    """
+    @notice Stops or resumes sales of new policies; existing policies and claims are unaffected.
+    @param product_id The product.
+    @param paused True to stop sales.
+    """
+    self._only_insurer(product_id)
+    rules: uint256 = self._product_rules[product_id]
+    rules = rules & ~(MASK_8 << RULES_PAUSED_SHIFT)
+    if paused:
+        rules = rules | (1 << RULES_PAUSED_SHIFT)
+    self._product_rules[product_id] = rules
+    log ProductPaused(productId=product_id, paused=paused)
+
+
+@external
+def setCommittee(product_id: uint256, members: DynArray[address, MAX_COMMITTEE], threshold: uint256):
+    """
+    @notice Replaces the oracle committee and its M-of-N threshold (e.g. to rotate a key).
+    @dev Starts a new committee epoch, so votes cast by the previous committee no longer count.
+    @param product_id The product.
+    @param members The N distinct oracle signer addresses.
+    @param threshold M, the number of matching signatures or votes a report needs.
+    """
+    self._only_insurer(product_id)
+    for member: address in self._committee[product_id]:
+        self._is_member[product_id][member] = False
+    self._set_committee(product_id, members, threshold)
+
+
+@external
+def setModelApproval(product_id: uint256, model_hash: bytes32, approved: bool):
+    """
+    @notice Approves or withdraws approval of a damage model (by its sha256) for reports.
+    @param product_id The product.
+    @param model_hash The model hash reports must carry.
+    @param approved True to approve.
+    """
+    self._only_insurer(product_id)
+    assert model_hash != empty(bytes32), "products: model hash is zero"
+    self._model_approved[product_id][model_hash] = approved
+    log ModelApprovalSet(productId=product_id, modelHash=model_hash, approved=approved)
+
+
+@external
+def setInstantPayoutRules(product_id: uint256, instant_limit: uint256, min_confidence: uint256):
+    """
+    @notice Sets the largest approval paid without a dispute window and the confidence it needs.
+    @param product_id The product.
+    @param instant_limit Largest instant payout in base units (0 disables instant payouts).
+    @param min_confidence Minimum oracle confidence in basis points.
+    """
+    self._only_insurer(product_id)
+    limits: uint256 = self._product_limits[product_id]
+    assert instant_limit <= limits & MASK_96, "products: instant over coverage"
+    assert min_confidence <= MAX_BPS, "products: confidence over 10000"
+    self._set_instant_rules(product_id, instant_limit, min_confidence)
+
+
+# ============================================================ CAPITAL
+
+@external
+@payable
+@nonreentrant
+def depositCapital(product_id: uint256, amount: uint256):
+    """
+    @notice Adds capital to a product's pool (ETH as msg.value, or an approved ERC-20 amount).
+    @param product_id The product.
+    @param amount The amount in the asset's base units.
+    """
+    assert self._product_insurer[product_id] != empty(address), "capital: unknown product"
+    assert amount > 0, "capital: amount is zero"
+    funds: uint256 = self._product_funds[product_id]
+    assert (funds & MASK_128) + amount <= MASK_128, "capital: capital overflow"
+    asset_transfer._collect(self._product_asset[product_id], msg.sender, amount, msg.value)
+    self._product_funds[product_id] = funds + amount
+    log CapitalDeposited(productId=product_id, sender=msg.sender, amount=amount)
+
+
+@external
+@nonreentrant
+def withdrawCapital(product_id: uint256, amount: uint256, receiver: address):
+    """
+    @notice Withdraws free capital (capital not locked by policies or owed payouts).
+    @param product_id The product.
+    @param amount The amount in the asset's base units.
+    @param receiver Where the capital goes.
+    """
+    self._only_insurer(product_id)
+    assert amount > 0, "capital: amount is zero"
+    assert receiver != empty(address), "capital: receiver is zero"
+    funds: uint256 = self._product_funds[product_id]
+    capital: uint256 = funds & MASK_128
+    locked: uint256 = funds >> 128
+    assert amount <= capital - locked, "capital: exceeds free capital"
+    self._product_funds[product_id] = funds - amount
+    asset_transfer._send(self._product_asset[product_id], receiver, amount)
+    log CapitalWithdrawn(productId=product_id, receiver=receiver, amount=amount)
+
+
+# ============================================================ POLICIES
+
+@external
+@payable
+@nonreentrant
+def buyPolicy(product_id: uint256, insured_object: bytes32) -> uint256:
+    """
+    @notice Buys a policy by paying the product's premium; locks its coverage in the pool.
+    @param product_id The product.
+    @param insured_object An identifier of the insured object (e.g. keccak256 of a VIN).
+    @return uint256 The new policy id.
+    """
+    rules: uint256 = self._product_rules[product_id]
+    assert rules != 0, "policies: unknown product"
+    assert (rules >> RULES_PAUSED_SHIFT) & MASK_8 == 0, "policies: product is paused"
+    coverage: uint256 = self._product_limits[product_id] & MASK_96
+    premium: uint256 = self._product_premium[product_id]
+    funds: uint256 = self._product_funds[product_id]
+    capital: uint256 = funds & MASK_128
+    locked: uint256 = funds >> 128
+    assert capital - locked >= coverage, "policies: not enough capital"
+    assert capital + premium <= MASK_128, "policies: capital overflow"
+
+    policy_id: uint256 = self.policyCount + 1
+    assert policy_id <= MASK_32, "policies: too many policies"
+    self.policyCount = policy_id
+    end: uint256 = block.timestamp + ((rules >> RULES_TERM_SHIFT) & MASK_32)
+    self._policies[policy_id] = (
+        convert(msg.sender, uint256) | (product_id << POLICY_PRODUCT_SHIFT) | (end << POLICY_END_SHIFT)
+    )
+    self._policy_coverage[policy_id] = coverage
+    self._product_funds[product_id] = (capital + premium) | ((locked + coverage) << 128)
+
+    asset_transfer._collect(self._product_asset[product_id], msg.sender, premium, msg.value)
+    log PolicyPurchased(
+        policyId=policy_id, productId=product_id, holder=msg.sender, insuredObject=insured_object,
+        start=block.timestamp, end=end, premium=premium, coverage=coverage,
+    )
+    return policy_id
+
+
+@external
+def releasePolicy(policy_id: uint256):
+    """
+    @notice Releases the locked coverage of an expired policy with no open claims; callable by anyone.
+    @param policy_id The policy.
+    """
+    word: uint256 = self._policies[policy_id]
+    assert word != 0, "policies: unknown policy"
+    assert block.timestamp > (word >> POLICY_END_SHIFT) & MASK_40, "policies: policy not expired"
+    assert (word >> POLICY_OPEN_SHIFT) & MASK_12 == 0, "policies: open claims"
+    remaining: uint256 = self._policy_coverage[policy_id]
+    assert remaining > 0, "policies: nothing to release"
+    self._policy_coverage[policy_id] = 0
+    product_id: uint256 = (word >> POLICY_PRODUCT_SHIFT) & MASK_32
+    self._product_funds[product_id] -= remaining << 128
+    log PolicyReleased(policyId=policy_id, releasedCoverage=remaining)
+
+
+# ============================================================ CLAIMS
+
+@external
+def submitClaim(
+    policy_id: uint256,
+    evidence_root: bytes32,
+    evidence_uri: String[MAX_URI],
+    incident_time: uint256,
+    peril: uint256,
+    latitude_e6: int256,
+    longitude_e6: int256,
+    claimed_amount: uint256,
+) -> uint256:
+    """
+    @notice Submits a claim on the caller's policy; the oracle committee picks it up from the event.
+    @dev Stores only what later steps check (evidence root, claimed amount, status, time).
+    @param policy_id The caller's policy.
+    @param evidence_root keccak256 of the canonical evidence manifest (photo content ids).
+    @param evidence_uri Where the manifest can be fetched (content id URI).
+    @param incident_time Unix time of the incident, within the policy term and not in the future.
+    @param peril The peril's bit index in the product's perils mask.
+    @param latitude_e6 Incident latitude in millionths of a degree.
+    @param longitude_e6 Incident longitude in millionths of a degree.
+    @param claimed_amount The amount claimed in base units of the payout asset.
+    @return uint256 The claim id (policyId * 4096 + index).
+    """
+    word: uint256 = self._policies[policy_id]
+    assert convert(word & MASK_160, address) == msg.sender, "claims: not the policy holder"
+    end: uint256 = (word >> POLICY_END_SHIFT) & MASK_40
+    assert block.timestamp <= end, "claims: policy expired"
+    rules: uint256 = self._product_rules[(word >> POLICY_PRODUCT_SHIFT) & MASK_32]
+    assert incident_time >= end - ((rules >> RULES_TERM_SHIFT) & MASK_32), "claims: incident before start"
+    assert incident_time <= block.timestamp, "claims: incident in the future"
+    assert peril <= MAX_PERIL and (rules >> peril) & 1 == 1, "claims: peril not covered"
+    assert evidence_root != empty(bytes32), "claims: evidence root is zero"
+    assert claimed_amount > 0, "claims: claimed amount is zero"
+    assert claimed_amount <= MAX_AMOUNT, "claims: claimed amount too large"
+    assert latitude_e6 >= -90_000_000 and latitude_e6 <= 90_000_000, "claims: latitude out of range"
+    assert longitude_e6 >= -180_000_000 and longitude_e6 <= 180_000_000, "claims: longitude out of range"
+
+    index: uint256 = ((word >> POLICY_COUNT_SHIFT) & MASK_12) + 1
+    assert index <= MAX_CLAIMS_PER_POLICY, "claims: too many claims"
+    # claimCount and openClaims both grow by one; openClaims cannot overflow as it is <= claimCount
+    self._policies[policy_id] = word + (1 << POLICY_COUNT_SHIFT) + (1 << POLICY_OPEN_SHIFT)
+    claim_id: uint256 = (policy_id << CLAIM_INDEX_BITS) | index
+    self._claims[claim_id] = SUBMITTED | (block.timestamp << CLAIM_TIME_SHIFT) | (claimed_amount << CLAIM_CLAIMED_SHIFT)
+    self._evidence_roots[claim_id] = evidence_root
+
+    log ClaimSubmitted(
+        claimId=claim_id, policyId=policy_id, holder=msg.sender, evidenceRoot=evidence_root,
+        evidenceURI=evidence_uri, incidentTime=incident_time, peril=peril,
+        latitudeE6=latitude_e6, longitudeE6=longitude_e6, claimedAmount=claimed_amount,
+    )
+    return claim_id
+
+
+# ============================================================ ORACLE REPORTS
+
+@external
+def submitSignedReport(report: Report, signatures: DynArray[Signature, MAX_COMMITTEE]):
+    """
+    @notice Records an oracle decision signed by at least M committee members (EIP-712).
+    @dev Signatures must be ordered by strictly increasing signer address, which rules out
+         counting one signer twice. Anyone may relay the transaction.
+    @param report The decision (see `Report`).
+    @param signatures At least M signatures over `reportDigest(report)`.
+    """
+    claim_word: uint256 = self._claims[report.claimId]
+    product_id: uint256 = self._product_of_claim(report.claimId)
+    rules: uint256 = self._check_report(report, claim_word, product_id)
+    assert len(signatures) >= (rules >> RULES_THRESHOLD_SHIFT) & MASK_8, "oracle: not enough signatures"
+    digest: bytes32 = self._report_digest(report)
+    previous: address = empty(address)
+    for signature: Signature in signatures:
+        signer: address = ecdsa._recover_vrs(
+            digest, convert(signature.v, uint256), convert(signature.r, uint256), convert(signature.s, uint256)
+        )
+        assert convert(signer, uint256) > convert(previous, uint256), "oracle: signers not ascending"
+        assert self._is_member[product_id][signer], "oracle: signer not in committee"
+        previous = signer
+    self._record_decision(report, claim_word, rules)
+
+
+@external
+def voteReport(report: Report):
+    """
+    @notice Casts the caller's committee vote for a report; the M-th matching vote records it.
+    @dev The shape a Chainlink node's ethtx task can send. One vote per member per claim and epoch.
+    @param report The decision the caller vouches for.
+    """
+    claim_word: uint256 = self._claims[report.claimId]
+    product_id: uint256 = self._product_of_claim(report.claimId)
+    rules: uint256 = self._check_report(report, claim_word, product_id)
+    assert self._is_member[product_id][msg.sender], "oracle: caller not in committee"
+    epoch: uint256 = self._committee_epoch[product_id]
+    voter_key: bytes32 = keccak256(abi_encode(msg.sender, epoch))
+    assert not self._voted[report.claimId][voter_key], "oracle: already voted"
+    self._voted[report.claimId][voter_key] = True
+    digest: bytes32 = self._report_digest(report)
+    vote_key: bytes32 = keccak256(abi_encode(digest, epoch))
+    votes: uint256 = self._votes[report.claimId][vote_key] + 1
+    self._votes[report.claimId][vote_key] = votes
+    log ReportVoted(claimId=report.claimId, oracle=msg.sender, reportDigest=digest, votes=votes)
+    if votes >= (rules >> RULES_THRESHOLD_SHIFT) & MASK_8:
+        self._record_decision(report, claim_word, rules)
+
+
+@external
+@view
+def reportDigest(report: Report) -> bytes32:
+    """
+    @notice The EIP-712 digest committee members sign for `report`.
+    @param report The decision.
+    @return bytes32 The typed-data hash bound to this chain and contract.
+    """
+    return self._report_digest(report)
+
+
+# ============================================================ DISPUTES
+
+@external
+def finalize(claim_id: uint256):
+    """
+    @notice Makes a decision final once its dispute window has passed undisputed; callable by anyone.
+    @param claim_id The claim.
+    """
+    word: uint256 = self._claims[claim_id]
+    assert word & MASK_8 == DECIDED, "claims: not awaiting finalize"
+    rules: uint256 = self._product_rules[self._product_of_claim(claim_id)]
+    window_end: uint256 = ((word >> CLAIM_TIME_SHIFT) & MASK_40) + ((rules >> RULES_WINDOW_SHIFT) & MASK_32)
+    assert block.timestamp >= window_end, "claims: window still open"
+    self._resolve(claim_id, word, (word >> CLAIM_PAYOUT_SHIFT) & MASK_96)
+
+
+@external
+@payable
+@nonreentrant
+def dispute(claim_id: uint256):
+    """
+    @notice Contests a recorded decision within its window, before the product's arbitrator.
+    @dev The caller (claimant or insurer) pays the dispute bond plus the arbitration fee. The bond
+         goes to whoever the ruling favours.
+    @param claim_id The claim.
+    """
+    word: uint256 = self._claims[claim_id]
+    assert word & MASK_8 == DECIDED, "claims: not in dispute window"
+    product_id: uint256 = self._product_of_claim(claim_id)
+    rules: uint256 = self._product_rules[product_id]
+    window_end: uint256 = ((word >> CLAIM_TIME_SHIFT) & MASK_40) + ((rules >> RULES_WINDOW_SHIFT) & MASK_32)
+    assert block.timestamp < window_end, "claims: window closed"
+    insurer: address = self._product_insurer[product_id]
+    flags: uint256 = 0
+    if msg.sender == insurer:
+        flags = FLAG_INSURER_DISPUTED
+    else:
+        assert msg.sender == self._holder_of_claim(claim_id), "claims: not claimant or insurer"
+    bond: uint256 = self._product_bond[product_id]
+    assert msg.value >= bond, "claims: bond not paid"
+    self.heldBonds += bond
+    self._claims[claim_id] = (word & ~MASK_8 & ~(MASK_8 << CLAIM_FLAGS_SHIFT)) | DISPUTED | (flags << CLAIM_FLAGS_SHIFT)
+    self._claim_disputer[claim_id] = msg.sender
+    fee: uint256 = 0
+    dispute_id: uint256 = 0
+    fee, dispute_id = self._open_dispute(claim_id, product_id, msg.value - bond)
+    log ClaimDisputed(claimId=claim_id, disputer=msg.sender, disputeId=dispute_id, bond=bond, arbitrationFee=fee)
+
+
+@external
+@payable
+@nonreentrant
+def escalate(claim_id: uint256):
+    """
+    @notice Takes a claim the committee left undecided past the oracle timeout to the arbitrator.
+    @dev The claimant or the insurer pays the arbitration fee; no bond is due.
+    @param claim_id The claim.
+    """
+    word: uint256 = self._claims[claim_id]
+    assert word & MASK_8 == SUBMITTED, "claims: not awaiting the oracle"
+    product_id: uint256 = self._product_of_claim(claim_id)
+    rules: uint256 = self._product_rules[product_id]
+    deadline: uint256 = ((word >> CLAIM_TIME_SHIFT) & MASK_40) + ((rules >> RULES_TIMEOUT_SHIFT) & MASK_32)
+    assert block.timestamp >= deadline, "claims: oracle timeout not over"
+    assert (
+        msg.sender == self._holder_of_claim(claim_id) or msg.sender == self._product_insurer[product_id]
+    ), "claims: not claimant or insurer"
+    self._claims[claim_id] = (word & ~MASK_8) | DISPUTED | (FLAG_ESCALATED << CLAIM_FLAGS_SHIFT)
+    self._claim_disputer[claim_id] = msg.sender
+    fee: uint256 = 0
+    dispute_id: uint256 = 0
+    fee, dispute_id = self._open_dispute(claim_id, product_id, msg.value)
+    log ClaimEscalated(claimId=claim_id, caller=msg.sender, disputeId=dispute_id, arbitrationFee=fee)
+
+
+@external
+def rule(_disputeID: uint256, _ruling: uint256):
+    """
+    @notice ERC-792 callback: the product's arbitrator gives its final ruling.
+    @dev 0 refused and 1 uphold keep the oracle's payout (nothing for an escalated claim); 2 pays
+         the claimant the claimed amount less the deductible within remaining coverage; 3 pays nothing.
+    @param _disputeID The arbitrator's dispute id.
+    @param _ruling The ruling, 0 to 3.
+    """
+    claim_id: uint256 = self._dispute_claim[msg.sender][_disputeID]
+    assert claim_id != 0, "claims: not the arbitrator"
+    assert _ruling <= RULING_OPTIONS, "claims: ruling out of range"
+    word: uint256 = self._claims[claim_id]
+    assert word & MASK_8 == DISPUTED, "claims: dispute already ruled"
+    self._dispute_claim[msg.sender][_disputeID] = 0
+    flags: uint256 = word >> CLAIM_FLAGS_SHIFT
+    escalated: bool = flags & FLAG_ESCALATED != 0
+    product_id: uint256 = self._product_of_claim(claim_id)
+
+    payout: uint256 = 0
+    if _ruling == RULING_CLAIMANT:
+        claimed: uint256 = (word >> CLAIM_CLAIMED_SHIFT) & MASK_96
+        deductible: uint256 = self._product_limits[product_id] >> 96
+        if claimed > deductible:
+            payout = claimed - deductible
+    elif _ruling != RULING_INSURER and not escalated:
+        payout = (word >> CLAIM_PAYOUT_SHIFT) & MASK_96
+
+    bond_receiver: address = empty(address)
+    if not escalated:
+        bond_receiver = self._bond_winner(claim_id, product_id, flags, _ruling)
+        bond: uint256 = self._product_bond[product_id]
+        self.heldBonds -= bond
+        self._credit(bond_receiver, bond)
+
+    log IArbitrable.Ruling(_arbitrator=msg.sender, _disputeID=_disputeID, _ruling=_ruling)
+    log ClaimRuled(claimId=claim_id, ruling=_ruling, bondReceiver=bond_receiver)
+    self._resolve(claim_id, word, payout)
+
+
+@external
+def submitEvidence(claim_id: uint256, evidence_uri: String[MAX_URI]):
+    """
+    @notice Publishes ERC-1497 evidence for a claim (claimant, insurer or committee member).
+    @param claim_id The claim, used as the evidence group id.
+    @param evidence_uri URI of the evidence JSON (e.g. the oracle's explanation).
+    """
+    assert self._claims[claim_id] != 0, "claims: unknown claim"
+    product_id: uint256 = self._product_of_claim(claim_id)
+    assert (
+        msg.sender == self._holder_of_claim(claim_id)
+        or msg.sender == self._product_insurer[product_id]
+        or self._is_member[product_id][msg.sender]
+    ), "claims: not a party"
+    log Evidence(
+        _arbitrator=self._product_arbitrator[product_id], _evidenceGroupID=claim_id,
+        _party=msg.sender, _evidence=evidence_uri,
+    )
+
+
+# ============================================================ WITHDRAWALS
+
+@external
+@nonreentrant
+def withdrawPayout(claim_id: uint256):
+    """
+    @notice Pays the policy holder a resolved claim's payout (pull payment).
+    @param claim_id The claim.
+    """
+    word: uint256 = self._claims[claim_id]
+    assert word & MASK_8 == RESOLVED, "claims: no payout to withdraw"
+    holder: address = self._holder_of_claim(claim_id)
+    assert msg.sender == holder, "claims: not the policy holder"
+    payout: uint256 = (word >> CLAIM_PAYOUT_SHIFT) & MASK_96
+    assert payout > 0, "claims: no payout to withdraw"
+    self._claims[claim_id] = (word & ~MASK_8) | PAID
+    product_id: uint256 = self._product_of_claim(claim_id)
+    # the payout leaves both capital and locked: (capital - payout) | (locked - payout) << 128
+    self._product_funds[product_id] -= payout | (payout << 128)
+    asset_transfer._send(self._product_asset[product_id], holder, payout)
+    log PayoutWithdrawn(claimId=claim_id, receiver=holder, amount=payout)
+
+
+@external
+@nonreentrant
+def withdrawCredit():
+    """
+    @notice Pays the caller the ETH credited to them (dispute bonds won).
+    """
+    amount: uint256 = self.credits[msg.sender]
+    assert amount > 0, "claims: nothing to withdraw"
+    self.credits[msg.sender] = 0
+    self.totalCredits -= amount
+    raw_call(msg.sender, b"", value=amount)
+    log CreditWithdrawn(account=msg.sender, amount=amount)
+
+
+# ============================================================ VIEWS
+
+@external
+@view
+def product(product_id: uint256) -> Product:
+    """
+    @notice A product's parameters and its capital.
+    @param product_id The product.
+    @return Product The unpacked record.
+    """
+    rules: uint256 = self._product_rules[product_id]
+    limits: uint256 = self._product_limits[product_id]
+    funds: uint256 = self._product_funds[product_id]
+    return Product(
+        insurer=self._product_insurer[product_id],
+        asset=self._product_asset[product_id],
+        coverageLimit=limits & MASK_96,
+        deductible=limits >> 96,
+        premium=self._product_premium[product_id],
+        term=(rules >> RULES_TERM_SHIFT) & MASK_32,
+        perils=rules & MASK_16,
+        threshold=(rules >> RULES_THRESHOLD_SHIFT) & MASK_8,
+        committeeSize=(rules >> RULES_SIZE_SHIFT) & MASK_8,
+        instantLimit=(rules >> RULES_INSTANT_SHIFT) & MASK_96,
+        minConfidence=(rules >> RULES_CONFIDENCE_SHIFT) & MASK_16,
+        disputeWindow=(rules >> RULES_WINDOW_SHIFT) & MASK_32,
+        disputeBond=self._product_bond[product_id],
+        arbitrator=self._product_arbitrator[product_id],
+        oracleTimeout=(rules >> RULES_TIMEOUT_SHIFT) & MASK_32,
+        termsHash=self._product_terms_hash[product_id],
+        paused=(rules >> RULES_PAUSED_SHIFT) & MASK_8 != 0,
+        capital=funds & MASK_128,
+        locked=funds >> 128,
+    )
+
+
+@external
+@view
+def committee(product_id: uint256) -> DynArray[address, MAX_COMMITTEE]:
+    """
+    @notice The product's current oracle committee.
+    @param product_id The product.
+    @return DynArray The member addresses.
+    """
+    return self._committee[product_id]
+
+
+@external
+@view
+def isCommitteeMember(product_id: uint256, account: address) -> bool:
+    """
+    @notice Whether `account` is in the product's current committee.
+    @param product_id The product.
+    @param account The address.
+    @return bool True for a member.
+    """
+    return self._is_member[product_id][account]
+
+
+@external
+@view
+def isModelApproved(product_id: uint256, model_hash: bytes32) -> bool:
+    """
+    @notice Whether reports may carry `model_hash` for this product.
+    @param product_id The product.
+    @param model_hash The model's sha256.
+    @return bool True when approved.
+    """
+    return self._model_approved[product_id][model_hash]
+
+
+@external
+@view
+def arbitratorExtraData(product_id: uint256) -> Bytes[MAX_EXTRA_DATA]:
+    """
+    @notice The extra data passed to the product's arbitrator (court, juror count).
+    @param product_id The product.
+    @return Bytes The extra data.
+    """
+    return self._product_extra_data[product_id]
+
+
+@external
+@view
+def disputeCost(claim_id: uint256) -> uint256:
+    """
+    @notice What `dispute` must be sent: the product's bond plus the arbitrator's current fee.
+    @param claim_id The claim.
+    @return uint256 Wei to send.
+    """
+    product_id: uint256 = self._product_of_claim(claim_id)
+    arbitrator: IArbitrator = IArbitrator(self._product_arbitrator[product_id])
+    return self._product_bond[product_id] + staticcall arbitrator.arbitrationCost(self._product_extra_data[product_id])
+
+
+@external
+@view
+def policy(policy_id: uint256) -> Policy:
+    """
+    @notice A policy's record.
+    @param policy_id The policy.
+    @return Policy The unpacked record.
+    """
+    word: uint256 = self._policies[policy_id]
+    product_id: uint256 = (word >> POLICY_PRODUCT_SHIFT) & MASK_32
+    end: uint256 = (word >> POLICY_END_SHIFT) & MASK_40
+    term: uint256 = (self._product_rules[product_id] >> RULES_TERM_SHIFT) & MASK_32
+    start: uint256 = 0
+    if word != 0:
+        start = end - term
+    return Policy(
+        holder=convert(word & MASK_160, address),
+        productId=product_id,
+        start=start,
+        end=end,
+        remainingCoverage=self._policy_coverage[policy_id],
+        claimCount=(word >> POLICY_COUNT_SHIFT) & MASK_12,
+        openClaims=(word >> POLICY_OPEN_SHIFT) & MASK_12,
+    )
+
+
+@external
+@view
+def claim(claim_id: uint256) -> Claim:
+    """
+    @notice A claim's record.
+    @param claim_id The claim.
+    @return Claim The unpacked record.
+    """
+    word: uint256 = self._claims[claim_id]
+    return Claim(
+        policyId=claim_id >> CLAIM_INDEX_BITS,
+        status=word & MASK_8,
+        decision=convert((word >> CLAIM_DECISION_SHIFT) & MASK_8, uint8),
+        timestamp=(word >> CLAIM_TIME_SHIFT) & MASK_40,
+        claimedAmount=(word >> CLAIM_CLAIMED_SHIFT) & MASK_96,
+        payout=(word >> CLAIM_PAYOUT_SHIFT) & MASK_96,
+        escalated=(word >> CLAIM_FLAGS_SHIFT) & FLAG_ESCALATED != 0,
+        disputer=self._claim_disputer[claim_id],
+        disputeId=self._claim_dispute_id[claim_id],
+        evidenceRoot=self._evidence_roots[claim_id],
+    )
+
+
+# ============================================================ INTERNAL
+
+@internal
+@view
+def _only_insurer(product_id: uint256):
+    """
+    @notice Reverts unless the caller is the product's insurer.
+    @param product_id The product.
+    """
+    assert self._product_insurer[product_id] == msg.sender, "products: not the insurer"
+
+
+@internal
+def _set_committee(product_id: uint256, members: DynArray[address, MAX_COMMITTEE], threshold: uint256):
+    """
+    @notice Stores a committee, checks M of N, and starts a new committee epoch.
+    @param product_id The product.
+    @param members The distinct signer addresses.
+    @param threshold M.
+    """
+    assert threshold > 0 and threshold <= len(members), "products: bad threshold"
+    for member: address in members:
+        assert member != empty(address), "products: zero member"
+        assert not self._is_member[product_id][member], "products: duplicate member"
+        self._is_member[product_id][member] = True
+    self._committee[product_id] = members
+    epoch: uint256 = self._committee_epoch[product_id] + 1
+    self._committee_epoch[product_id] = epoch
+    rules: uint256 = self._product_rules[product_id]
+    rules = rules & ~(MASK_16 << RULES_THRESHOLD_SHIFT)
+    self._product_rules[product_id] = rules | (threshold << RULES_THRESHOLD_SHIFT) | (len(members) << RULES_SIZE_SHIFT)
+    log CommitteeUpdated(productId=product_id, members=members, threshold=threshold, epoch=epoch)
+
+
+@internal
+def _set_instant_rules(product_id: uint256, instant_limit: uint256, min_confidence: uint256):
+    """
+    @notice Stores the instant-payout limit and minimum confidence in the rules word.
+    @param product_id The product.
+    @param instant_limit Largest instant payout.
+    @param min_confidence Minimum confidence in basis points.
+    """
+    rules: uint256 = self._product_rules[product_id]
+    rules = rules & ~(MASK_16 << RULES_CONFIDENCE_SHIFT) & ~(MASK_96 << RULES_INSTANT_SHIFT)
+    self._product_rules[product_id] = rules | (min_confidence << RULES_CONFIDENCE_SHIFT) | (instant_limit << RULES_INSTANT_SHIFT)
+    log InstantPayoutRulesSet(productId=product_id, instantLimit=instant_limit, minConfidence=min_confidence)
+
+
+@internal
+@view
+def _product_of_claim(claim_id: uint256) -> uint256:
+    """
+    @notice The product a claim belongs to, through its policy.
+    @param claim_id The claim.
+    @return uint256 The product id (0 for an unknown claim).
+    """
+    return (self._policies[claim_id >> CLAIM_INDEX_BITS] >> POLICY_PRODUCT_SHIFT) & MASK_32
+
+
+@internal
+@view
+def _holder_of_claim(claim_id: uint256) -> address:
+    """
+    @notice The holder of the policy a claim was made on.
+    @param claim_id The claim.
+    @return address The policy holder.
+    """
+    return convert(self._policies[claim_id >> CLAIM_INDEX_BITS] & MASK_160, address)
+
+
+@internal
+@view
+def _check_report(report: Report, claim_word: uint256, product_id: uint256) -> uint256:
+    """
+    @notice Checks a report against the claim and product it names; returns the product's rules word.
+    @param report The decision.
+    @param claim_word The claim's packed word.
+    @param product_id The claim's product.
+    @return uint256 The product's rules word.
+    """
+    assert claim_word & MASK_8 == SUBMITTED, "oracle: claim not awaiting one"
+    assert report.evidenceRoot == self._evidence_roots[report.claimId], "oracle: evidence root mismatch"
+    assert report.termsHash == self._product_terms_hash[product_id], "oracle: terms hash mismatch"
+    assert self._model_approved[product_id][report.modelHash], "oracle: model not approved"
+    assert report.decision >= APPROVE and report.decision <= REFER, "oracle: unknown decision"
+    assert convert(report.confidence, uint256) <= MAX_BPS, "oracle: confidence over 10000"
+    assert report.payout <= (claim_word >> CLAIM_CLAIMED_SHIFT) & MASK_96, "oracle: payout above claimed"
+    if report.decision == REJECT:
+        assert report.payout == 0, "oracle: rejection with a payout"
+    elif report.decision != REFER:
+        assert report.payout > 0, "oracle: approval without payout"
+    return self._product_rules[product_id]
+
+
+@internal
+@view
+def _report_digest(report: Report) -> bytes32:
+    """
+    @notice EIP-712 typed-data hash of a report in this contract's domain.
+    @param report The decision.
+    @return bytes32 The digest to sign.
+    """
+    struct_hash: bytes32 = keccak256(
+        abi_encode(
+            REPORT_TYPEHASH, report.claimId, report.decision, report.payout, report.confidence,
+            report.explanationHash, report.modelHash, report.evidenceRoot, report.termsHash,
+        )
+    )
+    return eip712_domain_separator._hash_typed_data_v4(struct_hash)
+
+
+@internal
+def _record_decision(report: Report, claim_word: uint256, rules: uint256):
+    """
+    @notice Records a quorum decision: pays a small confident approval at once, else opens the window.
+    @param report The decision.
+    @param claim_word The claim's packed word.
+    @param rules The product's rules word.
+    """
+    instant: bool = (
+        (report.decision == APPROVE or report.decision == PARTIAL)
+        and report.payout <= (rules >> RULES_INSTANT_SHIFT) & MASK_96
+        and convert(report.confidence, uint256) >= (rules >> RULES_CONFIDENCE_SHIFT) & MASK_16
+    )
+    # keep claimed amount and flags; set decision, time and payout; status follows
+    word: uint256 = claim_word & ((MASK_96 << CLAIM_CLAIMED_SHIFT) | (MASK_8 << CLAIM_FLAGS_SHIFT))
+    word = word | (convert(report.decision, uint256) << CLAIM_DECISION_SHIFT) | (block.timestamp << CLAIM_TIME_SHIFT)
+    word = word | (report.payout << CLAIM_PAYOUT_SHIFT)
+    window_end: uint256 = 0
+    if not instant:
+        window_end = block.timestamp + ((rules >> RULES_WINDOW_SHIFT) & MASK_32)
+        self._claims[report.claimId] = word | DECIDED
+    log ClaimDecided(
+        claimId=report.claimId, decision=report.decision, payout=report.payout, confidence=report.confidence,
+        explanationHash=report.explanationHash, modelHash=report.modelHash, instant=instant, windowEnds=window_end,
+    )
+    if instant:
+        self._resolve(report.claimId, word, report.payout)
+
+
+@internal
+def _resolve(claim_id: uint256, word: uint256, payout: uint256):
+    """
+    @notice Makes a claim final with `payout`, capped by the policy's remaining coverage.
+    @dev The payout stays in the product's locked capital until the holder withdraws it.
+    @param claim_id The claim.
+    @param word The claim's packed word.
+    @param payout The payout before the coverage cap.
+    """
+    policy_id: uint256 = claim_id >> CLAIM_INDEX_BITS
+    final_payout: uint256 = payout
+    if final_payout > 0:
+        remaining: uint256 = self._policy_coverage[policy_id]
+        final_payout = min(final_payout, remaining)
+        self._policy_coverage[policy_id] = remaining - final_payout
+    new_word: uint256 = word & ~MASK_8 & ~(MASK_96 << CLAIM_PAYOUT_SHIFT)
+    self._claims[claim_id] = new_word | RESOLVED | (final_payout << CLAIM_PAYOUT_SHIFT)
+    self._policies[policy_id] -= 1 << POLICY_OPEN_SHIFT
+    log ClaimResolved(claimId=claim_id, payout=final_payout)
+
+
+@internal
+def _open_dispute(claim_id: uint256, product_id: uint256, paid: uint256) -> (uint256, uint256):
+    """
+    @notice Creates the ERC-792 dispute for a claim and emits the ERC-1497 `Dispute` event.
+    @dev Forwards exactly the arbitrator's fee and credits any excess back to the caller.
+    @param claim_id The claim.
+    @param product_id The claim's product.
+    @param paid The ETH the caller sent for the arbitration fee.
+    @return uint256 The fee forwarded.
+    @return uint256 The arbitrator's dispute id.
+    """
+    arbitrator: address = self._product_arbitrator[product_id]
+    extra_data: Bytes[MAX_EXTRA_DATA] = self._product_extra_data[product_id]
+    fee: uint256 = staticcall IArbitrator(arbitrator).arbitrationCost(extra_data)
+    assert paid >= fee, "claims: arbitration fee not paid"
+    self._credit(msg.sender, paid - fee)
+    dispute_id: uint256 = extcall IArbitrator(arbitrator).createDispute(RULING_OPTIONS, extra_data, value=fee)
+    assert self._dispute_claim[arbitrator][dispute_id] == 0, "claims: dispute id reused"
+    self._dispute_claim[arbitrator][dispute_id] = claim_id
+    self._claim_dispute_id[claim_id] = dispute_id
+    log Dispute(_arbitrator=arbitrator, _disputeID=dispute_id, _metaEvidenceID=product_id, _evidenceGroupID=claim_id)
+    return fee, dispute_id
+
+
+@internal
+@view
+def _bond_winner(claim_id: uint256, product_id: uint256, flags: uint256, ruling: uint256) -> address:
+    """
+    @notice Who receives the dispute bond: the disputer if the ruling favours them, else the other party.
+    @param claim_id The claim.
+    @param product_id The claim's product.
+    @param flags The claim's flags.
+    @param ruling The ruling.
+    @return address The bond's receiver.
+    """
+    insurer: address = self._product_insurer[product_id]
+    holder: address = self._holder_of_claim(claim_id)
+    if flags & FLAG_INSURER_DISPUTED != 0:
+        if ruling == RULING_INSURER:
+            return insurer
+        return holder
+    if ruling == RULING_CLAIMANT:
+        return holder
+    return insurer
+
+
+@internal
+def _credit(account: address, amount: uint256):
+    """
+    @notice Credits ETH to an account for a later `withdrawCredit`.
+    @param account The receiver.
+    @param amount Wei.
+    """
+    if amount == 0:
+        return
+    self.credits[account] += amount
+    self.totalCredits += amount

@@ -1,0 +1,116 @@
+"""The oracle report as EIP-712 typed data: the bytes committee members sign for the contract."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import IntEnum
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+
+DOMAIN_NAME = "ClaimsOracle"
+DOMAIN_VERSION = "1"
+MAX_CONFIDENCE_BPS = 10_000
+
+REPORT_TYPES = {
+    "Report": [
+        {"name": "claimId", "type": "uint256"},
+        {"name": "decision", "type": "uint8"},
+        {"name": "payout", "type": "uint256"},
+        {"name": "confidence", "type": "uint16"},
+        {"name": "explanationHash", "type": "bytes32"},
+        {"name": "modelHash", "type": "bytes32"},
+        {"name": "evidenceRoot", "type": "bytes32"},
+        {"name": "termsHash", "type": "bytes32"},
+    ]
+}
+
+
+class Decision(IntEnum):
+    """The oracle's decision, numbered as in the contract."""
+
+    APPROVE = 1
+    PARTIAL = 2
+    REJECT = 3
+    REFER = 4
+
+
+@dataclass(frozen=True)
+class Report:
+    """One oracle decision on one claim, bound to its evidence, terms and model."""
+
+    claimId: int
+    decision: int
+    payout: int
+    confidence: int
+    explanationHash: bytes
+    modelHash: bytes
+    evidenceRoot: bytes
+    termsHash: bytes
+
+    def __post_init__(self) -> None:
+        """Reject values the contract would refuse, with the offending value named."""
+        if self.decision not in set(Decision):
+            raise ValueError(f"decision must be one of {[int(d) for d in Decision]}, got {self.decision}")
+        if not 0 <= self.confidence <= MAX_CONFIDENCE_BPS:
+            raise ValueError(f"confidence must be 0..{MAX_CONFIDENCE_BPS} basis points, got {self.confidence}")
+        if self.payout < 0 or self.claimId <= 0:
+            raise ValueError(f"payout must be >= 0 and claimId > 0, got {self.payout}, {self.claimId}")
+        for name in ("explanationHash", "modelHash", "evidenceRoot", "termsHash"):
+            value = getattr(self, name)
+            if not isinstance(value, bytes | bytearray) or len(value) != 32:
+                raise ValueError(f"{name} must be 32 bytes, got {value!r}")
+
+    def as_tuple(self) -> tuple:
+        """The report in the field order of the contract's `Report` struct."""
+        return tuple(asdict(self).values())
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The EIP-712 domain of one deployed claims manager on one chain."""
+
+    chain_id: int
+    verifying_contract: str
+
+    def as_dict(self) -> dict:
+        """The domain in the shape eth-account expects."""
+        return {
+            "name": DOMAIN_NAME,
+            "version": DOMAIN_VERSION,
+            "chainId": self.chain_id,
+            "verifyingContract": self.verifying_contract,
+        }
+
+
+def _signable(report: Report, domain: Domain):
+    """The EIP-712 signable message for a report in a domain."""
+    message = {k: (bytes(v) if isinstance(v, bytearray) else v) for k, v in asdict(report).items()}
+    return encode_typed_data(domain_data=domain.as_dict(), message_types=REPORT_TYPES, message_data=message)
+
+
+def report_digest(report: Report, domain: Domain) -> bytes:
+    """The 32-byte typed-data hash the contract recomputes for `report`."""
+    from eth_utils import keccak
+
+    signable = _signable(report, domain)
+    return keccak(b"\x19" + signable.version + signable.header + signable.body)
+
+
+def sign_report(report: Report, domain: Domain, private_key: bytes | str) -> tuple[int, bytes, bytes]:
+    """Sign `report` and return (v, r, s) as the contract's `Signature` struct wants them."""
+    signed = Account.sign_message(_signable(report, domain), private_key=private_key)
+    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+
+
+def recover_signer(report: Report, domain: Domain, signature: tuple[int, bytes, bytes]) -> str:
+    """The address that produced `signature` over `report` in `domain`."""
+    v, r, s = signature
+    vrs = (v, int.from_bytes(r, "big"), int.from_bytes(s, "big"))
+    return Account.recover_message(_signable(report, domain), vrs=vrs)
+
+
+def sign_quorum(report: Report, domain: Domain, keys_by_address: dict[str, bytes | str]) -> list[tuple]:
+    """Signatures from every given signer, ordered by ascending signer address as the contract requires."""
+    ordered = sorted(keys_by_address.items(), key=lambda item: int(item[0], 16))
+    return [sign_report(report, domain, key) for _, key in ordered]

@@ -1,0 +1,16 @@
+"""Shared pytest configuration: where the project and its data live."""
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = (REPO_ROOT / ".." / "shared" / "data").resolve()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real photos and tables beside the project; skips the test when they are absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data not found at {SHARED_DATA} (see ../shared/data/README.md)")
+    return SHARED_DATA
