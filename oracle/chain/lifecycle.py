@@ -1,0 +1,127 @@
+"""A scripted claim lifecycle on a local chain: deploy, configure, claim, decide, dispute, pay, with gas per step."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from eth_utils import keccak
+
+from oracle.chain.report import Decision, Domain, Report, sign_quorum
+
+ETH = 10**18
+DAY = 24 * 3600
+DEMO_MODEL_HASH = keccak(b"damage-model-demo")
+DEMO_TERMS_HASH = keccak(b"terms-demo")
+ZERO_ADDRESS = "0x" + "00" * 20
+# The steps `make bench-gas` must report, in lifecycle order.
+GAS_KEYS = (
+    "create_product", "buy_policy", "submit_claim", "report_signed_2of3", "report_vote", "finalize",
+    "withdraw", "dispute", "rule",
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `claims-oracle lifecycle`."""
+    parser.add_argument("--network", default="ethereum:local:foundry",
+                        help="ape network choice; the default starts a local anvil node")
+    parser.add_argument("--gas-json", type=Path, help="also write the gas per step to this JSON file")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the lifecycle on the chosen network, print the gas table and optionally write it as JSON."""
+    from ape import networks
+
+    with networks.parse_network_choice(args.network):
+        gas = run_lifecycle()
+    print(format_gas_table(gas))
+    if args.gas_json:
+        args.gas_json.parent.mkdir(parents=True, exist_ok=True)
+        args.gas_json.write_text(json.dumps(gas, indent=2, sort_keys=True) + "\n")
+        print(f"wrote {args.gas_json}", file=sys.stderr)
+    return 0
+
+
+def run_lifecycle() -> dict[str, int]:
+    """Deploy fresh contracts on the connected chain and take claims through every path; return gas per step."""
+    from ape import accounts, chain, project
+
+    deployer, insurer, claimant, *rest = accounts.test_accounts
+    oracles, panelists = rest[:3], rest[3:6]
+    gas: dict[str, int] = {}
+
+    arbitrator = deployer.deploy(project.PanelArbitrator, [p.address for p in panelists], 2, ETH // 100)
+    manager = deployer.deploy(project.ClaimsManager)
+    domain = Domain(chain_id=chain.chain_id, verifying_contract=manager.address)
+    keys = {o.address: o.private_key for o in oracles}
+
+    receipt = manager.createProduct(
+        {
+            "asset": ZERO_ADDRESS, "coverageLimit": 10 * ETH, "deductible": ETH // 2, "premium": ETH // 10,
+            "term": 365 * DAY, "perils": 0b111111, "committee": [o.address for o in oracles], "threshold": 2,
+            "models": [DEMO_MODEL_HASH], "instantLimit": ETH, "minConfidence": 9000,
+            "disputeWindow": 3 * DAY, "disputeBond": ETH // 20, "arbitrator": arbitrator.address,
+            "arbitratorExtraData": b"", "oracleTimeout": DAY, "termsHash": DEMO_TERMS_HASH,
+            "metaEvidenceURI": "ipfs://demo-meta-evidence",
+        },
+        sender=insurer,
+    )
+    gas["create_product"] = receipt.gas_used
+    product_id = receipt.decode_logs(manager.ProductCreated)[0].productId
+    gas["deposit_capital"] = manager.depositCapital(product_id, 50 * ETH, value=50 * ETH, sender=insurer).gas_used
+
+    receipt = manager.buyPolicy(product_id, keccak(b"VIN-DEMO"), value=ETH // 10, sender=claimant)
+    gas["buy_policy"] = receipt.gas_used
+    policy_id = receipt.decode_logs(manager.PolicyPurchased)[0].policyId
+
+    def submit(amount: int) -> int:
+        chain.pending_timestamp += 3600
+        incident = chain.pending_timestamp - 600
+        receipt = manager.submitClaim(policy_id, keccak(b"manifest-%d" % amount), "ipfs://evidence", incident, 1,
+                                      41_878_000, -93_097_000, amount, sender=claimant)
+        gas["submit_claim"] = max(gas.get("submit_claim", 0), receipt.gas_used)
+        return receipt.decode_logs(manager.ClaimSubmitted)[0].claimId
+
+    def report(claim_id: int, decision: Decision, payout: int, confidence: int) -> Report:
+        return Report(claim_id, int(decision), payout, confidence, keccak(b"explanation-%d" % claim_id),
+                      DEMO_MODEL_HASH, bytes(manager.claim(claim_id).evidenceRoot), DEMO_TERMS_HASH)
+
+    # 1. approval through the window: submit, 2-of-3 signed report, finalize, withdraw
+    claim_id = submit(3 * ETH)
+    decision = report(claim_id, Decision.APPROVE, 2 * ETH + ETH // 2, 8500)
+    signatures = sign_quorum(decision, domain, dict(list(keys.items())[:2]))
+    gas["report_signed_2of3"] = manager.submitSignedReport(decision.as_tuple(), signatures, sender=deployer).gas_used
+    chain.pending_timestamp += 3 * DAY
+    gas["finalize"] = manager.finalize(claim_id, sender=deployer).gas_used
+    gas["withdraw"] = manager.withdrawPayout(claim_id, sender=claimant).gas_used
+
+    # 2. instant payout: a small confident approval pays at once
+    claim_id = submit(ETH)
+    decision = report(claim_id, Decision.APPROVE, ETH // 2, 9600)
+    signatures = sign_quorum(decision, domain, dict(list(keys.items())[:2]))
+    gas["report_signed_instant"] = manager.submitSignedReport(decision.as_tuple(), signatures, sender=deployer).gas_used
+
+    # 3. rejection through the vote path, disputed by the claimant, ruled for the claimant
+    claim_id = submit(2 * ETH)
+    decision = report(claim_id, Decision.REJECT, 0, 7000)
+    gas["report_vote_first"] = manager.voteReport(decision.as_tuple(), sender=oracles[0]).gas_used
+    gas["report_vote"] = manager.voteReport(decision.as_tuple(), sender=oracles[1]).gas_used
+    receipt = manager.dispute(claim_id, value=manager.disputeCost(claim_id), sender=claimant)
+    gas["dispute"] = receipt.gas_used
+    dispute_id = receipt.decode_logs(manager.ClaimDisputed)[0].disputeId
+    arbitrator.vote(dispute_id, 2, sender=panelists[0])
+    gas["rule"] = arbitrator.vote(dispute_id, 2, sender=panelists[1]).gas_used
+    gas["withdraw_credit"] = manager.withdrawCredit(sender=claimant).gas_used
+
+    gas["lifecycle_total"] = gas["submit_claim"] + gas["report_signed_2of3"] + gas["finalize"] + gas["withdraw"]
+    return {key: int(value) for key, value in gas.items()}
+
+
+def format_gas_table(gas: dict[str, int]) -> str:
+    """A plain-text table of gas per step."""
+    width = max(len(key) for key in gas)
+    lines = [f"{'step'.ljust(width)}  {'gas':>9}", "-" * (width + 11)]
+    lines += [f"{key.ljust(width)}  {value:>9,}" for key, value in gas.items()]
+    return "\n".join(lines)
