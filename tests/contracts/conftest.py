@@ -210,3 +210,9 @@ def open_claim(create_product, buy_policy, submit_claim):
         return product_id, policy_id, submit_claim(policy_id, amount=amount)
 
     return make
+
+
+@pytest.fixture(scope="session", autouse=True)
+def deployed(manager, arbitrator, token, no_bool_token):
+    """Deploys every session contract before the first test, outside any test's isolation snapshot."""
+    return manager, arbitrator, token, no_bool_token

@@ -1,0 +1,149 @@
+"""Capital per product (ETH and ERC-20, including no-bool tokens) and policies that lock it."""
+
+import ape
+import pytest
+from eth_utils import keccak
+
+from .conftest import DAY, ETH
+
+
+def test_deposit_capital__eth__adds_to_capital(manager, create_product, insurer):
+    product_id = create_product(capital=0)
+    receipt = manager.depositCapital(product_id, 5 * ETH, value=5 * ETH, sender=insurer)
+    assert receipt.decode_logs(manager.CapitalDeposited)[0].amount == 5 * ETH
+    assert manager.product(product_id).capital == 5 * ETH
+    assert manager.balance >= 5 * ETH
+
+
+@pytest.mark.parametrize("asset_fixture", ["token", "no_bool_token"])
+def test_deposit_capital__token__pulls_tokens(manager, create_product, insurer, request, asset_fixture):
+    asset = request.getfixturevalue(asset_fixture)
+    product_id = create_product(capital=7 * ETH, asset=asset)
+    assert manager.product(product_id).capital == 7 * ETH
+    assert asset.balanceOf(manager) == 7 * ETH
+
+
+def test_deposit_capital__wrong_eth_amount__reverts(manager, create_product, insurer):
+    product_id = create_product(capital=0)
+    with ape.reverts("asset: wrong ETH amount sent"):
+        manager.depositCapital(product_id, 5 * ETH, value=ETH, sender=insurer)
+
+
+def test_deposit_capital__eth_to_token_product__reverts(manager, create_product, insurer, token):
+    product_id = create_product(capital=0, asset=token)
+    with ape.reverts("asset: ETH sent for a token"):
+        manager.depositCapital(product_id, ETH, value=ETH, sender=insurer)
+
+
+def test_deposit_capital__token_without_allowance__reverts(manager, create_product, insurer, token):
+    product_id = create_product(capital=0, asset=token)
+    with ape.reverts("asset: token transfer reverted"):
+        manager.depositCapital(product_id, ETH, sender=insurer)
+
+
+def test_deposit_capital__unknown_product_or_zero__reverts(manager, create_product, insurer):
+    with ape.reverts("capital: unknown product"):
+        manager.depositCapital(999, ETH, value=ETH, sender=insurer)
+    product_id = create_product(capital=0)
+    with ape.reverts("capital: amount is zero"):
+        manager.depositCapital(product_id, 0, sender=insurer)
+
+
+def test_withdraw_capital__free_capital__pays_receiver(manager, create_product, insurer, stranger):
+    product_id = create_product(capital=20 * ETH)
+    before = stranger.balance
+    manager.withdrawCapital(product_id, 5 * ETH, stranger, sender=insurer)
+    assert stranger.balance == before + 5 * ETH
+    assert manager.product(product_id).capital == 15 * ETH
+
+
+def test_withdraw_capital__locked_capital__reverts(manager, create_product, buy_policy, insurer):
+    product_id = create_product(capital=20 * ETH)
+    buy_policy(product_id)  # locks 10 ETH of coverage; capital is 20.1 ETH with the premium
+    product = manager.product(product_id)
+    assert product.locked == 10 * ETH
+    free = product.capital - product.locked
+    with ape.reverts("capital: exceeds free capital"):
+        manager.withdrawCapital(product_id, free + 1, insurer, sender=insurer)
+    manager.withdrawCapital(product_id, free, insurer, sender=insurer)
+    assert manager.product(product_id).capital == manager.product(product_id).locked
+
+
+def test_withdraw_capital__stranger_or_bad_args__reverts(manager, create_product, insurer, stranger):
+    product_id = create_product(capital=ETH)
+    with ape.reverts("products: not the insurer"):
+        manager.withdrawCapital(product_id, ETH, stranger, sender=stranger)
+    with ape.reverts("capital: amount is zero"):
+        manager.withdrawCapital(product_id, 0, insurer, sender=insurer)
+    with ape.reverts("capital: receiver is zero"):
+        manager.withdrawCapital(product_id, ETH, "0x" + "00" * 20, sender=insurer)
+
+
+@pytest.mark.parametrize("asset_fixture", ["token", "no_bool_token"])
+def test_withdraw_capital__token__sends_tokens(manager, create_product, insurer, stranger, request, asset_fixture):
+    asset = request.getfixturevalue(asset_fixture)
+    product_id = create_product(capital=3 * ETH, asset=asset)
+    manager.withdrawCapital(product_id, 2 * ETH, stranger, sender=insurer)
+    assert asset.balanceOf(stranger) == 2 * ETH
+
+
+def test_buy_policy__eth__records_policy_and_locks_coverage(manager, create_product, claimant, chain):
+    product_id = create_product(capital=20 * ETH)
+    receipt = manager.buyPolicy(product_id, keccak(b"VIN-9"), value=ETH // 10, sender=claimant)
+    event = receipt.decode_logs(manager.PolicyPurchased)[0]
+    policy = manager.policy(event.policyId)
+    assert policy.holder == claimant.address and policy.productId == product_id
+    assert policy.end - policy.start == 365 * DAY and policy.remainingCoverage == 10 * ETH
+    assert bytes(event.insuredObject) == keccak(b"VIN-9")
+    product = manager.product(product_id)
+    assert product.locked == 10 * ETH and product.capital == 20 * ETH + ETH // 10
+
+
+def test_buy_policy__token__pulls_premium(manager, create_product, buy_policy, token, claimant):
+    product_id = create_product(capital=20 * ETH, asset=token)
+    policy_id = buy_policy(product_id, token=token)
+    assert manager.policy(policy_id).holder == claimant.address
+    assert token.balanceOf(manager) == 20 * ETH + ETH // 10
+
+
+def test_buy_policy__wrong_premium__reverts(manager, create_product, claimant):
+    product_id = create_product()
+    with ape.reverts("asset: wrong ETH amount sent"):
+        manager.buyPolicy(product_id, keccak(b"x"), value=ETH // 20, sender=claimant)
+
+
+def test_buy_policy__not_enough_free_capital__reverts(manager, create_product, claimant):
+    product_id = create_product(capital=9 * ETH)
+    with ape.reverts("policies: not enough capital"):
+        manager.buyPolicy(product_id, keccak(b"x"), value=ETH // 10, sender=claimant)
+
+
+def test_buy_policy__unknown_product__reverts(manager, claimant):
+    with ape.reverts("policies: unknown product"):
+        manager.buyPolicy(12345, keccak(b"x"), value=ETH // 10, sender=claimant)
+
+
+def test_release_policy__expired_without_claims__unlocks_coverage(manager, create_product, buy_policy, chain,
+                                                                   stranger):
+    product_id = create_product(capital=20 * ETH)
+    policy_id = buy_policy(product_id)
+    with ape.reverts("policies: policy not expired"):
+        manager.releasePolicy(policy_id, sender=stranger)
+    chain.pending_timestamp += 366 * DAY
+    receipt = manager.releasePolicy(policy_id, sender=stranger)
+    assert receipt.decode_logs(manager.PolicyReleased)[0].releasedCoverage == 10 * ETH
+    assert manager.product(product_id).locked == 0
+    with ape.reverts("policies: nothing to release"):
+        manager.releasePolicy(policy_id, sender=stranger)
+
+
+def test_release_policy__open_claim__reverts(manager, open_claim, chain, stranger):
+    _, policy_id, _ = open_claim()
+    chain.pending_timestamp += 366 * DAY
+    with ape.reverts("policies: open claims"):
+        manager.releasePolicy(policy_id, sender=stranger)
+
+
+def test_release_policy__unknown__reverts(manager, stranger):
+    with ape.reverts("policies: unknown policy"):
+        manager.releasePolicy(777, sender=stranger)

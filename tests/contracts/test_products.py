@@ -1,0 +1,140 @@
+"""Products: creation with every parameter, and the insurer-only operational settings."""
+
+import ape
+import pytest
+from eth_utils import keccak
+
+from .conftest import DEFAULT_PRODUCT, ETH, MODEL_HASH, OTHER_MODEL_HASH, TERMS_HASH
+
+
+def test_create_product__valid_config__stores_every_parameter_and_emits_meta_evidence(
+    manager, insurer, oracles, arbitrator
+):
+    config = dict(DEFAULT_PRODUCT, asset="0x" + "00" * 20, committee=[o.address for o in oracles],
+                  arbitrator=arbitrator.address)
+    receipt = manager.createProduct(config, sender=insurer)
+    product_id = receipt.decode_logs(manager.ProductCreated)[0].productId
+    product = manager.product(product_id)
+    assert product.insurer == insurer.address
+    assert product.coverageLimit == 10 * ETH and product.deductible == ETH // 2 and product.premium == ETH // 10
+    assert product.term == DEFAULT_PRODUCT["term"] and product.perils == 0b111111
+    assert product.threshold == 2 and product.committeeSize == 3
+    assert product.instantLimit == ETH and product.minConfidence == 9000
+    assert product.disputeWindow == DEFAULT_PRODUCT["disputeWindow"] and product.disputeBond == ETH // 20
+    assert product.oracleTimeout == DEFAULT_PRODUCT["oracleTimeout"] and product.arbitrator == arbitrator.address
+    assert bytes(product.termsHash) == TERMS_HASH and not product.paused
+    assert manager.isModelApproved(product_id, MODEL_HASH)
+    assert manager.committee(product_id) == [o.address for o in oracles]
+    meta = receipt.decode_logs(manager.MetaEvidence)[0]
+    assert meta._metaEvidenceID == product_id and meta._evidence == DEFAULT_PRODUCT["metaEvidenceURI"]
+
+
+@pytest.mark.parametrize(
+    "overrides, reason",
+    [
+        ({"coverageLimit": 0}, "products: coverage limit is zero"),
+        ({"coverageLimit": 2**96}, "products: coverage too large"),
+        ({"deductible": 10 * ETH}, "products: deductible too large"),
+        ({"premium": 2**96}, "products: premium too large"),
+        ({"term": 0}, "products: term out of range"),
+        ({"perils": 0}, "products: bad perils mask"),
+        ({"perils": 2**16}, "products: bad perils mask"),
+        ({"instantLimit": 11 * ETH}, "products: instant over coverage"),
+        ({"minConfidence": 10_001}, "products: confidence over 10000"),
+        ({"disputeWindow": 0}, "products: bad dispute window"),
+        ({"oracleTimeout": 0}, "products: bad oracle timeout"),
+        ({"termsHash": b"\x00" * 32}, "products: terms hash is zero"),
+        ({"models": []}, "products: no approved model"),
+        ({"threshold": 0}, "products: bad threshold"),
+        ({"threshold": 4}, "products: bad threshold"),
+    ],
+)
+def test_create_product__invalid_parameter__reverts(create_product, overrides, reason):
+    with ape.reverts(reason):
+        create_product(capital=0, **overrides)
+
+
+def test_create_product__arbitrator_without_code__reverts(create_product, stranger):
+    with ape.reverts("products: arbitrator has no code"):
+        create_product(capital=0, arbitrator=stranger.address)
+
+
+def test_create_product__asset_without_code__reverts(create_product, stranger):
+    with ape.reverts("products: asset has no code"):
+        create_product(capital=0, asset=stranger)
+
+
+def test_create_product__duplicate_or_zero_member__reverts(create_product, oracles):
+    with ape.reverts("products: duplicate member"):
+        create_product(capital=0, committee=[oracles[0].address, oracles[0].address])
+    with ape.reverts("products: zero member"):
+        create_product(capital=0, committee=[oracles[0].address, "0x" + "00" * 20], threshold=1)
+
+
+def test_set_paused__insurer__blocks_new_policies_only(manager, create_product, buy_policy, insurer, claimant):
+    product_id = create_product()
+    policy_id = buy_policy(product_id)
+    receipt = manager.setPaused(product_id, True, sender=insurer)
+    assert receipt.decode_logs(manager.ProductPaused)[0].paused == 1
+    assert manager.product(product_id).paused
+    with ape.reverts("policies: product is paused"):
+        manager.buyPolicy(product_id, keccak(b"x"), value=ETH // 10, sender=claimant)
+    assert manager.policy(policy_id).holder == claimant.address  # existing policy untouched
+    manager.setPaused(product_id, False, sender=insurer)
+    assert buy_policy(product_id) == policy_id + 1
+
+
+@pytest.mark.parametrize("call", ["setPaused", "setCommittee", "setModelApproval", "setInstantPayoutRules"])
+def test_insurer_settings__stranger__reverts(manager, create_product, stranger, oracles, call):
+    product_id = create_product(capital=0)
+    args = {
+        "setPaused": (True,),
+        "setCommittee": ([oracles[0].address], 1),
+        "setModelApproval": (OTHER_MODEL_HASH, True),
+        "setInstantPayoutRules": (0, 0),
+    }[call]
+    with ape.reverts("products: not the insurer"):
+        getattr(manager, call)(product_id, *args, sender=stranger)
+
+
+def test_set_committee__rotation__old_members_lose_membership(manager, create_product, insurer, oracles, stranger):
+    product_id = create_product(capital=0)
+    receipt = manager.setCommittee(product_id, [oracles[2].address, stranger.address], 2, sender=insurer)
+    assert receipt.decode_logs(manager.CommitteeUpdated)[0].epoch == 2
+    assert not manager.isCommitteeMember(product_id, oracles[0])
+    assert manager.isCommitteeMember(product_id, stranger)
+    assert manager.product(product_id).committeeSize == 2 and manager.product(product_id).threshold == 2
+
+
+def test_set_committee__threshold_above_size__reverts(manager, create_product, insurer, oracles):
+    product_id = create_product(capital=0)
+    with ape.reverts("products: bad threshold"):
+        manager.setCommittee(product_id, [oracles[0].address], 2, sender=insurer)
+
+
+def test_set_model_approval__insurer__toggles_and_rejects_zero_hash(manager, create_product, insurer):
+    product_id = create_product(capital=0)
+    manager.setModelApproval(product_id, OTHER_MODEL_HASH, True, sender=insurer)
+    assert manager.isModelApproved(product_id, OTHER_MODEL_HASH)
+    manager.setModelApproval(product_id, MODEL_HASH, False, sender=insurer)
+    assert not manager.isModelApproved(product_id, MODEL_HASH)
+    with ape.reverts("products: model hash is zero"):
+        manager.setModelApproval(product_id, b"\x00" * 32, True, sender=insurer)
+
+
+def test_set_instant_payout_rules__insurer__updates_and_checks_bounds(manager, create_product, insurer):
+    product_id = create_product(capital=0)
+    manager.setInstantPayoutRules(product_id, 2 * ETH, 8000, sender=insurer)
+    product = manager.product(product_id)
+    assert product.instantLimit == 2 * ETH and product.minConfidence == 8000
+    assert product.threshold == 2 and product.perils == 0b111111  # neighbours in the packed word intact
+    with ape.reverts("products: instant over coverage"):
+        manager.setInstantPayoutRules(product_id, 11 * ETH, 8000, sender=insurer)
+    with ape.reverts("products: confidence over 10000"):
+        manager.setInstantPayoutRules(product_id, ETH, 10_001, sender=insurer)
+
+
+def test_eip712_domain__deployed__names_this_chain_and_contract(manager, chain):
+    domain = manager.eip712Domain()
+    assert domain[1] == "ClaimsOracle" and domain[2] == "1"
+    assert domain[3] == chain.chain_id and domain[4] == manager.address
