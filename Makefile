@@ -8,7 +8,7 @@ ANVIL_BIN := $(CURDIR)/node_modules/@foundry-rs/anvil-linux-amd64/bin
 export PATH := $(CURDIR)/$(VENV)/bin:$(ANVIL_BIN):$(PATH)
 # how many stateful-test steps hypothesis runs (examples x steps); raise for a longer search
 STATEFUL_EXAMPLES ?= 40
-STATEFUL_STEPS ?= 60
+STATEFUL_STEPS ?= 50
 export STATEFUL_EXAMPLES STATEFUL_STEPS
 
 .PHONY: setup demo test test-contracts bench-gas compile clean
@@ -32,11 +32,14 @@ compile: setup
 demo: setup
 	claims-oracle lifecycle
 
+# Two runs: everything on ape's embedded EVM, then the anvil-marked modules on a real anvil node.
 test: setup
-	pytest
+	pytest -m "not anvil"
+	pytest -m anvil --network ethereum:local:foundry
 
 test-contracts: setup
-	pytest tests/contracts
+	pytest -m "not anvil" tests/contracts
+	pytest -m anvil --network ethereum:local:foundry tests/contracts
 
 bench-gas: setup
 	claims-oracle lifecycle --gas-json bench/gas.json

@@ -14,3 +14,14 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not found at {SHARED_DATA} (see ../shared/data/README.md)")
     return SHARED_DATA
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip anvil-marked tests unless pytest runs on ape's foundry (anvil) network."""
+    network = str(config.getoption("network", default="") or "")
+    if "foundry" in network:
+        return
+    skip = pytest.mark.skip(reason="needs anvil: pytest -m anvil --network ethereum:local:foundry (make test does)")
+    for item in items:
+        if "anvil" in item.keywords:
+            item.add_marker(skip)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from eth_utils import keccak
@@ -23,6 +24,14 @@ GAS_KEYS = (
 )
 
 
+@dataclass
+class LifecycleResult:
+    """Gas per step, and where each scripted claim ended up (path -> (status, payout))."""
+
+    gas: dict[str, int] = field(default_factory=dict)
+    outcomes: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `claims-oracle lifecycle`."""
     parser.add_argument("--network", default="ethereum:local:foundry",
@@ -35,8 +44,11 @@ def run(args: argparse.Namespace) -> int:
     from ape import networks
 
     with networks.parse_network_choice(args.network):
-        gas = run_lifecycle()
-    print(format_gas_table(gas))
+        result = run_lifecycle()
+    print(format_outcomes(result.outcomes))
+    print()
+    print(format_gas_table(result.gas))
+    gas = result.gas
     if args.gas_json:
         args.gas_json.parent.mkdir(parents=True, exist_ok=True)
         args.gas_json.write_text(json.dumps(gas, indent=2, sort_keys=True) + "\n")
@@ -44,13 +56,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_lifecycle() -> dict[str, int]:
-    """Deploy fresh contracts on the connected chain and take claims through every path; return gas per step."""
+def run_lifecycle() -> LifecycleResult:
+    """Deploy fresh contracts on the connected chain and take claims through every path, measuring gas."""
     from ape import accounts, chain, project
 
     deployer, insurer, claimant, *rest = accounts.test_accounts
     oracles, panelists = rest[:3], rest[3:6]
-    gas: dict[str, int] = {}
+    result = LifecycleResult()
+    gas = result.gas
+
+    def outcome(path: str, claim_id: int) -> None:
+        claim = manager.claim(claim_id)
+        result.outcomes[path] = (int(claim.status), int(claim.payout))
 
     arbitrator = deployer.deploy(project.PanelArbitrator, [p.address for p in panelists], 2, ETH // 100)
     manager = deployer.deploy(project.ClaimsManager)
@@ -96,12 +113,14 @@ def run_lifecycle() -> dict[str, int]:
     chain.pending_timestamp += 3 * DAY
     gas["finalize"] = manager.finalize(claim_id, sender=deployer).gas_used
     gas["withdraw"] = manager.withdrawPayout(claim_id, sender=claimant).gas_used
+    outcome("approve_window_finalize_withdraw", claim_id)
 
     # 2. instant payout: a small confident approval pays at once
     claim_id = submit(ETH)
     decision = report(claim_id, Decision.APPROVE, ETH // 2, 9600)
     signatures = sign_quorum(decision, domain, dict(list(keys.items())[:2]))
     gas["report_signed_instant"] = manager.submitSignedReport(decision.as_tuple(), signatures, sender=deployer).gas_used
+    outcome("approve_instant", claim_id)
 
     # 3. rejection through the vote path, disputed by the claimant, ruled for the claimant
     claim_id = submit(2 * ETH)
@@ -114,9 +133,23 @@ def run_lifecycle() -> dict[str, int]:
     arbitrator.vote(dispute_id, 2, sender=panelists[0])
     gas["rule"] = arbitrator.vote(dispute_id, 2, sender=panelists[1]).gas_used
     gas["withdraw_credit"] = manager.withdrawCredit(sender=claimant).gas_used
+    outcome("reject_vote_dispute_claimant_wins", claim_id)
 
     gas["lifecycle_total"] = gas["submit_claim"] + gas["report_signed_2of3"] + gas["finalize"] + gas["withdraw"]
-    return {key: int(value) for key, value in gas.items()}
+    result.gas = {key: int(value) for key, value in gas.items()}
+    return result
+
+
+STATUS_NAMES = {1: "submitted", 2: "decided", 3: "disputed", 4: "resolved", 5: "paid"}
+
+
+def format_outcomes(outcomes: dict[str, tuple[int, int]]) -> str:
+    """A plain-text table of where each scripted claim ended."""
+    width = max(len(path) for path in outcomes)
+    lines = [f"{'claim path'.ljust(width)}  {'status':<9} {'payout (ETH)':>12}", "-" * (width + 24)]
+    for path, (status, payout) in outcomes.items():
+        lines.append(f"{path.ljust(width)}  {STATUS_NAMES.get(status, status):<9} {payout / ETH:>12.4f}")
+    return "\n".join(lines)
 
 
 def format_gas_table(gas: dict[str, int]) -> str:

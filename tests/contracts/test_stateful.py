@@ -1,0 +1,420 @@
+"""A hypothesis state machine (run on anvil) that drives random claim lifecycles and checks the contracts against a Python model.
+
+Steps in CI: at most STATEFUL_EXAMPLES x STATEFUL_STEPS (Makefile: 40 x 50 = 2,000); raise both for a longer search.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import ape
+import pytest
+from eth_utils import keccak
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+
+from oracle.chain.report import Decision, Report, sign_quorum
+
+from .conftest import ARBITRATION_FEE, DAY, ETH, MODEL_HASH, TERMS_HASH
+
+pytestmark = pytest.mark.anvil
+
+SUBMITTED, DECIDED, DISPUTED, RESOLVED, PAID = 1, 2, 3, 4, 5
+COVERAGE, DEDUCTIBLE, PREMIUM, BOND = 10 * ETH, ETH // 2, ETH // 10, ETH // 20
+INSTANT_LIMIT, MIN_CONFIDENCE, WINDOW, TIMEOUT = ETH, 9000, 3 * DAY, DAY
+
+
+@dataclass
+class ModelPolicy:
+    """What the model expects of one policy."""
+
+    holder: object
+    start: int
+    remaining: int = COVERAGE
+    open_claims: int = 0
+
+
+@dataclass
+class ModelClaim:
+    """What the model expects of one claim."""
+
+    policy_id: int
+    claimed: int
+    status: int = SUBMITTED
+    payout: int = 0
+    decided_at: int = 0
+    submitted_at: int = 0
+    disputer: object = None
+    insurer_disputed: bool = False
+    escalated: bool = False
+    dispute_id: int = -1
+    votes: dict = field(default_factory=dict)
+
+
+class ClaimsMachine(RuleBasedStateMachine):
+    """Random sequences of buy, submit, report, dispute, rule, finalize, withdraw and capital moves."""
+
+    env: dict = {}
+
+    @initialize()
+    def setup(self):
+        """Snapshot the chain and create a fresh funded product."""
+        e = self.env
+        self.chain, self.manager, self.arbitrator = e["chain"], e["manager"], e["arbitrator"]
+        self.snapshot = self.chain.snapshot()
+        self.product_id = e["create_product"](capital=40 * ETH, instantLimit=INSTANT_LIMIT)
+        self.capital, self.locked = 40 * ETH, 0
+        self.credits: dict[str, int] = {}
+        self.held_bonds = 0
+        self.policies: dict[int, ModelPolicy] = {}
+        self.claims: dict[int, ModelClaim] = {}
+        self.paid_out: dict[int, int] = {}
+        self.touched: set[int] = set()
+        self.credits_before = self.manager.totalCredits()
+        self.bonds_before = self.manager.heldBonds()
+        self.balance_before = self.manager.balance - 40 * ETH
+        for holder_index in (0, 1):
+            self.buy(holder_index)
+
+    def teardown(self):
+        """Check every claim once more, then put the chain back as it was before this example."""
+        if getattr(self, "snapshot", None) is None:
+            return
+        try:
+            self.touched = set(self.claims)
+            self.claims_match_model()
+        finally:
+            self.chain.restore(self.snapshot)
+
+    # ------------------------------------------------------------ helpers
+
+    def now(self) -> int:
+        return self.chain.pending_timestamp
+
+    def claim_ids(self, *statuses) -> list[int]:
+        return sorted(cid for cid, c in self.claims.items() if c.status in statuses)
+
+    def pick_claim(self, data, *statuses) -> int:
+        """A claim in one of `statuses` when there is one, else any claim."""
+        preferred = self.claim_ids(*statuses)
+        if preferred:
+            claim_id = data.draw(st.sampled_from(preferred), label="claim")
+        else:
+            claim_id = data.draw(st.sampled_from(sorted(self.claims)), label="claim")
+        self.touched.add(claim_id)
+        return claim_id
+
+    def report(self, claim_id: int, decision: Decision, payout: int, confidence: int) -> Report:
+        root = keccak(b"evidence-%d" % claim_id)
+        return Report(claim_id, int(decision), payout, confidence, keccak(b"x%d" % claim_id), MODEL_HASH, root,
+                      TERMS_HASH)
+
+    def apply_decision(self, claim_id: int, decision: Decision, payout: int, confidence: int):
+        claim = self.claims[claim_id]
+        instant = decision in (Decision.APPROVE, Decision.PARTIAL) and payout <= INSTANT_LIMIT \
+            and confidence >= MIN_CONFIDENCE
+        claim.payout, claim.decided_at = payout, self.last_timestamp()
+        if instant:
+            self.resolve(claim_id, payout)
+        else:
+            claim.status = DECIDED
+
+    def resolve(self, claim_id: int, payout: int):
+        claim = self.claims[claim_id]
+        policy = self.policies[claim.policy_id]
+        final = min(payout, policy.remaining)
+        policy.remaining -= final
+        policy.open_claims -= 1
+        claim.payout, claim.status = final, RESOLVED
+
+    def last_timestamp(self) -> int:
+        return self.chain.blocks.head.timestamp
+
+    def credit(self, account, amount: int):
+        if amount:
+            self.credits[account.address] = self.credits.get(account.address, 0) + amount
+
+    # ------------------------------------------------------------ rules
+
+    @rule(amount=st.sampled_from([ETH, 5 * ETH, 30 * ETH]), deposit=st.booleans())
+    def move_capital(self, amount, deposit):
+        insurer = self.env["insurer"]
+        if deposit:
+            self.manager.depositCapital(self.product_id, amount, value=amount, sender=insurer)
+            self.capital += amount
+        elif amount <= self.capital - self.locked:
+            self.manager.withdrawCapital(self.product_id, amount, insurer, sender=insurer)
+            self.capital -= amount
+        else:
+            with ape.reverts("capital: exceeds free capital"):
+                self.manager.withdrawCapital(self.product_id, amount, insurer, sender=insurer)
+
+    @rule(holder_index=st.integers(0, 1))
+    def buy(self, holder_index):
+        holder = self.env["holders"][holder_index]
+        if self.capital - self.locked >= COVERAGE:
+            receipt = self.manager.buyPolicy(self.product_id, keccak(b"car"), value=PREMIUM, sender=holder)
+            event = receipt.decode_logs(self.manager.PolicyPurchased)[0]
+            self.policies[event.policyId] = ModelPolicy(holder=holder, start=event.start)
+            self.capital += PREMIUM
+            self.locked += COVERAGE
+        else:
+            with ape.reverts("policies: not enough capital"):
+                self.manager.buyPolicy(self.product_id, keccak(b"car"), value=PREMIUM, sender=holder)
+
+    @precondition(lambda self: self.policies)
+    @rule(data=st.data(), amount=st.sampled_from([ETH // 2, 2 * ETH, 6 * ETH]))
+    def submit(self, data, amount):
+        policy_id = data.draw(st.sampled_from(sorted(self.policies)), label="policy")
+        policy = self.policies[policy_id]
+        claim_id = policy_id * 4096 + self.manager.policy(policy_id).claimCount + 1
+        if self.now() > policy.start + 365 * DAY:
+            with ape.reverts("claims: policy expired"):
+                self.manager.submitClaim(policy_id, keccak(b"evidence-%d" % claim_id), "ipfs://e", policy.start, 1,
+                                         0, 0, amount, sender=policy.holder)
+            return
+        receipt = self.manager.submitClaim(policy_id, keccak(b"evidence-%d" % claim_id), "ipfs://e", policy.start, 1,
+                                           0, 0, amount, sender=policy.holder)
+        assert receipt.decode_logs(self.manager.ClaimSubmitted)[0].claimId == claim_id
+        policy.open_claims += 1
+        self.claims[claim_id] = ModelClaim(policy_id=policy_id, claimed=amount, submitted_at=self.last_timestamp())
+        self.touched.add(claim_id)
+
+    @precondition(lambda self: self.claims)
+    @rule(data=st.data())
+    def progress(self, data):
+        """Take a claim one step along a path its state allows (report, escalate, dispute, finalize, rule, pay)."""
+        claim_id = self.pick_claim(data, SUBMITTED, DECIDED, DISPUTED, RESOLVED)
+        status = self.claims[claim_id].status
+        if status == SUBMITTED:
+            action = data.draw(st.sampled_from(["sign", "sign", "vote", "escalate"]), label="action")
+            if action == "escalate":
+                self.advance_time(TIMEOUT)
+        elif status == DECIDED:
+            action = data.draw(st.sampled_from(["dispute", "finalize"]), label="action")
+            if action == "finalize":
+                self.advance_time(WINDOW)
+        elif status == DISPUTED:
+            action = "rule"
+        else:
+            action = "withdraw"
+        self.act(data, claim_id, action)
+
+    @precondition(lambda self: self.claims)
+    @rule(data=st.data(), action=st.sampled_from(["sign", "vote", "escalate", "dispute", "finalize", "rule",
+                                                  "withdraw"]))
+    def poke(self, data, action):
+        """Try any action on any claim; the model says whether it must succeed or revert."""
+        self.act(data, self.pick_claim(data), action)
+
+    def act(self, data, claim_id, action):
+        """Run one claim action with parameters drawn from `data`."""
+        if action == "sign":
+            self.report_signed(claim_id, data.draw(st.sampled_from(list(Decision)), label="decision"),
+                               data.draw(st.sampled_from([1, 2, 4]), label="share"),
+                               data.draw(st.sampled_from([5000, 9000, 9900]), label="confidence"),
+                               data.draw(st.sampled_from([1, 2, 2, 3]), label="signers"))
+        elif action == "vote":
+            self.report_vote(claim_id, data.draw(st.sampled_from(list(Decision)), label="decision"),
+                             data.draw(st.integers(0, 2), label="voter"))
+        elif action == "escalate":
+            self.escalate(claim_id)
+        elif action == "dispute":
+            self.dispute(claim_id, data.draw(st.booleans(), label="by_insurer"))
+        elif action == "finalize":
+            self.finalize(claim_id)
+        elif action == "rule":
+            self.rule_dispute(claim_id, data.draw(st.integers(0, 3), label="ruling"))
+        else:
+            self.withdraw_payout(claim_id)
+
+    def report_signed(self, claim_id, decision, share, confidence, signer_count):
+        claim = self.claims[claim_id]
+        payout = 0 if decision == Decision.REJECT else claim.claimed // share
+        report = self.report(claim_id, decision, payout, confidence)
+        oracles = self.env["oracles"][:signer_count]
+        signatures = sign_quorum(report, self.env["domain"], {o.address: o.private_key for o in oracles})
+        if claim.status == SUBMITTED and signer_count >= 2:
+            self.manager.submitSignedReport(report.as_tuple(), signatures, sender=self.env["deployer"])
+            self.apply_decision(claim_id, decision, payout, confidence)
+        else:
+            with ape.reverts():
+                self.manager.submitSignedReport(report.as_tuple(), signatures, sender=self.env["deployer"])
+
+    def report_vote(self, claim_id, decision, voter_index):
+        """One committee vote; two votes for the same report (2 of 3) record it."""
+        claim = self.claims[claim_id]
+        payout = 0 if decision == Decision.REJECT else claim.claimed // 2
+        report = self.report(claim_id, decision, payout, 8000)
+        voter = self.env["oracles"][voter_index]
+        if claim.status != SUBMITTED or voter.address in claim.votes:
+            with ape.reverts():
+                self.manager.voteReport(report.as_tuple(), sender=voter)
+            return
+        self.manager.voteReport(report.as_tuple(), sender=voter)
+        claim.votes[voter.address] = report
+        if sum(1 for vote in claim.votes.values() if vote == report) >= 2:
+            self.apply_decision(claim_id, decision, payout, 8000)
+
+    @rule(seconds=st.sampled_from([3600, DAY, 3 * DAY]))
+    def advance_time(self, seconds):
+        self.chain.pending_timestamp += seconds
+        self.chain.mine()
+
+    def finalize(self, claim_id):
+        claim = self.claims[claim_id]
+        if claim.status == DECIDED and self.now() >= claim.decided_at + WINDOW:
+            self.manager.finalize(claim_id, sender=self.env["stranger"])
+            self.resolve(claim_id, claim.payout)
+        else:
+            with ape.reverts():
+                self.manager.finalize(claim_id, sender=self.env["stranger"])
+
+    def dispute(self, claim_id, by_insurer):
+        claim = self.claims[claim_id]
+        who = self.env["insurer"] if by_insurer else self.policies[claim.policy_id].holder
+        value = BOND + ARBITRATION_FEE
+        if claim.status == DECIDED and self.now() < claim.decided_at + WINDOW:
+            receipt = self.manager.dispute(claim_id, value=value, sender=who)
+            claim.dispute_id = receipt.decode_logs(self.manager.ClaimDisputed)[0].disputeId
+            claim.status, claim.disputer, claim.insurer_disputed = DISPUTED, who, by_insurer
+            self.held_bonds += BOND
+        else:
+            with ape.reverts():
+                self.manager.dispute(claim_id, value=value, sender=who)
+
+    def escalate(self, claim_id):
+        claim = self.claims[claim_id]
+        who = self.policies[claim.policy_id].holder
+        if claim.status == SUBMITTED and self.now() >= claim.submitted_at + TIMEOUT:
+            receipt = self.manager.escalate(claim_id, value=ARBITRATION_FEE, sender=who)
+            claim.dispute_id = receipt.decode_logs(self.manager.ClaimEscalated)[0].disputeId
+            claim.status, claim.escalated = DISPUTED, True
+        else:
+            with ape.reverts():
+                self.manager.escalate(claim_id, value=ARBITRATION_FEE, sender=who)
+
+    def rule_dispute(self, claim_id, ruling):
+        claim = self.claims[claim_id]
+        if claim.status != DISPUTED:
+            with ape.reverts():  # no open dispute for this claim: the panel has nothing to rule on
+                self.arbitrator.vote(max(claim.dispute_id, 0) + 10_000, ruling, sender=self.env["panelists"][0])
+            return
+        panel = self.env["panelists"]
+        self.arbitrator.vote(claim.dispute_id, ruling, sender=panel[0])
+        self.arbitrator.vote(claim.dispute_id, ruling, sender=panel[1])
+        holder = self.policies[claim.policy_id].holder
+        if ruling == 2:
+            payout = max(claim.claimed - DEDUCTIBLE, 0)
+        elif ruling == 3 or claim.escalated:
+            payout = 0
+        else:
+            payout = claim.payout
+        if not claim.escalated:
+            self.held_bonds -= BOND
+            if claim.insurer_disputed:
+                self.credit(self.env["insurer"] if ruling == 3 else holder, BOND)
+            else:
+                self.credit(holder if ruling == 2 else self.env["insurer"], BOND)
+        self.resolve(claim_id, payout)
+
+    def withdraw_payout(self, claim_id):
+        claim = self.claims[claim_id]
+        holder = self.policies[claim.policy_id].holder
+        if claim.status == RESOLVED and claim.payout > 0:
+            receipt = self.manager.withdrawPayout(claim_id, sender=holder)
+            assert receipt.decode_logs(self.manager.PayoutWithdrawn)[0].amount == claim.payout
+            self.paid_out[claim_id] = self.paid_out.get(claim_id, 0) + claim.payout
+            self.capital -= claim.payout
+            self.locked -= claim.payout
+            claim.status = PAID
+        else:
+            with ape.reverts():
+                self.manager.withdrawPayout(claim_id, sender=holder)
+
+    @rule(who=st.sampled_from(["insurer", "holder0", "holder1"]))
+    def withdraw_credit(self, who):
+        account = self.env["insurer"] if who == "insurer" else self.env["holders"][int(who[-1])]
+        owed = self.credits.get(account.address, 0)
+        if owed:
+            self.manager.withdrawCredit(sender=account)
+            self.credits[account.address] = 0
+        elif self.manager.credits(account) == 0:
+            with ape.reverts("claims: nothing to withdraw"):
+                self.manager.withdrawCredit(sender=account)
+
+    @precondition(lambda self: self.policies)
+    @rule(data=st.data())
+    def release_policy(self, data):
+        policy_id = data.draw(st.sampled_from(sorted(self.policies)))
+        policy = self.policies[policy_id]
+        expired = self.now() > policy.start + 365 * DAY
+        if expired and policy.open_claims == 0 and policy.remaining > 0:
+            self.manager.releasePolicy(policy_id, sender=self.env["stranger"])
+            self.locked -= policy.remaining
+            policy.remaining = 0
+        else:
+            with ape.reverts():
+                self.manager.releasePolicy(policy_id, sender=self.env["stranger"])
+
+    # ------------------------------------------------------------ invariants
+
+    @invariant()
+    def contract_holds_what_it_owes(self):
+        if not hasattr(self, "product_id"):
+            return
+        product = self.manager.product(self.product_id)
+        assert (product.capital, product.locked) == (self.capital, self.locked)
+        assert product.locked <= product.capital
+        owed = product.capital + self.manager.totalCredits() + self.manager.heldBonds()
+        assert self.manager.balance >= owed + self.balance_before - self.credits_before - self.bonds_before
+        assert self.manager.heldBonds() - self.bonds_before == self.held_bonds
+
+    @invariant()
+    def claims_match_model(self):
+        """Only quorum reports, rulings and finalization move a claim; the chain agrees with the model.
+
+        Each step checks the claims it touched and their policies; teardown checks them all, which
+        catches a change to a claim no step meant to touch.
+        """
+        for claim_id in sorted(getattr(self, "touched", ())):
+            claim = self.claims[claim_id]
+            onchain = self.manager.claim(claim_id)
+            assert onchain.status == claim.status, claim_id
+            if claim.status in (DECIDED, RESOLVED, PAID):
+                assert onchain.payout == claim.payout
+            remaining = self.manager.policy(claim.policy_id).remainingCoverage
+            assert remaining == self.policies[claim.policy_id].remaining
+        self.touched = set()
+
+    @invariant()
+    def no_claim_pays_twice_nor_beyond_coverage(self):
+        for claim_id, paid in getattr(self, "paid_out", {}).items():
+            assert paid == self.claims[claim_id].payout
+        for policy_id, policy in getattr(self, "policies", {}).items():
+            paid = sum(c.payout for c in self.claims.values()
+                       if c.policy_id == policy_id and c.status in (RESOLVED, PAID))
+            assert paid + policy.remaining <= COVERAGE
+
+
+def test_claims_state_machine__random_lifecycles__model_and_invariants_hold(
+    chain, manager, arbitrator, create_product, insurer, claimant, accounts, oracles, panelists, domain, deployer,
+    stranger,
+):
+    ClaimsMachine.env = dict(
+        chain=chain, manager=manager, arbitrator=arbitrator, create_product=create_product, insurer=insurer,
+        holders=[claimant, accounts[13]], oracles=oracles, panelists=panelists, domain=domain, deployer=deployer,
+        stranger=stranger,
+    )
+    run_state_machine_as_test(
+        ClaimsMachine,
+        settings=settings(
+            max_examples=int(os.environ.get("STATEFUL_EXAMPLES", "5")),
+            stateful_step_count=int(os.environ.get("STATEFUL_STEPS", "30")),
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=os.environ.get("CI") == "true",
+        ),
+    )
