@@ -53,7 +53,9 @@ def make_jpeg(seed: int, size: tuple[int, int] = (96, 72), exif: Image.Exif | No
     return buf.getvalue()
 
 
-def exif_with(taken: str | None = None, offset: str | None = None, gps: tuple[float, float] | None = None) -> Image.Exif:
+def exif_with(
+    taken: str | None = None, offset: str | None = None, gps: tuple[float, float] | None = None
+) -> Image.Exif:
     """An EXIF block with DateTimeOriginal ('YYYY:MM:DD HH:MM:SS'), its offset and a GPS position."""
     exif = Image.Exif()
     if taken:
@@ -78,7 +80,9 @@ def photo(index: int, data: bytes, name: str | None = None) -> Photo:
     return Photo(index=index, name=entry["name"], cid=entry["cid"], sha256=entry["sha256"], data=data)
 
 
-def prediction(label: str = "moderate", damage: float = 0.95, confidence: float = 0.9, heatmap: bytes = b"") -> Prediction:
+def prediction(
+    label: str = "moderate", damage: float = 0.95, confidence: float = 0.9, heatmap: bytes = b""
+) -> Prediction:
     """A prediction that puts `confidence` on `label` and spreads the rest."""
     classes = ["whole", "minor", "moderate", "severe"]
     probs = {c: 0.0 for c in classes}
@@ -103,7 +107,7 @@ def terms():
     return parse_terms(DEFAULT_TERMS_PATH.read_bytes())
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def claim() -> ClaimData:
     """A hail claim on a sedan in Calhoun County, FL, the morning NOAA recorded 1.75 in hail there."""
     return ClaimData(

@@ -24,7 +24,8 @@ def test_read_exif__time_without_offset__read_as_utc_and_flagged():
 
 
 def test_read_exif__no_exif_or_garbage__all_none():
-    assert read_exif(make_jpeg(1)).to_doc() == {"takenAt": None, "takenAtHasOffset": False, "latE6": None, "lonE6": None}
+    empty = {"takenAt": None, "takenAtHasOffset": False, "latE6": None, "lonE6": None}
+    assert read_exif(make_jpeg(1)).to_doc() == empty
     assert read_exif(b"not an image").taken_at is None
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,7 +15,7 @@ from tests.oracle.conftest import ETH
 def test_compute_payout__estimate_below_claim__pays_estimate_minus_deductible(claim, terms):
     c = replace(claim, claimed_amount=2 * ETH, deductible=ETH // 10)
     a = compute_payout(c, terms, "moderate")  # sedan moderate = 0.8 ETH
-    assert (a.estimate, a.loss, a.capped, a.deductible) == (8 * ETH // 10, 8 * ETH // 10, 8 * ETH // 10, ETH // 10)
+    assert (a.estimate, a.loss, a.deductible, a.net) == (8 * ETH // 10, 8 * ETH // 10, ETH // 10, 7 * ETH // 10)
     assert a.payout == 7 * ETH // 10
 
 
@@ -25,14 +24,15 @@ def test_compute_payout__claim_below_estimate__capped_by_claim(claim, terms):
     assert a.loss == ETH // 2 and a.payout == ETH // 2 - ETH // 10
 
 
-def test_compute_payout__remaining_coverage_low__capped_by_coverage_then_deductible(claim, terms):
+def test_compute_payout__remaining_coverage_low__deductible_first_then_coverage_cap(claim, terms):
+    # as the contract does: (claimed - deductible), then capped by what is left of the coverage
     a = compute_payout(replace(claim, claimed_amount=3 * ETH, remaining_coverage=ETH), terms, "severe")
-    assert a.capped == ETH and a.payout == ETH - ETH // 10
+    assert a.net == 3 * ETH - ETH // 10 and a.payout == ETH
 
 
 def test_compute_payout__loss_below_deductible__saturates_at_zero(claim, terms):
     a = compute_payout(replace(claim, deductible=ETH), terms, "minor")
-    assert a.capped == 2 * ETH // 10 and a.payout == 0
+    assert a.loss == 2 * ETH // 10 and a.net == 0 and a.payout == 0
 
 
 def test_compute_payout__no_severity_or_unknown_class__zero(claim, terms):
@@ -55,8 +55,10 @@ def test_compute_payout__terms_minimum_deductible__raises_policy_deductible(clai
     deductible=st.integers(0, 10**21),
     severity=st.sampled_from(["minor", "moderate", "severe"]),
 )
-def test_compute_payout__any_amounts__never_exceeds_claim_coverage_or_estimate(claim, terms, claimed, remaining, deductible, severity):
+def test_compute_payout__any_amounts__never_exceeds_claim_coverage_or_estimate(
+    claim, terms, claimed, remaining, deductible, severity
+):
     c = replace(claim, claimed_amount=claimed, remaining_coverage=remaining, deductible=deductible)
     a = compute_payout(c, terms, severity)
     assert 0 <= a.payout <= min(claimed, remaining, a.estimate)
-    assert a.payout == max(0, min(a.estimate, claimed, remaining) - deductible)
+    assert a.payout == min(max(0, min(a.estimate, claimed) - deductible), remaining)

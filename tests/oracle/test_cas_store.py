@@ -164,3 +164,30 @@ def test_open_store__memory_url__gives_memory_store():
 def test_open_store__unknown_scheme_or_bad_url__raises_naming_url(url):
     with pytest.raises(ValueError, match="scheme|file store URL"):
         open_store(url)
+
+
+def test_local_put__over_a_tampered_copy__repairs_it(tmp_path):
+    store = LocalContentStore(tmp_path)
+    cid = store.put(b"original")
+    path = tmp_path / "blobs" / cid[-2:] / cid
+    path.write_bytes(b"tampered")
+    assert store.put(b"original") == cid
+    assert store.get(cid) == b"original"
+
+
+def _put_many(root: str, seed: int) -> list[str]:
+    store = LocalContentStore(root)
+    return [store.put(bytes([i % 5]) * (1000 + i % 5)) for i in range(seed, seed + 40)]
+
+
+def test_local_put__concurrent_processes__same_ids_and_intact_blobs(tmp_path):
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        results = pool.starmap(_put_many, [(str(tmp_path), 0), (str(tmp_path), 3)])
+    store = LocalContentStore(tmp_path)
+    cids = set(results[0]) | set(results[1])
+    assert len(cids) == 5
+    for i in range(5):
+        assert store.get(cid_for_bytes(bytes([i]) * (1000 + i))) == bytes([i]) * (1000 + i)
+    assert not [p for p in tmp_path.rglob(".tmp-*")]

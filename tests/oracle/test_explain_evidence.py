@@ -48,7 +48,8 @@ def test_verify_evidence__intact__returns_photos_in_order(store, photos):
     manifest = build_manifest(photos)
     _put_all(store, photos, manifest)
     verified = verify_evidence(manifest.data, manifest.root_hex, store)
-    assert [(p.index, p.name, p.data) for p in verified] == [(0, "front.jpg", photos[0][1]), (1, "side.jpg", photos[1][1])]
+    expected = [(0, "front.jpg", photos[0][1]), (1, "side.jpg", photos[1][1])]
+    assert [(p.index, p.name, p.data) for p in verified] == expected
     assert load_manifest(manifest.root, store) == manifest.data
 
 
@@ -76,7 +77,7 @@ def test_verify_evidence__corrupt_stored_photo__raises(tmp_path, photos):
         verify_evidence(manifest.data, manifest.root, store)
 
 
-def test_verify_evidence__too_many_photos__raises_with_limit(photos):
+def test_verify_evidence__too_many_photos__raises_with_limit():
     store = MemoryContentStore()
     many = [(f"{i}.jpg", make_jpeg(100 + i, size=(16, 16))) for i in range(4)]
     manifest = build_manifest(many)

@@ -135,7 +135,8 @@ def test_load_claims_relevant__same_hail_query__same_events_as_bulk_files(events
     assert len(relevant) == 8_267
     bulk = events.events_near(PERIL_HAIL, *CALHOUN, HAIL_MORNING, 25, 6)
     filtered = relevant.events_near(PERIL_HAIL, *CALHOUN, HAIL_MORNING, 25, 6)
-    assert [(r.record_id, r.begin, r.distance_m) for r in filtered] == [(r.record_id, r.begin, r.distance_m) for r in bulk]
+    key = lambda r: (r.record_id, r.begin, r.distance_m)  # noqa: E731
+    assert [key(r) for r in filtered] == [key(r) for r in bulk]
 
 
 def test_parse_details__missing_column__raises_naming_it():

@@ -7,7 +7,7 @@ import json
 import pytest
 from eth_utils import keccak
 
-from oracle.assess import DEFAULT_TERMS_PATH, Peril
+from oracle.assess import ALL_PERILS, DEFAULT_TERMS_PATH, Peril
 from oracle.cas import MemoryContentStore
 from oracle.sources.terms import TermsError, load_terms, parse_terms
 
@@ -30,7 +30,7 @@ def _with(**changes) -> bytes:
 
 def test_parse_terms__shipped_default__valid_with_all_perils_and_schedule():
     terms = parse_terms(DEFAULT_TERMS_PATH.read_bytes())
-    assert terms.perils_mask == int(Peril.COLLISION | Peril.HAIL | Peril.FLOOD | Peril.WIND | Peril.THEFT | Peril.FIRE)
+    assert terms.perils_mask == int(ALL_PERILS) == 0b111111
     assert terms.currency.decimals == 18
     assert terms.repair_cost("sedan", "moderate") == 8 * 10**17
     assert terms.repair_cost("tank", "minor") is None

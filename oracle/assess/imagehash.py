@@ -1,0 +1,59 @@
+"""Perceptual image hashes (dHash and pHash, 64 bits each) written with Pillow and numpy."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image, ImageOps
+
+HASH_BITS = 64
+
+
+def _gray(image: Image.Image | bytes) -> Image.Image:
+    if isinstance(image, (bytes, bytearray)):
+        image = Image.open(io.BytesIO(image))
+    image = ImageOps.exif_transpose(image)  # a rotated copy of a photo is still the same photo
+    return image.convert("L")
+
+
+def _bits_to_int(bits: np.ndarray) -> int:
+    value = 0
+    for bit in bits.reshape(-1):
+        value = (value << 1) | int(bool(bit))
+    return value
+
+
+def dhash(image: Image.Image | bytes) -> int:
+    """Difference hash: 9x8 grey thumbnail, one bit per horizontal neighbour pair (left brighter than right)."""
+    pixels = np.asarray(_gray(image).resize((9, 8), Image.Resampling.LANCZOS), dtype=np.int32)
+    return _bits_to_int(pixels[:, :-1] > pixels[:, 1:])
+
+
+def _dct_matrix(n: int) -> np.ndarray:
+    k = np.arange(n).reshape(-1, 1)
+    i = np.arange(n).reshape(1, -1)
+    matrix = np.cos(np.pi * (2 * i + 1) * k / (2 * n)) * np.sqrt(2.0 / n)
+    matrix[0, :] = np.sqrt(1.0 / n)
+    return matrix
+
+
+_DCT32 = _dct_matrix(32)
+
+
+def phash(image: Image.Image | bytes) -> int:
+    """DCT hash: 32x32 grey thumbnail, 2-D DCT, 8x8 lowest frequencies against their median (DC left out)."""
+    pixels = np.asarray(_gray(image).resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64)
+    low = (_DCT32 @ pixels @ _DCT32.T)[:8, :8]
+    median = np.median(low.reshape(-1)[1:])
+    return _bits_to_int(low > median)
+
+
+def hamming(a: int, b: int) -> int:
+    """Number of differing bits between two 64-bit hashes."""
+    return bin((a ^ b) & ((1 << HASH_BITS) - 1)).count("1")
+
+
+def hash_hex(value: int) -> str:
+    """Return a 64-bit hash as 16 hex digits, the form hashes take in explanations."""
+    return f"{value:016x}"

@@ -1,0 +1,31 @@
+"""Payout arithmetic: schedule estimate, capped by the claimed amount, minus the deductible, capped by coverage."""
+
+from __future__ import annotations
+
+from oracle.assess.types import ClaimData, PayoutArithmetic
+from oracle.sources.terms import Terms
+
+
+def compute_payout(claim: ClaimData, terms: Terms, severity: str | None) -> PayoutArithmetic:
+    """Apply, in order: estimate = schedule[class][severity]; loss = min(estimate, claimed);
+    net = max(0, loss - deductible); payout = min(net, remaining coverage).
+
+    This is the contract's order too (a ruling for the claimant pays claimed - deductible, and every payout is
+    then capped by the policy's remaining coverage). The deductible is the policy's, raised to the terms'
+    minimum (0 when the terms say it does not apply). With no severity or no schedule row the payout is 0.
+    """
+    deductible = max(claim.deductible, terms.deductible.minimum) if terms.deductible.applies else 0
+    estimate = None if severity is None else terms.repair_cost(claim.vehicle_class, severity)
+    loss = 0 if estimate is None else min(estimate, claim.claimed_amount)
+    net = max(0, loss - deductible)
+    return PayoutArithmetic(
+        vehicle_class=claim.vehicle_class,
+        severity=severity,
+        estimate=estimate,
+        claimed=claim.claimed_amount,
+        loss=loss,
+        deductible=deductible,
+        net=net,
+        remaining_coverage=claim.remaining_coverage,
+        payout=min(net, claim.remaining_coverage),
+    )

@@ -1,0 +1,212 @@
+"""The assessment's inputs and outputs: plain frozen dataclasses with integer amounts and basis points."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from oracle.assess.constants import BPS, CLASSES, Decision
+from oracle.assess.exif import PhotoExif
+from oracle.explain.evidence import Photo
+from oracle.sources.history import ClaimsHistory
+from oracle.sources.records import WeatherRecord
+from oracle.sources.terms import Terms
+
+
+class AssessmentError(ValueError):
+    """The inputs to an assessment are inconsistent (a caller bug, not a claim decision)."""
+
+
+@runtime_checkable
+class PhotoPredictionLike(Protocol):
+    """The shape of oracle.vision.PhotoPrediction that the assessment reads (kept local: no vision import)."""
+
+    probabilities: Mapping[str, float]
+    label: str
+    confidence: float
+    damage_probability: float
+    heatmap_png: bytes
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A plain PhotoPredictionLike, for tests and for replaying from an explanation's findings."""
+
+    probabilities: Mapping[str, float]
+    label: str
+    confidence: float
+    damage_probability: float
+    heatmap_png: bytes = b""
+
+
+def to_bps(value: float, what: str) -> int:
+    """Turn a probability in [0, 1] into integer basis points (round half to even), refusing NaN and range errors."""
+    value = float(value)
+    if math.isnan(value) or value < -1e-9 or value > 1 + 1e-9:
+        raise AssessmentError(f"{what} must be a probability in [0, 1], got {value!r}")
+    return min(BPS, max(0, round(value * BPS)))
+
+
+def _uint(name: str, value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise AssessmentError(f"claim.{name} must be a non-negative integer, got {value!r}")
+
+
+@dataclass(frozen=True)
+class ClaimData:
+    """A claim as the contract recorded it, plus the policy facts the rules need; times are epoch seconds.
+
+    `peril` is the peril's bit value (Peril.HAIL == 2); the contract's ClaimSubmitted event carries the bit
+    index (1 for hail), so convert with peril_from_index(). `submitted_at` is the claim's block time.
+    """
+
+    claim_id: int
+    chain_id: int
+    contract: str
+    policy_id: int
+    evidence_root: bytes
+    policy_start: int
+    policy_end: int
+    incident_time: int
+    submitted_at: int
+    lat_e6: int
+    lon_e6: int
+    peril: int
+    claimed_amount: int
+    remaining_coverage: int
+    deductible: int
+    insured_object_id: str
+    vehicle_class: str
+    covered_perils: int | None = None
+    county_fips: str | None = None
+    zone_fips: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("claim_id", "chain_id", "policy_id", "policy_start", "policy_end", "incident_time",
+                     "submitted_at", "claimed_amount", "remaining_coverage", "deductible"):
+            _uint(name, getattr(self, name))
+        if not isinstance(self.evidence_root, (bytes, bytearray)) or len(self.evidence_root) != 32:
+            raise AssessmentError(f"claim.evidence_root must be 32 bytes, got {self.evidence_root!r}")
+        if not (-90_000_000 <= self.lat_e6 <= 90_000_000 and -180_000_000 <= self.lon_e6 <= 180_000_000):
+            raise AssessmentError(f"claim position ({self.lat_e6}, {self.lon_e6}) micro-degrees is out of range")
+        if self.policy_end < self.policy_start:
+            raise AssessmentError(f"policy ends ({self.policy_end}) before it starts ({self.policy_start})")
+
+    @property
+    def lat(self) -> float:
+        """Incident latitude in degrees."""
+        return self.lat_e6 / 1_000_000
+
+    @property
+    def lon(self) -> float:
+        """Incident longitude in degrees."""
+        return self.lon_e6 / 1_000_000
+
+
+@dataclass(frozen=True)
+class AssessmentInputs:
+    """Everything one assessment reads; weather None means 'not available', an empty list means 'none found'."""
+
+    claim: ClaimData
+    photos: Sequence[Photo]
+    predictions: Sequence[PhotoPredictionLike]
+    weather: Sequence[WeatherRecord] | None
+    history: ClaimsHistory
+    terms: Terms
+    terms_hash: bytes
+
+
+@dataclass(frozen=True)
+class PhotoFinding:
+    """What the assessment concluded about one photo."""
+
+    index: int
+    name: str
+    cid: str
+    sha256: str
+    label: str
+    probabilities_bps: Mapping[str, int]
+    damage_bps: int
+    confidence_bps: int
+    damaged: bool
+    severity: str | None
+    heatmap_cid: str | None
+    phash: int
+    dhash: int
+    exif: PhotoExif
+
+
+@dataclass(frozen=True)
+class FraudSignal:
+    """A reason to doubt a claim; strong ones send it to a human (REFER), weak ones lower confidence."""
+
+    id: str
+    strength: str
+    reason: str
+    details: tuple[tuple[str, str | int | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleFired:
+    """A decision rule that applied: its id, the outcome it pushes for, and why, in words."""
+
+    id: str
+    outcome: str
+    reason: str
+    confidence_bps: int | None = None
+
+
+@dataclass(frozen=True)
+class PayoutArithmetic:
+    """Each step from the cost schedule to the payout, in base units of the payout asset."""
+
+    vehicle_class: str
+    severity: str | None
+    estimate: int | None
+    claimed: int
+    loss: int
+    deductible: int
+    net: int
+    remaining_coverage: int
+    payout: int
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The result: decision, payout, confidence and everything the explanation needs to justify them."""
+
+    decision: Decision
+    payout: int
+    confidence_bps: int
+    findings: tuple[PhotoFinding, ...]
+    fraud_signals: tuple[FraudSignal, ...]
+    weather_records: tuple[WeatherRecord, ...] | None
+    rules: tuple[RuleFired, ...]
+    arithmetic: PayoutArithmetic
+    artifacts: Mapping[str, bytes] = field(default_factory=dict)
+
+
+def check_probabilities(probabilities: Mapping[str, float], where: str) -> dict[str, int]:
+    """Return the four class probabilities as basis points, or raise naming the missing or bad class."""
+    missing = [c for c in CLASSES if c not in probabilities]
+    if missing:
+        raise AssessmentError(f"{where}: probabilities lack classes {missing}; got {sorted(probabilities)}")
+    return {c: to_bps(probabilities[c], f"{where} probability of {c}") for c in CLASSES}
+
+
+__all__ = [
+    "Assessment",
+    "AssessmentError",
+    "AssessmentInputs",
+    "ClaimData",
+    "FraudSignal",
+    "PayoutArithmetic",
+    "PhotoFinding",
+    "PhotoPredictionLike",
+    "Prediction",
+    "RuleFired",
+    "check_probabilities",
+    "to_bps",
+]

@@ -1,0 +1,31 @@
+"""The content-addressed store: IPFS-compatible content ids, verified reads and a keccak256 index."""
+
+from oracle.cas.cid import InvalidCidError, cid_for_bytes, cid_from_digest, digest_from_cid, is_cid
+from oracle.cas.store import (
+    BlobTooLargeError,
+    ContentIntegrityError,
+    ContentNotFoundError,
+    ContentStore,
+    ContentStoreError,
+    LocalContentStore,
+    MemoryContentStore,
+    open_store,
+    register_store_scheme,
+)
+
+__all__ = [
+    "BlobTooLargeError",
+    "ContentIntegrityError",
+    "ContentNotFoundError",
+    "ContentStore",
+    "ContentStoreError",
+    "InvalidCidError",
+    "LocalContentStore",
+    "MemoryContentStore",
+    "cid_for_bytes",
+    "cid_from_digest",
+    "digest_from_cid",
+    "is_cid",
+    "open_store",
+    "register_store_scheme",
+]

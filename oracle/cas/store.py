@@ -1,0 +1,260 @@
+"""Content-addressed stores: the protocol, a local directory store, an in-memory store and a URL factory."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+from urllib.parse import unquote, urlparse
+
+from eth_utils import keccak
+
+from oracle.cas.cid import InvalidCidError, cid_for_bytes, digest_from_cid
+
+DEFAULT_MAX_BLOB_BYTES = 16 * 1024 * 1024
+
+
+class ContentStoreError(Exception):
+    """Base class of content store errors."""
+
+
+class ContentNotFoundError(ContentStoreError, KeyError):
+    """No content with this id is in the store."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else "content not found"
+
+
+class ContentIntegrityError(ContentStoreError):
+    """Stored bytes do not hash to the id they are stored under."""
+
+
+class BlobTooLargeError(ContentStoreError, ValueError):
+    """A blob is larger than the store accepts."""
+
+
+@runtime_checkable
+class ContentStore(Protocol):
+    """What the oracle needs from a content-addressed store."""
+
+    def put(self, data: bytes) -> str:
+        """Store bytes and return their content id; storing the same bytes twice is a no-op."""
+        ...
+
+    def get(self, cid: str) -> bytes:
+        """Return the bytes for a content id, verified against it."""
+        ...
+
+    def has(self, cid: str) -> bool:
+        """Say whether the store holds this content id."""
+        ...
+
+    def cid_for_keccak(self, h: bytes) -> str | None:
+        """Return the content id of the content whose keccak256 is h, if stored."""
+        ...
+
+
+def _check_keccak(h: bytes) -> bytes:
+    if isinstance(h, str):
+        text = h[2:] if h.startswith("0x") else h
+        try:
+            h = bytes.fromhex(text)
+        except ValueError:
+            raise ValueError(f"keccak256 hash must be 32 bytes or 64 hex digits, got {h!r}") from None
+    if not isinstance(h, (bytes, bytearray)) or len(h) != 32:
+        raise ValueError(f"keccak256 hash must be 32 bytes, got {h!r}")
+    return bytes(h)
+
+
+def _verify(cid: str, data: bytes) -> bytes:
+    expected = digest_from_cid(cid)
+    actual = hashlib.sha256(data).digest()
+    if actual != expected:
+        raise ContentIntegrityError(
+            f"content {cid} is corrupt: stored bytes hash to sha256 {actual.hex()}, expected {expected.hex()}"
+        )
+    return data
+
+
+def _intact(cid: str, path: Path) -> bool:
+    try:
+        return hashlib.sha256(path.read_bytes()).digest() == digest_from_cid(cid)
+    except OSError:
+        return False
+
+
+class LocalContentStore:
+    """A content-addressed directory: blobs/<xx>/<cid> plus a keccak256 -> cid index in keccak/<xx>/<hex>."""
+
+    def __init__(self, root: Path | str, *, max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES) -> None:
+        if max_blob_bytes <= 0:
+            raise ValueError(f"max_blob_bytes must be positive, got {max_blob_bytes}")
+        self.root = Path(root)
+        self.max_blob_bytes = max_blob_bytes
+        (self.root / "blobs").mkdir(parents=True, exist_ok=True)
+        (self.root / "keccak").mkdir(parents=True, exist_ok=True)
+
+    def __repr__(self) -> str:
+        return f"LocalContentStore({str(self.root)!r})"
+
+    def _blob_path(self, cid: str) -> Path:
+        digest_from_cid(cid)  # validates the id, so it is safe as a file name
+        return self.root / "blobs" / cid[-2:] / cid
+
+    def _index_path(self, h: bytes) -> Path:
+        hexed = h.hex()
+        return self.root / "keccak" / hexed[:2] / hexed
+
+    def _write_atomic(self, path: Path, data: bytes, *, intact: Callable[[Path], bool] | None = None) -> None:
+        if path.exists() and (intact is None or intact(path)):
+            return  # idempotent: the same id always names the same bytes
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)  # atomic on POSIX; concurrent writers of the same id write the same bytes
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+        try:  # make the rename itself durable
+            dir_fd = os.open(path.parent, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.fsync(dir_fd)
+        except OSError:
+            pass
+        finally:
+            os.close(dir_fd)
+
+    def put(self, data: bytes) -> str:
+        """Store bytes and return their content id; storing the same bytes twice is a no-op."""
+        data = bytes(data)
+        if len(data) > self.max_blob_bytes:
+            raise BlobTooLargeError(
+                f"blob of {len(data)} bytes exceeds this store's limit of {self.max_blob_bytes} bytes"
+            )
+        cid = cid_for_bytes(data)
+        # an existing blob that no longer matches its id (disk damage, tampering) is replaced, not trusted
+        self._write_atomic(self._blob_path(cid), data, intact=lambda p: _intact(cid, p))
+        self._write_atomic(self._index_path(keccak(data)), cid.encode("ascii"))
+        return cid
+
+    def get(self, cid: str) -> bytes:
+        """Return the bytes for a content id, verified against it."""
+        path = self._blob_path(cid)
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise ContentNotFoundError(f"content {cid} is not in {self!r}") from None
+        if size > self.max_blob_bytes:
+            raise BlobTooLargeError(f"content {cid} is {size} bytes, over the limit of {self.max_blob_bytes}")
+        return _verify(cid, path.read_bytes())
+
+    def has(self, cid: str) -> bool:
+        """Say whether the store holds this content id."""
+        try:
+            return self._blob_path(cid).is_file()
+        except InvalidCidError:
+            return False
+
+    def cid_for_keccak(self, h: bytes) -> str | None:
+        """Return the content id of the content whose keccak256 is h, if stored."""
+        path = self._index_path(_check_keccak(h))
+        try:
+            cid = path.read_text("ascii").strip()
+        except FileNotFoundError:
+            return None
+        return cid if self.has(cid) else None
+
+
+class MemoryContentStore:
+    """An in-process content store with the same checks as the local one, for tests and demos."""
+
+    def __init__(self, *, max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES) -> None:
+        self.max_blob_bytes = max_blob_bytes
+        self._blobs: dict[str, bytes] = {}
+        self._index: dict[bytes, str] = {}
+        self._lock = threading.Lock()
+
+    def put(self, data: bytes) -> str:
+        """Store bytes and return their content id; storing the same bytes twice is a no-op."""
+        data = bytes(data)
+        if len(data) > self.max_blob_bytes:
+            raise BlobTooLargeError(
+                f"blob of {len(data)} bytes exceeds this store's limit of {self.max_blob_bytes} bytes"
+            )
+        cid = cid_for_bytes(data)
+        with self._lock:
+            self._blobs.setdefault(cid, data)
+            self._index.setdefault(keccak(data), cid)
+        return cid
+
+    def get(self, cid: str) -> bytes:
+        """Return the bytes for a content id, verified against it."""
+        digest_from_cid(cid)
+        try:
+            data = self._blobs[cid]
+        except KeyError:
+            raise ContentNotFoundError(f"content {cid} is not in the memory store") from None
+        return _verify(cid, data)
+
+    def has(self, cid: str) -> bool:
+        """Say whether the store holds this content id."""
+        return cid in self._blobs
+
+    def cid_for_keccak(self, h: bytes) -> str | None:
+        """Return the content id of the content whose keccak256 is h, if stored."""
+        return self._index.get(_check_keccak(h))
+
+
+StoreFactory = Callable[..., ContentStore]
+
+_FACTORIES: dict[str, StoreFactory] = {}
+
+
+def register_store_scheme(scheme: str, factory: StoreFactory) -> None:
+    """Make open_store build stores for URLs of this scheme (for IPFS, S3-style or other back ends)."""
+    _FACTORIES[scheme.lower()] = factory
+
+
+def _open_file(url: str, **options: object) -> ContentStore:
+    parsed = urlparse(url)
+    if parsed.netloc not in ("", "localhost"):
+        raise ValueError(f"file store URL must be file:///absolute/path, got {url!r}")
+    path = unquote(parsed.path)
+    if not path:
+        raise ValueError(f"file store URL has no path: {url!r}")
+    return LocalContentStore(Path(path), **options)  # type: ignore[arg-type]
+
+
+def _open_memory(url: str, **options: object) -> ContentStore:
+    return MemoryContentStore(**options)  # type: ignore[arg-type]
+
+
+register_store_scheme("file", _open_file)
+register_store_scheme("memory", _open_memory)
+
+
+def open_store(url: str, **options: object) -> ContentStore:
+    """Open the content store a URL names: file:///path (default) or memory://, or a registered scheme."""
+    scheme = urlparse(url).scheme.lower()
+    if not scheme:
+        raise ValueError(f"content store URL needs a scheme such as file:///path, got {url!r}")
+    try:
+        factory = _FACTORIES[scheme]
+    except KeyError:
+        known = ", ".join(sorted(_FACTORIES))
+        raise ValueError(f"no content store for scheme {scheme!r} in {url!r}; known schemes: {known}") from None
+    return factory(url, **options)

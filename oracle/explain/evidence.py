@@ -1,0 +1,199 @@
+"""The evidence manifest: its canonical form, its root hash, and verification of a claim's photos against it."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from eth_utils import keccak
+
+from oracle.cas.cid import InvalidCidError, cid_for_bytes, digest_from_cid
+from oracle.cas.store import ContentIntegrityError, ContentNotFoundError, ContentStore, ContentStoreError
+from oracle.explain.canonical import CanonicalJSONError, canonical_json, hex0x, parse_canonical
+
+MANIFEST_VERSION = 1
+DEFAULT_MAX_PHOTOS = 12
+DEFAULT_MAX_PHOTO_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_PIXELS = 40_000_000
+MAX_NAME_LENGTH = 255
+ALLOWED_IMAGE_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
+_PHOTO_KEYS = {"cid", "sha256", "bytes", "name"}
+
+
+class EvidenceError(ValueError):
+    """The evidence of a claim does not check out; the message says which part and why."""
+
+
+@dataclass(frozen=True)
+class Photo:
+    """One verified photo of a claim: where it sits in the manifest, its ids, and its bytes."""
+
+    index: int
+    name: str
+    cid: str
+    sha256: str
+    data: bytes
+
+    @property
+    def size(self) -> int:
+        """Number of bytes in the photo."""
+        return len(self.data)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """An evidence manifest: the document, its canonical bytes and its root (keccak256 of those bytes)."""
+
+    doc: dict
+    data: bytes
+    root: bytes
+
+    @property
+    def root_hex(self) -> str:
+        """The evidence root as 0x-hex, as the contract stores it."""
+        return hex0x(self.root)
+
+
+def photo_entry(name: str, data: bytes) -> dict:
+    """Return the manifest entry for one photo's bytes."""
+    return {
+        "cid": cid_for_bytes(data),
+        "sha256": hex0x(hashlib.sha256(data).digest()),
+        "bytes": len(data),
+        "name": name,
+    }
+
+
+def build_manifest(photos: Iterable[tuple[str, bytes]]) -> Manifest:
+    """Build the canonical evidence manifest for (name, bytes) photos, in the order given."""
+    entries = [photo_entry(name, data) for name, data in photos]
+    doc = {"version": MANIFEST_VERSION, "photos": entries}
+    _check_manifest_doc(doc, max_photos=None, max_photo_bytes=None)
+    data = canonical_json(doc)
+    return Manifest(doc=doc, data=data, root=keccak(data))
+
+
+def _as_root(expected_root: bytes | str) -> bytes:
+    if isinstance(expected_root, str):
+        text = expected_root[2:] if expected_root.startswith("0x") else expected_root
+        try:
+            expected_root = bytes.fromhex(text)
+        except ValueError:
+            raise EvidenceError(f"evidence root {expected_root!r} is not hex") from None
+    if len(expected_root) != 32:
+        raise EvidenceError(f"evidence root must be 32 bytes, got {len(expected_root)}: {expected_root!r}")
+    return bytes(expected_root)
+
+
+def _check_manifest_doc(doc: object, *, max_photos: int | None, max_photo_bytes: int | None) -> list[dict]:
+    if not isinstance(doc, dict):
+        raise EvidenceError(f"manifest must be a JSON object, got {type(doc).__name__}")
+    if set(doc) != {"version", "photos"}:
+        raise EvidenceError(f"manifest must have exactly the keys version and photos, got {sorted(doc)}")
+    if doc["version"] != MANIFEST_VERSION:
+        raise EvidenceError(f"manifest version {doc['version']!r} is not supported (expected {MANIFEST_VERSION})")
+    photos = doc["photos"]
+    if not isinstance(photos, list) or not photos:
+        raise EvidenceError("manifest lists no photos; a claim needs at least one")
+    if max_photos is not None and len(photos) > max_photos:
+        raise EvidenceError(f"manifest lists {len(photos)} photos, more than the limit of {max_photos}")
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(photos):
+        where = f"photo {i}"
+        if not isinstance(entry, dict) or set(entry) != _PHOTO_KEYS:
+            keys = sorted(entry) if isinstance(entry, dict) else type(entry).__name__
+            raise EvidenceError(f"{where}: entry must have exactly the keys {sorted(_PHOTO_KEYS)}, got {keys}")
+        name, size, cid, sha = entry["name"], entry["bytes"], entry["cid"], entry["sha256"]
+        if not isinstance(name, str) or not name or len(name) > MAX_NAME_LENGTH:
+            raise EvidenceError(f"{where}: name must be a string of 1..{MAX_NAME_LENGTH} characters, got {name!r}")
+        where = f"photo {i} ({name!r})"
+        if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+            raise EvidenceError(f"{where}: bytes must be a positive integer, got {size!r}")
+        if max_photo_bytes is not None and size > max_photo_bytes:
+            raise EvidenceError(f"{where}: {size} bytes is over the per-photo limit of {max_photo_bytes} bytes")
+        try:
+            digest = digest_from_cid(cid)
+        except InvalidCidError as exc:
+            raise EvidenceError(f"{where}: {exc}") from None
+        if sha != hex0x(digest):
+            raise EvidenceError(f"{where}: sha256 {sha!r} does not match the digest in its cid {cid}")
+        if cid in seen:
+            raise EvidenceError(f"{where}: the same photo ({cid}) is already listed as photo {seen[cid]}")
+        seen[cid] = i
+    return photos
+
+
+def _check_image(where: str, data: bytes, max_pixels: int) -> None:
+    from PIL import Image  # deferred: only evidence checks need Pillow
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            fmt = image.format
+            width, height = image.size
+            if fmt not in ALLOWED_IMAGE_FORMATS:
+                raise EvidenceError(f"{where}: image format {fmt} is not one of {sorted(ALLOWED_IMAGE_FORMATS)}")
+            if width * height > max_pixels:
+                raise EvidenceError(f"{where}: {width}x{height} pixels is over the limit of {max_pixels} pixels")
+            image.load()
+    except EvidenceError:
+        raise
+    except Exception as exc:  # Pillow raises many types for broken files
+        raise EvidenceError(f"{where}: the bytes do not decode as an image ({type(exc).__name__}: {exc})") from None
+
+
+def verify_evidence(
+    manifest_bytes: bytes,
+    expected_root: bytes | str,
+    store: ContentStore,
+    *,
+    max_photos: int = DEFAULT_MAX_PHOTOS,
+    max_photo_bytes: int = DEFAULT_MAX_PHOTO_BYTES,
+    decode_images: bool = True,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> list[Photo]:
+    """Check a manifest against the claim's evidence root, fetch and verify every photo, and return them."""
+    root = _as_root(expected_root)
+    actual = keccak(manifest_bytes)
+    if actual != root:
+        raise EvidenceError(
+            f"manifest hashes to {hex0x(actual)}, not the claim's evidence root {hex0x(root)}"
+        )
+    try:
+        doc = parse_canonical(manifest_bytes)
+    except CanonicalJSONError as exc:
+        raise EvidenceError(f"manifest is not canonical JSON: {exc}") from None
+    entries = _check_manifest_doc(doc, max_photos=max_photos, max_photo_bytes=max_photo_bytes)
+    photos = []
+    for i, entry in enumerate(entries):
+        where = f"photo {i} ({entry['name']!r}, {entry['cid']})"
+        try:
+            data = store.get(entry["cid"])
+        except ContentNotFoundError:
+            raise EvidenceError(f"{where}: not found in the content store") from None
+        except ContentIntegrityError as exc:
+            raise EvidenceError(f"{where}: the stored copy is corrupt: {exc}") from None
+        except ContentStoreError as exc:
+            raise EvidenceError(f"{where}: cannot be read from the content store: {exc}") from None
+        if len(data) != entry["bytes"]:
+            raise EvidenceError(f"{where}: has {len(data)} bytes, the manifest says {entry['bytes']}")
+        sha = hex0x(hashlib.sha256(data).digest())
+        if sha != entry["sha256"]:
+            raise EvidenceError(f"{where}: bytes hash to sha256 {sha}, the manifest says {entry['sha256']}")
+        if decode_images:
+            _check_image(where, data, max_pixels)
+        photos.append(Photo(index=i, name=entry["name"], cid=entry["cid"], sha256=sha, data=data))
+    return photos
+
+
+def load_manifest(expected_root: bytes | str, store: ContentStore) -> bytes:
+    """Fetch a claim's manifest bytes from the store by its evidence root (the keccak256 index)."""
+    root = _as_root(expected_root)
+    cid = store.cid_for_keccak(root)
+    if cid is None:
+        raise EvidenceError(f"no manifest with keccak256 {hex0x(root)} is in the content store")
+    try:
+        return store.get(cid)
+    except ContentStoreError as exc:
+        raise EvidenceError(f"manifest {cid} for evidence root {hex0x(root)} cannot be read: {exc}") from None

@@ -1,0 +1,78 @@
+"""The oracle's one typed settings object, read from environment variables prefixed CLAIMS_ORACLE_."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+"""The checkout this package lives in; relative defaults hang off it."""
+
+DEFAULT_STATE_DIR = REPO_ROOT / "var"
+DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
+
+
+class Settings(BaseSettings):
+    """Everything configurable about an oracle node, adapter and gateway; the only reader of os.environ."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CLAIMS_ORACLE_",
+        env_file=None,
+        extra="ignore",
+        frozen=True,
+    )
+
+    # chain
+    rpc_url: str = "http://127.0.0.1:8545"
+    chain_id: int = Field(default=31337, ge=1)
+    contract_address: str | None = None
+    confirmations: int = Field(default=2, ge=0, le=1000)
+    start_block: int = Field(default=0, ge=0)
+    poll_interval_s: float = Field(default=1.0, gt=0)
+
+    # storage
+    state_dir: Path = DEFAULT_STATE_DIR
+    db_url: str = f"sqlite:///{DEFAULT_STATE_DIR / 'node.db'}"
+    content_store_url: str = f"file://{DEFAULT_STATE_DIR / 'cas'}"
+
+    # adapter / gateway
+    adapter_host: str = "127.0.0.1"
+    adapter_port: int = Field(default=8080, ge=0, le=65535)
+    adapter_max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    adapter_max_concurrency: int = Field(default=2, ge=1)
+
+    # model and data
+    model_path: Path = REPO_ROOT / "models" / "damage.onnx"
+    data_dir: Path = DEFAULT_DATA_DIR
+    weather_api_url: str = "https://archive-api.open-meteo.com/v1/archive"
+    weather_api_timeout_s: float = Field(default=10.0, gt=0)
+
+    # limits
+    max_photos: int = Field(default=12, ge=1)
+    max_photo_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    max_blob_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+
+    @field_validator("contract_address")
+    @classmethod
+    def _check_address(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not (value.startswith("0x") and len(value) == 42):
+            raise ValueError(f"contract_address must be a 0x-prefixed 20-byte hex address, got {value!r}")
+        try:
+            int(value[2:], 16)
+        except ValueError:
+            raise ValueError(f"contract_address is not hex: {value!r}") from None
+        return value
+
+    @property
+    def tables_dir(self) -> Path:
+        """Directory with the NOAA Storm Events bulk files and other tables."""
+        return self.data_dir / "tables"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment, with keyword overrides taking precedence."""
+    return Settings(**overrides)  # type: ignore[arg-type]
