@@ -138,3 +138,10 @@ def test_eip712_domain__deployed__names_this_chain_and_contract(manager, chain):
     domain = manager.eip712Domain()
     assert domain[1] == "ClaimsOracle" and domain[2] == "1"
     assert domain[3] == chain.chain_id and domain[4] == manager.address
+
+
+def test_arbitrator_extra_data__set_at_creation__returned_and_bounded(manager, create_product):
+    product_id = create_product(capital=0, arbitratorExtraData=b"\x00" * 31 + b"\x03")  # e.g. a Kleros court id
+    assert bytes(manager.arbitratorExtraData(product_id)) == b"\x00" * 31 + b"\x03"
+    with ape.reverts():  # Vyper's ABI decoder refuses a Bytes[256] argument that is longer, without a reason
+        create_product(capital=0, arbitratorExtraData=b"\x01" * 257)
