@@ -10,13 +10,11 @@ from pathlib import Path
 
 from eth_utils import keccak
 
+from oracle.chain.deploy import DAY, ETH, demo_product_config
 from oracle.chain.report import Decision, Domain, Report, sign_quorum
 
-ETH = 10**18
-DAY = 24 * 3600
 DEMO_MODEL_HASH = keccak(b"damage-model-demo")
 DEMO_TERMS_HASH = keccak(b"terms-demo")
-ZERO_ADDRESS = "0x" + "00" * 20
 # The steps `make bench-gas` must report, in lifecycle order.
 GAS_KEYS = (
     "create_product", "buy_policy", "submit_claim", "report_signed_2of3", "report_vote", "finalize",
@@ -74,17 +72,9 @@ def run_lifecycle() -> LifecycleResult:
     domain = Domain(chain_id=chain.chain_id, verifying_contract=manager.address)
     keys = {o.address: o.private_key for o in oracles}
 
-    receipt = manager.createProduct(
-        {
-            "asset": ZERO_ADDRESS, "coverageLimit": 10 * ETH, "deductible": ETH // 2, "premium": ETH // 10,
-            "term": 365 * DAY, "perils": 0b111111, "committee": [o.address for o in oracles], "threshold": 2,
-            "models": [DEMO_MODEL_HASH], "instantLimit": ETH, "minConfidence": 9000,
-            "disputeWindow": 3 * DAY, "disputeBond": ETH // 20, "arbitrator": arbitrator.address,
-            "arbitratorExtraData": b"", "oracleTimeout": DAY, "termsHash": DEMO_TERMS_HASH,
-            "metaEvidenceURI": "ipfs://demo-meta-evidence",
-        },
-        sender=insurer,
-    )
+    config = demo_product_config([o.address for o in oracles], 2, arbitrator.address, DEMO_MODEL_HASH,
+                                 DEMO_TERMS_HASH)
+    receipt = manager.createProduct(config, sender=insurer)
     gas["create_product"] = receipt.gas_used
     product_id = receipt.decode_logs(manager.ProductCreated)[0].productId
     gas["deposit_capital"] = manager.depositCapital(product_id, 50 * ETH, value=50 * ETH, sender=insurer).gas_used

@@ -1,0 +1,77 @@
+"""Deploy the contracts and configure a demo product over plain web3 (the demo and the node tests use it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from web3 import Web3
+from web3.contract import Contract
+
+from oracle.chain.contracts import ClaimsManagerClient, deploy
+
+ETH = 10**18
+DAY = 24 * 3600
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+def demo_product_config(committee: list[str], threshold: int, arbitrator: str, model_hash: bytes,
+                        terms_hash: bytes, **overrides) -> dict:
+    """A motor own-damage product in ETH: 10 ETH cover, 0.5 ETH deductible, 1 ETH instant limit, 3-day window."""
+    config = {
+        "asset": ZERO_ADDRESS, "coverageLimit": 10 * ETH, "deductible": ETH // 2, "premium": ETH // 10,
+        "term": 365 * DAY, "perils": 0b111111, "committee": committee, "threshold": threshold,
+        "models": [model_hash], "instantLimit": ETH, "minConfidence": 9000, "disputeWindow": 3 * DAY,
+        "disputeBond": ETH // 20, "arbitrator": arbitrator, "arbitratorExtraData": b"", "oracleTimeout": DAY,
+        "termsHash": terms_hash, "metaEvidenceURI": "ipfs://claims-oracle-demo-meta-evidence",
+    }
+    config.update(overrides)
+    return config
+
+
+@dataclass
+class System:
+    """The deployed contracts."""
+
+    manager: ClaimsManagerClient
+    arbitrator: Contract
+
+
+def deploy_system(w3: Web3, deployer: str, panel: list[str], quorum: int = 2, fee: int = ETH // 100) -> System:
+    """Deploy a panel arbitrator and a claims manager from an unlocked account."""
+    arbitrator = deploy(w3, "PanelArbitrator", panel, quorum, fee, sender=deployer)
+    manager = deploy(w3, "ClaimsManager", sender=deployer)
+    return System(manager=ClaimsManagerClient(w3, manager.address), arbitrator=arbitrator)
+
+
+def transact(w3: Web3, call, sender: str, value: int = 0):
+    """Send a contract call from an unlocked account and return its successful receipt."""
+    receipt = w3.eth.wait_for_transaction_receipt(call.transact({"from": sender, "value": value}))
+    if receipt.status != 1:
+        raise RuntimeError(f"transaction {receipt.transactionHash.hex()} from {sender} reverted")
+    return receipt
+
+
+def create_product(manager: ClaimsManagerClient, insurer: str, config: dict, capital: int) -> int:
+    """Create an ETH product from `config`, fund it with `capital` wei, and return its id."""
+    functions = manager.contract.functions
+    receipt = transact(manager.w3, functions.createProduct(config), insurer)
+    product_id = manager.contract.events.ProductCreated().process_receipt(receipt)[0].args.productId
+    if capital:
+        transact(manager.w3, functions.depositCapital(product_id, capital), insurer, value=capital)
+    return product_id
+
+
+def buy_policy(manager: ClaimsManagerClient, holder: str, product_id: int, insured_object: bytes) -> int:
+    """Buy a policy on an ETH product and return its id."""
+    premium = manager.product(product_id)["premium"]
+    receipt = transact(manager.w3, manager.contract.functions.buyPolicy(product_id, insured_object), holder,
+                       value=premium)
+    return manager.contract.events.PolicyPurchased().process_receipt(receipt)[0].args.policyId
+
+
+def submit_claim(manager: ClaimsManagerClient, holder: str, policy_id: int, evidence_root: bytes, evidence_uri: str,
+                 incident_time: int, peril_index: int, latitude_e6: int, longitude_e6: int, amount: int) -> int:
+    """Submit a claim and return its id."""
+    receipt = transact(manager.w3, manager.contract.functions.submitClaim(
+        policy_id, evidence_root, evidence_uri, incident_time, peril_index, latitude_e6, longitude_e6, amount), holder)
+    return manager.contract.events.ClaimSubmitted().process_receipt(receipt)[0].args.claimId

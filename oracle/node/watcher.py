@@ -1,0 +1,82 @@
+"""Follow `ClaimSubmitted` events at a confirmation depth into the job store, surviving restarts and reorgs."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict
+
+from oracle.chain.contracts import ClaimsManagerClient, ClaimSubmitted
+from oracle.node.store import DISCOVERED, ORPHANED, NodeStore
+
+log = logging.getLogger(__name__)
+
+
+def event_record(event: ClaimSubmitted) -> dict:
+    """The event as JSON-safe data for the job row (bytes as 0x-hex)."""
+    return {key: ("0x" + value.hex() if isinstance(value, bytes) else value) for key, value in asdict(event).items()}
+
+
+class ClaimWatcher:
+    """Scans confirmed blocks for new claims and records one job per claim, exactly once."""
+
+    def __init__(self, client: ClaimsManagerClient, store: NodeStore, confirmations: int = 2,
+                 start_block: int = 0, batch_blocks: int = 2_000, reorg_depth: int = 64):
+        """Watch `client`'s contract from `start_block`, `confirmations` blocks behind the head."""
+        self.client, self.store = client, store
+        self.confirmations, self.start_block = confirmations, start_block
+        self.batch_blocks, self.reorg_depth = batch_blocks, reorg_depth
+        self.chain_id = client.w3.eth.chain_id
+
+    def poll(self) -> list[int]:
+        """Scan what has been confirmed since the last poll; return the claim ids newly recorded."""
+        w3 = self.client.w3
+        safe_head = w3.eth.block_number - self.confirmations
+        cursor = self.store.cursor(self.chain_id, self.client.address)
+        if cursor is not None and not self._still_canonical(*cursor):
+            cursor = self._rewind(cursor[0])
+        first = cursor[0] + 1 if cursor else self.start_block
+        new_claims: list[int] = []
+        while first <= safe_head:
+            last = min(safe_head, first + self.batch_blocks - 1)
+            for event in self.client.claims_submitted(first, last):
+                if self._record(event):
+                    new_claims.append(event.claim_id)
+            self.store.set_cursor(self.chain_id, self.client.address, last, bytes(w3.eth.get_block(last).hash))
+            first = last + 1
+        return new_claims
+
+    def _still_canonical(self, block_number: int, block_hash: bytes) -> bool:
+        """Whether the cursor's block is still on the chain the node sees."""
+        block = self.client.w3.eth.get_block(block_number) if block_number <= self.client.w3.eth.block_number else None
+        return block is not None and bytes(block.hash) == block_hash
+
+    def _rewind(self, block_number: int) -> tuple[int, bytes] | None:
+        """After a reorg, step back `reorg_depth` blocks, orphan unsent jobs above, and rescan from there.
+
+        Claims that survive the reorg are found again by the rescan and revived; the rest stay orphaned.
+        """
+        w3 = self.client.w3
+        target = min(block_number, w3.eth.block_number) - self.reorg_depth
+        orphaned = self.store.orphan_jobs_after(self.chain_id, self.client.address, target)
+        log.warning("reorg at or below block %d: rescanning after block %d; orphaned claims %s", block_number,
+                    target, orphaned)
+        if target < self.start_block:
+            return None
+        block_hash = bytes(w3.eth.get_block(target).hash)
+        self.store.set_cursor(self.chain_id, self.client.address, target, block_hash)
+        return target, block_hash
+
+    def _record(self, event: ClaimSubmitted) -> bool:
+        """Add the claim's job, reviving it if a reorg had orphaned it and the claim came back."""
+        record = event_record(event)
+        if self.store.add_job(self.chain_id, self.client.address, event.claim_id, record, event.block_number,
+                              event.block_hash):
+            return True
+        job = self.store.job(self.chain_id, self.client.address, event.claim_id)
+        if job is not None and job.state == ORPHANED:
+            return self.store.update_job(self.chain_id, self.client.address, event.claim_id, expect_state=ORPHANED,
+                                         state=DISCOVERED, event_json=json.dumps(record, sort_keys=True),
+                                         block_number=event.block_number, block_hash=event.block_hash)
+        return False
+
