@@ -1,0 +1,56 @@
+"""The node's key: loaded from an encrypted keystore (or a dev mnemonic), never printed or logged."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from oracle.chain.report import Domain, Report, sign_report
+
+
+class Signer:
+    """Signs transactions and EIP-712 reports for one committee member."""
+
+    def __init__(self, account: LocalAccount):
+        """Wrap an eth-account key."""
+        self._account = account
+
+    @classmethod
+    def from_keystore(cls, path: Path, password: str) -> "Signer":
+        """Decrypt a V3 keystore file (as geth and `cast wallet` write them)."""
+        try:
+            keystore = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"cannot read keystore {path}: {exc}") from None
+        try:
+            key = Account.decrypt(keystore, password)
+        except ValueError:
+            raise ValueError(f"wrong password for keystore {path}") from None
+        return cls(Account.from_key(key))
+
+    @classmethod
+    def from_dev_mnemonic(cls, mnemonic: str, index: int) -> "Signer":
+        """Derive dev account `index` of a mnemonic (anvil's default accounts): for local chains only."""
+        Account.enable_unaudited_hdwallet_features()
+        return cls(Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{index}"))
+
+    @property
+    def address(self) -> str:
+        """The member's checksummed address."""
+        return self._account.address
+
+    def sign_transaction(self, tx: dict) -> tuple[bytes, bytes]:
+        """Sign a transaction; returns (raw bytes, hash)."""
+        signed = self._account.sign_transaction(tx)
+        return bytes(signed.raw_transaction), bytes(signed.hash)
+
+    def sign_report(self, report: Report, domain: Domain) -> tuple[int, bytes, bytes]:
+        """Sign a report in a manager's EIP-712 domain."""
+        return sign_report(report, domain, self._account.key)
+
+    def __repr__(self) -> str:
+        """Show the address only: the key never appears in reprs, logs or tracebacks."""
+        return f"Signer({self.address})"

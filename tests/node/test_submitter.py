@@ -1,0 +1,126 @@
+"""Exactly-once vote submission on a real anvil node, including crashes at each point of the send."""
+
+import json
+
+import pytest
+from eth_account import Account
+from eth_utils import keccak
+
+from oracle.chain.deploy import ETH, submit_claim
+from oracle.chain.devchain import DEV_MNEMONIC
+from oracle.chain.report import Decision, Report
+from oracle.node.signer import Signer
+from oracle.node.store import ASSESSED, DONE, SENDING, NodeStore
+from oracle.node.submitter import VoteSubmitter
+
+from .conftest import MODEL_HASH, TERMS_HASH
+
+DECIDED = 2
+
+
+@pytest.fixture
+def store(tmp_path):
+    """A node database on disk."""
+    node_store = NodeStore(f"sqlite:///{tmp_path / 'node.db'}")
+    yield node_store
+    node_store.close()
+
+
+@pytest.fixture
+def claim(deployed):
+    """A submitted claim and the report the committee agrees on."""
+    w3 = deployed.chain.w3
+    root = keccak(b"manifest")
+    claim_id = submit_claim(deployed.manager, deployed.holder, deployed.policy_id, root, "ipfs://m",
+                            w3.eth.get_block("latest").timestamp, 1, 0, 0, 3 * ETH)
+    report = Report(claim_id, int(Decision.PARTIAL), 2 * ETH, 8000, keccak(b"explanation"), MODEL_HASH, root,
+                    TERMS_HASH)
+    return claim_id, report
+
+
+def _assessed_job(store, deployed, claim_id):
+    chain_id = deployed.chain.w3.eth.chain_id
+    store.add_job(chain_id, deployed.manager.address, claim_id, {}, 1, b"\x00" * 32)
+    store.update_job(chain_id, deployed.manager.address, claim_id, state=ASSESSED)
+    return store.job(chain_id, deployed.manager.address, claim_id)
+
+
+def _signer(index):
+    return Signer.from_dev_mnemonic(DEV_MNEMONIC, index)  # oracles are anvil accounts 3, 4 and 5
+
+
+def _votes_mined(deployed, claim_id):
+    events = deployed.manager.contract.events.ReportVoted().get_logs(from_block=0)
+    return [e.args.oracle for e in events if e.args.claimId == claim_id]
+
+
+def test_submit__assessed_job__one_vote_mined_and_job_done(deployed, store, claim):
+    claim_id, report = claim
+    submitter = VoteSubmitter(deployed.manager, store, _signer(3))
+    assert submitter.submit(_assessed_job(store, deployed, claim_id), report) == DONE
+    assert _votes_mined(deployed, claim_id) == [_signer(3).address]
+
+
+def test_submit__two_members__quorum_records_decision(deployed, tmp_path, claim):
+    claim_id, report = claim
+    for index in (3, 4):
+        member_store = NodeStore(f"sqlite:///{tmp_path / f'node{index}.db'}")
+        VoteSubmitter(deployed.manager, member_store, _signer(index)).submit(
+            _assessed_job(member_store, deployed, claim_id), report)
+    decided = deployed.manager.claim(claim_id)
+    assert decided["status"] == DECIDED and decided["payout"] == 2 * ETH
+    late_store = NodeStore(f"sqlite:///{tmp_path / 'node5.db'}")
+    assert VoteSubmitter(deployed.manager, late_store, _signer(5)).submit(
+        _assessed_job(late_store, deployed, claim_id), report) == DONE
+    assert len(_votes_mined(deployed, claim_id)) == 2  # the third member sent nothing
+
+
+def test_submit__crash_after_write_ahead_before_broadcast__resumes_with_same_bytes(deployed, store, claim):
+    claim_id, report = claim
+    signer = _signer(3)
+    submitter = VoteSubmitter(deployed.manager, store, signer)
+    job = _assessed_job(store, deployed, claim_id)
+    # what `submit` writes down before broadcasting, as if the process died right after
+    tx = deployed.manager.vote_report_tx(report, signer.address)
+    tx["nonce"] = deployed.chain.w3.eth.get_transaction_count(signer.address, "pending")
+    tx["chainId"] = submitter.chain_id
+    raw, tx_hash = signer.sign_transaction(tx)
+    store.update_job(submitter.chain_id, deployed.manager.address, claim_id, state=SENDING, raw_tx=raw,
+                     tx_hash=tx_hash)
+    restarted = VoteSubmitter(deployed.manager, store, signer)
+    assert restarted.submit(store.job(submitter.chain_id, deployed.manager.address, claim_id), report) == DONE
+    assert deployed.chain.w3.eth.get_transaction_receipt(tx_hash).status == 1
+    assert _votes_mined(deployed, claim_id) == [signer.address]
+
+
+def test_submit__crash_after_broadcast__recognises_mined_vote(deployed, store, claim):
+    claim_id, report = claim
+    signer = _signer(3)
+    submitter = VoteSubmitter(deployed.manager, store, signer)
+    _assessed_job(store, deployed, claim_id)
+    tx = deployed.manager.vote_report_tx(report, signer.address)
+    tx["nonce"] = deployed.chain.w3.eth.get_transaction_count(signer.address, "pending")
+    tx["chainId"] = submitter.chain_id
+    raw, tx_hash = signer.sign_transaction(tx)
+    store.update_job(submitter.chain_id, deployed.manager.address, claim_id, state=SENDING, raw_tx=raw,
+                     tx_hash=tx_hash)
+    deployed.chain.w3.eth.send_raw_transaction(raw)  # it went out; the process died before recording DONE
+    deployed.chain.w3.provider.make_request("evm_mine", [])
+    job = store.job(submitter.chain_id, deployed.manager.address, claim_id)
+    assert VoteSubmitter(deployed.manager, store, signer).submit(job, report) == DONE
+    assert _votes_mined(deployed, claim_id) == [signer.address]
+
+
+def test_signer__repr__never_shows_the_key():
+    signer = _signer(3)
+    assert repr(signer) == f"Signer({signer.address})"
+    assert signer._account.key.hex() not in repr(signer)
+
+
+def test_signer__keystore__decrypts_and_rejects_wrong_password(tmp_path):
+    account = Account.create()
+    path = tmp_path / "key.json"
+    path.write_text(json.dumps(Account.encrypt(account.key, "correct horse")))
+    assert Signer.from_keystore(path, "correct horse").address == account.address
+    with pytest.raises(ValueError, match="wrong password"):
+        Signer.from_keystore(path, "wrong")
