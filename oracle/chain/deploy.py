@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from web3 import Web3
+from web3.logs import DISCARD
 from web3.contract import Contract
 
 from oracle.chain.contracts import ClaimsManagerClient, deploy
@@ -55,7 +56,7 @@ def create_product(manager: ClaimsManagerClient, insurer: str, config: dict, cap
     """Create an ETH product from `config`, fund it with `capital` wei, and return its id."""
     functions = manager.contract.functions
     receipt = transact(manager.w3, functions.createProduct(config), insurer)
-    product_id = manager.contract.events.ProductCreated().process_receipt(receipt)[0].args.productId
+    product_id = manager.contract.events.ProductCreated().process_receipt(receipt, errors=DISCARD)[0].args.productId
     if capital:
         transact(manager.w3, functions.depositCapital(product_id, capital), insurer, value=capital)
     return product_id
@@ -66,7 +67,7 @@ def buy_policy(manager: ClaimsManagerClient, holder: str, product_id: int, insur
     premium = manager.product(product_id)["premium"]
     receipt = transact(manager.w3, manager.contract.functions.buyPolicy(product_id, insured_object), holder,
                        value=premium)
-    return manager.contract.events.PolicyPurchased().process_receipt(receipt)[0].args.policyId
+    return manager.contract.events.PolicyPurchased().process_receipt(receipt, errors=DISCARD)[0].args.policyId
 
 
 def submit_claim(manager: ClaimsManagerClient, holder: str, policy_id: int, evidence_root: bytes, evidence_uri: str,
@@ -74,4 +75,4 @@ def submit_claim(manager: ClaimsManagerClient, holder: str, policy_id: int, evid
     """Submit a claim and return its id."""
     receipt = transact(manager.w3, manager.contract.functions.submitClaim(
         policy_id, evidence_root, evidence_uri, incident_time, peril_index, latitude_e6, longitude_e6, amount), holder)
-    return manager.contract.events.ClaimSubmitted().process_receipt(receipt)[0].args.claimId
+    return manager.contract.events.ClaimSubmitted().process_receipt(receipt, errors=DISCARD)[0].args.claimId
