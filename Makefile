@@ -6,10 +6,12 @@ PYTHON ?= python3
 VENV := .venv
 ANVIL_BIN := $(CURDIR)/node_modules/@foundry-rs/anvil-linux-amd64/bin
 export PATH := $(CURDIR)/$(VENV)/bin:$(ANVIL_BIN):$(PATH)
-# how many stateful-test steps hypothesis runs (examples x steps); raise for a longer search
-STATEFUL_EXAMPLES ?= 40
+# the stateful contract test: examples x at most STEPS steps each (about 41 on average), and the fewest
+# steps the run must actually make; raise all three for a longer search
+STATEFUL_EXAMPLES ?= 55
 STATEFUL_STEPS ?= 50
-export STATEFUL_EXAMPLES STATEFUL_STEPS
+STATEFUL_MIN_STEPS ?= 2000
+export STATEFUL_EXAMPLES STATEFUL_STEPS STATEFUL_MIN_STEPS
 
 .PHONY: setup demo test test-contracts bench-gas compile clean
 

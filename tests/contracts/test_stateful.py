@@ -1,6 +1,7 @@
-"""A hypothesis state machine (run on anvil) that drives random claim lifecycles and checks the contracts against a Python model.
+"""A hypothesis state machine (on anvil) drives random claim lifecycles against a Python model of the contracts.
 
-Steps in CI: at most STATEFUL_EXAMPLES x STATEFUL_STEPS (Makefile: 40 x 50 = 2,000); raise both for a longer search.
+In CI (Makefile): 55 examples of at most 50 steps, and the run fails unless at least STATEFUL_MIN_STEPS = 2,000
+steps really ran. Raise all three for a longer search.
 """
 
 from __future__ import annotations
@@ -8,12 +9,18 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-import ape
 import pytest
 from eth_utils import keccak
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from oracle.chain.report import Decision, Report, sign_quorum
 
@@ -57,6 +64,7 @@ class ClaimsMachine(RuleBasedStateMachine):
     """Random sequences of buy, submit, report, dispute, rule, finalize, withdraw and capital moves."""
 
     env: dict = {}
+    steps_run = 0  # across all examples, to check the search did the work it claims
 
     @initialize()
     def setup(self):
@@ -72,7 +80,10 @@ class ClaimsMachine(RuleBasedStateMachine):
         self.claims: dict[int, ModelClaim] = {}
         self.paid_out: dict[int, int] = {}
         self.touched: set[int] = set()
+        self.credits_touched = False
         self.credits_before = self.manager.totalCredits()
+        self.credits_before_by_account = {a.address: self.manager.credits(a)
+                                          for a in (e["insurer"], *e["holders"])}
         self.bonds_before = self.manager.heldBonds()
         self.balance_before = self.manager.balance - 40 * ETH
         for holder_index in (0, 1):
@@ -83,7 +94,7 @@ class ClaimsMachine(RuleBasedStateMachine):
         if getattr(self, "snapshot", None) is None:
             return
         try:
-            self.touched = set(self.claims)
+            self.touched, self.credits_touched = set(self.claims), True
             self.claims_match_model()
         finally:
             self.chain.restore(self.snapshot)
@@ -129,16 +140,48 @@ class ClaimsMachine(RuleBasedStateMachine):
         policy.open_claims -= 1
         claim.payout, claim.status = final, RESOLVED
 
+    def expect_revert(self, method, *args, sender, value: int = 0, reason: str = ""):
+        """Assert that calling `method` now would revert (with `reason` if given).
+
+        A dry run at the pending block through web3 directly: ape's rich revert handling fetches traces
+        and costs about a second per revert, which would dominate this machine's run time.
+        """
+        from web3.exceptions import ContractLogicError as Web3Revert
+
+        tx = {"from": sender.address, "to": method.contract.address, "data": method.encode_input(*args),
+              "value": value}
+        try:
+            self.chain.provider.web3.eth.call(tx, "pending")
+        except Web3Revert as exc:
+            assert reason in str(exc), f"reverted with {exc}, expected {reason!r}"
+            return
+        raise AssertionError(f"{method.abi.name}{args} from {sender.address} did not revert")
+
     def last_timestamp(self) -> int:
         return self.chain.blocks.head.timestamp
 
     def credit(self, account, amount: int):
         if amount:
             self.credits[account.address] = self.credits.get(account.address, 0) + amount
+            self.credits_touched = True
 
     # ------------------------------------------------------------ rules
 
-    @rule(amount=st.sampled_from([ETH, 5 * ETH, 30 * ETH]), deposit=st.booleans())
+    @rule(data=st.data(), chore=st.sampled_from(["capital", "buy", "credit", "release", "time"]))
+    def housekeeping(self, data, chore):
+        """Insurer, holder and clock moves around the claims: capital, new policies, credits, expiry, time."""
+        if chore == "capital":
+            self.move_capital(data.draw(st.sampled_from([ETH, 5 * ETH, 30 * ETH]), label="amount"),
+                              data.draw(st.booleans(), label="deposit"))
+        elif chore == "buy":
+            self.buy(data.draw(st.integers(0, 1), label="holder"))
+        elif chore == "credit":
+            self.withdraw_credit(data.draw(st.sampled_from(["insurer", "holder0", "holder1"]), label="who"))
+        elif chore == "release" and self.policies:
+            self.release_policy(data.draw(st.sampled_from(sorted(self.policies)), label="policy"))
+        else:
+            self.advance_time(data.draw(st.sampled_from([3600, DAY, 3 * DAY, 200 * DAY]), label="seconds"))
+
     def move_capital(self, amount, deposit):
         insurer = self.env["insurer"]
         if deposit:
@@ -148,10 +191,9 @@ class ClaimsMachine(RuleBasedStateMachine):
             self.manager.withdrawCapital(self.product_id, amount, insurer, sender=insurer)
             self.capital -= amount
         else:
-            with ape.reverts("capital: exceeds free capital"):
-                self.manager.withdrawCapital(self.product_id, amount, insurer, sender=insurer)
+            self.expect_revert(self.manager.withdrawCapital, self.product_id, amount, insurer, sender=insurer,
+                               reason="capital: exceeds free capital")
 
-    @rule(holder_index=st.integers(0, 1))
     def buy(self, holder_index):
         holder = self.env["holders"][holder_index]
         if self.capital - self.locked >= COVERAGE:
@@ -161,8 +203,8 @@ class ClaimsMachine(RuleBasedStateMachine):
             self.capital += PREMIUM
             self.locked += COVERAGE
         else:
-            with ape.reverts("policies: not enough capital"):
-                self.manager.buyPolicy(self.product_id, keccak(b"car"), value=PREMIUM, sender=holder)
+            self.expect_revert(self.manager.buyPolicy, self.product_id, keccak(b"car"), value=PREMIUM, sender=holder,
+                               reason="policies: not enough capital")
 
     @precondition(lambda self: self.policies)
     @rule(data=st.data(), amount=st.sampled_from([ETH // 2, 2 * ETH, 6 * ETH]))
@@ -171,9 +213,8 @@ class ClaimsMachine(RuleBasedStateMachine):
         policy = self.policies[policy_id]
         claim_id = policy_id * 4096 + self.manager.policy(policy_id).claimCount + 1
         if self.now() > policy.start + 365 * DAY:
-            with ape.reverts("claims: policy expired"):
-                self.manager.submitClaim(policy_id, keccak(b"evidence-%d" % claim_id), "ipfs://e", policy.start, 1,
-                                         0, 0, amount, sender=policy.holder)
+            self.expect_revert(self.manager.submitClaim, policy_id, keccak(b"evidence-%d" % claim_id), "ipfs://e",
+                               policy.start, 1, 0, 0, amount, sender=policy.holder, reason="claims: policy expired")
             return
         receipt = self.manager.submitClaim(policy_id, keccak(b"evidence-%d" % claim_id), "ipfs://e", policy.start, 1,
                                            0, 0, amount, sender=policy.holder)
@@ -185,8 +226,15 @@ class ClaimsMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.claims)
     @rule(data=st.data())
     def progress(self, data):
-        """Take a claim one step along a path its state allows (report, escalate, dispute, finalize, rule, pay)."""
+        """Take a claim up to three steps along paths its state allows (report, escalate, dispute, ...)."""
         claim_id = self.pick_claim(data, SUBMITTED, DECIDED, DISPUTED, RESOLVED)
+        for _ in range(data.draw(st.integers(1, 3), label="steps")):
+            if self.claims[claim_id].status == PAID:
+                return
+            self.progress_once(data, claim_id)
+
+    def progress_once(self, data, claim_id):
+        """One natural next action for a claim in its current state."""
         status = self.claims[claim_id].status
         if status == SUBMITTED:
             action = data.draw(st.sampled_from(["sign", "sign", "vote", "escalate"]), label="action")
@@ -240,8 +288,8 @@ class ClaimsMachine(RuleBasedStateMachine):
             self.manager.submitSignedReport(report.as_tuple(), signatures, sender=self.env["deployer"])
             self.apply_decision(claim_id, decision, payout, confidence)
         else:
-            with ape.reverts():
-                self.manager.submitSignedReport(report.as_tuple(), signatures, sender=self.env["deployer"])
+            self.expect_revert(self.manager.submitSignedReport, report.as_tuple(), signatures,
+                               sender=self.env["deployer"])
 
     def report_vote(self, claim_id, decision, voter_index):
         """One committee vote; two votes for the same report (2 of 3) record it."""
@@ -250,15 +298,13 @@ class ClaimsMachine(RuleBasedStateMachine):
         report = self.report(claim_id, decision, payout, 8000)
         voter = self.env["oracles"][voter_index]
         if claim.status != SUBMITTED or voter.address in claim.votes:
-            with ape.reverts():
-                self.manager.voteReport(report.as_tuple(), sender=voter)
+            self.expect_revert(self.manager.voteReport, report.as_tuple(), sender=voter)
             return
         self.manager.voteReport(report.as_tuple(), sender=voter)
         claim.votes[voter.address] = report
         if sum(1 for vote in claim.votes.values() if vote == report) >= 2:
             self.apply_decision(claim_id, decision, payout, 8000)
 
-    @rule(seconds=st.sampled_from([3600, DAY, 3 * DAY]))
     def advance_time(self, seconds):
         self.chain.pending_timestamp += seconds
         self.chain.mine()
@@ -269,8 +315,7 @@ class ClaimsMachine(RuleBasedStateMachine):
             self.manager.finalize(claim_id, sender=self.env["stranger"])
             self.resolve(claim_id, claim.payout)
         else:
-            with ape.reverts():
-                self.manager.finalize(claim_id, sender=self.env["stranger"])
+            self.expect_revert(self.manager.finalize, claim_id, sender=self.env["stranger"])
 
     def dispute(self, claim_id, by_insurer):
         claim = self.claims[claim_id]
@@ -282,8 +327,7 @@ class ClaimsMachine(RuleBasedStateMachine):
             claim.status, claim.disputer, claim.insurer_disputed = DISPUTED, who, by_insurer
             self.held_bonds += BOND
         else:
-            with ape.reverts():
-                self.manager.dispute(claim_id, value=value, sender=who)
+            self.expect_revert(self.manager.dispute, claim_id, value=value, sender=who)
 
     def escalate(self, claim_id):
         claim = self.claims[claim_id]
@@ -293,14 +337,14 @@ class ClaimsMachine(RuleBasedStateMachine):
             claim.dispute_id = receipt.decode_logs(self.manager.ClaimEscalated)[0].disputeId
             claim.status, claim.escalated = DISPUTED, True
         else:
-            with ape.reverts():
-                self.manager.escalate(claim_id, value=ARBITRATION_FEE, sender=who)
+            self.expect_revert(self.manager.escalate, claim_id, value=ARBITRATION_FEE, sender=who)
 
     def rule_dispute(self, claim_id, ruling):
         claim = self.claims[claim_id]
         if claim.status != DISPUTED:
-            with ape.reverts():  # no open dispute for this claim: the panel has nothing to rule on
-                self.arbitrator.vote(max(claim.dispute_id, 0) + 10_000, ruling, sender=self.env["panelists"][0])
+            # no open dispute for this claim: the panel has nothing to rule on
+            self.expect_revert(self.arbitrator.vote, max(claim.dispute_id, 0) + 10_000, ruling,
+                               sender=self.env["panelists"][0], reason="panel: unknown dispute")
             return
         panel = self.env["panelists"]
         self.arbitrator.vote(claim.dispute_id, ruling, sender=panel[0])
@@ -331,24 +375,20 @@ class ClaimsMachine(RuleBasedStateMachine):
             self.locked -= claim.payout
             claim.status = PAID
         else:
-            with ape.reverts():
-                self.manager.withdrawPayout(claim_id, sender=holder)
+            self.expect_revert(self.manager.withdrawPayout, claim_id, sender=holder)
 
-    @rule(who=st.sampled_from(["insurer", "holder0", "holder1"]))
     def withdraw_credit(self, who):
         account = self.env["insurer"] if who == "insurer" else self.env["holders"][int(who[-1])]
         owed = self.credits.get(account.address, 0)
         if owed:
             self.manager.withdrawCredit(sender=account)
             self.credits[account.address] = 0
+            self.credits_before_by_account[account.address] = 0
+            self.credits_touched = True
         elif self.manager.credits(account) == 0:
-            with ape.reverts("claims: nothing to withdraw"):
-                self.manager.withdrawCredit(sender=account)
+            self.expect_revert(self.manager.withdrawCredit, sender=account, reason="claims: nothing to withdraw")
 
-    @precondition(lambda self: self.policies)
-    @rule(data=st.data())
-    def release_policy(self, data):
-        policy_id = data.draw(st.sampled_from(sorted(self.policies)))
+    def release_policy(self, policy_id):
         policy = self.policies[policy_id]
         expired = self.now() > policy.start + 365 * DAY
         if expired and policy.open_claims == 0 and policy.remaining > 0:
@@ -356,8 +396,7 @@ class ClaimsMachine(RuleBasedStateMachine):
             self.locked -= policy.remaining
             policy.remaining = 0
         else:
-            with ape.reverts():
-                self.manager.releasePolicy(policy_id, sender=self.env["stranger"])
+            self.expect_revert(self.manager.releasePolicy, policy_id, sender=self.env["stranger"])
 
     # ------------------------------------------------------------ invariants
 
@@ -365,6 +404,7 @@ class ClaimsMachine(RuleBasedStateMachine):
     def contract_holds_what_it_owes(self):
         if not hasattr(self, "product_id"):
             return
+        ClaimsMachine.steps_run += 1  # invariants run once after initialization and after every step
         product = self.manager.product(self.product_id)
         assert (product.capital, product.locked) == (self.capital, self.locked)
         assert product.locked <= product.capital
@@ -388,6 +428,11 @@ class ClaimsMachine(RuleBasedStateMachine):
             remaining = self.manager.policy(claim.policy_id).remainingCoverage
             assert remaining == self.policies[claim.policy_id].remaining
         self.touched = set()
+        if getattr(self, "credits_touched", False):
+            for account in (self.env["insurer"], *self.env["holders"]):
+                assert self.manager.credits(account) == self.credits_before_by_account[account.address] + \
+                    self.credits.get(account.address, 0), f"bond credit of {account.address}"
+            self.credits_touched = False
 
     @invariant()
     def no_claim_pays_twice_nor_beyond_coverage(self):
@@ -408,6 +453,7 @@ def test_claims_state_machine__random_lifecycles__model_and_invariants_hold(
         holders=[claimant, accounts[13]], oracles=oracles, panelists=panelists, domain=domain, deployer=deployer,
         stranger=stranger,
     )
+    ClaimsMachine.steps_run = 0
     run_state_machine_as_test(
         ClaimsMachine,
         settings=settings(
@@ -418,3 +464,6 @@ def test_claims_state_machine__random_lifecycles__model_and_invariants_hold(
             derandomize=os.environ.get("CI") == "true",
         ),
     )
+    minimum = int(os.environ.get("STATEFUL_MIN_STEPS", "0"))
+    print(f"stateful machine ran {ClaimsMachine.steps_run} steps")
+    assert ClaimsMachine.steps_run >= minimum, f"only {ClaimsMachine.steps_run} steps ran; raise STATEFUL_EXAMPLES"
