@@ -183,16 +183,19 @@ class NodeStore:
 
     # ------------------------------------------------------------ claims history
 
-    def record_history(self, claim: PriorClaim, photos: Sequence[PriorPhoto]) -> None:
-        """Remember a claim and its photos for later fraud checks (idempotent)."""
+    def add_claim(self, claim: PriorClaim) -> None:
+        """Remember an assessed claim for later frequency checks (idempotent)."""
         with self._session.begin() as session:
             session.merge(HistoryClaim(claim_id=claim.claim_id, policy_id=claim.policy_id,
                                        insured_object_id=claim.insured_object_id, incident_time=claim.incident_time,
                                        submitted_at=claim.submitted_at, decision=claim.decision,
                                        payout=str(claim.payout)))
-            for photo in photos:
-                session.merge(HistoryPhoto(claim_id=photo.claim_id, cid=photo.cid, submitted_at=photo.submitted_at,
-                                           sha256=photo.sha256, phash=str(photo.phash), dhash=str(photo.dhash)))
+
+    def add_photo(self, photo: PriorPhoto) -> None:
+        """Remember a claim photo's perceptual hashes for later reused-photo checks (idempotent)."""
+        with self._session.begin() as session:
+            session.merge(HistoryPhoto(claim_id=photo.claim_id, cid=photo.cid, submitted_at=photo.submitted_at,
+                                       sha256=photo.sha256, phash=str(photo.phash), dhash=str(photo.dhash)))
 
     def prior_claims(self, insured_object_id: str, *, before: ClaimOrder) -> Sequence[PriorClaim]:
         """Claims on this insured object that came before `before` in (submitted_at, claim_id) order."""

@@ -28,7 +28,6 @@ class VoteSubmitter:
 
     def submit(self, job: JobView, report: Report) -> str:
         """Make sure this node's vote for `report` is on-chain; returns the job's new state."""
-        w3 = self.client.w3
         if job.state == SENDING and job.raw_tx:
             return self._resume(job)
         if self.client.claim(job.claim_id)["status"] != SUBMITTED:
@@ -39,15 +38,19 @@ class VoteSubmitter:
             if any(reason in str(exc) for reason in SETTLED_REASONS):
                 return self._finish(job, ASSESSED, str(exc))
             raise
-        tx["nonce"] = w3.eth.get_transaction_count(self.signer.address, "pending")
-        tx["chainId"] = self.chain_id
-        raw, tx_hash = self.signer.sign_transaction(tx)
+        raw, tx_hash = self.sign_vote(tx)
         # write-ahead: once this row says SENDING, a restart rebroadcasts these exact bytes (same nonce),
         # so a crash between here and the broadcast can neither lose the vote nor send a second one
         if not self.store.update_job(self.chain_id, self.client.address, job.claim_id, expect_state=ASSESSED,
                                      state=SENDING, raw_tx=raw, tx_hash=tx_hash):
             return self.store.job(self.chain_id, self.client.address, job.claim_id).state
         return self._broadcast_and_wait(job.claim_id, raw, tx_hash)
+
+    def sign_vote(self, tx: dict) -> tuple[bytes, bytes]:
+        """Sign a vote transaction at this member's next nonce; returns (raw bytes, hash)."""
+        tx = {**tx, "nonce": self.client.w3.eth.get_transaction_count(self.signer.address, "pending"),
+              "chainId": self.chain_id}
+        return self.signer.sign_transaction(tx)
 
     def _resume(self, job: JobView) -> str:
         """After a restart: the written-down transaction is either mined, pending, or must be sent again."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from eth_utils import keccak
 
+from oracle.chain.deploy import demo_product_config
 from oracle.chain.report import Decision, Domain, Report, sign_quorum
 
 ETH = 10**18
@@ -15,23 +16,9 @@ TERMS_HASH = keccak(b"terms-v1")
 EVIDENCE_ROOT = keccak(b"evidence-manifest-1")
 PERIL_COLLISION, PERIL_HAIL = 0, 1
 
-DEFAULT_PRODUCT = {
-    "coverageLimit": 10 * ETH,
-    "deductible": ETH // 2,
-    "premium": ETH // 10,
-    "term": 365 * DAY,
-    "perils": 0b111111,
-    "threshold": 2,
-    "models": [MODEL_HASH],
-    "instantLimit": 1 * ETH,
-    "minConfidence": 9000,
-    "disputeWindow": 3 * DAY,
-    "disputeBond": ETH // 20,
-    "arbitratorExtraData": b"",
-    "oracleTimeout": 1 * DAY,
-    "termsHash": TERMS_HASH,
-    "metaEvidenceURI": "ipfs://bafkmetaevidence",
-}
+# The demo product's terms (committee and arbitrator are filled in by `create_product`).
+DEFAULT_PRODUCT = demo_product_config([], 2, "0x" + "00" * 20, MODEL_HASH, TERMS_HASH,
+                                      metaEvidenceURI="ipfs://bafkmetaevidence")
 ARBITRATION_FEE = ETH // 100
 
 

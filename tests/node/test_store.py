@@ -50,11 +50,14 @@ def test_orphan_jobs_after__reorged_blocks__only_unsent_later_jobs_orphaned(stor
 
 
 def test_history__prior_claims_and_photos__strictly_before_in_time_then_id(store):
-    store.record_history(PriorClaim(8193, 2, "car", 90, 100), [PriorPhoto(8193, 100, "bafk1", "aa", 2**63 + 5, 7)])
-    store.record_history(PriorClaim(4097, 1, "car", 95, 100), [])
-    store.record_history(PriorClaim(4098, 1, "car", 99, 200), [])
+    store.add_claim(PriorClaim(8193, 2, "car", 90, 100))
+    store.add_photo(PriorPhoto(8193, 100, "bafk1", "aa", 2**63 + 5, 7))
+    store.add_claim(PriorClaim(4097, 1, "car", 95, 100))
+    store.add_claim(PriorClaim(4098, 1, "car", 99, 200))
+    store.add_claim(PriorClaim(4098, 1, "car", 99, 200))  # recorded twice: still one claim
     assert [c.claim_id for c in store.prior_claims("car", before=(100, 8193))] == [4097]
     assert [c.claim_id for c in store.prior_claims("car", before=(200, 4098))] == [4097, 8193]
+    assert [c.claim_id for c in store.prior_claims("car", before=(201, 1))] == [4097, 8193, 4098]
     assert store.prior_claims("other", before=(10**9, 1)) == []
     [photo] = store.prior_photos(before=(150, 1))
     assert photo.phash == 2**63 + 5 and photo.cid == "bafk1"

@@ -49,6 +49,14 @@ def _signer(index):
     return Signer.from_dev_mnemonic(DEV_MNEMONIC, index)  # oracles are anvil accounts 3, 4 and 5
 
 
+def _write_ahead(deployed, store, submitter, signer, claim_id, report):
+    """Write down a signed vote exactly as `submit` does before broadcasting, as if the process died then."""
+    raw, tx_hash = submitter.sign_vote(deployed.manager.vote_report_tx(report, signer.address))
+    store.update_job(submitter.chain_id, deployed.manager.address, claim_id, state=SENDING, raw_tx=raw,
+                     tx_hash=tx_hash)
+    return raw, tx_hash
+
+
 def _votes_mined(deployed, claim_id):
     events = deployed.manager.contract.events.ReportVoted().get_logs(from_block=0)
     return [e.args.oracle for e in events if e.args.claimId == claim_id]
@@ -79,14 +87,8 @@ def test_submit__crash_after_write_ahead_before_broadcast__resumes_with_same_byt
     claim_id, report = claim
     signer = _signer(3)
     submitter = VoteSubmitter(deployed.manager, store, signer)
-    job = _assessed_job(store, deployed, claim_id)
-    # what `submit` writes down before broadcasting, as if the process died right after
-    tx = deployed.manager.vote_report_tx(report, signer.address)
-    tx["nonce"] = deployed.chain.w3.eth.get_transaction_count(signer.address, "pending")
-    tx["chainId"] = submitter.chain_id
-    raw, tx_hash = signer.sign_transaction(tx)
-    store.update_job(submitter.chain_id, deployed.manager.address, claim_id, state=SENDING, raw_tx=raw,
-                     tx_hash=tx_hash)
+    _assessed_job(store, deployed, claim_id)
+    raw, tx_hash = _write_ahead(deployed, store, submitter, signer, claim_id, report)
     restarted = VoteSubmitter(deployed.manager, store, signer)
     assert restarted.submit(store.job(submitter.chain_id, deployed.manager.address, claim_id), report) == DONE
     assert deployed.chain.w3.eth.get_transaction_receipt(tx_hash).status == 1
@@ -98,12 +100,7 @@ def test_submit__crash_after_broadcast__recognises_mined_vote(deployed, store, c
     signer = _signer(3)
     submitter = VoteSubmitter(deployed.manager, store, signer)
     _assessed_job(store, deployed, claim_id)
-    tx = deployed.manager.vote_report_tx(report, signer.address)
-    tx["nonce"] = deployed.chain.w3.eth.get_transaction_count(signer.address, "pending")
-    tx["chainId"] = submitter.chain_id
-    raw, tx_hash = signer.sign_transaction(tx)
-    store.update_job(submitter.chain_id, deployed.manager.address, claim_id, state=SENDING, raw_tx=raw,
-                     tx_hash=tx_hash)
+    raw, _ = _write_ahead(deployed, store, submitter, signer, claim_id, report)
     deployed.chain.w3.eth.send_raw_transaction(raw)  # it went out; the process died before recording DONE
     deployed.chain.w3.provider.make_request("evm_mine", [])
     job = store.job(submitter.chain_id, deployed.manager.address, claim_id)
