@@ -13,7 +13,7 @@ STATEFUL_STEPS ?= 50
 STATEFUL_MIN_STEPS ?= 2000
 export STATEFUL_EXAMPLES STATEFUL_STEPS STATEFUL_MIN_STEPS
 
-.PHONY: setup demo test test-contracts bench-gas compile clean
+.PHONY: setup demo lifecycle test test-contracts bench-gas bench-model compile clean
 
 setup: .stamp-setup
 
@@ -32,6 +32,9 @@ compile: setup
 	ape compile
 
 demo: setup
+	claims-oracle demo --once
+
+lifecycle: setup
 	claims-oracle lifecycle
 
 # Two runs: everything on ape's embedded EVM, then the anvil-marked modules on a real anvil node.
@@ -45,6 +48,9 @@ test-contracts: setup
 
 bench-gas: setup
 	claims-oracle lifecycle --gas-json bench/gas.json
+
+bench-model: setup
+	python scripts/bench_model.py
 
 clean:
 	rm -rf .build .stamp-setup .pytest_cache .hypothesis

@@ -12,6 +12,9 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "model": ("oracle.vision.commands", "train, export and evaluate the damage model"),
     "lifecycle": ("oracle.chain.lifecycle", "deploy to a local chain and run a scripted claim lifecycle"),
+    "demo": ("oracle.demo", "run the whole system locally with sample claims on every path"),
+    "adapter": ("oracle.adapter.command", "serve the Chainlink bridge, health and the content gateway"),
+    "node": ("oracle.node.command", "run one oracle committee member against a deployed ClaimsManager"),
 }
 
 

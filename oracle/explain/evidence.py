@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from eth_utils import keccak
@@ -20,6 +21,10 @@ DEFAULT_MAX_PIXELS = 40_000_000
 MAX_NAME_LENGTH = 255
 ALLOWED_IMAGE_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
 _PHOTO_KEYS = {"cid", "sha256", "bytes", "name"}
+CLAIMANT_KEYS = ("vehicleClass", "countyFips", "zoneFips")
+"""Optional claimant metadata a manifest may carry, bound to the claim by the evidence root."""
+MAX_VEHICLE_CLASS_LENGTH = 64
+_FIPS = re.compile(r"^[0-9]{5}$")
 
 
 class EvidenceError(ValueError):
@@ -66,10 +71,13 @@ def photo_entry(name: str, data: bytes) -> dict:
     }
 
 
-def build_manifest(photos: Iterable[tuple[str, bytes]]) -> Manifest:
-    """Build the canonical evidence manifest for (name, bytes) photos, in the order given."""
+def build_manifest(photos: Iterable[tuple[str, bytes]], claimant: Mapping[str, str] | None = None) -> Manifest:
+    """Build the canonical evidence manifest for (name, bytes) photos in order, with optional claimant metadata."""
     entries = [photo_entry(name, data) for name, data in photos]
-    doc = {"version": MANIFEST_VERSION, "photos": entries}
+    doc: dict = {"version": MANIFEST_VERSION, "photos": entries}
+    claimant = {key: value for key, value in (claimant or {}).items() if value is not None}
+    if claimant:
+        doc["claimant"] = claimant
     _check_manifest_doc(doc, max_photos=None, max_photo_bytes=None)
     data = canonical_json(doc)
     return Manifest(doc=doc, data=data, root=keccak(data))
@@ -87,11 +95,36 @@ def _as_root(expected_root: bytes | str) -> bytes:
     return bytes(expected_root)
 
 
+def _check_claimant(claimant: object) -> dict[str, str]:
+    if not isinstance(claimant, dict) or not claimant:
+        raise EvidenceError(f"manifest claimant must be a non-empty object, got {claimant!r}")
+    unknown = sorted(set(claimant) - set(CLAIMANT_KEYS))
+    if unknown:
+        raise EvidenceError(f"manifest claimant has unknown keys {unknown}; allowed: {list(CLAIMANT_KEYS)}")
+    vehicle_class = claimant.get("vehicleClass")
+    if vehicle_class is not None and (
+        not isinstance(vehicle_class, str) or not vehicle_class or len(vehicle_class) > MAX_VEHICLE_CLASS_LENGTH
+    ):
+        raise EvidenceError(
+            f"manifest claimant.vehicleClass must be a string of 1..{MAX_VEHICLE_CLASS_LENGTH} characters, "
+            f"got {vehicle_class!r}"
+        )
+    for key in ("countyFips", "zoneFips"):
+        value = claimant.get(key)
+        if value is not None and (not isinstance(value, str) or not _FIPS.match(value)):
+            raise EvidenceError(f"manifest claimant.{key} must be five digits (2 state + 3 county/zone), got {value!r}")
+    return dict(claimant)
+
+
 def _check_manifest_doc(doc: object, *, max_photos: int | None, max_photo_bytes: int | None) -> list[dict]:
     if not isinstance(doc, dict):
         raise EvidenceError(f"manifest must be a JSON object, got {type(doc).__name__}")
-    if set(doc) != {"version", "photos"}:
-        raise EvidenceError(f"manifest must have exactly the keys version and photos, got {sorted(doc)}")
+    if set(doc) - {"claimant"} != {"version", "photos"}:
+        raise EvidenceError(
+            f"manifest must have exactly the keys version and photos (and optionally claimant), got {sorted(doc)}"
+        )
+    if "claimant" in doc:
+        _check_claimant(doc["claimant"])
     if doc["version"] != MANIFEST_VERSION:
         raise EvidenceError(f"manifest version {doc['version']!r} is not supported (expected {MANIFEST_VERSION})")
     photos = doc["photos"]
@@ -185,6 +218,16 @@ def verify_evidence(
             _check_image(where, data, max_pixels)
         photos.append(Photo(index=i, name=entry["name"], cid=entry["cid"], sha256=sha, data=data))
     return photos
+
+
+def manifest_claimant(manifest_bytes: bytes) -> dict[str, str]:
+    """Return the claimant metadata of canonical manifest bytes ({} when it has none); verify the root first."""
+    try:
+        doc = parse_canonical(manifest_bytes)
+    except CanonicalJSONError as exc:
+        raise EvidenceError(f"manifest is not canonical JSON: {exc}") from None
+    _check_manifest_doc(doc, max_photos=None, max_photo_bytes=None)
+    return dict(doc.get("claimant", {}))
 
 
 def load_manifest(expected_root: bytes | str, store: ContentStore) -> bytes:

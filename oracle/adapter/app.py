@@ -1,0 +1,369 @@
+"""The aiohttp app: the Chainlink bridge endpoint, health, and the content gateway for explanations and photos."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import aiohttp
+from aiohttp import web
+from eth_utils import keccak
+
+from oracle.adapter.cache import SingleFlightCache
+from oracle.adapter.schema import BadRequestError, BridgeRequest, job_run_id, parse_bridge_request
+from oracle.cas.cid import InvalidCidError, is_cid
+from oracle.cas.store import BlobTooLargeError, ContentIntegrityError, ContentNotFoundError, ContentStore
+from oracle.explain.canonical import hex0x
+from oracle.explain.document import DECISION_NAMES
+from oracle.explain.evidence import EvidenceError
+from oracle.pipeline import (
+    ClaimAssessor,
+    ClaimContextError,
+    ClaimOutcome,
+    ExplanationNotFoundError,
+    ModelUnavailableError,
+    model_id,
+)
+from oracle.settings import Settings
+from oracle.sources.open_meteo import UpstreamError
+from oracle.sources.terms import TermsError
+from oracle.vision.images import ImageError
+
+log = logging.getLogger(__name__)
+
+BRIDGE_MAX_BODY_BYTES = 64 * 1024
+"""A bridge request carries claim facts and hashes only; photos travel through the content store."""
+IMMUTABLE = "public, max-age=31536000, immutable"
+PATCH_ATTEMPTS = 3
+PATCH_TIMEOUT_S = 10.0
+_KECCAK = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+
+
+class PayloadTooLargeError(ValueError):
+    """A request body is over the endpoint's size limit."""
+
+
+class NotFoundError(LookupError):
+    """The requested content or explanation is not in the store."""
+
+
+@dataclass
+class Limiter:
+    """The bound on concurrent assessments, with counters that show it holding."""
+
+    limit: int
+    semaphore: asyncio.Semaphore = field(init=False)
+    in_flight: int = 0
+    peak: int = 0
+    waiting: int = 0
+
+    def __post_init__(self) -> None:
+        self.semaphore = asyncio.Semaphore(self.limit)
+
+
+SETTINGS = web.AppKey("settings", Settings)
+ASSESSOR = web.AppKey("assessor", ClaimAssessor)
+STORE = web.AppKey("store", ContentStore)
+CACHE = web.AppKey("cache", SingleFlightCache)
+LIMITER = web.AppKey("limiter", Limiter)
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+BACKGROUND = web.AppKey("background", set)
+
+# Domain errors and the HTTP status each one means; the first match wins, so subclasses come first.
+ERROR_STATUS: tuple[tuple[type[BaseException], int], ...] = (
+    (PayloadTooLargeError, 413),
+    (BlobTooLargeError, 413),
+    (BadRequestError, 400),
+    (InvalidCidError, 400),
+    (EvidenceError, 400),
+    (ImageError, 400),
+    (ClaimContextError, 400),
+    (TermsError, 400),
+    (UpstreamError, 502),
+    (ContentNotFoundError, 404),
+    (NotFoundError, 404),
+    (ExplanationNotFoundError, 404),
+    (ModelUnavailableError, 503),
+    (ContentIntegrityError, 500),
+)
+
+
+def classify(exc: BaseException) -> tuple[int, str, str]:
+    """Map an exception to (HTTP status, error name, message) for people; unknown errors are a 500."""
+    if isinstance(exc, web.HTTPException):
+        return exc.status, type(exc).__name__, exc.text or exc.reason
+    for kind, status in ERROR_STATUS:
+        if isinstance(exc, kind):
+            return status, type(exc).__name__, str(exc)
+    return 500, "InternalError", f"the adapter failed unexpectedly ({type(exc).__name__}: {exc}); see its log"
+
+
+def bridge_error(job_id: object, status: int, name: str, message: str) -> dict:
+    """The Chainlink bridge error body."""
+    return {"jobRunID": job_id, "status": "errored", "statusCode": status, "error": {"name": name, "message": message}}
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
+    """Turn domain errors into JSON errors with the right status: bridge format on POST /, plain elsewhere."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        failure: BaseException = exc
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the one place every error becomes an HTTP answer
+        failure = exc
+    status, name, message = classify(failure)
+    if status >= 500 and name == "InternalError":
+        log.exception("unexpected error on %s %s", request.method, request.path, exc_info=failure)
+    if "bridge_job" in request:
+        return web.json_response(bridge_error(request["bridge_job"], status, name, message), status=status)
+    return web.json_response({"error": {"name": name, "message": message}, "statusCode": status}, status=status)
+
+
+async def read_limited(request: web.Request, limit: int) -> bytes:
+    """Read the whole body, refusing it as soon as it is longer than limit bytes."""
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLargeError(f"request body of {request.content_length} bytes is over the limit of {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLargeError(f"request body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def decode_json(body: bytes) -> object:
+    """Decode a JSON request body, refusing NaN/Infinity and naming where the syntax broke."""
+    def refuse(token: str) -> None:
+        raise BadRequestError(f"request body holds {token}, which is not JSON")
+
+    try:
+        return json.loads(body.decode("utf-8"), parse_constant=refuse)
+    except UnicodeDecodeError as exc:
+        raise BadRequestError(f"request body is not UTF-8: {exc}") from None
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno} column {exc.colno}"
+        raise BadRequestError(f"request body is not valid JSON: {exc.msg} at {where}") from None
+
+
+def base_url(request: web.Request) -> str:
+    """The scheme and host this request reached the adapter at, for links back to the gateway."""
+    return f"{request.scheme}://{request.host}"
+
+
+def success_body(job_id: object, outcome: ClaimOutcome, request: BridgeRequest, base: str) -> dict:
+    """The Chainlink bridge success body; result is the explanationHash, payout a decimal string (uint256)."""
+    explanation_hash = hex0x(outcome.explanation_hash)
+    data = {
+        "claimId": str(request.data.claimId),
+        "decision": outcome.decision,
+        "decisionName": DECISION_NAMES[outcome.decision],
+        "payout": str(outcome.payout),
+        "confidence": outcome.confidence_bps,
+        "explanationHash": explanation_hash,
+        "modelHash": hex0x(outcome.model_hash),
+        "evidenceRoot": hex0x(request.data.evidenceRoot),
+        "termsHash": hex0x(request.data.termsHash),
+        "explanationCid": outcome.explanation_cid,
+        "explanationURI": f"ipfs://{outcome.explanation_cid}",
+        "explanationURL": f"{base}/content/{outcome.explanation_cid}",
+        "result": explanation_hash,
+    }
+    return {"jobRunID": job_id, "data": data, "result": explanation_hash, "statusCode": 200}
+
+
+async def decide(app: web.Application, request: BridgeRequest) -> ClaimOutcome:
+    """Assess a claim once per (chain, contract, claimId, evidenceRoot), within the concurrency bound."""
+    ctx = request.data.context()
+    limiter, assessor = app[LIMITER], app[ASSESSOR]
+
+    async def compute() -> ClaimOutcome:
+        limiter.waiting += 1
+        try:
+            await limiter.semaphore.acquire()
+        finally:
+            limiter.waiting -= 1
+        try:
+            limiter.in_flight += 1
+            limiter.peak = max(limiter.peak, limiter.in_flight)
+            return await assessor.assess(ctx)
+        finally:
+            limiter.in_flight -= 1
+            limiter.semaphore.release()
+
+    return await app[CACHE].get(ctx.key, compute)
+
+
+async def bridge(request: web.Request) -> web.Response:
+    """POST /: the Chainlink bridge; answers the decision at once, or {"pending": true} and PATCHes it later."""
+    request["bridge_job"] = None
+    body = decode_json(await read_limited(request, BRIDGE_MAX_BODY_BYTES))
+    request["bridge_job"] = job_run_id(body)
+    parsed = parse_bridge_request(body)
+    app = request.app
+    if parsed.wants_async:
+        if not parsed.responseURL:
+            raise BadRequestError("async mode needs responseURL, the URL to PATCH the result to")
+        task = asyncio.create_task(complete_async(app, parsed, base_url(request)))
+        app[BACKGROUND].add(task)
+        task.add_done_callback(app[BACKGROUND].discard)
+        return web.json_response({"pending": True})
+    outcome = await decide(app, parsed)
+    return web.json_response(success_body(parsed.id, outcome, parsed, base_url(request)))
+
+
+async def complete_async(app: web.Application, request: BridgeRequest, base: str) -> None:
+    """Assess in the background and PATCH responseURL with {"value": <success body as JSON text>} or {"error"}."""
+    try:
+        outcome = await decide(app, request)
+        payload = {"value": json.dumps(success_body(request.id, outcome, request, base), separators=(",", ":"))}
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every failure goes back to the node as an error
+        status, name, message = classify(exc)
+        if name == "InternalError":
+            log.exception("async claim %s failed", request.data.claimId)
+        payload = {"error": f"{name} ({status}): {message}"}
+    session = app[HTTP]
+    for attempt in range(1, PATCH_ATTEMPTS + 1):
+        try:
+            async with session.patch(
+                request.responseURL, json=payload, timeout=aiohttp.ClientTimeout(total=PATCH_TIMEOUT_S)
+            ) as response:
+                if response.status < 500:
+                    if response.status >= 400:
+                        log.warning("responseURL %s refused the result: HTTP %s", request.responseURL, response.status)
+                    return
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            log.warning("PATCH %s failed (attempt %d): %s", request.responseURL, attempt, exc)
+        await asyncio.sleep(0.2 * attempt)
+    log.error("gave up delivering claim %s to %s", request.data.claimId, request.responseURL)
+
+
+async def health(request: web.Request) -> web.Response:
+    """GET /health: whether a model is loaded (and which), the store, and the concurrency and cache counters."""
+    app = request.app
+    assessor, limiter, cache = app[ASSESSOR], app[LIMITER], app[CACHE]
+    ok = assessor.model is not None
+    body = {
+        "ok": ok,
+        "model": None if not ok else {"id": model_id(assessor.model), "sha256": hex0x(assessor.model_hash)},
+        "store": repr(app[STORE]),
+        "codeVersion": assessor.code_version,
+        "maxConcurrency": limiter.limit,
+        "inFlight": limiter.in_flight,
+        "peakInFlight": limiter.peak,
+        "waiting": limiter.waiting,
+        "cache": {"entries": len(cache), "hits": cache.hits, "computations": cache.computations},
+    }
+    if not ok:
+        body["reason"] = "no damage model is loaded; claims cannot be assessed (the content gateway still works)"
+    return web.json_response(body, status=200 if ok else 503)
+
+
+def content_type(data: bytes) -> str:
+    """Guess the media type of stored bytes from their first bytes (JSON, PNG, JPEG, WebP, else binary)."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[:1] in (b"{", b"["):
+        try:
+            json.loads(data)
+            return "application/json"
+        except ValueError:
+            pass
+    return "application/octet-stream"
+
+
+def immutable_response(request: web.Request, cid: str, data: bytes) -> web.Response:
+    """Serve verified content-addressed bytes with their type and headers that let caches keep them for ever."""
+    etag = f'"{cid}"'
+    headers = {"Cache-Control": IMMUTABLE, "ETag": etag, "X-Content-Cid": cid, "X-Content-Type-Options": "nosniff"}
+    if request.headers.get("If-None-Match") == etag:
+        return web.Response(status=304, headers=headers)
+    kind = content_type(data)
+    return web.Response(body=data, content_type=kind, charset="utf-8" if kind == "application/json" else None,
+                        headers=headers)
+
+
+async def get_content(request: web.Request) -> web.Response:
+    """GET /content/{cid}: the bytes for a content id, re-hashed on every read."""
+    cid = request.match_info["cid"]
+    if not is_cid(cid):
+        raise BadRequestError(f"{cid!r} is not a content id (CIDv1, raw, sha2-256, base32 'b...')")
+    data = await asyncio.to_thread(request.app[STORE].get, cid)
+    return immutable_response(request, cid, data)
+
+
+async def put_content(request: web.Request) -> web.Response:
+    """POST /content: store one blob (a photo or a manifest) and answer its content id and keccak256."""
+    settings = request.app[SETTINGS]
+    limit = min(settings.adapter_max_body_bytes, settings.max_blob_bytes)
+    data = await read_limited(request, limit)
+    if not data:
+        raise BadRequestError("upload is empty; send the file's bytes as the request body")
+    store = request.app[STORE]
+    cid = await asyncio.to_thread(store.put, data)
+    return web.json_response(
+        {"cid": cid, "bytes": len(data), "keccak256": hex0x(keccak(data)), "url": f"{base_url(request)}/content/{cid}"},
+        status=201,
+    )
+
+
+async def get_explanation(request: web.Request) -> web.Response:
+    """GET /explanations/{hash}: the explanation whose keccak256 is the on-chain explanationHash."""
+    text = request.match_info["hash"]
+    if not _KECCAK.match(text):
+        raise BadRequestError(f"{text!r} is not a keccak256 hash (0x followed by 64 hex digits)")
+    store = request.app[STORE]
+    cid = await asyncio.to_thread(store.cid_for_keccak, bytes.fromhex(text.removeprefix("0x")))
+    if cid is None:
+        raise NotFoundError(f"no explanation with keccak256 {text.lower()} is in the content store")
+    data = await asyncio.to_thread(store.get, cid)
+    return immutable_response(request, cid, data)
+
+
+async def http_session(app: web.Application) -> AsyncIterator[None]:
+    """Cleanup context: the client session for async PATCHes; on shutdown, finish background work first."""
+    app[HTTP] = aiohttp.ClientSession()
+    yield
+    for task in list(app[BACKGROUND]):
+        task.cancel()
+    await asyncio.gather(*app[BACKGROUND], return_exceptions=True)
+    await app[CACHE].close()
+    await app[HTTP].close()
+
+
+def create_app(
+    settings: Settings, assessor: ClaimAssessor, store: ContentStore, *, cache_entries: int = 4096
+) -> web.Application:
+    """Build the adapter and gateway app around an assessor and a content store."""
+    app = web.Application(
+        middlewares=[error_middleware],
+        client_max_size=max(settings.adapter_max_body_bytes, BRIDGE_MAX_BODY_BYTES),
+    )
+    app[SETTINGS] = settings
+    app[ASSESSOR] = assessor
+    app[STORE] = store
+    app[CACHE] = SingleFlightCache(cache_entries)
+    app[LIMITER] = Limiter(settings.adapter_max_concurrency)
+    app[BACKGROUND] = set()
+    app.cleanup_ctx.append(http_session)
+    app.router.add_post("/", bridge, name="bridge")
+    app.router.add_get("/health", health, name="health")
+    app.router.add_get("/content/{cid}", get_content, name="content")
+    app.router.add_post("/content", put_content, name="upload")
+    app.router.add_get("/explanations/{hash}", get_explanation, name="explanation")
+    return app

@@ -1,0 +1,87 @@
+"""`claims-oracle node`: run one committee member against a deployed ClaimsManager."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import signal
+from pathlib import Path
+
+from web3 import Web3
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `claims-oracle node` (defaults come from CLAIMS_ORACLE_* settings)."""
+    parser.add_argument("--rpc-url", help="JSON-RPC endpoint (CLAIMS_ORACLE_RPC_URL)")
+    parser.add_argument("--contract", help="ClaimsManager address (CLAIMS_ORACLE_CONTRACT_ADDRESS)")
+    parser.add_argument("--db-url", help="SQLAlchemy URL of the node database, e.g. postgresql://... (default SQLite)")
+    key = parser.add_mutually_exclusive_group(required=True)
+    key.add_argument("--keystore", type=Path, help="encrypted V3 keystore of this member's key")
+    key.add_argument("--dev-account", type=int, metavar="INDEX",
+                     help="use anvil's dev mnemonic account INDEX (local chains only)")
+    parser.add_argument("--password-file", type=Path, help="file holding the keystore password (else prompt)")
+    parser.add_argument("--confirmations", type=int, help="blocks a claim must be buried under before assessment")
+    parser.add_argument("--start-block", type=int, help="first block to scan on a fresh database")
+
+
+def build_signer(args: argparse.Namespace):
+    """The member's signer from a keystore (password from a file or prompt) or a dev account."""
+    from oracle.chain.devchain import DEV_MNEMONIC
+    from oracle.node.signer import Signer
+
+    if args.dev_account is not None:
+        return Signer.from_dev_mnemonic(DEV_MNEMONIC, args.dev_account)
+    password = args.password_file.read_text().strip() if args.password_file else getpass.getpass("keystore password: ")
+    return Signer.from_keystore(args.keystore, password)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the node and run until SIGINT or SIGTERM."""
+    from oracle.settings import load_settings
+
+    overrides = {name: value for name, value in (
+        ("rpc_url", args.rpc_url), ("contract_address", args.contract), ("db_url", args.db_url),
+        ("confirmations", args.confirmations), ("start_block", args.start_block)) if value is not None}
+    settings = load_settings(**overrides)
+    if not settings.contract_address:
+        raise SystemExit("claims-oracle node: no contract address (--contract or CLAIMS_ORACLE_CONTRACT_ADDRESS)")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    signer = build_signer(args)
+    node = build_node(settings, signer)
+    logging.getLogger(__name__).info("node %s watching %s on %s", signer.address, settings.contract_address,
+                                     settings.rpc_url)
+    return asyncio.run(_serve(node))
+
+
+def build_node(settings, signer, history_store=None):
+    """Assemble a node from settings: chain client, database, content store, model and weather sources."""
+    from oracle.cas.store import open_store
+    from oracle.chain.contracts import ClaimsManagerClient
+    from oracle.explain.document import describe_code_version
+    from oracle.node.service import OracleNode
+    from oracle.node.store import NodeStore
+    from oracle.pipeline import ClaimAssessor
+    from oracle.sources.weather import NoaaStormEventsSource
+    from oracle.vision import DamageModel
+
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 30}))
+    client = ClaimsManagerClient(w3, settings.contract_address)
+    store = history_store or NodeStore(settings.db_url)
+    sources = [NoaaStormEventsSource(settings.tables_dir)] if settings.tables_dir.is_dir() else []
+    assessor = ClaimAssessor(open_store(settings.content_store_url), DamageModel.load(settings.model_path), sources,
+                             store, describe_code_version())
+    return OracleNode(client, store, assessor, signer, confirmations=settings.confirmations,
+                      start_block=settings.start_block, poll_seconds=settings.poll_interval_s)
+
+
+async def _serve(node) -> int:
+    """Run a node until a termination signal arrives."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await node.run(stop)
+    return 0

@@ -1,0 +1,93 @@
+"""Serving benchmark of the exported damage model: batched throughput and single-photo latency on this CPU."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from oracle.vision import data as vdata
+from oracle.vision.images import INPUT_SIZE
+from oracle.vision.runtime import DamageModel
+
+DEFAULT_OUTPUT = vdata.REPO_ROOT / "bench" / "model.json"
+
+
+def sample_photos(data_dir: Path, count: int) -> tuple[list[bytes], str]:
+    """Return `count` 224 px JPEG photos: real ones from the data dir when present, else synthetic noise."""
+    try:
+        paths = [data_dir / s.path for s in vdata.list_samples(data_dir) if s.split == "val"]
+    except FileNotFoundError:
+        paths = []
+    photos = []
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        if paths:
+            img = Image.open(paths[(i * 7) % len(paths)]).convert("RGB").resize((INPUT_SIZE, INPUT_SIZE))
+        else:
+            img = Image.fromarray(rng.integers(0, 255, (INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8))
+        buf = io.BytesIO()
+        img.save(buf, format="JPEG", quality=90)
+        photos.append(buf.getvalue())
+    return photos, "real vds2500/val photos resized to 224 px" if paths else "synthetic 224 px noise"
+
+
+def _timed(fn, repeats: int) -> list[float]:
+    """Return wall-clock seconds of `repeats` calls of fn after one warm-up call."""
+    fn()
+    out = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def run(model_path: Path | None = None, data_dir: Path | None = None, batch_size: int = 64, repeats: int = 5,
+        single_repeats: int = 50, output: Path | None = DEFAULT_OUTPUT) -> dict:
+    """Measure throughput and latency, print and (optionally) write them as JSON."""
+    model = DamageModel.load(model_path)
+    photos, source = sample_photos(Path(data_dir or vdata.default_data_dir()), batch_size)
+    batch = np.stack([np.zeros((3, INPUT_SIZE, INPUT_SIZE), np.float32)] * batch_size)
+
+    batch_e2e = _timed(lambda: model.predict(photos, heatmaps=False, batch_size=batch_size), repeats)
+    batch_net = _timed(lambda: model.run(batch), repeats)
+    single_e2e = _timed(lambda: model.predict([photos[0]], heatmaps=False), single_repeats)
+    single_net = _timed(lambda: model.run(batch[:1]), single_repeats)
+    single_heat = _timed(lambda: model.predict([photos[0]], heatmaps=True), max(10, single_repeats // 5))
+
+    def ms(xs: list[float], q: float) -> float:
+        """Return the q-quantile of xs in milliseconds."""
+        return round(float(np.quantile(xs, q)) * 1000, 2)
+
+    result = {
+        "model_sha256": model.model_sha256,
+        "images_per_second_batch": round(batch_size / statistics.median(batch_e2e), 1),
+        "latency_ms_single_p50": ms(single_e2e, 0.5),
+        "latency_ms_single_p90": ms(single_e2e, 0.9),
+        "network_only": {"images_per_second_batch": round(batch_size / statistics.median(batch_net), 1),
+                         "latency_ms_single_p50": ms(single_net, 0.5)},
+        "latency_ms_single_with_heatmap_p50": ms(single_heat, 0.5),
+        "batch_size": batch_size,
+        "input": source,
+        "measures": "end to end: JPEG decode + letterbox + normalise + ONNX Runtime + softmax (no heat map) "
+                    "unless stated; network_only is the ONNX session alone",
+        "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
+                    "python": platform.python_version()},
+        "onnxruntime": __import__("onnxruntime").__version__,
+        "unix_time": int(time.time()),
+    }
+    print(json.dumps(result, indent=2))
+    if output:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {output}", file=sys.stderr)
+    return result

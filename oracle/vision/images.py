@@ -1,0 +1,141 @@
+"""Decode untrusted photo bytes safely and turn them into the model's fixed-size input."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# The class order of every output of the model; index i of a probability vector is CLASSES[i].
+CLASSES: tuple[str, ...] = ("whole", "minor", "moderate", "severe")
+DAMAGE_CLASSES: tuple[str, ...] = CLASSES[1:]
+
+INPUT_SIZE = 224
+# EfficientNet-Lite was trained on inputs scaled to [-1, 1]: (x - 0.5) / 0.5 per channel.
+MEAN = (0.5, 0.5, 0.5)
+STD = (0.5, 0.5, 0.5)
+# The letterbox border is mid grey, which normalises to exactly zero.
+PAD_VALUE = 128
+
+MAX_BYTES = 25 * 1024 * 1024  # a phone photo is 2-8 MB; anything far beyond is not a plain photo
+MAX_PIXELS = 60_000_000  # above this Pillow would need gigabytes: a decompression bomb
+MIN_SIDE = 16  # below this there is nothing to look at
+
+
+class ImageError(ValueError):
+    """A photo that cannot be used as evidence, with a message saying what was wrong with it."""
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """Where the photo sits inside the square model input (for mapping heat maps back onto it)."""
+
+    left: int
+    top: int
+    width: int
+    height: int
+
+
+def decode(image: bytes | bytearray | memoryview | Image.Image, *, max_bytes: int = MAX_BYTES,
+           max_pixels: int = MAX_PIXELS, draft_size: int | None = None) -> Image.Image:
+    """Return the photo as an upright RGB Pillow image, or raise ImageError saying why it is unusable."""
+    if isinstance(image, Image.Image):
+        return _to_rgb(_checked_size(image, max_pixels))
+    if not isinstance(image, (bytes, bytearray, memoryview)):
+        raise ImageError(f"expected image bytes or a PIL image, got {type(image).__name__}")
+    data = bytes(image)
+    if not data:
+        raise ImageError("empty input: 0 bytes is not an image")
+    if len(data) > max_bytes:
+        raise ImageError(f"too many bytes: {len(data):,} bytes is over the {max_bytes:,}-byte limit for one photo")
+    with warnings.catch_warnings():
+        # Pillow warns (not raises) between MAX_IMAGE_PIXELS and twice that; we apply our own limit instead.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            img = Image.open(io.BytesIO(data))
+        except Image.DecompressionBombError as exc:
+            raise ImageError(f"decompression bomb: the declared size is over the {max_pixels:,}-pixel limit "
+                             f"({exc})") from exc
+        except UnidentifiedImageError as exc:
+            raise ImageError(f"not an image: Pillow cannot identify {len(data):,} bytes starting {data[:8]!r}") from exc
+        _checked_size(img, max_pixels)
+        if draft_size and img.format == "JPEG":
+            # Let libjpeg decode big photos at 1/2, 1/4 or 1/8 scale: much faster, same pixels at model size.
+            img.draft("RGB", (draft_size, draft_size))
+        try:
+            img.load()
+        except Image.DecompressionBombError as exc:
+            raise ImageError(f"decompression bomb: {exc}") from exc
+        except OSError as exc:
+            text = str(exc)
+            kind = "truncated" if "truncated" in text or "broken data stream" in text else "corrupt"
+            raise ImageError(f"{kind} image ({img.format}, {img.size[0]}x{img.size[1]}): {text}") from exc
+        except (ValueError, SyntaxError, IndexError) as exc:  # Pillow's plugins raise these on malformed data
+            raise ImageError(f"corrupt image ({img.format}): {exc}") from exc
+    try:
+        img = ImageOps.exif_transpose(img)  # phones store rotation in EXIF; the model must see the photo upright
+    except Exception:  # noqa: BLE001 - a malformed EXIF block must not reject an otherwise good photo
+        pass
+    return _to_rgb(img)
+
+
+def _checked_size(img: Image.Image, max_pixels: int) -> Image.Image:
+    """Reject images whose declared size is a decompression bomb or too small to show anything."""
+    width, height = img.size
+    if width * height > max_pixels:
+        raise ImageError(
+            f"decompression bomb: {width}x{height} = {width * height:,} pixels is over the "
+            f"{max_pixels:,}-pixel limit; resize the photo before submitting it")
+    if min(width, height) < MIN_SIDE:
+        raise ImageError(f"image too small: {width}x{height}; each side must be at least {MIN_SIDE} px")
+    return img
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """Convert any Pillow mode (greyscale, palette, CMYK, 16-bit, with or without alpha) to RGB."""
+    if img.mode == "RGB":
+        return img
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        top = arr.max() or 1.0
+        img = Image.fromarray((arr * (255.0 / top)).clip(0, 255).astype(np.uint8), "L")
+    if img.mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        lo, hi = float(arr.min()), float(arr.max())
+        img = Image.fromarray(((arr - lo) * (255.0 / ((hi - lo) or 1.0))).astype(np.uint8), "L")
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (PAD_VALUE, PAD_VALUE, PAD_VALUE, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")  # transparent parts become neutral grey
+    return img.convert("RGB")
+
+
+def letterbox(img: Image.Image, size: int = INPUT_SIZE) -> tuple[Image.Image, Letterbox]:
+    """Scale the photo to fit a size x size square without cropping, padding the rest with grey."""
+    width, height = img.size
+    scale = size / max(width, height)
+    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+    resized = img.resize((new_w, new_h), Image.Resampling.BILINEAR, reducing_gap=3.0)
+    canvas = Image.new("RGB", (size, size), (PAD_VALUE, PAD_VALUE, PAD_VALUE))
+    box = Letterbox(left=(size - new_w) // 2, top=(size - new_h) // 2, width=new_w, height=new_h)
+    canvas.paste(resized, (box.left, box.top))
+    return canvas, box
+
+
+def to_array(img: Image.Image) -> np.ndarray:
+    """Normalise a size x size RGB image into a float32 CHW array as the network expects."""
+    arr = np.asarray(img, dtype=np.float32) / 255.0
+    arr = (arr - np.asarray(MEAN, dtype=np.float32)) / np.asarray(STD, dtype=np.float32)
+    return np.ascontiguousarray(arr.transpose(2, 0, 1))
+
+
+def preprocess(image: bytes | Image.Image, size: int = INPUT_SIZE) -> tuple[np.ndarray, Image.Image, Letterbox]:
+    """Decode one photo and return (model input CHW array, the decoded RGB photo, its letterbox)."""
+    rgb = decode(image, draft_size=size * 2)
+    square, box = letterbox(rgb, size)
+    return to_array(square), rgb, box

@@ -1,0 +1,166 @@
+"""Serve the exported damage model with ONNX Runtime: batch prediction, calibrated confidence and heat maps."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import onnxruntime as ort
+from PIL import Image
+
+from oracle.vision.images import CLASSES, INPUT_SIZE, Letterbox, preprocess
+from oracle.vision.metrics import softmax
+
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "models" / "damage.onnx"
+HEATMAP_MAX_SIDE = 512  # heat maps are drawn over the photo scaled to at most this long side
+HEATMAP_ALPHA = 0.45
+
+
+@dataclass(frozen=True)
+class PhotoPrediction:
+    """What the model says about one photo."""
+
+    probabilities: dict[str, float]  # calibrated, keys whole, minor, moderate, severe; sums to 1
+    label: str  # the most probable class
+    confidence: float  # calibrated probability of `label`
+    damage_probability: float  # 1 - p(whole)
+    heatmap_png: bytes = field(repr=False)  # class activation map of `label` blended over the photo (b"" if skipped)
+
+    @property
+    def severity(self) -> str:
+        """Return the most probable damage class, ignoring `whole`."""
+        return max(CLASSES[1:], key=lambda c: self.probabilities[c])
+
+
+@dataclass(frozen=True)
+class ClaimVision:
+    """The combined reading of all photos of one claim."""
+
+    label: str  # whole, or the claim's damage severity
+    confidence: float  # calibrated probability of `label` under the combined distribution
+    damage_probability: float  # probability that at least one photo shows damage (max over photos)
+    severity: str  # most probable damage class given damage, even when `label` is whole
+    probabilities: dict[str, float]  # combined distribution
+    photos: int
+    worst_photo: int  # index of the photo that drives the severity
+
+
+def combine(predictions: Sequence[PhotoPrediction]) -> ClaimVision:
+    """Combine several photos of one claim: damage is judged by the most damaged-looking photo, severity by the
+    damage-weighted mean of the photos' severity distributions (a wide shot of the undamaged side must not dilute
+    a close-up of the dent)."""
+    if not predictions:
+        raise ValueError("combine() needs at least one photo prediction")
+    damage = np.array([p.damage_probability for p in predictions])
+    severity = np.array([[p.probabilities[c] for c in CLASSES[1:]] for p in predictions])
+    conditional = severity / np.clip(severity.sum(axis=1, keepdims=True), 1e-12, None)
+    weights = damage / damage.sum() if damage.sum() > 0 else np.full(len(damage), 1 / len(damage))
+    sev = (weights[:, None] * conditional).sum(axis=0)
+    p_damage = float(damage.max())
+    probs = {"whole": 1.0 - p_damage, **{c: float(p_damage * s) for c, s in zip(CLASSES[1:], sev)}}
+    label = max(CLASSES, key=lambda c: probs[c])
+    worst = int(np.argmax(damage * (conditional @ np.arange(1, len(CLASSES)))))
+    return ClaimVision(label=label, confidence=float(probs[label]), damage_probability=p_damage,
+                       severity=CLASSES[1 + int(np.argmax(sev))], probabilities=probs,
+                       photos=len(predictions), worst_photo=worst)
+
+
+def _colormap(values: np.ndarray) -> np.ndarray:
+    """Map values in [0, 1] to RGB uint8 with a blue-cyan-yellow-red ramp."""
+    stops = np.array([0.0, 0.35, 0.65, 1.0])
+    colours = np.array([[20, 40, 160], [30, 200, 220], [250, 220, 40], [220, 30, 20]], dtype=np.float64)
+    out = np.stack([np.interp(values, stops, colours[:, k]) for k in range(3)], axis=-1)
+    return out.astype(np.uint8)
+
+
+def heatmap_png(photo: Image.Image, cam: np.ndarray, box: Letterbox, size: int = INPUT_SIZE) -> bytes:
+    """Return a PNG of the activation map (h, w over the square model input) blended over the photo."""
+    cam = np.maximum(np.asarray(cam, dtype=np.float64), 0.0)
+    top = cam.max()
+    cam = cam / top if top > 0 else cam
+    # Upsample to the model input square, then cut out the part the photo occupies (drop the letterbox).
+    square = Image.fromarray((cam * 255).astype(np.uint8), "L").resize((size, size), Image.Resampling.BICUBIC)
+    region = square.crop((box.left, box.top, box.left + box.width, box.top + box.height))
+    scale = min(1.0, HEATMAP_MAX_SIDE / max(photo.size))
+    target = (max(1, round(photo.size[0] * scale)), max(1, round(photo.size[1] * scale)))
+    base = photo.resize(target, Image.Resampling.BILINEAR) if target != photo.size else photo
+    heat = np.asarray(region.resize(target, Image.Resampling.BICUBIC), dtype=np.float64) / 255.0
+    overlay = Image.fromarray(_colormap(heat), "RGB")
+    blended = Image.blend(base.convert("RGB"), overlay, HEATMAP_ALPHA)
+    buf = io.BytesIO()
+    blended.save(buf, format="PNG", optimize=False)
+    return buf.getvalue()
+
+
+class DamageModel:
+    """The exported damage classifier, run with ONNX Runtime (no PyTorch needed)."""
+
+    def __init__(self, session: ort.InferenceSession, path: Path, sha256: str):
+        """Wrap a loaded session; use DamageModel.load() instead of calling this directly."""
+        self.session = session
+        self.path = path
+        self.model_sha256 = sha256
+        meta = session.get_modelmeta().custom_metadata_map
+        self.metadata: dict = json.loads(meta["damage_model"]) if "damage_model" in meta else {}
+        self.classes: tuple[str, ...] = tuple(self.metadata.get("classes", CLASSES))
+        if self.classes != CLASSES:
+            raise ValueError(f"{path}: model classes {self.classes} differ from the runtime's {CLASSES}")
+        self.temperature = float(self.metadata.get("temperature", 1.0))
+        self.input_size = int(self.metadata.get("input_size", INPUT_SIZE))
+        self.input_name = session.get_inputs()[0].name
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, threads: int | None = None) -> "DamageModel":
+        """Load the exported model (default: the shipped models/damage.onnx) and hash its bytes."""
+        path = Path(path) if path is not None else DEFAULT_MODEL_PATH
+        if not path.is_file():
+            raise FileNotFoundError(f"damage model not found at {path}; run `claims-oracle model export` first")
+        data = path.read_bytes()
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        session = ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
+        return cls(session, path, hashlib.sha256(data).hexdigest())
+
+    def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Run the network on a preprocessed (N, 3, S, S) float32 batch; return raw (logits, cams)."""
+        logits, cams = self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})
+        return logits, cams
+
+    def predict(self, images: Sequence[bytes | Image.Image], heatmaps: bool = True,
+                batch_size: int = 32) -> list[PhotoPrediction]:
+        """Predict every photo; raise ImageError (naming the photo's index) if any photo is unusable."""
+        from oracle.vision.images import ImageError
+
+        prepared = []
+        for i, image in enumerate(images):
+            try:
+                prepared.append(preprocess(image, self.input_size))
+            except ImageError as exc:
+                raise ImageError(f"photo {i}: {exc}") from exc
+        results: list[PhotoPrediction] = []
+        for start in range(0, len(prepared), batch_size):
+            chunk = prepared[start:start + batch_size]
+            logits, cams = self.run(np.stack([arr for arr, _, _ in chunk]))
+            probs = softmax(logits, self.temperature)
+            for (_, photo, box), p, cam in zip(chunk, probs, cams):
+                k = int(np.argmax(p))
+                results.append(PhotoPrediction(
+                    probabilities={c: float(v) for c, v in zip(self.classes, p)},
+                    label=self.classes[k],
+                    confidence=float(p[k]),
+                    damage_probability=float(1.0 - p[0]),
+                    heatmap_png=heatmap_png(photo, cam[k], box, self.input_size) if heatmaps else b"",
+                ))
+        return results
+
+    def predict_one(self, image: bytes | Image.Image, heatmaps: bool = True) -> PhotoPrediction:
+        """Predict a single photo."""
+        return self.predict([image], heatmaps=heatmaps)[0]

@@ -1,0 +1,279 @@
+"""Training recipe for the damage model (torchvision references/classification style: load_data, train_one_epoch, evaluate, main)."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageFilter
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from torchvision.transforms import v2 as T
+from tqdm import tqdm
+
+from oracle.vision import data as vdata
+from oracle.vision import metrics
+from oracle.vision.images import CLASSES, INPUT_SIZE, MEAN, STD, decode, letterbox
+from oracle.vision.network import ARCH, DamageNet
+from oracle.vision.options import add_train_arguments
+
+CACHE_SHORT_SIDE = 320  # photos are cached in memory at most this short side: enough for crops at 224
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch so a run is reproducible on the same machine."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+class RandomJPEG:
+    """Re-encode the photo as JPEG at a random quality, as claim photos pass through phones and messengers."""
+
+    def __init__(self, quality: tuple[int, int] = (25, 95)):
+        """Set the quality range."""
+        self.quality = quality
+
+    def __call__(self, img: Image.Image) -> Image.Image:
+        """Return the re-encoded photo."""
+        q = int(torch.randint(self.quality[0], self.quality[1] + 1, ()).item())
+        buf = io.BytesIO()
+        img.save(buf, format="JPEG", quality=q)
+        return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+
+
+class RandomResolution:
+    """Downscale then upscale back, so the model does not learn image resolution as a shortcut."""
+
+    def __init__(self, scale: tuple[float, float] = (0.25, 0.8)):
+        """Set the range of the intermediate scale."""
+        self.scale = scale
+
+    def __call__(self, img: Image.Image) -> Image.Image:
+        """Return the resampled photo."""
+        s = float(torch.empty(()).uniform_(*self.scale))
+        w, h = img.size
+        small = img.resize((max(8, int(w * s)), max(8, int(h * s))), Image.Resampling.BILINEAR)
+        return small.resize((w, h), Image.Resampling.BILINEAR)
+
+
+class RandomLetterbox:
+    """Crop a random non-square region and letterbox it, exactly as serving treats wide or tall photos."""
+
+    def __init__(self, size: int, aspect: tuple[float, float] = (0.5, 2.0), scale: tuple[float, float] = (0.4, 1.0)):
+        """Set output size, aspect ratio and area ranges."""
+        self.size, self.aspect, self.scale = size, aspect, scale
+
+    def __call__(self, img: Image.Image) -> Image.Image:
+        """Return a size x size letterboxed crop."""
+        w, h = img.size
+        area = w * h * float(torch.empty(()).uniform_(*self.scale))
+        ratio = math.exp(float(torch.empty(()).uniform_(math.log(self.aspect[0]), math.log(self.aspect[1]))))
+        cw = min(w, max(8, int(round(math.sqrt(area * ratio)))))
+        ch = min(h, max(8, int(round(math.sqrt(area / ratio)))))
+        x = int(torch.randint(0, w - cw + 1, ()).item())
+        y = int(torch.randint(0, h - ch + 1, ()).item())
+        return letterbox(img.crop((x, y, x + cw, y + ch)), self.size)[0]
+
+
+class Blur:
+    """Gaussian blur with a random radius (out-of-focus phone photos)."""
+
+    def __call__(self, img: Image.Image) -> Image.Image:
+        """Return the blurred photo."""
+        return img.filter(ImageFilter.GaussianBlur(float(torch.empty(()).uniform_(0.3, 1.6))))
+
+
+def train_transform(size: int) -> T.Compose:
+    """Return the training augmentation: scale, crop or letterbox, flip, colour, blur, resolution, JPEG."""
+    return T.Compose([
+        T.RandomChoice([T.RandomResizedCrop(size, scale=(0.3, 1.0), antialias=True), RandomLetterbox(size)],
+                       p=[0.75, 0.25]),
+        T.RandomHorizontalFlip(),
+        T.RandomApply([T.ColorJitter(0.35, 0.35, 0.3, 0.04)], p=0.8),
+        T.RandomGrayscale(p=0.05),
+        T.RandomApply([Blur()], p=0.15),
+        T.RandomApply([RandomResolution()], p=0.25),
+        T.RandomApply([RandomJPEG()], p=0.35),
+        T.PILToTensor(),
+        T.ToDtype(torch.float32, scale=True),
+        T.Normalize(MEAN, STD),
+    ])
+
+
+def eval_transform(size: int = INPUT_SIZE) -> T.Compose:
+    """Return the evaluation preprocessing, identical to serving: letterbox to a square, normalise."""
+    return T.Compose([
+        lambda img: letterbox(img, size)[0],
+        T.PILToTensor(),
+        T.ToDtype(torch.float32, scale=True),
+        T.Normalize(MEAN, STD),
+    ])
+
+
+class CachedPhotos(Dataset):
+    """Labelled photos decoded once into memory (downscaled to CACHE_SHORT_SIDE) with a per-item transform."""
+
+    def __init__(self, samples: list[vdata.Sample], data_dir: Path, transform, desc: str = "photos"):
+        """Decode every photo now, with a progress bar."""
+        self.samples, self.transform = samples, transform
+        self.targets = [CLASSES.index(s.label) for s in samples]
+        self.images: list[Image.Image] = []
+        for s in tqdm(samples, desc=f"decode {desc}", file=sys.stderr, leave=False):
+            img = decode((data_dir / s.path).read_bytes())
+            short = min(img.size)
+            if short > CACHE_SHORT_SIDE:
+                f = CACHE_SHORT_SIDE / short
+                img = img.resize((round(img.size[0] * f), round(img.size[1] * f)), Image.Resampling.BILINEAR)
+            self.images.append(img)
+
+    def __len__(self) -> int:
+        """Return the number of photos."""
+        return len(self.images)
+
+    def __getitem__(self, i: int):
+        """Return (transformed image tensor, class index)."""
+        return self.transform(self.images[i]), self.targets[i]
+
+
+def load_data(args) -> tuple[CachedPhotos, CachedPhotos, list[vdata.Sample]]:
+    """Return the training and selection datasets and the full, hashed sample list for the manifest."""
+    samples = vdata.list_samples(args.data, with_hashes=True)
+    if args.limit:
+        kept, seen = [], {}
+        for s in samples:
+            key = (s.split, s.label)
+            if seen.get(key, 0) < args.limit:
+                kept.append(s)
+                seen[key] = seen.get(key, 0) + 1
+        samples = kept
+    train = [s for s in samples if s.split == "train"]
+    val = [s for s in samples if s.split == "val"]
+    train_ds = CachedPhotos(train, args.data, train_transform(args.train_size), "train")
+    val_ds = CachedPhotos(val, args.data, eval_transform(INPUT_SIZE), "val")
+    return train_ds, val_ds, samples
+
+
+def class_weights(targets: list[int]) -> torch.Tensor:
+    """Return loss weights proportional to 1/sqrt(class frequency), mean 1 (softens the whole/minor imbalance)."""
+    counts = np.bincount(targets, minlength=len(CLASSES)).astype(np.float64)
+    w = 1.0 / np.sqrt(np.maximum(counts, 1.0))
+    return torch.tensor(w / w[counts > 0].mean(), dtype=torch.float32)
+
+
+def train_one_epoch(model, criterion, optimizer, scheduler, loader, epoch: int, args, step: int) -> tuple[dict, int]:
+    """Train for one pass over the loader; return (mean loss and accuracy, global step)."""
+    model.train()
+    total_loss, correct, seen = 0.0, 0, 0
+    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{args.epochs}", file=sys.stderr, dynamic_ncols=True)
+    for images, targets in bar:
+        logits = model(images)
+        loss = criterion(logits, targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        step += 1
+        total_loss += loss.item() * len(targets)
+        correct += int((logits.argmax(1) == targets).sum())
+        seen += len(targets)
+        bar.set_postfix(loss=f"{total_loss / seen:.3f}", acc=f"{correct / seen:.3f}",
+                        lr=f"{scheduler.get_last_lr()[0]:.2e}")
+        if args.max_steps and step >= args.max_steps:
+            break
+    return {"loss": total_loss / max(seen, 1), "accuracy": correct / max(seen, 1)}, step
+
+
+@torch.no_grad()
+def evaluate(model, loader) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Evaluate on a loader; return (classification report with loss, logits, labels)."""
+    model.eval()
+    all_logits, all_labels = [], []
+    for images, targets in tqdm(loader, desc="evaluate", file=sys.stderr, leave=False):
+        all_logits.append(model(images).numpy())
+        all_labels.append(targets.numpy())
+    logits = np.concatenate(all_logits).astype(np.float64)
+    labels = np.concatenate(all_labels)
+    report = metrics.classification_report(labels, logits.argmax(1))
+    report["nll"] = metrics.nll(logits, labels)
+    report["ece"] = metrics.ece(metrics.softmax(logits), labels)
+    return report, logits, labels
+
+
+def lr_lambda(warmup: int, total: int):
+    """Return a step -> factor function: linear warm-up, then cosine decay to zero."""
+    def f(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+    return f
+
+
+def main(args) -> int:
+    """Train, select the best epoch on the selection set by macro-F1, and save it with its manifest."""
+    seed_everything(args.seed)
+    torch.set_num_threads(args.threads)
+    out = Path(args.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    train_ds, val_ds, samples = load_data(args)
+    manifest_sha = vdata.write_manifest(samples, out / "training_manifest.json")
+    print(f"train {len(train_ds)} photos, select {len(val_ds)} photos, manifest sha256 {manifest_sha} "
+          f"({time.time() - t0:.0f}s to load)", file=sys.stderr)
+
+    generator = torch.Generator().manual_seed(args.seed)
+    train_loader = DataLoader(train_ds, batch_size=args.batch_size, shuffle=True, drop_last=True,
+                              generator=generator, num_workers=0)
+    val_loader = DataLoader(val_ds, batch_size=64, shuffle=False, num_workers=0)
+
+    model = DamageNet(pretrained=not args.no_pretrained)
+    model.freeze(args.freeze_blocks)
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.ndim > 1]
+    no_decay = [p for p in params if p.ndim <= 1]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
+    total = args.epochs * len(train_loader)
+    if args.max_steps:
+        total = min(total, args.max_steps)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(min(args.warmup_steps, total), total))
+    criterion = nn.CrossEntropyLoss(weight=class_weights(train_ds.targets), label_smoothing=args.label_smoothing)
+
+    best, step, history = None, 0, []
+    for epoch in range(args.epochs):
+        t_epoch = time.time()
+        train_stats, step = train_one_epoch(model, criterion, optimizer, scheduler, train_loader, epoch, args, step)
+        report, logits, labels = evaluate(model, val_loader)
+        row = {"epoch": epoch + 1, "step": step, "train": train_stats, "val_macro_f1": report["macro_f1"],
+               "val_accuracy": report["accuracy"], "val_damage_accuracy": report["damage_accuracy"],
+               "val_nll": report["nll"], "seconds": round(time.time() - t_epoch, 1)}
+        history.append(row)
+        print(json.dumps(row), file=sys.stderr)
+        with open(out / "log.jsonl", "a") as fh:
+            fh.write(json.dumps(row) + "\n")
+        key = (report["macro_f1"], -report["nll"])
+        if best is None or key > best:
+            best = key
+            torch.save({
+                "arch": ARCH, "classes": list(CLASSES), "state_dict": model.state_dict(), "epoch": epoch + 1,
+                "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if not k.startswith("_")},
+                "val_report": report, "val_logits": logits, "val_labels": labels,
+                "manifest_sha256": manifest_sha, "history": history,
+            }, out / "best.pt")
+        if args.max_steps and step >= args.max_steps:
+            break
+    print(f"best selection macro-F1 {best[0]:.4f}; checkpoint {out / 'best.pt'}; "
+          f"{(time.time() - t0) / 60:.1f} min", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(add_train_arguments(argparse.ArgumentParser(description=__doc__)).parse_args()))

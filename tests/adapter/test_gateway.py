@@ -1,0 +1,126 @@
+"""The content gateway and health: verified reads, content types, cache headers, uploads and explanation lookup."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+import pytest
+from eth_utils import keccak
+from PIL import Image
+
+from oracle.cas import cid_for_bytes
+from oracle.explain import canonical_json
+from tests.oracle.conftest import make_jpeg
+
+pytestmark = pytest.mark.asyncio
+
+
+def png_bytes() -> bytes:
+    """A small real PNG."""
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+async def test_upload_then_get__png__served_with_type_and_immutable_headers(make_assessor, make_client):
+    client = await make_client(make_assessor(None))
+    data = png_bytes()
+    upload = await client.post("/content", data=data)
+    assert upload.status == 201
+    answer = await upload.json()
+    assert answer["cid"] == cid_for_bytes(data) and answer["bytes"] == len(data)
+    assert answer["keccak256"] == "0x" + keccak(data).hex()
+
+    response = await client.get(f"/content/{answer['cid']}")
+    assert response.status == 200 and await response.read() == data
+    assert response.headers["Content-Type"] == "image/png"
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert response.headers["ETag"] == f'"{answer["cid"]}"'
+    again = await client.get(f"/content/{answer['cid']}", headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status == 304
+
+
+async def test_get_content__json_and_jpeg__content_types(make_assessor, make_client, store):
+    client = await make_client(make_assessor(None))
+    doc = store.put(canonical_json({"a": 1}))
+    jpeg = store.put(make_jpeg(1))
+    assert (await client.get(f"/content/{doc}")).headers["Content-Type"] == "application/json; charset=utf-8"
+    assert (await client.get(f"/content/{jpeg}")).headers["Content-Type"] == "image/jpeg"
+
+
+async def test_get_content__unknown_cid__404_names_it(make_assessor, make_client):
+    client = await make_client(make_assessor(None))
+    cid = cid_for_bytes(b"never stored")
+    response = await client.get(f"/content/{cid}")
+    body = await response.json()
+    assert response.status == 404 and body["error"]["name"] == "ContentNotFoundError"
+    assert cid in body["error"]["message"]
+
+
+async def test_get_content__not_a_cid__400(make_assessor, make_client):
+    client = await make_client(make_assessor(None))
+    response = await client.get("/content/QmNotAv1Cid")
+    body = await response.json()
+    assert response.status == 400 and "'QmNotAv1Cid' is not a content id" in body["error"]["message"]
+
+
+async def test_get_content__file_tampered_on_disk__refused(make_assessor, make_client, store):
+    client = await make_client(make_assessor(None))
+    data = png_bytes()
+    cid = store.put(data)
+    store._blob_path(cid).write_bytes(data[:-1] + b"\x00")
+    response = await client.get(f"/content/{cid}")
+    body = await response.json()
+    assert response.status == 500 and body["error"]["name"] == "ContentIntegrityError"
+    assert f"content {cid} is corrupt" in body["error"]["message"]
+
+
+async def test_upload__over_the_limit__413(make_assessor, make_client):
+    client = await make_client(make_assessor(None), adapter_max_body_bytes=1024)
+    response = await client.post("/content", data=b"x" * 2048)
+    body = await response.json()
+    assert response.status == 413 and "over the limit of 1024 bytes" in body["error"]["message"]
+
+
+async def test_upload__empty__400(make_assessor, make_client):
+    client = await make_client(make_assessor(None))
+    response = await client.post("/content", data=b"")
+    assert response.status == 400 and "upload is empty" in (await response.json())["error"]["message"]
+
+
+async def test_get_explanation__by_keccak__served_as_json(make_assessor, make_client, store):
+    client = await make_client(make_assessor(None))
+    document = canonical_json({"schema": "claims-oracle/explanation", "decision": {"code": 1}})
+    cid = store.put(document)
+    response = await client.get(f"/explanations/0x{keccak(document).hex()}")
+    assert response.status == 200 and await response.read() == document
+    assert response.headers["X-Content-Cid"] == cid
+    assert response.headers["Content-Type"].startswith("application/json")
+
+
+async def test_get_explanation__unknown_or_malformed_hash__404_and_400(make_assessor, make_client):
+    client = await make_client(make_assessor(None))
+    unknown = await client.get("/explanations/0x" + "ab" * 32)
+    assert unknown.status == 404 and "no explanation with keccak256 0x" + "ab" * 32 in (await unknown.text())
+    malformed = await client.get("/explanations/0x1234")
+    assert malformed.status == 400 and "'0x1234' is not a keccak256 hash" in (await malformed.text())
+
+
+async def test_health__no_model__503_with_reason(make_assessor, make_client):
+    response = await (await make_client(make_assessor(None))).get("/health")
+    body = await response.json()
+    assert response.status == 503 and body["ok"] is False and "no damage model" in body["reason"]
+
+
+async def test_health__model_loaded__200_with_model_hash(damage_model, make_assessor, make_client):
+    response = await (await make_client(make_assessor(damage_model))).get("/health")
+    body = await response.json()
+    assert response.status == 200 and body["ok"] is True
+    assert body["model"]["sha256"] == "0x" + hashlib.sha256(damage_model.path.read_bytes()).hexdigest()
+    assert body["codeVersion"] == "0.1.0+test" and body["store"].startswith("LocalContentStore(")
+
+
+async def test_unknown_route__404_json(make_assessor, make_client):
+    response = await (await make_client(make_assessor(None))).get("/nope")
+    assert response.status == 404 and (await response.json())["error"]["name"] == "HTTPNotFound"

@@ -1,0 +1,1 @@
+"""Tests of the damage model: inputs, runtime, export, commands and training."""

@@ -1,0 +1,78 @@
+"""The `claims-oracle model` commands: evaluate prints one JSON object; a one-step training run works."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from oracle.vision.runtime import DEFAULT_MODEL_PATH
+
+
+def _cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run `claims-oracle` in a subprocess and return the finished process."""
+    return subprocess.run([sys.executable, "-m", "oracle.cli", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_cli__model_command_import__does_not_import_torch():
+    code = "import sys; from oracle.cli import build_parser; build_parser(); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
+def test_evaluate__small_real_sample__prints_exactly_one_json_object(tmp_path, selection_photos):
+    if not DEFAULT_MODEL_PATH.is_file():
+        pytest.skip("no exported model")
+    for label, paths in selection_photos.items():
+        (tmp_path / label).mkdir()
+        for p in paths[:3]:
+            os.symlink(p, tmp_path / label / p.name)
+    (tmp_path / "notes").mkdir()  # not a class: ignored
+    os.symlink(selection_photos["minor"][0], tmp_path / "notes" / "x.jpg")
+    (tmp_path / "severe" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+
+    out = _cli("model", "evaluate", "--data", str(tmp_path), "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)  # raises if stdout holds anything but one JSON document
+    assert out.stdout.strip().count("\n") == 0
+    assert doc["n"] == 12 and doc["classes"] == ["whole", "minor", "moderate", "severe"]
+    assert 0 <= doc["accuracy"] <= 1 and 0 <= doc["macro_f1"] <= 1 and 0 <= doc["damage_accuracy"] <= 1
+    assert {c: r["support"] for c, r in doc["per_class"].items()} == {"whole": 3, "minor": 3, "moderate": 3,
+                                                                      "severe": 3}
+    assert set(doc["per_class"]["minor"]) == {"precision", "recall", "f1", "support"}
+    confusion = np.asarray(doc["confusion"])
+    assert confusion.shape == (4, 4) and confusion.sum() == 12
+    assert doc["accuracy"] == pytest.approx(np.trace(confusion) / 12)
+    assert [s["path"] for s in doc["skipped"]] == ["severe/broken.jpg"]
+    assert len(doc["model_sha256"]) == 64
+
+
+def test_evaluate__missing_folder__exits_2_with_a_clear_message(tmp_path):
+    out = _cli("model", "evaluate", "--data", str(tmp_path / "nope"), "--json")
+    assert out.returncode == 2
+    assert "does not exist" in out.stderr and out.stdout == ""
+
+
+def test_train__one_step_on_real_photos__writes_checkpoint_and_hashed_manifest(tmp_path, shared_data):
+    pytest.importorskip("torch", reason="training needs the train extra")
+    out = _cli("model", "train", "--data", str(shared_data), "--output-dir", str(tmp_path), "--limit", "2",
+               "--max-steps", "1", "--epochs", "1", "--batch-size", "4", "--threads", "2")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "epoch 1/1" in out.stderr  # the progress bar
+    import torch
+
+    ckpt = torch.load(tmp_path / "best.pt", map_location="cpu", weights_only=False)
+    assert ckpt["classes"] == ["whole", "minor", "moderate", "severe"]
+    assert np.isfinite(ckpt["history"][0]["train"]["loss"])
+    manifest = json.loads((tmp_path / "training_manifest.json").read_text())
+    assert len(manifest["files"]) == 16  # 2 per class and split
+    assert all(len(f["sha256"]) == 64 for f in manifest["files"])
+    recorded = (tmp_path / "training_manifest.json.sha256").read_text().split()[0]
+    assert recorded == ckpt["manifest_sha256"]

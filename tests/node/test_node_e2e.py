@@ -1,0 +1,146 @@
+"""Oracle nodes end to end on anvil: real contracts, the shipped model, real photos, a 2-of-3 committee."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from eth_utils import keccak
+
+from oracle.assess import DEFAULT_TERMS_PATH
+from oracle.cas.store import LocalContentStore
+from oracle.chain.deploy import ETH, buy_policy, create_product, demo_product_config, deploy_system, submit_claim
+from oracle.chain.devchain import DEV_MNEMONIC, dev_chain
+from oracle.explain.canonical import canonical_json
+from oracle.node.service import OracleNode
+from oracle.node.signer import Signer
+from oracle.node.store import DONE, NodeStore
+from oracle.pipeline import ClaimAssessor, store_demo_evidence, store_terms
+from oracle.settings import load_settings
+
+MODEL_PATH = load_settings().model_path  # the shipped models/damage.onnx unless CLAIMS_ORACLE_MODEL_PATH says other
+pytestmark = pytest.mark.skipif(not MODEL_PATH.is_file(), reason=f"shipped model not found at {MODEL_PATH}")
+DECIDED, RESOLVED = 2, 4
+
+
+@pytest.fixture(scope="module")
+def model():
+    """The shipped damage model (ONNX Runtime)."""
+    from oracle.vision import DamageModel
+
+    return DamageModel.load(MODEL_PATH)
+
+
+@pytest.fixture
+def world(tmp_path, model, shared_data):
+    """Anvil with contracts, a product whose terms are in a local content store, and three node databases."""
+    cas = LocalContentStore(tmp_path / "cas")
+    terms_hash = store_terms(cas, DEFAULT_TERMS_PATH.read_bytes())
+    with dev_chain() as chain:
+        deployer, insurer, holder = chain.accounts[:3]
+        oracles, panel = chain.accounts[3:6], chain.accounts[6:9]
+        system = deploy_system(chain.w3, deployer, panel)
+        config = demo_product_config(oracles, 2, system.arbitrator.address, bytes.fromhex(model.model_sha256), terms_hash)
+        product_id = create_product(system.manager, insurer, config, 50 * ETH)
+        policy_id = buy_policy(system.manager, holder, product_id, keccak(b"VIN-E2E"))
+        yield {"chain": chain, "manager": system.manager, "cas": cas, "holder": holder, "policy_id": policy_id,
+               "tmp": tmp_path, "data": shared_data}
+
+
+def _node(world, model, index: int) -> OracleNode:
+    store = NodeStore(f"sqlite:///{world['tmp'] / f'node{index}.db'}")
+    assessor = ClaimAssessor(world["cas"], model, [], store, "test")
+    return OracleNode(world["manager"], store, assessor, Signer.from_dev_mnemonic(DEV_MNEMONIC, 3 + index),
+                      confirmations=0)
+
+
+def _submit(world, photos: list[Path], amount: int) -> int:
+    evidence = store_demo_evidence(world["cas"], [(p.name, p.read_bytes()) for p in photos])
+    now = world["chain"].w3.eth.get_block("latest").timestamp
+    return submit_claim(world["manager"], world["holder"], world["policy_id"], evidence.root, evidence.uri, now, 0,
+                        41_600_000, -93_600_000, amount)
+
+
+def test_committee__two_nodes_vote__decision_and_explanation_hash_on_chain(world, model):
+    photos = sorted((world["data"] / "images/vds2500/val/moderate").glob("*"))[:2]
+    claim_id = _submit(world, photos, 3 * ETH)
+    nodes = [_node(world, model, i) for i in range(2)]
+    for node in nodes:
+        asyncio.run(node.run_once())
+    claim = world["manager"].claim(claim_id)
+    assert claim["status"] in (DECIDED, RESOLVED)
+    [decided] = world["manager"].contract.events.ClaimDecided().get_logs(from_block=0)
+    job = nodes[0].store.job(nodes[0].chain_id, world["manager"].address, claim_id)
+    assert job.state == DONE
+    document = world["cas"].get(job.outcome["explanation_cid"])
+    assert keccak(document) == bytes(decided.args.explanationHash)  # the hash on-chain is the stored document's
+    assert canonical_json(__import__("json").loads(document)) == document
+    assert decided.args.decision == job.outcome["decision"] and decided.args.payout == int(job.outcome["payout"])
+
+
+def test_node__restart_after_assessment__votes_once(world, model):
+    photos = sorted((world["data"] / "images/vds2500/val/minor").glob("*"))[:1]
+    claim_id = _submit(world, photos, 2 * ETH)
+    node = _node(world, model, 0)
+    node.watcher.poll()
+    job = node.store.jobs(node.chain_id, world["manager"].address)[0]
+    node.submitter.submit = lambda *a, **k: (_ for _ in ()).throw(ConnectionError("killed before voting"))
+    with pytest.raises(ConnectionError):
+        asyncio.run(node.process(job))
+    restarted = _node(world, model, 0)  # same database, fresh process state
+    asyncio.run(restarted.run_once())
+    asyncio.run(restarted.run_once())
+    votes = [e for e in world["manager"].contract.events.ReportVoted().get_logs(from_block=0)
+             if e.args.claimId == claim_id]
+    assert len(votes) == 1 and votes[0].args.oracle == restarted.signer.address
+
+
+def test_committee_silent__past_timeout__claimant_escalates_to_arbitrator(world, model):
+    from oracle.chain.deploy import DAY, transact
+
+    photos = sorted((world["data"] / "images/vds2500/val/minor").glob("*"))[:1]
+    claim_id = _submit(world, photos, 2 * ETH)
+    asyncio.run(_node(world, model, 0).run_once())  # one vote of the two needed; the others stay silent
+    manager, w3 = world["manager"], world["chain"].w3
+    assert manager.claim(claim_id)["status"] == 1
+    w3.provider.make_request("evm_increaseTime", [DAY])
+    w3.provider.make_request("evm_mine", [])
+    cost = manager.contract.functions.disputeCost(claim_id).call() - manager.product(1)["disputeBond"]
+    transact(w3, manager.contract.functions.escalate(claim_id), world["holder"], value=cost)
+    claim = manager.claim(claim_id)
+    assert claim["status"] == 3 and claim["escalated"]
+
+
+def test_node_process__sigkill_at_random_points__each_claim_voted_exactly_once(world, model, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    photo_dir = world["data"] / "images/vds2500/val/severe"
+    claims = [_submit(world, [photo], 4 * ETH) for photo in sorted(photo_dir.glob("*"))[:4]]
+    env = {**os.environ, "CLAIMS_ORACLE_RPC_URL": world["chain"].url,
+           "CLAIMS_ORACLE_CONTRACT_ADDRESS": world["manager"].address,
+           "CLAIMS_ORACLE_DB_URL": f"sqlite:///{tmp_path / 'killed.db'}",
+           "CLAIMS_ORACLE_CONTENT_STORE_URL": f"file://{world['tmp'] / 'cas'}",
+           "CLAIMS_ORACLE_STATE_DIR": str(tmp_path), "CLAIMS_ORACLE_CONFIRMATIONS": "0",
+           "CLAIMS_ORACLE_POLL_INTERVAL_S": "0.1", "CLAIMS_ORACLE_MODEL_PATH": str(MODEL_PATH)}
+    command = [sys.executable, "-m", "oracle.cli", "node", "--dev-account", "3"]
+    member = Signer.from_dev_mnemonic(DEV_MNEMONIC, 3).address
+    w3, manager = world["chain"].w3, world["manager"]
+
+    def voted() -> list[int]:
+        return [e.args.claimId for e in manager.contract.events.ReportVoted().get_logs(from_block=0)
+                if e.args.oracle == member]
+
+    for delay in (1.5, 2.0, 2.5, 3.0, 4.0, 6.0, 10.0):
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        if sorted(voted()) == sorted(claims):
+            break
+    assert sorted(voted()) == sorted(claims)  # every claim got this member's vote, none twice
+    assert w3.eth.get_transaction_count(member) == len(claims)  # no second, reverted vote was ever sent

@@ -1,0 +1,1 @@
+"""Tests of the claim pipeline that the node and the adapter share."""
