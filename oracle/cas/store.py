@@ -140,11 +140,7 @@ class LocalContentStore:
 
     def put(self, data: bytes) -> str:
         """Store bytes and return their content id; storing the same bytes twice is a no-op."""
-        data = bytes(data)
-        if len(data) > self.max_blob_bytes:
-            raise BlobTooLargeError(
-                f"blob of {len(data)} bytes exceeds this store's limit of {self.max_blob_bytes} bytes"
-            )
+        data = _within_limit(bytes(data), self.max_blob_bytes)
         cid = cid_for_bytes(data)
         # an existing blob that no longer matches its id (disk damage, tampering) is replaced, not trusted
         self._write_atomic(self._blob_path(cid), data, intact=lambda p: _intact(cid, p))
@@ -190,11 +186,7 @@ class MemoryContentStore:
 
     def put(self, data: bytes) -> str:
         """Store bytes and return their content id; storing the same bytes twice is a no-op."""
-        data = bytes(data)
-        if len(data) > self.max_blob_bytes:
-            raise BlobTooLargeError(
-                f"blob of {len(data)} bytes exceeds this store's limit of {self.max_blob_bytes} bytes"
-            )
+        data = _within_limit(bytes(data), self.max_blob_bytes)
         cid = cid_for_bytes(data)
         with self._lock:
             self._blobs.setdefault(cid, data)
@@ -245,6 +237,13 @@ def _open_memory(url: str, **options: object) -> ContentStore:
 
 register_store_scheme("file", _open_file)
 register_store_scheme("memory", _open_memory)
+
+
+def _within_limit(data: bytes, limit: int) -> bytes:
+    """Return `data`, or raise BlobTooLargeError when it is over a store's size limit."""
+    if len(data) > limit:
+        raise BlobTooLargeError(f"blob of {len(data)} bytes exceeds this store's limit of {limit} bytes")
+    return data
 
 
 def open_store(url: str, **options: object) -> ContentStore:
