@@ -14,6 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lifecycle": ("oracle.chain.lifecycle", "deploy to a local chain and run a scripted claim lifecycle"),
     "demo": ("oracle.demo", "run the whole system locally with sample claims on every path"),
     "adapter": ("oracle.adapter.command", "serve the Chainlink bridge, health and the content gateway"),
+    "verify": ("oracle.node.verify", "replay a recorded decision and compare it with the chain, field by field"),
     "node": ("oracle.node.command", "run one oracle committee member against a deployed ClaimsManager"),
 }
 

@@ -102,17 +102,17 @@ class ClaimsManagerClient:
         if to_block < from_block:
             return []
         logs = self.contract.events.ClaimSubmitted().get_logs(from_block=from_block, to_block=to_block)
-        return [
-            ClaimSubmitted(
-                claim_id=log.args.claimId, policy_id=log.args.policyId, holder=log.args.holder,
-                evidence_root=bytes(log.args.evidenceRoot), evidence_uri=log.args.evidenceURI,
-                incident_time=log.args.incidentTime, peril=log.args.peril, latitude_e6=log.args.latitudeE6,
-                longitude_e6=log.args.longitudeE6, claimed_amount=log.args.claimedAmount,
-                block_number=log.blockNumber, block_hash=bytes(log.blockHash), tx_hash=bytes(log.transactionHash),
-                log_index=log.logIndex,
-            )
-            for log in sorted(logs, key=lambda log: (log.blockNumber, log.logIndex))
-        ]
+        return [_claim_submitted(log) for log in sorted(logs, key=lambda log: (log.blockNumber, log.logIndex))]
+
+    def claim_submitted(self, claim_id: int) -> ClaimSubmitted | None:
+        """The `ClaimSubmitted` event of one claim on the current chain, or None."""
+        logs = self.contract.events.ClaimSubmitted().get_logs(from_block=0, argument_filters={"claimId": claim_id})
+        return _claim_submitted(logs[-1]) if logs else None
+
+    def claim_decided(self, claim_id: int) -> dict | None:
+        """The `ClaimDecided` event of one claim (decision, payout, confidence, hashes), or None."""
+        logs = self.contract.events.ClaimDecided().get_logs(from_block=0, argument_filters={"claimId": claim_id})
+        return dict(logs[-1].args) if logs else None
 
     def vote_report_tx(self, report: Report, sender: str) -> dict:
         """An unsigned `voteReport` transaction from `sender`, with gas estimated."""
@@ -129,3 +129,15 @@ class ClaimsManagerClient:
         names = [component["name"] for component in abi["outputs"][0]["components"]]
         values = getattr(self.contract.functions, function)(key).call(block_identifier=block)
         return dict(zip(names, values))
+
+
+def _claim_submitted(log) -> ClaimSubmitted:
+    """A decoded `ClaimSubmitted` log as a typed record."""
+    return ClaimSubmitted(
+        claim_id=log.args.claimId, policy_id=log.args.policyId, holder=log.args.holder,
+        evidence_root=bytes(log.args.evidenceRoot), evidence_uri=log.args.evidenceURI,
+        incident_time=log.args.incidentTime, peril=log.args.peril, latitude_e6=log.args.latitudeE6,
+        longitude_e6=log.args.longitudeE6, claimed_amount=log.args.claimedAmount,
+        block_number=log.blockNumber, block_hash=bytes(log.blockHash), tx_hash=bytes(log.transactionHash),
+        log_index=log.logIndex,
+    )

@@ -103,26 +103,7 @@ class OracleNode:
 
     def context(self, job: JobView) -> ClaimContext | None:
         """The claim, policy and product as the chain has them now, or None if the claim is gone."""
-        event = job.event
-        claim = self.client.claim(job.claim_id)
-        if claim["status"] == 0 or "0x" + bytes(claim["evidenceRoot"]).hex() != event["evidence_root"]:
-            return None
-        policy = self.client.policy(claim["policyId"])
-        product = self.client.product(policy["productId"])
-        purchases = self.client.contract.events.PolicyPurchased().get_logs(
-            from_block=0, argument_filters={"policyId": claim["policyId"]})
-        insured_object = bytes(purchases[0].args.insuredObject) if purchases else b"\x00" * 32
-        submitted_at = self.client.w3.eth.get_block(event["block_number"]).timestamp
-        return ClaimContext(
-            claim_id=job.claim_id, chain_id=self.chain_id, contract=self.client.address,
-            policy_id=claim["policyId"], product_id=policy["productId"],
-            evidence_root=bytes.fromhex(event["evidence_root"][2:]), evidence_uri=event["evidence_uri"],
-            incident_time=event["incident_time"], peril_index=event["peril"], latitude_e6=event["latitude_e6"],
-            longitude_e6=event["longitude_e6"], claimed_amount=event["claimed_amount"], submitted_at=submitted_at,
-            policy_start=policy["start"], policy_end=policy["end"], remaining_coverage=policy["remainingCoverage"],
-            deductible=product["deductible"], covered_perils=product["perils"],
-            terms_hash=bytes(product["termsHash"]), insured_object=insured_object,
-        )
+        return claim_context(self.client, job.claim_id, job.event["evidence_root"], job.event["block_number"])
 
     def _failed_attempt(self, job: JobView, exc: Exception) -> None:
         """Count a failed attempt on a job; after five, park it as failed with the reason."""
@@ -131,6 +112,32 @@ class OracleNode:
         log.error("claim %d: attempt %d failed: %s", job.claim_id, attempts, exc)
         self.store.update_job(self.chain_id, self.client.address, job.claim_id, attempts=attempts, state=state,
                               error=f"{type(exc).__name__}: {exc}")
+
+
+def claim_context(client: ClaimsManagerClient, claim_id: int, evidence_root: str | None = None,
+                  block_number: int | None = None) -> ClaimContext | None:
+    """Read a claim's context from the chain; None if it does not exist (with this 0x evidence root, if given)."""
+    claim = client.claim(claim_id)
+    event = client.claim_submitted(claim_id)
+    if claim["status"] == 0 or event is None or bytes(claim["evidenceRoot"]) != event.evidence_root:
+        return None
+    if evidence_root is not None and "0x" + event.evidence_root.hex() != evidence_root:
+        return None
+    policy = client.policy(claim["policyId"])
+    product = client.product(policy["productId"])
+    purchases = client.contract.events.PolicyPurchased().get_logs(
+        from_block=0, argument_filters={"policyId": claim["policyId"]})
+    insured_object = bytes(purchases[0].args.insuredObject) if purchases else b"\x00" * 32
+    submitted_at = client.w3.eth.get_block(block_number or event.block_number).timestamp
+    return ClaimContext(
+        claim_id=claim_id, chain_id=client.w3.eth.chain_id, contract=client.address,
+        policy_id=claim["policyId"], product_id=policy["productId"], evidence_root=event.evidence_root,
+        evidence_uri=event.evidence_uri, incident_time=event.incident_time, peril_index=event.peril,
+        latitude_e6=event.latitude_e6, longitude_e6=event.longitude_e6, claimed_amount=event.claimed_amount,
+        submitted_at=submitted_at, policy_start=policy["start"], policy_end=policy["end"],
+        remaining_coverage=policy["remainingCoverage"], deductible=product["deductible"],
+        covered_perils=product["perils"], terms_hash=bytes(product["termsHash"]), insured_object=insured_object,
+    )
 
 
 def _context_record(context: ClaimContext) -> dict:

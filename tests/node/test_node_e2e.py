@@ -144,3 +144,25 @@ def test_node_process__sigkill_at_random_points__each_claim_voted_exactly_once(w
             break
     assert sorted(voted()) == sorted(claims)  # every claim got this member's vote, none twice
     assert w3.eth.get_transaction_count(member) == len(claims)  # no second, reverted vote was ever sent
+
+
+def test_verify__replay_with_node_history__matches_and_without_it__mismatches(world, model, tmp_path):
+    from oracle.node.verify import verify_claim
+
+    photos = sorted((world["data"] / "images/vds2500/val/severe").glob("*"))[:2]
+    first = _submit(world, photos, 3 * ETH)
+    reused = _submit(world, photos[:1], 3 * ETH)  # the same photo again: a fraud signal only history reveals
+    nodes = [_node(world, model, i) for i in range(2)]
+    for node in nodes:
+        asyncio.run(node.run_once())
+    assert world["manager"].claim_decided(reused)["decision"] == 4  # REFER
+    common = dict(rpc_url=world["chain"].url, contract_address=world["manager"].address, model_path=MODEL_PATH,
+                  content_store_url=f"file://{world['tmp'] / 'cas'}")
+    with_history = load_settings(db_url=f"sqlite:///{world['tmp'] / 'node0.db'}", **common)
+    for claim_id in (first, reused):
+        report = verify_claim(with_history, claim_id)
+        assert report["match"], report
+    without_history = load_settings(db_url=f"sqlite:///{tmp_path / 'empty.db'}", **common)
+    report = verify_claim(without_history, reused)
+    assert not report["match"]
+    assert any(name.startswith("replay.") for name, (_, _, same) in report["fields"].items() if not same)
