@@ -166,3 +166,44 @@ def test_verify__replay_with_node_history__matches_and_without_it__mismatches(wo
     report = verify_claim(without_history, reused)
     assert not report["match"]
     assert any(name.startswith("replay.") for name, (_, _, same) in report["fields"].items() if not same)
+
+
+def test_node_run__rpc_outage__retries_and_then_votes(world, model, caplog):
+    import os
+    import signal
+
+    from web3 import Web3
+
+    from oracle.chain.contracts import ClaimsManagerClient
+
+    photos = sorted((world["data"] / "images/vds2500/val/minor").glob("*"))[:1]
+    claim_id = _submit(world, photos, 2 * ETH)
+    impatient = ClaimsManagerClient(Web3(Web3.HTTPProvider(world["chain"].url, request_kwargs={"timeout": 0.5})),
+                                    world["manager"].address)
+    store = NodeStore(f"sqlite:///{world['tmp'] / 'outage.db'}")
+    node = OracleNode(impatient, store, ClaimAssessor(world["cas"], model, [], store, "test"),
+                      Signer.from_dev_mnemonic(DEV_MNEMONIC, 3), confirmations=0, poll_seconds=0.1)
+    anvil = world["chain"].process
+
+    async def scenario():
+        stop = asyncio.Event()
+        os.kill(anvil.pid, signal.SIGSTOP)  # the RPC node stops answering
+        task = asyncio.create_task(node.run(stop))
+        await asyncio.sleep(2.0)
+        os.kill(anvil.pid, signal.SIGCONT)
+        for _ in range(200):
+            job = store.job(node.chain_id, impatient.address, claim_id)
+            if job is not None and job.state == DONE:
+                break
+            await asyncio.sleep(0.1)
+        stop.set()
+        await task
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        os.kill(anvil.pid, signal.SIGCONT)
+    assert "RPC unavailable" in caplog.text
+    assert store.job(node.chain_id, impatient.address, claim_id).state == DONE
+    voters = [e.args.oracle for e in world["manager"].contract.events.ReportVoted().get_logs(from_block=0)]
+    assert voters == [node.signer.address]
