@@ -12,7 +12,7 @@ pytest.importorskip("efficientnet_lite_pytorch", reason="the train extra is not 
 
 from oracle.vision.data import MODELS_DIR  # noqa: E402
 from oracle.vision.images import preprocess  # noqa: E402
-from oracle.vision.runtime import DEFAULT_MODEL_PATH, DamageModel  # noqa: E402
+from oracle.vision.runtime import DamageModel  # noqa: E402
 
 
 def _photos(selection_photos: dict[str, list[Path]]) -> np.ndarray:

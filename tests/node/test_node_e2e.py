@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,7 @@ def test_committee__two_nodes_vote__decision_and_explanation_hash_on_chain(world
     assert job.state == DONE
     document = world["cas"].get(job.outcome["explanation_cid"])
     assert keccak(document) == bytes(decided.args.explanationHash)  # the hash on-chain is the stored document's
-    assert canonical_json(__import__("json").loads(document)) == document
+    assert canonical_json(json.loads(document)) == document
     assert decided.args.decision == job.outcome["decision"] and decided.args.payout == int(job.outcome["payout"])
 
 
