@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlparse
 from eth_utils import keccak
 
 from oracle.cas.cid import InvalidCidError, cid_for_bytes, digest_from_cid
+from oracle.encoding import bytes32
 
 DEFAULT_MAX_BLOB_BYTES = 16 * 1024 * 1024
 
@@ -58,16 +59,9 @@ class ContentStore(Protocol):
         ...
 
 
-def _check_keccak(h: bytes) -> bytes:
-    if isinstance(h, str):
-        text = h[2:] if h.startswith("0x") else h
-        try:
-            h = bytes.fromhex(text)
-        except ValueError:
-            raise ValueError(f"keccak256 hash must be 32 bytes or 64 hex digits, got {h!r}") from None
-    if not isinstance(h, (bytes, bytearray)) or len(h) != 32:
-        raise ValueError(f"keccak256 hash must be 32 bytes, got {h!r}")
-    return bytes(h)
+def _check_keccak(h: bytes | str) -> bytes:
+    """A keccak256 lookup key as 32 bytes (hex accepted)."""
+    return bytes32(h, "keccak256 hash")
 
 
 def _verify(cid: str, data: bytes) -> bytes:

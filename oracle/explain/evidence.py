@@ -11,8 +11,19 @@ from dataclasses import dataclass
 from eth_utils import keccak
 
 from oracle.cas.cid import InvalidCidError, cid_for_bytes, digest_from_cid
-from oracle.cas.store import ContentIntegrityError, ContentNotFoundError, ContentStore, ContentStoreError
-from oracle.explain.canonical import CanonicalJSONError, canonical_json, hex0x, parse_canonical
+from oracle.cas.store import (
+    ContentIntegrityError,
+    ContentNotFoundError,
+    ContentStore,
+    ContentStoreError,
+)
+from oracle.encoding import bytes32
+from oracle.explain.canonical import (
+    CanonicalJSONError,
+    canonical_json,
+    hex0x,
+    parse_canonical,
+)
 
 MANIFEST_VERSION = 1
 DEFAULT_MAX_PHOTOS = 12
@@ -84,15 +95,11 @@ def build_manifest(photos: Iterable[tuple[str, bytes]], claimant: Mapping[str, s
 
 
 def _as_root(expected_root: bytes | str) -> bytes:
-    if isinstance(expected_root, str):
-        text = expected_root[2:] if expected_root.startswith("0x") else expected_root
-        try:
-            expected_root = bytes.fromhex(text)
-        except ValueError:
-            raise EvidenceError(f"evidence root {expected_root!r} is not hex") from None
-    if len(expected_root) != 32:
-        raise EvidenceError(f"evidence root must be 32 bytes, got {len(expected_root)}: {expected_root!r}")
-    return bytes(expected_root)
+    """The expected evidence root as 32 bytes (hex accepted), or an EvidenceError saying what is wrong."""
+    try:
+        return bytes32(expected_root, "evidence root")
+    except ValueError as exc:
+        raise EvidenceError(str(exc)) from None
 
 
 def _check_claimant(claimant: object) -> dict[str, str]:

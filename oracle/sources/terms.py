@@ -6,9 +6,17 @@ import json
 from typing import Annotated, Literal
 
 from eth_utils import keccak
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from oracle.cas.store import ContentStore, ContentStoreError
+from oracle.encoding import bytes32
 from oracle.sources.records import (
     PERIL_COLLISION,
     PERIL_FIRE,
@@ -171,8 +179,7 @@ def parse_terms(data: bytes) -> Terms:
 
 def load_terms(store: ContentStore, terms_hash: bytes | str) -> Terms:
     """Fetch the terms document whose keccak256 is terms_hash from the store, check the hash, and parse it."""
-    if isinstance(terms_hash, str):
-        terms_hash = bytes.fromhex(terms_hash.removeprefix("0x"))
+    terms_hash = bytes32(terms_hash, "terms hash")
     cid = store.cid_for_keccak(terms_hash)
     if cid is None:
         raise TermsError(f"no terms document with keccak256 0x{terms_hash.hex()} is in the content store")
