@@ -12,16 +12,21 @@ STATEFUL_EXAMPLES ?= 55
 STATEFUL_STEPS ?= 50
 STATEFUL_MIN_STEPS ?= 2000
 export STATEFUL_EXAMPLES STATEFUL_STEPS STATEFUL_MIN_STEPS
+APT_PACKAGES ?= chromium postgresql
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: setup demo lifecycle test test-contracts bench-gas bench-model compile clean
+.PHONY: setup demo demo-once lifecycle test test-contracts bench-gas bench-model compile clean
 
 setup: .stamp-setup
 
 .stamp-setup: pyproject.toml package.json package-lock.json
+	@echo "==> Debian packages: $(APT_PACKAGES) (browser tests drive /usr/bin/chromium; node store tests start a throwaway PostgreSQL)"
+	missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends $$missing; fi
 	@echo "==> Python virtual environment and packages (torch installs from local disk, ~2 min the first time)"
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --progress-bar on -e '.[dev,train]'
-	@echo "==> anvil from npm"
+	@echo "==> anvil and the dApp's ethers from npm"
 	npm ci --no-audit --no-fund
 	anvil --version | head -1
 	@echo "==> compiling contracts"
@@ -31,7 +36,11 @@ setup: .stamp-setup
 compile: setup
 	ape compile
 
+# The whole stack with the sample claims, then the dApp served until Ctrl-C; `make demo-once` exits after the claims.
 demo: setup
+	claims-oracle demo
+
+demo-once: setup
 	claims-oracle demo --once
 
 lifecycle: setup

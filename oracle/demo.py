@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 import tempfile
 import time
@@ -12,10 +13,8 @@ from pathlib import Path
 
 from eth_utils import keccak
 
-from oracle.chain.deploy import DAY, ETH, buy_policy, create_product, demo_product_config, deploy_system, transact
-from oracle.chain.devchain import DEV_MNEMONIC, dev_chain
+from oracle.chain.deploy import DAY, ETH, transact
 
-GENESIS = 1546387200  # 2019-01-02 00:00 UTC: the NOAA Storm Events tables cover January to March 2019
 CLAIMS_OPEN = 1551398400  # 2019-03-01 00:00 UTC: chain time when the sample claims are filed
 DECISIONS = {1: "APPROVE", 2: "PARTIAL", 3: "REJECT", 4: "REFER"}
 STATUS = {1: "submitted", 2: "window open", 3: "disputed", 4: "resolved", 5: "paid"}
@@ -50,26 +49,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--once", action="store_true", help="run the sample claims headless, print a summary, exit")
     parser.add_argument("--photos", type=Path, help="a folder laid out as <class>/<image> (whole, minor, moderate, "
                                                      "severe); default: ../shared/data images")
+    parser.add_argument("--port", type=int, help="port of the dApp and gateway (default: CLAIMS_ORACLE_ADAPTER_PORT, "
+                                                  "8080)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for all claims to settle")
+
+
+def confident_photos(photo_root: Path, model, label: str, count: int, skip: int = 0) -> list[Path]:
+    """The photos `skip+1` to `skip+count`, in file-name order, of `photo_root/label` that the model labels as
+    `label` with at least 80% confidence (a borderline photo is referred to a human, which is another path)."""
+    chosen: list[Path] = []
+    for photo in sorted(p for p in (photo_root / label).glob("*") if p.is_file()):
+        [prediction] = model.predict([photo.read_bytes()], heatmaps=False)
+        if prediction.label == label and prediction.confidence >= 0.8:
+            chosen.append(photo)
+        if len(chosen) == skip + count:
+            return chosen[skip:]
+    raise SystemExit(f"demo: need {skip + count} clearly {label} photos in {photo_root / label}, found {len(chosen)}")
 
 
 def sample_claims(photo_root: Path, model) -> list[SampleClaim]:
     """The scripted claims, one per path through the system, using real photos the model never trained on.
 
-    Each path needs a photo the model reads clearly (a borderline photo is referred to a human, which is a
-    different path), so the demo takes, in file-name order, the first photos of each class that the model
-    labels as that class with at least 80% confidence. The model's accuracy is in models/MODEL_CARD.md.
+    Each path needs a photo the model reads clearly, so the demo takes confident photos of each class
+    (`confident_photos`). The model's accuracy is in models/MODEL_CARD.md.
     """
-    def pick(folder: str, count: int, skip: int = 0) -> list[Path]:
-        chosen: list[Path] = []
-        for photo in sorted(p for p in (photo_root / folder).glob("*") if p.is_file()):
-            [prediction] = model.predict([photo.read_bytes()], heatmaps=False)
-            if prediction.label == folder and prediction.confidence >= 0.8:
-                chosen.append(photo)
-            if len(chosen) == skip + count:
-                return chosen[skip:]
-        raise SystemExit(f"demo: need {skip + count} clearly {folder} photos in {photo_root / folder}, "
-                         f"found {len(chosen)}")
+    def pick(folder: str, count: int) -> list[Path]:
+        return confident_photos(photo_root, model, folder, count)
 
     severe = pick("severe", 2)
     return [
@@ -109,59 +114,58 @@ def run(args: argparse.Namespace) -> int:
 
     print("loading the damage model ...", file=sys.stderr)
     model = DamageModel.load(settings.model_path)
-    return asyncio.run(run_demo(settings, model, sample_claims(photo_root, model), args.timeout, once=args.once))
+    port = settings.adapter_port if args.port is None else args.port
+    return asyncio.run(run_demo(settings, model, sample_claims(photo_root, model), args.timeout, once=args.once,
+                                port=0 if args.once else port))
 
 
-async def run_demo(settings, model, claims: list[SampleClaim], timeout: float, once: bool) -> int:
-    """Start everything, file the claims, drive disputes and finalization, and report."""
-    from oracle.assess import DEFAULT_TERMS_PATH
-    from oracle.cas.store import LocalContentStore
-    from oracle.explain.document import describe_code_version
-    from oracle.node.service import OracleNode
-    from oracle.node.signer import Signer
-    from oracle.node.store import NodeStore
-    from oracle.pipeline import ClaimAssessor, store_terms
-    from oracle.sources.weather import NoaaStormEventsSource
+async def run_demo(settings, model, claims: list[SampleClaim], timeout: float, once: bool, port: int = 0) -> int:
+    """Start the stack, file the claims, drive disputes and finalization, report, and serve unless `once`."""
+    from oracle.chain.deploy import buy_policy
+    from oracle.stack import running_stack
 
     state = Path(tempfile.mkdtemp(prefix="claims-demo-"))
     print(f"demo state in {state}", file=sys.stderr)
-    cas = LocalContentStore(state / "cas")
-    terms_hash = store_terms(cas, DEFAULT_TERMS_PATH.read_bytes())
-    sources = [NoaaStormEventsSource(settings.tables_dir)] if settings.tables_dir.is_dir() else []
-    with dev_chain(timestamp=GENESIS) as chain:
-        w3 = chain.w3
-        deployer, insurer, holder = chain.accounts[:3]
-        oracles, panel = chain.accounts[3:6], chain.accounts[6:9]
-        print(f"anvil at {chain.url}; deploying contracts ...", file=sys.stderr)
-        system = deploy_system(w3, deployer, panel)
-        manager = system.manager
-        # a lower deductible and instant limit than the test product, so the cost schedule's minor and moderate
-        # repairs land on both sides of the instant limit
-        config = demo_product_config(oracles, 2, system.arbitrator.address, bytes.fromhex(model.model_sha256),
-                                     terms_hash, deductible=ETH // 10, instantLimit=ETH // 2, minConfidence=8000)
-        product_id = create_product(manager, insurer, config, 100 * ETH)
-        for claim in claims:  # one policy per insured car, so claim frequency stays within the terms
-            claim.policy_id = buy_policy(manager, holder, product_id, keccak(f"DEMO-VIN-{claim.name}".encode()))
-        nodes = []
-        for index in range(3):
-            store = NodeStore(f"sqlite:///{state / f'node{index}.db'}")
-            assessor = ClaimAssessor(cas, model, sources, store, describe_code_version())
-            signer = Signer.from_dev_mnemonic(DEV_MNEMONIC, 3 + index)
-            nodes.append(OracleNode(manager, store, assessor, signer, confirmations=0, poll_seconds=0.2))
-        stop = asyncio.Event()
-        tasks = [asyncio.create_task(node.run(stop)) for node in nodes]
-        w3.provider.make_request("evm_setNextBlockTimestamp", [CLAIMS_OPEN])
-        w3.provider.make_request("evm_mine", [])
-        try:
-            await _file_claims(manager, cas, holder, claims, w3)
-            ok = await _drive(w3, manager, system.arbitrator, holder, panel, claims, timeout)
-        finally:
-            stop.set()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        print(format_table(claims))
+    stop = asyncio.Event()
+    if not once:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+    async with running_stack(settings, model, state, port=port) as stack:
         if not once:
-            print("(serving the dApp arrives with the dApp milestone; --once is what runs today)")
-        return 0 if ok else 1
+            print(f"dApp and gateway: {stack.url}", flush=True)
+        manager = stack.system.manager
+        for claim in claims:  # one policy per insured car, so claim frequency stays within the terms
+            claim.policy_id = buy_policy(manager, stack.roles.claimant, stack.product_id,
+                                         keccak(f"DEMO-VIN-{claim.name}".encode()))
+        stack.w3.provider.make_request("evm_setNextBlockTimestamp", [CLAIMS_OPEN])
+        stack.w3.provider.make_request("evm_mine", [])
+        work = asyncio.create_task(_run_claims(stack, claims, timeout, live=not once))
+        interrupted = asyncio.create_task(stop.wait())
+        await asyncio.wait({work, interrupted}, return_when=asyncio.FIRST_COMPLETED)
+        if not work.done():
+            work.cancel()
+            await asyncio.gather(work, return_exceptions=True)
+            print("interrupted before the sample claims settled; stopping", file=sys.stderr)
+            return 1
+        interrupted.cancel()
+        ok = work.result()
+        print(format_table(claims), flush=True)
+        if once:
+            return 0 if ok else 1
+        print(f"\nevery sample claim reached its expected outcome: {'yes' if ok else 'NO'}")
+        print(f"serving the dApp at {stack.url} (chain {stack.chain.url}); Ctrl-C stops everything", flush=True)
+        await stop.wait()
+        print("stopping the nodes, the gateway and anvil ...", file=sys.stderr)
+    return 0 if ok else 1
+
+
+async def _run_claims(stack, claims: list[SampleClaim], timeout: float, live: bool) -> bool:
+    """File the sample claims and drive each to its end; True if every one ended as expected."""
+    manager = stack.system.manager
+    await _file_claims(manager, stack.cas, stack.roles.claimant, claims, stack.w3)
+    return await _drive(stack.w3, manager, stack.system.arbitrator, stack.roles.claimant, stack.roles.panel, claims,
+                        timeout, live=live)
 
 
 async def _file_claims(manager, cas, holder, claims, w3) -> None:
@@ -179,15 +183,23 @@ async def _file_claims(manager, cas, holder, claims, w3) -> None:
         await asyncio.sleep(0)  # let the nodes pick claims up as they land
 
 
-async def _drive(w3, manager, arbitrator, holder, panel, claims, timeout) -> bool:
-    """Wait for decisions, dispute the rejection, let the panel rule, finalize the rest; True if all as expected."""
+async def _drive(w3, manager, arbitrator, holder, panel, claims, timeout, live: bool = False) -> bool:
+    """Wait for decisions, dispute the rejection, let the panel rule, finalize the rest; True if all as expected.
+
+    With `live`, a progress line is printed whenever a claim changes state.
+    """
     deadline = time.monotonic() + timeout
+    shown = ""
     while time.monotonic() < deadline:
         for claim in claims:
             record = manager.claim(claim.claim_id)
             claim.status, claim.payout, claim.decision = record["status"], record["payout"], record["decision"]
             if claim.decision and not claim.decided_wall:
                 claim.decided_wall = time.monotonic()
+        line = progress_line(claims)
+        if live and line != shown:
+            print(line, flush=True)
+            shown = line
         if all(c.decided_wall for c in claims):
             break
         await asyncio.sleep(0.2)
@@ -225,6 +237,12 @@ def _as_expected(claim: SampleClaim) -> bool:
     if claim.name == "reused photo":
         return claim.decision == 4
     return claim.decision in (3, 4)
+
+
+def progress_line(claims: list[SampleClaim]) -> str:
+    """One line with every claim's current state, for the live view."""
+    return "  |  ".join(f"{c.claim_id or '-'} {DECISIONS.get(c.decision, STATUS.get(c.status, 'filing'))}"
+                        for c in claims)
 
 
 def format_table(claims: list[SampleClaim]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +32,11 @@ class Settings(BaseSettings):
     confirmations: int = Field(default=2, ge=0, le=1000)
     start_block: int = Field(default=0, ge=0)
     poll_interval_s: float = Field(default=1.0, gt=0)
+
+    # committee reports: one vote transaction per member, or one transaction carrying M signatures
+    report_mode: Literal["vote", "aggregate"] = "vote"
+    signature_relay_url: str | None = Field(default=None, pattern=r"^https?://")
+    aggregate_fallback_s: float = Field(default=30.0, ge=0)
 
     # storage
     state_dir: Path = DEFAULT_STATE_DIR

@@ -366,4 +366,6 @@ def create_app(
     app.router.add_get("/content/{cid}", get_content, name="content")
     app.router.add_post("/content", put_content, name="upload")
     app.router.add_get("/explanations/{hash}", get_explanation, name="explanation")
+    from oracle.adapter.signatures import register_signature_routes  # imported here: it imports this module
+    register_signature_routes(app)
     return app

@@ -104,15 +104,27 @@ class ClaimsManagerClient:
         logs = self.contract.events.ClaimSubmitted().get_logs(from_block=from_block, to_block=to_block)
         return [_claim_submitted(log) for log in sorted(logs, key=lambda log: (log.blockNumber, log.logIndex))]
 
-    def claim_submitted(self, claim_id: int) -> ClaimSubmitted | None:
-        """The `ClaimSubmitted` event of one claim on the current chain, or None."""
-        logs = self.contract.events.ClaimSubmitted().get_logs(from_block=0, argument_filters={"claimId": claim_id})
+    def claim_submitted(self, claim_id: int, from_block: int = 0) -> ClaimSubmitted | None:
+        """The `ClaimSubmitted` event of one claim on the current chain (mined from `from_block` on), or None."""
+        logs = self.contract.events.ClaimSubmitted().get_logs(from_block=from_block,
+                                                              argument_filters={"claimId": claim_id})
         return _claim_submitted(logs[-1]) if logs else None
 
-    def claim_decided(self, claim_id: int) -> dict | None:
+    def claim_decided(self, claim_id: int, from_block: int = 0) -> dict | None:
         """The `ClaimDecided` event of one claim (decision, payout, confidence, hashes), or None."""
-        logs = self.contract.events.ClaimDecided().get_logs(from_block=0, argument_filters={"claimId": claim_id})
+        logs = self.contract.events.ClaimDecided().get_logs(from_block=from_block,
+                                                            argument_filters={"claimId": claim_id})
         return dict(logs[-1].args) if logs else None
+
+    def insured_object(self, policy_id: int, policy_start: int, last_block: int) -> bytes:
+        """The insured object of a policy, read from its `PolicyPurchased` event in the blocks of its start time."""
+        first, last = blocks_at_time(self.w3, policy_start, last_block)
+        logs = [] if first > last else self.contract.events.PolicyPurchased().get_logs(
+            from_block=first, to_block=last, argument_filters={"policyId": policy_id})
+        if not logs:
+            raise ValueError(f"no PolicyPurchased event of policy {policy_id} in blocks {first}..{last} "
+                              f"(timestamp {policy_start})")
+        return bytes(logs[-1].args.insuredObject)
 
     def vote_report_tx(self, report: Report, sender: str) -> dict:
         """An unsigned `voteReport` transaction from `sender`, with gas estimated."""
@@ -129,6 +141,22 @@ class ClaimsManagerClient:
         names = [component["name"] for component in abi["outputs"][0]["components"]]
         values = getattr(self.contract.functions, function)(key).call(block_identifier=block)
         return dict(zip(names, values))
+
+
+def blocks_at_time(w3: Web3, timestamp: int, last_block: int) -> tuple[int, int]:
+    """The first and last block in [0, last_block] stamped `timestamp`, by bisection (empty range if none)."""
+    stamps: dict[int, int] = {}
+
+    def first_after(moment: int) -> int:
+        low, high = 0, last_block + 1  # the answer is in [low, high]; high means "no such block"
+        while low < high:
+            middle = (low + high) // 2
+            if middle not in stamps:
+                stamps[middle] = w3.eth.get_block(middle).timestamp
+            low, high = (middle + 1, high) if stamps[middle] <= moment else (low, middle)
+        return low
+
+    return first_after(timestamp - 1), first_after(timestamp) - 1
 
 
 def _claim_submitted(log) -> ClaimSubmitted:

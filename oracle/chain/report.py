@@ -11,6 +11,8 @@ from eth_account.messages import encode_typed_data
 DOMAIN_NAME = "ClaimsOracle"
 DOMAIN_VERSION = "1"
 MAX_CONFIDENCE_BPS = 10_000
+SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
+"""The largest `s` the contract's ecdsa module accepts (it refuses malleable high-s signatures)."""
 
 REPORT_TYPES = {
     "Report": [
@@ -104,9 +106,13 @@ def sign_report(report: Report, domain: Domain, private_key: bytes | str) -> tup
 
 
 def recover_signer(report: Report, domain: Domain, signature: tuple[int, bytes, bytes]) -> str:
-    """The address that produced `signature` over `report` in `domain`."""
+    """The address that produced `signature` over `report` in `domain`; ValueError for one the contract refuses."""
     v, r, s = signature
     vrs = (v, int.from_bytes(r, "big"), int.from_bytes(s, "big"))
+    if v not in (27, 28):
+        raise ValueError(f"signature v must be 27 or 28, got {v}")
+    if not 0 < vrs[2] <= SECP256K1_HALF_N:
+        raise ValueError("signature s is zero or in the upper half of the curve order (malleable)")
     return Account.recover_message(_signable(report, domain), vrs=vrs)
 
 

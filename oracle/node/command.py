@@ -24,6 +24,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--password-file", type=Path, help="file holding the keystore password (else prompt)")
     parser.add_argument("--confirmations", type=int, help="blocks a claim must be buried under before assessment")
     parser.add_argument("--start-block", type=int, help="first block to scan on a fresh database")
+    parser.add_argument("--report-mode", choices=("vote", "aggregate"),
+                        help="vote: one voteReport per member; aggregate: swap signatures through the relay and send "
+                             "one submitSignedReport (CLAIMS_ORACLE_REPORT_MODE, default vote)")
+    parser.add_argument("--signature-relay-url", help="signature relay for aggregate mode, e.g. http://127.0.0.1:8080 "
+                                                      "(CLAIMS_ORACLE_SIGNATURE_RELAY_URL)")
 
 
 def build_signer(args: argparse.Namespace):
@@ -43,15 +48,19 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = {name: value for name, value in (
         ("rpc_url", args.rpc_url), ("contract_address", args.contract), ("db_url", args.db_url),
-        ("confirmations", args.confirmations), ("start_block", args.start_block)) if value is not None}
+        ("confirmations", args.confirmations), ("start_block", args.start_block), ("report_mode", args.report_mode),
+        ("signature_relay_url", args.signature_relay_url)) if value is not None}
     settings = load_settings(**overrides)
     if not settings.contract_address:
         raise SystemExit("claims-oracle node: no contract address (--contract or CLAIMS_ORACLE_CONTRACT_ADDRESS)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    signer = build_signer(args)
-    node = build_node(settings, signer)
-    logging.getLogger(__name__).info("node %s watching %s on %s", signer.address, settings.contract_address,
-                                     settings.rpc_url)
+    try:
+        signer = build_signer(args)
+        node = build_node(settings, signer)
+    except ValueError as exc:  # a wrong keystore password, or aggregate mode without a relay
+        raise SystemExit(f"claims-oracle node: {exc}") from None
+    logging.getLogger(__name__).info("node %s watching %s on %s (%s mode)", signer.address,
+                                     settings.contract_address, settings.rpc_url, settings.report_mode)
     return asyncio.run(_serve(node))
 
 
@@ -60,6 +69,7 @@ def build_node(settings, signer, history_store=None):
     from oracle.cas.store import open_store
     from oracle.chain.contracts import ClaimsManagerClient
     from oracle.explain.document import describe_code_version
+    from oracle.node.aggregate import SignatureRelayClient
     from oracle.node.service import OracleNode
     from oracle.node.store import NodeStore
     from oracle.pipeline import ClaimAssessor
@@ -73,8 +83,10 @@ def build_node(settings, signer, history_store=None):
     sources = [NoaaStormEventsSource(settings.tables_dir)] if settings.tables_dir.is_dir() else []
     assessor = ClaimAssessor(open_store(settings.content_store_url), DamageModel.load(settings.model_path), sources,
                              store, describe_code_version())
+    relay = SignatureRelayClient(settings.signature_relay_url) if settings.signature_relay_url else None
     return OracleNode(client, store, assessor, signer, confirmations=settings.confirmations,
-                      start_block=settings.start_block, poll_seconds=settings.poll_interval_s)
+                      start_block=settings.start_block, poll_seconds=settings.poll_interval_s,
+                      report_mode=settings.report_mode, relay=relay, fallback_seconds=settings.aggregate_fallback_s)
 
 
 async def _serve(node) -> int:

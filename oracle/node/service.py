@@ -1,4 +1,4 @@
-"""One oracle node: watch claims, assess each once, vote once, and keep going through restarts and RPC outages."""
+"""One oracle node: watch claims, assess each once, report once, and keep going through restarts and RPC outages."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from dataclasses import asdict
 import requests
 from web3.exceptions import Web3Exception
 
-from oracle.chain.contracts import ClaimsManagerClient
+from oracle.chain.contracts import ClaimsManagerClient, ClaimSubmitted
 from oracle.chain.report import Report
+from oracle.node.aggregate import AggregateSubmitter, SignatureRelayClient
 from oracle.node.signer import Signer
 from oracle.node.store import ASSESSED, DISCOVERED, FAILED, ORPHANED, SENDING, JobView, NodeStore
 from oracle.node.submitter import VoteSubmitter
-from oracle.node.watcher import ClaimWatcher
+from oracle.node.watcher import ClaimWatcher, event_from_record
 from oracle.pipeline import ClaimAssessor, ClaimContext, ClaimOutcome, record_in_history
 
 log = logging.getLogger(__name__)
@@ -37,14 +38,21 @@ def report_for(claim_id: int, context: dict, outcome: dict) -> Report:
 
 
 class OracleNode:
-    """A committee member's loop: watch, assess, vote; every step resumable from the database."""
+    """A committee member's loop: watch, assess, report; every step resumable from the database."""
 
     def __init__(self, client: ClaimsManagerClient, store: NodeStore, assessor: ClaimAssessor, signer: Signer, *,
-                 confirmations: int = 2, start_block: int = 0, poll_seconds: float = 1.0, max_failures: int = 20):
-        """Assemble a node; `max_failures` consecutive failing polls stop it rather than spin for ever."""
+                 confirmations: int = 2, start_block: int = 0, poll_seconds: float = 1.0, max_failures: int = 20,
+                 report_mode: str = "vote", relay: SignatureRelayClient | None = None,
+                 fallback_seconds: float = 30.0):
+        """Assemble a node that votes or, in "aggregate" mode, signs through `relay`; see `Settings` for the rest."""
+        if report_mode not in ("vote", "aggregate"):
+            raise ValueError(f"report mode must be 'vote' or 'aggregate', got {report_mode!r}")
+        if report_mode == "aggregate" and relay is None:
+            raise ValueError("report mode 'aggregate' needs a signature relay (CLAIMS_ORACLE_SIGNATURE_RELAY_URL)")
         self.client, self.store, self.assessor, self.signer = client, store, assessor, signer
         self.watcher = ClaimWatcher(client, store, confirmations=confirmations, start_block=start_block)
-        self.submitter = VoteSubmitter(client, store, signer)
+        self.submitter = (AggregateSubmitter(client, store, signer, relay, fallback_seconds=fallback_seconds)
+                          if report_mode == "aggregate" else VoteSubmitter(client, store, signer))
         self.poll_seconds, self.max_failures = poll_seconds, max_failures
         self.chain_id = self.watcher.chain_id
 
@@ -81,8 +89,9 @@ class OracleNode:
         return moved
 
     async def process(self, job: JobView) -> bool:
-        """Advance one job: assess a discovered claim, then make sure our vote is mined."""
-        if job.state == DISCOVERED:
+        """Advance one job: assess a discovered claim, then see our vote or signed report through; True if it moved."""
+        assessed = job.state == DISCOVERED
+        if assessed:
             context = self.context(job)
             if context is None:
                 self.store.update_job(self.chain_id, self.client.address, job.claim_id, expect_state=DISCOVERED,
@@ -97,13 +106,12 @@ class OracleNode:
             job = self.store.job(self.chain_id, self.client.address, job.claim_id)
         if job.state in (ASSESSED, SENDING):
             report = report_for(job.claim_id, job.event["context"], job.outcome)
-            self.submitter.submit(job, report)
-            return True
-        return False
+            return self.submitter.submit(job, report) != job.state or assessed
+        return assessed
 
     def context(self, job: JobView) -> ClaimContext | None:
         """The claim, policy and product as the chain has them now, or None if the claim is gone."""
-        return claim_context(self.client, job.claim_id, job.event["evidence_root"], job.event["block_number"])
+        return claim_context(self.client, job.claim_id, event_from_record(job.event), self.store)
 
     def _failed_attempt(self, job: JobView, exc: Exception) -> None:
         """Count a failed attempt on a job; after five, park it as failed with the reason."""
@@ -114,30 +122,40 @@ class OracleNode:
                               error=f"{type(exc).__name__}: {exc}")
 
 
-def claim_context(client: ClaimsManagerClient, claim_id: int, evidence_root: str | None = None,
-                  block_number: int | None = None) -> ClaimContext | None:
-    """Read a claim's context from the chain; None if it does not exist (with this 0x evidence root, if given)."""
+def claim_context(client: ClaimsManagerClient, claim_id: int, event: ClaimSubmitted | None = None,
+                  store: NodeStore | None = None, from_block: int = 0) -> ClaimContext | None:
+    """The claim's context from the chain (its event looked up from `from_block` if not given); None if it is gone."""
     claim = client.claim(claim_id)
-    event = client.claim_submitted(claim_id)
-    if claim["status"] == 0 or event is None or bytes(claim["evidenceRoot"]) != event.evidence_root:
-        return None
-    if evidence_root is not None and "0x" + event.evidence_root.hex() != evidence_root:
+    if event is None:
+        event = client.claim_submitted(claim_id, from_block)
+    if (claim["status"] == 0 or event is None or bytes(claim["evidenceRoot"]) != event.evidence_root
+            or claim["claimedAmount"] != event.claimed_amount):
         return None
     policy = client.policy(claim["policyId"])
     product = client.product(policy["productId"])
-    purchases = client.contract.events.PolicyPurchased().get_logs(
-        from_block=0, argument_filters={"policyId": claim["policyId"]})
-    insured_object = bytes(purchases[0].args.insuredObject) if purchases else b"\x00" * 32
-    submitted_at = client.w3.eth.get_block(block_number or event.block_number).timestamp
     return ClaimContext(
         claim_id=claim_id, chain_id=client.w3.eth.chain_id, contract=client.address,
         policy_id=claim["policyId"], product_id=policy["productId"], evidence_root=event.evidence_root,
         evidence_uri=event.evidence_uri, incident_time=event.incident_time, peril_index=event.peril,
         latitude_e6=event.latitude_e6, longitude_e6=event.longitude_e6, claimed_amount=event.claimed_amount,
-        submitted_at=submitted_at, policy_start=policy["start"], policy_end=policy["end"],
-        remaining_coverage=policy["remainingCoverage"], deductible=product["deductible"],
-        covered_perils=product["perils"], terms_hash=bytes(product["termsHash"]), insured_object=insured_object,
+        submitted_at=client.w3.eth.get_block(event.block_number).timestamp, policy_start=policy["start"],
+        policy_end=policy["end"], remaining_coverage=policy["remainingCoverage"], deductible=product["deductible"],
+        covered_perils=product["perils"], terms_hash=bytes(product["termsHash"]),
+        insured_object=insured_object(client, claim["policyId"], policy["start"], event.block_number, store),
     )
+
+
+def insured_object(client: ClaimsManagerClient, policy_id: int, policy_start: int, last_block: int,
+                   store: NodeStore | None = None) -> bytes:
+    """A policy's insured object: remembered in `store`, else read from the chain (and then remembered)."""
+    chain_id = client.w3.eth.chain_id
+    known = store.insured_object(chain_id, client.address, policy_id) if store is not None else None
+    if known is not None:
+        return known
+    found = client.insured_object(policy_id, policy_start, last_block)
+    if store is not None:
+        store.set_insured_object(chain_id, client.address, policy_id, found)
+    return found
 
 
 def _context_record(context: ClaimContext) -> dict:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text, create_engine, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from oracle.sources.history import ClaimOrder, PriorClaim, PriorPhoto
@@ -53,6 +54,16 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     updated_at: Mapped[float] = mapped_column()
+
+
+class PolicyObject(Base):
+    """The insured object a policy was bought for, read once from its `PolicyPurchased` event."""
+
+    __tablename__ = "policy_objects"
+    chain_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    contract: Mapped[str] = mapped_column(String(42), primary_key=True)
+    policy_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    insured_object: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
 class HistoryClaim(Base):
@@ -128,13 +139,16 @@ class NodeStore:
     def add_job(self, chain_id: int, contract: str, claim_id: int, event: dict, block_number: int,
                 block_hash: bytes) -> bool:
         """Record a newly seen claim; returns False (and changes nothing) if the job already exists."""
-        with self._session.begin() as session:
-            if session.get(Job, (chain_id, contract, claim_id)) is not None:
-                return False
-            session.add(Job(chain_id=chain_id, contract=contract, claim_id=claim_id, state=DISCOVERED,
-                            event_json=json.dumps(event, sort_keys=True), block_number=block_number,
-                            block_hash=block_hash, attempts=0, updated_at=time.time()))
-            return True
+        try:
+            with self._session.begin() as session:
+                if session.get(Job, (chain_id, contract, claim_id)) is not None:
+                    return False
+                session.add(Job(chain_id=chain_id, contract=contract, claim_id=claim_id, state=DISCOVERED,
+                                event_json=json.dumps(event, sort_keys=True), block_number=block_number,
+                                block_hash=block_hash, attempts=0, updated_at=time.time()))
+        except IntegrityError:  # another connection inserted it between our read and our commit
+            return False
+        return True
 
     def jobs(self, chain_id: int, contract: str, states: Iterable[str] = OPEN_STATES) -> list[JobView]:
         """Jobs in the given states, oldest claim first."""
@@ -180,6 +194,20 @@ class NodeStore:
                        block_number=row.block_number, block_hash=row.block_hash,
                        outcome=json.loads(row.outcome_json) if row.outcome_json else None,
                        raw_tx=row.raw_tx, tx_hash=row.tx_hash, attempts=row.attempts, error=row.error)
+
+    # ------------------------------------------------------------ policies
+
+    def insured_object(self, chain_id: int, contract: str, policy_id: int) -> bytes | None:
+        """The remembered insured object of a policy, or None."""
+        with self._session() as session:
+            row = session.get(PolicyObject, (chain_id, contract, policy_id))
+            return row.insured_object if row else None
+
+    def set_insured_object(self, chain_id: int, contract: str, policy_id: int, insured_object: bytes) -> None:
+        """Remember a policy's insured object (idempotent)."""
+        with self._session.begin() as session:
+            session.merge(PolicyObject(chain_id=chain_id, contract=contract, policy_id=policy_id,
+                                       insured_object=insured_object))
 
     # ------------------------------------------------------------ claims history
 

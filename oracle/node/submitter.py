@@ -1,8 +1,9 @@
-"""Send a committee vote exactly once: the signed transaction is written down before it is broadcast."""
+"""Send a committee transaction exactly once: the signed transaction is written down before it is broadcast."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from web3.exceptions import ContractLogicError, TransactionNotFound
 
@@ -17,8 +18,10 @@ SUBMITTED = 1
 SETTLED_REASONS = ("oracle: already voted", "oracle: claim not awaiting one")
 
 
-class VoteSubmitter:
-    """Turns an assessed job into one mined `voteReport` transaction from this node."""
+class TransactionSubmitter:
+    """Turns an assessed job into exactly one mined transaction from this node, resumable after a crash."""
+
+    kind = "transaction"
 
     def __init__(self, client: ClaimsManagerClient, store: NodeStore, signer: Signer, receipt_timeout: float = 60):
         """Submit through `client`, recording progress in `store`, signing with `signer`."""
@@ -26,28 +29,30 @@ class VoteSubmitter:
         self.receipt_timeout = receipt_timeout
         self.chain_id = client.w3.eth.chain_id
 
-    def submit(self, job: JobView, report: Report) -> str:
-        """Make sure this node's vote for `report` is on-chain; returns the job's new state."""
+    def send_once(self, job: JobView, build: Callable[[], dict | None]) -> str:
+        """Send the transaction `build` returns (None: not yet) unless one is already out or moot; returns the state."""
         if job.state == SENDING and job.raw_tx:
             return self._resume(job)
         if self.client.claim(job.claim_id)["status"] != SUBMITTED:
             return self._finish(job, ASSESSED, "claim already decided or escalated")
         try:
-            tx = self.client.vote_report_tx(report, self.signer.address)
+            tx = build()
         except ContractLogicError as exc:
             if any(reason in str(exc) for reason in SETTLED_REASONS):
                 return self._finish(job, ASSESSED, str(exc))
             raise
-        raw, tx_hash = self.sign_vote(tx)
+        if tx is None:
+            return job.state
+        raw, tx_hash = self.sign_transaction(tx)
         # write-ahead: once this row says SENDING, a restart rebroadcasts these exact bytes (same nonce),
-        # so a crash between here and the broadcast can neither lose the vote nor send a second one
+        # so a crash between here and the broadcast can neither lose the transaction nor send a second one
         if not self.store.update_job(self.chain_id, self.client.address, job.claim_id, expect_state=ASSESSED,
                                      state=SENDING, raw_tx=raw, tx_hash=tx_hash):
             return self.store.job(self.chain_id, self.client.address, job.claim_id).state
         return self._broadcast_and_wait(job.claim_id, raw, tx_hash)
 
-    def sign_vote(self, tx: dict) -> tuple[bytes, bytes]:
-        """Sign a vote transaction at this member's next nonce; returns (raw bytes, hash)."""
+    def sign_transaction(self, tx: dict) -> tuple[bytes, bytes]:
+        """Sign a transaction at this member's next nonce; returns (raw bytes, hash)."""
         tx = {**tx, "nonce": self.client.w3.eth.get_transaction_count(self.signer.address, "pending"),
               "chainId": self.chain_id}
         return self.signer.sign_transaction(tx)
@@ -76,15 +81,15 @@ class VoteSubmitter:
     def _settle(self, claim_id: int, receipt) -> str:
         """Record the mined outcome: success, or a revert that means the claim no longer needs us."""
         if receipt.status == 1:
-            log.info("claim %d: vote mined in block %d", claim_id, receipt.blockNumber)
+            log.info("claim %d: %s mined in block %d", claim_id, self.kind, receipt.blockNumber)
         else:
             status = self.client.claim(claim_id)["status"]
-            if status == SUBMITTED:  # our vote failed and the claim still waits: report it, try again later
+            if status == SUBMITTED:  # our transaction failed and the claim still waits: report it, try again later
                 self.store.update_job(self.chain_id, self.client.address, claim_id, expect_state=SENDING,
                                       state=ASSESSED, raw_tx=None, tx_hash=None,
-                                      error=f"vote reverted in {receipt.transactionHash.hex()}")
+                                      error=f"{self.kind} reverted in {receipt.transactionHash.hex()}")
                 return ASSESSED
-            log.info("claim %d: vote reverted because the claim moved on (status %d)", claim_id, status)
+            log.info("claim %d: %s reverted because the claim moved on (status %d)", claim_id, self.kind, status)
         self.store.update_job(self.chain_id, self.client.address, claim_id, expect_state=SENDING, state=DONE)
         return DONE
 
@@ -94,3 +99,13 @@ class VoteSubmitter:
         self.store.update_job(self.chain_id, self.client.address, job.claim_id, expect_state=expected, state=DONE,
                               error=why)
         return DONE
+
+
+class VoteSubmitter(TransactionSubmitter):
+    """Turns an assessed job into one mined `voteReport` transaction from this node."""
+
+    kind = "vote"
+
+    def submit(self, job: JobView, report: Report) -> str:
+        """Make sure this node's vote for `report` is on-chain; returns the job's new state."""
+        return self.send_once(job, lambda: self.client.vote_report_tx(report, self.signer.address))

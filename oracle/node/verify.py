@@ -9,6 +9,10 @@ import json
 from web3 import Web3
 
 
+class VerificationError(LookupError):
+    """The claim, its decision or its explanation cannot be found, so there is nothing to replay."""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `claims-oracle verify`."""
     parser.add_argument("claim_id", type=int, help="the claim to verify")
@@ -27,7 +31,10 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(**overrides)
     if not settings.contract_address:
         raise SystemExit("claims-oracle verify: no contract address (--contract or CLAIMS_ORACLE_CONTRACT_ADDRESS)")
-    report = verify_claim(settings, args.claim_id)
+    try:
+        report = verify_claim(settings, args.claim_id)
+    except VerificationError as exc:
+        raise SystemExit(f"claims-oracle verify: {exc}") from None
     if args.json:
         print(json.dumps(report, sort_keys=True))
     else:
@@ -50,23 +57,24 @@ def verify_claim(settings, claim_id: int) -> dict:
     from oracle.vision import DamageModel
 
     client = ClaimsManagerClient(Web3(Web3.HTTPProvider(settings.rpc_url)), settings.contract_address)
-    decided = client.claim_decided(claim_id)
+    decided = client.claim_decided(claim_id, settings.start_block)
     if decided is None:
-        raise SystemExit(f"claims-oracle verify: claim {claim_id} has no recorded decision on this chain")
-    context = claim_context(client, claim_id)
+        raise VerificationError(f"claim {claim_id} has no recorded decision on this chain")
+    history = NodeStore(settings.db_url)
+    context = claim_context(client, claim_id, store=history, from_block=settings.start_block)
     if context is None:
-        raise SystemExit(f"claims-oracle verify: claim {claim_id} is not on this chain")
+        raise VerificationError(f"claim {claim_id} is not on this chain")
     store = open_store(settings.content_store_url)
     cid = store.cid_for_keccak(bytes(decided["explanationHash"]))
     if cid is None:
-        raise SystemExit(f"claims-oracle verify: explanation {hex0x(decided['explanationHash'])} is not in the "
+        raise VerificationError(f"explanation {hex0x(decided['explanationHash'])} is not in the "
                          f"content store {settings.content_store_url}")
     document = store.get(cid)
     explanation = json.loads(document)
     # the coverage left when the claim was assessed is an input; the chain only knows today's
     recorded_coverage = int(explanation["claim"]["policy"]["remainingCoverage"])
     context = dataclasses.replace(context, remaining_coverage=recorded_coverage)
-    assessor = ClaimAssessor(store, DamageModel.load(settings.model_path), [], NodeStore(settings.db_url), "verify")
+    assessor = ClaimAssessor(store, DamageModel.load(settings.model_path), [], history, "verify")
     differences = assessor.replay(context, cid)
     fields = {
         "explanationHash": (hex0x(decided["explanationHash"]), hex0x(keccak(document)), None),

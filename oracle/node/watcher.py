@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, fields
 
 from oracle.chain.contracts import ClaimsManagerClient, ClaimSubmitted
 from oracle.node.store import DISCOVERED, ORPHANED, NodeStore
@@ -15,6 +15,15 @@ log = logging.getLogger(__name__)
 def event_record(event: ClaimSubmitted) -> dict:
     """The event as JSON-safe data for the job row (bytes as 0x-hex)."""
     return {key: ("0x" + value.hex() if isinstance(value, bytes) else value) for key, value in asdict(event).items()}
+
+
+def event_from_record(record: dict) -> ClaimSubmitted:
+    """The event a job row recorded (the inverse of `event_record`; other keys of the row are ignored)."""
+    values = {}
+    for field in fields(ClaimSubmitted):
+        value = record[field.name]
+        values[field.name] = bytes.fromhex(value[2:]) if field.type in ("bytes", bytes) else value
+    return ClaimSubmitted(**values)
 
 
 class ClaimWatcher:

@@ -4,69 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 
 import pytest
 from eth_utils import keccak
 
-from oracle.assess import DEFAULT_TERMS_PATH
-from oracle.cas.store import LocalContentStore
-from oracle.chain.deploy import ETH, buy_policy, create_product, demo_product_config, deploy_system, submit_claim
-from oracle.chain.devchain import DEV_MNEMONIC, dev_chain
+from oracle.chain.deploy import ETH
+from oracle.chain.devchain import DEV_MNEMONIC
 from oracle.explain.canonical import canonical_json
 from oracle.node.service import OracleNode
 from oracle.node.signer import Signer
 from oracle.node.store import DONE, NodeStore
-from oracle.pipeline import ClaimAssessor, store_demo_evidence, store_terms
+from oracle.pipeline import ClaimAssessor
 from oracle.settings import load_settings
 
-MODEL_PATH = load_settings().model_path  # the shipped models/damage.onnx unless CLAIMS_ORACLE_MODEL_PATH says other
-pytestmark = pytest.mark.skipif(not MODEL_PATH.is_file(), reason=f"shipped model not found at {MODEL_PATH}")
+from .conftest import MODEL_PATH, make_node, needs_model, submit_photos
+
+pytestmark = needs_model
 DECIDED, RESOLVED = 2, 4
-
-
-@pytest.fixture(scope="module")
-def model():
-    """The shipped damage model (ONNX Runtime)."""
-    from oracle.vision import DamageModel
-
-    return DamageModel.load(MODEL_PATH)
-
-
-@pytest.fixture
-def world(tmp_path, model, shared_data):
-    """Anvil with contracts, a product whose terms are in a local content store, and three node databases."""
-    cas = LocalContentStore(tmp_path / "cas")
-    terms_hash = store_terms(cas, DEFAULT_TERMS_PATH.read_bytes())
-    with dev_chain() as chain:
-        deployer, insurer, holder = chain.accounts[:3]
-        oracles, panel = chain.accounts[3:6], chain.accounts[6:9]
-        system = deploy_system(chain.w3, deployer, panel)
-        config = demo_product_config(oracles, 2, system.arbitrator.address, bytes.fromhex(model.model_sha256), terms_hash)
-        product_id = create_product(system.manager, insurer, config, 50 * ETH)
-        policy_id = buy_policy(system.manager, holder, product_id, keccak(b"VIN-E2E"))
-        yield {"chain": chain, "manager": system.manager, "cas": cas, "holder": holder, "policy_id": policy_id,
-               "tmp": tmp_path, "data": shared_data}
-
-
-def _node(world, model, index: int) -> OracleNode:
-    store = NodeStore(f"sqlite:///{world['tmp'] / f'node{index}.db'}")
-    assessor = ClaimAssessor(world["cas"], model, [], store, "test")
-    return OracleNode(world["manager"], store, assessor, Signer.from_dev_mnemonic(DEV_MNEMONIC, 3 + index),
-                      confirmations=0)
-
-
-def _submit(world, photos: list[Path], amount: int) -> int:
-    evidence = store_demo_evidence(world["cas"], [(p.name, p.read_bytes()) for p in photos])
-    now = world["chain"].w3.eth.get_block("latest").timestamp
-    return submit_claim(world["manager"], world["holder"], world["policy_id"], evidence.root, evidence.uri, now, 0,
-                        41_600_000, -93_600_000, amount)
 
 
 def test_committee__two_nodes_vote__decision_and_explanation_hash_on_chain(world, model):
     photos = sorted((world["data"] / "images/vds2500/val/moderate").glob("*"))[:2]
-    claim_id = _submit(world, photos, 3 * ETH)
-    nodes = [_node(world, model, i) for i in range(2)]
+    claim_id = submit_photos(world, photos, 3 * ETH)
+    nodes = [make_node(world, model, i) for i in range(2)]
     for node in nodes:
         asyncio.run(node.run_once())
     claim = world["manager"].claim(claim_id)
@@ -82,14 +42,14 @@ def test_committee__two_nodes_vote__decision_and_explanation_hash_on_chain(world
 
 def test_node__restart_after_assessment__votes_once(world, model):
     photos = sorted((world["data"] / "images/vds2500/val/minor").glob("*"))[:1]
-    claim_id = _submit(world, photos, 2 * ETH)
-    node = _node(world, model, 0)
+    claim_id = submit_photos(world, photos, 2 * ETH)
+    node = make_node(world, model, 0)
     node.watcher.poll()
     job = node.store.jobs(node.chain_id, world["manager"].address)[0]
     node.submitter.submit = lambda *a, **k: (_ for _ in ()).throw(ConnectionError("killed before voting"))
     with pytest.raises(ConnectionError):
         asyncio.run(node.process(job))
-    restarted = _node(world, model, 0)  # same database, fresh process state
+    restarted = make_node(world, model, 0)  # same database, fresh process state
     asyncio.run(restarted.run_once())
     asyncio.run(restarted.run_once())
     votes = [e for e in world["manager"].contract.events.ReportVoted().get_logs(from_block=0)
@@ -101,8 +61,8 @@ def test_committee_silent__past_timeout__claimant_escalates_to_arbitrator(world,
     from oracle.chain.deploy import DAY, transact
 
     photos = sorted((world["data"] / "images/vds2500/val/minor").glob("*"))[:1]
-    claim_id = _submit(world, photos, 2 * ETH)
-    asyncio.run(_node(world, model, 0).run_once())  # one vote of the two needed; the others stay silent
+    claim_id = submit_photos(world, photos, 2 * ETH)
+    asyncio.run(make_node(world, model, 0).run_once())  # one vote of the two needed; the others stay silent
     manager, w3 = world["manager"], world["chain"].w3
     assert manager.claim(claim_id)["status"] == 1
     w3.provider.make_request("evm_increaseTime", [DAY])
@@ -121,7 +81,7 @@ def test_node_process__sigkill_at_random_points__each_claim_voted_exactly_once(w
     import time
 
     photo_dir = world["data"] / "images/vds2500/val/severe"
-    claims = [_submit(world, [photo], 4 * ETH) for photo in sorted(photo_dir.glob("*"))[:4]]
+    claims = [submit_photos(world, [photo], 4 * ETH) for photo in sorted(photo_dir.glob("*"))[:4]]
     env = {**os.environ, "CLAIMS_ORACLE_RPC_URL": world["chain"].url,
            "CLAIMS_ORACLE_CONTRACT_ADDRESS": world["manager"].address,
            "CLAIMS_ORACLE_DB_URL": f"sqlite:///{tmp_path / 'killed.db'}",
@@ -151,9 +111,9 @@ def test_verify__replay_with_node_history__matches_and_without_it__mismatches(wo
     from oracle.node.verify import verify_claim
 
     photos = sorted((world["data"] / "images/vds2500/val/severe").glob("*"))[:2]
-    first = _submit(world, photos, 3 * ETH)
-    reused = _submit(world, photos[:1], 3 * ETH)  # the same photo again: a fraud signal only history reveals
-    nodes = [_node(world, model, i) for i in range(2)]
+    first = submit_photos(world, photos, 3 * ETH)
+    reused = submit_photos(world, photos[:1], 3 * ETH)  # the same photo again: a fraud signal only history reveals
+    nodes = [make_node(world, model, i) for i in range(2)]
     for node in nodes:
         asyncio.run(node.run_once())
     assert world["manager"].claim_decided(reused)["decision"] == 4  # REFER
@@ -178,7 +138,7 @@ def test_node_run__rpc_outage__retries_and_then_votes(world, model, caplog):
     from oracle.chain.contracts import ClaimsManagerClient
 
     photos = sorted((world["data"] / "images/vds2500/val/minor").glob("*"))[:1]
-    claim_id = _submit(world, photos, 2 * ETH)
+    claim_id = submit_photos(world, photos, 2 * ETH)
     impatient = ClaimsManagerClient(Web3(Web3.HTTPProvider(world["chain"].url, request_kwargs={"timeout": 0.5})),
                                     world["manager"].address)
     store = NodeStore(f"sqlite:///{world['tmp'] / 'outage.db'}")

@@ -1,4 +1,7 @@
-"""The node's database: cursor, idempotent jobs, guarded state moves, reorg orphaning and history order."""
+"""The node's database on SQLite and PostgreSQL: cursor, idempotent jobs, guarded moves, reorgs, policies, history."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -9,20 +12,22 @@ CHAIN, CONTRACT = 31337, "0x" + "ab" * 20
 
 
 @pytest.fixture
-def store(tmp_path):
-    """A fresh SQLite store on disk (a real database file)."""
-    node_store = NodeStore(f"sqlite:///{tmp_path / 'node.db'}")
+def store(db_url):
+    """A fresh store on a real database: an SQLite file, then PostgreSQL."""
+    node_store = NodeStore(db_url)
     yield node_store
     node_store.close()
 
 
-def test_cursor__set_and_reopen__survives_restart(tmp_path):
-    url = f"sqlite:///{tmp_path / 'node.db'}"
-    first = NodeStore(url)
+def test_cursor__set_and_reopen__survives_restart(db_url):
+    first = NodeStore(db_url)
     assert first.cursor(CHAIN, CONTRACT) is None
     first.set_cursor(CHAIN, CONTRACT, 42, b"\x01" * 32)
+    first.set_cursor(CHAIN, CONTRACT, 43, b"\x02" * 32)
     first.close()
-    assert NodeStore(url).cursor(CHAIN, CONTRACT) == (42, b"\x01" * 32)
+    reopened = NodeStore(db_url)
+    assert reopened.cursor(CHAIN, CONTRACT) == (43, b"\x02" * 32)
+    reopened.close()
 
 
 def test_add_job__same_claim_twice__recorded_once(store):
@@ -62,3 +67,40 @@ def test_history__prior_claims_and_photos__strictly_before_in_time_then_id(store
     [photo] = store.prior_photos(before=(150, 1))
     assert photo.phash == 2**63 + 5 and photo.cid == "bafk1"
     assert list(store.prior_photos(before=(100, 8193))) == []
+
+
+def test_job_bytes__raw_transaction_and_hashes__round_trip_exactly(store):
+    raw = bytes(range(256)) * 40  # a signed transaction of ~10 kB with every byte value
+    store.add_job(CHAIN, CONTRACT, 2**44 + 4095, {"claimId": 2**44 + 4095}, 2**40, b"\xff" * 32)
+    store.update_job(CHAIN, CONTRACT, 2**44 + 4095, state=SENDING, raw_tx=raw, tx_hash=b"\x00" * 31 + b"\x01")
+    job = store.job(CHAIN, CONTRACT, 2**44 + 4095)
+    assert (job.raw_tx, job.tx_hash, job.block_hash, job.block_number) == (raw, b"\x00" * 31 + b"\x01",
+                                                                          b"\xff" * 32, 2**40)
+    assert type(job.raw_tx) is bytes and type(job.block_hash) is bytes
+
+
+def test_insured_object__set_twice__remembered_per_contract(store):
+    assert store.insured_object(CHAIN, CONTRACT, 7) is None
+    store.set_insured_object(CHAIN, CONTRACT, 7, b"\x07" * 32)
+    store.set_insured_object(CHAIN, CONTRACT, 7, b"\x07" * 32)
+    assert store.insured_object(CHAIN, CONTRACT, 7) == b"\x07" * 32
+    assert store.insured_object(CHAIN, "0x" + "cd" * 20, 7) is None
+
+
+def test_two_stores_on_one_database__racing_add_and_move__exactly_one_wins(db_url):
+    stores = [NodeStore(db_url) for _ in range(4)]
+    barrier = threading.Barrier(len(stores))
+
+    def add(node_store):
+        barrier.wait()
+        return node_store.add_job(CHAIN, CONTRACT, 4097, {}, 10, b"\x02" * 32)
+
+    def move(node_store):
+        barrier.wait()
+        return node_store.update_job(CHAIN, CONTRACT, 4097, expect_state=DISCOVERED, state=ASSESSED)
+
+    with ThreadPoolExecutor(len(stores)) as pool:
+        assert sorted(pool.map(add, stores)) == [False, False, False, True]
+        assert sorted(pool.map(move, stores)) == [False, False, False, True]
+    for node_store in stores:
+        node_store.close()

@@ -19,9 +19,9 @@ DECIDED = 2
 
 
 @pytest.fixture
-def store(tmp_path):
-    """A node database on disk."""
-    node_store = NodeStore(f"sqlite:///{tmp_path / 'node.db'}")
+def store(db_url):
+    """A node database: an SQLite file, then PostgreSQL."""
+    node_store = NodeStore(db_url)
     yield node_store
     node_store.close()
 
@@ -51,7 +51,7 @@ def _signer(index):
 
 def _write_ahead(deployed, store, submitter, signer, claim_id, report):
     """Write down a signed vote exactly as `submit` does before broadcasting, as if the process died then."""
-    raw, tx_hash = submitter.sign_vote(deployed.manager.vote_report_tx(report, signer.address))
+    raw, tx_hash = submitter.sign_transaction(deployed.manager.vote_report_tx(report, signer.address))
     store.update_job(submitter.chain_id, deployed.manager.address, claim_id, state=SENDING, raw_tx=raw,
                      tx_hash=tx_hash)
     return raw, tx_hash

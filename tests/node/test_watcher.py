@@ -9,9 +9,9 @@ from oracle.node.watcher import ClaimWatcher
 
 
 @pytest.fixture
-def store(tmp_path):
-    """A node database on disk."""
-    node_store = NodeStore(f"sqlite:///{tmp_path / 'node.db'}")
+def store(db_url):
+    """A node database: an SQLite file, then PostgreSQL."""
+    node_store = NodeStore(db_url)
     yield node_store
     node_store.close()
 
@@ -41,13 +41,15 @@ def test_poll__claim_below_confirmation_depth__waits_then_records_once(deployed,
     assert job.event["claimed_amount"] == 2 * ETH
 
 
-def test_poll__restarted_watcher__resumes_from_cursor_without_duplicates(deployed, store, tmp_path):
+def test_poll__restarted_watcher__resumes_from_cursor_without_duplicates(deployed, store, db_url):
     first = ClaimWatcher(deployed.manager, store, confirmations=0)
     claim_a = _claim(deployed, 1)
     assert first.poll() == [claim_a]
     claim_b = _claim(deployed, 2)
-    restarted = ClaimWatcher(deployed.manager, NodeStore(f"sqlite:///{tmp_path / 'node.db'}"), confirmations=0)
+    reopened = NodeStore(db_url)
+    restarted = ClaimWatcher(deployed.manager, reopened, confirmations=0)
     assert restarted.poll() == [claim_b]
+    reopened.close()
     assert [job.claim_id for job in store.jobs(first.chain_id, deployed.manager.address)] == [claim_a, claim_b]
 
 

@@ -1,0 +1,324 @@
+// Claimant: buy a policy, submit a claim with photos, follow it live, read the explanation, dispute, withdraw.
+import { DECISION, PERILS, STATUS, chainTime, contracts, describeError, ethers, events, send, state } from "./chain.js";
+import { fetchByHash, renderExplanation } from "./explain.js";
+import { eth, field, h, mount, notice, parseEth, progress, short, when } from "./ui.js";
+
+const STEPS = ["Submitted", "Decided", "Window / dispute", "Resolved", "Paid"];
+const POLL_MS = 1500;
+
+/** The products on offer, newest first. */
+export async function listProducts() {
+  const { manager } = contracts();
+  const created = await events(manager, manager.filters.ProductCreated());
+  const products = [];
+  for (const log of created.reverse()) {
+    const id = log.args.productId;
+    products.push({ id, ...(await manager.product(id)).toObject() });
+  }
+  return products;
+}
+
+function perilNames(mask) {
+  return PERILS.filter((_, i) => (BigInt(mask) >> BigInt(i)) & 1n);
+}
+
+function needWallet(view, role) {
+  return mount(view, h("section", { class: "panel" }, h("h1", {}, role),
+    h("p", { class: "hint", id: "need-wallet" }, "Choose a dev-wallet account or connect your browser wallet (top right) to continue.")));
+}
+
+function productsPanel(products, refresh) {
+  const rows = products.map((p) => {
+    const vehicle = h("input", { type: "text", required: true, maxlength: 64, placeholder: "e.g. VIN or plate", name: "insured" });
+    const buy = async (event) => {
+      event.preventDefault();
+      const insured = vehicle.value.trim();
+      if (!insured) {
+        notice("Enter the insured vehicle's id (its VIN or plate) before buying.", "error");
+        vehicle.focus();
+        return;
+      }
+      const receipt = await send(`Buy policy on product ${p.id}`, ({ manager }) =>
+        manager.buyPolicy(p.id, ethers.id(insured), { value: p.premium }));
+      if (receipt) refresh();
+    };
+    return h("li", { class: "card product", "data-product": String(p.id) },
+      h("h3", {}, `Product ${p.id}${p.paused ? " (paused)" : ""}`),
+      h("p", {}, `Cover ${eth(p.coverageLimit)} for ${Number(p.term) / 86400} days, premium ${eth(p.premium)}, ` +
+        `deductible ${eth(p.deductible)}; perils: ${perilNames(p.perils).join(", ")}.`),
+      h("p", { class: "hint" }, `Decisions up to ${eth(p.instantLimit)} with at least ${Number(p.minConfidence) / 100}% confidence ` +
+        `pay at once; others open a ${Number(p.disputeWindow) / 3600} h dispute window (bond ${eth(p.disputeBond)}).`),
+      p.paused ? null : h("form", { class: "inline", onsubmit: buy }, field("Insured vehicle id", vehicle),
+        h("button", { type: "submit" }, `Buy policy for ${eth(p.premium)}`)));
+  });
+  return h("section", { class: "panel", "aria-labelledby": "products-h" }, h("h2", { id: "products-h" }, "Products"),
+    rows.length ? h("ul", { class: "cards" }, rows) : h("p", {}, "No products yet: an insurer has to create one."));
+}
+
+async function myPolicies(address) {
+  const { manager } = contracts();
+  const logs = await events(manager, manager.filters.PolicyPurchased(null, null, address));
+  const out = [];
+  for (const log of logs) {
+    const policy = (await manager.policy(log.args.policyId)).toObject();
+    out.push({ id: log.args.policyId, ...policy });
+  }
+  return out;
+}
+
+async function vehicleClasses(product) {
+  try {
+    const terms = await fetchByHash(product.termsHash);
+    return Object.keys(terms.costSchedule);
+  } catch {
+    return ["sedan"];
+  }
+}
+
+function checkPhotos(files) {
+  const { maxPhotos, maxPhotoBytes, photoTypes } = state.config.limits;
+  if (!files.length) return "Add at least one photo of the damage.";
+  if (files.length > maxPhotos) return `${files.length} photos is more than the ${maxPhotos} a claim may carry.`;
+  for (const file of files) {
+    if (!photoTypes.includes(file.type)) return `"${file.name}" is not a JPEG, PNG or WebP photo (it is ${file.type || "of unknown type"}).`;
+    if (file.size > maxPhotoBytes) {
+      return `"${file.name}" is ${(file.size / 1048576).toFixed(1)} MB; photos may be at most ${(maxPhotoBytes / 1048576).toFixed(0)} MB each.`;
+    }
+  }
+  return null;
+}
+
+async function upload(file) {
+  const response = await fetch("/content", { method: "POST", body: file });
+  const body = await response.json();
+  if (!response.ok) throw new Error(`uploading "${file.name}" failed: ${body.error?.message || response.status}`);
+  return body.cid;
+}
+
+async function claimForm(policy, product, onDone) {
+  const classes = await vehicleClasses(product);
+  const now = await chainTime();
+  let files = [];
+  const previews = h("ul", { class: "previews", "aria-label": "selected photos" });
+  const photoError = h("p", { class: "error", role: "alert", id: "photo-error" });
+  const fileInput = h("input", { type: "file", name: "photos", multiple: true, accept: state.config.limits.photoTypes.join(",") });
+  const setFiles = (list) => {
+    files = [...list];
+    const problem = checkPhotos(files);
+    photoError.textContent = problem || "";
+    mount(previews, files.map((f) => h("li", {}, h("img", { src: URL.createObjectURL(f), alt: `preview of ${f.name}` }),
+      h("small", {}, `${f.name} (${Math.ceil(f.size / 1024)} KB)`))));
+  };
+  fileInput.addEventListener("change", () => setFiles(fileInput.files));
+  const drop = h("div", { class: "drop", tabindex: "0", role: "button", "aria-label": "drop photos here or press Enter to choose files",
+    onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); fileInput.click(); } },
+    ondragover: (e) => { e.preventDefault(); drop.classList.add("over"); },
+    ondragleave: () => drop.classList.remove("over"),
+    ondrop: (e) => { e.preventDefault(); drop.classList.remove("over"); setFiles(e.dataTransfer.files); } },
+  "Drop photos here, or choose them:", fileInput);
+  const incident = h("input", { type: "datetime-local", name: "incident", required: true, step: 60,
+    value: new Date(Math.min(now, Math.max(now - 3600, Number(policy.start) + 60)) * 1000).toISOString().slice(0, 16) });
+  const lat = h("input", { type: "number", name: "lat", required: true, step: "0.000001", min: -90, max: 90, value: "41.6" });
+  const lon = h("input", { type: "number", name: "lon", required: true, step: "0.000001", min: -180, max: 180, value: "-93.6" });
+  const covered = PERILS.map((name, i) => ({ name, i })).filter(({ i }) => (BigInt(product.perils) >> BigInt(i)) & 1n);
+  const peril = h("select", { name: "peril" }, covered.map(({ name, i }) => h("option", { value: i }, name)));
+  const vehicle = h("select", { name: "vehicleClass" }, classes.map((c) => h("option", { value: c }, c)));
+  const amount = h("input", { type: "text", name: "amount", required: true, inputmode: "decimal", placeholder: "e.g. 0.8" });
+  const formError = h("p", { class: "error", role: "alert", id: "claim-error" });
+  const button = h("button", { type: "submit" }, "Upload evidence and submit claim");
+
+  const submit = async (event) => {
+    event.preventDefault();
+    formError.textContent = "";
+    const problem = checkPhotos(files);
+    if (problem) { formError.textContent = problem; return; }
+    let claimed, incidentTime, latE6, lonE6;
+    try {
+      claimed = parseEth(amount.value, "Claimed amount");
+      if (claimed === 0n) throw new Error("Claimed amount must be more than zero.");
+      if (claimed > BigInt(policy.remainingCoverage)) throw new Error(`Claimed amount is more than the remaining cover of ${eth(policy.remainingCoverage)}.`);
+      incidentTime = Math.floor(Date.parse(incident.value + ":00Z") / 1000);
+      if (!Number.isFinite(incidentTime)) throw new Error("Incident time is not a date and time.");
+      if (incidentTime > (await chainTime())) throw new Error(`Incident time is after the chain's current time (${when(await chainTime())}).`);
+      if (incidentTime < Number(policy.start)) throw new Error(`Incident time ${when(incidentTime)} is before the policy started (${when(policy.start)}).`);
+      latE6 = Math.round(Number(lat.value) * 1e6);
+      lonE6 = Math.round(Number(lon.value) * 1e6);
+      if (!lat.value || Math.abs(latE6) > 90e6) throw new Error("Latitude must be between -90 and 90.");
+      if (!lon.value || Math.abs(lonE6) > 180e6) throw new Error("Longitude must be between -180 and 180.");
+    } catch (error) {
+      formError.textContent = error.message;
+      return;
+    }
+    button.disabled = true;
+    try {
+      const cids = [];
+      for (const file of files) cids.push({ name: file.name, cid: await upload(file) });
+      const response = await fetch("/api/evidence", { method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ photos: cids, claimant: { vehicleClass: vehicle.value } }) });
+      const evidence = await response.json();
+      if (!response.ok) throw new Error(`the evidence was refused: ${evidence.error?.message || response.status}`);
+      const receipt = await send(`Submit claim on policy ${policy.id}`, ({ manager }) => manager.submitClaim(
+        policy.id, evidence.evidenceRoot, evidence.evidenceURI, incidentTime, Number(peril.value), latE6, lonE6, claimed));
+      if (receipt) {
+        const { manager } = contracts();
+        const log = receipt.logs.map((l) => { try { return manager.interface.parseLog(l); } catch { return null; } })
+          .find((l) => l?.name === "ClaimSubmitted");
+        notice(`Claim ${log?.args.claimId ?? ""} submitted; the oracle committee is assessing it.`);
+        onDone();
+      }
+    } catch (error) {
+      formError.textContent = describeError(error);
+    } finally {
+      button.disabled = false;
+    }
+  };
+  return h("form", { class: "claim-form", onsubmit: submit, "aria-label": `new claim on policy ${policy.id}`, novalidate: true },
+    h("h3", {}, `New claim on policy ${policy.id}`), drop, photoError, previews,
+    h("div", { class: "grid" },
+      field("Incident time (UTC, chain clock)", incident),
+      field("Latitude", lat), field("Longitude", lon),
+      field("Peril", peril), field("Vehicle class", vehicle, "sets the repair cost schedule the oracle applies"),
+      field("Claimed amount (ETH)", amount, `at most ${eth(policy.remainingCoverage)}`)),
+    formError, button);
+}
+
+async function claimRecords(address) {
+  const { manager } = contracts();
+  const submitted = await events(manager, manager.filters.ClaimSubmitted(null, null, address));
+  const decided = new Map((await events(manager, manager.filters.ClaimDecided())).map((l) => [l.args.claimId, l.args]));
+  const out = [];
+  for (const log of submitted.reverse()) {
+    const id = log.args.claimId;
+    const record = (await manager.claim(id)).toObject();
+    out.push({ id, record, submitted: log.args, decided: decided.get(id) || null });
+  }
+  return out;
+}
+
+function stepOf(record) {
+  const s = Number(record.status);
+  return { 1: 0, 2: 2, 3: 2, 4: 3, 5: 4 }[s] ?? 0;
+}
+
+function claimCard(c, now, open, toggle, refresh) {
+  const r = c.record;
+  const status = Number(r.status);
+  const actions = [];
+  const windowEnds = c.decided ? Number(c.decided.windowEnds) : 0;
+  if (status === 2 && now < windowEnds) {
+    actions.push(h("button", { type: "button", class: "dispute", onclick: async () => {
+      const { manager } = contracts();
+      const cost = await manager.disputeCost(c.id);
+      const receipt = await send(`Dispute claim ${c.id}`, ({ manager: m }) => m.dispute(c.id, { value: cost }));
+      if (receipt) refresh();
+    } }, "Dispute this decision"));
+  }
+  if (status === 2 && now >= windowEnds) {
+    actions.push(h("button", { type: "button", onclick: async () => {
+      if (await send(`Finalize claim ${c.id}`, ({ manager }) => manager.finalize(c.id))) refresh();
+    } }, "Finalize (window over)"));
+  }
+  if (status === 4 && BigInt(r.payout) > 0n) {
+    actions.push(h("button", { type: "button", class: "withdraw", onclick: async () => {
+      if (await send(`Withdraw payout of claim ${c.id}`, ({ manager }) => manager.withdrawPayout(c.id))) refresh();
+    } }, `Withdraw ${eth(r.payout)}`));
+  }
+  const decision = Number(r.decision);
+  let summary = `Status: ${STATUS[status]}.`;
+  if (decision) summary += ` Oracle decision: ${DECISION[decision]} with ${Number(c.decided?.confidence ?? 0) / 100}% confidence, payout ${eth(c.decided?.payout ?? r.payout)}.`;
+  if (status === 2) summary += ` Dispute window open until ${when(windowEnds)}.`;
+  if (status >= 4) summary += ` Final payout ${eth(r.payout)}.`;
+  const costLine = status === 2 && now < windowEnds ? h("p", { class: "hint dispute-cost", "data-claim": String(c.id) }) : null;
+  if (costLine) {
+    const { manager } = contracts();
+    (async () => {
+      const cost = await manager.disputeCost(c.id);
+      const product = await manager.product((await manager.policy(r.policyId)).productId);
+      costLine.textContent = `Disputing costs ${eth(cost)}: a bond of ${eth(product.disputeBond)} (returned if you win) ` +
+        `plus an arbitration fee of ${eth(cost - product.disputeBond)}.`;
+    })().catch(() => {});
+  }
+  const details = h("div", { class: "details" });
+  if (open && c.decided) {
+    fetchByHash(c.decided.explanationHash)
+      .then((doc) => mount(details, renderExplanation(doc, c.decided.explanationHash)))
+      .catch((error) => mount(details, h("p", { class: "error" }, error.message)));
+  }
+  return h("li", { class: `card claim status-${status}`, "data-claim": String(c.id), "data-status": STATUS[status] },
+    h("h3", {}, `Claim ${c.id}`, h("span", { class: "badge" }, STATUS[status])),
+    progress(STEPS, stepOf(r)),
+    h("p", { class: "summary" }, summary),
+    h("p", { class: "hint" }, `Claimed ${eth(c.submitted.claimedAmount)} for ${PERILS[Number(c.submitted.peril)]} on ${when(c.submitted.incidentTime)}; evidence ${short(c.submitted.evidenceRoot, 12)}`),
+    costLine,
+    h("div", { class: "actions" }, actions,
+      c.decided ? h("button", { type: "button", class: "explain", "aria-expanded": String(open), onclick: () => toggle(c.id) },
+        open ? "Hide explanation" : "Read the explanation") : null),
+    details);
+}
+
+/** The claimant's screen; returns a cleanup function that stops the live updates. */
+export async function claimantView(view) {
+  if (!state.wallet) {
+    needWallet(view, "Claimant");
+    return null;
+  }
+  const address = state.wallet.address;
+  const productsEl = h("div");
+  const policiesEl = h("section", { class: "panel", "aria-labelledby": "policies-h" });
+  const claimsEl = h("ul", { class: "cards", id: "claims" });
+  const creditEl = h("div", { id: "credits" });
+  const openExplanations = new Set();
+  let products = [];
+  let lastClaims = "";
+
+  const renderClaims = async (force = false) => {
+    const [claims, now, credit] = await Promise.all([claimRecords(address), chainTime(), contracts().manager.credits(address)]);
+    const key = JSON.stringify(claims.map((c) => [String(c.id), String(c.record.status), String(c.record.payout), String(c.record.decision)])) +
+      [...openExplanations].join(",") + String(credit) + String(Math.floor(now / 60));
+    if (!force && key === lastClaims) return;
+    lastClaims = key;
+    const toggle = (id) => {
+      const k = String(id);
+      if (openExplanations.has(k)) openExplanations.delete(k); else openExplanations.add(k);
+      renderClaims(true);
+    };
+    mount(claimsEl, claims.length ? claims.map((c) => claimCard(c, now, openExplanations.has(String(c.id)), toggle, () => renderClaims(true)))
+      : h("li", { class: "empty" }, "No claims yet."));
+    mount(creditEl, BigInt(credit) > 0n ? h("p", {}, `You have ${eth(credit)} of returned bonds and fees to withdraw. `,
+      h("button", { type: "button", onclick: async () => {
+        if (await send("Withdraw credit", ({ manager }) => manager.withdrawCredit())) renderClaims(true);
+      } }, "Withdraw credit")) : null);
+  };
+
+  const renderPolicies = async () => {
+    const policies = await myPolicies(address);
+    const byId = new Map(products.map((p) => [String(p.id), p]));
+    mount(policiesEl, h("h2", { id: "policies-h" }, "My policies"),
+      policies.length ? h("ul", { class: "cards" }, policies.map((p) => {
+        const product = byId.get(String(p.productId));
+        const slot = h("div");
+        return h("li", { class: "card policy", "data-policy": String(p.id) },
+          h("h3", {}, `Policy ${p.id}`),
+          h("p", {}, `Product ${p.productId}; cover left ${eth(p.remainingCoverage)}; valid ${when(p.start)} to ${when(p.end)}; ${p.claimCount} claim(s).`),
+          h("button", { type: "button", class: "new-claim", onclick: async () => {
+            mount(slot, await claimForm(p, product, () => { mount(slot); renderPolicies(); renderClaims(true); }));
+            slot.querySelector("input, select")?.focus();
+          } }, "Submit a claim"), slot);
+      })) : h("p", {}, "You have no policies yet: buy one above."));
+  };
+
+  const refreshAll = async () => {
+    products = await listProducts();
+    mount(productsEl, productsPanel(products, refreshAll));
+    await renderPolicies();
+    await renderClaims(true);
+  };
+
+  mount(view, h("h1", {}, "Claimant"), productsEl, policiesEl,
+    h("section", { class: "panel", "aria-labelledby": "claims-h" }, h("h2", { id: "claims-h" }, "My claims"), creditEl, claimsEl));
+  await refreshAll();
+  const timer = setInterval(() => renderClaims().catch((error) => console.warn(describeError(error))), POLL_MS);
+  return () => clearInterval(timer);
+}
+
+export { needWallet };

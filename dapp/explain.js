@@ -1,0 +1,76 @@
+// A decision's explanation in plain language: what the model saw (with heat maps), the weather records,
+// the fraud signals, the rules that fired and the payout arithmetic. The document is hash-checked in the browser.
+import { ethers } from "./chain.js";
+import { eth, h, pct, when } from "./ui.js";
+
+const SIGNAL_WORDS = { weak: "weak signal", strong: "strong signal" };
+
+/** Fetch a JSON document by its keccak256 from the gateway and check the hash here, not just on the server. */
+export async function fetchByHash(hash) {
+  const response = await fetch(`/explanations/${hash}`);
+  if (!response.ok) throw new Error(`document ${hash.slice(0, 10)}... is not in the content store (HTTP ${response.status})`);
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const actual = ethers.keccak256(bytes);
+  if (actual.toLowerCase() !== hash.toLowerCase()) {
+    throw new Error(`the gateway returned a document whose hash ${actual} is not ${hash}; it was not shown`);
+  }
+  return JSON.parse(new TextDecoder().decode(bytes));
+}
+
+function exifWords(exif) {
+  const known = Object.entries(exif || {}).filter(([, v]) => v !== null && v !== false);
+  if (!known.length) return " The photo carries no camera time or place.";
+  return ` Camera metadata: ${known.map(([k, v]) => `${k} ${v}`).join(", ")}.`;
+}
+
+function photoFinding(f, names) {
+  const label = f.damaged ? `${f.severity} damage` : "no damage seen";
+  return h("figure", { class: "finding" },
+    h("div", { class: "pair" },
+      h("img", { src: `/content/${f.cid}`, alt: `claim photo ${f.index + 1} (${names[f.index] || f.cid})`, loading: "lazy" }),
+      f.heatmapCid ? h("img", { src: `/content/${f.heatmapCid}`, alt: `heat map of what the model looked at in photo ${f.index + 1}`, loading: "lazy" }) : null),
+    h("figcaption", {},
+      h("strong", {}, `Photo ${f.index + 1}: ${label}`),
+      ` - the model says ${f.label} with ${pct(f.confidenceBps)} confidence; probability of any damage ${pct(f.damageBps)}.`,
+      h("small", { class: "exif" }, exifWords(f.exif))));
+}
+
+function weather(records) {
+  if (records === null) return h("p", {}, "Weather was not checked for this peril.");
+  if (!records.length) return h("p", {}, "No weather record of the claimed peril was found near the place and time of the incident.");
+  return h("ul", { class: "records" }, records.map((r) => h("li", {},
+    `${r.eventType} (${r.source}, record ${r.recordId}): ${r.begin} to ${r.end}, ` +
+    `${r.distanceM === null ? "same county or zone" : `${(r.distanceM / 1000).toFixed(1)} km away`}` +
+    `${r.magnitude !== null ? `, magnitude ${r.magnitude} ${r.magnitudeUnit || ""}` : ""}; match: ${r.match}; as of ${r.asOf}`)));
+}
+
+/** Render an explanation document. */
+export function renderExplanation(doc, hash) {
+  const a = doc.payoutArithmetic;
+  const names = Object.fromEntries((doc.inputs?.photos || []).map((p, i) => [i, p.name]));
+  const incident = doc.claim.incident;
+  return h("section", { class: "explanation", "aria-label": "decision explanation" },
+    h("h4", {}, `Decision: ${doc.decision.name} with ${pct(doc.confidenceBps)} confidence, payout ${eth(doc.payout)}`),
+    h("p", {}, `Claim ${doc.claim.claimId}: ${incident.perilName} on ${incident.timeIso} at ` +
+      `${(incident.latE6 / 1e6).toFixed(4)}, ${(incident.lonE6 / 1e6).toFixed(4)}; claimed ${eth(incident.claimedAmount)}.`),
+    h("h5", {}, "Why"),
+    h("ul", { class: "rules" }, doc.rules.map((r) => h("li", { class: `rule ${r.outcome.toLowerCase()}` }, `${r.outcome}: ${r.reason}`))),
+    h("h5", {}, "Payout arithmetic"),
+    h("p", {}, a.estimate === null
+      ? `No repair estimate applies (severity: ${a.severity ?? "none"}); payout ${eth(a.payout)}.`
+      : `Repair estimate for a ${a.vehicleClass} with ${a.severity} damage: ${eth(a.estimate)}. ` +
+        `Loss = min(estimate, claimed ${eth(a.claimed)}) = ${eth(a.loss)}; minus the deductible ${eth(a.deductible)} ` +
+        `= ${eth(a.net)}; capped by the remaining coverage ${eth(a.remainingCoverage)}: payout ${eth(a.payout)}.`),
+    h("h5", {}, "What the model saw"),
+    h("div", { class: "findings" }, doc.findings.map((f) => photoFinding(f, names))),
+    h("h5", {}, "Fraud signals"),
+    doc.fraudSignals.length
+      ? h("ul", { class: "signals" }, doc.fraudSignals.map((s) => h("li", {}, `${SIGNAL_WORDS[s.strength] || s.strength}: ${s.reason}`)))
+      : h("p", {}, "None."),
+    h("h5", {}, "Weather records"),
+    weather(doc.sources),
+    h("p", { class: "meta" },
+      `Model ${doc.model.id} (sha256 ${doc.model.sha256.slice(0, 14)}...), code ${doc.code.version}, ` +
+      `terms ${doc.termsHash.slice(0, 12)}..., submitted ${when(doc.claim.submittedAt)}. `,
+      h("span", { class: "verified" }, `Explanation hash ${hash.slice(0, 12)}... checked in your browser against the chain.`)));
+}

@@ -1,0 +1,282 @@
+// Insurer: create and configure products (every contract parameter), fund and withdraw capital, pause,
+// and a dashboard of policies, claims, decisions, payouts, capital and loss ratio with a chart.
+import { DECISION, PERILS, contracts, describeError, ethers, events, send, state } from "./chain.js";
+import { fetchByHash } from "./explain.js";
+import { needWallet } from "./claimant.js";
+import { eth, field, h, mount, notice, parseEth, short } from "./ui.js";
+
+const ZERO = "0x0000000000000000000000000000000000000000";
+const SVG = "http://www.w3.org/2000/svg";
+
+function input(name, value, attrs = {}) {
+  return h("input", { name, value: value ?? "", type: "text", ...attrs });
+}
+
+function weiToEthText(wei) {
+  return ethers.formatEther(BigInt(wei ?? 0));
+}
+
+function addresses(text, what) {
+  const list = text.split(/[\s,]+/).filter(Boolean);
+  for (const a of list) if (!ethers.isAddress(a)) throw new Error(`${what}: "${a}" is not an address`);
+  return list.map((a) => ethers.getAddress(a));
+}
+
+function bytes32List(text, what) {
+  const list = text.split(/[\s,]+/).filter(Boolean);
+  for (const x of list) if (!/^0x[0-9a-fA-F]{64}$/.test(x)) throw new Error(`${what}: "${x}" is not a 32-byte hash (0x + 64 hex digits)`);
+  return list;
+}
+
+function integer(text, what, min, max) {
+  const value = Number(String(text).trim());
+  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${what} must be a whole number from ${min} to ${max}`);
+  return value;
+}
+
+async function defaultTermsText() {
+  const hash = state.config.defaults.termsHash;
+  if (!hash) return "";
+  try {
+    return JSON.stringify(await fetchByHash(hash), null, 2);
+  } catch {
+    return "";
+  }
+}
+
+async function createForm(onCreated) {
+  const d = state.config.defaults;
+  const f = {
+    asset: input("asset", d.asset ?? ZERO),
+    coverage: input("coverageLimit", weiToEthText(d.coverageLimit), { inputmode: "decimal" }),
+    deductible: input("deductible", weiToEthText(d.deductible), { inputmode: "decimal" }),
+    premium: input("premium", weiToEthText(d.premium), { inputmode: "decimal" }),
+    termDays: input("termDays", String((d.term ?? 31536000) / 86400), { inputmode: "numeric" }),
+    committee: h("textarea", { name: "committee", rows: 3 }, (d.committee || []).join("\n")),
+    threshold: input("threshold", String(d.threshold ?? 2), { inputmode: "numeric" }),
+    models: h("textarea", { name: "models", rows: 2 }, (d.models || []).join("\n")),
+    instantLimit: input("instantLimit", weiToEthText(d.instantLimit), { inputmode: "decimal" }),
+    minConfidence: input("minConfidence", String(d.minConfidence ?? 9000), { inputmode: "numeric" }),
+    windowHours: input("windowHours", String((d.disputeWindow ?? 259200) / 3600), { inputmode: "numeric" }),
+    bond: input("disputeBond", weiToEthText(d.disputeBond), { inputmode: "decimal" }),
+    arbitrator: input("arbitrator", d.arbitrator ?? ""),
+    extraData: input("arbitratorExtraData", "0x"),
+    timeoutHours: input("oracleTimeoutHours", String((d.oracleTimeout ?? 86400) / 3600), { inputmode: "numeric" }),
+    metaEvidence: input("metaEvidenceURI", d.metaEvidenceURI ?? ""),
+    capital: input("capital", weiToEthText(d.capital ?? 0), { inputmode: "decimal" }),
+    terms: h("textarea", { name: "terms", rows: 10, spellcheck: "false" }, await defaultTermsText()),
+  };
+  const perilBoxes = PERILS.map((name, i) => h("label", { class: "check" },
+    h("input", { type: "checkbox", name: `peril-${name}`, checked: (BigInt(d.perils ?? 63) >> BigInt(i)) & 1n ? true : null }), ` ${name}`));
+  const termsFile = h("input", { type: "file", accept: "application/json,.json", name: "termsFile" });
+  termsFile.addEventListener("change", async () => {
+    const file = termsFile.files[0];
+    if (file) f.terms.value = await file.text();
+  });
+  const error = h("p", { class: "error", role: "alert", id: "product-error" });
+  const button = h("button", { type: "submit" }, "Upload terms, create product and fund it");
+
+  const submit = async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    let config, capital;
+    try {
+      let perils = 0;
+      perilBoxes.forEach((label, i) => { if (label.querySelector("input").checked) perils |= 1 << i; });
+      if (!perils) throw new Error("Cover at least one peril.");
+      const committee = addresses(f.committee.value, "Committee");
+      if (!committee.length) throw new Error("The oracle committee needs at least one member.");
+      const threshold = integer(f.threshold.value, "Threshold", 1, committee.length);
+      const models = bytes32List(f.models.value, "Approved model hashes");
+      if (!models.length) throw new Error("Approve at least one model hash (the shipped model's sha256 is the default).");
+      if (!ethers.isAddress(f.asset.value)) throw new Error("Asset must be an address (0x000... for ETH).");
+      if (!ethers.isAddress(f.arbitrator.value)) throw new Error("Arbitrator must be the address of an ERC-792 arbitrator contract.");
+      if (!/^0x([0-9a-fA-F]{2})*$/.test(f.extraData.value) || f.extraData.value.length > 2 + 512) {
+        throw new Error("Arbitrator extra data must be hex bytes (at most 256).");
+      }
+      const coverageLimit = parseEth(f.coverage.value, "Coverage limit");
+      const deductible = parseEth(f.deductible.value, "Deductible");
+      if (deductible >= coverageLimit) throw new Error("The deductible must be smaller than the coverage limit.");
+      const instantLimit = parseEth(f.instantLimit.value, "Instant payout limit");
+      if (instantLimit > coverageLimit) throw new Error("The instant payout limit cannot exceed the coverage limit.");
+      capital = parseEth(f.capital.value, "Initial capital");
+      config = {
+        asset: ethers.getAddress(f.asset.value), coverageLimit, deductible, premium: parseEth(f.premium.value, "Premium"),
+        term: integer(f.termDays.value, "Term (days)", 1, 3650) * 86400, perils, committee, threshold, models, instantLimit,
+        minConfidence: integer(f.minConfidence.value, "Minimum confidence (bps)", 0, 10000),
+        disputeWindow: integer(f.windowHours.value, "Dispute window (hours)", 1, 24 * 90) * 3600,
+        disputeBond: parseEth(f.bond.value, "Dispute bond"), arbitrator: ethers.getAddress(f.arbitrator.value),
+        arbitratorExtraData: f.extraData.value, oracleTimeout: integer(f.timeoutHours.value, "Oracle timeout (hours)", 1, 24 * 90) * 3600,
+        termsHash: ethers.ZeroHash, metaEvidenceURI: f.metaEvidence.value.trim(),
+      };
+      if (config.metaEvidenceURI.length > 256) throw new Error("The meta-evidence URI is longer than 256 characters.");
+      JSON.parse(f.terms.value);
+    } catch (e) {
+      error.textContent = e instanceof SyntaxError ? `The terms document is not valid JSON: ${e.message}` : e.message;
+      return;
+    }
+    button.disabled = true;
+    try {
+      const response = await fetch("/api/terms", { method: "POST", headers: { "Content-Type": "application/json" }, body: f.terms.value });
+      const terms = await response.json();
+      if (!response.ok) throw new Error(`the terms document was refused: ${terms.error?.message || response.status}`);
+      config.termsHash = terms.termsHash;
+      if (!config.metaEvidenceURI) config.metaEvidenceURI = `ipfs://${terms.cid}`;
+      const receipt = await send("Create product", ({ manager }) => manager.createProduct(config));
+      if (!receipt) return;
+      const { manager } = contracts();
+      const log = receipt.logs.map((l) => { try { return manager.interface.parseLog(l); } catch { return null; } }).find((l) => l?.name === "ProductCreated");
+      const id = log.args.productId;
+      notice(`Product ${id} created with terms "${terms.name}".`);
+      if (capital > 0n) {
+        await send(`Fund product ${id}`, ({ manager: m }) => m.depositCapital(id, capital, { value: config.asset === ZERO ? capital : 0n }));
+      }
+      onCreated();
+    } catch (e) {
+      error.textContent = describeError(e);
+    } finally {
+      button.disabled = false;
+    }
+  };
+  const g = (label, el, hint) => field(label, el, hint);
+  return h("form", { class: "product-form", onsubmit: submit, novalidate: true, "aria-labelledby": "create-h" },
+    h("h2", { id: "create-h" }, "Create a product"),
+    h("fieldset", {}, h("legend", {}, "Cover"), h("div", { class: "grid" },
+      g("Payout asset", f.asset, "0x000...000 for ETH, else an ERC-20 address"), g("Coverage limit (ETH)", f.coverage),
+      g("Deductible (ETH)", f.deductible), g("Premium (ETH)", f.premium), g("Term (days)", f.termDays)),
+    h("div", { class: "perils", role: "group", "aria-label": "covered perils" }, perilBoxes)),
+    h("fieldset", {}, h("legend", {}, "Oracle"), h("div", { class: "grid" },
+      g("Committee members (one address per line)", f.committee), g("Signatures needed (M of N)", f.threshold),
+      g("Approved model hashes (sha256)", f.models, "the shipped model's hash is filled in"),
+      g("Instant payout limit (ETH)", f.instantLimit), g("Minimum confidence for instant payout (bps)", f.minConfidence),
+      g("Oracle timeout (hours)", f.timeoutHours, "after this, claimant or insurer may escalate to the arbitrator"))),
+    h("fieldset", {}, h("legend", {}, "Disputes"), h("div", { class: "grid" },
+      g("Dispute window (hours)", f.windowHours), g("Dispute bond (ETH)", f.bond), g("Arbitrator (ERC-792)", f.arbitrator),
+      g("Arbitrator extra data (hex)", f.extraData), g("Meta-evidence URI (ERC-1497)", f.metaEvidence, "empty: the terms document's URI"))),
+    h("fieldset", {}, h("legend", {}, "Terms document (cost schedule and thresholds)"),
+      field("Upload a terms JSON file", termsFile), field("Terms JSON", f.terms, "its keccak256 becomes the product's termsHash")),
+    h("fieldset", {}, h("legend", {}, "Capital"), field("Initial capital (ETH)", f.capital)),
+    error, button);
+}
+
+async function productStats(manager, id) {
+  const product = (await manager.product(id)).toObject();
+  const policies = await events(manager, manager.filters.PolicyPurchased(null, id));
+  const policyIds = new Set(policies.map((l) => String(l.args.policyId)));
+  const premiums = policies.reduce((sum, l) => sum + BigInt(l.args.premium), 0n);
+  const submitted = (await events(manager, manager.filters.ClaimSubmitted())).filter((l) => policyIds.has(String(l.args.policyId)));
+  const claimIds = new Set(submitted.map((l) => String(l.args.claimId)));
+  const decisions = [0, 0, 0, 0, 0];
+  for (const l of await events(manager, manager.filters.ClaimDecided())) if (claimIds.has(String(l.args.claimId))) decisions[Number(l.args.decision)] += 1;
+  let payouts = 0n;
+  for (const l of await events(manager, manager.filters.ClaimResolved())) if (claimIds.has(String(l.args.claimId))) payouts += BigInt(l.args.payout);
+  return { id, product, policies: policies.length, premiums, claims: submitted.length, decisions, payouts };
+}
+
+function chart(stats) {
+  const width = 360, bar = 18, gap = 14, rowHeight = bar * 2 + gap;
+  const height = Math.max(1, stats.length) * rowHeight + 30;
+  const max = stats.reduce((m, s) => (s.premiums > m ? s.premiums : s.payouts > m ? s.payouts : m), 1n);
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", "premiums and payouts per product: " + stats.map((s) => `product ${s.id} premiums ${eth(s.premiums)} payouts ${eth(s.payouts)}`).join("; "));
+  const add = (tag, attrs, text) => {
+    const el = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+    if (text) el.textContent = text;
+    svg.append(el);
+  };
+  stats.forEach((s, i) => {
+    const y = i * rowHeight + 20;
+    const scale = (v) => Math.max(1, Number((v * 240n) / max));
+    add("text", { x: 0, y: y + bar - 4, class: "label" }, `#${s.id}`);
+    add("rect", { x: 40, y, width: scale(s.premiums), height: bar, class: "premium" });
+    add("text", { x: 44 + scale(s.premiums), y: y + bar - 4, class: "value" }, eth(s.premiums));
+    add("rect", { x: 40, y: y + bar, width: scale(s.payouts), height: bar, class: "payout" });
+    add("text", { x: 44 + scale(s.payouts), y: y + 2 * bar - 4, class: "value" }, eth(s.payouts));
+  });
+  add("text", { x: 40, y: 12, class: "legend" }, "premiums (dark) vs payouts (light)");
+  return svg;
+}
+
+function manageRow(s, refresh) {
+  const p = s.product;
+  const free = BigInt(p.capital) - BigInt(p.locked);
+  const amount = h("input", { type: "text", inputmode: "decimal", name: `amount-${s.id}`, placeholder: "ETH" });
+  const withAmount = (label, action) => async () => {
+    let value;
+    try {
+      value = parseEth(amount.value, "Amount");
+      if (value === 0n) throw new Error("Amount must be more than zero.");
+    } catch (e) {
+      notice(e.message, "error");
+      amount.focus();
+      return;
+    }
+    if (await send(`${label} product ${s.id}`, (c) => action(c, value))) refresh();
+  };
+  const instant = h("input", { type: "text", inputmode: "decimal", name: `instant-${s.id}`, value: ethers.formatEther(p.instantLimit) });
+  const confidence = h("input", { type: "text", inputmode: "numeric", name: `confidence-${s.id}`, value: String(p.minConfidence) });
+  const lossRatio = s.premiums > 0n ? `${(Number((s.payouts * 10000n) / s.premiums) / 100).toFixed(1)}%` : "-";
+  return h("tr", { "data-product": String(s.id) },
+    h("th", { scope: "row" }, `#${s.id}${p.paused ? " (paused)" : ""}`),
+    h("td", {}, String(s.policies)), h("td", {}, String(s.claims)),
+    h("td", {}, DECISION.slice(1).map((name, i) => `${name} ${s.decisions[i + 1]}`).join(", ")),
+    h("td", {}, eth(s.premiums)), h("td", {}, eth(s.payouts)), h("td", { class: "loss-ratio" }, lossRatio),
+    h("td", {}, eth(p.capital)), h("td", {}, eth(p.locked)), h("td", { class: "free" }, eth(free)),
+    h("td", { class: "manage" },
+      field("Amount", amount),
+      h("button", { type: "button", onclick: withAmount("Fund", ({ manager }, v) => manager.depositCapital(s.id, v, { value: p.asset === ZERO ? v : 0n })) }, "Fund"),
+      h("button", { type: "button", onclick: withAmount("Withdraw from", ({ manager }, v) => manager.withdrawCapital(s.id, v, state.wallet.address)) }, "Withdraw"),
+      h("button", { type: "button", onclick: async () => {
+        if (await send(`${p.paused ? "Unpause" : "Pause"} product ${s.id}`, ({ manager }) => manager.setPaused(s.id, !p.paused))) refresh();
+      } }, p.paused ? "Unpause" : "Pause"),
+      h("details", {}, h("summary", {}, "Instant payout rules"),
+        field("Instant limit (ETH)", instant), field("Min confidence (bps)", confidence),
+        h("button", { type: "button", onclick: async () => {
+          let limit, bps;
+          try {
+            limit = parseEth(instant.value, "Instant limit");
+            bps = integer(confidence.value, "Minimum confidence", 0, 10000);
+          } catch (e) {
+            notice(e.message, "error");
+            return;
+          }
+          if (await send(`Set instant rules of product ${s.id}`, ({ manager }) => manager.setInstantPayoutRules(s.id, limit, bps))) refresh();
+        } }, "Save rules"))));
+}
+
+/** The insurer's screen: the dashboard of their products and the product form. */
+export async function insurerView(view) {
+  if (!state.wallet) {
+    needWallet(view, "Insurer");
+    return null;
+  }
+  const dashboard = h("section", { class: "panel", "aria-labelledby": "dash-h" });
+  const formSlot = h("section", { class: "panel" });
+  const refresh = async () => {
+    const { manager } = contracts();
+    const mine = await events(manager, manager.filters.ProductCreated(null, state.wallet.address));
+    const stats = [];
+    for (const log of mine) stats.push(await productStats(manager, log.args.productId));
+    const totals = stats.reduce((t, s) => ({ premiums: t.premiums + s.premiums, payouts: t.payouts + s.payouts }), { premiums: 0n, payouts: 0n });
+    mount(dashboard, h("h2", { id: "dash-h" }, "My products"),
+      stats.length ? [
+        h("p", { class: "totals" }, `Premiums ${eth(totals.premiums)}, payouts ${eth(totals.payouts)}, loss ratio ` +
+          (totals.premiums > 0n ? `${(Number((totals.payouts * 10000n) / totals.premiums) / 100).toFixed(1)}%` : "-") + "."),
+        h("div", { class: "chart" }, chart(stats)),
+        h("div", { class: "table-wrap" }, h("table", { id: "products-table" },
+          h("caption", {}, "Policies, claims, decisions, payouts and capital per product"),
+          h("thead", {}, h("tr", {}, ["Product", "Policies", "Claims", "Decisions", "Premiums", "Payouts", "Loss ratio", "Capital", "Locked", "Free", "Manage"].map((t) => h("th", { scope: "col" }, t)))),
+          h("tbody", {}, stats.map((s) => manageRow(s, refresh))))),
+      ] : h("p", {}, `No products by ${short(state.wallet.address, 10)} yet.`));
+  };
+  mount(view, h("h1", {}, "Insurer"), dashboard, formSlot);
+  await refresh();
+  mount(formSlot, await createForm(refresh));
+  const timer = setInterval(() => {
+    if (!dashboard.contains(document.activeElement)) refresh().catch((e) => console.warn(describeError(e)));
+  }, 5000);
+  return () => clearInterval(timer);
+}

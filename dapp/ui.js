@@ -1,0 +1,110 @@
+// Small DOM and formatting helpers shared by every screen (no framework: plain elements, text never as HTML).
+
+/** Create an element: h("p", {class: "x", onclick}, "text", child, ...). Strings become text nodes. */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else if (key === "class") el.className = value;
+    else el.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+/** A labelled form field; the label is tied to the input for screen readers. */
+export function field(label, input, hint) {
+  const id = input.id || `f-${Math.random().toString(36).slice(2, 9)}`;
+  input.id = id;
+  const hintEl = hint ? h("small", { id: `${id}-hint`, class: "hint" }, hint) : null;
+  if (hintEl) input.setAttribute("aria-describedby", hintEl.id);
+  return h("div", { class: "field" }, h("label", { for: id }, label), input, hintEl);
+}
+
+/** Replace an element's children. */
+export function mount(el, ...children) {
+  el.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  return el;
+}
+
+const WEI = 10n ** 18n;
+
+/** Wei to an ETH string with up to 4 decimals. */
+export function eth(wei) {
+  const value = BigInt(wei ?? 0);
+  const negative = value < 0n;
+  const abs = negative ? -value : value;
+  const whole = abs / WEI;
+  const frac = ((abs % WEI) * 10000n) / WEI;
+  const text = frac === 0n ? `${whole}` : `${whole}.${frac.toString().padStart(4, "0").replace(/0+$/, "")}`;
+  return `${negative ? "-" : ""}${text} ETH`;
+}
+
+/** A chain timestamp as UTC date and time. */
+export function when(seconds) {
+  if (!seconds) return "-";
+  return new Date(Number(seconds) * 1000).toISOString().replace("T", " ").slice(0, 16) + " UTC";
+}
+
+/** The first n characters of a long hex string or value, marked as shortened. */
+export function short(hex, n = 10) {
+  if (hex === null || hex === undefined || hex === "") return "-";
+  const text = String(hex);
+  return text.length > n ? `${text.slice(0, n)}...` : text;
+}
+
+/** Basis points as a percentage. */
+export function pct(bps) {
+  return `${(Number(bps) / 100).toFixed(1)}%`;
+}
+
+/** A message in the page's live region (read out by screen readers). */
+export function notice(text, kind = "info") {
+  const area = document.getElementById("notices");
+  const el = h("div", { class: `notice ${kind}`, role: kind === "error" ? "alert" : "status" }, text,
+    h("button", { class: "close", "aria-label": "dismiss", onclick: () => el.remove() }, "x"));
+  area.prepend(el);
+  if (kind !== "error") setTimeout(() => el.remove(), 15000);
+  return el;
+}
+
+/** A transaction's status line: pending, then confirmed or failed with a reason. */
+export function txStatus(label) {
+  const area = document.getElementById("transactions");
+  const text = h("span", { class: "tx-text" }, "");
+  const el = h("div", { class: "tx pending", role: "status", "data-label": label }, h("strong", {}, label + ": "), text);
+  area.prepend(el);
+  while (area.children.length > 6) area.lastChild.remove();
+  const set = (kind, message) => {
+    el.className = `tx ${kind}`;
+    el.setAttribute("data-state", kind);
+    el.setAttribute("role", kind === "failed" ? "alert" : "status");
+    text.textContent = message;
+  };
+  return {
+    pending: (m) => set("pending", `pending - ${m}`),
+    confirmed: (m) => set("confirmed", `confirmed - ${m}`),
+    failed: (m) => set("failed", `failed - ${m}`),
+  };
+}
+
+/** Parse a decimal ETH amount typed by a person into wei, or throw a sentence saying what is wrong. */
+export function parseEth(text, what) {
+  const value = String(text ?? "").trim();
+  if (!/^\d+(\.\d{1,18})?$/.test(value)) throw new Error(`${what}: "${value}" is not an amount in ETH (e.g. 0.5)`);
+  const [whole, frac = ""] = value.split(".");
+  return BigInt(whole) * WEI + BigInt((frac + "0".repeat(18)).slice(0, 18));
+}
+
+/** A step indicator for a claim's progress. */
+export function progress(steps, current, failedAt = -1) {
+  return h("ol", { class: "progress", "aria-label": "claim progress" },
+    steps.map((step, i) => h("li", {
+      class: i < current ? "done" : i === current ? (i === failedAt ? "failed" : "current") : "todo",
+      "aria-current": i === current ? "step" : null,
+    }, step)));
+}

@@ -1,0 +1,218 @@
+"""The dApp's side of the gateway: its static files, its chain configuration, evidence and terms uploads,
+decision replays, and (on a dev chain only) a JSON-RPC relay to the node's unlocked accounts."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+from eth_utils import keccak
+
+from oracle.adapter.app import (
+    HTTP,
+    SETTINGS,
+    STORE,
+    BadRequestError,
+    NotFoundError,
+    decode_json,
+    read_limited,
+)
+from oracle.explain.canonical import hex0x
+from oracle.explain.evidence import CLAIMANT_KEYS, build_manifest, verify_evidence
+from oracle.settings import REPO_ROOT
+from oracle.sources.terms import MAX_TERMS_BYTES, parse_terms
+
+
+DAPP_DIR = REPO_ROOT / "dapp"
+ETHERS_JS = REPO_ROOT / "node_modules" / "ethers" / "dist" / "ethers.min.js"
+STATIC_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+EVIDENCE_MAX_BODY_BYTES = 16 * 1024
+RPC_MAX_BODY_BYTES = 256 * 1024
+RPC_TIMEOUT_S = 30.0
+# What the dev-wallet relay forwards: ordinary eth_* calls; never anvil_*/evm_* chain surgery or debug_*.
+RPC_ALLOWED_PREFIXES = ("eth_", "net_")
+RPC_ALLOWED_METHODS = frozenset({"web3_clientVersion"})
+CSP = ("default-src 'self'; img-src 'self' data: blob:; connect-src 'self'; style-src 'self'; script-src 'self'; "
+       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+
+
+@dataclass(frozen=True)
+class DappConfig:
+    """What the browser needs to find the chain and contracts; dev_accounts is set only on a local dev chain."""
+
+    chain_id: int
+    chain_name: str
+    claims_manager: str
+    arbitrator: str | None = None
+    rpc_upstream: str | None = None
+    dev_accounts: list[dict] = field(default_factory=list)
+    defaults: dict = field(default_factory=dict)
+
+
+DAPP_CONFIG = web.AppKey("dapp_config", DappConfig)
+ABIS = web.AppKey("abis", dict)
+
+
+def contract_abis() -> dict[str, list]:
+    """The ABIs of the contracts the dApp calls, from the compiled build (never copied by hand)."""
+    from oracle.chain.contracts import contract_type
+
+    return {name: contract_type(name)["abi"] for name in ("ClaimsManager", "PanelArbitrator")}
+
+
+def security_headers(response: web.StreamResponse) -> web.StreamResponse:
+    """Headers that keep the dApp's pages from being framed, sniffed or fed foreign scripts."""
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def static_file(path: Path) -> web.Response:
+    """One file of the dApp with its media type; the files change with the checkout, so no long caching."""
+    kind = STATIC_TYPES.get(path.suffix)
+    if kind is None or not path.is_file():
+        raise NotFoundError(f"no dApp file {path.name!r}")
+    response = web.Response(body=path.read_bytes(), content_type=kind, headers={"Cache-Control": "no-cache"})
+    return security_headers(response)
+
+
+async def index(request: web.Request) -> web.Response:
+    """GET /: the dApp's single page."""
+    return static_file(DAPP_DIR / "index.html")
+
+
+async def asset(request: web.Request) -> web.Response:
+    """GET /app/{name}: a script or stylesheet of the dApp (flat names only, no directory walking)."""
+    name = request.match_info["name"]
+    if "/" in name or name.startswith("."):
+        raise NotFoundError(f"no dApp file {name!r}")
+    return static_file(DAPP_DIR / name)
+
+
+async def ethers_module(request: web.Request) -> web.Response:
+    """GET /vendor/ethers.js: the ethers v6 ES module from the project's npm install."""
+    if not ETHERS_JS.is_file():
+        raise NotFoundError(f"ethers is not installed at {ETHERS_JS}: run `make setup` (npm ci)")
+    return static_file(ETHERS_JS)
+
+
+async def config(request: web.Request) -> web.Response:
+    """GET /api/config: chain, contract addresses and ABIs, upload limits, defaults, and dev accounts if any."""
+    cfg, settings = request.app[DAPP_CONFIG], request.app[SETTINGS]
+    body = {
+        "chainId": cfg.chain_id,
+        "chainName": cfg.chain_name,
+        "contracts": {
+            "ClaimsManager": {"address": cfg.claims_manager, "abi": request.app[ABIS]["ClaimsManager"]},
+            "PanelArbitrator": {"address": cfg.arbitrator, "abi": request.app[ABIS]["PanelArbitrator"]},
+        },
+        "devWallet": {"rpcUrl": "/rpc", "accounts": cfg.dev_accounts} if cfg.rpc_upstream else None,
+        "limits": {"maxPhotos": settings.max_photos, "maxPhotoBytes": settings.max_photo_bytes,
+                   "photoTypes": ["image/jpeg", "image/png", "image/webp"], "maxTermsBytes": MAX_TERMS_BYTES},
+        "defaults": cfg.defaults,
+        "verify": bool(settings.contract_address),
+    }
+    return web.json_response(body, headers={"Cache-Control": "no-store"})
+
+
+async def make_evidence(request: web.Request) -> web.Response:
+    """POST /api/evidence: build, check and store the evidence manifest for photos already uploaded to /content.
+
+    Body: {"photos": [{"name": ..., "cid": ...}], "claimant": {"vehicleClass": ...}}; answers the evidence root
+    the claim transaction must carry and the manifest's URI.
+    """
+    settings, store = request.app[SETTINGS], request.app[STORE]
+    body = decode_json(await read_limited(request, EVIDENCE_MAX_BODY_BYTES))
+    if not isinstance(body, dict) or not isinstance(body.get("photos"), list):
+        raise BadRequestError('expected {"photos": [{"name": ..., "cid": ...}, ...], "claimant": {...}}')
+    photos = body["photos"]
+    if not photos:
+        raise BadRequestError("a claim needs at least one photo")
+    if len(photos) > settings.max_photos:
+        raise BadRequestError(f"{len(photos)} photos is over the limit of {settings.max_photos} per claim")
+    claimant = body.get("claimant") or {}
+    if not isinstance(claimant, dict) or set(claimant) - set(CLAIMANT_KEYS):
+        raise BadRequestError(f"claimant may hold only {list(CLAIMANT_KEYS)}")
+    pairs = []
+    for i, photo in enumerate(photos):
+        if not isinstance(photo, dict) or not isinstance(photo.get("cid"), str) or not isinstance(
+                photo.get("name"), str):
+            raise BadRequestError(f"photo {i}: expected an object with string fields name and cid")
+        data = await asyncio.to_thread(store.get, photo["cid"])
+        pairs.append((photo["name"], data))
+    manifest = build_manifest(pairs, {k: v for k, v in claimant.items() if v})
+    # the same checks a node runs, so a claim the oracle would refuse is refused before it costs gas
+    await asyncio.to_thread(verify_evidence, manifest.data, manifest.root, store, max_photos=settings.max_photos,
+                            max_photo_bytes=settings.max_photo_bytes)
+    cid = await asyncio.to_thread(store.put, manifest.data)
+    return web.json_response({"evidenceRoot": manifest.root_hex, "evidenceURI": f"ipfs://{cid}", "manifestCid": cid},
+                             status=201)
+
+
+async def upload_terms(request: web.Request) -> web.Response:
+    """POST /api/terms: check an insurer's terms document (cost schedule, thresholds) and store it."""
+    data = await read_limited(request, MAX_TERMS_BYTES)
+    terms = parse_terms(data)
+    cid = await asyncio.to_thread(request.app[STORE].put, data)
+    return web.json_response({"termsHash": hex0x(keccak(data)), "cid": cid, "name": terms.name,
+                              "vehicleClasses": sorted(terms.cost_schedule)}, status=201)
+
+
+async def verify(request: web.Request) -> web.Response:
+    """POST /api/claims/{claim_id}/verify: replay the recorded decision, as `claims-oracle verify` does."""
+    from oracle.node.verify import VerificationError, verify_claim
+
+    settings = request.app[SETTINGS]
+    if not settings.contract_address:
+        raise NotFoundError("this gateway has no contract configured to replay decisions against")
+    text = request.match_info["claim_id"]
+    if not text.isdigit() or len(text) > 78:
+        raise BadRequestError(f"claim id {text!r} is not a decimal number")
+    try:
+        result = await asyncio.to_thread(verify_claim, settings, int(text))
+    except VerificationError as exc:
+        raise NotFoundError(str(exc)) from None
+    return web.json_response(result)
+
+
+def _rpc_allowed(call: object) -> bool:
+    """Whether one JSON-RPC call may pass the dev-wallet relay."""
+    if not isinstance(call, dict) or not isinstance(call.get("method"), str):
+        return False
+    method = call["method"]
+    return method.startswith(RPC_ALLOWED_PREFIXES) or method in RPC_ALLOWED_METHODS
+
+
+async def rpc_relay(request: web.Request) -> web.Response:
+    """POST /rpc: forward ordinary JSON-RPC calls to the dev chain so the dApp can use its unlocked accounts."""
+    upstream = request.app[DAPP_CONFIG].rpc_upstream
+    if upstream is None:
+        raise NotFoundError("this gateway has no dev wallet; connect a browser wallet instead")
+    body = await read_limited(request, RPC_MAX_BODY_BYTES)
+    payload = decode_json(body)
+    calls = payload if isinstance(payload, list) else [payload]
+    refused = [c.get("method") if isinstance(c, dict) else None for c in calls if not _rpc_allowed(c)]
+    if refused:
+        raise BadRequestError(f"the dev-wallet relay forwards eth_* and net_* calls only, not {refused}")
+    async with request.app[HTTP].post(upstream, data=body, headers={"Content-Type": "application/json"},
+                                      timeout=aiohttp.ClientTimeout(total=RPC_TIMEOUT_S)) as response:
+        answer = await response.read()
+        return web.Response(body=answer, status=response.status, content_type="application/json")
+
+
+def register_dapp_routes(app: web.Application, dapp: DappConfig) -> None:
+    """Serve the dApp and its API from the adapter/gateway app."""
+    app[DAPP_CONFIG] = dapp
+    app[ABIS] = contract_abis()
+    app.router.add_get("/", index, name="dapp")
+    app.router.add_get("/app/{name}", asset, name="dapp_asset")
+    app.router.add_get("/vendor/ethers.js", ethers_module, name="ethers")
+    app.router.add_get("/api/config", config, name="dapp_config")
+    app.router.add_post("/api/evidence", make_evidence, name="evidence")
+    app.router.add_post("/api/terms", upload_terms, name="terms")
+    app.router.add_post("/api/claims/{claim_id}/verify", verify, name="verify")
+    app.router.add_post("/rpc", rpc_relay, name="rpc")

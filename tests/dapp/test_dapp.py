@@ -1,0 +1,267 @@
+"""The dApp in a real Chromium against the real stack: an insurer creates and funds a product, a claimant buys a
+policy and has one claim paid at once and another disputed, an arbitrator panel rules, the claimant withdraws;
+and a rejected signature, an oversized photo and a wrong network each give a clear message."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from oracle.chain.deploy import DAY, ETH
+from tests.dapp.conftest import screenshot
+
+TIMEOUT_MS = 30_000
+
+
+def choose_account(page, role: str) -> None:
+    """Pick the dev-wallet account that plays `role` and wait until the wallet bar shows it."""
+    options = page.locator("#dev-account option")
+    index = next(i for i, text in enumerate(options.all_inner_texts()) if text.startswith(f"{role} ("))
+    address = options.nth(index).get_attribute("value")
+    page.select_option("#dev-account", value=address)
+    expect(page.locator("body")).to_have_attribute("data-wallet", address)
+
+
+def open_app(page, stack, route: str = "") -> None:
+    """Load the dApp and wait until it has its configuration."""
+    page.goto(stack.url + (f"#/{route}" if route else ""))
+    page.wait_for_selector("body[data-ready]", timeout=30_000)
+
+
+def last_tx(page, label_start: str):
+    """The newest transaction status line whose label starts with `label_start`."""
+    return page.locator(f'#transactions .tx[data-label^="{label_start}"]').first
+
+
+def transaction(page, label_start: str, action, outcome: str = "confirmed"):
+    """Run `action` (a click), wait for the new transaction line it starts to end, and check how it ended."""
+    lines = page.locator(f'#transactions .tx[data-label^="{label_start}"]')
+    before = lines.count()
+    action()
+    try:
+        expect(lines).to_have_count(before + 1, timeout=TIMEOUT_MS)
+    except AssertionError:
+        errors = [text for text in page.locator(".error, .notice").all_inner_texts() if text.strip()]
+        raise AssertionError(f"{label_start!r} never started; messages on the page: {errors}") from None
+    tx = lines.first
+    expect(tx).to_have_attribute("data-state", re.compile("confirmed|failed"), timeout=TIMEOUT_MS)
+    assert tx.get_attribute("data-state") == outcome, tx.inner_text()
+    return tx
+
+
+def confirmed_next(page, label_start: str) -> None:
+    """Wait for the next transaction with this label (started by the app itself) to be confirmed."""
+    tx = last_tx(page, label_start)
+    expect(tx).to_have_attribute("data-state", re.compile("confirmed|failed"), timeout=TIMEOUT_MS)
+    assert tx.get_attribute("data-state") == "confirmed", tx.inner_text()
+
+
+def claim_card(page, claim_id: int):
+    return page.locator(f'#claims li[data-claim="{claim_id}"]')
+
+
+def newest_claim_id(stack, holder: str) -> int:
+    logs = stack.system.manager.contract.events.ClaimSubmitted().get_logs(
+        from_block=0, argument_filters={"holder": holder})
+    return logs[-1].args.claimId
+
+
+def submit_claim_in_browser(page, policy: int, photos, amount: str) -> None:
+    """Open the claim form of the policy-th policy on the page, attach real photos, and send the claim."""
+    page.locator("li.policy").nth(policy).locator("button.new-claim").click()
+    form = page.locator("form.claim-form")
+    form.locator('input[type="file"]').set_input_files([str(p) for p in photos])
+    expect(form.locator(".previews li")).to_have_count(len(photos))
+    form.locator('select[name="vehicleClass"]').select_option("sedan")
+    form.locator('input[name="amount"]').fill(amount)
+    transaction(page, "Submit claim", form.locator('button[type="submit"]').click)
+
+
+@pytest.fixture(scope="module")
+def photos(shared_data, model, tmp_path_factory):
+    """Real validation photos the model reads clearly: two minor, two whole cars."""
+    from oracle.demo import confident_photos, default_photo_root
+    from oracle.settings import load_settings
+
+    root = default_photo_root(load_settings())
+    return {"minor": confident_photos(root, model, "minor", 2), "whole": confident_photos(root, model, "whole", 2)}
+
+
+def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
+    """Product created and funded, a claim paid at once, a claim disputed and ruled for the claimant, withdrawals."""
+    manager = stack.system.manager
+    open_app(page, stack)
+    expect(page.locator("h1")).to_contain_text("oracle")
+    screenshot(page, "landing")
+
+    # insurer: the product form comes filled with the demo defaults (committee, model hash, terms); create and fund
+    choose_account(page, "insurer")
+    page.goto(stack.url + "#/insurer")
+    transaction(page, "Create product", page.locator("form.product-form button[type=submit]").click)
+    expect(last_tx(page, "Fund product")).to_be_visible(timeout=TIMEOUT_MS)
+    confirmed_next(page, "Fund product")
+    product_id = manager.contract.functions.productCount().call()
+    assert manager.product(product_id)["capital"] == 100 * ETH
+    assert manager.committee(product_id) == stack.roles.oracles
+    expect(page.locator(f'#products-table tr[data-product="{product_id}"]')).to_contain_text("100 ETH", timeout=TIMEOUT_MS)
+
+    # claimant: two policies (one per car), ten days later (the terms flag claims in a policy's first week)
+    choose_account(page, "claimant")
+    page.goto(stack.url + "#/claimant")
+    for count, vin in enumerate(("BROWSER-VIN-1", "BROWSER-VIN-2"), start=1):
+        page.locator(f'li.product[data-product="{product_id}"] input[name="insured"]').fill(vin)
+        transaction(page, "Buy policy", page.locator(f'li.product[data-product="{product_id}"] button[type="submit"]').click)
+        expect(page.locator("li.policy")).to_have_count(count, timeout=TIMEOUT_MS)
+    stack.w3.provider.make_request("evm_increaseTime", [10 * DAY])
+    stack.w3.provider.make_request("evm_mine", [])
+
+    # claim 1: two minor-damage photos, small enough to pay at once
+    submit_claim_in_browser(page, 0, photos["minor"], "0.8")
+    first = newest_claim_id(stack, stack.roles.claimant)
+    card = claim_card(page, first)
+    expect(card).to_have_attribute("data-status", "resolved", timeout=TIMEOUT_MS)
+    assert manager.claim(first)["payout"] == ETH // 10  # sedan minor repair 0.2 ETH less the 0.1 ETH deductible
+    card.locator("button.explain").click()
+    expect(card.locator(".explanation")).to_contain_text("Payout arithmetic", timeout=TIMEOUT_MS)
+    expect(card.locator(".explanation .verified")).to_be_visible()
+    expect(card.locator(".finding img")).to_have_count(4)  # each photo with its heat map
+    screenshot(page, "claimant")
+    before = stack.w3.eth.get_balance(stack.roles.claimant)
+    transaction(page, "Withdraw payout", card.locator("button.withdraw").click)
+    expect(card).to_have_attribute("data-status", "paid", timeout=TIMEOUT_MS)
+    assert stack.w3.eth.get_balance(stack.roles.claimant) > before
+
+    # claim 2: photos of undamaged cars are rejected; the claimant disputes within the window
+    submit_claim_in_browser(page, 1, photos["whole"], "2")
+    second = newest_claim_id(stack, stack.roles.claimant)
+    card = claim_card(page, second)
+    expect(card).to_have_attribute("data-status", "decided, window open", timeout=TIMEOUT_MS)
+    assert manager.claim(second)["decision"] == 3  # REJECT
+    expect(card.locator(".dispute-cost")).to_contain_text("bond of 0.05 ETH")
+    transaction(page, "Dispute claim", card.locator("button.dispute").click)
+    expect(card).to_have_attribute("data-status", "disputed", timeout=TIMEOUT_MS)
+
+    # arbitrators: replay the decision, then two of the three panel members rule for the claimant
+    for member in ("arbitration panel 1", "arbitration panel 2"):
+        choose_account(page, member)
+        page.goto(stack.url + "#/arbitrator")
+        dispute = page.locator(f'#disputes li[data-claim="{second}"]')
+        expect(dispute).to_be_visible(timeout=TIMEOUT_MS)
+        if member.endswith("1"):
+            expect(dispute.locator("button.rule-2")).to_contain_text("pays 1.9 ETH")
+            dispute.locator("button.replay").click()
+            expect(dispute.locator("[data-match]")).to_have_attribute("data-match", "true", timeout=TIMEOUT_MS)
+            expect(dispute.locator(".explanation")).to_be_visible(timeout=TIMEOUT_MS)
+            screenshot(page, "arbitrator")
+        transaction(page, "Rule on claim", dispute.locator("button.rule-2").click)
+    record = manager.claim(second)
+    assert record["status"] == 4 and record["payout"] == 2 * ETH - ETH // 10
+
+    # the claimant withdraws the ruled payout and the returned bond
+    choose_account(page, "claimant")
+    page.goto(stack.url + "#/claimant")
+    card = claim_card(page, second)
+    expect(card).to_have_attribute("data-status", "resolved", timeout=TIMEOUT_MS)
+    transaction(page, "Withdraw payout", card.locator("button.withdraw").click)
+    expect(card).to_have_attribute("data-status", "paid", timeout=TIMEOUT_MS)
+    transaction(page, "Withdraw credit", page.locator("#credits button").click)
+    assert manager.contract.functions.credits(stack.roles.claimant).call() == 0
+
+    # the insurer's dashboard reflects it all
+    choose_account(page, "insurer")
+    page.goto(stack.url + "#/insurer")
+    row = page.locator(f'#products-table tr[data-product="{product_id}"]')
+    # premiums 2 x 0.1 ETH, payouts 0.1 + 1.9 ETH
+    expect(row.locator(".loss-ratio")).to_have_text("1000.0%", timeout=TIMEOUT_MS)
+    screenshot(page, "insurer")
+    assert page.problems == []
+
+
+INJECTED_WALLET = """
+window.ethereum = {
+  isTestWallet: true,
+  async request({ method, params }) {
+    if (method === "eth_chainId") return "%(chain)s";
+    if (method === "net_version") return String(parseInt("%(chain)s", 16));
+    if (method === "eth_requestAccounts" || method === "eth_accounts") return ["%(account)s"];
+    if (method === "eth_sendTransaction" && %(reject)s) {
+      const error = new Error("User rejected the request.");
+      error.code = 4001;
+      throw error;
+    }
+    const response = await fetch("/rpc", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params: params || [] }) });
+    const body = await response.json();
+    if (body.error) { const e = new Error(body.error.message); e.code = body.error.code; e.data = body.error.data; throw e; }
+    return body.result;
+  },
+  on() {}, removeListener() {},
+};
+"""
+
+
+def wallet_script(stack, chain_id: int, reject: bool) -> str:
+    """An EIP-1193 wallet for the page that reports `chain_id` and can refuse to sign, as a user would."""
+    return INJECTED_WALLET % {"chain": hex(chain_id), "account": stack.roles.second_claimant,
+                              "reject": "true" if reject else "false"}
+
+
+def create_product_directly(stack) -> int:
+    """A product for the error cases, created over web3 so these tests do not depend on the insurer flow."""
+    from oracle.chain.deploy import create_product
+    from oracle.stack import product_defaults
+
+    config = product_defaults(stack.roles, stack.system.arbitrator.address, stack.model_hash, stack.terms_hash)
+    return create_product(stack.system.manager, stack.roles.insurer, config, 20 * ETH)
+
+
+def test_rejected_signature_says_nothing_was_sent(page, stack):
+    product_id = create_product_directly(stack)
+    page.add_init_script(wallet_script(stack, stack.w3.eth.chain_id, reject=True))
+    open_app(page, stack)
+    page.locator("#connect-wallet").click()
+    expect(page.locator("#account")).to_contain_text("wallet:")
+    page.goto(stack.url + "#/claimant")
+    product = page.locator(f'li.product[data-product="{product_id}"]')
+    product.locator('input[name="insured"]').fill("REJECT-VIN")
+    tx = transaction(page, "Buy policy", product.locator('button[type="submit"]').click, outcome="failed")
+    expect(tx).to_contain_text("You rejected the request in your wallet; nothing was sent.")
+    policies = stack.system.manager.contract.events.PolicyPurchased().get_logs(
+        from_block=0, argument_filters={"holder": stack.roles.second_claimant})
+    assert policies == []
+
+
+def test_wrong_network_is_named_and_blocks_transactions(page, stack):
+    product_id = create_product_directly(stack)
+    page.add_init_script(wallet_script(stack, 1, reject=False))
+    open_app(page, stack)
+    page.locator("#connect-wallet").click()
+    expect(page.locator("#network-error")).to_contain_text(
+        f"Wrong network: your wallet is on chain 1, but the contracts are on chain {stack.w3.eth.chain_id}")
+    page.goto(stack.url + "#/claimant")
+    product = page.locator(f'li.product[data-product="{product_id}"]')
+    product.locator('input[name="insured"]').fill("WRONG-NET-VIN")
+    tx = transaction(page, "Buy policy", product.locator('button[type="submit"]').click, outcome="failed")
+    expect(tx).to_contain_text("Wrong network")
+
+
+def test_oversized_photo_is_refused_before_upload(page, stack):
+    from oracle.chain.deploy import buy_policy
+    from eth_utils import keccak
+
+    product_id = create_product_directly(stack)
+    buy_policy(stack.system.manager, stack.roles.second_claimant, product_id, keccak(b"BIG-PHOTO-VIN"))
+    open_app(page, stack)
+    choose_account(page, "claimant 2")
+    page.goto(stack.url + "#/claimant")
+    page.locator("li.policy").last.locator("button.new-claim").click()
+    form = page.locator("form.claim-form")
+    big = b"\xff\xd8\xff\xe0" + b"\x00" * (11 * 1024 * 1024)
+    form.locator('input[type="file"]').set_input_files([{"name": "huge.jpg", "mimeType": "image/jpeg", "buffer": big}])
+    expect(form.locator("#photo-error")).to_contain_text('"huge.jpg" is 11.0 MB; photos may be at most 10 MB each.')
+    form.locator('input[name="amount"]').fill("1")
+    form.locator('button[type="submit"]').click()
+    expect(form.locator("#claim-error")).to_contain_text("photos may be at most 10 MB each")
+    assert stack.cas.cid_for_keccak(keccak(big)) is None  # nothing was uploaded
