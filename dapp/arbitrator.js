@@ -31,10 +31,26 @@ function rulingPays(item, code) {
   return item.record.escalated ? 0n : BigInt(item.record.payout);
 }
 
+async function evidenceEntry(log) {
+  const uri = log.args._evidence;
+  const who = h("strong", {}, `${short(log.args._party, 10)}: `);
+  if (!uri.startsWith("ipfs://")) return h("li", {}, who, uri);
+  const cid = uri.slice("ipfs://".length);
+  try {
+    const response = await fetch(`/content/${cid}`);
+    const doc = await response.json();
+    const file = typeof doc.fileURI === "string" && doc.fileURI.startsWith("ipfs://")
+      ? h("a", { href: `/content/${doc.fileURI.slice(7)}`, target: "_blank", rel: "noopener" }, " attachment") : null;
+    return h("li", { class: "evidence-item" }, who, `${doc.name ?? "(untitled)"}: ${doc.description ?? ""}`, file);
+  } catch {
+    return h("li", {}, who, h("a", { href: `/content/${cid}` }, uri));
+  }
+}
+
 async function evidenceList(item) {
   const { manager } = contracts();
   const logs = await events(manager, manager.filters.Evidence(null, item.id));
-  return logs.map((l) => h("li", {}, `${short(l.args._party, 10)}: ${l.args._evidence}`));
+  return Promise.all(logs.map(evidenceEntry));
 }
 
 async function photos(item) {

@@ -238,6 +238,7 @@ function claimCard(c, now, open, toggle, refresh) {
         `plus an arbitration fee of ${eth(cost - product.disputeBond)}.`;
     })().catch(() => {});
   }
+  const evidenceForm = status === 2 || status === 3 ? evidenceSubmission(c.id) : null;
   const details = h("div", { class: "details" });
   if (open && c.decided) {
     fetchByHash(c.decided.explanationHash)
@@ -253,7 +254,41 @@ function claimCard(c, now, open, toggle, refresh) {
     h("div", { class: "actions" }, actions,
       c.decided ? h("button", { type: "button", class: "explain", "aria-expanded": String(open), onclick: () => toggle(c.id) },
         open ? "Hide explanation" : "Read the explanation") : null),
+    evidenceForm,
     details);
+}
+
+/** Store an ERC-1497 evidence document (a statement, optionally with a file) and publish its URI on-chain. */
+function evidenceSubmission(claimId) {
+  const title = h("input", { type: "text", name: "evidence-title", maxlength: 120, required: true });
+  const statement = h("textarea", { name: "evidence-statement", rows: 3, maxlength: 4000 });
+  const file = h("input", { type: "file", name: "evidence-file" });
+  const error = h("p", { class: "error", role: "alert" });
+  const submit = async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    if (!title.value.trim()) { error.textContent = "Give the evidence a title."; return; }
+    const chosen = file.files[0];
+    if (chosen && chosen.size > state.config.limits.maxPhotoBytes) {
+      error.textContent = `"${chosen.name}" is over the ${(state.config.limits.maxPhotoBytes / 1048576).toFixed(0)} MB limit.`;
+      return;
+    }
+    try {
+      const doc = { name: title.value.trim(), description: statement.value.trim() };
+      if (chosen) {
+        doc.fileURI = `ipfs://${await upload(chosen)}`;
+        doc.fileTypeExtension = chosen.name.includes(".") ? chosen.name.split(".").pop().toLowerCase() : "";
+      }
+      const blob = new Blob([JSON.stringify(doc)], { type: "application/json" });
+      const cid = await upload(new File([blob], "evidence.json", { type: "application/json" }));
+      await send(`Submit evidence for claim ${claimId}`, ({ manager }) => manager.submitEvidence(claimId, `ipfs://${cid}`));
+    } catch (e) {
+      error.textContent = describeError(e);
+    }
+  };
+  return h("details", { class: "evidence-form" }, h("summary", {}, "Add evidence for the arbitrator (ERC-1497)"),
+    h("form", { onsubmit: submit, novalidate: true }, field("Title", title), field("Statement", statement),
+      field("Attachment (optional)", file), error, h("button", { type: "submit" }, "Publish evidence")));
 }
 
 /** The claimant's screen; returns a cleanup function that stops the live updates. */
@@ -275,7 +310,7 @@ export async function claimantView(view) {
     const [claims, now, credit] = await Promise.all([claimRecords(address), chainTime(), contracts().manager.credits(address)]);
     const key = JSON.stringify(claims.map((c) => [String(c.id), String(c.record.status), String(c.record.payout), String(c.record.decision)])) +
       [...openExplanations].join(",") + String(credit) + String(Math.floor(now / 60));
-    if (!force && key === lastClaims) return;
+    if (!force && (key === lastClaims || claimsEl.contains(document.activeElement))) return;
     lastClaims = key;
     const toggle = (id) => {
       const k = String(id);

@@ -72,11 +72,16 @@ export function notice(text, kind = "info") {
   return el;
 }
 
-/** A transaction's status line: pending, then confirmed or failed with a reason. */
+let txCount = 0;
+
+/** A transaction's status line: pending, then confirmed or failed with a reason (numbered, newest first). */
 export function txStatus(label) {
   const area = document.getElementById("transactions");
   const text = h("span", { class: "tx-text" }, "");
-  const el = h("div", { class: "tx pending", role: "status", "data-label": label }, h("strong", {}, label + ": "), text);
+  txCount += 1;
+  area.setAttribute("data-count", String(txCount));
+  const el = h("div", { class: "tx pending", role: "status", "data-label": label, "data-seq": String(txCount) },
+    h("strong", {}, label + ": "), text);
   area.prepend(el);
   while (area.children.length > 6) area.lastChild.remove();
   const set = (kind, message) => {

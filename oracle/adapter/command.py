@@ -22,6 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--weather", default=",".join(WEATHER_CHOICES),
         help="comma-separated weather sources to ask: noaa (bulk files in the data dir), open-meteo (live API)",
     )
+    parser.add_argument("--arbitrator", default=None,
+                        help="PanelArbitrator address the dApp's arbitrator screen votes on (optional)")
+    parser.add_argument("--dev-wallet", action="store_true",
+                        help="relay the dApp's JSON-RPC to CLAIMS_ORACLE_RPC_URL so it can use a local dev chain's unlocked "
+                             "accounts (never on a public chain)")
     parser.add_argument("--workers", type=int, default=None,
                         help="threads for evidence checks and inference (default: settings.adapter_max_concurrency)")
 
@@ -34,7 +39,17 @@ def _weather_names(text: str) -> list[str]:
     return names
 
 
-async def build_app(settings: Settings, weather: list[str], workers: int) -> web.Application:
+def dapp_config(settings: Settings, arbitrator: str | None, dev_wallet: bool, chain_id: int):
+    """The dApp's configuration from the settings; None when no contract is configured (gateway only)."""
+    from oracle.adapter.dapp import DappConfig
+
+    if not settings.contract_address:
+        return None
+    return DappConfig(chain_id=chain_id, chain_name=f"chain {chain_id}", claims_manager=settings.contract_address,
+                      arbitrator=arbitrator, rpc_upstream=settings.rpc_url if dev_wallet else None)
+
+
+async def build_app(settings: Settings, weather: list[str], workers: int, dapp=None) -> web.Application:
     """Open the store, load the model and the weather sources, and return the app (inside the running loop)."""
     from oracle.adapter.app import create_app
     from oracle.cas import open_store
@@ -62,6 +77,10 @@ async def build_app(settings: Settings, weather: list[str], workers: int) -> web
         max_photos=settings.max_photos, max_photo_bytes=settings.max_photo_bytes, record_history=True,
     )
     app = create_app(settings, assessor, store)
+    if dapp is not None:
+        from oracle.adapter.dapp import register_dapp_routes
+
+        register_dapp_routes(app, dapp)
 
     async def close(_: web.Application) -> None:
         await session.close()
@@ -78,5 +97,8 @@ def run(args: argparse.Namespace) -> int:
     port = settings.adapter_port if args.port is None else args.port
     workers = args.workers or settings.adapter_max_concurrency
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    web.run_app(build_app(settings, _weather_names(args.weather), workers), host=host, port=port)
+    dapp = dapp_config(settings, args.arbitrator, args.dev_wallet, settings.chain_id)
+    if dapp is None:
+        print("no CLAIMS_ORACLE_CONTRACT_ADDRESS: serving the bridge and the gateway without the dApp", file=sys.stderr)
+    web.run_app(build_app(settings, _weather_names(args.weather), workers, dapp), host=host, port=port)
     return 0

@@ -37,15 +37,18 @@ def last_tx(page, label_start: str):
 
 def transaction(page, label_start: str, action, outcome: str = "confirmed"):
     """Run `action` (a click), wait for the new transaction line it starts to end, and check how it ended."""
-    lines = page.locator(f'#transactions .tx[data-label^="{label_start}"]')
-    before = lines.count()
+    before = int(page.locator("#transactions").get_attribute("data-count") or 0)
     action()
+    new_line = f'#transactions .tx[data-label^="{label_start}"]'
     try:
-        expect(lines).to_have_count(before + 1, timeout=TIMEOUT_MS)
-    except AssertionError:
+        page.wait_for_function(
+            "([selector, before]) => [...document.querySelectorAll(selector)].some(el => +el.dataset.seq > before)",
+            arg=[new_line, before], timeout=TIMEOUT_MS)
+    except Exception:
         errors = [text for text in page.locator(".error, .notice").all_inner_texts() if text.strip()]
-        raise AssertionError(f"{label_start!r} never started; messages on the page: {errors}") from None
-    tx = lines.first
+        shot = screenshot(page, f"failed-{label_start.replace(' ', '-').lower()}")
+        raise AssertionError(f"{label_start!r} never started; messages on the page: {errors}; see {shot}") from None
+    tx = page.locator(new_line).first
     expect(tx).to_have_attribute("data-state", re.compile("confirmed|failed"), timeout=TIMEOUT_MS)
     assert tx.get_attribute("data-state") == outcome, tx.inner_text()
     return tx
@@ -142,6 +145,10 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
     expect(card.locator(".dispute-cost")).to_contain_text("bond of 0.05 ETH")
     transaction(page, "Dispute claim", card.locator("button.dispute").click)
     expect(card).to_have_attribute("data-status", "disputed", timeout=TIMEOUT_MS)
+    card.locator("details.evidence-form summary").click()
+    card.locator('input[name="evidence-title"]').fill("Dashcam statement")
+    card.locator('textarea[name="evidence-statement"]').fill("The dent is on the rear door, out of these photos' view.")
+    transaction(page, "Submit evidence", card.locator("details.evidence-form button[type=submit]").click)
 
     # arbitrators: replay the decision, then two of the three panel members rule for the claimant
     for member in ("arbitration panel 1", "arbitration panel 2"):
@@ -151,6 +158,8 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
         expect(dispute).to_be_visible(timeout=TIMEOUT_MS)
         if member.endswith("1"):
             expect(dispute.locator("button.rule-2")).to_contain_text("pays 1.9 ETH")
+            expect(dispute.locator(".evidence-item")).to_contain_text(
+                "Dashcam statement: The dent is on the rear door", timeout=TIMEOUT_MS)
             dispute.locator("button.replay").click()
             expect(dispute.locator("[data-match]")).to_have_attribute("data-match", "true", timeout=TIMEOUT_MS)
             expect(dispute.locator(".explanation")).to_be_visible(timeout=TIMEOUT_MS)
@@ -176,7 +185,26 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
     # premiums 2 x 0.1 ETH, payouts 0.1 + 1.9 ETH
     expect(row.locator(".loss-ratio")).to_have_text("1000.0%", timeout=TIMEOUT_MS)
     screenshot(page, "insurer")
+    row.locator(f'input[name="amount-{product_id}"]').fill("1.5")
+    capital = manager.product(product_id)["capital"]
+    transaction(page, "Withdraw from product", row.locator("button", has_text="Withdraw").click)
+    assert manager.product(product_id)["capital"] == capital - 3 * ETH // 2
+    row = page.locator(f'#products-table tr[data-product="{product_id}"]')
+    transaction(page, "Pause product", row.locator("button", has_text="Pause").click)
+    assert manager.product(product_id)["paused"] is True
     assert page.problems == []
+
+
+def test_claimant_screen_fits_a_narrow_phone_screen(page, stack):
+    page.set_viewport_size({"width": 360, "height": 740})
+    open_app(page, stack)
+    choose_account(page, "claimant")
+    page.goto(stack.url + "#/claimant")
+    expect(page.locator("h1")).to_have_text("Claimant")
+    page.wait_for_timeout(500)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page is {overflow} px wider than a 360 px screen"
+    screenshot(page, "claimant-narrow")
 
 
 INJECTED_WALLET = """
