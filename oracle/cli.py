@@ -38,8 +38,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the chosen command, returning its exit code."""
+    from pydantic import ValidationError
+
     args = build_parser().parse_args(argv)
-    return int(args._run(args) or 0)
+    try:
+        return int(args._run(args) or 0)
+    except ValidationError as exc:
+        if exc.title != "Settings":
+            raise
+        problems = "; ".join(f"CLAIMS_ORACLE_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        print(f"claims-oracle {args.command}: invalid settings: {problems}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
