@@ -67,6 +67,7 @@ export async function connectInjected() {
   }
   const signer = await provider.getSigner();
   const network = await provider.getNetwork();
+  if (!state.config.devWallet) state.reader = provider; // no relay: read through the wallet's own node
   state.wallet = { kind: "injected", address: await signer.getAddress(), signer, chainId: Number(network.chainId), provider };
   if (window.ethereum.on && !state.wallet.hooked) {
     window.ethereum.on("chainChanged", () => connectInjected().catch(() => {}));

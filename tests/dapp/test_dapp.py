@@ -293,3 +293,16 @@ def test_oversized_photo_is_refused_before_upload(page, stack):
     form.locator('button[type="submit"]').click()
     expect(form.locator("#claim-error")).to_contain_text("photos may be at most 10 MB each")
     assert stack.cas.cid_for_keccak(keccak(big)) is None  # nothing was uploaded
+
+
+def test_contract_revert__reason_in_words_and_nothing_changes(page, stack):
+    product_id = create_product_directly(stack)
+    capital = stack.system.manager.product(product_id)["capital"]
+    open_app(page, stack)
+    choose_account(page, "insurer")
+    page.goto(stack.url + "#/insurer")
+    row = page.locator(f'#products-table tr[data-product="{product_id}"]')
+    row.locator(f'input[name="amount-{product_id}"]').fill("1000")
+    tx = transaction(page, "Withdraw from product", row.locator("button", has_text="Withdraw").click, outcome="failed")
+    expect(tx).to_contain_text("The contract refused: that is more than the product's free (unlocked) capital")
+    assert stack.system.manager.product(product_id)["capital"] == capital
