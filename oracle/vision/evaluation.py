@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from oracle.vision import data as vdata
 from oracle.vision import metrics
-from oracle.vision.images import CLASSES, ImageError, preprocess
+from oracle.vision.images import CLASSES, ImageError, normalize_batch, prepare
 from oracle.vision.runtime import DamageModel
 
 
@@ -26,19 +26,19 @@ def run_logits(model: DamageModel, samples: list[vdata.Sample], root: Path,
     def flush() -> None:
         """Run the pending batch."""
         if batch:
-            logits.append(model.run(np.stack(batch))[0])
+            logits.append(model.run(normalize_batch(np.stack(batch)))[0])
             labels.extend(batch_labels)
             batch.clear()
             batch_labels.clear()
 
     for s in tqdm(samples, desc="evaluate", file=sys.stderr, dynamic_ncols=True):
         try:
-            arr, _, _ = preprocess((root / s.path).read_bytes(), model.input_size)
+            pixels, _, _ = prepare((root / s.path).read_bytes(), model.input_size)
         except (ImageError, OSError) as exc:
             errors.append({"path": s.path, "error": str(exc)})
             print(f"skipped {s.path}: {exc}", file=sys.stderr)
             continue
-        batch.append(arr)
+        batch.append(pixels)
         batch_labels.append(CLASSES.index(s.label))
         if len(batch) == batch_size:
             flush()

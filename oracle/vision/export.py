@@ -65,6 +65,20 @@ def consistency(model: DamageNet, onnx_path: Path, photos: list[Path]) -> float:
     return float(max(np.abs(o_logits - e_logits.numpy()).max(), np.abs(o_cam - e_cam.numpy()).max()))
 
 
+def _portable_args(args: dict) -> dict:
+    """Return training arguments without machine-specific paths (an init checkpoint is kept repo-relative)."""
+    out = {k: v for k, v in args.items() if k not in ("data", "output_dir")}
+    init = out.get("init_checkpoint")
+    if init:
+        try:
+            out["init_checkpoint"] = str(Path(init).resolve().relative_to(vdata.REPO_ROOT))
+        except ValueError:
+            out["init_checkpoint"] = Path(init).name
+    if isinstance(out.get("init_args"), dict):
+        out["init_args"] = _portable_args(out["init_args"])
+    return out
+
+
 def main(args) -> int:
     """Export the checkpoint, fit the temperature on the selection set, write weights, hashes and manifest."""
     model, ckpt = load_checkpoint(args.checkpoint)
@@ -83,8 +97,10 @@ def main(args) -> int:
         "training_manifest_sha256": ckpt["manifest_sha256"],
         "epoch": ckpt["epoch"],
         "seed": ckpt["args"]["seed"],
-        "train_args": {k: v for k, v in ckpt["args"].items() if k not in ("data", "output_dir")},
+        "train_args": _portable_args(ckpt["args"]),
     }
+    if ckpt.get("init_args"):  # a two-stage recipe: record the first stage too
+        metadata["first_stage_train_args"] = _portable_args(ckpt["init_args"])
     export_onnx(model, args.output, metadata)
     digest = hashlib.sha256(args.output.read_bytes()).hexdigest()
     args.output.with_name(args.output.name + ".sha256").write_text(f"{digest}  {args.output.name}\n")

@@ -26,6 +26,13 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--limit", type=int, default=0, help="use at most this many photos per class and split (0 = all)")
     parser.add_argument("--max-steps", type=int, default=0, help="stop after this many optimiser steps (0 = no limit)")
     parser.add_argument("--no-pretrained", action="store_true", help="start from random weights (tests only)")
+    parser.add_argument("--init-checkpoint", type=Path, default=None,
+                        help="start from this training checkpoint's weights (a second, fine-tuning stage) instead of "
+                             "the ImageNet weights")
+    parser.add_argument("--moderate-weight", type=float, default=1.0,
+                        help="extra loss weight factor for the `moderate` class (on top of 1/sqrt(frequency))")
+    parser.add_argument("--mix-prob", type=float, default=0.0,
+                        help="probability per batch of MixUp (alpha 0.2) or CutMix (alpha 1.0), half each")
     return parser
 
 

@@ -14,7 +14,13 @@ import numpy as np
 import onnxruntime as ort
 from PIL import Image
 
-from oracle.vision.images import CLASSES, INPUT_SIZE, Letterbox, preprocess
+from oracle.vision.images import (
+    CLASSES,
+    INPUT_SIZE,
+    Letterbox,
+    normalize_batch,
+    prepare,
+)
 from oracle.vision.metrics import softmax
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "models" / "damage.onnx"
@@ -140,16 +146,18 @@ class DamageModel:
         """Predict every photo; raise ImageError (naming the photo's index) if any photo is unusable."""
         from oracle.vision.images import ImageError
 
+        # Decode and letterbox every photo first (so a bad photo fails before any network time is spent), keeping
+        # only uint8 pixels; each chunk is then normalised in one vectorised step straight into the network input.
         prepared = []
         for i, image in enumerate(images):
             try:
-                prepared.append(preprocess(image, self.input_size))
+                prepared.append(prepare(image, self.input_size))
             except ImageError as exc:
                 raise ImageError(f"photo {i}: {exc}") from exc
         results: list[PhotoPrediction] = []
         for start in range(0, len(prepared), batch_size):
             chunk = prepared[start:start + batch_size]
-            logits, cams = self.run(np.stack([arr for arr, _, _ in chunk]))
+            logits, cams = self.run(normalize_batch(np.stack([pixels for pixels, _, _ in chunk])))
             probs = softmax(logits, self.temperature)
             for (_, photo, box), p, cam in zip(chunk, probs, cams):
                 k = int(np.argmax(p))

@@ -162,11 +162,29 @@ def load_data(args) -> tuple[CachedPhotos, CachedPhotos, list[vdata.Sample]]:
     return train_ds, val_ds, samples
 
 
-def class_weights(targets: list[int]) -> torch.Tensor:
-    """Return loss weights proportional to 1/sqrt(class frequency), mean 1 (softens the whole/minor imbalance)."""
+def class_weights(targets: list[int], moderate: float = 1.0) -> torch.Tensor:
+    """Return loss weights proportional to 1/sqrt(class frequency), `moderate` times that for the moderate class,
+    mean 1 (softens the whole/minor imbalance and can favour the hardest class)."""
     counts = np.bincount(targets, minlength=len(CLASSES)).astype(np.float64)
     w = 1.0 / np.sqrt(np.maximum(counts, 1.0))
+    w[CLASSES.index("moderate")] *= moderate
     return torch.tensor(w / w[counts > 0].mean(), dtype=torch.float32)
+
+
+class BatchMix:
+    """With probability p, MixUp (alpha 0.2) or CutMix (alpha 1.0) a batch; targets become class distributions."""
+
+    def __init__(self, p: float, num_classes: int = len(CLASSES)):
+        """Set the probability of mixing a batch."""
+        self.p, self.num_classes = p, num_classes
+        self.mix = T.RandomChoice([T.MixUp(alpha=0.2, num_classes=num_classes),
+                                   T.CutMix(alpha=1.0, num_classes=num_classes)])
+
+    def __call__(self, images: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return the (possibly mixed) images and soft targets."""
+        if float(torch.rand(())) < self.p:
+            return self.mix(images, targets)
+        return images, nn.functional.one_hot(targets, self.num_classes).float()
 
 
 def train_one_epoch(model, criterion, optimizer, scheduler, loader, epoch: int, args, step: int) -> tuple[dict, int]:
@@ -174,9 +192,15 @@ def train_one_epoch(model, criterion, optimizer, scheduler, loader, epoch: int, 
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
     bar = tqdm(loader, desc=f"epoch {epoch + 1}/{args.epochs}", file=sys.stderr, dynamic_ncols=True)
+    mix = BatchMix(args.mix_prob) if getattr(args, "mix_prob", 0.0) > 0 else None
     for images, targets in bar:
-        logits = model(images)
-        loss = criterion(logits, targets)
+        if mix is not None:
+            images, soft = mix(images, targets)
+            logits = model(images)
+            loss = criterion(logits, soft)  # class weights and label smoothing apply to soft targets too
+        else:
+            logits = model(images)
+            loss = criterion(logits, targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -203,6 +227,8 @@ def evaluate(model, loader) -> tuple[dict, np.ndarray, np.ndarray]:
     logits = np.concatenate(all_logits).astype(np.float64)
     labels = np.concatenate(all_labels)
     report = metrics.classification_report(labels, logits.argmax(1))
+    damaged = labels != CLASSES.index("whole")
+    report["vds2500_macro_f1"] = metrics.classification_report(labels[damaged], logits.argmax(1)[damaged])["macro_f1"]
     report["nll"] = metrics.nll(logits, labels)
     report["ece"] = metrics.ece(metrics.softmax(logits), labels)
     return report, logits, labels
@@ -234,7 +260,17 @@ def main(args) -> int:
                               generator=generator, num_workers=0)
     val_loader = DataLoader(val_ds, batch_size=64, shuffle=False, num_workers=0)
 
-    model = DamageNet(pretrained=not args.no_pretrained)
+    init = getattr(args, "init_checkpoint", None)
+    init_args = None
+    model = DamageNet(pretrained=not args.no_pretrained and not init)
+    if init:
+        # Second stage: continue from a first-stage checkpoint (the weights only; a fresh optimiser and schedule).
+        ckpt = torch.load(init, map_location="cpu", weights_only=False)
+        if tuple(ckpt["classes"]) != CLASSES:
+            raise ValueError(f"{init}: checkpoint classes {ckpt['classes']} differ from {CLASSES}")
+        model.load_state_dict(ckpt["state_dict"])
+        init_args = {**ckpt["args"], "epoch": ckpt["epoch"], "init_args": ckpt.get("init_args")}
+        print(f"initialised from {init} (epoch {ckpt['epoch']})", file=sys.stderr)
     model.freeze(args.freeze_blocks)
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in params if p.ndim > 1]
@@ -245,7 +281,8 @@ def main(args) -> int:
     if args.max_steps:
         total = min(total, args.max_steps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(min(args.warmup_steps, total), total))
-    criterion = nn.CrossEntropyLoss(weight=class_weights(train_ds.targets), label_smoothing=args.label_smoothing)
+    criterion = nn.CrossEntropyLoss(weight=class_weights(train_ds.targets, getattr(args, "moderate_weight", 1.0)),
+                                    label_smoothing=args.label_smoothing)
 
     best, step, history = None, 0, []
     for epoch in range(args.epochs):
@@ -253,6 +290,7 @@ def main(args) -> int:
         train_stats, step = train_one_epoch(model, criterion, optimizer, scheduler, train_loader, epoch, args, step)
         report, logits, labels = evaluate(model, val_loader)
         row = {"epoch": epoch + 1, "step": step, "train": train_stats, "val_macro_f1": report["macro_f1"],
+               "vds2500_val_macro_f1": report["vds2500_macro_f1"], "val_ece": report["ece"],
                "val_accuracy": report["accuracy"], "val_damage_accuracy": report["damage_accuracy"],
                "val_nll": report["nll"], "seconds": round(time.time() - t_epoch, 1)}
         history.append(row)
@@ -266,7 +304,7 @@ def main(args) -> int:
                 "arch": ARCH, "classes": list(CLASSES), "state_dict": model.state_dict(), "epoch": epoch + 1,
                 "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if not k.startswith("_")},
                 "val_report": report, "val_logits": logits, "val_labels": labels,
-                "manifest_sha256": manifest_sha, "history": history,
+                "manifest_sha256": manifest_sha, "history": history, "init_args": init_args,
             }, out / "best.pt")
         if args.max_steps and step >= args.max_steps:
             break

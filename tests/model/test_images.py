@@ -13,10 +13,14 @@ from PIL import Image
 from oracle.vision.images import (
     INPUT_SIZE,
     MAX_BYTES,
+    MEAN,
     PAD_VALUE,
+    STD,
     ImageError,
     decode,
     letterbox,
+    normalize_batch,
+    prepare,
     preprocess,
 )
 
@@ -156,3 +160,35 @@ def test_preprocess__large_jpeg__draft_decoding_keeps_aspect():
     arr, photo, box = preprocess(_encode(_photo((2000, 1000))))
     assert photo.size[0] == 2 * photo.size[1]
     assert box.height == 112
+
+
+def test_normalize_batch__matches_per_photo_formula_bit_for_bit():
+    pixels = np.random.default_rng(2).integers(0, 256, (5, INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8)
+    mean, std = np.asarray(MEAN, dtype=np.float32), np.asarray(STD, dtype=np.float32)
+    expected = np.stack([((np.asarray(p, dtype=np.float32) / 255.0 - mean) / std).transpose(2, 0, 1) for p in pixels])
+    out = normalize_batch(pixels)
+    assert out.dtype == np.float32 and out.shape == (5, 3, INPUT_SIZE, INPUT_SIZE) and out.flags.c_contiguous
+    assert np.array_equal(out, expected)
+
+
+def test_normalize_batch__wrong_dtype_or_layout__raises():
+    with pytest.raises(ValueError, match="uint8"):
+        normalize_batch(np.zeros((1, 3, INPUT_SIZE, INPUT_SIZE), dtype=np.float32))
+    with pytest.raises(ValueError, match="uint8"):
+        normalize_batch(np.zeros((INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8))
+
+
+def test_prepare__then_normalize_batch__equals_preprocess_for_any_shape():
+    photos = [_encode(_photo(size)) for size in [(224, 224), (1000, 500), (300, 900), (2000, 1500)]]
+    photos.append(_encode(_photo((64, 48)).convert("RGBA"), "PNG"))
+    batch = normalize_batch(np.stack([prepare(b)[0] for b in photos]))
+    assert np.array_equal(batch, np.stack([preprocess(b)[0] for b in photos]))
+
+
+def test_letterbox__square_photo__fills_the_input_with_no_border():
+    img = _photo((448, 448))
+    square, box = letterbox(img)
+    assert (box.left, box.top, box.width, box.height) == (0, 0, INPUT_SIZE, INPUT_SIZE)
+    expected = img.resize((INPUT_SIZE, INPUT_SIZE), Image.Resampling.BILINEAR, reducing_gap=3.0)
+    assert np.array_equal(np.asarray(square), np.asarray(expected))
+    assert square is not img
