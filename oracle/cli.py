@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "adapter": ("oracle.adapter.command", "serve the Chainlink bridge, health and the content gateway"),
     "verify": ("oracle.node.verify", "replay a recorded decision and compare it with the chain, field by field"),
     "node": ("oracle.node.command", "run one oracle committee member against a deployed ClaimsManager"),
+    "bench": ("oracle.bench", "measure claim latency, node throughput and the bare model on a local chain"),
 }
 
 

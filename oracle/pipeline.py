@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +23,7 @@ from oracle.assess import (
     weather_from_explanation,
     weather_query,
 )
-from oracle.cas.store import ContentStore, ContentStoreError
+from oracle.cas.store import ContentStore, ContentStoreError, put_all
 from oracle.explain.canonical import CanonicalJSONError, hex0x, parse_canonical
 from oracle.explain.document import explanation_bytes_and_hash
 from oracle.explain.evidence import (
@@ -38,6 +40,8 @@ from oracle.sources.open_meteo import UpstreamError
 from oracle.sources.records import WeatherQuery, WeatherRecord
 from oracle.sources.terms import Terms, load_terms
 from oracle.sources.weather import WeatherSource, gather_weather
+
+log = logging.getLogger(__name__)
 
 GATHER: Any = object()
 """Default of ClaimAssessor.assess(weather=...): ask the weather sources."""
@@ -100,6 +104,15 @@ class ClaimOutcome:
     explanation_cid: str
     model_hash: bytes
     explanation: dict
+
+
+@dataclass
+class PreparedBatch:
+    """Claims on their way to a decision: per claim (context, photos, claim data, terms, weather) once its evidence
+    is verified and its weather gathered, or the error that stopped it; and its predictions once the model ran."""
+
+    items: list
+    predictions: list
 
 
 @dataclass(frozen=True)
@@ -209,16 +222,38 @@ class ClaimAssessor:
         self.max_photo_bytes = max_photo_bytes
         self.record_history = record_history
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="assess")
+        self._conclude_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="conclude")
         self._recorded: set[tuple] = set()
+        self._terms: dict[bytes, Terms] = {}  # by keccak256: a terms document never changes under its hash
 
     @property
     def model_hash(self) -> bytes | None:
         """The loaded model's sha256 (the on-chain model hash), or None without a model."""
         return None if self.model is None else bytes.fromhex(model_sha256_hex(self.model))
 
+    def warm(self) -> None:
+        """Do ahead what the first claim would otherwise wait for: the model's first run (ONNX Runtime sets up
+        its buffers then) and parsing the weather tables that can be parsed ahead."""
+        if self.model is not None:
+            import io
+
+            from PIL import Image
+
+            buffer = io.BytesIO()
+            Image.new("RGB", (320, 240), (128, 128, 128)).save(buffer, format="JPEG")
+            self.model.predict([buffer.getvalue()] * 3)
+        for source in self.weather_sources:
+            warm = getattr(source, "warm", None)
+            if warm is not None:
+                try:
+                    warm()
+                except Exception as exc:  # noqa: BLE001 - the claim that needs the source will report it
+                    log.warning("could not load weather source %s ahead of claims: %s", source.name, exc)
+
     def close(self) -> None:
         """Stop the worker threads once running work has finished."""
         self._executor.shutdown(wait=True)
+        self._conclude_executor.shutdown(wait=True)
 
     async def _run(self, fn, *args, **kwargs):
         return await asyncio.get_running_loop().run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
@@ -228,7 +263,14 @@ class ClaimAssessor:
         photos = verify_evidence(
             manifest, ctx.evidence_root, self.store, max_photos=self.max_photos, max_photo_bytes=self.max_photo_bytes
         )
-        return photos, manifest_claimant(manifest), load_terms(self.store, ctx.terms_hash)
+        return photos, manifest_claimant(manifest), self.terms(ctx.terms_hash)
+
+    def terms(self, terms_hash: bytes) -> Terms:
+        """The terms document under `terms_hash`, read from the store and validated once."""
+        key = bytes(terms_hash)
+        if key not in self._terms:
+            self._terms[key] = load_terms(self.store, key)
+        return self._terms[key]
 
     def _require_model(self) -> Any:
         if self.model is None:
@@ -254,6 +296,19 @@ class ClaimAssessor:
     ) -> ClaimOutcome:
         model = self._require_model()
         predictions = model.predict([p.data for p in photos])
+        outcome, blobs = self._conclude(ctx, photos, predictions, claim, terms, weather)
+        outcome = dataclasses.replace(outcome, explanation_cid=put_all(self.store, blobs)[-1])
+        if self.record_history:
+            self._record(ctx, outcome)
+        return outcome
+
+    def _conclude(
+        self, ctx: ClaimContext, photos: list[Photo], predictions: list, claim: ClaimData, terms: Terms,
+        weather: list[WeatherRecord] | None,
+    ) -> tuple[ClaimOutcome, list[bytes]]:
+        """Decide one claim from its photos' predictions; returns the outcome and the blobs to store (heat maps,
+        then the explanation)."""
+        model = self._require_model()
         inputs = AssessmentInputs(
             claim=claim, photos=photos, predictions=predictions, weather=weather, history=self.history,
             terms=terms, terms_hash=bytes(ctx.terms_hash),
@@ -264,16 +319,120 @@ class ClaimAssessor:
             inputs, result, model_id=model_id(model), model_sha256=model_hash, code_version=self.code_version
         )
         data, digest = explanation_bytes_and_hash(doc)
-        for blob in result.artifacts.values():
-            self.store.put(blob)
-        cid = self.store.put(data)
-        outcome = ClaimOutcome(
+        outcome = ClaimOutcome(  # the explanation's id is the one the store gives it (_decide, _conclude_batch)
             decision=int(result.decision), payout=result.payout, confidence_bps=result.confidence_bps,
-            explanation_hash=digest, explanation_cid=cid, model_hash=model_hash, explanation=doc,
+            explanation_hash=digest, explanation_cid="", model_hash=model_hash, explanation=doc,
         )
-        if self.record_history:
-            self._record(ctx, outcome)
-        return outcome
+        return outcome, [*result.artifacts.values(), data]
+
+    def _predict_batch(self, batch: PreparedBatch) -> None:
+        """Run the model once over every photo of the batch's claims still standing (an unusable photo is pinned
+        on its claim by asking claim by claim)."""
+        model = self._require_model()
+        live = [i for i, item in enumerate(batch.items) if not isinstance(item, Exception)]
+        everything = [p.data for i in live for p in batch.items[i][1]]
+        if not everything:
+            return
+        try:
+            flat = model.predict(everything, batch_size=len(everything))
+        except ValueError:
+            for i in live:
+                try:
+                    batch.predictions[i] = model.predict([p.data for p in batch.items[i][1]])
+                except ValueError as exc:
+                    batch.items[i] = exc
+            return
+        start = 0
+        for i in live:
+            count = len(batch.items[i][1])
+            batch.predictions[i] = flat[start:start + count]
+            start += count
+
+    def _conclude_batch(
+        self, batch: PreparedBatch, record: Callable[[ClaimContext, ClaimOutcome], None] | None,
+    ) -> list[ClaimOutcome | Exception]:
+        """Decide each claim of a predicted batch in turn (so a claim's history includes the claims before it,
+        `record` adding each), then store every blob at once."""
+        results: list[ClaimOutcome | Exception] = []
+        blobs: list[bytes] = []
+        explanation_at: dict[int, int] = {}  # result index -> index of its explanation among the blobs
+        for item, predicted in zip(batch.items, batch.predictions):
+            if isinstance(item, Exception):
+                results.append(item)
+                continue
+            ctx, photos, claim, terms, weather = item
+            try:
+                outcome, claim_blobs = self._conclude(ctx, photos, predicted, claim, terms, weather)
+            except ValueError as exc:  # AssessmentError included
+                results.append(exc)
+                continue
+            if record is not None:
+                record(ctx, outcome)
+            elif self.record_history:
+                self._record(ctx, outcome)
+            blobs += claim_blobs
+            explanation_at[len(results)] = len(blobs) - 1
+            results.append(outcome)
+        cids = put_all(self.store, blobs)
+        for index, blob in explanation_at.items():
+            results[index] = dataclasses.replace(results[index], explanation_cid=cids[blob])
+        return results
+
+    async def prepare_batch(self, contexts: Sequence[ClaimContext]) -> PreparedBatch:
+        """The first half of `assess_batch`: evidence, weather (`load_batch`) and one model call for all the
+        claims' photos (`predict_batch`).
+
+        It reads no claims history, so a node may prepare the next batch while it concludes this one."""
+        return await self.predict_batch(await self.load_batch(contexts))
+
+    async def load_batch(self, contexts: Sequence[ClaimContext]) -> PreparedBatch:
+        """Verify each claim's evidence and gather its weather (not in the model's thread, so a node can load
+        the next batch while the model works on this one)."""
+        self._require_model()
+        prepared = await asyncio.to_thread(self._prepare_all, list(contexts))
+        needed = [i for i, item in enumerate(prepared) if not isinstance(item, Exception)]
+        gathered = await asyncio.gather(*(self.weather(prepared[i][2], prepared[i][3]) for i in needed),
+                                        return_exceptions=True)
+        for i, weather in zip(needed, gathered):
+            if isinstance(weather, BaseException):
+                if not isinstance(weather, Exception):
+                    raise weather
+                prepared[i] = weather
+            else:
+                prepared[i] = (*prepared[i], weather)
+        return PreparedBatch(items=prepared, predictions=[None] * len(prepared))
+
+    async def predict_batch(self, batch: PreparedBatch) -> PreparedBatch:
+        """Run the model over a loaded batch's photos, in the model's thread; returns the batch."""
+        await self._run(self._predict_batch, batch)
+        return batch
+
+    async def conclude_batch(
+        self, batch: PreparedBatch, record: Callable[[ClaimContext, ClaimOutcome], None] | None = None,
+    ) -> list[ClaimOutcome | Exception]:
+        """The second half of `assess_batch`: the decisions, in order, with their explanations stored."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._conclude_executor, functools.partial(self._conclude_batch, batch, record))
+
+    async def assess_batch(
+        self, contexts: Sequence[ClaimContext],
+        record: Callable[[ClaimContext, ClaimOutcome], None] | None = None,
+    ) -> list[ClaimOutcome | Exception]:
+        """Assess several claims, in order, with one model call for all their photos; each result is the claim's
+        outcome or the error that stopped it. `record` is called with each outcome before the next claim is
+        assessed (the node adds it to its claims history there). Outcomes and explanation bytes are the same as
+        assessing the claims one after the other with `assess`."""
+        return await self.conclude_batch(await self.prepare_batch(contexts), record)
+
+    def _prepare_all(self, contexts: list[ClaimContext]) -> list[tuple | Exception]:
+        prepared: list[tuple | Exception] = []
+        for ctx in contexts:
+            try:
+                photos, claimant, terms = self._evidence(ctx)
+                prepared.append((ctx, photos, claim_data(ctx, claimant, terms), terms))
+            except Exception as exc:  # noqa: BLE001 - the claim's own problem, handed back with its result
+                prepared.append(exc)
+        return prepared
 
     async def assess(self, ctx: ClaimContext, *, weather: list[WeatherRecord] | None = GATHER) -> ClaimOutcome:
         """Assess a claim and store its explanation and heat maps; pass `weather` to reuse records already gathered."""
@@ -323,23 +482,28 @@ class ClaimAssessor:
 
 
 def record_in_history(history: Any, ctx: ClaimContext, outcome: ClaimOutcome) -> None:
-    """Add an assessed claim and its photos' perceptual hashes to a history with add_claim/add_photo."""
-    history.add_claim(
-        PriorClaim(
-            claim_id=ctx.claim_id, policy_id=ctx.policy_id, insured_object_id=hex0x(ctx.insured_object),
-            incident_time=ctx.incident_time, submitted_at=ctx.submitted_at, decision=outcome.decision,
-            payout=outcome.payout,
-        )
+    """Add an assessed claim and its photos' perceptual hashes to a history with add_claim/add_photo (in one
+    go where the history offers add_history, as the node's database does)."""
+    claim = PriorClaim(
+        claim_id=ctx.claim_id, policy_id=ctx.policy_id, insured_object_id=hex0x(ctx.insured_object),
+        incident_time=ctx.incident_time, submitted_at=ctx.submitted_at, decision=outcome.decision,
+        payout=outcome.payout,
     )
-    photos = {p["cid"]: p for p in outcome.explanation["inputs"]["photos"]}
-    for finding in outcome.explanation["findings"]:
-        history.add_photo(
-            PriorPhoto(
-                claim_id=ctx.claim_id, submitted_at=ctx.submitted_at, cid=finding["cid"],
-                sha256=photos[finding["cid"]]["sha256"], phash=int(finding["phash"], 16),
-                dhash=int(finding["dhash"], 16),
-            )
+    inputs = {p["cid"]: p for p in outcome.explanation["inputs"]["photos"]}
+    photos = [
+        PriorPhoto(
+            claim_id=ctx.claim_id, submitted_at=ctx.submitted_at, cid=finding["cid"],
+            sha256=inputs[finding["cid"]]["sha256"], phash=int(finding["phash"], 16),
+            dhash=int(finding["dhash"], 16),
         )
+        for finding in outcome.explanation["findings"]
+    ]
+    if hasattr(history, "add_history"):
+        history.add_history([claim], photos)
+        return
+    history.add_claim(claim)
+    for photo in photos:
+        history.add_photo(photo)
 
 
 def store_terms(store: ContentStore, terms_bytes: bytes) -> bytes:
@@ -382,6 +546,7 @@ __all__ = [
     "DemoEvidence",
     "ExplanationNotFoundError",
     "ModelUnavailableError",
+    "PreparedBatch",
     "choose_vehicle_class",
     "claim_data",
     "model_id",

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     confirmations: int = Field(default=2, ge=0, le=1000)
     start_block: int = Field(default=0, ge=0)
     poll_interval_s: float = Field(default=1.0, gt=0)
+    node_batch_claims: int = Field(default=8, ge=1, le=256)  # waiting claims a node assesses in one model call
 
     # committee reports: one vote transaction per member, or one transaction carrying M signatures
     report_mode: Literal["vote", "aggregate"] = "vote"
@@ -51,6 +52,7 @@ class Settings(BaseSettings):
 
     # model and data
     model_path: Path = REPO_ROOT / "models" / "damage.onnx"
+    model_threads: int = Field(default=0, ge=0, le=256)  # ONNX Runtime threads per node (0: one per CPU)
     data_dir: Path = DEFAULT_DATA_DIR
     weather_api_url: str = "https://archive-api.open-meteo.com/v1/archive"
     weather_api_timeout_s: float = Field(default=10.0, gt=0)

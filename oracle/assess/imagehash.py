@@ -26,7 +26,11 @@ def _bits_to_int(bits: np.ndarray) -> int:
 
 def dhash(image: Image.Image | bytes) -> int:
     """Difference hash: 9x8 grey thumbnail, one bit per horizontal neighbour pair (left brighter than right)."""
-    pixels = np.asarray(_gray(image).resize((9, 8), Image.Resampling.LANCZOS), dtype=np.int32)
+    return _dhash_gray(_gray(image))
+
+
+def _dhash_gray(gray: Image.Image) -> int:
+    pixels = np.asarray(gray.resize((9, 8), Image.Resampling.LANCZOS), dtype=np.int32)
     return _bits_to_int(pixels[:, :-1] > pixels[:, 1:])
 
 
@@ -43,15 +47,25 @@ _DCT32 = _dct_matrix(32)
 
 def phash(image: Image.Image | bytes) -> int:
     """DCT hash: 32x32 grey thumbnail, 2-D DCT, 8x8 lowest frequencies against their median (DC left out)."""
-    pixels = np.asarray(_gray(image).resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64)
+    return _phash_gray(_gray(image))
+
+
+def _phash_gray(gray: Image.Image) -> int:
+    pixels = np.asarray(gray.resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64)
     low = (_DCT32 @ pixels @ _DCT32.T)[:8, :8]
     median = np.median(low.reshape(-1)[1:])
     return _bits_to_int(low > median)
 
 
+def perceptual_hashes(image: Image.Image | bytes) -> tuple[int, int]:
+    """(phash, dhash) of one photo, decoding it once: the same values as phash() and dhash() apart."""
+    gray = _gray(image)
+    return _phash_gray(gray), _dhash_gray(gray)
+
+
 def hamming(a: int, b: int) -> int:
     """Number of differing bits between two 64-bit hashes."""
-    return bin((a ^ b) & ((1 << HASH_BITS) - 1)).count("1")
+    return ((a ^ b) & ((1 << HASH_BITS) - 1)).bit_count()
 
 
 def hash_hex(value: int) -> str:

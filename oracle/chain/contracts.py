@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
+from web3.exceptions import ContractLogicError, Web3RPCError
 
 from oracle.chain.report import Domain, Report
 
@@ -63,6 +67,96 @@ class ClaimSubmitted:
     log_index: int
 
 
+def _abi_type(item: dict) -> str:
+    """The canonical ABI type of an input or output, tuples spelled out."""
+    if item["type"].startswith("tuple"):
+        return "(" + ",".join(_abi_type(c) for c in item["components"]) + ")" + item["type"][len("tuple"):]
+    return item["type"]
+
+
+def _normalise(abi_type: str, value: Any) -> Any:
+    """Decoded values as web3 hands them out: checksummed addresses, plain bytes, lists for arrays."""
+    if abi_type == "address":
+        return to_checksum_address(value)
+    if abi_type.endswith("[]"):
+        return [_normalise(abi_type[:-2], v) for v in value]
+    return value
+
+
+class _Function:
+    """One contract function's selector and codecs, computed once (web3's per-call machinery costs ~10 ms of
+    CPU and two extra eth_chainId round trips per call; a node makes several calls per claim)."""
+
+    def __init__(self, item: dict):
+        self.inputs = [_abi_type(i) for i in item["inputs"]]
+        self.selector = function_signature_to_4byte_selector(f"{item['name']}({','.join(self.inputs)})")
+        outputs = item.get("outputs", [])
+        if len(outputs) == 1 and outputs[0]["type"] == "tuple":  # a struct getter: name its fields
+            self.names = [c["name"] for c in outputs[0]["components"]]
+            self.outputs = [_abi_type(c) for c in outputs[0]["components"]]
+            self.struct = True
+        else:
+            self.names, self.outputs, self.struct = [], [_abi_type(o) for o in outputs], False
+
+    def data(self, *args: Any) -> str:
+        """Call data for these arguments, as 0x-hex."""
+        return "0x" + (self.selector + abi_encode(self.inputs, list(args))).hex()
+
+    def decode(self, result: str) -> Any:
+        """The call's return value: a dict of fields for a struct getter, else the single value or a tuple."""
+        types = [f"({','.join(self.outputs)})"] if self.struct else self.outputs
+        values = abi_decode(types, bytes.fromhex(result[2:]))
+        if self.struct:
+            return {name: _normalise(t, v) for name, t, v in zip(self.names, self.outputs, values[0])}
+        values = [_normalise(t, v) for t, v in zip(self.outputs, values)]
+        return values[0] if len(values) == 1 else tuple(values)
+
+
+class _Event:
+    """One event's topic and decoder for raw `eth_getLogs` entries."""
+
+    def __init__(self, item: dict):
+        types = [_abi_type(i) for i in item["inputs"]]
+        self.topic = "0x" + keccak(text=f"{item['name']}({','.join(types)})").hex()
+        self.indexed = [(i["name"], t) for i, t in zip(item["inputs"], types) if i.get("indexed")]
+        self.plain = [(i["name"], t) for i, t in zip(item["inputs"], types) if not i.get("indexed")]
+
+    def decode(self, log: dict) -> dict:
+        """The event's arguments by name."""
+        args = {}
+        for (name, abi_type), topic in zip(self.indexed, log["topics"][1:]):
+            args[name] = _normalise(abi_type, abi_decode([abi_type], bytes.fromhex(topic[2:]))[0])
+        values = abi_decode([t for _, t in self.plain], bytes.fromhex(log["data"][2:]))
+        args.update({name: _normalise(t, v) for (name, t), v in zip(self.plain, values)})
+        return args
+
+
+@cache
+def _codecs(name: str) -> tuple[dict[str, _Function], dict[str, _Event]]:
+    abi = contract_type(name)["abi"]
+    functions = {item["name"]: _Function(item) for item in abi if item.get("type") == "function"}
+    events = {item["name"]: _Event(item) for item in abi if item.get("type") == "event"}
+    return functions, events
+
+
+def _revert_error(error: dict) -> Exception:
+    """The exception web3 raises for a JSON-RPC error: ContractLogicError for a revert, else Web3RPCError."""
+    message = str(error.get("message", error))
+    if error.get("code") == 3 or "revert" in message.lower():
+        return ContractLogicError(message if message.startswith("execution reverted") else
+                                  f"execution reverted: {message}", data=error.get("data"))
+    return Web3RPCError(repr(error), rpc_response={"error": error})
+
+
+@dataclass(frozen=True)
+class PolicyPurchased:
+    """A `PolicyPurchased` event: which insured object a policy covers."""
+
+    policy_id: int
+    insured_object: bytes
+    block_number: int
+
+
 class ClaimsManagerClient:
     """Reads and events of one deployed ClaimsManager."""
 
@@ -71,15 +165,52 @@ class ClaimsManagerClient:
         self.w3 = w3
         self.contract = w3.eth.contract(address=Web3.to_checksum_address(address),
                                         abi=contract_type("ClaimsManager")["abi"])
+        self._functions, self._events = _codecs("ClaimsManager")
+        self._chain_id: int | None = None
 
     @property
     def address(self) -> str:
         """The manager's checksummed address."""
         return self.contract.address
 
+    @property
+    def chain_id(self) -> int:
+        """The chain's id, asked once (a node talks to one chain for its whole life)."""
+        if self._chain_id is None:
+            self._chain_id = self.w3.eth.chain_id
+        return self._chain_id
+
+    def rpc(self, method: str, params: list) -> Any:
+        """One raw JSON-RPC request; an error answer raises as web3 would (ContractLogicError for a revert)."""
+        response = self.w3.provider.make_request(method, params)
+        if "error" in response:
+            raise _revert_error(response["error"])
+        return response["result"]
+
+    def call(self, function: str, *args: Any, block: int | str = "latest") -> Any:
+        """Call a view function; a struct comes back as a dict of the contract's field names."""
+        codec = self._functions[function]
+        block_id = hex(block) if isinstance(block, int) else block
+        return codec.decode(self.rpc("eth_call", [{"to": self.address, "data": codec.data(*args)}, block_id]))
+
+    def block_timestamp(self, number: int) -> int:
+        """The timestamp of block `number`."""
+        block = self.rpc("eth_getBlockByNumber", [hex(number), False])
+        if block is None:
+            raise ValueError(f"block {number} is not on the chain")
+        return int(block["timestamp"], 16)
+
+    def receipt(self, tx_hash: bytes) -> dict | None:
+        """A transaction's receipt (status, blockNumber as ints), or None while it is not mined."""
+        receipt = self.rpc("eth_getTransactionReceipt", ["0x" + bytes(tx_hash).hex()])
+        if receipt is None:
+            return None
+        return {"status": int(receipt["status"], 16), "blockNumber": int(receipt["blockNumber"], 16),
+                "transactionHash": bytes.fromhex(receipt["transactionHash"][2:])}
+
     def domain(self) -> Domain:
         """The EIP-712 domain reports for this manager are signed in."""
-        return Domain(chain_id=self.w3.eth.chain_id, verifying_contract=self.address)
+        return Domain(chain_id=self.chain_id, verifying_contract=self.address)
 
     def claim(self, claim_id: int, block: int | str = "latest") -> dict:
         """The claim record as a dict of the contract's field names."""
@@ -95,14 +226,31 @@ class ClaimsManagerClient:
 
     def committee(self, product_id: int) -> list[str]:
         """The product's current committee addresses."""
-        return list(self.contract.functions.committee(product_id).call())
+        return list(self.call("committee", product_id))
 
     def claims_submitted(self, from_block: int, to_block: int) -> list[ClaimSubmitted]:
         """Every `ClaimSubmitted` event mined in [from_block, to_block], in chain order."""
+        return self.scan(from_block, to_block)[0]
+
+    def scan(self, from_block: int, to_block: int) -> tuple[list[ClaimSubmitted], list[PolicyPurchased]]:
+        """Every `ClaimSubmitted` and `PolicyPurchased` event mined in [from_block, to_block], in chain order,
+        read with one `eth_getLogs`."""
         if to_block < from_block:
-            return []
-        logs = self.contract.events.ClaimSubmitted().get_logs(from_block=from_block, to_block=to_block)
-        return [_claim_submitted(log) for log in sorted(logs, key=lambda log: (log.blockNumber, log.logIndex))]
+            return [], []
+        submitted, purchased = self._events["ClaimSubmitted"], self._events["PolicyPurchased"]
+        logs = self.rpc("eth_getLogs", [{"address": self.address, "fromBlock": hex(from_block),
+                                         "toBlock": hex(to_block), "topics": [[submitted.topic, purchased.topic]]}])
+        logs = sorted((log for log in logs if not log.get("removed")),
+                      key=lambda log: (int(log["blockNumber"], 16), int(log["logIndex"], 16)))
+        claims, policies = [], []
+        for log in logs:
+            if log["topics"][0] == submitted.topic:
+                claims.append(_claim_submitted_raw(log, submitted.decode(log)))
+            elif log["topics"][0] == purchased.topic:
+                args = purchased.decode(log)
+                policies.append(PolicyPurchased(args["policyId"], bytes(args["insuredObject"]),
+                                                int(log["blockNumber"], 16)))
+        return claims, policies
 
     def claim_submitted(self, claim_id: int, from_block: int = 0) -> ClaimSubmitted | None:
         """The `ClaimSubmitted` event of one claim on the current chain (mined from `from_block` on), or None."""
@@ -126,9 +274,34 @@ class ClaimsManagerClient:
                               f"(timestamp {policy_start})")
         return bytes(logs[-1].args.insuredObject)
 
-    def vote_report_tx(self, report: Report, sender: str) -> dict:
-        """An unsigned `voteReport` transaction from `sender`, with gas estimated."""
-        return self.contract.functions.voteReport(report.as_tuple()).build_transaction({"from": sender})
+    def vote_report_tx(self, report: Report, sender: str, fees: dict | None = None) -> dict:
+        """An unsigned `voteReport` transaction from `sender`, with gas estimated (a revert raises
+        ContractLogicError with the reason) and EIP-1559 fees (`fees`, else `fee_fields()`)."""
+        data = self._functions["voteReport"].data(report.as_tuple())
+        return self.transaction(sender, data, fees)
+
+    def transaction(self, sender: str, data: str, fees: dict | None = None) -> dict:
+        """An unsigned call of this manager with `data` from `sender`: gas estimated with headroom, fees set."""
+        estimate = int(self.rpc("eth_estimateGas", [{"from": sender, "to": self.address, "data": data}]), 16)
+        # headroom: between the estimate and the mining another member's vote may land first and make ours the
+        # deciding one, which also records the decision (and may pay out); unused gas is not charged
+        gas = estimate + max(estimate // 2, 60_000)
+        return {"from": sender, "to": self.address, "data": data, "value": 0, "gas": gas, "chainId": self.chain_id,
+                **(fees or self.fee_fields())}
+
+    def fee_fields(self) -> dict:
+        """EIP-1559 fee fields as web3 fills them by default: tip, and twice the base fee on top."""
+        tip = int(self.rpc("eth_maxPriorityFeePerGas", []), 16)
+        base = int(self.rpc("eth_getBlockByNumber", ["latest", False]).get("baseFeePerGas", "0x0"), 16)
+        return {"maxPriorityFeePerGas": tip, "maxFeePerGas": tip + 2 * base}
+
+    def nonce(self, address: str) -> int:
+        """`address`'s next nonce counting its pending transactions."""
+        return int(self.rpc("eth_getTransactionCount", [address, "pending"]), 16)
+
+    def send_raw(self, raw: bytes) -> None:
+        """Broadcast a signed transaction."""
+        self.rpc("eth_sendRawTransaction", ["0x" + bytes(raw).hex()])
 
     def signed_report_tx(self, report: Report, signatures: list[tuple], sender: str) -> dict:
         """An unsigned `submitSignedReport` transaction from `sender`, with gas estimated."""
@@ -137,10 +310,7 @@ class ClaimsManagerClient:
 
     def _struct(self, function: str, key: int, block: int | str) -> dict:
         """Call a struct getter and name its fields as the ABI does."""
-        abi = next(item for item in self.contract.abi if item.get("name") == function)
-        names = [component["name"] for component in abi["outputs"][0]["components"]]
-        values = getattr(self.contract.functions, function)(key).call(block_identifier=block)
-        return dict(zip(names, values))
+        return self.call(function, key, block=block)
 
 
 def blocks_at_time(w3: Web3, timestamp: int, last_block: int) -> tuple[int, int]:
@@ -157,6 +327,18 @@ def blocks_at_time(w3: Web3, timestamp: int, last_block: int) -> tuple[int, int]
         return low
 
     return first_after(timestamp - 1), first_after(timestamp) - 1
+
+
+def _claim_submitted_raw(log: dict, args: dict) -> ClaimSubmitted:
+    """A raw `ClaimSubmitted` log and its decoded arguments as a typed record."""
+    return ClaimSubmitted(
+        claim_id=args["claimId"], policy_id=args["policyId"], holder=args["holder"],
+        evidence_root=bytes(args["evidenceRoot"]), evidence_uri=args["evidenceURI"],
+        incident_time=args["incidentTime"], peril=args["peril"], latitude_e6=args["latitudeE6"],
+        longitude_e6=args["longitudeE6"], claimed_amount=args["claimedAmount"],
+        block_number=int(log["blockNumber"], 16), block_hash=bytes.fromhex(log["blockHash"][2:]),
+        tx_hash=bytes.fromhex(log["transactionHash"][2:]), log_index=int(log["logIndex"], 16),
+    )
 
 
 def _claim_submitted(log) -> ClaimSubmitted:

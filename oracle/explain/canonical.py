@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from json.encoder import encode_basestring  # what json.dumps(text, ensure_ascii=False) calls, minus its set-up
 from typing import Any
 
 from eth_utils import keccak
@@ -47,9 +48,9 @@ def _encode(value: Any, where: str, out: list[str]) -> None:
             f"{where}: float {value!r} is not allowed; use integer basis points, base units or a decimal string"
         )
     elif isinstance(value, str):
-        # json.dumps with ensure_ascii=False escapes exactly what JCS escapes: ", \, and U+0000..U+001F
-        # (short forms for \b \f \n \r \t, \u00xx lower-case otherwise), and leaves the rest as UTF-8.
-        out.append(json.dumps(_check_string(value, where), ensure_ascii=False))
+        # encode_basestring (json.dumps with ensure_ascii=False) escapes exactly what JCS escapes: ", \ and
+        # U+0000..U+001F (short forms for \b \f \n \r \t, \u00xx lower-case otherwise), the rest left as UTF-8.
+        out.append(encode_basestring(_check_string(value, where)))
     elif isinstance(value, Mapping):
         items = []
         for key in value:
@@ -62,7 +63,7 @@ def _encode(value: Any, where: str, out: list[str]) -> None:
         for i, key in enumerate(items):
             if i:
                 out.append(",")
-            out.append(json.dumps(key, ensure_ascii=False))
+            out.append(encode_basestring(key))
             out.append(":")
             _encode(value[key], f"{where}.{key}", out)
         out.append("}")

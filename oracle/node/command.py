@@ -81,12 +81,13 @@ def build_node(settings, signer, history_store=None):
     client = ClaimsManagerClient(w3, settings.contract_address)
     store = history_store or NodeStore(settings.db_url)
     sources = [NoaaStormEventsSource(settings.tables_dir)] if settings.tables_dir.is_dir() else []
-    assessor = ClaimAssessor(open_store(settings.content_store_url), DamageModel.load(settings.model_path), sources,
-                             store, describe_code_version())
+    model = DamageModel.load(settings.model_path, threads=settings.model_threads or None)
+    assessor = ClaimAssessor(open_store(settings.content_store_url), model, sources, store, describe_code_version())
     relay = SignatureRelayClient(settings.signature_relay_url) if settings.signature_relay_url else None
     return OracleNode(client, store, assessor, signer, confirmations=settings.confirmations,
                       start_block=settings.start_block, poll_seconds=settings.poll_interval_s,
-                      report_mode=settings.report_mode, relay=relay, fallback_seconds=settings.aggregate_fallback_s)
+                      report_mode=settings.report_mode, relay=relay, fallback_seconds=settings.aggregate_fallback_s,
+                      batch_claims=settings.node_batch_claims)
 
 
 async def _serve(node) -> int:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 
 import requests
@@ -21,6 +24,9 @@ from oracle.pipeline import ClaimAssessor, ClaimContext, ClaimOutcome, record_in
 
 log = logging.getLogger(__name__)
 RPC_ERRORS = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ConnectionError, TimeoutError)
+DEFAULT_BATCH_CLAIMS = 8  # waiting claims assessed together: one model call for all their photos
+PIPELINE_BATCHES = 16  # batches one poll takes on at most, deciding one while the next is in the model
+FULL_POLL_SECONDS = 5.0  # a full poll at least this often even without a new block (a reorg at the same height)
 
 
 def outcome_record(outcome: ClaimOutcome) -> dict:
@@ -43,50 +49,221 @@ class OracleNode:
     def __init__(self, client: ClaimsManagerClient, store: NodeStore, assessor: ClaimAssessor, signer: Signer, *,
                  confirmations: int = 2, start_block: int = 0, poll_seconds: float = 1.0, max_failures: int = 20,
                  report_mode: str = "vote", relay: SignatureRelayClient | None = None,
-                 fallback_seconds: float = 30.0):
-        """Assemble a node that votes or, in "aggregate" mode, signs through `relay`; see `Settings` for the rest."""
+                 fallback_seconds: float = 30.0, batch_claims: int = DEFAULT_BATCH_CLAIMS):
+        """Assemble a node that votes or, in "aggregate" mode, signs through `relay`; see `Settings` for the rest.
+
+        Up to `batch_claims` waiting claims are assessed together (one model call for all their photos)."""
         if report_mode not in ("vote", "aggregate"):
             raise ValueError(f"report mode must be 'vote' or 'aggregate', got {report_mode!r}")
         if report_mode == "aggregate" and relay is None:
             raise ValueError("report mode 'aggregate' needs a signature relay (CLAIMS_ORACLE_SIGNATURE_RELAY_URL)")
+        if batch_claims < 1:
+            raise ValueError(f"batch_claims must be at least 1, got {batch_claims}")
         self.client, self.store, self.assessor, self.signer = client, store, assessor, signer
         self.watcher = ClaimWatcher(client, store, confirmations=confirmations, start_block=start_block)
         self.submitter = (AggregateSubmitter(client, store, signer, relay, fallback_seconds=fallback_seconds)
                           if report_mode == "aggregate" else VoteSubmitter(client, store, signer))
-        self.poll_seconds, self.max_failures = poll_seconds, max_failures
+        self.poll_seconds, self.max_failures, self.batch_claims = poll_seconds, max_failures, batch_claims
         self.chain_id = self.watcher.chain_id
+        self._retry_at: dict[int, float] = {}  # claim id -> when a job whose last attempt failed may try again
+        self._due = 0.0  # when a job can next move without a new block (0: now)
+        self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="send")
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Poll until `stop` is set; RPC outages are retried with back-off, a persistent failure halts the node."""
-        failures = 0
+        """Poll until `stop` is set; RPC outages are retried with back-off, a persistent failure halts the node.
+
+        A poll that finds neither a new block nor a job ready to move costs one `eth_blockNumber`; after a poll
+        that moved something the next one follows at once."""
+        await asyncio.to_thread(self.assessor.warm)
+        log.info("node %s ready", self.signer.address)
+        failures, last_head, last_full = 0, None, 0.0
         while not stop.is_set():
+            moved = 0
             try:
-                await self.run_once()
+                head = self.client.rpc("eth_blockNumber", [])
+                now = time.monotonic()
+                if head != last_head or now >= self._due or now - last_full >= FULL_POLL_SECONDS:
+                    moved = await self.run_once()
+                    last_head, last_full = head, now
                 failures = 0
             except RPC_ERRORS as exc:
                 failures += 1
                 log.warning("RPC unavailable (%s); retry %d of %d", type(exc).__name__, failures, self.max_failures)
             if failures >= self.max_failures:
                 raise RuntimeError(f"node {self.signer.address} stopped after {failures} consecutive RPC failures")
-            delay = self.poll_seconds * min(2**failures, 30)
+            delay = 0.0 if moved else self.poll_seconds * min(2**failures, 30)
             try:
-                await asyncio.wait_for(stop.wait(), timeout=delay)
+                await asyncio.wait_for(stop.wait(), timeout=delay) if delay else await asyncio.sleep(0)
             except TimeoutError:
                 pass
 
     async def run_once(self) -> int:
-        """One poll: record new claims, then move every open job as far as it can go; returns jobs moved."""
+        """One poll: record new claims, then move open jobs on; returns the number of jobs moved.
+
+        Waiting claims, oldest first, go through a pipeline in batches of `batch_claims`: while one batch is
+        decided (rules, history, explanations stored), the next one's photos are in the model and the one after
+        is read from the chain, and the votes of the one before are being sent. New claims join as long as some
+        are waiting (up to PIPELINE_BATCHES batches a poll); votes of claims assessed before are sent alongside."""
+        now = time.monotonic()
+        resting = {claim_id for claim_id, at in self._retry_at.items() if at > now}
         self.watcher.poll()
+        sendable = [job for job in self.store.jobs(self.chain_id, self.client.address, (ASSESSED, SENDING))
+                    if job.claim_id not in resting]
+        sends = [self._send(sendable)] if sendable else []
         moved = 0
-        for job in self.store.jobs(self.chain_id, self.client.address):
+        try:
+            moved += await self._assess_waiting(resting, sends)
+        finally:
+            results = await asyncio.gather(*sends, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+            moved += result
+        self._schedule()
+        return moved
+
+    def _take(self, taken: set[int], resting: set[int], poll: bool) -> tuple[list[JobView], list]:
+        """The next batch of waiting claims not yet taken, with their chain reads (after a watcher poll)."""
+        if poll:
+            self.watcher.poll()
+        jobs = self.store.jobs(self.chain_id, self.client.address, (DISCOVERED,),
+                               limit=self.batch_claims + len(taken) + len(resting))
+        batch = [job for job in jobs if job.claim_id not in taken and job.claim_id not in resting]
+        batch = batch[:self.batch_claims]
+        taken.update(job.claim_id for job in batch)
+        return batch, self._contexts(batch) if batch else []
+
+    async def _load(self, taken: set[int], resting: set[int], poll: bool):
+        """The next batch taken and loaded (chain reads, evidence, weather), ready for the model: (the live jobs
+        with their contexts, the loaded batch or None, how many jobs were orphaned), or None when none waits."""
+        batch, contexts = await asyncio.to_thread(self._take, taken, resting, poll)
+        if not batch:
+            return None
+        live, orphaned = [], []
+        for job, context in zip(batch, contexts):
+            if isinstance(context, Exception):
+                self._fail_or_raise(job, context)
+            elif context is None:
+                orphaned.append((job.claim_id, DISCOVERED,
+                                 {"state": ORPHANED, "error": "claim not on chain with this evidence root"}))
+            else:
+                live.append((job, context))
+        moved = sum(self.store.update_jobs(self.chain_id, self.client.address, orphaned)) if orphaned else 0
+        loaded = await self.assessor.load_batch([context for _, context in live]) if live else None
+        return live, loaded, moved
+
+    async def _assess_waiting(self, resting: set[int], sends: list) -> int:
+        """Run waiting claims through the pipeline (see run_once); returns how many jobs moved."""
+        taken: set[int] = set()
+        first = await self._load(taken, resting, False)
+        if first is None:
+            return 0
+        ready: asyncio.Queue = asyncio.Queue(maxsize=1)  # one batch decided while the next is in the model
+
+        async def produce() -> None:
+            upcoming = first
             try:
-                if await self.process(job):
-                    moved += 1
+                for count in range(PIPELINE_BATCHES):
+                    if upcoming is None:
+                        break
+                    live, loaded, orphaned = upcoming
+                    more = count + 1 < PIPELINE_BATCHES
+                    following = asyncio.ensure_future(self._load(taken, resting, True)) if more else None
+                    try:
+                        if loaded is not None:
+                            started = time.perf_counter()
+                            await self.assessor.predict_batch(loaded)
+                            log.info("model done for %d claim(s) in %.3f s", len(live), time.perf_counter() - started)
+                    finally:
+                        upcoming = await following if following is not None else None
+                    await ready.put((live, loaded, orphaned))
+            except Exception as exc:  # noqa: BLE001 - handed to the consumer below, which raises it
+                await ready.put(exc)
+            await ready.put(None)
+
+        producer = asyncio.ensure_future(produce())
+        moved = 0
+        try:
+            while (item := await ready.get()) is not None:
+                if isinstance(item, Exception):
+                    raise item
+                moved += await self._conclude(*item, sends)
+        finally:
+            producer.cancel()
+            await asyncio.gather(producer, return_exceptions=True)
+        return moved
+
+    async def _conclude(self, live: list, prepared, orphaned: int, sends: list) -> int:
+        """Decide a prepared batch, record the outcomes (and the history) and queue the votes; returns moves."""
+        if not live:
+            return orphaned
+        started = time.perf_counter()
+        outcomes = await self.assessor.conclude_batch(
+            prepared, record=lambda context, outcome: record_in_history(self.store, context, outcome))
+        changes, assessed = [], []
+        for (job, context), outcome in zip(live, outcomes):
+            if isinstance(outcome, Exception):
+                self._fail_or_raise(job, outcome)
+                continue
+            event = {**job.event, "context": _context_record(context)}
+            record = outcome_record(outcome)
+            changes.append((job.claim_id, DISCOVERED, {"state": ASSESSED, "outcome": record,
+                                                      "event_json": json.dumps(event, sort_keys=True)}))
+            assessed.append(dataclasses.replace(job, state=ASSESSED, outcome=record, event=event))
+        moved = orphaned
+        if changes:
+            written = self.store.update_jobs(self.chain_id, self.client.address, changes)
+            assessed = [job for job, ok in zip(assessed, written) if ok]
+            moved += len(assessed)
+            if assessed:
+                sends.append(self._send(assessed))
+        log.info("decided %d claim(s) in %.3f s after the model", len(changes), time.perf_counter() - started)
+        return moved
+
+    def _send(self, jobs: list[JobView]) -> asyncio.Future:
+        """Hand jobs to the sender thread: one call at a time, so nonces are handed out in order."""
+        return asyncio.get_running_loop().run_in_executor(self._sender, self._submit_jobs, jobs)
+
+    def _schedule(self) -> None:
+        """Work out when a job can next move without a new block: now if any is ready, else the earliest retry."""
+        now = time.monotonic()
+        self._retry_at = {claim_id: at for claim_id, at in self._retry_at.items() if at > now}
+        ready = set(self.store.job_ids(self.chain_id, self.client.address)) - set(self._retry_at)
+        self._due = now if ready else min(self._retry_at.values(), default=float("inf"))
+
+    def _contexts(self, batch: list[JobView]) -> list[ClaimContext | None | Exception]:
+        """The chain's view of each claim, read at one block so the product is read once per batch."""
+        block = int(self.client.rpc("eth_blockNumber", []), 16)
+        products: dict[int, dict] = {}
+        contexts: list[ClaimContext | None | Exception] = []
+        for job in batch:
+            try:
+                contexts.append(claim_context(self.client, job.claim_id, event_from_record(job.event), self.store,
+                                              block=block, products=products))
             except RPC_ERRORS:
                 raise
             except (Web3Exception, ValueError, OSError) as exc:
-                self._failed_attempt(job, exc)
+                contexts.append(exc)
+        return contexts
+
+    def _submit_jobs(self, jobs: list[JobView]) -> int:
+        """Send (or check on) the transactions of assessed jobs; returns how many changed state."""
+        items = [(job, report_for(job.claim_id, job.event["context"], job.outcome)) for job in jobs]
+        states = self.submitter.submit_many(items)
+        moved = 0
+        for job, _ in items:
+            state = states.get(job.claim_id, job.state)
+            if isinstance(state, Exception):
+                self._fail_or_raise(job, state)
+            elif state != job.state:
+                moved += 1
         return moved
+
+    def _fail_or_raise(self, job: JobView, exc: Exception) -> None:
+        """A job's own error counts as a failed attempt; an RPC outage or an unexpected error is raised."""
+        if isinstance(exc, RPC_ERRORS) or not isinstance(exc, (Web3Exception, ValueError, OSError)):
+            raise exc
+        self._failed_attempt(job, exc)
 
     async def process(self, job: JobView) -> bool:
         """Advance one job: assess a discovered claim, then see our vote or signed report through; True if it moved."""
@@ -114,31 +291,41 @@ class OracleNode:
         return claim_context(self.client, job.claim_id, event_from_record(job.event), self.store)
 
     def _failed_attempt(self, job: JobView, exc: Exception) -> None:
-        """Count a failed attempt on a job; after five, park it as failed with the reason."""
+        """Count a failed attempt on a job; after five, park it as failed with the reason. The next attempt waits
+        a little longer each time (a second, then 2, 4, 8), however fast the node polls."""
         attempts = job.attempts + 1
         state = FAILED if attempts >= 5 else job.state
         log.error("claim %d: attempt %d failed: %s", job.claim_id, attempts, exc)
         self.store.update_job(self.chain_id, self.client.address, job.claim_id, attempts=attempts, state=state,
                               error=f"{type(exc).__name__}: {exc}")
+        self._retry_at[job.claim_id] = time.monotonic() + max(self.poll_seconds, 1.0) * 2 ** (attempts - 1)
 
 
 def claim_context(client: ClaimsManagerClient, claim_id: int, event: ClaimSubmitted | None = None,
-                  store: NodeStore | None = None, from_block: int = 0) -> ClaimContext | None:
-    """The claim's context from the chain (its event looked up from `from_block` if not given); None if it is gone."""
-    claim = client.claim(claim_id)
+                  store: NodeStore | None = None, from_block: int = 0, *, block: int | str = "latest",
+                  products: dict[int, dict] | None = None) -> ClaimContext | None:
+    """The claim's context from the chain (its event looked up from `from_block` if not given); None if it is gone.
+
+    Reads are made at `block`; `products` (when given) keeps the products read, for further calls at that block."""
+    claim = client.claim(claim_id, block)
     if event is None:
         event = client.claim_submitted(claim_id, from_block)
     if (claim["status"] == 0 or event is None or bytes(claim["evidenceRoot"]) != event.evidence_root
             or claim["claimedAmount"] != event.claimed_amount):
         return None
-    policy = client.policy(claim["policyId"])
-    product = client.product(policy["productId"])
+    policy = client.policy(claim["policyId"], block)
+    if products is not None and policy["productId"] in products:
+        product = products[policy["productId"]]
+    else:
+        product = client.product(policy["productId"], block)
+        if products is not None:
+            products[policy["productId"]] = product
     return ClaimContext(
-        claim_id=claim_id, chain_id=client.w3.eth.chain_id, contract=client.address,
+        claim_id=claim_id, chain_id=client.chain_id, contract=client.address,
         policy_id=claim["policyId"], product_id=policy["productId"], evidence_root=event.evidence_root,
         evidence_uri=event.evidence_uri, incident_time=event.incident_time, peril_index=event.peril,
         latitude_e6=event.latitude_e6, longitude_e6=event.longitude_e6, claimed_amount=event.claimed_amount,
-        submitted_at=client.w3.eth.get_block(event.block_number).timestamp, policy_start=policy["start"],
+        submitted_at=client.block_timestamp(event.block_number), policy_start=policy["start"],
         policy_end=policy["end"], remaining_coverage=policy["remainingCoverage"], deductible=product["deductible"],
         covered_perils=product["perils"], terms_hash=bytes(product["termsHash"]),
         insured_object=insured_object(client, claim["policyId"], policy["start"], event.block_number, store),
@@ -148,7 +335,7 @@ def claim_context(client: ClaimsManagerClient, claim_id: int, event: ClaimSubmit
 def insured_object(client: ClaimsManagerClient, policy_id: int, policy_start: int, last_block: int,
                    store: NodeStore | None = None) -> bytes:
     """A policy's insured object: remembered in `store`, else read from the chain (and then remembered)."""
-    chain_id = client.w3.eth.chain_id
+    chain_id = client.chain_id
     known = store.insured_object(chain_id, client.address, policy_id) if store is not None else None
     if known is not None:
         return known

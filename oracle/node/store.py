@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text, create_engine, select, update
+from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text, and_, create_engine, event, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
@@ -113,6 +113,8 @@ class NodeStore:
     def __init__(self, url: str):
         """Open (and create if needed) the database at `url`."""
         self.engine = create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
         Base.metadata.create_all(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -150,14 +152,48 @@ class NodeStore:
             return False
         return True
 
-    def jobs(self, chain_id: int, contract: str, states: Iterable[str] = OPEN_STATES) -> list[JobView]:
-        """Jobs in the given states, oldest claim first."""
+    def add_jobs(self, chain_id: int, contract: str, jobs: Sequence[tuple[int, dict, int, bytes]],
+                 policies: Sequence[tuple[int, bytes]] = (), cursor: tuple[int, bytes] | None = None) -> list[int]:
+        """Record newly seen claims (claim id, event, block number, block hash), remember insured objects of newly
+        seen policies (policy id, object) and move the cursor, all in one transaction; returns the claim ids
+        recorded. A known claim is left as it is, unless a reorg had orphaned it: then it is revived."""
+        with self._session.begin() as session:
+            added = []
+            for claim_id, record, block_number, block_hash in jobs:
+                row = session.get(Job, (chain_id, contract, claim_id))
+                if row is None:
+                    session.add(Job(chain_id=chain_id, contract=contract, claim_id=claim_id, state=DISCOVERED,
+                                    event_json=json.dumps(record, sort_keys=True), block_number=block_number,
+                                    block_hash=block_hash, attempts=0, updated_at=time.time()))
+                elif row.state == ORPHANED:  # a reorg had removed the claim and it came back
+                    row.state, row.event_json = DISCOVERED, json.dumps(record, sort_keys=True)
+                    row.block_number, row.block_hash, row.updated_at = block_number, block_hash, time.time()
+                else:
+                    continue
+                added.append(claim_id)
+            for policy_id, insured_object in policies:
+                session.merge(PolicyObject(chain_id=chain_id, contract=contract, policy_id=policy_id,
+                                           insured_object=insured_object))
+            if cursor is not None:
+                session.merge(Cursor(chain_id=chain_id, contract=contract, block_number=cursor[0],
+                                     block_hash=cursor[1]))
+        return added
+
+    def jobs(self, chain_id: int, contract: str, states: Iterable[str] = OPEN_STATES,
+             limit: int | None = None) -> list[JobView]:
+        """Jobs in the given states, oldest claim first (the first `limit` of them if given)."""
         with self._session() as session:
-            rows = session.scalars(
-                select(Job).where(Job.chain_id == chain_id, Job.contract == contract, Job.state.in_(list(states)))
-                .order_by(Job.block_number, Job.claim_id)
-            ).all()
+            query = (select(Job).where(Job.chain_id == chain_id, Job.contract == contract,
+                                       Job.state.in_(list(states)))
+                     .order_by(Job.block_number, Job.claim_id))
+            rows = session.scalars(query if limit is None else query.limit(limit)).all()
             return [self._view(row) for row in rows]
+
+    def job_ids(self, chain_id: int, contract: str, states: Iterable[str] = OPEN_STATES) -> list[int]:
+        """The claim ids of the jobs in the given states, without reading the jobs themselves."""
+        with self._session() as session:
+            return list(session.scalars(select(Job.claim_id).where(
+                Job.chain_id == chain_id, Job.contract == contract, Job.state.in_(list(states)))).all())
 
     def job(self, chain_id: int, contract: str, claim_id: int) -> JobView | None:
         """One job, or None."""
@@ -176,6 +212,28 @@ class NodeStore:
             query = query.where(Job.state == expect_state)
         with self._session.begin() as session:
             return session.execute(query.values(**fields)).rowcount == 1
+
+    def update_jobs(self, chain_id: int, contract: str, changes: Sequence[tuple[int, str | None, dict]], *,
+                    claims: Sequence[PriorClaim] = (), photos: Sequence[PriorPhoto] = ()) -> list[bool]:
+        """Apply several `update_job` changes (claim id, expected state or None, fields) and add claims and photos
+        to the history, all in one transaction; returns for each change whether it applied."""
+        applied = []
+        with self._session.begin() as session:
+            for claim in claims:
+                session.merge(_history_claim(claim))
+            for photo in photos:
+                session.merge(_history_photo(photo))
+            for claim_id, expect_state, fields in changes:
+                fields = dict(fields)
+                if "outcome" in fields:
+                    fields["outcome_json"] = json.dumps(fields.pop("outcome"), sort_keys=True)
+                fields["updated_at"] = time.time()
+                query = update(Job).where(Job.chain_id == chain_id, Job.contract == contract,
+                                          Job.claim_id == claim_id)
+                if expect_state is not None:
+                    query = query.where(Job.state == expect_state)
+                applied.append(session.execute(query.values(**fields)).rowcount == 1)
+        return applied
 
     def orphan_jobs_after(self, chain_id: int, contract: str, block_number: int) -> list[int]:
         """Mark open jobs mined after `block_number` as orphaned (a reorg); returns their claim ids."""
@@ -214,32 +272,82 @@ class NodeStore:
     def add_claim(self, claim: PriorClaim) -> None:
         """Remember an assessed claim for later frequency checks (idempotent)."""
         with self._session.begin() as session:
-            session.merge(HistoryClaim(claim_id=claim.claim_id, policy_id=claim.policy_id,
-                                       insured_object_id=claim.insured_object_id, incident_time=claim.incident_time,
-                                       submitted_at=claim.submitted_at, decision=claim.decision,
-                                       payout=str(claim.payout)))
+            session.merge(_history_claim(claim))
+
+    def add_history(self, claims: Sequence[PriorClaim], photos: Sequence[PriorPhoto]) -> None:
+        """Remember claims and photos in one transaction (idempotent: rows already there are updated in place)."""
+        with self._session.begin() as session:
+            known_claims = {row.claim_id: row for row in session.scalars(
+                select(HistoryClaim).where(HistoryClaim.claim_id.in_([c.claim_id for c in claims])))} if claims else {}
+            for claim in claims:
+                if claim.claim_id in known_claims:
+                    session.merge(_history_claim(claim))
+                else:
+                    session.add(_history_claim(claim))
+            keys = {(p.claim_id, p.cid) for p in photos}
+            known_photos = {(row.claim_id, row.cid) for row in session.execute(
+                select(HistoryPhoto.claim_id, HistoryPhoto.cid).where(
+                    HistoryPhoto.claim_id.in_({p.claim_id for p in photos})))} & keys if photos else set()
+            for photo in photos:
+                if (photo.claim_id, photo.cid) in known_photos:
+                    session.merge(_history_photo(photo))
+                else:
+                    session.add(_history_photo(photo))
 
     def add_photo(self, photo: PriorPhoto) -> None:
         """Remember a claim photo's perceptual hashes for later reused-photo checks (idempotent)."""
         with self._session.begin() as session:
-            session.merge(HistoryPhoto(claim_id=photo.claim_id, cid=photo.cid, submitted_at=photo.submitted_at,
-                                       sha256=photo.sha256, phash=str(photo.phash), dhash=str(photo.dhash)))
+            session.merge(_history_photo(photo))
 
     def prior_claims(self, insured_object_id: str, *, before: ClaimOrder) -> Sequence[PriorClaim]:
         """Claims on this insured object that came before `before` in (submitted_at, claim_id) order."""
+        h = HistoryClaim
         with self._session() as session:
-            rows = session.scalars(select(HistoryClaim).where(HistoryClaim.insured_object_id == insured_object_id)
-                                   .order_by(HistoryClaim.submitted_at, HistoryClaim.claim_id)).all()
-            return [PriorClaim(claim_id=r.claim_id, policy_id=r.policy_id, insured_object_id=r.insured_object_id,
-                               incident_time=r.incident_time, submitted_at=r.submitted_at, decision=r.decision,
-                               payout=int(r.payout))
-                    for r in rows if (r.submitted_at, r.claim_id) < before]
+            rows = session.execute(
+                select(h.claim_id, h.policy_id, h.insured_object_id, h.incident_time, h.submitted_at, h.decision,
+                       h.payout)
+                .where(h.insured_object_id == insured_object_id, _before(h, before))
+                .order_by(h.submitted_at, h.claim_id)).all()
+            return [PriorClaim(claim_id=r[0], policy_id=r[1], insured_object_id=r[2], incident_time=r[3],
+                               submitted_at=r[4], decision=r[5], payout=int(r[6])) for r in rows]
 
     def prior_photos(self, *, before: ClaimOrder) -> Iterable[PriorPhoto]:
-        """Photos of every claim that came before `before`."""
+        """Photos of every claim that came before `before`, in (submitted_at, claim_id, cid) order.
+
+        Read as plain columns (the fraud check reads every earlier photo for every claim)."""
+        h = HistoryPhoto
         with self._session() as session:
-            rows = session.scalars(select(HistoryPhoto).order_by(HistoryPhoto.submitted_at,
-                                                                 HistoryPhoto.claim_id)).all()
-            return [PriorPhoto(claim_id=r.claim_id, submitted_at=r.submitted_at, cid=r.cid, sha256=r.sha256,
-                               phash=int(r.phash), dhash=int(r.dhash))
-                    for r in rows if (r.submitted_at, r.claim_id) < before]
+            rows = session.execute(
+                select(h.claim_id, h.submitted_at, h.cid, h.sha256, h.phash, h.dhash).where(_before(h, before))
+                .order_by(h.submitted_at, h.claim_id, h.cid)).all()
+            return [PriorPhoto(claim_id=r[0], submitted_at=r[1], cid=r[2], sha256=r[3], phash=int(r[4]),
+                               dhash=int(r[5])) for r in rows]
+
+
+def _before(table, before: ClaimOrder):
+    """Rows of `table` strictly before `before` in (submitted_at, claim_id) order."""
+    submitted_at, claim_id = before
+    return or_(table.submitted_at < submitted_at,
+               and_(table.submitted_at == submitted_at, table.claim_id < claim_id))
+
+
+def _history_claim(claim: PriorClaim) -> HistoryClaim:
+    return HistoryClaim(claim_id=claim.claim_id, policy_id=claim.policy_id, insured_object_id=claim.insured_object_id,
+                        incident_time=claim.incident_time, submitted_at=claim.submitted_at, decision=claim.decision,
+                        payout=str(claim.payout))
+
+
+def _history_photo(photo: PriorPhoto) -> HistoryPhoto:
+    return HistoryPhoto(claim_id=photo.claim_id, cid=photo.cid, submitted_at=photo.submitted_at, sha256=photo.sha256,
+                        phash=str(photo.phash), dhash=str(photo.dhash))
+
+
+def _sqlite_pragmas(connection, _record) -> None:
+    """SQLite in write-ahead-log mode: one fsync of the log per commit instead of the rollback journal's several,
+    still synchronous=FULL so a committed row (a written-down transaction above all) survives a power cut; and
+    wait for another connection's write lock instead of failing at once."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()

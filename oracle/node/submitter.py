@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 
-from web3.exceptions import ContractLogicError, TransactionNotFound
+from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
 
 from oracle.chain.contracts import ClaimsManagerClient
 from oracle.chain.report import Report
@@ -16,6 +17,8 @@ log = logging.getLogger(__name__)
 SUBMITTED = 1
 # Reverts that mean the work is already done: by us before a crash, or by the rest of the committee.
 SETTLED_REASONS = ("oracle: already voted", "oracle: claim not awaiting one")
+REBROADCAST_SECONDS = 30.0  # a sent transaction still unmined after this long is broadcast again (same bytes)
+SETTLE_SECONDS = 0.5  # how long a batch of votes just sent waits for receipts before moving on
 
 
 class TransactionSubmitter:
@@ -27,7 +30,23 @@ class TransactionSubmitter:
         """Submit through `client`, recording progress in `store`, signing with `signer`."""
         self.client, self.store, self.signer = client, store, signer
         self.receipt_timeout = receipt_timeout
-        self.chain_id = client.w3.eth.chain_id
+        self.chain_id = client.chain_id
+        self._sent_at: dict[bytes, float] = {}  # tx hash -> when this process last broadcast it
+
+    def submit(self, job: JobView, report: Report) -> str:
+        """Move one job on, waiting for its transaction to be mined; returns the job's new state."""
+        raise NotImplementedError
+
+    def submit_many(self, items: Sequence[tuple[JobView, Report]]) -> dict[int, str | Exception]:
+        """Move several jobs on; returns each job's new state, or the error that stopped it. This default takes
+        them one at a time with `submit`."""
+        states: dict[int, str | Exception] = {}
+        for job, report in items:
+            try:
+                states[job.claim_id] = self.submit(job, report)
+            except (Web3RPCError, ContractLogicError, ValueError) as exc:
+                states[job.claim_id] = exc
+        return states
 
     def send_once(self, job: JobView, build: Callable[[], dict | None]) -> str:
         """Send the transaction `build` returns (None: not yet) unless one is already out or moot; returns the state."""
@@ -53,8 +72,7 @@ class TransactionSubmitter:
 
     def sign_transaction(self, tx: dict) -> tuple[bytes, bytes]:
         """Sign a transaction at this member's next nonce; returns (raw bytes, hash)."""
-        tx = {**tx, "nonce": self.client.w3.eth.get_transaction_count(self.signer.address, "pending"),
-              "chainId": self.chain_id}
+        tx = {**tx, "nonce": self.client.nonce(self.signer.address), "chainId": self.chain_id}
         return self.signer.sign_transaction(tx)
 
     def _resume(self, job: JobView) -> str:
@@ -67,31 +85,40 @@ class TransactionSubmitter:
 
     def _broadcast_and_wait(self, claim_id: int, raw: bytes, tx_hash: bytes) -> str:
         """Broadcast (tolerating 'already known') and wait for the receipt."""
-        w3 = self.client.w3
+        self._broadcast(claim_id, raw, tx_hash)
+        receipt = self.client.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout)
+        return self._settle(claim_id, receipt)
+
+    def _broadcast(self, claim_id: int, raw: bytes, tx_hash: bytes) -> None:
+        """Send signed bytes; the node already having them, or having mined them, is fine."""
         try:
-            w3.eth.send_raw_transaction(raw)
-        except ValueError as exc:  # the node already has it, or it was mined while we were down
+            self.client.send_raw(raw)
+        except (ValueError, Web3RPCError) as exc:  # the node already has it, or it was mined while we were down
             message = str(exc).lower()
             if "already" not in message and "nonce too low" not in message:
                 raise
             log.info("claim %d: transaction %s was already sent", claim_id, tx_hash.hex())
-        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout)
-        return self._settle(claim_id, receipt)
+        self._sent_at[bytes(tx_hash)] = time.monotonic()
 
     def _settle(self, claim_id: int, receipt) -> str:
         """Record the mined outcome: success, or a revert that means the claim no longer needs us."""
-        if receipt.status == 1:
-            log.info("claim %d: %s mined in block %d", claim_id, self.kind, receipt.blockNumber)
-        else:
-            status = self.client.claim(claim_id)["status"]
-            if status == SUBMITTED:  # our transaction failed and the claim still waits: report it, try again later
-                self.store.update_job(self.chain_id, self.client.address, claim_id, expect_state=SENDING,
-                                      state=ASSESSED, raw_tx=None, tx_hash=None,
-                                      error=f"{self.kind} reverted in {receipt.transactionHash.hex()}")
-                return ASSESSED
-            log.info("claim %d: %s reverted because the claim moved on (status %d)", claim_id, self.kind, status)
-        self.store.update_job(self.chain_id, self.client.address, claim_id, expect_state=SENDING, state=DONE)
-        return DONE
+        state, fields = self._settlement(claim_id, receipt.status, receipt.blockNumber,
+                                         bytes(receipt.transactionHash))
+        self.store.update_job(self.chain_id, self.client.address, claim_id, expect_state=SENDING, **fields)
+        return state
+
+    def _settlement(self, claim_id: int, status: int, block: int, tx_hash: bytes) -> tuple[str, dict]:
+        """The job's next state, and the fields to write, once its transaction is mined."""
+        self._sent_at.pop(bytes(tx_hash), None)
+        if status == 1:
+            log.info("claim %d: %s mined in block %d", claim_id, self.kind, block)
+            return DONE, {"state": DONE}
+        claim_status = self.client.claim(claim_id)["status"]
+        if claim_status == SUBMITTED:  # our transaction failed and the claim still waits: report it, try again later
+            return ASSESSED, {"state": ASSESSED, "raw_tx": None, "tx_hash": None,
+                              "error": f"{self.kind} reverted in 0x{tx_hash.hex()}"}
+        log.info("claim %d: %s reverted because the claim moved on (status %d)", claim_id, self.kind, claim_status)
+        return DONE, {"state": DONE}
 
     def _finish(self, job: JobView, expected: str, why: str) -> str:
         """Mark a job done without sending anything."""
@@ -109,3 +136,84 @@ class VoteSubmitter(TransactionSubmitter):
     def submit(self, job: JobView, report: Report) -> str:
         """Make sure this node's vote for `report` is on-chain; returns the job's new state."""
         return self.send_once(job, lambda: self.client.vote_report_tx(report, self.signer.address))
+
+    def submit_many(self, items: Sequence[tuple[JobView, Report]]) -> dict[int, str | Exception]:
+        """Vote on several claims without waiting for blocks, keeping `send_once`'s exactly-once guarantee.
+
+        Votes already written down are checked for a receipt (and broadcast again, the same bytes, if one has
+        been out for REBROADCAST_SECONDS without being mined). New votes are built (a revert that means the work
+        is done ends the job), signed at consecutive nonces, all written down in one transaction, and only then
+        broadcast; receipts already there are recorded, the rest are looked for on later calls. Returns each
+        job's new state, or the error that stopped it."""
+        states: dict[int, str | Exception] = {}
+        changes: list[tuple[int, str | None, dict]] = []
+        sent = []  # (claim id, raw, hash) broadcast by this call: their receipts are looked for below
+        for job, _ in items:
+            if job.state == SENDING and job.raw_tx:
+                already = self._sent_at.get(bytes(job.tx_hash))
+                states[job.claim_id] = self._check_sent(job.claim_id, job.raw_tx, job.tx_hash, changes)
+                if states[job.claim_id] == SENDING and self._sent_at.get(bytes(job.tx_hash)) != already:
+                    sent.append((job.claim_id, job.raw_tx, job.tx_hash))  # broadcast again just now
+        built, fees = [], None
+        for job, report in items:
+            if job.state != ASSESSED:
+                continue
+            try:
+                fees = fees or self.client.fee_fields()
+                built.append((job, self.client.vote_report_tx(report, self.signer.address, fees)))
+            except ContractLogicError as exc:
+                if any(reason in str(exc) for reason in SETTLED_REASONS):
+                    log.info("claim %d: nothing to send (%s)", job.claim_id, exc)
+                    changes.append((job.claim_id, ASSESSED, {"state": DONE, "error": str(exc)}))
+                    states[job.claim_id] = DONE
+                else:
+                    states[job.claim_id] = exc
+        if built:
+            nonce = self.client.nonce(self.signer.address)
+            signed = []
+            for offset, (job, tx) in enumerate(built):
+                raw, tx_hash = self.signer.sign_transaction({**tx, "nonce": nonce + offset})
+                signed.append((job.claim_id, raw, tx_hash))
+            # write-ahead: every vote is written down before any is broadcast (see send_once)
+            written = self.store.update_jobs(self.chain_id, self.client.address, [
+                (claim_id, ASSESSED, {"state": SENDING, "raw_tx": raw, "tx_hash": tx_hash})
+                for claim_id, raw, tx_hash in signed])
+            if not all(written):
+                # another process moved a job meanwhile: send only the votes before it, so no nonce is skipped,
+                # and take back the ones after it (never broadcast, so taking them back sends nothing twice)
+                kept = written.index(False)
+                self.store.update_jobs(self.chain_id, self.client.address, [
+                    (claim_id, SENDING, {"state": ASSESSED, "raw_tx": None, "tx_hash": None})
+                    for (claim_id, _, _), ok in zip(signed[kept:], written[kept:]) if ok])
+                signed = signed[:kept]
+            for claim_id, raw, tx_hash in signed:
+                self._broadcast(claim_id, raw, tx_hash)
+                sent.append((claim_id, raw, tx_hash))
+                states[claim_id] = SENDING
+        # a dev chain mines at once, a real one within blocks: look for the receipts for a moment (this runs beside
+        # the next batch's assessment), and leave the rest to later calls
+        deadline, pause = time.monotonic() + SETTLE_SECONDS, 0.005
+        while sent:
+            for claim_id, raw, tx_hash in sent:
+                states[claim_id] = self._check_sent(claim_id, raw, tx_hash, changes)
+            sent = [entry for entry in sent if states[entry[0]] == SENDING]
+            if not sent or time.monotonic() + pause > deadline:
+                break
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
+        if changes:
+            self.store.update_jobs(self.chain_id, self.client.address, changes)
+        return states
+
+    def _check_sent(self, claim_id: int, raw: bytes, tx_hash: bytes, changes: list) -> str:
+        """A written-down vote's state: settled if mined (the change is queued), else sent again if it has been
+        out too long (or not by this process); returns the job's state."""
+        receipt = self.client.receipt(tx_hash)
+        if receipt is None:
+            sent_at = self._sent_at.get(bytes(tx_hash))
+            if sent_at is None or time.monotonic() - sent_at > REBROADCAST_SECONDS:
+                self._broadcast(claim_id, raw, tx_hash)
+            return SENDING
+        state, fields = self._settlement(claim_id, receipt["status"], receipt["blockNumber"], tx_hash)
+        changes.append((claim_id, SENDING, fields))
+        return state

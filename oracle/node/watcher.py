@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import asdict, fields
 
 from oracle.chain.contracts import ClaimsManagerClient, ClaimSubmitted
-from oracle.node.store import DISCOVERED, ORPHANED, NodeStore
+from oracle.node.store import NodeStore
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +34,14 @@ class ClaimWatcher:
         self.client, self.store = client, store
         self.confirmations, self.start_block = confirmations, start_block
         self.batch_blocks, self.reorg_depth = batch_blocks, reorg_depth
-        self.chain_id = client.w3.eth.chain_id
+        self.chain_id = client.chain_id
 
     def poll(self) -> list[int]:
-        """Scan what has been confirmed since the last poll; return the claim ids newly recorded."""
-        w3 = self.client.w3
-        safe_head = w3.eth.block_number - self.confirmations
+        """Scan what has been confirmed since the last poll; return the claim ids newly recorded.
+
+        One `eth_getLogs` per batch of blocks reads both new claims and new policies (whose insured objects the
+        claims' context needs), and one database transaction records them with the cursor."""
+        safe_head = int(self.client.rpc("eth_blockNumber", []), 16) - self.confirmations
         cursor = self.store.cursor(self.chain_id, self.client.address)
         if cursor is not None and not self._still_canonical(*cursor):
             cursor = self._rewind(cursor[0])
@@ -48,44 +49,34 @@ class ClaimWatcher:
         new_claims: list[int] = []
         while first <= safe_head:
             last = min(safe_head, first + self.batch_blocks - 1)
-            for event in self.client.claims_submitted(first, last):
-                if self._record(event):
-                    new_claims.append(event.claim_id)
-            self.store.set_cursor(self.chain_id, self.client.address, last, bytes(w3.eth.get_block(last).hash))
+            claims, policies = self.client.scan(first, last)
+            new_claims += self.store.add_jobs(
+                self.chain_id, self.client.address,
+                [(e.claim_id, event_record(e), e.block_number, e.block_hash) for e in claims],
+                [(p.policy_id, p.insured_object) for p in policies], cursor=(last, self._block_hash(last)))
             first = last + 1
         return new_claims
 
+    def _block_hash(self, number: int) -> bytes | None:
+        """The hash of block `number` on the chain the node sees, or None if there is no such block."""
+        block = self.client.rpc("eth_getBlockByNumber", [hex(number), False])
+        return None if block is None else bytes.fromhex(block["hash"][2:])
+
     def _still_canonical(self, block_number: int, block_hash: bytes) -> bool:
         """Whether the cursor's block is still on the chain the node sees."""
-        block = self.client.w3.eth.get_block(block_number) if block_number <= self.client.w3.eth.block_number else None
-        return block is not None and bytes(block.hash) == block_hash
+        return self._block_hash(block_number) == block_hash
 
     def _rewind(self, block_number: int) -> tuple[int, bytes] | None:
         """After a reorg, step back `reorg_depth` blocks, orphan unsent jobs above, and rescan from there.
 
         Claims that survive the reorg are found again by the rescan and revived; the rest stay orphaned.
         """
-        w3 = self.client.w3
-        target = min(block_number, w3.eth.block_number) - self.reorg_depth
+        target = min(block_number, int(self.client.rpc("eth_blockNumber", []), 16)) - self.reorg_depth
         orphaned = self.store.orphan_jobs_after(self.chain_id, self.client.address, target)
         log.warning("reorg at or below block %d: rescanning after block %d; orphaned claims %s", block_number,
                     target, orphaned)
         if target < self.start_block:
             return None
-        block_hash = bytes(w3.eth.get_block(target).hash)
+        block_hash = self._block_hash(target)
         self.store.set_cursor(self.chain_id, self.client.address, target, block_hash)
         return target, block_hash
-
-    def _record(self, event: ClaimSubmitted) -> bool:
-        """Add the claim's job, reviving it if a reorg had orphaned it and the claim came back."""
-        record = event_record(event)
-        if self.store.add_job(self.chain_id, self.client.address, event.claim_id, record, event.block_number,
-                              event.block_hash):
-            return True
-        job = self.store.job(self.chain_id, self.client.address, event.claim_id)
-        if job is not None and job.state == ORPHANED:
-            return self.store.update_job(self.chain_id, self.client.address, event.claim_id, expect_state=ORPHANED,
-                                         state=DISCOVERED, event_json=json.dumps(record, sort_keys=True),
-                                         block_number=event.block_number, block_hash=event.block_hash)
-        return False
-

@@ -34,6 +34,10 @@ class NoaaStormEventsSource:
     def __init__(self, tables_dir: Path | str) -> None:
         self.tables_dir = Path(tables_dir)
 
+    def warm(self) -> None:
+        """Parse the bulk files now (about half a second), so the first weather claim does not wait for it."""
+        noaa.load_storm_events(self.tables_dir)
+
     async def records(self, query: WeatherQuery) -> list[WeatherRecord]:
         """Return Storm Events of the peril near the incident (the first call parses the files in a thread)."""
         events = await asyncio.to_thread(noaa.load_storm_events, self.tables_dir)

@@ -69,6 +69,17 @@ def test_history__prior_claims_and_photos__strictly_before_in_time_then_id(store
     assert list(store.prior_photos(before=(100, 8193))) == []
 
 
+def test_add_history__claim_and_photos_at_once_twice__recorded_once_in_time_id_cid_order(store):
+    claim = PriorClaim(4097, 1, "car", 95, 100, decision=2, payout=7)
+    photos = [PriorPhoto(4097, 100, cid, "aa", 2**63 + 1, 3) for cid in ("bafk2", "bafk1")]
+    store.add_history([PriorClaim(8193, 2, "car", 90, 90)], [PriorPhoto(8193, 90, "bafk9", "bb", 1, 2)])
+    store.add_history([claim], photos)
+    store.add_history([claim], photos)  # a retried batch: still one claim and two photos
+    assert store.prior_claims("car", before=(101, 1)) == [PriorClaim(8193, 2, "car", 90, 90),
+                                                           PriorClaim(4097, 1, "car", 95, 100, 2, 7)]
+    assert [p.cid for p in store.prior_photos(before=(101, 1))] == ["bafk9", "bafk1", "bafk2"]
+
+
 def test_job_bytes__raw_transaction_and_hashes__round_trip_exactly(store):
     raw = bytes(range(256)) * 40  # a signed transaction of ~10 kB with every byte value
     store.add_job(CHAIN, CONTRACT, 2**44 + 4095, {"claimId": 2**44 + 4095}, 2**40, b"\xff" * 32)

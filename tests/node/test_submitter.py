@@ -121,3 +121,54 @@ def test_signer__keystore__decrypts_and_rejects_wrong_password(tmp_path):
     assert Signer.from_keystore(path, "correct horse").address == account.address
     with pytest.raises(ValueError, match="wrong password"):
         Signer.from_keystore(path, "wrong")
+
+
+def _claims(deployed, count):
+    """`count` submitted claims on one policy, each with the report the committee agrees on."""
+    w3, reports = deployed.chain.w3, []
+    for n in range(count):
+        root = keccak(b"manifest-%d" % n)
+        claim_id = submit_claim(deployed.manager, deployed.holder, deployed.policy_id, root, f"ipfs://m{n}",
+                                w3.eth.get_block("latest").timestamp, 1, 0, 0, 3 * ETH)
+        reports.append(Report(claim_id, int(Decision.PARTIAL), 2 * ETH, 8000, keccak(b"explanation-%d" % n),
+                              MODEL_HASH, root, TERMS_HASH))
+    return reports
+
+
+def test_submit_many__several_assessed_jobs__one_vote_each_at_consecutive_nonces(deployed, store):
+    reports = _claims(deployed, 3)
+    signer = _signer(3)
+    items = [(_assessed_job(store, deployed, report.claimId), report) for report in reports]
+    states = VoteSubmitter(deployed.manager, store, signer).submit_many(items)
+    assert states == {report.claimId: DONE for report in reports}
+    for report in reports:
+        assert _votes_mined(deployed, report.claimId) == [signer.address]
+    assert deployed.chain.w3.eth.get_transaction_count(signer.address) == 3
+
+
+def test_submit_many__crash_during_broadcast__restart_sends_the_written_bytes_once(deployed, store):
+    reports = _claims(deployed, 2)
+    signer = _signer(3)
+    submitter = VoteSubmitter(deployed.manager, store, signer)
+    items = [(_assessed_job(store, deployed, report.claimId), report) for report in reports]
+    sent = []
+
+    def dies_after_first(raw):
+        if sent:
+            raise ConnectionError("killed while broadcasting")
+        sent.append(raw)
+        deployed.manager.rpc("eth_sendRawTransaction", ["0x" + raw.hex()])
+
+    submitter.client.send_raw = dies_after_first
+    with pytest.raises(ConnectionError):
+        submitter.submit_many(items)
+    del submitter.client.send_raw
+    jobs = [store.job(submitter.chain_id, deployed.manager.address, report.claimId) for report in reports]
+    assert [job.state for job in jobs] == [SENDING, SENDING]  # both written down before either went out
+
+    restarted = VoteSubmitter(deployed.manager, store, signer)
+    assert restarted.submit_many(list(zip(jobs, reports))) == {report.claimId: DONE for report in reports}
+    for report, job in zip(reports, jobs):
+        assert _votes_mined(deployed, report.claimId) == [signer.address]
+        assert deployed.chain.w3.eth.get_transaction_receipt(job.tx_hash).status == 1  # the written-down bytes
+    assert deployed.chain.w3.eth.get_transaction_count(signer.address) == 2  # those two transactions, no more

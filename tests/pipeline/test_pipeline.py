@@ -12,7 +12,7 @@ from eth_utils import keccak
 from oracle.assess import Decision
 from oracle.explain import parse_canonical
 from oracle.explain.evidence import EvidenceError
-from oracle.pipeline import ModelUnavailableError
+from oracle.pipeline import ModelUnavailableError, record_in_history
 from oracle.sources.history import InMemoryClaimsHistory
 from oracle.sources.open_meteo import UpstreamError
 from oracle.sources.weather import OpenMeteoArchiveSource
@@ -187,3 +187,46 @@ async def test_replay__unknown_explanation__not_found_names_the_id(make_assessor
     cid = cid_for_bytes(b"never stored")
     with pytest.raises(ExplanationNotFoundError, match=f"explanation {cid} cannot be read"):
         make_assessor(None).replay(make_context(photo_bytes), cid)
+
+
+async def test_assess_batch__several_claims_one_model_call__same_outcomes_and_bytes_as_one_by_one(
+    damage_model, noaa, make_assessor, make_context, store
+):
+    photos = [(p.name, p.read_bytes()) for p in real_photo_paths(5)]
+    first = make_context(photos[:2])
+    reused = make_context([photos[1], photos[2]], claim_id=first.claim_id + 4096, policy_id=4,
+                          submitted_at=first.submitted_at + 3600, insured_object=b"\x43" * 32)
+    collision = make_context(photos[3:5], claim_id=first.claim_id + 2 * 4096, policy_id=5,
+                             submitted_at=first.submitted_at + 7200, insured_object=b"\x44" * 32,
+                             peril_index=PERIL_INDEX["collision"])
+    unknown = replace(collision, claim_id=collision.claim_id + 1, evidence_root=b"\x01" * 32)
+    one_by_one = make_assessor(damage_model, [noaa], history=InMemoryClaimsHistory(), record_history=True)
+    expected = [await one_by_one.assess(ctx) for ctx in (first, reused, collision)]
+
+    batched = make_assessor(damage_model, [noaa], history=InMemoryClaimsHistory(), record_history=True)
+    results = await batched.assess_batch([first, reused, unknown, collision])
+
+    assert results[:2] + results[3:] == expected  # decisions, payouts, hashes and explanations alike
+    assert isinstance(results[2], EvidenceError)  # one claim's problem stops that claim only
+    assert [s["id"] for s in results[1].explanation["fraudSignals"]] == ["photo.reused"]  # history within the batch
+    for outcome in expected:
+        assert keccak(store.get(outcome.explanation_cid)) == outcome.explanation_hash
+
+
+async def test_assess_batch__record_callback__called_in_order_before_the_next_claim(
+    damage_model, make_assessor, make_context
+):
+    photos = [(p.name, p.read_bytes()) for p in real_photo_paths(2)]
+    claims = [make_context([photo], claim_id=4096 * (i + 5), policy_id=i + 5, insured_object=bytes([i]) * 32,
+                           peril_index=PERIL_INDEX["collision"]) for i, photo in enumerate(photos)]
+    history = InMemoryClaimsHistory()
+    seen = []
+
+    def record(ctx, outcome):
+        seen.append((ctx.claim_id, len(list(history.prior_photos(before=(2**62, 0))))))
+        record_in_history(history, ctx, outcome)
+
+    results = await make_assessor(damage_model, history=history).assess_batch(claims, record=record)
+    assert [ctx.claim_id for ctx in claims] == [claim_id for claim_id, _ in seen]
+    assert [count for _, count in seen] == [0, 1]  # the second claim was assessed after the first was recorded
+    assert all(not isinstance(result, Exception) for result in results)
