@@ -15,7 +15,7 @@ export STATEFUL_EXAMPLES STATEFUL_STEPS STATEFUL_MIN_STEPS
 APT_PACKAGES ?= chromium postgresql
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: setup demo demo-once lifecycle test test-contracts bench-gas bench-model compile clean
+.PHONY: setup demo demo-once lifecycle test test-contracts bench bench-gas bench-model compile clean
 
 setup: .stamp-setup
 
@@ -59,7 +59,11 @@ bench-gas: setup
 	claims-oracle lifecycle --gas-json bench/gas.json
 
 bench-model: setup
-	python scripts/bench_model.py
+	claims-oracle model bench
+
+# End to end on anvil: claim-to-decision latency (2-of-3), one node's throughput, the bare model; bench/e2e.json.
+bench: bench-gas
+	claims-oracle bench
 
 clean:
 	rm -rf .build .stamp-setup .pytest_cache .hypothesis

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from oracle.assess.constants import BPS, SEVERITIES, WEATHER_PERILS, Decision, Peril, peril_name
 from oracle.assess.exif import read_exif
 from oracle.assess.fraud import STRONG, WEAK, fraud_signals
-from oracle.assess.imagehash import dhash, phash
+from oracle.assess.imagehash import perceptual_hashes
 from oracle.assess.payout import compute_payout
 from oracle.assess.types import (
     Assessment,
@@ -51,7 +51,7 @@ def photo_findings(inputs: AssessmentInputs) -> tuple[list[PhotoFinding], dict[s
             heatmap_cid = cid_for_bytes(pred.heatmap_png)
             artifacts[heatmap_cid] = bytes(pred.heatmap_png)
         try:
-            p_hash, d_hash = phash(photo.data), dhash(photo.data)
+            p_hash, d_hash = perceptual_hashes(photo.data)
         except Exception as exc:  # verified photos decode; this guards direct callers
             raise AssessmentError(f"{where} does not decode as an image: {exc}") from None
         findings.append(
@@ -243,6 +243,7 @@ def assess(inputs: AssessmentInputs) -> Assessment:
     damaged = [f for f in findings if f.damaged]
     severity = max((f.severity for f in damaged), key=SEVERITIES.index, default=None)
     arithmetic = compute_payout(claim, terms, severity)
+    money = terms.currency.format
 
     weak = sum(1 for s in signals if s.strength == WEAK)
     vision_confidence = min((f.confidence_bps for f in damaged), default=0)
@@ -260,8 +261,8 @@ def assess(inputs: AssessmentInputs) -> Assessment:
                 RuleFired(
                     "payout.below_deductible",
                     REJECT,
-                    f"the assessed loss of {arithmetic.loss} base units does not exceed the deductible of "
-                    f"{arithmetic.deductible}",
+                    f"the assessed loss of {money(arithmetic.loss)} does not exceed the deductible of "
+                    f"{money(arithmetic.deductible)}",
                     confidence,
                 )
             )
@@ -294,8 +295,8 @@ def assess(inputs: AssessmentInputs) -> Assessment:
             RuleFired(
                 "payout.partial",
                 INFO,
-                f"the repair estimate of {arithmetic.estimate} base units for {severity} damage to a "
-                f"{claim.vehicle_class} is below the claimed {claim.claimed_amount}",
+                f"the repair estimate of {money(arithmetic.estimate)} for {severity} damage to a "
+                f"{claim.vehicle_class} is below the claimed {money(claim.claimed_amount)}",
             )
         )
     return Assessment(

@@ -72,6 +72,13 @@ class Currency(_Strict):
     decimals: int = Field(ge=0, le=36, strict=True)
     asset: str = Field(default="native", pattern=r"^(native|0x[0-9a-fA-F]{40})$")
 
+    def format(self, base_units: int) -> str:
+        """An amount in base units as people read it, exactly: `200000000000000000` -> `0.2 ETH`."""
+        whole, fraction = divmod(abs(int(base_units)), 10**self.decimals)
+        digits = f"{fraction:0{self.decimals}d}".rstrip("0") if self.decimals else ""
+        sign = "-" if int(base_units) < 0 else ""
+        return f"{sign}{whole}{'.' + digits if digits else ''} {self.symbol}"
+
 
 class Severities(_Strict):
     """Repair cost in base units per severity for one vehicle class."""
