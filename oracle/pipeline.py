@@ -109,7 +109,8 @@ class ClaimOutcome:
 @dataclass
 class PreparedBatch:
     """Claims on their way to a decision: per claim (context, photos, claim data, terms, weather) once its evidence
-    is verified and its weather gathered, or the error that stopped it; and its predictions once the model ran."""
+    is verified and its weather gathered, or the error that stopped it; and once the network ran, per claim its
+    photos' (prediction, heat map still to draw) pairs."""
 
     items: list
     predictions: list
@@ -223,6 +224,9 @@ class ClaimAssessor:
         self.record_history = record_history
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="assess")
         self._conclude_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="conclude")
+        # heat maps are drawn here, beside the network (next batch) and the decisions (previous batch): Pillow
+        # lets go of the GIL while it resizes, blends and compresses
+        self._render_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heatmaps")
         self._recorded: set[tuple] = set()
         self._terms: dict[bytes, Terms] = {}  # by keccak256: a terms document never changes under its hash
 
@@ -254,6 +258,7 @@ class ClaimAssessor:
         """Stop the worker threads once running work has finished."""
         self._executor.shutdown(wait=True)
         self._conclude_executor.shutdown(wait=True)
+        self._render_executor.shutdown(wait=True)
 
     async def _run(self, fn, *args, **kwargs):
         return await asyncio.get_running_loop().run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
@@ -326,27 +331,32 @@ class ClaimAssessor:
         return outcome, [*result.artifacts.values(), data]
 
     def _predict_batch(self, batch: PreparedBatch) -> None:
-        """Run the model once over every photo of the batch's claims still standing (an unusable photo is pinned
-        on its claim by asking claim by claim)."""
+        """Run the network once over every photo of the batch's claims still standing (an unusable photo is pinned
+        on its claim by asking claim by claim); the heat maps are drawn on their own thread, so that the network's
+        goes on to the next batch meanwhile (`_conclude_batch` waits for them)."""
         model = self._require_model()
         live = [i for i, item in enumerate(batch.items) if not isinstance(item, Exception)]
         everything = [p.data for i in live for p in batch.items[i][1]]
         if not everything:
             return
         try:
-            flat = model.predict(everything, batch_size=len(everything))
+            flat = model.classify(everything, batch_size=len(everything))
         except ValueError:
             for i in live:
                 try:
-                    batch.predictions[i] = model.predict([p.data for p in batch.items[i][1]])
+                    batch.predictions[i] = model.classify([p.data for p in batch.items[i][1]])
                 except ValueError as exc:
                     batch.items[i] = exc
-            return
-        start = 0
+        else:
+            start = 0
+            for i in live:
+                count = len(batch.items[i][1])
+                batch.predictions[i] = flat[start:start + count]
+                start += count
         for i in live:
-            count = len(batch.items[i][1])
-            batch.predictions[i] = flat[start:start + count]
-            start += count
+            if not isinstance(batch.items[i], Exception):
+                batch.predictions[i] = [(prediction, self._render_executor.submit(pending.render))
+                                        for prediction, pending in batch.predictions[i]]
 
     def _conclude_batch(
         self, batch: PreparedBatch, record: Callable[[ClaimContext, ClaimOutcome], None] | None,
@@ -361,6 +371,7 @@ class ClaimAssessor:
                 results.append(item)
                 continue
             ctx, photos, claim, terms, weather = item
+            predicted = [dataclasses.replace(prediction, heatmap_png=drawn.result()) for prediction, drawn in predicted]
             try:
                 outcome, claim_blobs = self._conclude(ctx, photos, predicted, claim, terms, weather)
             except ValueError as exc:  # AssessmentError included

@@ -10,9 +10,15 @@ from PIL import Image, ImageOps
 HASH_BITS = 64
 
 
+DRAFT_SIDE = 64  # a JPEG is decoded in grey at the smallest 1/2^k scale that keeps both sides at least this long
+
+
 def _gray(image: Image.Image | bytes) -> Image.Image:
     if isinstance(image, (bytes, bytearray)):
         image = Image.open(io.BytesIO(image))
+        # the hashes look at 32x32 and 9x8 thumbnails: decoding a phone photo at full size only to shrink it
+        # costs most of the time (a no-op for formats other than JPEG)
+        image.draft("L", (DRAFT_SIDE, DRAFT_SIDE))
     image = ImageOps.exif_transpose(image)  # a rotated copy of a photo is still the same photo
     return image.convert("L")
 

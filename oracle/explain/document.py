@@ -8,8 +8,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from eth_utils import keccak
+
 from oracle.cas.cid import is_cid
-from oracle.explain.canonical import canonical_json, decimal_string, explanation_hash
+from oracle.explain.canonical import canonical_json, decimal_string
 
 EXPLANATION_SCHEMA = "claims-oracle/explanation"
 EXPLANATION_VERSION = 1
@@ -155,7 +157,8 @@ def build_explanation(
 
 def explanation_bytes_and_hash(doc: Mapping[str, Any]) -> tuple[bytes, bytes]:
     """Return an explanation's canonical bytes and its keccak256 (the on-chain explanationHash)."""
-    return canonical_json(doc), explanation_hash(doc)
+    data = canonical_json(doc)
+    return data, keccak(data)
 
 
 def describe_code_version(repo_root: Path | None = None) -> str:

@@ -148,7 +148,8 @@ class OracleNode:
                                  {"state": ORPHANED, "error": "claim not on chain with this evidence root"}))
             else:
                 live.append((job, context))
-        moved = sum(self.store.update_jobs(self.chain_id, self.client.address, orphaned)) if orphaned else 0
+        moved = sum(await asyncio.to_thread(self.store.update_jobs, self.chain_id, self.client.address,
+                                            orphaned)) if orphaned else 0
         loaded = await self.assessor.load_batch([context for _, context in live]) if live else None
         return live, loaded, moved
 
@@ -212,7 +213,7 @@ class OracleNode:
             assessed.append(dataclasses.replace(job, state=ASSESSED, outcome=record, event=event))
         moved = orphaned
         if changes:
-            written = self.store.update_jobs(self.chain_id, self.client.address, changes)
+            written = await asyncio.to_thread(self.store.update_jobs, self.chain_id, self.client.address, changes)
             assessed = [job for job, ok in zip(assessed, written) if ok]
             moved += len(assessed)
             if assessed:

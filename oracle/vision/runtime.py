@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -36,7 +37,7 @@ class PhotoPrediction:
     label: str  # the most probable class
     confidence: float  # calibrated probability of `label`
     damage_probability: float  # 1 - p(whole)
-    heatmap_png: bytes = field(repr=False)  # class activation map of `label` blended over the photo (b"" if skipped)
+    heatmap_png: bytes = field(default=b"", repr=False)  # activation map of `label` over the photo (b"": not drawn)
 
     @property
     def severity(self) -> str:
@@ -85,6 +86,9 @@ def _colormap(values: np.ndarray) -> np.ndarray:
     return out.astype(np.uint8)
 
 
+_COLOURS = _colormap(np.arange(256) / 255.0)  # the ramp for every 8-bit activation level, looked up per pixel
+
+
 def heatmap_png(photo: Image.Image, cam: np.ndarray, box: Letterbox, size: int = INPUT_SIZE) -> bytes:
     """Return a PNG of the activation map (h, w over the square model input) blended over the photo."""
     cam = np.maximum(np.asarray(cam, dtype=np.float64), 0.0)
@@ -96,12 +100,28 @@ def heatmap_png(photo: Image.Image, cam: np.ndarray, box: Letterbox, size: int =
     scale = min(1.0, HEATMAP_MAX_SIDE / max(photo.size))
     target = (max(1, round(photo.size[0] * scale)), max(1, round(photo.size[1] * scale)))
     base = photo.resize(target, Image.Resampling.BILINEAR) if target != photo.size else photo
-    heat = np.asarray(region.resize(target, Image.Resampling.BICUBIC), dtype=np.float64) / 255.0
-    overlay = Image.fromarray(_colormap(heat), "RGB")
+    overlay = Image.fromarray(_COLOURS[np.asarray(region.resize(target, Image.Resampling.BICUBIC))], "RGB")
     blended = Image.blend(base.convert("RGB"), overlay, HEATMAP_ALPHA)
     buf = io.BytesIO()
-    blended.save(buf, format="PNG", optimize=False)
+    # zlib level 1: a third of the size-optimal level's encoding time for a file about a quarter larger; the
+    # bytes are fixed by the pinned Pillow (its bundled zlib), which committee members must share (the heat
+    # maps' content ids are in the explanation)
+    blended.save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
+
+
+@dataclass(frozen=True)
+class PendingHeatmap:
+    """What drawing one photo's heat map takes: the decoded photo, its letterbox, the predicted class's map."""
+
+    photo: Image.Image = field(repr=False)
+    cam: np.ndarray = field(repr=False)
+    box: Letterbox
+    size: int = INPUT_SIZE
+
+    def render(self) -> bytes:
+        """Draw the heat map as PNG bytes (the same bytes `DamageModel.predict` puts in `heatmap_png`)."""
+        return heatmap_png(self.photo, self.cam, self.box, self.size)
 
 
 class DamageModel:
@@ -144,6 +164,15 @@ class DamageModel:
     def predict(self, images: Sequence[bytes | Image.Image], heatmaps: bool = True,
                 batch_size: int = 32) -> list[PhotoPrediction]:
         """Predict every photo; raise ImageError (naming the photo's index) if any photo is unusable."""
+        classified = self.classify(images, batch_size)
+        if not heatmaps:
+            return [prediction for prediction, _ in classified]
+        return [dataclasses.replace(prediction, heatmap_png=pending.render()) for prediction, pending in classified]
+
+    def classify(self, images: Sequence[bytes | Image.Image],
+                 batch_size: int = 32) -> list[tuple[PhotoPrediction, PendingHeatmap]]:
+        """Predict every photo without drawing heat maps, each with what drawing its heat map takes (so a caller
+        can draw them on another thread while the network runs the next batch); raises as `predict` does."""
         from oracle.vision.images import ImageError
 
         # Decode and letterbox every photo first (so a bad photo fails before any network time is spent), keeping
@@ -154,20 +183,19 @@ class DamageModel:
                 prepared.append(prepare(image, self.input_size))
             except ImageError as exc:
                 raise ImageError(f"photo {i}: {exc}") from exc
-        results: list[PhotoPrediction] = []
+        results: list[tuple[PhotoPrediction, PendingHeatmap]] = []
         for start in range(0, len(prepared), batch_size):
             chunk = prepared[start:start + batch_size]
             logits, cams = self.run(normalize_batch(np.stack([pixels for pixels, _, _ in chunk])))
             probs = softmax(logits, self.temperature)
             for (_, photo, box), p, cam in zip(chunk, probs, cams):
                 k = int(np.argmax(p))
-                results.append(PhotoPrediction(
+                results.append((PhotoPrediction(
                     probabilities={c: float(v) for c, v in zip(self.classes, p)},
                     label=self.classes[k],
                     confidence=float(p[k]),
                     damage_probability=float(1.0 - p[0]),
-                    heatmap_png=heatmap_png(photo, cam[k], box, self.input_size) if heatmaps else b"",
-                ))
+                ), PendingHeatmap(photo, cam[k], box, self.input_size)))
         return results
 
     def predict_one(self, image: bytes | Image.Image, heatmaps: bool = True) -> PhotoPrediction:

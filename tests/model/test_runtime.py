@@ -6,6 +6,7 @@ import hashlib
 import io
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -41,6 +42,14 @@ def test_predict__real_photos__returns_consistent_calibrated_predictions(damage_
         assert p.confidence == pytest.approx(p.probabilities[p.label])
         assert p.damage_probability == pytest.approx(1 - p.probabilities["whole"])
         assert p.heatmap_png.startswith(b"\x89PNG")
+
+
+def test_classify__then_render__same_predictions_and_heatmap_bytes_as_predict(damage_model, selection_photos):
+    photos = [p.read_bytes() for paths in selection_photos.values() for p in paths[:1]]
+    drawn = damage_model.predict(photos)
+    classified = damage_model.classify(photos)
+    assert [prediction for prediction, _ in classified] == [replace(p, heatmap_png=b"") for p in drawn]
+    assert [pending.render() for _, pending in classified] == [p.heatmap_png for p in drawn]
 
 
 def test_predict__real_photos__mostly_right_on_held_out_classes(damage_model, selection_photos):
