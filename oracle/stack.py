@@ -125,6 +125,13 @@ async def running_stack(settings, model, state_dir: Path, *, port: int = 0, with
             nodes.append(OracleNode(system.manager, store, assessor, signer, confirmations=0, poll_seconds=0.2))
         stop = asyncio.Event()
         tasks = [asyncio.create_task(node.run(stop)) for node in nodes]
+        say(f"starting {len(nodes)} oracle nodes (first model run, weather tables) ...")
+        try:
+            await wait_until_ready(nodes, tasks)
+        except BaseException:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
         gateway_settings = load_settings(rpc_url=chain.url, contract_address=system.manager.address,
                                          content_store_url=f"file://{state_dir / 'cas'}",
                                          db_url=f"sqlite:///{state_dir / 'node0.db'}", state_dir=state_dir)
@@ -150,3 +157,16 @@ async def running_stack(settings, model, state_dir: Path, *, port: int = 0, with
             await asyncio.gather(*tasks, return_exceptions=True)
             await runner.cleanup()
             bridge_assessor.close()
+
+
+async def wait_until_ready(nodes: list, tasks: list[asyncio.Task], timeout: float = 120.0) -> None:
+    """Wait until every node has warmed up, so the first claims do not wait for it; a node that dies instead
+    raises its error."""
+    ready = asyncio.ensure_future(asyncio.gather(*(node.ready.wait() for node in nodes)))
+    done, _ = await asyncio.wait([ready, *tasks], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    if ready in done:
+        return
+    ready.cancel()
+    for task in done:
+        task.result()  # a node that ended before it was ready: raise what stopped it
+    raise TimeoutError(f"oracle nodes not ready after {timeout:.0f} s")

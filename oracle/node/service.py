@@ -68,6 +68,7 @@ class OracleNode:
         self._retry_at: dict[int, float] = {}  # claim id -> when a job whose last attempt failed may try again
         self._due = 0.0  # when a job can next move without a new block (0: now)
         self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="send")
+        self.ready = asyncio.Event()  # set once the model has run once and the weather tables are parsed
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until `stop` is set; RPC outages are retried with back-off, a persistent failure halts the node.
@@ -76,6 +77,7 @@ class OracleNode:
         that moved something the next one follows at once."""
         await asyncio.to_thread(self.assessor.warm)
         log.info("node %s ready", self.signer.address)
+        self.ready.set()
         failures, last_head, last_full = 0, None, 0.0
         while not stop.is_set():
             moved = 0
