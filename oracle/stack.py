@@ -167,6 +167,7 @@ async def wait_until_ready(nodes: list, tasks: list[asyncio.Task], timeout: floa
     if ready in done:
         return
     ready.cancel()
+    await asyncio.gather(ready, return_exceptions=True)  # collect the cancellation, so nothing is left unread
     for task in done:
         task.result()  # a node that ended before it was ready: raise what stopped it
     raise TimeoutError(f"oracle nodes not ready after {timeout:.0f} s")
