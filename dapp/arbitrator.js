@@ -3,7 +3,16 @@
 import { DECISION, RULINGS, contracts, describeError, events, send, state } from "./chain.js";
 import { fetchByHash, renderExplanation } from "./explain.js";
 import { needWallet } from "./claimant.js";
-import { eth, h, mount, short, when } from "./ui.js";
+import { eth, h, mount, pct, short, when } from "./ui.js";
+
+/** One replayed field as people read it: the decision by name, the payout in ETH, confidence in percent. */
+function replayValue(name, value) {
+  if (value === null || value === undefined) return "-";
+  if (name === "decision") return `${DECISION[Number(value)] ?? value} (${value})`;
+  if (name === "payout") return eth(value);
+  if (name === "confidence") return pct(value);
+  return short(String(value), 18);
+}
 
 async function queue() {
   const { manager } = contracts();
@@ -75,7 +84,8 @@ async function replay(item, out) {
       : "Replay does NOT match the recorded decision; see the fields below."),
   h("table", { class: "replay" }, h("thead", {}, h("tr", {}, ["Field", "Recorded", "Replayed", ""].map((t) => h("th", { scope: "col" }, t)))),
     h("tbody", {}, Object.entries(body.fields).map(([name, [a, b, same]]) =>
-      h("tr", {}, h("td", {}, name), h("td", {}, short(a, 18)), h("td", {}, short(b, 18)), h("td", {}, same ? "match" : "MISMATCH"))))));
+      h("tr", {}, h("td", {}, name), h("td", {}, replayValue(name, a)), h("td", {}, replayValue(name, b)),
+        h("td", {}, same ? "match" : "MISMATCH"))))));
 }
 
 async function card(item, refresh) {

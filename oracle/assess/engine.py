@@ -27,6 +27,12 @@ from oracle.sources.terms import Terms, Thresholds
 REJECT, REFER, INFO = "REJECT", "REFER", "INFO"
 
 
+def percent(bps: int) -> str:
+    """Basis points as people read them, exactly: 1844 -> "18.44%", 1850 -> "18.5%", 2000 -> "20%"."""
+    whole, rest = divmod(int(bps), 100)
+    return f"{whole}.{rest:02d}".rstrip("0").rstrip(".") + "%"
+
+
 def photo_findings(inputs: AssessmentInputs) -> tuple[list[PhotoFinding], dict[str, bytes]]:
     """Turn each verified photo and its prediction into a finding with basis points, hashes, EXIF and heat map."""
     if len(inputs.photos) != len(inputs.predictions):
@@ -160,8 +166,8 @@ def _damage_rules(findings: Sequence[PhotoFinding], t: Thresholds) -> list[RuleF
             RuleFired(
                 "vision.no_damage",
                 REJECT,
-                f"no photo shows damage: the highest damage probability is {top} bps, at or below "
-                f"{t.no_damage_max_probability_bps} bps",
+                f"no photo shows damage: the highest damage probability is {percent(top)}, at or below "
+                f"{percent(t.no_damage_max_probability_bps)}",
                 BPS - top,
             )
         ]
@@ -170,8 +176,8 @@ def _damage_rules(findings: Sequence[PhotoFinding], t: Thresholds) -> list[RuleF
             RuleFired(
                 "vision.damage_uncertain",
                 REFER,
-                f"damage is uncertain: the highest damage probability is {top} bps, between "
-                f"{t.no_damage_max_probability_bps} and {t.min_damage_probability_bps} bps",
+                f"damage is uncertain: the highest damage probability is {percent(top)}, between "
+                f"{percent(t.no_damage_max_probability_bps)} and {percent(t.min_damage_probability_bps)}",
             )
         ]
     return [
@@ -251,7 +257,7 @@ def assess(inputs: AssessmentInputs) -> Assessment:
     if weak:
         rules.append(
             RuleFired("confidence.weak_signal_penalty", INFO,
-                      f"confidence lowered by {weak} x {t.weak_signal_penalty_bps} bps for weak fraud signals")
+                      f"confidence lowered by {weak} x {percent(t.weak_signal_penalty_bps)} for weak fraud signals")
         )
 
     outcomes = {r.outcome for r in rules}
@@ -271,7 +277,7 @@ def assess(inputs: AssessmentInputs) -> Assessment:
                 RuleFired(
                     "confidence.low",
                     REFER,
-                    f"confidence {confidence} bps is below the {t.min_auto_approve_confidence_bps} bps the terms "
+                    f"confidence {percent(confidence)} is below the {percent(t.min_auto_approve_confidence_bps)} the terms "
                     f"require to decide without a human",
                 )
             )

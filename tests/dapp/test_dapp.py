@@ -162,6 +162,8 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
                 "Dashcam statement: The dent is on the rear door", timeout=TIMEOUT_MS)
             dispute.locator("button.replay").click()
             expect(dispute.locator("[data-match]")).to_have_attribute("data-match", "true", timeout=TIMEOUT_MS)
+            expect(dispute.locator("table.replay")).to_contain_text("REJECT (3)")  # decisions by name, not code
+            expect(dispute.locator("table.replay")).to_contain_text("0 ETH")
             expect(dispute.locator(".explanation")).to_be_visible(timeout=TIMEOUT_MS)
             screenshot(page, "arbitrator")
         transaction(page, "Rule on claim", dispute.locator("button.rule-2").click)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from oracle.assess import AssessmentError, Decision, Peril, Prediction, assess
+from oracle.assess.engine import percent
 from oracle.assess.imagehash import dhash, phash
 from oracle.cas import cid_for_bytes
 from oracle.sources.history import InMemoryClaimsHistory, PriorClaim, PriorPhoto
@@ -57,7 +58,7 @@ def test_assess__no_damage_visible__rejects_with_reason(make_inputs):
     result = assess(make_inputs(weather=[HAIL_REPORT], predictions=preds))
     assert result.decision is Decision.REJECT and result.payout == 0
     rule = next(r for r in result.rules if r.outcome == "REJECT")
-    assert rule.id == "vision.no_damage" and "highest damage probability is 1000 bps" in rule.reason
+    assert rule.id == "vision.no_damage" and "highest damage probability is 10%, at or below 20%" in rule.reason
     assert result.confidence_bps == 9000
 
 
@@ -300,3 +301,8 @@ def test_assess__vision_runtime_photo_prediction__accepted_as_input(make_inputs)
     result = assess(make_inputs(n=1, weather=[HAIL_REPORT], predictions=[pred]))
     assert result.decision is Decision.APPROVE
     assert result.findings[0].probabilities_bps == {"whole": 400, "minor": 600, "moderate": 8500, "severe": 500}
+
+
+@pytest.mark.parametrize(("bps", "text"), [(1844, "18.44%"), (1850, "18.5%"), (2000, "20%"), (5, "0.05%"), (10_000, "100%"), (0, "0%")])
+def test_percent__basis_points__exact_percentage(bps, text):
+    assert percent(bps) == text
