@@ -19,7 +19,8 @@ def reused_photos(
 ) -> list[FraudSignal]:
     """Photos whose bytes or pHash (within max_distance bits) already appear in an earlier claim (by ClaimOrder)."""
     signals = []
-    prior = list(history.prior_photos(before=claim_order(claim.submitted_at, claim.claim_id)))
+    prior = list(history.prior_photos(before=claim_order(claim.submitted_at, claim.claim_id),
+                                      like=[(f.sha256, f.phash) for f in findings], max_distance=max_distance))
     for finding in findings:
         best = None
         for photo in prior:

@@ -7,11 +7,26 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text, and_, create_engine, event, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
-from oracle.sources.history import ClaimOrder, PriorClaim, PriorPhoto
+from oracle.sources.history import PHASH_BANDS, ClaimOrder, PriorClaim, PriorPhoto, phash_bands
 
 # Job states, in the order a job moves through them; ORPHANED and FAILED end a job early.
 DISCOVERED = "discovered"  # event seen at confirmation depth, not yet assessed
@@ -86,9 +101,20 @@ class HistoryPhoto(Base):
     claim_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     cid: Mapped[str] = mapped_column(String(80), primary_key=True)
     submitted_at: Mapped[int] = mapped_column(BigInteger)
-    sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
     phash: Mapped[str] = mapped_column(String(20))  # 64-bit ints as decimal strings: portable across databases
     dhash: Mapped[str] = mapped_column(String(20))
+
+
+class PhotoBand(Base):
+    """One byte of a history photo's pHash (8 rows a photo): the index that finds photos within d < 8 bits of a
+    pHash without reading every earlier photo (two such hashes agree on at least 8 - d of their 8 bytes)."""
+
+    __tablename__ = "history_photo_bands"
+    band: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0..7, most significant byte first
+    value: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0..255
+    claim_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    cid: Mapped[str] = mapped_column(String(80), primary_key=True)
 
 
 @dataclass(frozen=True)
@@ -117,6 +143,19 @@ class NodeStore:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         Base.metadata.create_all(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
+        self._index_earlier_photos()
+
+    def _index_earlier_photos(self) -> None:
+        """Bring a database written before the pHash index up to date: the sha256 index and every photo's bands."""
+        for index in HistoryPhoto.__table__.indexes:
+            index.create(self.engine, checkfirst=True)
+        with self._session.begin() as session:
+            if session.scalar(select(func.count()).select_from(PhotoBand)):
+                return
+            rows = session.execute(select(HistoryPhoto.claim_id, HistoryPhoto.cid, HistoryPhoto.phash)).all()
+            if rows:
+                session.execute(insert(PhotoBand), [band for claim_id, cid, phash in rows
+                                                    for band in _bands(claim_id, cid, int(phash))])
 
     def close(self) -> None:
         """Release the database connections."""
@@ -206,16 +245,11 @@ class NodeStore:
         """Change a job's fields (outcome as a dict is stored as JSON); with expect_state, only from that state."""
         return self.update_jobs(chain_id, contract, [(claim_id, expect_state, fields)])[0]
 
-    def update_jobs(self, chain_id: int, contract: str, changes: Sequence[tuple[int, str | None, dict]], *,
-                    claims: Sequence[PriorClaim] = (), photos: Sequence[PriorPhoto] = ()) -> list[bool]:
-        """Apply several `update_job` changes (claim id, expected state or None, fields) and add claims and photos
-        to the history, all in one transaction; returns for each change whether it applied."""
+    def update_jobs(self, chain_id: int, contract: str, changes: Sequence[tuple[int, str | None, dict]]) -> list[bool]:
+        """Apply several `update_job` changes (claim id, expected state or None, fields) in one transaction; returns
+        for each change whether it applied."""
         applied = []
         with self._session.begin() as session:
-            for claim in claims:
-                session.merge(_history_claim(claim))
-            for photo in photos:
-                session.merge(_history_photo(photo))
             for claim_id, expect_state, fields in changes:
                 fields = dict(fields)
                 if "outcome" in fields:
@@ -284,16 +318,13 @@ class NodeStore:
             known_photos = {(row.claim_id, row.cid) for row in session.execute(
                 select(HistoryPhoto.claim_id, HistoryPhoto.cid).where(
                     HistoryPhoto.claim_id.in_({p.claim_id for p in photos})))} & keys if photos else set()
-            for photo in photos:
-                if (photo.claim_id, photo.cid) in known_photos:
-                    session.merge(_history_photo(photo))
-                else:
-                    session.add(_history_photo(photo))
+            _put_photos(session, photos, known_photos)
 
     def add_photo(self, photo: PriorPhoto) -> None:
         """Remember a claim photo's perceptual hashes for later reused-photo checks (idempotent)."""
         with self._session.begin() as session:
-            session.merge(_history_photo(photo))
+            known = session.get(HistoryPhoto, (photo.claim_id, photo.cid)) is not None
+            _put_photos(session, [photo], {(photo.claim_id, photo.cid)} if known else set())
 
     def prior_claims(self, insured_object_id: str, *, before: ClaimOrder) -> Sequence[PriorClaim]:
         """Claims on this insured object that came before `before` in (submitted_at, claim_id) order."""
@@ -307,17 +338,51 @@ class NodeStore:
             return [PriorClaim(claim_id=r[0], policy_id=r[1], insured_object_id=r[2], incident_time=r[3],
                                submitted_at=r[4], decision=r[5], payout=int(r[6])) for r in rows]
 
-    def prior_photos(self, *, before: ClaimOrder) -> Iterable[PriorPhoto]:
+    def prior_photos(self, *, before: ClaimOrder, like: Sequence[tuple[str, int]] | None = None,
+                     max_distance: int | None = None) -> Iterable[PriorPhoto]:
         """Photos of every claim that came before `before`, in (submitted_at, claim_id, cid) order.
 
-        Read as plain columns (the fraud check reads every earlier photo for every claim)."""
+        With `like` ((sha256, pHash) pairs) and a `max_distance` d below 8 bits, only the photos that could match
+        are read: those with one of the sha256s, and those that agree with the pHashes on at least 8 - d of the
+        8 byte positions (the pHash index); the rest cannot be within d bits. Otherwise every one is read."""
         h = HistoryPhoto
+        query = select(h.claim_id, h.submitted_at, h.cid, h.sha256, h.phash, h.dhash).where(_before(h, before))
+        if like is not None and max_distance is not None and max_distance < PHASH_BANDS:
+            if not like:
+                return []
+            keys = sorted({key for _, phash in like for key in enumerate(phash_bands(phash))})
+            b = PhotoBand
+            # the candidates first (each a primary-key range of the index, or the sha256 index), then their rows;
+            # d differing bits change at most d of the 8 bytes, so a match shares at least 8 - d of them
+            candidates = (select(b.claim_id, b.cid).where(or_(*(and_(b.band == k, b.value == v) for k, v in keys)))
+                          .group_by(b.claim_id, b.cid).having(func.count() >= PHASH_BANDS - max_distance))
+            candidates = candidates.union(select(h.claim_id, h.cid).where(
+                h.sha256.in_(sorted({sha for sha, _ in like})))).subquery()
+            query = query.join(candidates, and_(candidates.c.claim_id == h.claim_id, candidates.c.cid == h.cid))
         with self._session() as session:
-            rows = session.execute(
-                select(h.claim_id, h.submitted_at, h.cid, h.sha256, h.phash, h.dhash).where(_before(h, before))
-                .order_by(h.submitted_at, h.claim_id, h.cid)).all()
+            rows = session.execute(query.order_by(h.submitted_at, h.claim_id, h.cid)).all()
             return [PriorPhoto(claim_id=r[0], submitted_at=r[1], cid=r[2], sha256=r[3], phash=int(r[4]),
                                dhash=int(r[5])) for r in rows]
+
+
+def _bands(claim_id: int, cid: str, phash: int) -> list[dict]:
+    """The pHash index rows of one photo."""
+    return [{"band": k, "value": v, "claim_id": claim_id, "cid": cid} for k, v in enumerate(phash_bands(phash))]
+
+
+def _put_photos(session, photos: Sequence[PriorPhoto], known: set[tuple[int, str]]) -> None:
+    """Add photos (or update the `known` ones in place) with their pHash index rows, in the caller's transaction."""
+    for photo in photos:
+        key = (photo.claim_id, photo.cid)
+        if key in known:
+            session.merge(_history_photo(photo))
+            session.execute(delete(PhotoBand).where(PhotoBand.claim_id == photo.claim_id, PhotoBand.cid == photo.cid))
+        else:
+            session.add(_history_photo(photo))
+    bands = [band for photo in photos for band in _bands(photo.claim_id, photo.cid, photo.phash)]
+    if bands:
+        session.flush()
+        session.execute(insert(PhotoBand), bands)
 
 
 def _before(table, before: ClaimOrder):

@@ -16,6 +16,14 @@ def claim_order(submitted_at: int, claim_id: int) -> ClaimOrder:
     return (submitted_at, claim_id)
 
 
+PHASH_BANDS = 8  # a pHash cut into its 8 bytes: two hashes within 7 bits agree on at least one byte (pigeonhole)
+
+
+def phash_bands(phash: int) -> tuple[int, ...]:
+    """The 8 bytes of a 64-bit pHash, most significant first: the keys of a similar-photo index."""
+    return tuple((phash >> (8 * (PHASH_BANDS - 1 - k))) & 0xFF for k in range(PHASH_BANDS))
+
+
 @dataclass(frozen=True)
 class PriorClaim:
     """An earlier claim on the same insured object, as the chain and node database recorded it."""
@@ -49,8 +57,11 @@ class ClaimsHistory(Protocol):
         """Return claims on this insured object whose (submitted_at, claim_id) is below `before`."""
         ...
 
-    def prior_photos(self, *, before: ClaimOrder) -> Iterable[PriorPhoto]:
-        """Return the photos of all claims whose (submitted_at, claim_id) is below `before`."""
+    def prior_photos(self, *, before: ClaimOrder, like: Sequence[tuple[str, int]] | None = None,
+                     max_distance: int | None = None) -> Iterable[PriorPhoto]:
+        """Return the photos of all claims whose (submitted_at, claim_id) is below `before`, in (submitted_at,
+        claim_id, cid) order. Given `like` ((sha256, pHash) pairs) and `max_distance`, a history may leave out
+        photos that neither share one of those sha256s nor lie within `max_distance` bits of one of those pHashes."""
         ...
 
 
@@ -80,8 +91,10 @@ class InMemoryClaimsHistory:
             key=lambda c: claim_order(c.submitted_at, c.claim_id),
         )
 
-    def prior_photos(self, *, before: ClaimOrder) -> Iterable[PriorPhoto]:
-        """Return the photos of all claims whose (submitted_at, claim_id) is below `before`."""
+    def prior_photos(self, *, before: ClaimOrder, like: Sequence[tuple[str, int]] | None = None,
+                     max_distance: int | None = None) -> Iterable[PriorPhoto]:
+        """Return the photos of all claims whose (submitted_at, claim_id) is below `before` (every one: the
+        `like` and `max_distance` hints are for histories with an index)."""
         return sorted(
             (p for p in self._photos if claim_order(p.submitted_at, p.claim_id) < before),
             key=lambda p: (p.submitted_at, p.claim_id, p.cid),

@@ -115,3 +115,55 @@ def test_two_stores_on_one_database__racing_add_and_move__exactly_one_wins(db_ur
         assert sorted(pool.map(move, stores)) == [False, False, False, True]
     for node_store in stores:
         node_store.close()
+
+
+def _flip(value: int, bits: int, start: int = 0) -> int:
+    """`value` with `bits` bits flipped, spread across its 8 bytes from bit `start` on."""
+    for k in range(bits):
+        value ^= 1 << ((start + 9 * k) % 64)
+    return value
+
+
+def test_prior_photos__phash_index__returns_exactly_the_full_scan_photos_that_can_match(store):
+    import random
+
+    rng = random.Random(7)
+    target = rng.getrandbits(64)
+    near = [_flip(target, bits, start) for bits, start in ((1, 0), (4, 3), (6, 5), (7, 1))]  # 7 bits: every byte
+    photos = [PriorPhoto(4096 * (i + 1), 100 + i, f"bafk{i}", f"{i:064x}", phash, 0)
+              for i, phash in enumerate(near + [rng.getrandbits(64) for _ in range(60)])]
+    photos.append(PriorPhoto(4096 * 99, 50, "bafkcopy", "ab" * 32, rng.getrandbits(64), 0))  # same bytes, other hash
+    store.add_history([], photos)
+    like = [("ab" * 32, target)]
+    everything = list(store.prior_photos(before=(10**9, 0)))
+    for max_distance in range(8):
+        indexed = list(store.prior_photos(before=(10**9, 0), like=like, max_distance=max_distance))
+        wanted = [p for p in everything if p.sha256 == "ab" * 32 or bin(p.phash ^ target).count("1") <= max_distance]
+        assert set(wanted) <= set(indexed) and len(indexed) < len(everything)
+        assert indexed == [p for p in everything if p in set(indexed)]  # the full scan's order
+    assert list(store.prior_photos(before=(10**9, 0), like=like, max_distance=8)) == everything  # no index: all
+    assert list(store.prior_photos(before=(10**9, 0), like=[], max_distance=6)) == []
+
+
+def test_prior_photos__photo_stored_again_with_another_hash__index_follows_the_new_hash(store):
+    store.add_photo(PriorPhoto(4097, 100, "bafk1", "aa" * 32, 0, 0))
+    store.add_photo(PriorPhoto(4097, 100, "bafk1", "aa" * 32, 2**64 - 1, 0))
+    assert list(store.prior_photos(before=(200, 0), like=[("bb" * 32, 0)], max_distance=3)) == []
+    [photo] = store.prior_photos(before=(200, 0), like=[("bb" * 32, 2**64 - 1)], max_distance=3)
+    assert photo.phash == 2**64 - 1
+
+
+def test_node_store__database_from_before_the_phash_index__indexed_when_opened(tmp_path):
+    from sqlalchemy import create_engine, text
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    NodeStore(url).add_photo(PriorPhoto(4097, 100, "bafk1", "aa" * 32, 12345, 0))
+    engine = create_engine(url)
+    with engine.begin() as connection:  # what an older release left behind: photos without index rows
+        connection.execute(text("DROP TABLE history_photo_bands"))
+        connection.execute(text("DROP INDEX ix_history_photos_sha256"))
+    engine.dispose()
+    reopened = NodeStore(url)
+    [photo] = reopened.prior_photos(before=(200, 0), like=[("bb" * 32, 12345 ^ 0b101)], max_distance=2)
+    assert photo.cid == "bafk1"
+    reopened.close()
