@@ -349,16 +349,14 @@ def _submit(manager, holder: str, claim: PlannedClaim) -> None:
     """File one claim and note its id and block."""
     from web3.logs import DISCARD
 
-    from oracle.chain.deploy import DAY
+    from oracle.chain.deploy import DAY, transact
     from oracle.demo import CLAIMS_OPEN
 
     w3 = manager.w3
     incident = CLAIMS_OPEN - 5 * DAY if claim.peril == 1 else w3.eth.get_block("latest").timestamp - 3600
-    tx = manager.contract.functions.submitClaim(claim.policy_id, claim.evidence_root, claim.evidence_uri, incident,
-                                                claim.peril, 41_600_000, -93_600_000, 2 * 10**18)
-    receipt = w3.eth.wait_for_transaction_receipt(tx.transact({"from": holder}))
-    if receipt.status != 1:
-        raise RuntimeError(f"bench: submitClaim reverted in {receipt.transactionHash.hex()}")
+    receipt = transact(w3, manager.contract.functions.submitClaim(
+        claim.policy_id, claim.evidence_root, claim.evidence_uri, incident, claim.peril, 41_600_000, -93_600_000,
+        2 * 10**18), holder)
     claim.claim_id = manager.contract.events.ClaimSubmitted().process_receipt(receipt, errors=DISCARD)[0].args.claimId
     claim.claim_block = receipt.blockNumber
 

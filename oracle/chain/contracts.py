@@ -245,7 +245,7 @@ class ClaimsManagerClient:
         claims, policies = [], []
         for log in logs:
             if log["topics"][0] == submitted.topic:
-                claims.append(_claim_submitted_raw(log, submitted.decode(log)))
+                claims.append(_claim_submitted(log, submitted.decode(log)))
             elif log["topics"][0] == purchased.topic:
                 args = purchased.decode(log)
                 policies.append(PolicyPurchased(args["policyId"], bytes(args["insuredObject"]),
@@ -254,9 +254,11 @@ class ClaimsManagerClient:
 
     def claim_submitted(self, claim_id: int, from_block: int = 0) -> ClaimSubmitted | None:
         """The `ClaimSubmitted` event of one claim on the current chain (mined from `from_block` on), or None."""
-        logs = self.contract.events.ClaimSubmitted().get_logs(from_block=from_block,
-                                                              argument_filters={"claimId": claim_id})
-        return _claim_submitted(logs[-1]) if logs else None
+        submitted = self._events["ClaimSubmitted"]
+        logs = self.rpc("eth_getLogs", [{"address": self.address, "fromBlock": hex(from_block), "toBlock": "latest",
+                                         "topics": [submitted.topic, "0x" + claim_id.to_bytes(32, "big").hex()]}])
+        logs = [log for log in logs if not log.get("removed")]
+        return _claim_submitted(logs[-1], submitted.decode(logs[-1])) if logs else None
 
     def claim_decided(self, claim_id: int, from_block: int = 0) -> dict | None:
         """The `ClaimDecided` event of one claim (decision, payout, confidence, hashes), or None."""
@@ -329,7 +331,7 @@ def blocks_at_time(w3: Web3, timestamp: int, last_block: int) -> tuple[int, int]
     return first_after(timestamp - 1), first_after(timestamp) - 1
 
 
-def _claim_submitted_raw(log: dict, args: dict) -> ClaimSubmitted:
+def _claim_submitted(log: dict, args: dict) -> ClaimSubmitted:
     """A raw `ClaimSubmitted` log and its decoded arguments as a typed record."""
     return ClaimSubmitted(
         claim_id=args["claimId"], policy_id=args["policyId"], holder=args["holder"],
@@ -338,16 +340,4 @@ def _claim_submitted_raw(log: dict, args: dict) -> ClaimSubmitted:
         longitude_e6=args["longitudeE6"], claimed_amount=args["claimedAmount"],
         block_number=int(log["blockNumber"], 16), block_hash=bytes.fromhex(log["blockHash"][2:]),
         tx_hash=bytes.fromhex(log["transactionHash"][2:]), log_index=int(log["logIndex"], 16),
-    )
-
-
-def _claim_submitted(log) -> ClaimSubmitted:
-    """A decoded `ClaimSubmitted` log as a typed record."""
-    return ClaimSubmitted(
-        claim_id=log.args.claimId, policy_id=log.args.policyId, holder=log.args.holder,
-        evidence_root=bytes(log.args.evidenceRoot), evidence_uri=log.args.evidenceURI,
-        incident_time=log.args.incidentTime, peril=log.args.peril, latitude_e6=log.args.latitudeE6,
-        longitude_e6=log.args.longitudeE6, claimed_amount=log.args.claimedAmount,
-        block_number=log.blockNumber, block_hash=bytes(log.blockHash), tx_hash=bytes(log.transactionHash),
-        log_index=log.logIndex,
     )

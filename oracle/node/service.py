@@ -268,31 +268,6 @@ class OracleNode:
             raise exc
         self._failed_attempt(job, exc)
 
-    async def process(self, job: JobView) -> bool:
-        """Advance one job: assess a discovered claim, then see our vote or signed report through; True if it moved."""
-        assessed = job.state == DISCOVERED
-        if assessed:
-            context = self.context(job)
-            if context is None:
-                self.store.update_job(self.chain_id, self.client.address, job.claim_id, expect_state=DISCOVERED,
-                                      state=ORPHANED, error="claim not on chain with this evidence root")
-                return True
-            outcome = await self.assessor.assess(context)
-            record_in_history(self.store, context, outcome)
-            self.store.update_job(self.chain_id, self.client.address, job.claim_id, expect_state=DISCOVERED,
-                                  state=ASSESSED, outcome=outcome_record(outcome),
-                                  event_json=json.dumps({**job.event, "context": _context_record(context)},
-                                                        sort_keys=True))
-            job = self.store.job(self.chain_id, self.client.address, job.claim_id)
-        if job.state in (ASSESSED, SENDING):
-            report = report_for(job.claim_id, job.event["context"], job.outcome)
-            return self.submitter.submit(job, report) != job.state or assessed
-        return assessed
-
-    def context(self, job: JobView) -> ClaimContext | None:
-        """The claim, policy and product as the chain has them now, or None if the claim is gone."""
-        return claim_context(self.client, job.claim_id, event_from_record(job.event), self.store)
-
     def _failed_attempt(self, job: JobView, exc: Exception) -> None:
         """Count a failed attempt on a job; after five, park it as failed with the reason. The next attempt waits
         a little longer each time (a second, then 2, 4, 8), however fast the node polls."""

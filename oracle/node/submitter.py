@@ -17,8 +17,14 @@ log = logging.getLogger(__name__)
 SUBMITTED = 1
 # Reverts that mean the work is already done: by us before a crash, or by the rest of the committee.
 SETTLED_REASONS = ("oracle: already voted", "oracle: claim not awaiting one")
+
 REBROADCAST_SECONDS = 30.0  # a sent transaction still unmined after this long is broadcast again (same bytes)
 SETTLE_SECONDS = 0.5  # how long a batch of votes just sent waits for receipts before moving on
+
+
+def _settled(exc: ContractLogicError) -> bool:
+    """Whether a revert says the work is already done (SETTLED_REASONS)."""
+    return any(reason in str(exc) for reason in SETTLED_REASONS)
 
 
 class TransactionSubmitter:
@@ -57,7 +63,7 @@ class TransactionSubmitter:
         try:
             tx = build()
         except ContractLogicError as exc:
-            if any(reason in str(exc) for reason in SETTLED_REASONS):
+            if _settled(exc):
                 return self._finish(job, ASSESSED, str(exc))
             raise
         if tx is None:
@@ -162,7 +168,7 @@ class VoteSubmitter(TransactionSubmitter):
                 fees = fees or self.client.fee_fields()
                 built.append((job, self.client.vote_report_tx(report, self.signer.address, fees)))
             except ContractLogicError as exc:
-                if any(reason in str(exc) for reason in SETTLED_REASONS):
+                if _settled(exc):
                     log.info("claim %d: nothing to send (%s)", job.claim_id, exc)
                     changes.append((job.claim_id, ASSESSED, {"state": DONE, "error": str(exc)}))
                     states[job.claim_id] = DONE

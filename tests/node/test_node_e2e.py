@@ -13,7 +13,7 @@ from oracle.chain.devchain import DEV_MNEMONIC
 from oracle.explain.canonical import canonical_json
 from oracle.node.service import OracleNode
 from oracle.node.signer import Signer
-from oracle.node.store import DONE, NodeStore
+from oracle.node.store import ASSESSED, DONE, NodeStore
 from oracle.pipeline import ClaimAssessor
 from oracle.settings import load_settings
 
@@ -44,11 +44,11 @@ def test_node__restart_after_assessment__votes_once(world, model):
     photos = sorted((world["data"] / "images/vds2500/val/minor").glob("*"))[:1]
     claim_id = submit_photos(world, photos, 2 * ETH)
     node = make_node(world, model, 0)
-    node.watcher.poll()
-    job = node.store.jobs(node.chain_id, world["manager"].address)[0]
-    node.submitter.submit = lambda *a, **k: (_ for _ in ()).throw(ConnectionError("killed before voting"))
+    node.submitter.submit_many = lambda *a, **k: (_ for _ in ()).throw(ConnectionError("killed before voting"))
     with pytest.raises(ConnectionError):
-        asyncio.run(node.process(job))
+        asyncio.run(node.run_once())
+    [job] = node.store.jobs(node.chain_id, world["manager"].address)
+    assert job.state == ASSESSED  # assessed and written down, nothing sent
     restarted = make_node(world, model, 0)  # same database, fresh process state
     asyncio.run(restarted.run_once())
     asyncio.run(restarted.run_once())
