@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+NODE_BATCH_CLAIMS = 8  # waiting claims a node assesses together: one model call for all their photos
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 """The checkout this package lives in; relative defaults hang off it."""
 
@@ -32,7 +34,7 @@ class Settings(BaseSettings):
     confirmations: int = Field(default=2, ge=0, le=1000)
     start_block: int = Field(default=0, ge=0)
     poll_interval_s: float = Field(default=1.0, gt=0)
-    node_batch_claims: int = Field(default=8, ge=1, le=256)  # waiting claims a node assesses in one model call
+    node_batch_claims: int = Field(default=NODE_BATCH_CLAIMS, ge=1, le=256)
 
     # committee reports: one vote transaction per member, or one transaction carrying M signatures
     report_mode: Literal["vote", "aggregate"] = "vote"

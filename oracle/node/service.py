@@ -21,10 +21,10 @@ from oracle.node.store import ASSESSED, DISCOVERED, FAILED, ORPHANED, SENDING, J
 from oracle.node.submitter import VoteSubmitter
 from oracle.node.watcher import ClaimWatcher, event_from_record
 from oracle.pipeline import ClaimAssessor, ClaimContext, ClaimOutcome, record_in_history
+from oracle.settings import NODE_BATCH_CLAIMS
 
 log = logging.getLogger(__name__)
 RPC_ERRORS = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ConnectionError, TimeoutError)
-DEFAULT_BATCH_CLAIMS = 8  # waiting claims assessed together: one model call for all their photos
 PIPELINE_BATCHES = 16  # batches one poll takes on at most, deciding one while the next is in the model
 FULL_POLL_SECONDS = 5.0  # a full poll at least this often even without a new block (a reorg at the same height)
 
@@ -49,7 +49,7 @@ class OracleNode:
     def __init__(self, client: ClaimsManagerClient, store: NodeStore, assessor: ClaimAssessor, signer: Signer, *,
                  confirmations: int = 2, start_block: int = 0, poll_seconds: float = 1.0, max_failures: int = 20,
                  report_mode: str = "vote", relay: SignatureRelayClient | None = None,
-                 fallback_seconds: float = 30.0, batch_claims: int = DEFAULT_BATCH_CLAIMS):
+                 fallback_seconds: float = 30.0, batch_claims: int = NODE_BATCH_CLAIMS):
         """Assemble a node that votes or, in "aggregate" mode, signs through `relay`; see `Settings` for the rest.
 
         Up to `batch_claims` waiting claims are assessed together (one model call for all their photos)."""

@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
-from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
+from web3.exceptions import ContractLogicError, Web3RPCError
 
 from oracle.chain.contracts import ClaimsManagerClient
 from oracle.chain.report import Report
@@ -83,9 +83,8 @@ class TransactionSubmitter:
 
     def _resume(self, job: JobView) -> str:
         """After a restart: the written-down transaction is either mined, pending, or must be sent again."""
-        try:
-            receipt = self.client.w3.eth.get_transaction_receipt(job.tx_hash)
-        except TransactionNotFound:
+        receipt = self.client.receipt(job.tx_hash)
+        if receipt is None:
             return self._broadcast_and_wait(job.claim_id, job.raw_tx, job.tx_hash)
         return self._settle(job.claim_id, receipt)
 
@@ -107,9 +106,10 @@ class TransactionSubmitter:
         self._sent_at[bytes(tx_hash)] = time.monotonic()
 
     def _settle(self, claim_id: int, receipt) -> str:
-        """Record the mined outcome: success, or a revert that means the claim no longer needs us."""
-        state, fields = self._settlement(claim_id, receipt.status, receipt.blockNumber,
-                                         bytes(receipt.transactionHash))
+        """Record the mined outcome (a receipt read by key: `client.receipt`'s dict or web3's), success or a revert
+        that means the claim no longer needs us."""
+        state, fields = self._settlement(claim_id, receipt["status"], receipt["blockNumber"],
+                                         bytes(receipt["transactionHash"]))
         self.store.update_job(self.chain_id, self.client.address, claim_id, expect_state=SENDING, **fields)
         return state
 

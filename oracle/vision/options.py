@@ -20,6 +20,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--warmup-steps", type=int, default=40)
     parser.add_argument("--label-smoothing", type=float, default=0.05)
     parser.add_argument("--train-size", type=int, default=160, help="training crop size (evaluated at 224)")
+    parser.add_argument("--crop-scale", type=float, default=0.3,
+                        help="smallest share of a photo's area a random training crop keeps (larger keeps the damage in view)")
     parser.add_argument("--freeze-blocks", type=int, default=8, help="MBConv blocks (after the stem) kept frozen")
     parser.add_argument("--seed", type=int, default=20261122)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a shared 2-core box)")

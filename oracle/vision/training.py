@@ -92,10 +92,12 @@ class Blur:
         return img.filter(ImageFilter.GaussianBlur(float(torch.empty(()).uniform_(0.3, 1.6))))
 
 
-def train_transform(size: int) -> T.Compose:
-    """Return the training augmentation: scale, crop or letterbox, flip, colour, blur, resolution, JPEG."""
+def train_transform(size: int, crop_scale: float = 0.3) -> T.Compose:
+    """Return the training augmentation: scale, crop or letterbox, flip, colour, blur, resolution, JPEG; crops keep at
+    least `crop_scale` of the photo's area."""
     return T.Compose([
-        T.RandomChoice([T.RandomResizedCrop(size, scale=(0.3, 1.0), antialias=True), RandomLetterbox(size)],
+        T.RandomChoice([T.RandomResizedCrop(size, scale=(crop_scale, 1.0), antialias=True),
+                        RandomLetterbox(size, scale=(max(0.4, crop_scale), 1.0))],
                        p=[0.75, 0.25]),
         T.RandomHorizontalFlip(),
         T.RandomApply([T.ColorJitter(0.35, 0.35, 0.3, 0.04)], p=0.8),
@@ -157,7 +159,7 @@ def load_data(args) -> tuple[CachedPhotos, CachedPhotos, list[vdata.Sample]]:
         samples = kept
     train = [s for s in samples if s.split == "train"]
     val = [s for s in samples if s.split == "val"]
-    train_ds = CachedPhotos(train, args.data, train_transform(args.train_size), "train")
+    train_ds = CachedPhotos(train, args.data, train_transform(args.train_size, getattr(args, "crop_scale", 0.3)), "train")
     val_ds = CachedPhotos(val, args.data, eval_transform(INPUT_SIZE), "val")
     return train_ds, val_ds, samples
 
