@@ -92,7 +92,7 @@ class Blur:
         return img.filter(ImageFilter.GaussianBlur(float(torch.empty(()).uniform_(0.3, 1.6))))
 
 
-def train_transform(size: int, crop_scale: float = 0.3) -> T.Compose:
+def train_transform(size: int, crop_scale: float) -> T.Compose:
     """Return the training augmentation: scale, crop or letterbox, flip, colour, blur, resolution, JPEG; crops keep at
     least `crop_scale` of the photo's area."""
     return T.Compose([
@@ -159,7 +159,7 @@ def load_data(args) -> tuple[CachedPhotos, CachedPhotos, list[vdata.Sample]]:
         samples = kept
     train = [s for s in samples if s.split == "train"]
     val = [s for s in samples if s.split == "val"]
-    train_ds = CachedPhotos(train, args.data, train_transform(args.train_size, getattr(args, "crop_scale", 0.3)), "train")
+    train_ds = CachedPhotos(train, args.data, train_transform(args.train_size, args.crop_scale), "train")
     val_ds = CachedPhotos(val, args.data, eval_transform(INPUT_SIZE), "val")
     return train_ds, val_ds, samples
 
@@ -194,7 +194,7 @@ def train_one_epoch(model, criterion, optimizer, scheduler, loader, epoch: int, 
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
     bar = tqdm(loader, desc=f"epoch {epoch + 1}/{args.epochs}", file=sys.stderr, dynamic_ncols=True)
-    mix = BatchMix(args.mix_prob) if getattr(args, "mix_prob", 0.0) > 0 else None
+    mix = BatchMix(args.mix_prob) if args.mix_prob > 0 else None
     for images, targets in bar:
         if mix is not None:
             images, soft = mix(images, targets)
@@ -262,7 +262,7 @@ def main(args) -> int:
                               generator=generator, num_workers=0)
     val_loader = DataLoader(val_ds, batch_size=64, shuffle=False, num_workers=0)
 
-    init = getattr(args, "init_checkpoint", None)
+    init = args.init_checkpoint
     init_args = None
     model = DamageNet(pretrained=not args.no_pretrained and not init)
     if init:
@@ -283,7 +283,7 @@ def main(args) -> int:
     if args.max_steps:
         total = min(total, args.max_steps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(min(args.warmup_steps, total), total))
-    criterion = nn.CrossEntropyLoss(weight=class_weights(train_ds.targets, getattr(args, "moderate_weight", 1.0)),
+    criterion = nn.CrossEntropyLoss(weight=class_weights(train_ds.targets, args.moderate_weight),
                                     label_smoothing=args.label_smoothing)
 
     best, step, history = None, 0, []
