@@ -1,4 +1,4 @@
-"""The `claims-oracle model` command: train, export, evaluate, report and bench the damage model."""
+"""The `claims-oracle model` command: train, export, evaluate, report, shift-test and bench the damage model."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from oracle.vision.options import add_export_arguments, add_train_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Register the train, export, evaluate, report and bench sub-commands."""
+    """Register the train, export, evaluate, report, shift and bench sub-commands."""
     sub = parser.add_subparsers(dest="model_command", required=True)
 
     train = sub.add_parser("train", help="train from the ImageNet EfficientNet-Lite0 weights (needs the train extra)")
@@ -34,6 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     report.add_argument("--data", type=Path, default=default_data_dir())
     report.add_argument("--model", type=Path, default=None)
     report.add_argument("--out-dir", type=Path, default=MODELS_DIR)
+
+    shift = sub.add_parser("shift", help="score the model on the selection set rewritten as other cameras would "
+                                         "take it (resolution, JPEG, close-up, background); prints JSON")
+    shift.add_argument("--data", type=Path, default=default_data_dir())
+    shift.add_argument("--model", type=Path, default=None)
 
     bench = sub.add_parser("bench", help="serving benchmark; writes bench/model.json")
     bench.add_argument("--model", type=Path, default=None)
@@ -78,6 +83,11 @@ def run(args: argparse.Namespace) -> int:
         doc = write_report(args.data, args.model, args.out_dir)
         print(json.dumps({k: doc[k] for k in ("model_sha256", "temperature", "calibration", "eval_seconds")}, indent=2))
         _print_table(doc["all"])
+        return 0
+    if command == "shift":
+        from oracle.vision.evaluation import shift_report
+
+        print(json.dumps(shift_report(args.data, args.model), indent=2, sort_keys=True))
         return 0
     if command == "bench":
         from oracle.vision import bench

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -13,13 +15,14 @@ from tqdm import tqdm
 
 from oracle.vision import data as vdata
 from oracle.vision import metrics
-from oracle.vision.images import CLASSES, ImageError, normalize_batch, prepare
+from oracle.vision.images import CLASSES, ImageError, decode, normalize_batch, prepare
 from oracle.vision.runtime import DamageModel
 
 
-def run_logits(model: DamageModel, samples: list[vdata.Sample], root: Path,
-               batch_size: int = 32) -> tuple[np.ndarray, np.ndarray, list[dict]]:
-    """Return raw logits and labels for the readable samples, plus a list of the unreadable ones."""
+def run_logits(model: DamageModel, samples: list[vdata.Sample], root: Path, batch_size: int = 32,
+               rewrite: Callable[[bytes], bytes] | None = None) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    """Return raw logits and labels for the readable samples (each photo's bytes passed through `rewrite` first,
+    if given), plus a list of the unreadable ones."""
     logits, labels, errors = [], [], []
     batch, batch_labels = [], []
 
@@ -33,7 +36,8 @@ def run_logits(model: DamageModel, samples: list[vdata.Sample], root: Path,
 
     for s in tqdm(samples, desc="evaluate", file=sys.stderr, dynamic_ncols=True):
         try:
-            pixels, _, _ = prepare((root / s.path).read_bytes(), model.input_size)
+            photo = (root / s.path).read_bytes()
+            pixels, _, _ = prepare(rewrite(photo) if rewrite else photo, model.input_size)
         except (ImageError, OSError) as exc:
             errors.append({"path": s.path, "error": str(exc)})
             print(f"skipped {s.path}: {exc}", file=sys.stderr)
@@ -161,3 +165,57 @@ def write_report(data_dir: Path, model_path: Path | None, out_dir: Path) -> dict
                      f"after (T={t:.2f})": doc["calibration"]["ece_after"]},
                     out_dir / "reliability.png")
     return doc
+
+
+def _jpeg(img: Image.Image, quality: int) -> bytes:
+    """Encode a photo as JPEG bytes."""
+    out = io.BytesIO()
+    img.save(out, format="JPEG", quality=quality)
+    return out.getvalue()
+
+
+def _upscaled(img: Image.Image) -> Image.Image:
+    """The photo enlarged to a 1,000 px long side, as a phone camera's resolution."""
+    f = 1000 / max(img.size)
+    return img.resize((round(img.size[0] * f), round(img.size[1] * f)), Image.Resampling.BICUBIC)
+
+
+def _close_up(img: Image.Image) -> Image.Image:
+    """The centre 60% of the photo's width and height, as a close-up."""
+    w, h = img.size
+    cw, ch = int(w * 0.6), int(h * 0.6)
+    return img.crop(((w - cw) // 2, (h - ch) // 2, (w + cw) // 2, (h + ch) // 2))
+
+
+def _wide(img: Image.Image) -> Image.Image:
+    """The photo in the middle of a twice-as-wide dark canvas, as a photo with much background."""
+    canvas = Image.new("RGB", (img.size[0] * 2, img.size[1]), (40, 40, 40))
+    canvas.paste(img, (img.size[0] // 2, 0))
+    return canvas
+
+
+# Rewrites of the selection photos that stand in for other cameras and framings (a proxy, not a test set).
+SHIFTS: dict[str, Callable[[bytes], bytes]] = {
+    "upscaled_1000px_q90": lambda b: _jpeg(_upscaled(decode(b)), 90),
+    "jpeg_q20": lambda b: _jpeg(decode(b), 20),
+    "close_up_centre_60pct_q90": lambda b: _jpeg(_close_up(decode(b)), 90),
+    "wide_dark_canvas_2x_q90": lambda b: _jpeg(_wide(decode(b)), 90),
+}
+
+
+def shift_report(data_dir: Path, model_path: Path | None = None) -> dict:
+    """Score the model on the selection set as it is and under each of SHIFTS: macro-F1 over the four classes,
+    whole-versus-damaged accuracy, `whole` recall and ECE, per shift."""
+    model = DamageModel.load(model_path)
+    samples = [s for s in vdata.list_samples(data_dir) if s.split == "val"]
+    results = {}
+    for name, rewrite in {"none": None, **SHIFTS}.items():
+        logits, labels, errors = run_logits(model, samples, Path(data_dir), rewrite=rewrite)
+        probs = metrics.softmax(logits, model.temperature)
+        report = metrics.classification_report(labels, probs.argmax(1))
+        results[name] = {"n": report["n"], "macro_f1": report["macro_f1"], "accuracy": report["accuracy"],
+                         "damage_accuracy": report["damage_accuracy"],
+                         "whole_recall": report["per_class"]["whole"]["recall"],
+                         "ece": metrics.ece(probs, labels), "skipped": len(errors)}
+    return {"model_sha256": model.model_sha256, "set": "selection set (vds2500 val + held-out whole)",
+            "shifts": results}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -75,3 +76,59 @@ def test_train__one_step_on_real_photos__writes_checkpoint_and_hashed_manifest(t
     assert all(len(f["sha256"]) == 64 for f in manifest["files"])
     recorded = (tmp_path / "training_manifest.json.sha256").read_text().split()[0]
     assert recorded == ckpt["manifest_sha256"]
+
+
+def test_train_defaults__are_the_shipped_models_recipe():
+    """`claims-oracle model train` with no options must reproduce the shipped model's recipe (the model card says so)."""
+    import argparse
+
+    from oracle.vision.options import add_train_arguments
+    from oracle.vision.runtime import DamageModel
+
+    shipped = DamageModel.load().metadata["train_args"]
+    defaults = vars(add_train_arguments(argparse.ArgumentParser()).parse_args([]))
+    compared = sorted(set(shipped) & set(defaults))
+    assert {"epochs", "train_size", "crop_scale", "freeze_blocks", "seed", "lr"} <= set(compared)
+    assert {k: defaults[k] for k in compared} == {k: shipped[k] for k in compared}
+
+
+def test_shifts__rewrite_photos_as_described(selection_photos):
+    from PIL import Image
+
+    from oracle.vision.evaluation import SHIFTS
+
+    photo = selection_photos["severe"][0].read_bytes()
+    w, h = Image.open(io.BytesIO(photo)).size
+    sizes = {name: Image.open(io.BytesIO(rewrite(photo))).size for name, rewrite in SHIFTS.items()}
+    assert max(sizes["upscaled_1000px_q90"]) == 1000
+    assert sizes["jpeg_q20"] == (w, h)
+    assert sizes["close_up_centre_60pct_q90"] == (int(w * 0.6), int(h * 0.6))
+    assert sizes["wide_dark_canvas_2x_q90"] == (2 * w, h)
+    assert all(Image.open(io.BytesIO(rewrite(photo))).format == "JPEG" for rewrite in SHIFTS.values())
+
+
+def test_shift_command__scores_every_shift_and_none_matches_evaluate(tmp_path, selection_photos):
+    if not DEFAULT_MODEL_PATH.is_file():
+        pytest.skip("no exported model")
+    from oracle.vision.evaluation import SHIFTS, evaluate_folder
+
+    layout = tmp_path / "data"
+    flat = tmp_path / "flat"
+    for label, paths in selection_photos.items():
+        split_dir = (layout / "images" / "carparts_whole" / "train" / "whole" if label == "whole"
+                     else layout / "images" / "vds2500" / "val" / label)
+        split_dir.mkdir(parents=True)
+        (flat / label).mkdir(parents=True)
+        for p in paths[:3]:  # held-out whole photos keep their names, so they stay in the selection set
+            os.symlink(p, split_dir / p.name)
+            os.symlink(p, flat / label / p.name)
+
+    out = _cli("model", "shift", "--data", str(layout))
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert set(doc["shifts"]) == {"none", *SHIFTS}
+    assert all(row["n"] == 12 and row["skipped"] == 0 for row in doc["shifts"].values())
+    plain = evaluate_folder(flat)
+    assert doc["shifts"]["none"]["macro_f1"] == pytest.approx(plain["macro_f1"])
+    assert doc["shifts"]["none"]["damage_accuracy"] == pytest.approx(plain["damage_accuracy"])
+    assert doc["model_sha256"] == plain["model_sha256"]
