@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from oracle.vision import data as vdata
-from oracle.vision.images import INPUT_SIZE, normalize_batch, prepare
+from oracle.vision.images import INPUT_SIZE, encode_jpeg, normalize_batch, prepare
 from oracle.vision.runtime import DamageModel
 
 DEFAULT_OUTPUT = vdata.REPO_ROOT / "bench" / "model.json"
@@ -34,17 +34,13 @@ def sample_photos(data_dir: Path, count: int) -> tuple[list[bytes], str]:
             img = Image.open(paths[(i * 7) % len(paths)]).convert("RGB").resize((INPUT_SIZE, INPUT_SIZE))
         else:
             img = Image.fromarray(rng.integers(0, 255, (INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8))
-        buf = io.BytesIO()
-        img.save(buf, format="JPEG", quality=90)
-        photos.append(buf.getvalue())
+        photos.append(encode_jpeg(img, 90))
     return photos, "real vds2500/val photos resized to 224 px" if paths else "synthetic 224 px noise"
 
 
 def _enlarge(photo: bytes, size: tuple[int, int]) -> bytes:
     """Return the photo upscaled to `size` and re-encoded as JPEG (a stand-in for a phone photo's pixel count)."""
-    buf = io.BytesIO()
-    Image.open(io.BytesIO(photo)).convert("RGB").resize(size, Image.Resampling.BILINEAR).save(buf, "JPEG", quality=90)
-    return buf.getvalue()
+    return encode_jpeg(Image.open(io.BytesIO(photo)).convert("RGB").resize(size, Image.Resampling.BILINEAR), 90)
 
 
 def _timed(fn, repeats: int) -> list[float]:

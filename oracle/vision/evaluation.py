@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import sys
 import time
@@ -15,7 +14,7 @@ from tqdm import tqdm
 
 from oracle.vision import data as vdata
 from oracle.vision import metrics
-from oracle.vision.images import CLASSES, ImageError, decode, normalize_batch, prepare
+from oracle.vision.images import CLASSES, ImageError, decode, encode_jpeg, normalize_batch, prepare
 from oracle.vision.runtime import DamageModel
 
 
@@ -167,13 +166,6 @@ def write_report(data_dir: Path, model_path: Path | None, out_dir: Path) -> dict
     return doc
 
 
-def _jpeg(img: Image.Image, quality: int) -> bytes:
-    """Encode a photo as JPEG bytes."""
-    out = io.BytesIO()
-    img.save(out, format="JPEG", quality=quality)
-    return out.getvalue()
-
-
 def _upscaled(img: Image.Image) -> Image.Image:
     """The photo enlarged to a 1,000 px long side, as a phone camera's resolution."""
     f = 1000 / max(img.size)
@@ -196,10 +188,10 @@ def _wide(img: Image.Image) -> Image.Image:
 
 # Rewrites of the selection photos that stand in for other cameras and framings (a proxy, not a test set).
 SHIFTS: dict[str, Callable[[bytes], bytes]] = {
-    "upscaled_1000px_q90": lambda b: _jpeg(_upscaled(decode(b)), 90),
-    "jpeg_q20": lambda b: _jpeg(decode(b), 20),
-    "close_up_centre_60pct_q90": lambda b: _jpeg(_close_up(decode(b)), 90),
-    "wide_dark_canvas_2x_q90": lambda b: _jpeg(_wide(decode(b)), 90),
+    "upscaled_1000px_q90": lambda b: encode_jpeg(_upscaled(decode(b)), 90),
+    "jpeg_q20": lambda b: encode_jpeg(decode(b), 20),
+    "close_up_centre_60pct_q90": lambda b: encode_jpeg(_close_up(decode(b)), 90),
+    "wide_dark_canvas_2x_q90": lambda b: encode_jpeg(_wide(decode(b)), 90),
 }
 
 

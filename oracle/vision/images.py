@@ -135,6 +135,13 @@ _MEAN = np.asarray(MEAN, dtype=np.float32)[None, :, None, None]
 _STD = np.asarray(STD, dtype=np.float32)[None, :, None, None]
 
 
+def encode_jpeg(img: Image.Image, quality: int) -> bytes:
+    """Return the photo encoded as JPEG bytes at `quality`."""
+    out = io.BytesIO()
+    img.save(out, format="JPEG", quality=quality)
+    return out.getvalue()
+
+
 def normalize_batch(pixels: np.ndarray) -> np.ndarray:
     """Turn uint8 RGB pixels (N, H, W, 3) into the network's normalised float32 batch (N, 3, H, W), C-contiguous.
 

@@ -21,11 +21,12 @@ from tqdm import tqdm
 
 from oracle.vision import data as vdata
 from oracle.vision import metrics
-from oracle.vision.images import CLASSES, INPUT_SIZE, MEAN, STD, decode, letterbox
+from oracle.vision.images import CLASSES, INPUT_SIZE, MEAN, STD, decode, encode_jpeg, letterbox
 from oracle.vision.network import ARCH, DamageNet
 from oracle.vision.options import add_train_arguments
 
 CACHE_SHORT_SIDE = 320  # photos are cached in memory at most this short side: enough for crops at 224
+LETTERBOX_MIN_SCALE = 0.4  # smallest share of a photo a letterboxed training crop keeps
 
 
 def seed_everything(seed: int) -> None:
@@ -45,9 +46,7 @@ class RandomJPEG:
     def __call__(self, img: Image.Image) -> Image.Image:
         """Return the re-encoded photo."""
         q = int(torch.randint(self.quality[0], self.quality[1] + 1, ()).item())
-        buf = io.BytesIO()
-        img.save(buf, format="JPEG", quality=q)
-        return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+        return Image.open(io.BytesIO(encode_jpeg(img, q))).convert("RGB")
 
 
 class RandomResolution:
@@ -68,7 +67,8 @@ class RandomResolution:
 class RandomLetterbox:
     """Crop a random non-square region and letterbox it, exactly as serving treats wide or tall photos."""
 
-    def __init__(self, size: int, aspect: tuple[float, float] = (0.5, 2.0), scale: tuple[float, float] = (0.4, 1.0)):
+    def __init__(self, size: int, aspect: tuple[float, float] = (0.5, 2.0),
+                 scale: tuple[float, float] = (LETTERBOX_MIN_SCALE, 1.0)):
         """Set output size, aspect ratio and area ranges."""
         self.size, self.aspect, self.scale = size, aspect, scale
 
@@ -97,7 +97,7 @@ def train_transform(size: int, crop_scale: float) -> T.Compose:
     least `crop_scale` of the photo's area."""
     return T.Compose([
         T.RandomChoice([T.RandomResizedCrop(size, scale=(crop_scale, 1.0), antialias=True),
-                        RandomLetterbox(size, scale=(max(0.4, crop_scale), 1.0))],
+                        RandomLetterbox(size, scale=(max(LETTERBOX_MIN_SCALE, crop_scale), 1.0))],
                        p=[0.75, 0.25]),
         T.RandomHorizontalFlip(),
         T.RandomApply([T.ColorJitter(0.35, 0.35, 0.3, 0.04)], p=0.8),
