@@ -1,0 +1,114 @@
+"""Every domain constant the oracle, the contracts and the dApp share, defined once (imports nothing of ours)."""
+
+from __future__ import annotations
+
+from enum import IntEnum, IntFlag
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+"""The checkout this package lives in; relative defaults hang off it."""
+
+BPS = 10_000
+"""Basis points in one: confidences and probabilities are integers 0..BPS."""
+
+
+class Decision(IntEnum):
+    """A claim decision as the contract encodes it (uint8)."""
+
+    APPROVE = 1  # pay the claim as assessed; instant if within the product's instant limit and confidence
+    PARTIAL = 2  # pay less than claimed: the repair estimate is below the claimed amount
+    REJECT = 3  # pay nothing, always with reasons and always through the dispute window
+    REFER = 4  # a human must look: low confidence, a strong fraud signal, or weather that does not fit
+
+
+class Peril(IntFlag):
+    """Covered perils as the product's bit mask; a claim names exactly one (the contract's event gives its bit index)."""
+
+    COLLISION = 1 << 0
+    HAIL = 1 << 1
+    FLOOD = 1 << 2
+    WIND = 1 << 3  # wind and storm
+    THEFT = 1 << 4  # theft and vandalism
+    FIRE = 1 << 5
+
+
+PERIL_NAMES: dict[Peril, str] = {
+    Peril.COLLISION: "collision",
+    Peril.HAIL: "hail",
+    Peril.FLOOD: "flood",
+    Peril.WIND: "wind",
+    Peril.THEFT: "theft",
+    Peril.FIRE: "fire",
+}
+ALL_PERILS = Peril.COLLISION | Peril.HAIL | Peril.FLOOD | Peril.WIND | Peril.THEFT | Peril.FIRE
+WEATHER_PERILS = Peril.HAIL | Peril.FLOOD | Peril.WIND
+"""Perils for which a weather record near the incident must back the claim."""
+
+
+class ClaimStatus(IntEnum):
+    """A claim's status as the contract stores it."""
+
+    UNKNOWN = 0
+    SUBMITTED = 1
+    DECIDED = 2
+    DISPUTED = 3
+    RESOLVED = 4
+    PAID = 5
+
+
+STATUS_WORDS: dict[ClaimStatus, str] = {
+    ClaimStatus.UNKNOWN: "unknown",
+    ClaimStatus.SUBMITTED: "submitted",
+    ClaimStatus.DECIDED: "decided, window open",
+    ClaimStatus.DISPUTED: "disputed",
+    ClaimStatus.RESOLVED: "resolved",
+    ClaimStatus.PAID: "paid",
+}
+
+
+class Ruling(IntEnum):
+    """ERC-792 ruling options of a claim dispute, numbered as the contract numbers them."""
+
+    REFUSED = 0  # the arbitrator refused to rule: the oracle's decision stands
+    UPHOLD = 1  # the oracle's decision stands
+    CLAIMANT = 2  # the claimed amount less the deductible, capped by the remaining coverage
+    INSURER = 3  # nothing
+
+
+RULING_WORDS: dict[Ruling, str] = {
+    Ruling.UPHOLD: "Uphold the oracle's decision",
+    Ruling.CLAIMANT: "For the claimant",
+    Ruling.INSURER: "For the insurer",
+}
+
+CLASSES: tuple[str, ...] = ("whole", "minor", "moderate", "severe")
+"""The damage model's classes in output order: index i of a probability vector is CLASSES[i]."""
+SEVERITIES: tuple[str, ...] = CLASSES[1:]
+"""The damage classes (every class but whole), from least to most severe."""
+
+MAX_PIXELS = 40_000_000
+"""Largest image (width x height) any part decodes; above it Pillow needs gigabytes: a decompression bomb."""
+DEFAULT_MAX_PHOTOS = 12
+DEFAULT_MAX_PHOTO_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_BLOB_BYTES = 16 * 1024 * 1024
+PHOTO_TYPES: dict[str, str] = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+"""Photo formats a claim may carry (Pillow's format name -> media type)."""
+
+DEFAULT_GUST_KMH_MIN = 75.0
+"""Gust speed from which wind backs a wind claim: roughly Beaufort 9 (severe gale), where loose objects damage cars."""
+
+
+def dapp_constants() -> dict[str, Any]:
+    """Return the constants the dApp needs, as JSON, so the browser keeps no copy of its own."""
+    return {
+        "decisions": {d.name: int(d) for d in Decision},
+        "perils": [PERIL_NAMES[p] for p in PERIL_NAMES],
+        "weatherPerils": [PERIL_NAMES[p] for p in PERIL_NAMES if p & WEATHER_PERILS],
+        "statuses": [STATUS_WORDS[s] for s in ClaimStatus],
+        "rulings": [{"code": int(r), "name": RULING_WORDS[r]} for r in RULING_WORDS],
+        "classes": list(CLASSES),
+        "severities": list(SEVERITIES),
+        "bps": BPS,
+        "photoTypes": sorted(PHOTO_TYPES.values()),
+    }
