@@ -1,5 +1,17 @@
-# The two README commands (`make demo`, `make test`) and the rest. Setup is idempotent: it re-runs
-# only when pyproject.toml or package.json change.
+# The two README commands (`make demo`, `make test`) and the rest. Each command sets up only what it needs, in
+# layers; each layer has its own stamp and re-runs only when its inputs change (or its folder is deleted):
+#
+#   serving set   .venv/.stamp-serve        pip install -e .               pyproject.toml
+#                 node_modules/.stamp-npm   npm ci (anvil, ethers)         package.json, package-lock.json
+#                 .build/.stamp-compile     ape compile                    contracts/, ape-config.yaml, serving set
+#   test set      .venv/.stamp-test         pip install -e '.[dev,train]'  serving set (+ ruff, mypy in dev)
+#                 apt-packages              chromium, postgresql           checked with dpkg on every run
+#   training      .venv/.stamp-train        pip install -e '.[train]'      serving set
+#
+# demo, demo-once, lifecycle, bench, bench-gas, bench-model and compile need only the serving set (no torch, no
+# Debian packages); test and test-contracts the test set; train the training set. The test set installs the
+# extras on top of the serving set, so `make demo` then `make test` only adds the extras, and `make test` then
+# `make demo` installs nothing.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -14,56 +26,112 @@ STATEFUL_MIN_STEPS ?= 2000
 export STATEFUL_EXAMPLES STATEFUL_STEPS STATEFUL_MIN_STEPS
 APT_PACKAGES ?= chromium postgresql
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+# `make train TRAIN_ARGS='--epochs 2'`; the defaults are the published recipe (models/MODEL_CARD.md)
+TRAIN_ARGS ?=
 
-.PHONY: setup demo demo-once lifecycle test test-contracts bench bench-gas bench-model compile clean
+STAMP_SERVE := $(VENV)/.stamp-serve
+STAMP_TEST := $(VENV)/.stamp-test
+STAMP_TRAIN := $(VENV)/.stamp-train
+STAMP_NPM := node_modules/.stamp-npm
+STAMP_COMPILE := .build/.stamp-compile
+CONTRACT_SOURCES := $(shell find contracts -type f)
 
-setup: .stamp-setup
+.PHONY: setup setup-serve setup-test setup-train apt-packages demo demo-once lifecycle test test-contracts \
+	bench bench-gas bench-model compile lint train clean
 
-.stamp-setup: pyproject.toml package.json package-lock.json
-	@echo "==> Debian packages: $(APT_PACKAGES) (browser tests drive /usr/bin/chromium; node store tests start a throwaway PostgreSQL)"
-	missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends $$missing; fi
-	@echo "==> Python virtual environment and packages (torch installs from local disk, ~2 min the first time)"
-	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+# Everything `make test` needs (the serving set, the dev and train extras, the Debian packages).
+setup: setup-test
+
+setup-serve: $(STAMP_SERVE) $(STAMP_NPM) $(STAMP_COMPILE)
+
+setup-test: setup-serve $(STAMP_TEST) apt-packages
+
+setup-train: $(STAMP_TRAIN)
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP_SERVE): pyproject.toml | $(VENV)/bin/python
+	@echo "==> Python packages of the serving set (pip install -e .: ape, web3, aiohttp, onnxruntime; no torch)"
+	$(VENV)/bin/pip install --progress-bar on -e .
+	touch $@
+
+$(STAMP_TEST): $(STAMP_SERVE)
+	@echo "==> Python packages of the tests and training (pip install -e '.[dev,train]'; torch installs from local disk, ~2 min the first time)"
 	$(VENV)/bin/pip install --progress-bar on -e '.[dev,train]'
+	touch $@ $(STAMP_TRAIN)
+
+$(STAMP_TRAIN): $(STAMP_SERVE)
+	@echo "==> Python packages of model training (pip install -e '.[train]'; torch installs from local disk)"
+	$(VENV)/bin/pip install --progress-bar on -e '.[train]'
+	touch $@
+
+$(STAMP_NPM): package.json package-lock.json
 	@echo "==> anvil and the dApp's ethers from npm"
 	npm ci --no-audit --no-fund
 	anvil --version | head -1
+	touch $@
+
+$(STAMP_COMPILE): $(CONTRACT_SOURCES) ape-config.yaml $(STAMP_SERVE)
 	@echo "==> compiling contracts"
 	ape compile
 	touch $@
 
-compile: setup
+# Browser tests drive /usr/bin/chromium; node store tests start a throwaway PostgreSQL. Installed only if missing.
+apt-packages:
+	@missing=$$(for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "==> Debian packages:" $$missing; \
+		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+compile: setup-serve
 	ape compile
 
 # The whole stack with the sample claims, then the dApp served until Ctrl-C; `make demo-once` exits after the claims.
-demo: setup
+demo: setup-serve
 	claims-oracle demo
 
-demo-once: setup
+demo-once: setup-serve
 	claims-oracle demo --once
 
-lifecycle: setup
+lifecycle: setup-serve
 	claims-oracle lifecycle
 
 # Two runs: everything on ape's embedded EVM, then the anvil-marked modules on a real anvil node.
-test: setup
+test: setup-test
 	pytest -m "not anvil"
 	pytest -m anvil --network ethereum:local:foundry
 
-test-contracts: setup
+# The contract tests need neither chromium nor PostgreSQL.
+test-contracts: setup-serve $(STAMP_TEST)
 	pytest -m "not anvil" tests/contracts
 	pytest -m anvil --network ethereum:local:foundry tests/contracts
 
-bench-gas: setup
+# ruff (lint and format) and mypy, all three run and the target fails if any fails. Not part of `make test` yet.
+# The format check names the files only (`ruff format --diff oracle tests` shows the changes).
+lint: $(STAMP_TEST)
+	@status=0; \
+	( set -x; ruff check oracle tests ) || status=1; \
+	( set -x; ruff format --check --output-format concise oracle tests ) || status=1; \
+	( set -x; mypy oracle ) || status=1; \
+	exit $$status
+
+bench-gas: setup-serve
 	claims-oracle lifecycle --gas-json bench/gas.json
 
-bench-model: setup
+bench-model: setup-serve
 	claims-oracle model bench
 
 # End to end on anvil: claim-to-decision latency (2-of-3), one node's throughput, the bare model; bench/e2e.json.
 bench: bench-gas
 	claims-oracle bench
 
+# Trains from the ImageNet weights into models/runs/train (about an hour on 2 cores); `claims-oracle model export`
+# then writes models/damage.onnx, which changes the on-chain model hash.
+train: setup-train
+	claims-oracle model train $(TRAIN_ARGS)
+
 clean:
-	rm -rf .build .stamp-setup .pytest_cache .hypothesis
+	rm -rf .build .stamp-setup $(STAMP_SERVE) $(STAMP_TEST) $(STAMP_TRAIN) $(STAMP_NPM) .pytest_cache .hypothesis .ruff_cache .mypy_cache

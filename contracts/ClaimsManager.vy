@@ -386,8 +386,12 @@ def __init__():
 def createProduct(config: ProductConfig) -> uint256:
     """
     @notice Creates an insurance product owned by the caller.
-    @dev Economic terms are immutable: new terms mean a new product. Committee, approved models,
-         instant-payout rules and the pause flag stay adjustable by the insurer.
+    @dev Anyone may call it and becomes the product's insurer. Economic terms are immutable, the
+         arbitrator and its extra data included: new terms mean a new product. Committee, approved
+         models, instant-payout rules and the pause flag stay adjustable by the insurer.
+         Reverts ("products: ...") on an amount, term, window or timeout out of range, an arbitrator
+         or token without code, a zero terms hash, no approved model, or a bad committee (threshold
+         outside 1..N, a zero or duplicate member). Moves no funds: capital comes with `depositCapital`.
     @param config Every parameter of the product (see `ProductConfig`).
     @return uint256 The new product id.
     """
@@ -439,6 +443,7 @@ def createProduct(config: ProductConfig) -> uint256:
 def setPaused(product_id: uint256, paused: bool):
     """
     @notice Stops or resumes sales of new policies; existing policies and claims are unaffected.
+    @dev Only the product's insurer.
     @param product_id The product.
     @param paused True to stop sales.
     """
@@ -455,7 +460,10 @@ def setPaused(product_id: uint256, paused: bool):
 def setCommittee(product_id: uint256, members: DynArray[address, MAX_COMMITTEE], threshold: uint256):
     """
     @notice Replaces the oracle committee and its M-of-N threshold (e.g. to rotate a key).
-    @dev Starts a new committee epoch, so votes cast by the previous committee no longer count.
+    @dev Only the product's insurer. Starts a new committee epoch, so votes cast by the previous
+         committee no longer count, and signed reports must carry the new members' signatures.
+         Decisions already recorded stand. Reverts on a threshold outside 1..N or a zero or
+         duplicate member.
     @param product_id The product.
     @param members The N distinct oracle signer addresses.
     @param threshold M, the number of matching signatures or votes a report needs.
@@ -470,6 +478,9 @@ def setCommittee(product_id: uint256, members: DynArray[address, MAX_COMMITTEE],
 def setModelApproval(product_id: uint256, model_hash: bytes32, approved: bool):
     """
     @notice Approves or withdraws approval of a damage model (by its sha256) for reports.
+    @dev Only the product's insurer; reverts on a zero hash. Applies to reports recorded from now
+         on: decisions already recorded stand. Withdrawing every model stops new decisions (claims
+         can then only be escalated).
     @param product_id The product.
     @param model_hash The model hash reports must carry.
     @param approved True to approve.
@@ -484,6 +495,8 @@ def setModelApproval(product_id: uint256, model_hash: bytes32, approved: bool):
 def setInstantPayoutRules(product_id: uint256, instant_limit: uint256, min_confidence: uint256):
     """
     @notice Sets the largest approval paid without a dispute window and the confidence it needs.
+    @dev Only the product's insurer. Reverts when `instant_limit` exceeds the coverage limit or
+         `min_confidence` exceeds 10000. Applies to decisions recorded from now on.
     @param product_id The product.
     @param instant_limit Largest instant payout in base units (0 disables instant payouts).
     @param min_confidence Minimum oracle confidence in basis points.
@@ -503,6 +516,11 @@ def setInstantPayoutRules(product_id: uint256, instant_limit: uint256, min_confi
 def depositCapital(product_id: uint256, amount: uint256):
     """
     @notice Adds capital to a product's pool (ETH as msg.value, or an approved ERC-20 amount).
+    @dev Anyone may fund an existing product; the capital then belongs to the product and only its
+         insurer can withdraw it. For ETH `msg.value` must equal `amount`; for a token it must be
+         zero and `amount` is pulled with `transferFrom`. Reverts on an unknown product, a zero
+         amount or capital above 2**128 - 1. Non-reentrant: the token is called before the new
+         capital is booked.
     @param product_id The product.
     @param amount The amount in the asset's base units.
     """
@@ -520,6 +538,9 @@ def depositCapital(product_id: uint256, amount: uint256):
 def withdrawCapital(product_id: uint256, amount: uint256, receiver: address):
     """
     @notice Withdraws free capital (capital not locked by policies or owed payouts).
+    @dev Only the product's insurer. Reverts on a zero amount, a zero receiver, or more than
+         capital minus locked. Books the withdrawal before sending ETH (all remaining gas) or
+         tokens; non-reentrant.
     @param product_id The product.
     @param amount The amount in the asset's base units.
     @param receiver Where the capital goes.
@@ -544,6 +565,11 @@ def withdrawCapital(product_id: uint256, amount: uint256, receiver: address):
 def buyPolicy(product_id: uint256, insured_object: bytes32) -> uint256:
     """
     @notice Buys a policy by paying the product's premium; locks its coverage in the pool.
+    @dev Anyone may buy and becomes the holder. The premium joins the product's capital and the full
+         coverage limit is locked until the policy is released or paid out. For ETH `msg.value`
+         must equal the premium exactly; for a token it must be zero and the premium is pulled
+         with `transferFrom`. Reverts on an unknown or paused product or when free capital is
+         below the coverage limit. Books the policy before collecting the premium; non-reentrant.
     @param product_id The product.
     @param insured_object An identifier of the insured object (e.g. keccak256 of a VIN).
     @return uint256 The new policy id.
@@ -581,6 +607,9 @@ def buyPolicy(product_id: uint256, insured_object: bytes32) -> uint256:
 def releasePolicy(policy_id: uint256):
     """
     @notice Releases the locked coverage of an expired policy with no open claims; callable by anyone.
+    @dev Reverts on an unknown policy, before the policy's end, while a claim is open, or when the
+         coverage was already released or used up. Moves no funds: the remaining coverage leaves
+         `locked` and becomes free capital.
     @param policy_id The policy.
     """
     word: uint256 = self._policies[policy_id]
@@ -610,7 +639,11 @@ def submitClaim(
 ) -> uint256:
     """
     @notice Submits a claim on the caller's policy; the oracle committee picks it up from the event.
-    @dev Stores only what later steps check (evidence root, claimed amount, status, time).
+    @dev Only the policy holder, until the policy's end. Reverts on an incident outside the term
+         or in the future, a peril the product does not cover, a zero evidence root, a claimed
+         amount of zero or above 2**96 - 1, coordinates out of range, or a 4096th claim. Stores
+         only what later steps check (evidence root, claimed amount, status, time). Moves no
+         funds; the open claim keeps the policy's coverage locked until it is resolved.
     @param policy_id The caller's policy.
     @param evidence_root keccak256 of the canonical evidence manifest (photo content ids).
     @param evidence_uri Where the manifest can be fetched (content id URI).
@@ -658,7 +691,13 @@ def submitSignedReport(report: Report, signatures: DynArray[Signature, MAX_COMMI
     """
     @notice Records an oracle decision signed by at least M committee members (EIP-712).
     @dev Signatures must be ordered by strictly increasing signer address, which rules out
-         counting one signer twice. Anyone may relay the transaction.
+         counting one signer twice. Anyone may relay the transaction. Reverts ("oracle: ...")
+         unless the claim awaits a decision and the report matches its evidence root, the
+         product's terms hash and an approved model, with a known decision, a confidence up to
+         10000 and a payout consistent with the decision and at most the claimed amount, and
+         unless every signer is a current committee member. A small confident approval is
+         resolved at once (still paid by `withdrawPayout`); otherwise the dispute window opens.
+         Moves no funds.
     @param report The decision (see `Report`).
     @param signatures At least M signatures over `reportDigest(report)`.
     """
@@ -682,7 +721,11 @@ def submitSignedReport(report: Report, signatures: DynArray[Signature, MAX_COMMI
 def voteReport(report: Report):
     """
     @notice Casts the caller's committee vote for a report; the M-th matching vote records it.
-    @dev The shape a Chainlink node's ethtx task can send. One vote per member per claim and epoch.
+    @dev The shape a Chainlink node's ethtx task can send. Only current committee members; one
+         vote per member per claim and epoch. Votes count per report digest, so members who vouch
+         for different reports do not add up. Reverts on a report that does not match the claim,
+         as `submitSignedReport` does. The M-th matching vote records the decision exactly as
+         `submitSignedReport` would; no funds move.
     @param report The decision the caller vouches for.
     """
     claim_word: uint256 = self._claims[report.claimId]
@@ -719,6 +762,9 @@ def reportDigest(report: Report) -> bytes32:
 def finalize(claim_id: uint256):
     """
     @notice Makes a decision final once its dispute window has passed undisputed; callable by anyone.
+    @dev Reverts unless the claim is decided and undisputed and its window (decision time plus the
+         product's window) is over. Caps the payout by the policy's remaining coverage; no funds
+         move, the holder then calls `withdrawPayout`.
     @param claim_id The claim.
     """
     word: uint256 = self._claims[claim_id]
@@ -736,7 +782,10 @@ def dispute(claim_id: uint256):
     """
     @notice Contests a recorded decision within its window, before the product's arbitrator.
     @dev The caller (claimant or insurer) pays the dispute bond plus the arbitration fee. The bond
-         goes to whoever the ruling favours.
+         goes to whoever the ruling favours. Only while the claim is decided and its window open.
+         `msg.value` must cover `disputeCost`; the excess is credited to the caller for
+         `withdrawCredit`. The claim is marked disputed before the arbitrator's `createDispute` is
+         called with exactly its fee; non-reentrant.
     @param claim_id The claim.
     """
     word: uint256 = self._claims[claim_id]
@@ -768,7 +817,10 @@ def dispute(claim_id: uint256):
 def escalate(claim_id: uint256):
     """
     @notice Takes a claim the committee left undecided past the oracle timeout to the arbitrator.
-    @dev The claimant or the insurer pays the arbitration fee; no bond is due.
+    @dev The claimant or the insurer pays the arbitration fee; no bond is due. Only while the claim
+         awaits the oracle and at least the product's oracle timeout after its submission.
+         `msg.value` must cover the arbitrator's fee; the excess is credited to the caller. The
+         claim is marked disputed before the arbitrator is called; non-reentrant.
     @param claim_id The claim.
     """
     word: uint256 = self._claims[claim_id]
@@ -794,6 +846,10 @@ def rule(_disputeID: uint256, _ruling: uint256):
     @notice ERC-792 callback: the product's arbitrator gives its final ruling.
     @dev 0 refused and 1 uphold keep the oracle's payout (nothing for an escalated claim); 2 pays
          the claimant the claimed amount less the deductible within remaining coverage; 3 pays nothing.
+         Only the arbitrator that created the dispute, once: the dispute is looked up by caller and
+         id and forgotten when ruled, so a second call reverts "claims: not the arbitrator".
+         Reverts on a ruling above 3. The bond (none for an escalation) is credited to its winner
+         for `withdrawCredit`; nothing is sent and no external call is made here.
     @param _disputeID The arbitrator's dispute id.
     @param _ruling The ruling, 0 to 3.
     """
@@ -832,6 +888,8 @@ def rule(_disputeID: uint256, _ruling: uint256):
 def submitEvidence(claim_id: uint256, evidence_uri: String[MAX_URI]):
     """
     @notice Publishes ERC-1497 evidence for a claim (claimant, insurer or committee member).
+    @dev Reverts on an unknown claim or another caller. Allowed in any status, even after the
+         ruling. Only emits `Evidence` (naming the product's arbitrator); nothing is stored.
     @param claim_id The claim, used as the evidence group id.
     @param evidence_uri URI of the evidence JSON (e.g. the oracle's explanation).
     """
@@ -855,6 +913,10 @@ def submitEvidence(claim_id: uint256, evidence_uri: String[MAX_URI]):
 def withdrawPayout(claim_id: uint256):
     """
     @notice Pays the policy holder a resolved claim's payout (pull payment).
+    @dev Only the policy holder, once, for a resolved claim with a payout above zero (a zero payout
+         stays resolved). Marks the claim paid and takes the payout out of both capital and locked
+         before sending ETH (all remaining gas) or tokens; non-reentrant. A holder that rejects ETH
+         cannot be paid, and the payout stays owed.
     @param claim_id The claim.
     """
     word: uint256 = self._claims[claim_id]
@@ -876,6 +938,8 @@ def withdrawPayout(claim_id: uint256):
 def withdrawCredit():
     """
     @notice Pays the caller the ETH credited to them (dispute bonds won).
+    @dev Credits also hold the excess sent to `dispute` or `escalate`. Reverts when there is none.
+         Zeroes the credit before sending the ETH with all remaining gas; non-reentrant.
     """
     amount: uint256 = self.credits[msg.sender]
     assert amount > 0, "claims: nothing to withdraw"
@@ -892,6 +956,7 @@ def withdrawCredit():
 def product(product_id: uint256) -> Product:
     """
     @notice A product's parameters and its capital.
+    @dev An unknown id returns a zeroed record.
     @param product_id The product.
     @return Product The unpacked record.
     """
@@ -972,6 +1037,8 @@ def arbitratorExtraData(product_id: uint256) -> Bytes[MAX_EXTRA_DATA]:
 def disputeCost(claim_id: uint256) -> uint256:
     """
     @notice What `dispute` must be sent: the product's bond plus the arbitrator's current fee.
+    @dev Reads the fee from the arbitrator at call time, so it can change before `dispute` is
+         sent. Reverts for an unknown claim (its product has no arbitrator).
     @param claim_id The claim.
     @return uint256 Wei to send.
     """
@@ -985,6 +1052,7 @@ def disputeCost(claim_id: uint256) -> uint256:
 def policy(policy_id: uint256) -> Policy:
     """
     @notice A policy's record.
+    @dev An unknown id returns a zeroed record.
     @param policy_id The policy.
     @return Policy The unpacked record.
     """
@@ -1011,6 +1079,8 @@ def policy(policy_id: uint256) -> Policy:
 def claim(claim_id: uint256) -> Claim:
     """
     @notice A claim's record.
+    @dev An unknown id returns status 0 (unknown) with `policyId` still read from the id's upper
+         bits.
     @param claim_id The claim.
     @return Claim The unpacked record.
     """

@@ -6,8 +6,15 @@
 @notice An ERC-792 arbitrator run by a panel of addresses: each dispute is decided by the first
         ruling that reaches `quorum` panel votes. Appeals are disabled. It lets the system work
         without an external court; Kleros' arbitrator plugs into products unchanged by address.
+@dev Roles: anyone may open a dispute by paying the fee (the caller becomes the arbitrable party
+     that receives the ruling); panelists vote; the owner manages the panel, the fee and the
+     collected fees. Ownership moves in two steps (snekmate `ownable_2step`): `transfer_ownership`
+     names a pending owner, who must call `accept_ownership`; the current owner keeps control
+     until then. `renounce_ownership` is deliberately not exported, see MODULES.
 """
 
+
+# ============================================================ INTERFACES
 
 from interfaces import IArbitrator
 from interfaces import IArbitrable
@@ -15,6 +22,35 @@ from interfaces import IArbitrable
 # @dev The ERC-792 arbitrator interface, exactly.
 implements: IArbitrator
 
+
+# ============================================================ MODULES
+
+# @dev The owner's address and `_check_owner`; its constructor makes the deployer the owner.
+from snekmate.auth import ownable
+initializes: ownable
+
+# @dev Two-step ownership transfer on top of `ownable`: a mistyped or key-less address can only
+# become pending, never owner, and the old owner stays in charge until the new one accepts.
+from snekmate.auth import ownable_2step
+initializes: ownable_2step[ownable := ownable]
+
+# @dev The ownership surface: `owner`, `pending_owner`, `transfer_ownership` (also cancels a
+# pending transfer when given the zero address) and `accept_ownership`.
+# `renounce_ownership` is NOT exported: products fix their arbitrator's address for good, and
+# only the owner can replace a panel that lost keys or quorum and withdraw the collected fees.
+# An ownerless panel would leave every open and future dispute of those products hanging if its
+# quorum became unreachable (the claim stays DISPUTED, its coverage locked and its bond held)
+# and would strand the fees. Without it the owner can never become the zero address; to stop
+# administering the panel, transfer it to a multisig or timelock instead.
+exports: (
+    ownable.owner,
+    ownable_2step.pending_owner,
+    ownable_2step.transfer_ownership,
+    ownable_2step.accept_ownership,
+)
+
+
+# ============================================================ CONSTANTS
 
 MAX_PANEL: constant(uint256) = 16
 MAX_EXTRA_DATA: constant(uint256) = 1024
@@ -24,6 +60,8 @@ WAITING: constant(uint8) = 0
 SOLVED: constant(uint8) = 2
 
 
+# ============================================================ STRUCTS
+
 struct PanelDispute:
     arbitrable: address
     choices: uint256
@@ -31,7 +69,8 @@ struct PanelDispute:
     ruling: uint256
 
 
-owner: public(address)
+# ============================================================ STORAGE
+
 fee: public(uint256)
 quorum: public(uint256)
 panel: public(DynArray[address, MAX_PANEL])
@@ -42,6 +81,8 @@ votes: public(HashMap[uint256, HashMap[uint256, uint256]])  # disputeId => rulin
 hasVoted: public(HashMap[uint256, HashMap[address, bool]])
 feesCollected: public(uint256)
 
+
+# ============================================================ EVENTS
 
 event DisputeCreation:
     _disputeID: indexed(uint256)
@@ -76,30 +117,36 @@ event FeesWithdrawn:
     receiver: indexed(address)
     amount: uint256
 
-event OwnershipTransferred:
-    previousOwner: indexed(address)
-    newOwner: indexed(address)
 
+# ============================================================ CONSTRUCTOR
 
 @deploy
 def __init__(panel: DynArray[address, MAX_PANEL], quorum: uint256, fee: uint256):
     """
     @notice Sets up the panel, its quorum and the arbitration fee; the deployer becomes owner.
+    @dev Reverts on a quorum outside 1..len(panel) or a zero or duplicate panelist. Emits
+         `OwnershipTransferred` (zero address to deployer), `PanelUpdated` and `FeeUpdated`.
     @param panel The panelists.
     @param quorum Votes a ruling needs.
     @param fee Arbitration fee in wei.
     """
-    self.owner = msg.sender
+    ownable.__init__()
+    ownable_2step.__init__()
     self._set_panel(panel, quorum)
     self.fee = fee
     log FeeUpdated(fee=fee)
 
+
+# ============================================================ ERC-792 (arbitrable contracts)
 
 @external
 @payable
 def createDispute(_choices: uint256, _extraData: Bytes[MAX_EXTRA_DATA]) -> uint256:
     """
     @notice Opens a dispute for the calling arbitrable contract.
+    @dev Anyone may call it: the caller becomes the dispute's arbitrable and receives the `rule`
+         callback. Reverts when `msg.value` is below `fee` or `_choices` is zero. All of
+         `msg.value` is kept as fees, an overpayment included (nothing is refunded).
     @param _choices Number of ruling options (rulings 1.._choices; 0 means refuse to arbitrate).
     @param _extraData Unused by the panel.
     @return uint256 The dispute id.
@@ -112,30 +159,6 @@ def createDispute(_choices: uint256, _extraData: Bytes[MAX_EXTRA_DATA]) -> uint2
     self.feesCollected += msg.value
     log DisputeCreation(_disputeID=dispute_id, _arbitrable=msg.sender)
     return dispute_id
-
-
-@external
-def vote(dispute_id: uint256, ruling: uint256):
-    """
-    @notice A panelist's vote; the first ruling with `quorum` votes is sent to the arbitrable.
-    @param dispute_id The dispute.
-    @param ruling 0 (refuse to arbitrate) to the dispute's number of choices.
-    """
-    assert self.isPanelist[msg.sender], "panel: caller is not a panelist"
-    record: PanelDispute = self.disputes[dispute_id]
-    assert record.arbitrable != empty(address), "panel: unknown dispute"
-    assert record.status == WAITING, "panel: dispute already ruled"
-    assert ruling <= record.choices, "panel: ruling out of range"
-    assert not self.hasVoted[dispute_id][msg.sender], "panel: already voted"
-    self.hasVoted[dispute_id][msg.sender] = True
-    count: uint256 = self.votes[dispute_id][ruling] + 1
-    self.votes[dispute_id][ruling] = count
-    log PanelVoted(disputeId=dispute_id, panelist=msg.sender, ruling=ruling, votes=count)
-    if count >= self.quorum:
-        self.disputes[dispute_id].status = SOLVED
-        self.disputes[dispute_id].ruling = ruling
-        log DisputeRuled(disputeId=dispute_id, ruling=ruling)
-        extcall IArbitrable(record.arbitrable).rule(dispute_id, ruling)
 
 
 @external
@@ -154,6 +177,7 @@ def arbitrationCost(_extraData: Bytes[MAX_EXTRA_DATA]) -> uint256:
 def appeal(_disputeID: uint256, _extraData: Bytes[MAX_EXTRA_DATA]):
     """
     @notice Appeals are disabled on this panel.
+    @dev Always reverts, so no ETH sent with it is ever kept.
     @param _disputeID The dispute.
     @param _extraData Unused.
     """
@@ -189,6 +213,8 @@ def appealPeriod(_disputeID: uint256) -> (uint256, uint256):
 def disputeStatus(_disputeID: uint256) -> uint8:
     """
     @notice ERC-792 status: 0 waiting, 2 solved.
+    @dev Reverts on an unknown dispute id (unlike `currentRuling`). Status 1 (appealable) is never
+         used since appeals are disabled.
     @param _disputeID The dispute.
     @return uint8 The status.
     """
@@ -201,20 +227,60 @@ def disputeStatus(_disputeID: uint256) -> uint8:
 def currentRuling(_disputeID: uint256) -> uint256:
     """
     @notice The ruling given, or 0 while undecided.
+    @dev Also 0 for an unknown dispute and for a refusal to arbitrate: read `disputeStatus` to tell
+         them apart.
     @param _disputeID The dispute.
     @return uint256 The ruling.
     """
     return self.disputes[_disputeID].ruling
 
 
+# ============================================================ PANEL
+
+@external
+def vote(dispute_id: uint256, ruling: uint256):
+    """
+    @notice A panelist's vote; the first ruling with `quorum` votes is sent to the arbitrable.
+    @dev Only a current panelist may vote, once per dispute (the record survives panel changes, so
+         a panelist removed and added back cannot vote again). Reverts on an unknown or already
+         ruled dispute and on a ruling above the dispute's choices. `quorum` is read at vote time.
+         Effects before the interaction: the dispute is marked solved before the arbitrable's
+         `rule` is called, so a re-entrant `vote` reverts. If `rule` reverts, the deciding vote
+         reverts with it and the dispute stays open.
+    @param dispute_id The dispute.
+    @param ruling 0 (refuse to arbitrate) to the dispute's number of choices.
+    """
+    assert self.isPanelist[msg.sender], "panel: caller is not a panelist"
+    record: PanelDispute = self.disputes[dispute_id]
+    assert record.arbitrable != empty(address), "panel: unknown dispute"
+    assert record.status == WAITING, "panel: dispute already ruled"
+    assert ruling <= record.choices, "panel: ruling out of range"
+    assert not self.hasVoted[dispute_id][msg.sender], "panel: already voted"
+    self.hasVoted[dispute_id][msg.sender] = True
+    count: uint256 = self.votes[dispute_id][ruling] + 1
+    self.votes[dispute_id][ruling] = count
+    log PanelVoted(disputeId=dispute_id, panelist=msg.sender, ruling=ruling, votes=count)
+    if count >= self.quorum:
+        self.disputes[dispute_id].status = SOLVED
+        self.disputes[dispute_id].ruling = ruling
+        log DisputeRuled(disputeId=dispute_id, ruling=ruling)
+        extcall IArbitrable(record.arbitrable).rule(dispute_id, ruling)
+
+
+# ============================================================ ADMINISTRATION (owner)
+
 @external
 def setPanel(panel: DynArray[address, MAX_PANEL], quorum: uint256):
     """
     @notice Replaces the panel and quorum; votes already cast stay counted.
+    @dev Only the owner (reverts "ownable: caller is not the owner"). Reverts on a quorum outside
+         1..len(panel) or a zero or duplicate panelist. Open disputes keep their votes; the new
+         quorum applies from the next vote, so a ruling that already has enough votes under a
+         lowered quorum is sent only when one more vote for it arrives.
     @param panel The panelists.
     @param quorum Votes a ruling needs.
     """
-    self._only_owner()
+    ownable._check_owner()
     for member: address in self.panel:
         self.isPanelist[member] = False
     self._set_panel(panel, quorum)
@@ -224,9 +290,10 @@ def setPanel(panel: DynArray[address, MAX_PANEL], quorum: uint256):
 def setFee(fee: uint256):
     """
     @notice Sets the arbitration fee for new disputes.
+    @dev Only the owner. Disputes already open keep what they paid.
     @param fee Wei.
     """
-    self._only_owner()
+    ownable._check_owner()
     self.fee = fee
     log FeeUpdated(fee=fee)
 
@@ -235,9 +302,13 @@ def setFee(fee: uint256):
 def withdrawFees(receiver: address):
     """
     @notice Sends the collected arbitration fees to `receiver` (to pay the panel).
+    @dev Only the owner. Sends every fee collected since the last withdrawal, from open and ruled
+         disputes alike, forwarding all remaining gas; reverts when nothing was collected or the
+         receiver rejects the ETH. `feesCollected` is zeroed before the call, so a re-entrant
+         withdrawal finds nothing. `receiver` is not checked: the zero address burns the fees.
     @param receiver Where the fees go.
     """
-    self._only_owner()
+    ownable._check_owner()
     amount: uint256 = self.feesCollected
     assert amount > 0, "panel: no fees"
     self.feesCollected = 0
@@ -245,31 +316,13 @@ def withdrawFees(receiver: address):
     log FeesWithdrawn(receiver=receiver, amount=amount)
 
 
-@external
-def transferOwnership(new_owner: address):
-    """
-    @notice Hands the panel's administration to `new_owner`.
-    @param new_owner The new owner.
-    """
-    self._only_owner()
-    assert new_owner != empty(address), "panel: new owner is zero"
-    log OwnershipTransferred(previousOwner=self.owner, newOwner=new_owner)
-    self.owner = new_owner
-
-
-@internal
-@view
-def _only_owner():
-    """
-    @notice Reverts unless the caller is the owner.
-    """
-    assert msg.sender == self.owner, "panel: caller is not the owner"
-
+# ============================================================ INTERNAL
 
 @internal
 def _set_panel(panel: DynArray[address, MAX_PANEL], quorum: uint256):
     """
     @notice Stores the panel and its quorum.
+    @dev Expects the old panel's `isPanelist` flags to be cleared already.
     @param panel The panelists.
     @param quorum Votes a ruling needs.
     """

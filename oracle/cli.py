@@ -6,17 +6,19 @@ import argparse
 import importlib
 import sys
 
-# Each command lives in its own module, imported only when used, so that
+from pydantic import ValidationError
+
+# Each command lives in its own module, imported when the parser is built (importlib), so that
 # `claims-oracle model evaluate` never pays for the chain stack and vice versa.
 # A module registers its arguments with `add_arguments(parser)` and runs with `run(args) -> int`.
 COMMANDS: dict[str, tuple[str, str]] = {
     "model": ("oracle.vision.commands", "train, export and evaluate the damage model"),
-    "lifecycle": ("oracle.chain.lifecycle", "deploy to a local chain and run a scripted claim lifecycle"),
-    "demo": ("oracle.demo", "run the whole system locally with sample claims on every path"),
+    "lifecycle": ("oracle.dev.lifecycle", "deploy to a local chain and run a scripted claim lifecycle"),
+    "demo": ("oracle.dev.demo", "run the whole system locally with sample claims on every path"),
     "adapter": ("oracle.adapter.command", "serve the Chainlink bridge, health and the content gateway"),
-    "verify": ("oracle.node.verify", "replay a recorded decision and compare it with the chain, field by field"),
+    "verify": ("oracle.claim.verify", "replay a recorded decision and compare it with the chain, field by field"),
     "node": ("oracle.node.command", "run one oracle committee member against a deployed ClaimsManager"),
-    "bench": ("oracle.bench", "measure claim latency, node throughput and the bare model on a local chain"),
+    "bench": ("oracle.dev.bench", "measure claim latency, node throughput and the bare model on a local chain"),
 }
 
 
@@ -39,8 +41,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the chosen command, returning its exit code."""
-    from pydantic import ValidationError
-
     args = build_parser().parse_args(argv)
     try:
         return int(args._run(args) or 0)

@@ -9,6 +9,9 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[1]
 """The checkout this package lives in; relative defaults hang off it."""
 
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
+"""Anvil's public test mnemonic: the local dev chain's accounts (never for real funds)."""
+
 BPS = 10_000
 """Basis points in one: confidences and probabilities are integers 0..BPS."""
 

@@ -7,11 +7,10 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from oracle.domain import REPO_ROOT
 
 NODE_BATCH_CLAIMS = 8  # waiting claims a node assesses together: one model call for all their photos
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-"""The checkout this package lives in; relative defaults hang off it."""
 
 DEFAULT_STATE_DIR = REPO_ROOT / "var"
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data"

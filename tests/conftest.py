@@ -4,7 +4,11 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from oracle.domain import REPO_ROOT
+
+# fixtures every test may use: the shared factories (claim, terms, tables_dir, ...) and the chain (anvil, deployed
+# contracts, the model, node worlds, PostgreSQL)
+pytest_plugins = ["tests.factories", "tests.chain_fixtures"]
 SHARED_DATA = (REPO_ROOT / ".." / "shared" / "data").resolve()
 
 

@@ -14,24 +14,22 @@ from aiohttp import web
 from eth_utils import keccak
 
 from oracle.adapter.cache import SingleFlightCache
-from oracle.adapter.schema import BadRequestError, BridgeRequest, job_run_id, parse_bridge_request
+from oracle.adapter.http import PayloadTooLargeError, decode_json, read_limited
+from oracle.adapter.schema import BridgeRequest, job_run_id, parse_bridge_request
+from oracle.adapter.signatures import register_signature_routes
 from oracle.cas.cid import InvalidCidError, is_cid
 from oracle.cas.store import BlobTooLargeError, ContentIntegrityError, ContentNotFoundError, ContentStore
 from oracle.explain.canonical import hex0x
-from oracle.explain.document import DECISION_NAMES
+from oracle.claim.assessor import ClaimAssessor, ExplanationNotFoundError, ModelUnavailableError, model_id
+from oracle.claim.batch import ClaimOutcome
+from oracle.claim.context import ClaimContextError
+from oracle.domain import Decision
 from oracle.explain.evidence import EvidenceError
-from oracle.pipeline import (
-    ClaimAssessor,
-    ClaimContextError,
-    ClaimOutcome,
-    ExplanationNotFoundError,
-    ModelUnavailableError,
-    model_id,
-)
 from oracle.settings import Settings
 from oracle.sources.open_meteo import UpstreamError
 from oracle.sources.terms import TermsError
 from oracle.vision.images import ImageError
+from oracle.wire.fields import BadRequestError
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +39,6 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 PATCH_ATTEMPTS = 3
 PATCH_TIMEOUT_S = 10.0
 _KECCAK = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
-
-
-class PayloadTooLargeError(ValueError):
-    """A request body is over the endpoint's size limit."""
 
 
 class NotFoundError(LookupError):
@@ -128,33 +122,6 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
     return web.json_response({"error": {"name": name, "message": message}, "statusCode": status}, status=status)
 
 
-async def read_limited(request: web.Request, limit: int) -> bytes:
-    """Read the whole body, refusing it as soon as it is longer than limit bytes."""
-    if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLargeError(f"request body of {request.content_length} bytes is over the limit of {limit} bytes")
-    chunks, size = [], 0
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLargeError(f"request body is over the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def decode_json(body: bytes) -> object:
-    """Decode a JSON request body, refusing NaN/Infinity and naming where the syntax broke."""
-    def refuse(token: str) -> None:
-        raise BadRequestError(f"request body holds {token}, which is not JSON")
-
-    try:
-        return json.loads(body.decode("utf-8"), parse_constant=refuse)
-    except UnicodeDecodeError as exc:
-        raise BadRequestError(f"request body is not UTF-8: {exc}") from None
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno} column {exc.colno}"
-        raise BadRequestError(f"request body is not valid JSON: {exc.msg} at {where}") from None
-
-
 def base_url(request: web.Request) -> str:
     """The scheme and host this request reached the adapter at, for links back to the gateway."""
     return f"{request.scheme}://{request.host}"
@@ -166,7 +133,7 @@ def success_body(job_id: object, outcome: ClaimOutcome, request: BridgeRequest, 
     data = {
         "claimId": str(request.data.claimId),
         "decision": outcome.decision,
-        "decisionName": DECISION_NAMES[outcome.decision],
+        "decisionName": Decision(outcome.decision).name,
         "payout": str(outcome.payout),
         "confidence": outcome.confidence_bps,
         "explanationHash": explanation_hash,
@@ -183,7 +150,7 @@ def success_body(job_id: object, outcome: ClaimOutcome, request: BridgeRequest, 
 
 async def decide(app: web.Application, request: BridgeRequest) -> ClaimOutcome:
     """Assess a claim once per (chain, contract, claimId, evidenceRoot), within the concurrency bound."""
-    ctx = request.data.context()
+    claim = request.data.claim()
     limiter, assessor = app[LIMITER], app[ASSESSOR]
 
     async def compute() -> ClaimOutcome:
@@ -195,12 +162,12 @@ async def decide(app: web.Application, request: BridgeRequest) -> ClaimOutcome:
         try:
             limiter.in_flight += 1
             limiter.peak = max(limiter.peak, limiter.in_flight)
-            return await assessor.assess(ctx)
+            return await assessor.assess(claim)
         finally:
             limiter.in_flight -= 1
             limiter.semaphore.release()
 
-    return await app[CACHE].get(ctx.key, compute)
+    return await app[CACHE].get(claim.key, compute)
 
 
 async def bridge(request: web.Request) -> web.Response:
@@ -366,6 +333,5 @@ def create_app(
     app.router.add_get("/content/{cid}", get_content, name="content")
     app.router.add_post("/content", put_content, name="upload")
     app.router.add_get("/explanations/{hash}", get_explanation, name="explanation")
-    from oracle.adapter.signatures import register_signature_routes  # imported here: it imports this module
     register_signature_routes(app)
     return app

@@ -9,9 +9,11 @@ import sys
 import aiohttp
 from aiohttp import web
 
+from oracle.adapter.app import create_app
+from oracle.adapter.dapp import DappConfig, register_dapp_routes
+from oracle.claim.wiring import WEATHER_CHOICES, build_assessor, load_model, weather_sources
 from oracle.settings import Settings, load_settings
-
-WEATHER_CHOICES = ("noaa", "open-meteo")
+from oracle.sources.history import InMemoryClaimsHistory
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,7 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=None, help="port to listen on (default: settings.adapter_port)")
     parser.add_argument(
         "--weather", default=",".join(WEATHER_CHOICES),
-        help="comma-separated weather sources to ask: noaa (bulk files in the data dir), open-meteo (live API)",
+        help="comma-separated weather sources to ask: noaa (bulk files in the data dir), open-meteo (live API; its "
+             "records carry their retrieval time, so other committee members cannot reproduce such answers)",
     )
     parser.add_argument("--arbitrator", default=None,
                         help="PanelArbitrator address the dApp's arbitrator screen votes on (optional)")
@@ -39,47 +42,30 @@ def _weather_names(text: str) -> list[str]:
     return names
 
 
-def dapp_config(settings: Settings, arbitrator: str | None, dev_wallet: bool, chain_id: int):
+def dapp_config(settings: Settings, arbitrator: str | None, dev_wallet: bool, chain_id: int) -> DappConfig | None:
     """The dApp's configuration from the settings; None when no contract is configured (gateway only)."""
-    from oracle.adapter.dapp import DappConfig
-
     if not settings.contract_address:
         return None
     return DappConfig(chain_id=chain_id, chain_name=f"chain {chain_id}", claims_manager=settings.contract_address,
                       arbitrator=arbitrator, rpc_upstream=settings.rpc_url if dev_wallet else None)
 
 
-async def build_app(settings: Settings, weather: list[str], workers: int, dapp=None) -> web.Application:
+async def build_app(
+    settings: Settings, weather: list[str], workers: int, dapp: DappConfig | None = None
+) -> web.Application:
     """Open the store, load the model and the weather sources, and return the app (inside the running loop)."""
-    from oracle.adapter.app import create_app
-    from oracle.cas import open_store
-    from oracle.explain import describe_code_version
-    from oracle.pipeline import ClaimAssessor
-    from oracle.sources.history import InMemoryClaimsHistory
-    from oracle.sources.weather import NoaaStormEventsSource, OpenMeteoArchiveSource
-    from oracle.vision import DamageModel
-
-    store = open_store(settings.content_store_url, max_blob_bytes=settings.max_blob_bytes)
     try:
-        model = DamageModel.load(settings.model_path)
+        model = load_model(settings)
     except FileNotFoundError as exc:
         print(f"warning: {exc}; serving the gateway only, /health reports 503", file=sys.stderr)
         model = None
     session = aiohttp.ClientSession()
-    sources = []
-    if "noaa" in weather:
-        sources.append(NoaaStormEventsSource(settings.tables_dir))
-    if "open-meteo" in weather:
-        sources.append(OpenMeteoArchiveSource(session, base_url=settings.weather_api_url,
-                                              timeout_s=settings.weather_api_timeout_s))
-    assessor = ClaimAssessor(
-        store, model, sources, InMemoryClaimsHistory(), describe_code_version(), max_workers=workers,
-        max_photos=settings.max_photos, max_photo_bytes=settings.max_photo_bytes, record_history=True,
+    assessor = build_assessor(
+        settings, InMemoryClaimsHistory(), model, sources=weather_sources(settings, weather, session),
+        workers=workers, record_history=True,
     )
-    app = create_app(settings, assessor, store)
+    app = create_app(settings, assessor, assessor.store)
     if dapp is not None:
-        from oracle.adapter.dapp import register_dapp_routes
-
         register_dapp_routes(app, dapp)
 
     async def close(_: web.Application) -> None:

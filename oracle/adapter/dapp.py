@@ -11,19 +11,15 @@ import aiohttp
 from aiohttp import web
 from eth_utils import keccak
 
-from oracle.adapter.app import (
-    HTTP,
-    SETTINGS,
-    STORE,
-    BadRequestError,
-    NotFoundError,
-    decode_json,
-    read_limited,
-)
+from oracle.adapter.app import HTTP, SETTINGS, STORE, NotFoundError
+from oracle.adapter.http import decode_json, read_limited
+from oracle.chain.contracts import contract_type
+from oracle.claim.verify import VerificationError, verify_claim
 from oracle.explain.canonical import hex0x
 from oracle.explain.evidence import CLAIMANT_KEYS, build_manifest, verify_evidence
-from oracle.settings import REPO_ROOT
+from oracle.domain import REPO_ROOT
 from oracle.sources.terms import MAX_TERMS_BYTES, parse_terms
+from oracle.wire.fields import BadRequestError
 
 
 DAPP_DIR = REPO_ROOT / "dapp"
@@ -58,8 +54,6 @@ ABIS = web.AppKey("abis", dict)
 
 def contract_abis() -> dict[str, list]:
     """The ABIs of the contracts the dApp calls, from the compiled build (never copied by hand)."""
-    from oracle.chain.contracts import contract_type
-
     return {name: contract_type(name)["abi"] for name in ("ClaimsManager", "PanelArbitrator")}
 
 
@@ -164,8 +158,6 @@ async def upload_terms(request: web.Request) -> web.Response:
 
 async def verify(request: web.Request) -> web.Response:
     """POST /api/claims/{claim_id}/verify: replay the recorded decision, as `claims-oracle verify` does."""
-    from oracle.node.verify import VerificationError, verify_claim
-
     settings = request.app[SETTINGS]
     if not settings.contract_address:
         raise NotFoundError("this gateway has no contract configured to replay decisions against")

@@ -2,53 +2,16 @@
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from oracle.pipeline import ClaimContext
+from oracle.assess import Claim
+from oracle.claim.context import new_claim, peril_bit
+from oracle.explain.canonical import hex0x
+from oracle.wire.fields import Address, BadRequestError, Bytes32, Int256, Time, Uint, describe_validation_error
 
-UINT256_MAX = 2**256 - 1
-MAX_TIME = 253_402_300_799  # 9999-12-31T23:59:59Z: later epoch seconds have no calendar date
-INT256_MAX = 2**255 - 1
 MAX_URI_LENGTH = 2048
-_HEX32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
-_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
-
-
-class BadRequestError(ValueError):
-    """The request is malformed or fails the schema; the message names each bad field and value."""
-
-
-def _integer(value: object) -> int:
-    """Integers arrive as JSON numbers or decimal strings (CBOR and Go may send either); nothing else passes."""
-    if isinstance(value, bool) or isinstance(value, float):
-        raise ValueError(f"must be an integer (a JSON integer or a decimal string), got {value!r}")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,78}", value):
-        return int(value)
-    raise ValueError(f"must be an integer (a JSON integer or a decimal string), got {value!r}")
-
-
-def _bytes32(value: object) -> bytes:
-    if not isinstance(value, str) or not _HEX32.match(value):
-        raise ValueError(f"must be 0x followed by 64 hex digits (32 bytes), got {value!r}")
-    return bytes.fromhex(value[2:])
-
-
-def _address(value: object) -> str:
-    if not isinstance(value, str) or not _ADDRESS.match(value):
-        raise ValueError(f"must be a 0x-prefixed 20-byte hex address, got {value!r}")
-    return value
-
-
-Uint = Annotated[int, BeforeValidator(_integer), Field(ge=0, le=UINT256_MAX)]
-Time = Annotated[int, BeforeValidator(_integer), Field(ge=0, le=MAX_TIME)]
-Int256 = Annotated[int, BeforeValidator(_integer), Field(ge=-INT256_MAX - 1, le=INT256_MAX)]
-Bytes32 = Annotated[bytes, BeforeValidator(_bytes32)]
-Address = Annotated[str, BeforeValidator(_address)]
 
 
 class ClaimRequestData(BaseModel):
@@ -78,16 +41,16 @@ class ClaimRequestData(BaseModel):
     insuredObject: Bytes32
     async_: bool = Field(default=False, alias="async", strict=True)
 
-    def context(self) -> ClaimContext:
-        """Return the pipeline's ClaimContext for this request."""
-        return ClaimContext(
+    def claim(self) -> Claim:
+        """Return the claim this request describes."""
+        return new_claim(
             claim_id=self.claimId, chain_id=self.chainId, contract=self.contract, policy_id=self.policyId,
             product_id=self.productId, evidence_root=self.evidenceRoot, evidence_uri=self.evidenceURI,
-            incident_time=self.incidentTime, peril_index=self.peril, latitude_e6=self.latitudeE6,
-            longitude_e6=self.longitudeE6, claimed_amount=self.claimedAmount, submitted_at=self.submittedAt,
-            policy_start=self.policyStart, policy_end=self.policyEnd, remaining_coverage=self.remainingCoverage,
-            deductible=self.deductible, covered_perils=self.coveredPerils, terms_hash=self.termsHash,
-            insured_object=self.insuredObject,
+            terms_hash=self.termsHash, policy_start=self.policyStart, policy_end=self.policyEnd,
+            incident_time=self.incidentTime, submitted_at=self.submittedAt, lat_e6=self.latitudeE6,
+            lon_e6=self.longitudeE6, peril=peril_bit(self.peril), claimed_amount=self.claimedAmount,
+            remaining_coverage=self.remainingCoverage, deductible=self.deductible, covered_perils=self.coveredPerils,
+            insured_object_id=hex0x(self.insuredObject),
         )
 
 
@@ -107,25 +70,6 @@ class BridgeRequest(BaseModel):
         return bool(self.data.async_ or (self.meta or {}).get("async") is True)
 
 
-def describe_validation_error(exc: ValidationError) -> str:
-    """Turn pydantic's errors into one line: the missing fields, then each bad field with the value it got."""
-    missing, parts = [], []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(body)"
-        if err["type"] == "missing":
-            missing.append(where)
-            continue
-        message = err["msg"].removeprefix("Value error, ")
-        value = err.get("input")
-        shown = repr(value) if not isinstance(value, dict) else "an object"
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
-        parts.append(f"{where}: {message}" if "got " in message else f"{where}: {message} (got {shown})")
-    if missing:
-        parts.insert(0, f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} required")
-    return "; ".join(parts)
-
-
 def parse_bridge_request(body: object) -> BridgeRequest:
     """Validate a decoded JSON body as a bridge request, raising BadRequestError that names every bad field."""
     if not isinstance(body, dict):
@@ -141,27 +85,27 @@ def job_run_id(body: object) -> Any:
     return body.get("id") if isinstance(body, dict) else None
 
 
-def bridge_data(ctx: ClaimContext) -> dict:
-    """Return the bridge request `data` for a claim (the inverse of ClaimRequestData.context)."""
+def bridge_data(claim: Claim) -> dict[str, Any]:
+    """Return the bridge request `data` for a claim (the inverse of ClaimRequestData.claim)."""
     return {
-        "claimId": ctx.claim_id,
-        "chainId": ctx.chain_id,
-        "contract": ctx.contract,
-        "policyId": ctx.policy_id,
-        "productId": ctx.product_id,
-        "evidenceRoot": "0x" + bytes(ctx.evidence_root).hex(),
-        "evidenceURI": ctx.evidence_uri,
-        "incidentTime": ctx.incident_time,
-        "peril": ctx.peril_index,
-        "latitudeE6": ctx.latitude_e6,
-        "longitudeE6": ctx.longitude_e6,
-        "claimedAmount": str(ctx.claimed_amount),
-        "submittedAt": ctx.submitted_at,
-        "policyStart": ctx.policy_start,
-        "policyEnd": ctx.policy_end,
-        "remainingCoverage": str(ctx.remaining_coverage),
-        "deductible": str(ctx.deductible),
-        "coveredPerils": ctx.covered_perils,
-        "termsHash": "0x" + bytes(ctx.terms_hash).hex(),
-        "insuredObject": "0x" + bytes(ctx.insured_object).hex(),
+        "claimId": claim.claim_id,
+        "chainId": claim.chain_id,
+        "contract": claim.contract,
+        "policyId": claim.policy_id,
+        "productId": claim.product_id,
+        "evidenceRoot": hex0x(claim.evidence_root),
+        "evidenceURI": claim.evidence_uri,
+        "incidentTime": claim.incident_time,
+        "peril": claim.peril.bit_length() - 1,
+        "latitudeE6": claim.lat_e6,
+        "longitudeE6": claim.lon_e6,
+        "claimedAmount": str(claim.claimed_amount),
+        "submittedAt": claim.submitted_at,
+        "policyStart": claim.policy_start,
+        "policyEnd": claim.policy_end,
+        "remainingCoverage": str(claim.remaining_coverage),
+        "deductible": str(claim.deductible),
+        "coveredPerils": claim.covered_perils,
+        "termsHash": hex0x(claim.terms_hash),
+        "insuredObject": claim.insured_object_id,
     }

@@ -1,51 +1,11 @@
-"""Decision codes and peril bits, numbered exactly as the contracts number them."""
+"""Peril helpers over the domain constants (oracle.domain), numbered exactly as the contracts number them."""
 
 from __future__ import annotations
 
-from enum import IntEnum, IntFlag
+from oracle.domain import ALL_PERILS, BPS, CLASSES, PERIL_NAMES, SEVERITIES, WEATHER_PERILS, Decision, Peril
 
-from oracle.sources import records as _records
-
-
-class Decision(IntEnum):
-    """A claim decision as the contract encodes it (uint8)."""
-
-    APPROVE = 1  # pay the claim as assessed; instant if within the product's instant limit and confidence
-    PARTIAL = 2  # pay less than claimed: the repair estimate is below the claimed amount
-    REJECT = 3  # pay nothing, always with reasons and always through the dispute window
-    REFER = 4  # a human must look: low confidence, a strong fraud signal, or weather that does not fit
-
-
-class Peril(IntFlag):
-    """Covered perils as the product's bit mask; a claim names exactly one."""
-
-    COLLISION = 1 << 0  # bit0
-    HAIL = 1 << 1  # bit1
-    FLOOD = 1 << 2  # bit2
-    WIND = 1 << 3  # bit3: wind and storm
-    THEFT = 1 << 4  # bit4: theft and vandalism
-    FIRE = 1 << 5  # bit5
-
-
-ALL_PERILS = Peril.COLLISION | Peril.HAIL | Peril.FLOOD | Peril.WIND | Peril.THEFT | Peril.FIRE
-WEATHER_PERILS = Peril.HAIL | Peril.FLOOD | Peril.WIND
-"""Perils for which a weather record near the incident must back the claim."""
-
-PERIL_NAMES = {
-    Peril.COLLISION: "collision",
-    Peril.HAIL: "hail",
-    Peril.FLOOD: "flood",
-    Peril.WIND: "wind",
-    Peril.THEFT: "theft",
-    Peril.FIRE: "fire",
-}
-BPS = 10_000
-SEVERITIES = ("minor", "moderate", "severe")
-CLASSES = ("whole",) + SEVERITIES
-
-# sources sit below assess and carry their own copy of the bits; keep them identical
-assert (_records.PERIL_COLLISION, _records.PERIL_HAIL, _records.PERIL_FLOOD, _records.PERIL_WIND,
-        _records.PERIL_THEFT, _records.PERIL_FIRE) == tuple(int(p) for p in PERIL_NAMES)
+__all__ = ["ALL_PERILS", "BPS", "CLASSES", "PERIL_NAMES", "SEVERITIES", "WEATHER_PERILS", "Decision", "Peril",
+           "peril_from_index", "peril_index", "peril_name"]
 
 
 def peril_name(peril: int) -> str:

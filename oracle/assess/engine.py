@@ -13,7 +13,7 @@ from oracle.assess.types import (
     Assessment,
     AssessmentError,
     AssessmentInputs,
-    ClaimData,
+    Claim,
     FraudSignal,
     PhotoFinding,
     RuleFired,
@@ -82,7 +82,7 @@ def photo_findings(inputs: AssessmentInputs) -> tuple[list[PhotoFinding], dict[s
 
 
 def supporting_weather(
-    claim: ClaimData, records: Sequence[WeatherRecord], thresholds: Thresholds
+    claim: Claim, records: Sequence[WeatherRecord], thresholds: Thresholds
 ) -> list[WeatherRecord]:
     """Records that back the claimed peril within the terms' radius and time window."""
     window = thresholds.weather_window_hours * 3600
@@ -97,7 +97,7 @@ def supporting_weather(
     ]
 
 
-def weather_query(claim: ClaimData, terms: Terms) -> WeatherQuery:
+def weather_query(claim: Claim, terms: Terms) -> WeatherQuery:
     """The weather question a claim asks, with the terms' radius, window and thresholds."""
     t = terms.thresholds
     return WeatherQuery(
@@ -114,7 +114,7 @@ def weather_query(claim: ClaimData, terms: Terms) -> WeatherQuery:
     )
 
 
-def _coverage_rules(claim: ClaimData, terms: Terms) -> list[RuleFired]:
+def _coverage_rules(claim: Claim, terms: Terms) -> list[RuleFired]:
     rules = []
     try:
         name = peril_name(claim.peril)
@@ -191,7 +191,7 @@ def _damage_rules(findings: Sequence[PhotoFinding], t: Thresholds) -> list[RuleF
 
 
 def _weather_rules(
-    claim: ClaimData, weather: Sequence[WeatherRecord] | None, t: Thresholds
+    claim: Claim, weather: Sequence[WeatherRecord] | None, t: Thresholds
 ) -> list[RuleFired]:
     try:
         name = peril_name(claim.peril)  # an invalid peril is already a REJECT from the coverage rules

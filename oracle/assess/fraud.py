@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from oracle.assess.imagehash import hamming, hash_hex
-from oracle.assess.types import ClaimData, FraudSignal, PhotoFinding
+from oracle.assess.types import Claim, FraudSignal, PhotoFinding
 from oracle.sources.history import ClaimsHistory, claim_order
 from oracle.sources.records import haversine_km, iso_utc
 from oracle.sources.terms import Thresholds
@@ -15,7 +15,7 @@ STRONG, WEAK = "strong", "weak"
 
 
 def reused_photos(
-    claim: ClaimData, findings: Sequence[PhotoFinding], history: ClaimsHistory, max_distance: int
+    claim: Claim, findings: Sequence[PhotoFinding], history: ClaimsHistory, max_distance: int
 ) -> list[FraudSignal]:
     """Photos whose bytes or pHash (within max_distance bits) already appear in an earlier claim (by ClaimOrder)."""
     signals = []
@@ -57,7 +57,7 @@ def reused_photos(
 
 
 def exif_inconsistencies(
-    claim: ClaimData, findings: Sequence[PhotoFinding], thresholds: Thresholds
+    claim: Claim, findings: Sequence[PhotoFinding], thresholds: Thresholds
 ) -> list[FraudSignal]:
     """EXIF capture time after the claim's submission or before the policy start, or GPS far from the incident."""
     signals = []
@@ -108,7 +108,7 @@ def exif_inconsistencies(
     return signals
 
 
-def early_claim(claim: ClaimData, thresholds: Thresholds) -> list[FraudSignal]:
+def early_claim(claim: Claim, thresholds: Thresholds) -> list[FraudSignal]:
     """An incident within earlyClaimDays of the policy start (weak: honest people have early accidents too)."""
     age = claim.incident_time - claim.policy_start
     if age < thresholds.early_claim_days * DAY:
@@ -126,7 +126,7 @@ def early_claim(claim: ClaimData, thresholds: Thresholds) -> list[FraudSignal]:
     return []
 
 
-def frequent_claims(claim: ClaimData, history: ClaimsHistory, thresholds: Thresholds) -> list[FraudSignal]:
+def frequent_claims(claim: Claim, history: ClaimsHistory, thresholds: Thresholds) -> list[FraudSignal]:
     """More claims on this insured object in the frequency window than the limit allows (this one included)."""
     since = claim.submitted_at - thresholds.frequency_window_days * DAY
     prior = [
@@ -151,7 +151,7 @@ def frequent_claims(claim: ClaimData, history: ClaimsHistory, thresholds: Thresh
 
 
 def fraud_signals(
-    claim: ClaimData, findings: Sequence[PhotoFinding], history: ClaimsHistory, thresholds: Thresholds
+    claim: Claim, findings: Sequence[PhotoFinding], history: ClaimsHistory, thresholds: Thresholds
 ) -> list[FraudSignal]:
     """Every fraud signal for a claim, in a fixed order."""
     return [

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from oracle.assess.types import ClaimData, PayoutArithmetic
+from oracle.assess.types import Claim, PayoutArithmetic
 from oracle.sources.terms import Terms
 
 
-def compute_payout(claim: ClaimData, terms: Terms, severity: str | None) -> PayoutArithmetic:
+def compute_payout(claim: Claim, terms: Terms, severity: str | None) -> PayoutArithmetic:
     """Apply, in order: estimate = schedule[class][severity]; loss = min(estimate, claimed);
     net = max(0, loss - deductible); payout = min(net, remaining coverage).
 

@@ -55,18 +55,23 @@ def _uint(name: str, value: object) -> None:
 
 
 @dataclass(frozen=True)
-class ClaimData:
-    """A claim as the contract recorded it, plus the policy facts the rules need; times are epoch seconds.
+class Claim:
+    """A claim on its whole off-chain trip: what the chain recorded about it, its policy and product, and (once its
+    evidence manifest is read) the claimant's metadata; times are epoch seconds, amounts base units.
 
     `peril` is the peril's bit value (Peril.HAIL == 2); the contract's ClaimSubmitted event carries the bit
-    index (1 for hail), so convert with peril_from_index(). `submitted_at` is the claim's block time.
+    index (1 for hail). `submitted_at` is the claim's block time. `vehicle_class` is None until the evidence
+    manifest (or the terms' default) has named it.
     """
 
     claim_id: int
     chain_id: int
     contract: str
     policy_id: int
+    product_id: int
     evidence_root: bytes
+    evidence_uri: str
+    terms_hash: bytes
     policy_start: int
     policy_end: int
     incident_time: int
@@ -77,22 +82,32 @@ class ClaimData:
     claimed_amount: int
     remaining_coverage: int
     deductible: int
+    covered_perils: int
     insured_object_id: str
-    vehicle_class: str
-    covered_perils: int | None = None
+    vehicle_class: str | None = None
     county_fips: str | None = None
     zone_fips: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("claim_id", "chain_id", "policy_id", "policy_start", "policy_end", "incident_time",
-                     "submitted_at", "claimed_amount", "remaining_coverage", "deductible"):
+        """Refuse facts no chain could have recorded, naming the field."""
+        for name in ("claim_id", "chain_id", "policy_id", "product_id", "policy_start", "policy_end",
+                     "incident_time", "submitted_at", "peril", "claimed_amount", "remaining_coverage", "deductible",
+                     "covered_perils"):
             _uint(name, getattr(self, name))
-        if not isinstance(self.evidence_root, (bytes, bytearray)) or len(self.evidence_root) != 32:
-            raise AssessmentError(f"claim.evidence_root must be 32 bytes, got {self.evidence_root!r}")
+        object.__setattr__(self, "peril", int(self.peril))  # a plain int, even when given a Peril flag
+        for name in ("evidence_root", "terms_hash"):
+            value = getattr(self, name)
+            if not isinstance(value, (bytes, bytearray)) or len(value) != 32:
+                raise AssessmentError(f"claim.{name} must be 32 bytes, got {value!r}")
         if not (-90_000_000 <= self.lat_e6 <= 90_000_000 and -180_000_000 <= self.lon_e6 <= 180_000_000):
             raise AssessmentError(f"claim position ({self.lat_e6}, {self.lon_e6}) micro-degrees is out of range")
         if self.policy_end < self.policy_start:
             raise AssessmentError(f"policy ends ({self.policy_end}) before it starts ({self.policy_start})")
+
+    @property
+    def key(self) -> tuple[int, str, int, bytes]:
+        """Identity of the claim's evidence: (chain, contract, claim id, evidence root)."""
+        return (self.chain_id, self.contract.lower(), self.claim_id, bytes(self.evidence_root))
 
     @property
     def lat(self) -> float:
@@ -109,7 +124,7 @@ class ClaimData:
 class AssessmentInputs:
     """Everything one assessment reads; weather None means 'not available', an empty list means 'none found'."""
 
-    claim: ClaimData
+    claim: Claim
     photos: Sequence[Photo]
     predictions: Sequence[PhotoPredictionLike]
     weather: Sequence[WeatherRecord] | None
@@ -200,7 +215,7 @@ __all__ = [
     "Assessment",
     "AssessmentError",
     "AssessmentInputs",
-    "ClaimData",
+    "Claim",
     "FraudSignal",
     "PayoutArithmetic",
     "PhotoFinding",

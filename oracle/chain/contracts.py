@@ -16,8 +16,8 @@ from web3.contract import Contract
 from web3.exceptions import ContractLogicError, Web3RPCError
 
 from oracle.chain.report import Domain, Report
+from oracle.domain import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILD_MANIFEST = REPO_ROOT / ".build" / "__local__.json"
 
 

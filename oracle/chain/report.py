@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from enum import IntEnum
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
+from oracle.domain import BPS, Decision
+from eth_utils import keccak
+
 DOMAIN_NAME = "ClaimsOracle"
 DOMAIN_VERSION = "1"
-MAX_CONFIDENCE_BPS = 10_000
+MAX_CONFIDENCE_BPS = BPS
 SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 """The largest `s` the contract's ecdsa module accepts (it refuses malleable high-s signatures)."""
 
@@ -26,15 +28,6 @@ REPORT_TYPES = {
         {"name": "termsHash", "type": "bytes32"},
     ]
 }
-
-
-class Decision(IntEnum):
-    """The oracle's decision, numbered as in the contract."""
-
-    APPROVE = 1
-    PARTIAL = 2
-    REJECT = 3
-    REFER = 4
 
 
 @dataclass(frozen=True)
@@ -93,7 +86,6 @@ def _signable(report: Report, domain: Domain):
 
 def report_digest(report: Report, domain: Domain) -> bytes:
     """The 32-byte typed-data hash the contract recomputes for `report`."""
-    from eth_utils import keccak
 
     signable = _signable(report, domain)
     return keccak(b"\x19" + signable.version + signable.header + signable.body)

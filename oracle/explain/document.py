@@ -11,12 +11,13 @@ from typing import Any
 from eth_utils import keccak
 
 from oracle.cas.cid import is_cid
+from oracle.domain import BPS, Decision
 from oracle.explain.canonical import canonical_json, decimal_string
+from oracle import __version__
 
 EXPLANATION_SCHEMA = "claims-oracle/explanation"
 EXPLANATION_VERSION = 1
-DECISION_NAMES = {1: "APPROVE", 2: "PARTIAL", 3: "REJECT", 4: "REFER"}
-BPS = 10_000
+DECISION_NAMES = {int(d): d.name for d in Decision}
 
 _HASH32 = re.compile(r"^0x[0-9a-f]{64}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -132,7 +133,7 @@ def build_explanation(
     if not code_version:
         raise ExplanationError("code_version must be a non-empty string (pass it in; do not read git here)")
     terms = _hash32("terms_hash", terms_hash)
-    if decision == 3 and not any(rule.get("outcome") == "REJECT" for rule in rules):
+    if decision == Decision.REJECT and not any(rule.get("outcome") == "REJECT" for rule in rules):
         raise ExplanationError("a REJECT decision must carry at least one rule with outcome REJECT and its reason")
     doc = {
         "schema": EXPLANATION_SCHEMA,
@@ -166,7 +167,6 @@ def describe_code_version(repo_root: Path | None = None) -> str:
 
     The explanation takes the result as an input, so replaying an explanation never depends on this call.
     """
-    from oracle import __version__
 
     root = repo_root or Path(__file__).resolve().parents[2]
     try:

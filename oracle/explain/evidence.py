@@ -17,6 +17,7 @@ from oracle.cas.store import (
     ContentStore,
     ContentStoreError,
 )
+from oracle.domain import DEFAULT_MAX_PHOTO_BYTES, DEFAULT_MAX_PHOTOS, MAX_PIXELS, PHOTO_TYPES
 from oracle.encoding import bytes32
 from oracle.explain.canonical import (
     CanonicalJSONError,
@@ -24,11 +25,9 @@ from oracle.explain.canonical import (
     hex0x,
     parse_canonical,
 )
+from PIL import Image
 
 MANIFEST_VERSION = 1
-DEFAULT_MAX_PHOTOS = 12
-DEFAULT_MAX_PHOTO_BYTES = 10 * 1024 * 1024
-DEFAULT_MAX_PIXELS = 40_000_000
 MAX_NAME_LENGTH = 255
 ALLOWED_IMAGE_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
 _PHOTO_KEYS = {"cid", "sha256", "bytes", "name"}
@@ -166,7 +165,6 @@ def _check_manifest_doc(doc: object, *, max_photos: int | None, max_photo_bytes:
 
 
 def _check_image(where: str, data: bytes, max_pixels: int) -> None:
-    from PIL import Image  # deferred: only evidence checks need Pillow
 
     try:
         with Image.open(io.BytesIO(data)) as image:
@@ -191,7 +189,7 @@ def verify_evidence(
     max_photos: int = DEFAULT_MAX_PHOTOS,
     max_photo_bytes: int = DEFAULT_MAX_PHOTO_BYTES,
     decode_images: bool = True,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_pixels: int = MAX_PIXELS,
 ) -> list[Photo]:
     """Check a manifest against the claim's evidence root, fetch and verify every photo, and return them."""
     root = _as_root(expected_root)

@@ -9,13 +9,13 @@ from collections.abc import Callable
 
 import requests
 
-from oracle.adapter.schema import BadRequestError
-from oracle.adapter.signatures import SignedReport, parse_signed_report
 from oracle.chain.contracts import ClaimsManagerClient
 from oracle.chain.report import Domain, Report
 from oracle.node.signer import Signer
-from oracle.node.store import DONE, JobView, NodeStore
+from oracle.db import DONE, JobView, NodeStore
 from oracle.node.submitter import TransactionSubmitter
+from oracle.wire.fields import BadRequestError
+from oracle.wire.signed_report import SignedReport, parse_signed_report
 
 log = logging.getLogger(__name__)
 MAX_RELAY_RESPONSE_BYTES = 1024 * 1024

@@ -11,6 +11,15 @@ from pathlib import Path
 
 from web3 import Web3
 
+from oracle.chain.contracts import ClaimsManagerClient
+from oracle.claim.wiring import build_assessor, load_model
+from oracle.db import NodeStore
+from oracle.domain import DEV_MNEMONIC
+from oracle.node.aggregate import SignatureRelayClient
+from oracle.node.service import OracleNode
+from oracle.node.signer import Signer
+from oracle.settings import Settings, load_settings
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `claims-oracle node` (defaults come from CLAIMS_ORACLE_* settings)."""
@@ -31,11 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                                       "(CLAIMS_ORACLE_SIGNATURE_RELAY_URL)")
 
 
-def build_signer(args: argparse.Namespace):
+def build_signer(args: argparse.Namespace) -> Signer:
     """The member's signer from a keystore (password from a file or prompt) or a dev account."""
-    from oracle.chain.devchain import DEV_MNEMONIC
-    from oracle.node.signer import Signer
-
     if args.dev_account is not None:
         return Signer.from_dev_mnemonic(DEV_MNEMONIC, args.dev_account)
     password = args.password_file.read_text().strip() if args.password_file else getpass.getpass("keystore password: ")
@@ -44,8 +50,6 @@ def build_signer(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     """Start the node and run until SIGINT or SIGTERM."""
-    from oracle.settings import load_settings
-
     overrides = {name: value for name, value in (
         ("rpc_url", args.rpc_url), ("contract_address", args.contract), ("db_url", args.db_url),
         ("confirmations", args.confirmations), ("start_block", args.start_block), ("report_mode", args.report_mode),
@@ -64,25 +68,13 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_serve(node))
 
 
-def build_node(settings, signer, history_store=None):
-    """Assemble a node from settings: chain client, database, content store, model and weather sources."""
-    from oracle.cas.store import open_store
-    from oracle.chain.contracts import ClaimsManagerClient
-    from oracle.explain.document import describe_code_version
-    from oracle.node.aggregate import SignatureRelayClient
-    from oracle.node.service import OracleNode
-    from oracle.node.store import NodeStore
-    from oracle.pipeline import ClaimAssessor
-    from oracle.sources.weather import NoaaStormEventsSource
-    from oracle.vision import DamageModel
-
+def build_node(settings: Settings, signer: Signer, history_store: NodeStore | None = None) -> OracleNode:
+    """Assemble a node from settings: chain client, database, content store, model and the committee's weather."""
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 30}))
     client = ClaimsManagerClient(w3, settings.contract_address)
     store = history_store or NodeStore(settings.db_url)
-    sources = [NoaaStormEventsSource(settings.tables_dir)] if settings.tables_dir.is_dir() else []
-    model = DamageModel.load(settings.model_path, threads=settings.model_threads or None)
-    assessor = ClaimAssessor(open_store(settings.content_store_url), model, sources, store, describe_code_version())
+    assessor = build_assessor(settings, store, load_model(settings))
     relay = SignatureRelayClient(settings.signature_relay_url) if settings.signature_relay_url else None
     return OracleNode(client, store, assessor, signer, confirmations=settings.confirmations,
                       start_block=settings.start_block, poll_seconds=settings.poll_interval_s,
@@ -90,7 +82,7 @@ def build_node(settings, signer, history_store=None):
                       batch_claims=settings.node_batch_claims)
 
 
-async def _serve(node) -> int:
+async def _serve(node: OracleNode) -> int:
     """Run a node until a termination signal arrives."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -17,10 +17,13 @@ from oracle.chain.contracts import ClaimsManagerClient, ClaimSubmitted
 from oracle.chain.report import Report
 from oracle.node.aggregate import AggregateSubmitter, SignatureRelayClient
 from oracle.node.signer import Signer
-from oracle.node.store import ASSESSED, DISCOVERED, FAILED, ORPHANED, SENDING, JobView, NodeStore
+from oracle.db import ASSESSED, DISCOVERED, FAILED, ORPHANED, SENDING, JobView, NodeStore
 from oracle.node.submitter import VoteSubmitter
 from oracle.node.watcher import ClaimWatcher, event_from_record
-from oracle.pipeline import ClaimAssessor, ClaimContext, ClaimOutcome, record_in_history
+from oracle.assess import Claim
+from oracle.claim.assessor import ClaimAssessor, record_in_history
+from oracle.claim.batch import ClaimOutcome
+from oracle.claim.context import claim_from_chain
 from oracle.settings import NODE_BATCH_CLAIMS
 
 log = logging.getLogger(__name__)
@@ -234,14 +237,14 @@ class OracleNode:
         ready = set(self.store.job_ids(self.chain_id, self.client.address)) - set(self._retry_at)
         self._due = now if ready else min(self._retry_at.values(), default=float("inf"))
 
-    def _contexts(self, batch: list[JobView]) -> list[ClaimContext | None | Exception]:
+    def _contexts(self, batch: list[JobView]) -> list[Claim | None | Exception]:
         """The chain's view of each claim, read at one block so the product is read once per batch."""
         block = int(self.client.rpc("eth_blockNumber", []), 16)
         products: dict[int, dict] = {}
-        contexts: list[ClaimContext | None | Exception] = []
+        contexts: list[Claim | None | Exception] = []
         for job in batch:
             try:
-                contexts.append(claim_context(self.client, job.claim_id, event_from_record(job.event), self.store,
+                contexts.append(claim_from_chain(self.client, job.claim_id, event_from_record(job.event), self.store,
                                               block=block, products=products))
             except RPC_ERRORS:
                 raise
@@ -279,50 +282,6 @@ class OracleNode:
         self._retry_at[job.claim_id] = time.monotonic() + max(self.poll_seconds, 1.0) * 2 ** (attempts - 1)
 
 
-def claim_context(client: ClaimsManagerClient, claim_id: int, event: ClaimSubmitted | None = None,
-                  store: NodeStore | None = None, from_block: int = 0, *, block: int | str = "latest",
-                  products: dict[int, dict] | None = None) -> ClaimContext | None:
-    """The claim's context from the chain (its event looked up from `from_block` if not given); None if it is gone.
-
-    Reads are made at `block`; `products` (when given) keeps the products read, for further calls at that block."""
-    claim = client.claim(claim_id, block)
-    if event is None:
-        event = client.claim_submitted(claim_id, from_block)
-    if (claim["status"] == 0 or event is None or bytes(claim["evidenceRoot"]) != event.evidence_root
-            or claim["claimedAmount"] != event.claimed_amount):
-        return None
-    policy = client.policy(claim["policyId"], block)
-    if products is not None and policy["productId"] in products:
-        product = products[policy["productId"]]
-    else:
-        product = client.product(policy["productId"], block)
-        if products is not None:
-            products[policy["productId"]] = product
-    return ClaimContext(
-        claim_id=claim_id, chain_id=client.chain_id, contract=client.address,
-        policy_id=claim["policyId"], product_id=policy["productId"], evidence_root=event.evidence_root,
-        evidence_uri=event.evidence_uri, incident_time=event.incident_time, peril_index=event.peril,
-        latitude_e6=event.latitude_e6, longitude_e6=event.longitude_e6, claimed_amount=event.claimed_amount,
-        submitted_at=client.block_timestamp(event.block_number), policy_start=policy["start"],
-        policy_end=policy["end"], remaining_coverage=policy["remainingCoverage"], deductible=product["deductible"],
-        covered_perils=product["perils"], terms_hash=bytes(product["termsHash"]),
-        insured_object=insured_object(client, claim["policyId"], policy["start"], event.block_number, store),
-    )
-
-
-def insured_object(client: ClaimsManagerClient, policy_id: int, policy_start: int, last_block: int,
-                   store: NodeStore | None = None) -> bytes:
-    """A policy's insured object: remembered in `store`, else read from the chain (and then remembered)."""
-    chain_id = client.chain_id
-    known = store.insured_object(chain_id, client.address, policy_id) if store is not None else None
-    if known is not None:
-        return known
-    found = client.insured_object(policy_id, policy_start, last_block)
-    if store is not None:
-        store.set_insured_object(chain_id, client.address, policy_id, found)
-    return found
-
-
-def _context_record(context: ClaimContext) -> dict:
+def _context_record(context: Claim) -> dict:
     """A claim context as JSON-safe data (bytes as hex) for the job row."""
     return {key: (value.hex() if isinstance(value, bytes) else value) for key, value in asdict(context).items()}

@@ -11,7 +11,7 @@ from web3.exceptions import ContractLogicError, Web3RPCError
 from oracle.chain.contracts import ClaimsManagerClient
 from oracle.chain.report import Report
 from oracle.node.signer import Signer
-from oracle.node.store import ASSESSED, DONE, SENDING, JobView, NodeStore
+from oracle.db import ASSESSED, DONE, SENDING, JobView, NodeStore
 
 log = logging.getLogger(__name__)
 SUBMITTED = 1

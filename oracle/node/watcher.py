@@ -6,7 +6,7 @@ import logging
 from dataclasses import asdict, fields
 
 from oracle.chain.contracts import ClaimsManagerClient, ClaimSubmitted
-from oracle.node.store import NodeStore
+from oracle.db import NodeStore
 
 log = logging.getLogger(__name__)
 

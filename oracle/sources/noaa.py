@@ -11,30 +11,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from oracle.sources.records import (
-    EARTH_RADIUS_KM,
-    PERIL_FIRE,
-    PERIL_FLOOD,
-    PERIL_HAIL,
-    PERIL_WIND,
-    SourceError,
-    WeatherRecord,
-    micro_degrees,
-    to_epoch,
-)
+from oracle.domain import Peril
+from oracle.sources.records import EARTH_RADIUS_KM, SourceError, WeatherRecord, micro_degrees, to_epoch
 
 SOURCE_NAME = "noaa-storm-events"
 DETAILS_GLOB = "StormEvents_details-ftp_v1.0_d*_c*.csv.gz"
 LOCATIONS_GLOB = "StormEvents_locations-ftp_v1.0_d*_c*.csv.gz"
-CLAIMS_RELEVANT_NAME = "noaa_storm_events_2019Q1_claims_relevant.csv"
 
 # Which Storm Events EVENT_TYPE values count as evidence for each peril bit (see oracle.assess.constants.Peril).
 EVENT_TYPES_BY_PERIL: dict[int, frozenset[str]] = {
-    PERIL_HAIL: frozenset({"Hail"}),
-    PERIL_FLOOD: frozenset(
+    Peril.HAIL: frozenset({"Hail"}),
+    Peril.FLOOD: frozenset(
         {"Flood", "Flash Flood", "Coastal Flood", "Lakeshore Flood", "Heavy Rain", "Storm Surge/Tide", "Debris Flow"}
     ),
-    PERIL_WIND: frozenset(
+    Peril.WIND: frozenset(
         {
             "Thunderstorm Wind",
             "High Wind",
@@ -49,7 +39,7 @@ EVENT_TYPES_BY_PERIL: dict[int, frozenset[str]] = {
             "Blizzard",
         }
     ),
-    PERIL_FIRE: frozenset({"Wildfire", "Lightning"}),
+    Peril.FIRE: frozenset({"Wildfire", "Lightning"}),
 }
 WIND_MAGNITUDE_TYPES = frozenset({"EG", "MG", "ES", "MS"})  # estimated/measured gust/sustained, knots
 
@@ -226,7 +216,7 @@ class StormEvents:
         t = to_epoch(when)
         window = int(round(window_hours * 3600))
         d = self.details
-        candidates = d[((d["perils"] & peril) != 0) & (d["begin"] <= t + window) & (d["end"] >= t - window)]
+        candidates = d[((d["perils"] & int(peril)) != 0) & (d["begin"] <= t + window) & (d["end"] >= t - window)]
         if candidates.empty:
             return []
         points = self.points[self.points["event_id"].isin(candidates.index)]

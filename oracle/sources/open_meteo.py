@@ -8,12 +8,9 @@ from datetime import datetime, timezone
 
 import aiohttp
 
+from oracle.domain import DEFAULT_GUST_KMH_MIN, Peril
 from oracle.sources.records import (
-    DEFAULT_GUST_KMH_MIN,
     DEFAULT_PRECIP_MM_MIN,
-    PERIL_FLOOD,
-    PERIL_HAIL,
-    PERIL_WIND,
     SourceError,
     WeatherRecord,
     haversine_km,
@@ -141,7 +138,7 @@ def parse_response(
             WeatherRecord(
                 record_id=f"{key}@{times[peak]}:gust",
                 event_type="Peak wind gust",
-                perils=PERIL_WIND if gusts[peak] >= gust_kmh_min else 0,
+                perils=Peril.WIND if gusts[peak] >= gust_kmh_min else 0,
                 begin=times[peak],
                 end=times[peak] + 3599,
                 magnitude=_fmt(gusts[peak]),
@@ -157,7 +154,7 @@ def parse_response(
             WeatherRecord(
                 record_id=f"{key}@{times[precip_rows[0]]}-{times[precip_rows[-1]]}:precipitation",
                 event_type="Precipitation total",
-                perils=PERIL_FLOOD if total >= precip_mm_min else 0,
+                perils=Peril.FLOOD if total >= precip_mm_min else 0,
                 begin=times[precip_rows[0]],
                 end=times[precip_rows[-1]] + 3599,
                 magnitude=_fmt(total),
@@ -172,7 +169,7 @@ def parse_response(
                 WeatherRecord(
                     record_id=f"{key}@{times[i]}:wmo{codes[i]}",
                     event_type="Thunderstorm with hail",
-                    perils=PERIL_HAIL,
+                    perils=Peril.HAIL,
                     begin=times[i],
                     end=times[i] + 3599,
                     magnitude=str(codes[i]),

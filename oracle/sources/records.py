@@ -6,19 +6,10 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from oracle.domain import DEFAULT_GUST_KMH_MIN, Peril
+
 EARTH_RADIUS_KM = 6371.0088
 
-# Peril bits, as in the contract's product mask; oracle.assess.constants.Peril is the documented home of these
-# and a test keeps the two in step (sources sit below assess and cannot import it).
-PERIL_COLLISION = 1 << 0
-PERIL_HAIL = 1 << 1
-PERIL_FLOOD = 1 << 2
-PERIL_WIND = 1 << 3
-PERIL_THEFT = 1 << 4
-PERIL_FIRE = 1 << 5
-
-
-DEFAULT_GUST_KMH_MIN = 75.0  # roughly Beaufort 9 (severe gale), where loose objects start to damage cars
 DEFAULT_PRECIP_MM_MIN = 50.0  # total over the window; flash-flood territory in most places
 
 

@@ -17,26 +17,10 @@ from pydantic import (
 
 from oracle.cas.store import ContentStore, ContentStoreError
 from oracle.encoding import bytes32
-from oracle.sources.records import (
-    PERIL_COLLISION,
-    PERIL_FIRE,
-    PERIL_FLOOD,
-    PERIL_HAIL,
-    PERIL_THEFT,
-    PERIL_WIND,
-    SourceError,
-)
+from oracle.domain import PERIL_NAMES, SEVERITIES
+from oracle.sources.records import SourceError
 
-TERMS_VERSION = 1
-SEVERITIES = ("minor", "moderate", "severe")
-PERIL_BITS_BY_NAME = {
-    "collision": PERIL_COLLISION,
-    "hail": PERIL_HAIL,
-    "flood": PERIL_FLOOD,
-    "wind": PERIL_WIND,
-    "theft": PERIL_THEFT,
-    "fire": PERIL_FIRE,
-}
+PERIL_BITS_BY_NAME = {name: peril for peril, name in PERIL_NAMES.items()}
 MAX_TERMS_BYTES = 256 * 1024
 
 

@@ -1,6 +1,6 @@
 """Runtime damage model: load the exported model, preprocess any photo, predict severity with heat maps."""
 
-from oracle.vision.images import CLASSES, DAMAGE_CLASSES, ImageError
-from oracle.vision.runtime import ClaimVision, DamageModel, PhotoPrediction, combine
+from oracle.vision.images import ImageError
+from oracle.vision.runtime import DamageModel, PhotoPrediction
 
-__all__ = ["CLASSES", "DAMAGE_CLASSES", "ClaimVision", "DamageModel", "ImageError", "PhotoPrediction", "combine"]
+__all__ = ["DamageModel", "ImageError", "PhotoPrediction"]

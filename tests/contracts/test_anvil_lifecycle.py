@@ -2,7 +2,7 @@
 
 import pytest
 
-from oracle.chain.lifecycle import ETH, GAS_KEYS, run_lifecycle
+from oracle.dev.lifecycle import ETH, GAS_KEYS, run_lifecycle
 
 pytestmark = pytest.mark.anvil
 

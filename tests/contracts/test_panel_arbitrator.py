@@ -1,8 +1,19 @@
-"""The panel arbitrator: ERC-792 surface, panel votes and administration."""
+"""The panel arbitrator: ERC-792 surface, panel votes, administration and two-step ownership."""
 
 import ape
+import pytest
 
 from .conftest import ARBITRATION_FEE, ETH
+
+ZERO_ADDRESS = "0x" + "00" * 20
+NOT_OWNER = "ownable: caller is not the owner"
+NOT_PENDING_OWNER = "ownable_2step: caller is not the new owner"
+
+
+@pytest.fixture
+def successor(accounts):
+    """The account the panel's administration is handed to."""
+    return accounts[10]
 
 
 def _open(arbitrator, sender, choices=3):
@@ -55,15 +66,22 @@ def test_appeal__any__disabled(arbitrator, stranger):
     assert arbitrator.appealPeriod(dispute_id) == (0, 0)
 
 
-def test_admin__owner_only(arbitrator, deployer, stranger, panelists):
-    with ape.reverts("panel: caller is not the owner"):
-        arbitrator.setFee(1, sender=stranger)
-    with ape.reverts("panel: caller is not the owner"):
-        arbitrator.setPanel([stranger.address], 1, sender=stranger)
-    with ape.reverts("panel: caller is not the owner"):
-        arbitrator.withdrawFees(stranger, sender=stranger)
-    with ape.reverts("panel: caller is not the owner"):
-        arbitrator.transferOwnership(stranger, sender=stranger)
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda arb, who: arb.setFee(1, sender=who),
+        lambda arb, who: arb.setPanel([who.address], 1, sender=who),
+        lambda arb, who: arb.withdrawFees(who, sender=who),
+        lambda arb, who: arb.transfer_ownership(who, sender=who),
+    ],
+    ids=["setFee", "setPanel", "withdrawFees", "transfer_ownership"],
+)
+def test_admin__stranger__reverts(arbitrator, stranger, call):
+    with ape.reverts(NOT_OWNER):
+        call(arbitrator, stranger)
+
+
+def test_admin__owner__sets_fee_and_panel(arbitrator, deployer, stranger, panelists):
     arbitrator.setFee(2 * ARBITRATION_FEE, sender=deployer)
     assert arbitrator.arbitrationCost(b"") == 2 * ARBITRATION_FEE
     arbitrator.setPanel([stranger.address, panelists[0].address], 2, sender=deployer)
@@ -72,8 +90,6 @@ def test_admin__owner_only(arbitrator, deployer, stranger, panelists):
         arbitrator.setPanel([stranger.address], 2, sender=deployer)
     with ape.reverts("panel: duplicate panelist"):
         arbitrator.setPanel([stranger.address, stranger.address], 1, sender=deployer)
-    arbitrator.transferOwnership(stranger, sender=deployer)
-    assert arbitrator.owner() == stranger.address
 
 
 def test_withdraw_fees__collected__paid_to_receiver(arbitrator, deployer, stranger, accounts):
@@ -84,3 +100,95 @@ def test_withdraw_fees__collected__paid_to_receiver(arbitrator, deployer, strang
     assert receiver.balance == before + ARBITRATION_FEE
     with ape.reverts("panel: no fees"):
         arbitrator.withdrawFees(receiver, sender=deployer)
+
+
+# ---------------------------------------------------------------- two-step ownership
+
+
+def test_deploy__any__deployer_owns_nothing_pending_and_no_renounce(arbitrator, deployer):
+    assert arbitrator.owner() == deployer.address
+    assert arbitrator.pending_owner() == ZERO_ADDRESS
+    # renouncing would strand the fees and freeze the panel of every product that names this arbitrator
+    assert hasattr(arbitrator, "accept_ownership") and not hasattr(arbitrator, "renounce_ownership")
+
+
+def test_transfer_ownership__by_owner__pending_until_accepted_and_old_owner_keeps_control(
+    arbitrator, deployer, successor
+):
+    receipt = arbitrator.transfer_ownership(successor, sender=deployer)
+    started = receipt.decode_logs(arbitrator.OwnershipTransferStarted)[0]
+    assert started.previous_owner == deployer.address and started.new_owner == successor.address
+    assert not receipt.decode_logs(arbitrator.OwnershipTransferred)
+    assert arbitrator.owner() == deployer.address and arbitrator.pending_owner() == successor.address
+    arbitrator.setFee(3 * ARBITRATION_FEE, sender=deployer)
+    assert arbitrator.fee() == 3 * ARBITRATION_FEE
+    with ape.reverts(NOT_OWNER):
+        arbitrator.setFee(1, sender=successor)
+
+
+def test_transfer_ownership__stranger__reverts(arbitrator, deployer, stranger, successor):
+    with ape.reverts(NOT_OWNER):
+        arbitrator.transfer_ownership(stranger, sender=stranger)
+    arbitrator.transfer_ownership(successor, sender=deployer)
+    with ape.reverts(NOT_OWNER):
+        arbitrator.transfer_ownership(stranger, sender=stranger)
+    assert arbitrator.pending_owner() == successor.address
+
+
+def test_accept_ownership__not_pending_owner__reverts(arbitrator, deployer, stranger, successor):
+    with ape.reverts(NOT_PENDING_OWNER):
+        arbitrator.accept_ownership(sender=successor)  # nothing pending yet
+    arbitrator.transfer_ownership(successor, sender=deployer)
+    with ape.reverts(NOT_PENDING_OWNER):
+        arbitrator.accept_ownership(sender=stranger)
+    with ape.reverts(NOT_PENDING_OWNER):
+        arbitrator.accept_ownership(sender=deployer)
+    assert arbitrator.owner() == deployer.address and arbitrator.pending_owner() == successor.address
+
+
+def test_accept_ownership__pending_owner__new_owner_manages_panel_and_old_owner_cannot(
+    arbitrator, deployer, stranger, successor, panelists
+):
+    _open(arbitrator, stranger)
+    arbitrator.transfer_ownership(successor, sender=deployer)
+    receipt = arbitrator.accept_ownership(sender=successor)
+    moved = receipt.decode_logs(arbitrator.OwnershipTransferred)[0]
+    assert moved.previous_owner == deployer.address and moved.new_owner == successor.address
+    assert arbitrator.owner() == successor.address and arbitrator.pending_owner() == ZERO_ADDRESS
+    with ape.reverts(NOT_PENDING_OWNER):
+        arbitrator.accept_ownership(sender=successor)  # the pending slot is cleared
+
+    with ape.reverts(NOT_OWNER):
+        arbitrator.setPanel([deployer.address], 1, sender=deployer)
+    with ape.reverts(NOT_OWNER):
+        arbitrator.setFee(1, sender=deployer)
+    with ape.reverts(NOT_OWNER):
+        arbitrator.withdrawFees(deployer, sender=deployer)
+    with ape.reverts(NOT_OWNER):
+        arbitrator.transfer_ownership(deployer, sender=deployer)
+
+    arbitrator.setPanel([stranger.address, panelists[0].address], 1, sender=successor)
+    assert arbitrator.panel(0) == stranger.address and arbitrator.quorum() == 1
+    assert arbitrator.isPanelist(stranger) and not arbitrator.isPanelist(panelists[1])
+    arbitrator.setFee(2 * ARBITRATION_FEE, sender=successor)
+    assert arbitrator.arbitrationCost(b"") == 2 * ARBITRATION_FEE
+    before = successor.balance
+    receipt = arbitrator.withdrawFees(successor, sender=successor)
+    assert successor.balance == before + ARBITRATION_FEE - receipt.total_fees_paid
+
+
+def test_transfer_ownership__to_zero_address__cancels_pending_transfer(arbitrator, deployer, successor):
+    arbitrator.transfer_ownership(successor, sender=deployer)
+    arbitrator.transfer_ownership(ZERO_ADDRESS, sender=deployer)
+    assert arbitrator.pending_owner() == ZERO_ADDRESS and arbitrator.owner() == deployer.address
+    with ape.reverts(NOT_PENDING_OWNER):
+        arbitrator.accept_ownership(sender=successor)
+
+
+def test_transfer_ownership__second_candidate__replaces_first(arbitrator, deployer, stranger, successor):
+    arbitrator.transfer_ownership(stranger, sender=deployer)
+    arbitrator.transfer_ownership(successor, sender=deployer)
+    with ape.reverts(NOT_PENDING_OWNER):
+        arbitrator.accept_ownership(sender=stranger)
+    arbitrator.accept_ownership(sender=successor)
+    assert arbitrator.owner() == successor.address

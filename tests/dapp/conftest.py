@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from oracle.settings import REPO_ROOT
+from oracle.domain import REPO_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -38,7 +38,7 @@ class StackThread(threading.Thread):
             self.ready.set()
 
     async def _main(self) -> None:
-        from oracle.stack import running_stack
+        from oracle.dev.stack import running_stack
 
         self._loop, self._stop_event = asyncio.get_running_loop(), asyncio.Event()
         async with running_stack(self.settings, self.model, self.state_dir, with_product=False,

@@ -85,7 +85,7 @@ def submit_claim_in_browser(page, policy: int, photos, amount: str) -> None:
 @pytest.fixture(scope="module")
 def photos(shared_data, model, tmp_path_factory):
     """Real validation photos the model reads clearly: two minor, two whole cars."""
-    from oracle.demo import confident_photos, default_photo_root
+    from oracle.dev.demo import confident_photos, default_photo_root
     from oracle.settings import load_settings
 
     root = default_photo_root(load_settings())
@@ -241,7 +241,7 @@ def wallet_script(stack, chain_id: int, reject: bool) -> str:
 def create_product_directly(stack) -> int:
     """A product for the error cases, created over web3 so these tests do not depend on the insurer flow."""
     from oracle.chain.deploy import create_product
-    from oracle.stack import product_defaults
+    from oracle.dev.stack import product_defaults
 
     config = product_defaults(stack.roles, stack.system.arbitrator.address, stack.model_hash, stack.terms_hash)
     return create_product(stack.system.manager, stack.roles.insurer, config, 20 * ETH)

@@ -15,14 +15,14 @@ from eth_utils import keccak
 
 from oracle.adapter.signatures import SignedReport
 from oracle.chain.deploy import ETH, submit_claim
-from oracle.chain.devchain import DEV_MNEMONIC
+from oracle.dev.devchain import DEV_MNEMONIC
 from oracle.chain.report import SECP256K1_HALF_N, Decision, Report, sign_report
 from oracle.node.aggregate import AggregateSubmitter, SignatureRelayClient
 from oracle.node.signer import Signer
-from oracle.node.store import ASSESSED, DONE, SENDING, NodeStore
+from oracle.db import ASSESSED, DONE, SENDING, NodeStore
 from oracle.settings import load_settings
 
-from .conftest import MODEL_HASH, MODEL_PATH, TERMS_HASH, make_node, needs_model, submit_photos
+from tests.chain_fixtures import MODEL_HASH, MODEL_PATH, TERMS_HASH, make_node, needs_model, submit_photos
 
 SUBMITTED, DECIDED = 1, 2
 OUTSIDER = Account.from_key(b"\x42" * 32)

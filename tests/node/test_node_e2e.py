@@ -9,15 +9,15 @@ import pytest
 from eth_utils import keccak
 
 from oracle.chain.deploy import ETH
-from oracle.chain.devchain import DEV_MNEMONIC
+from oracle.dev.devchain import DEV_MNEMONIC
 from oracle.explain.canonical import canonical_json
 from oracle.node.service import OracleNode
 from oracle.node.signer import Signer
-from oracle.node.store import ASSESSED, DONE, NodeStore
-from oracle.pipeline import ClaimAssessor
+from oracle.db import ASSESSED, DONE, NodeStore
+from oracle.claim.assessor import ClaimAssessor
 from oracle.settings import load_settings
 
-from .conftest import MODEL_PATH, make_node, needs_model, submit_photos
+from tests.chain_fixtures import MODEL_PATH, make_node, needs_model, submit_photos
 
 pytestmark = needs_model
 DECIDED, RESOLVED = 2, 4
@@ -108,7 +108,7 @@ def test_node_process__sigkill_at_random_points__each_claim_voted_exactly_once(w
 
 
 def test_verify__replay_with_node_history__matches_and_without_it__mismatches(world, model, tmp_path):
-    from oracle.node.verify import verify_claim
+    from oracle.claim.verify import verify_claim
 
     photos = sorted((world["data"] / "images/vds2500/val/severe").glob("*"))[:2]
     first = submit_photos(world, photos, 3 * ETH)

@@ -7,13 +7,13 @@ from eth_account import Account
 from eth_utils import keccak
 
 from oracle.chain.deploy import ETH, submit_claim
-from oracle.chain.devchain import DEV_MNEMONIC
+from oracle.dev.devchain import DEV_MNEMONIC
 from oracle.chain.report import Decision, Report
 from oracle.node.signer import Signer
-from oracle.node.store import ASSESSED, DONE, SENDING, NodeStore
+from oracle.db import ASSESSED, DONE, SENDING, NodeStore
 from oracle.node.submitter import VoteSubmitter
 
-from .conftest import MODEL_HASH, TERMS_HASH
+from tests.chain_fixtures import MODEL_HASH, TERMS_HASH
 
 DECIDED = 2
 

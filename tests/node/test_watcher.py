@@ -4,7 +4,7 @@ import pytest
 from eth_utils import keccak
 
 from oracle.chain.deploy import ETH, submit_claim
-from oracle.node.store import DISCOVERED, ORPHANED, NodeStore
+from oracle.db import DISCOVERED, ORPHANED, NodeStore
 from oracle.node.watcher import ClaimWatcher
 
 

@@ -1,0 +1,628 @@
+"""`claims-oracle bench`: end-to-end latency and throughput of the oracle, measured in one run on this machine.
+
+Everything is real: anvil with the deployed contracts, oracle nodes run as separate `claims-oracle node`
+processes (as an operator runs them), the shipped model, and real photos from ../shared/data. Three phases:
+
+1. latency: a 2-of-3 committee decides `--claims` claims filed one at a time (each after the previous one's
+   decision is mined); a claim's latency runs from the block holding its `submitClaim` to the block holding its
+   `ClaimDecided`, each block timed by when its header reaches us over an `eth_subscribe("newHeads")` websocket
+   (anvil's block timestamps have whole-second resolution, too coarse for this);
+2. throughput: one node deciding alone (a 1-of-1 product) works through `--throughput-claims` claims that were
+   all filed before it started; claims per second is the steady rate between the decision that ends the warm-up
+   (the first tenth of the claims) and the last decision;
+3. the bare model: `DamageModel.predict` on the throughput phase's photos, in the batches the node uses when its
+   queue is full, heat maps included (the node asks for them), in this process while nothing else runs.
+
+The table is printed and the numbers are written to bench/e2e.json, with the gas per step from bench/gas.json
+(`make bench-gas`) when that file exists. This is a measurement, not a test: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import math
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eth_utils import keccak
+from oracle.domain import REPO_ROOT
+from oracle.assess import DEFAULT_TERMS_PATH
+from oracle.cas.store import LocalContentStore
+from oracle.chain.deploy import DAY, transact
+from oracle.chain.deploy import buy_policy, create_product, deploy_system
+from oracle.dev.demo import CLAIMS_OPEN
+from oracle.dev.devchain import dev_chain
+from oracle.dev.stack import DEMO_CAPITAL, product_defaults
+from oracle.dev.stack import GENESIS, Roles
+from oracle.claim.evidence import store_evidence
+from oracle.claim.evidence import store_terms
+from oracle.settings import load_settings
+from oracle.vision import DamageModel
+from oracle.vision.data import list_samples
+from web3.logs import DISCARD
+import aiohttp
+import shutil
+
+DEFAULT_OUTPUT = REPO_ROOT / "bench" / "e2e.json"
+DEFAULT_GAS = REPO_ROOT / "bench" / "gas.json"
+PHOTOS_PER_CLAIM = 3
+LABELS = ("minor", "moderate", "severe", "whole")  # claim i shows three photos of LABELS[i % 4]
+HAIL_EVERY = 5  # every fifth claim is a hail claim, so the weather lookup is on the path as well
+DECISIONS = {1: "APPROVE", 2: "PARTIAL", 3: "REJECT", 4: "REFER"}
+TARGETS = {"latency_p50_s": 1.0, "latency_p95_s": 2.0, "pipeline_vs_model_ratio": 0.8}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `claims-oracle bench`."""
+    parser.add_argument("--claims", type=int, default=100,
+                        help="claims the 2-of-3 committee decides in the latency phase (default 100)")
+    parser.add_argument("--throughput-claims", type=int, default=200,
+                        help="claims one node decides alone in the throughput phase (default 200)")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where to write the JSON results "
+                                                                           "(default bench/e2e.json)")
+    parser.add_argument("--gas-json", type=Path, default=DEFAULT_GAS,
+                        help="gas per step to copy into the results (default bench/gas.json, from make bench-gas)")
+    parser.add_argument("--photos", type=Path, help="a folder laid out as <class>/<image> (whole, minor, moderate, "
+                                                     "severe); default: ../shared/data, val photos first")
+    parser.add_argument("--poll-seconds", type=float, default=0.05,
+                        help="the nodes' poll interval (default 0.05: an idle poll is one eth_blockNumber, and "
+                             "anvil mines at once, so a block waits for the next poll)")
+    parser.add_argument("--node-model-threads", type=int, default=1,
+                        help="ONNX Runtime threads per node process (default 1: the latency phase runs three nodes "
+                             "on this machine); the bare model is timed with this and with the library default")
+    parser.add_argument("--timeout", type=float, default=120,
+                        help="seconds to wait for any one decision before giving up (default 120)")
+    parser.add_argument("--profile-dir", type=Path,
+                        help="run the node processes under cProfile and write their .prof files here")
+    parser.add_argument("--keep-state", action="store_true", help="keep the temporary state directory (node "
+                                                                   "logs and databases, content store)")
+
+
+# ------------------------------------------------------------------ photos and claims
+
+
+@dataclass
+class PlannedClaim:
+    """One bench claim: its photos, policy and evidence, and what happened to it."""
+
+    label: str
+    photos: list[Path]
+    peril: int = 0
+    policy_id: int = 0
+    evidence_root: bytes = b""
+    evidence_uri: str = ""
+    claim_id: int = 0
+    claim_block: int = 0
+    decided_block: int = 0
+    decision: int = 0
+
+
+def photo_pool(settings, photos_dir: Path | None) -> tuple[dict[str, list[Path]], dict[Path, str]]:
+    """Real photos by class (val photos before train photos), and the split each came from."""
+    pool: dict[str, list[Path]] = {label: [] for label in LABELS}
+    split_of: dict[Path, str] = {}
+    if photos_dir is not None:
+        for label in LABELS:
+            for path in sorted(p for p in (photos_dir / label).glob("*") if p.is_file()):
+                pool[label].append(path)
+                split_of[path] = "given"
+        return pool, split_of
+
+    samples = list_samples(settings.data_dir)
+    for split in ("val", "train"):
+        for sample in samples:
+            if sample.split == split and sample.label in pool:
+                path = settings.data_dir / sample.path
+                pool[sample.label].append(path)
+                split_of[path] = split
+    return pool, split_of
+
+
+def plan_claims(pool: dict[str, list[Path]], count: int) -> list[PlannedClaim]:
+    """`count` claims of PHOTOS_PER_CLAIM distinct photos each (no photo twice, so no reused-photo referral)."""
+    taken = dict.fromkeys(LABELS, 0)
+    claims = []
+    for i in range(count):
+        label = LABELS[i % len(LABELS)]
+        photos = pool[label][taken[label]:taken[label] + PHOTOS_PER_CLAIM]
+        if len(photos) < PHOTOS_PER_CLAIM:
+            raise SystemExit(f"bench: not enough {label} photos for {count} claims of {PHOTOS_PER_CLAIM} photos "
+                             f"({len(pool[label])} found)")
+        taken[label] += PHOTOS_PER_CLAIM
+        claims.append(PlannedClaim(label, photos, peril=1 if i % HAIL_EVERY == HAIL_EVERY - 1 else 0))
+    return claims
+
+
+# ------------------------------------------------------------------ watching blocks
+
+
+class ChainObserver:
+    """Times every new block by when its header arrives over an eth_subscribe websocket, and collects
+    `ClaimDecided` logs, from a thread of its own."""
+
+    def __init__(self, ws_url: str, decided_topic: bytes):
+        self.ws_url, self.decided_topic = ws_url, "0x" + decided_topic.hex()
+        self.block_seen: dict[int, float] = {}
+        self.decided: dict[tuple[str, int], tuple[int, int]] = {}  # (contract, claim id) -> (block, decision)
+        self.changed = threading.Condition()
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="bench-observer", daemon=True)
+
+    def start(self) -> ChainObserver:
+        """Connect and subscribe; returns once both subscriptions are confirmed."""
+        self._thread.start()
+        if not self._ready.wait(20) or self._error is not None:
+            raise RuntimeError(f"bench: cannot subscribe to {self.ws_url}: {self._error}")
+        return self
+
+    def stop(self) -> None:
+        """Close the websocket and end the thread."""
+        self._loop.call_soon_threadsafe(self._stopping.set)
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._stopping = asyncio.Event()
+        try:
+            self._loop.run_until_complete(self._listen())
+        except BaseException as exc:  # noqa: BLE001 - reported to the waiting thread
+            self._error = exc
+            self._ready.set()
+            with self.changed:
+                self.changed.notify_all()
+
+    async def _listen(self) -> None:
+
+        async with aiohttp.ClientSession() as session, session.ws_connect(self.ws_url, max_msg_size=0) as ws:
+            await ws.send_json({"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe", "params": ["newHeads"]})
+            await ws.send_json({"jsonrpc": "2.0", "id": 2, "method": "eth_subscribe",
+                                "params": ["logs", {"topics": [self.decided_topic]}]})
+            confirmed = 0
+            reader = asyncio.ensure_future(ws.receive())
+            stopping = asyncio.ensure_future(self._stopping.wait())
+            while True:
+                done, _ = await asyncio.wait({reader, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if stopping in done:
+                    reader.cancel()
+                    return
+                message = reader.result()
+                seen = time.perf_counter()
+                if message.type != aiohttp.WSMsgType.TEXT:
+                    raise RuntimeError(f"websocket closed ({message.type.name})")
+                reader = asyncio.ensure_future(ws.receive())
+                body = json.loads(message.data)
+                if "id" in body:
+                    if "error" in body:
+                        raise RuntimeError(body["error"])
+                    confirmed += 1
+                    if confirmed == 2:
+                        self._ready.set()
+                    continue
+                result = body.get("params", {}).get("result", {})
+                with self.changed:
+                    if "topics" in result:
+                        claim_id = int(result["topics"][1], 16)
+                        decision = int(result["data"][2:66], 16)
+                        self.decided[(result["address"].lower(), claim_id)] = (int(result["blockNumber"], 16),
+                                                                               decision)
+                    elif "number" in result:
+                        self.block_seen.setdefault(int(result["number"], 16), seen)
+                    self.changed.notify_all()
+
+    def wait_decided(self, contract: str, claim_id: int, timeout: float) -> tuple[int, int, float]:
+        """Block until the claim's decision and its block's header are in; returns (block, decision, seen)."""
+        key, deadline = (contract.lower(), claim_id), time.monotonic() + timeout
+        with self.changed:
+            while True:
+                if self._error is not None:
+                    raise RuntimeError(f"bench: lost the chain subscription: {self._error}")
+                if key in self.decided and self.decided[key][0] in self.block_seen:
+                    block, decision = self.decided[key]
+                    return block, decision, self.block_seen[block]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"bench: claim {claim_id} not decided within {timeout:.0f} s")
+                self.changed.wait(min(left, 1.0))
+
+    def wait_block(self, number: int, timeout: float = 10) -> float:
+        """When block `number`'s header arrived."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while number not in self.block_seen:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"bench: block {number} never announced")
+                self.changed.wait(min(left, 1.0))
+            return self.block_seen[number]
+
+
+# ------------------------------------------------------------------ node processes
+
+
+class NodeProcess:
+    """One `claims-oracle node` process for committee member `index` (anvil account 3 + index)."""
+
+    def __init__(self, index: int, tag: str, chain_url: str, contract: str, state_dir: Path, start_block: int,
+                 poll_seconds: float | None, profile_dir: Path | None, model_threads: int = 0):
+        self.index, self.log_path = index, state_dir / f"{tag}-node{index}.log"
+        command = [sys.executable]
+        if profile_dir is not None:
+            profile_dir.mkdir(parents=True, exist_ok=True)
+            command += ["-m", "cProfile", "-o", str(profile_dir / f"{tag}-node{index}.prof")]
+        command += ["-m", "oracle.cli", "node", "--dev-account", str(3 + index), "--rpc-url", chain_url,
+                    "--contract", contract, "--db-url", f"sqlite:///{state_dir / f'{tag}-node{index}.db'}",
+                    "--confirmations", "0", "--start-block", str(start_block)]
+        env = {**os.environ, "CLAIMS_ORACLE_CONTENT_STORE_URL": f"file://{state_dir / 'cas'}",
+               "CLAIMS_ORACLE_STATE_DIR": str(state_dir), "PYTHONUNBUFFERED": "1"}
+        if poll_seconds is not None:
+            env["CLAIMS_ORACLE_POLL_INTERVAL_S"] = str(poll_seconds)
+        env["CLAIMS_ORACLE_MODEL_THREADS"] = str(model_threads)
+        self.log = self.log_path.open("w")
+        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, env=env,
+                                        cwd=REPO_ROOT)
+
+    def wait_ready(self, timeout: float = 120) -> float:
+        """Wait for the node's 'ready' line (model loaded and run once, weather tables parsed); returns when."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if " ready" in self.log_path.read_text(errors="replace"):
+                return time.perf_counter()
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError(f"bench: node {self.index} did not start; its log ({self.log_path}) ends:\n"
+                           + self.log_path.read_text(errors="replace")[-3000:])
+
+    def check_alive(self) -> None:
+        """Raise if the node process died."""
+        if self.process.poll() is not None:
+            raise RuntimeError(f"bench: node {self.index} exited with {self.process.returncode}; its log ends:\n"
+                               + self.log_path.read_text(errors="replace")[-3000:])
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after 30 s."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+    def count(self, text: str) -> int:
+        """How many of the node's log lines contain `text`."""
+        return sum(text in line for line in self.log_path.read_text(errors="replace").splitlines())
+
+    def errors(self) -> list[str]:
+        """The node's logged errors (failed attempts and the like)."""
+        return [line for line in self.log_path.read_text(errors="replace").splitlines()
+                if " ERROR " in line or "Traceback" in line]
+
+
+# ------------------------------------------------------------------ the run
+
+
+@dataclass
+class BenchWorld:
+    """The chain and what the phases share."""
+
+    chain: object
+    cas: object
+    roles: object
+    terms_hash: bytes
+    model_hash: bytes
+    state_dir: Path
+    args: argparse.Namespace
+    observer: ChainObserver | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _say(text: str) -> None:
+    print(f"bench: {text}", file=sys.stderr, flush=True)
+
+
+def _prepare_phase(world: BenchWorld, claims: list[PlannedClaim], committee: list[str], threshold: int,
+                   tag: str):
+    """Deploy a manager with one product for this phase, buy a policy per claim and store each claim's evidence."""
+
+    w3 = world.chain.w3
+    system = deploy_system(w3, world.roles.deployer, world.roles.panel)
+    start_block = w3.eth.block_number
+    config = {**product_defaults(world.roles, system.arbitrator.address, world.model_hash, world.terms_hash),
+              "committee": committee, "threshold": threshold}
+    capital = max(DEMO_CAPITAL, len(claims) * config["coverageLimit"])  # each policy locks its coverage
+    product_id = create_product(system.manager, world.roles.insurer, config, capital)
+    for i, claim in enumerate(claims):
+        claim.policy_id = buy_policy(system.manager, world.roles.claimant, product_id,
+                                     keccak(f"BENCH-VIN-{tag}-{i}".encode()))
+        evidence = store_evidence(world.cas, [(p.name, p.read_bytes()) for p in claim.photos],
+                                       vehicle_class="sedan")
+        claim.evidence_root, claim.evidence_uri = evidence.root, evidence.uri
+    return system.manager, start_block
+
+
+def _submit(manager, holder: str, claim: PlannedClaim) -> None:
+    """File one claim and note its id and block."""
+
+
+    w3 = manager.w3
+    incident = CLAIMS_OPEN - 5 * DAY if claim.peril == 1 else w3.eth.get_block("latest").timestamp - 3600
+    receipt = transact(w3, manager.contract.functions.submitClaim(
+        claim.policy_id, claim.evidence_root, claim.evidence_uri, incident, claim.peril, 41_600_000, -93_600_000,
+        2 * 10**18), holder)
+    claim.claim_id = manager.contract.events.ClaimSubmitted().process_receipt(receipt, errors=DISCARD)[0].args.claimId
+    claim.claim_block = receipt.blockNumber
+
+
+def _percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0..100) by linear interpolation between order statistics."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _start_nodes(world: BenchWorld, tag: str, manager, start_block: int, members: int) -> list[NodeProcess]:
+    nodes = [NodeProcess(i, tag, world.chain.url, manager.address, world.state_dir, start_block,
+                         world.args.poll_seconds, world.args.profile_dir, world.args.node_model_threads)
+             for i in range(members)]
+    for node in nodes:
+        node.wait_ready()
+    return nodes
+
+
+def _stop_nodes(world: BenchWorld, nodes: list[NodeProcess]) -> dict:
+    """Stop the nodes, keep their logged errors as notes, and count what their logs say about the votes."""
+    for node in nodes:
+        node.stop()
+        world.notes.extend(f"node {node.index}: {line}" for line in node.errors()[:5])
+    return {"votes_mined": sum(node.count("vote mined in block") for node in nodes),
+            "votes_not_sent_claim_decided": sum(node.count("nothing to send") for node in nodes),
+            "votes_reverted_claim_decided": sum(node.count("reverted because the claim moved on") for node in nodes)}
+
+
+def latency_phase(world: BenchWorld, manager, start_block: int, claims: list[PlannedClaim]) -> dict:
+    """File claims one at a time before a 2-of-3 committee and time each from its block to its decision's."""
+    _say(f"latency: starting 3 node processes for {len(claims)} claims ...")
+    nodes = _start_nodes(world, "latency", manager, start_block, 3)
+    latencies = []
+    try:
+        for n, claim in enumerate(claims, 1):
+            _submit(manager, world.roles.claimant, claim)
+            filed = world.observer.wait_block(claim.claim_block)
+            try:
+                claim.decided_block, claim.decision, decided = world.observer.wait_decided(
+                    manager.address, claim.claim_id, world.args.timeout)
+            except TimeoutError:
+                for node in nodes:
+                    node.check_alive()
+                raise
+            latencies.append(decided - filed)
+            if n % 10 == 0 or n == len(claims):
+                _say(f"latency: {n}/{len(claims)} decided, last {latencies[-1]:.3f} s, "
+                     f"median so far {_percentile(latencies, 50):.3f} s")
+    finally:
+        votes = _stop_nodes(world, nodes)
+    return {
+        "latency_votes": votes,
+        "latency_p50_s": round(_percentile(latencies, 50), 4),
+        "latency_p95_s": round(_percentile(latencies, 95), 4),
+        "latency_mean_s": round(sum(latencies) / len(latencies), 4),
+        "latency_max_s": round(max(latencies), 4),
+        "latency_claims": len(latencies),
+        "latency_decisions": dict(Counter(DECISIONS[c.decision] for c in claims)),
+        "latency_samples_s": [round(x, 4) for x in latencies],
+    }
+
+
+def throughput_phase(world: BenchWorld, manager, start_block: int, claims: list[PlannedClaim]) -> dict:
+    """File every claim first, then start one node of a 1-of-1 product and time its decisions."""
+    _say(f"throughput: filing {len(claims)} claims ...")
+    for claim in claims:
+        _submit(manager, world.roles.claimant, claim)
+    _say("throughput: starting one node process ...")
+    [node] = _start_nodes(world, "throughput", manager, start_block, 1)
+    ready = time.perf_counter()
+    times = []
+    try:
+        for n, claim in enumerate(claims, 1):
+            try:
+                claim.decided_block, claim.decision, decided = world.observer.wait_decided(
+                    manager.address, claim.claim_id, world.args.timeout)
+            except TimeoutError:
+                node.check_alive()
+                raise
+            times.append(decided)
+            if n % 50 == 0:
+                _say(f"throughput: {n}/{len(claims)} decided")
+    finally:
+        votes = _stop_nodes(world, [node])
+    times.sort()
+    warmup = max(1, len(times) // 10) if len(times) > 1 else 0
+    span = times[-1] - times[warmup - 1] if warmup else 0.0
+    steady = (len(times) - warmup) / span if span > 0 else float("nan")
+    return {
+        "claims_per_second": round(steady, 3),
+        "claims_per_second_from_start": round(len(times) / (times[-1] - ready), 3),
+        "throughput_claims": len(times),
+        "throughput_warmup_claims": warmup,
+        "throughput_decisions": dict(Counter(DECISIONS[c.decision] for c in claims)),
+        "throughput_votes": votes,
+    }
+
+
+def model_phase(settings, claims: list[PlannedClaim], batch_claims: int, node_threads: int) -> dict:
+    """DamageModel.predict alone on the throughput phase's photos, in the node's batches: with the node's thread
+    setting and with the library default, heat maps on (the node asks for them) and off (for reference)."""
+
+    photos = [p.read_bytes() for claim in claims for p in claim.photos]
+    batch = PHOTOS_PER_CLAIM * batch_claims
+    configs = {"node": node_threads or None, "default": None} if node_threads else {"default": None}
+    result: dict = {"model_batch_photos": batch, "model_images": len(photos), "model_configs": {}}
+    for name, threads in configs.items():
+        model = DamageModel.load(settings.model_path, threads=threads)
+        model.predict(photos[:batch])  # warm-up: first-run allocations are not the model's steady cost
+        timed = {"threads": threads or os.cpu_count()}
+        for key, heatmaps in (("images_per_second", True), ("images_per_second_no_heatmaps", False)):
+            started = time.perf_counter()
+            for start in range(0, len(photos), batch):
+                model.predict(photos[start:start + batch], batch_size=batch, heatmaps=heatmaps)
+            timed[key] = round(len(photos) / (time.perf_counter() - started), 2)
+        result["model_configs"][name] = timed
+    best = max(result["model_configs"].values(), key=lambda timed: timed["images_per_second"])
+    result["model_images_per_second"] = best["images_per_second"]
+    result["model_images_per_second_no_heatmaps"] = max(
+        timed["images_per_second_no_heatmaps"] for timed in result["model_configs"].values())
+    return result
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the three phases and write the results."""
+
+    if args.claims < 1 or args.throughput_claims < 2:
+        raise SystemExit("bench: --claims must be at least 1 and --throughput-claims at least 2")
+    settings = load_settings()
+    if args.photos is None and not (settings.data_dir / "images").is_dir():
+        raise SystemExit(f"bench: no photos: {settings.data_dir / 'images'} not found; pass --photos DIR")
+    pool, split_of = photo_pool(settings, args.photos)
+    latency_claims = plan_claims(pool, args.claims)
+    throughput_claims = plan_claims(pool, args.throughput_claims)
+    state_dir = Path(tempfile.mkdtemp(prefix="claims-bench-"))
+    _say(f"state in {state_dir}")
+    try:
+        results = _run(args, settings, state_dir, latency_claims, throughput_claims)
+    finally:
+        if not args.keep_state:
+
+            shutil.rmtree(state_dir, ignore_errors=True)
+    used = [p for c in latency_claims + throughput_claims for p in c.photos]
+    results["photos"] = {"per_claim": PHOTOS_PER_CLAIM, "distinct": len(set(used)),
+                         "by_split": dict(Counter(split_of[p] for p in set(used))),
+                         "source": str(args.photos or settings.data_dir / "images")}
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    print(format_table(results))
+    _say(f"wrote {args.output}")
+    return 0
+
+
+def _run(args, settings, state_dir: Path, latency_claims, throughput_claims) -> dict:
+
+    if not settings.model_path.is_file():
+        raise SystemExit(f"bench: damage model not found at {settings.model_path}")
+    model_sha256 = hashlib.sha256(settings.model_path.read_bytes()).hexdigest()  # as DamageModel.load hashes it
+    cas = LocalContentStore(state_dir / "cas")
+    terms_hash = store_terms(cas, DEFAULT_TERMS_PATH.read_bytes())
+    with dev_chain(timestamp=GENESIS) as chain:
+        roles = Roles.of(chain.accounts)
+        world = BenchWorld(chain=chain, cas=cas, roles=roles, terms_hash=terms_hash,
+                           model_hash=bytes.fromhex(model_sha256), state_dir=state_dir,
+                           args=args)
+        _say(f"anvil at {chain.url}; deploying two managers and buying "
+             f"{len(latency_claims) + len(throughput_claims)} policies ...")
+        committee_manager, committee_start = _prepare_phase(world, latency_claims, roles.oracles, 2, "latency")
+        solo_manager, solo_start = _prepare_phase(world, throughput_claims, roles.oracles[:1], 1, "throughput")
+        chain.w3.provider.make_request("evm_setNextBlockTimestamp", [CLAIMS_OPEN])
+        chain.w3.provider.make_request("evm_mine", [])
+        decided_topic = keccak(text="ClaimDecided(uint256,uint8,uint256,uint16,bytes32,bytes32,bool,uint256)")
+        world.observer = ChainObserver(chain.url.replace("http://", "ws://"), decided_topic).start()
+        try:
+            latency = latency_phase(world, committee_manager, committee_start, latency_claims)
+            throughput = throughput_phase(world, solo_manager, solo_start, throughput_claims)
+        finally:
+            world.observer.stop()
+    _say("bare model on the same photos ...")
+    batch_claims = settings.node_batch_claims
+    bare = model_phase(settings, throughput_claims, batch_claims, args.node_model_threads)
+    ratio = throughput["claims_per_second"] * PHOTOS_PER_CLAIM / bare["model_images_per_second"]
+    gas = json.loads(args.gas_json.read_text()) if args.gas_json and args.gas_json.is_file() else None
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    return {
+        **{k: v for k, v in latency.items() if k != "latency_samples_s"},
+        **throughput,
+        **bare,
+        "pipeline_vs_model_ratio": round(ratio, 3),
+        "pipeline_vs_model_ratio_no_heatmaps": round(
+            throughput["claims_per_second"] * PHOTOS_PER_CLAIM / bare["model_images_per_second_no_heatmaps"], 3),
+        "targets": TARGETS,
+        "met": {"latency_p50_s": latency["latency_p50_s"] <= TARGETS["latency_p50_s"],
+                "latency_p95_s": latency["latency_p95_s"] <= TARGETS["latency_p95_s"],
+                "pipeline_vs_model_ratio": ratio >= TARGETS["pipeline_vs_model_ratio"]},
+        "gas": gas,
+        "gas_source": str(args.gas_json) if gas is not None else None,
+        "setup": {
+            "chain": "anvil, automine (one block per transaction), confirmations 0",
+            "nodes": "separate `claims-oracle node` processes, SQLite databases, one shared local content store",
+            "latency_committee": "2-of-3, vote transactions",
+            "throughput_committee": "1-of-1, vote transactions",
+            "poll_seconds": args.poll_seconds if args.poll_seconds is not None else settings.poll_interval_s,
+            "node_batch_claims": batch_claims,
+            "node_model_threads": args.node_model_threads or "one per CPU",
+            "claims": f"three photos of one class per claim, classes in turn ({', '.join(LABELS)}); every "
+                      f"{HAIL_EVERY}th claim is a hail claim (weather lookup), the rest collisions",
+        },
+        "measured": {
+            "latency": "claims filed one at a time, each after the previous decision; latency = arrival of the "
+                       "ClaimDecided block's header minus arrival of the submitClaim block's header, both over "
+                       "one eth_subscribe(newHeads) websocket (wall clock; anvil block timestamps are whole "
+                       "seconds)",
+            "claims_per_second": "all claims filed before the node starts; (claims - warm-up) / (time of last "
+                                 "decision - time of the warm-up's last decision), warm-up = first tenth of the "
+                                 "decisions; claims_per_second_from_start counts from the node's readiness (model "
+                                 "loaded and run once, weather tables parsed)",
+            "model_images_per_second": "DamageModel.predict in this process on the throughput phase's photos, "
+                                       "in batches of model_batch_photos (the node's full-queue batch), heat maps "
+                                       "on as the node asks for them, with the node's thread setting and with the "
+                                       "library default (model_configs); the faster is used; the no_heatmaps "
+                                       "figure is for reference",
+            "pipeline_vs_model_ratio": "claims_per_second * photos per claim / model_images_per_second",
+            "pipeline_vs_model_ratio_no_heatmaps": "the same against the model without heat maps (the node renders "
+                                                   "them, so this only shows what the heat maps cost)",
+        },
+        "latency_samples_s": latency["latency_samples_s"],
+        "notes": world.notes,
+        "model_sha256": model_sha256,
+        "machine": {"cpus": os.cpu_count(), "processor": platform.machine(), "python": platform.python_version()},
+        "load_average_1min_at_end": round(load, 2) if load is not None else None,
+        "unix_time": int(time.time()),
+    }
+
+
+def format_table(results: dict) -> str:
+    """The results as a small table: each measure, its value, and the target where there is one."""
+    rows = [
+        ("latency p50 (s), 2-of-3", results["latency_p50_s"], "<= 1.0"),
+        ("latency p95 (s), 2-of-3", results["latency_p95_s"], "<= 2.0"),
+        ("latency mean / max (s)", f"{results['latency_mean_s']} / {results['latency_max_s']}", ""),
+        ("claims per second, 1-of-1", results["claims_per_second"], ""),
+        ("  from node start", results["claims_per_second_from_start"], ""),
+        ("model images per second", results["model_images_per_second"], ""),
+        ("  without heat maps", results["model_images_per_second_no_heatmaps"], ""),
+        ("pipeline vs model", results["pipeline_vs_model_ratio"], ">= 0.8"),
+    ]
+    lines = [f"{'measure':<30}{'value':>16}  target", "-" * 56]
+    lines += [f"{name:<30}{value!s:>16}  {target}" for name, value, target in rows]
+    lines.append(f"decisions: latency {results['latency_decisions']}, "
+                 f"throughput {results['throughput_decisions']}")
+    votes = results["latency_votes"]
+    lines.append(f"2-of-3 votes: {votes['votes_mined']} mined, {votes['votes_reverted_claim_decided']} of them "
+                 f"reverted (a third vote that lost the race), {votes['votes_not_sent_claim_decided']} not sent "
+                 f"(claim already decided)")
+    if results.get("gas"):
+        lines.append("gas: " + ", ".join(f"{k} {v}" for k, v in sorted(results["gas"].items())))
+    return "\n".join(lines)

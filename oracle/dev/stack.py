@@ -1,0 +1,173 @@
+"""The local stack the demo and the browser tests run: anvil, the contracts, a 2-of-3 committee of oracle nodes,
+and the gateway that serves the Chainlink bridge, the content store and the dApp."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from oracle.adapter.app import create_app
+from oracle.adapter.dapp import DappConfig, register_dapp_routes
+from oracle.assess import DEFAULT_TERMS_PATH
+from oracle.cas.store import LocalContentStore
+from oracle.chain.deploy import ETH, System, create_product, demo_product_config, deploy_system
+from oracle.claim.evidence import store_terms
+from oracle.claim.wiring import build_assessor
+from oracle.db import NodeStore
+from oracle.dev.devchain import DevChain, dev_chain
+from oracle.domain import DEV_MNEMONIC
+from oracle.explain.document import describe_code_version
+from oracle.node.service import OracleNode
+from oracle.node.signer import Signer
+from oracle.settings import Settings, load_settings
+from oracle.sources.history import InMemoryClaimsHistory
+from oracle.vision import DamageModel
+
+GENESIS = 1546387200  # 2019-01-02 00:00 UTC: the NOAA Storm Events tables cover January to March 2019
+COMMITTEE_SIZE, COMMITTEE_THRESHOLD = 3, 2
+DEMO_CAPITAL = 100 * ETH
+
+
+@dataclass
+class Roles:
+    """Which dev account plays which part."""
+
+    deployer: str
+    insurer: str
+    claimant: str
+    oracles: list[str]
+    panel: list[str]
+    second_claimant: str
+
+    @classmethod
+    def of(cls, accounts: list[str]) -> Roles:
+        """Accounts 0 deployer, 1 insurer, 2 claimant, 3-5 oracle nodes, 6-8 arbitration panel, 9 a second claimant."""
+        return cls(accounts[0], accounts[1], accounts[2], list(accounts[3:6]), list(accounts[6:9]), accounts[9])
+
+    def for_dapp(self) -> list[dict]:
+        """The dev wallet's account list with the role each plays (oracle keys stay with the nodes)."""
+        named = [(self.insurer, "insurer"), (self.claimant, "claimant"), (self.second_claimant, "claimant 2")]
+        named += [(member, f"arbitration panel {i + 1}") for i, member in enumerate(self.panel)]
+        return [{"address": address, "role": role} for address, role in named]
+
+
+@dataclass
+class Stack:
+    """A running stack: the chain, the deployed system, who is who, and where the gateway listens."""
+
+    chain: DevChain
+    system: System
+    roles: Roles
+    state_dir: Path
+    cas: object
+    terms_hash: bytes
+    model_hash: bytes
+    url: str
+    product_id: int | None = None
+    nodes: list = field(default_factory=list)
+
+    @property
+    def w3(self):
+        """The web3 connection to the dev chain."""
+        return self.chain.w3
+
+
+def product_defaults(roles: Roles, arbitrator: str, model_hash: bytes, terms_hash: bytes) -> dict:
+    """The demo product's configuration: a lower deductible and instant limit than the contract tests' product,
+    so the cost schedule's minor and moderate repairs land on both sides of the instant limit."""
+    return demo_product_config(roles.oracles, COMMITTEE_THRESHOLD, arbitrator, model_hash, terms_hash,
+                               deductible=ETH // 10, instantLimit=ETH // 2, minConfidence=8000)
+
+
+def _json_defaults(config: dict) -> dict:
+    """A product configuration as JSON-safe defaults for the dApp's insurer form (amounts as decimal strings)."""
+    out = {}
+    for key, value in config.items():
+        if isinstance(value, bytes):
+            out[key] = "0x" + value.hex()
+        elif isinstance(value, list):
+            out[key] = ["0x" + v.hex() if isinstance(v, bytes) else v for v in value]
+        elif isinstance(value, int) and value > 2**53:
+            out[key] = str(value)
+        else:
+            out[key] = value
+    return out
+
+
+@asynccontextmanager
+async def running_stack(settings: Settings, model: DamageModel, state_dir: Path, *, port: int = 0, with_product: bool = True,
+                        progress=None) -> AsyncIterator[Stack]:
+    """Start anvil, deploy, optionally create and fund the demo product, run three nodes and the gateway."""
+    say = progress or (lambda text: print(text, file=sys.stderr, flush=True))
+    cas = LocalContentStore(state_dir / "cas")
+    terms_hash = store_terms(cas, DEFAULT_TERMS_PATH.read_bytes())
+    model_hash = bytes.fromhex(model.model_sha256)
+    code_version = describe_code_version()
+    with dev_chain(timestamp=GENESIS) as chain:
+        roles = Roles.of(chain.accounts)
+        say(f"anvil at {chain.url}; deploying contracts ...")
+        system = deploy_system(chain.w3, roles.deployer, roles.panel)
+        defaults = product_defaults(roles, system.arbitrator.address, model_hash, terms_hash)
+        product_id = None
+        if with_product:
+            product_id = create_product(system.manager, roles.insurer, defaults, DEMO_CAPITAL)
+        nodes = []
+        for index in range(COMMITTEE_SIZE):
+            store = NodeStore(f"sqlite:///{state_dir / f'node{index}.db'}")
+            assessor = build_assessor(settings, store, model, code_version=code_version, store=cas)
+            signer = Signer.from_dev_mnemonic(DEV_MNEMONIC, 3 + index)
+            nodes.append(OracleNode(system.manager, store, assessor, signer, confirmations=0, poll_seconds=0.2))
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(node.run(stop)) for node in nodes]
+        say(f"starting {len(nodes)} oracle nodes (first model run, weather tables) ...")
+        try:
+            await wait_until_ready(nodes, tasks)
+        except BaseException:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        gateway_settings = load_settings(rpc_url=chain.url, contract_address=system.manager.address,
+                                         content_store_url=f"file://{state_dir / 'cas'}",
+                                         db_url=f"sqlite:///{state_dir / 'node0.db'}", state_dir=state_dir)
+        bridge_assessor = build_assessor(settings, InMemoryClaimsHistory(), model, code_version=code_version,
+                                         store=cas)
+        app = create_app(gateway_settings, bridge_assessor, cas)
+        register_dapp_routes(app, DappConfig(
+            chain_id=chain.w3.eth.chain_id, chain_name="anvil dev chain", claims_manager=system.manager.address,
+            arbitrator=system.arbitrator.address, rpc_upstream=chain.url, dev_accounts=roles.for_dapp(),
+            defaults={**_json_defaults(defaults), "capital": str(DEMO_CAPITAL)},
+        ))
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", port)
+        await site.start()
+        bound = runner.addresses[0][1]
+        stack = Stack(chain=chain, system=system, roles=roles, state_dir=state_dir, cas=cas, terms_hash=terms_hash,
+                      model_hash=model_hash, url=f"http://127.0.0.1:{bound}/", product_id=product_id, nodes=nodes)
+        try:
+            yield stack
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await runner.cleanup()
+            bridge_assessor.close()
+
+
+async def wait_until_ready(nodes: list, tasks: list[asyncio.Task], timeout: float = 120.0) -> None:
+    """Wait until every node has warmed up, so the first claims do not wait for it; a node that dies instead
+    raises its error."""
+    ready = asyncio.ensure_future(asyncio.gather(*(node.ready.wait() for node in nodes)))
+    done, _ = await asyncio.wait([ready, *tasks], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    if ready in done:
+        return
+    ready.cancel()
+    await asyncio.gather(ready, return_exceptions=True)  # collect the cancellation, so nothing is left unread
+    for task in done:
+        task.result()  # a node that ended before it was ready: raise what stopped it
+    raise TimeoutError(f"oracle nodes not ready after {timeout:.0f} s")

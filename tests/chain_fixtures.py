@@ -1,0 +1,204 @@
+"""Fixtures for node tests: a real anvil node with the contracts deployed, a funded demo product, and a relay."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from eth_utils import keccak
+
+from oracle.chain.contracts import ClaimsManagerClient
+from oracle.chain.deploy import ETH, buy_policy, create_product, demo_product_config, deploy_system, submit_claim
+from oracle.dev.devchain import DEV_MNEMONIC, dev_chain, free_port
+from oracle.settings import load_settings
+
+MODEL_HASH = keccak(b"node-test-model")
+TERMS_HASH = keccak(b"node-test-terms")
+MODEL_PATH = load_settings().model_path  # the shipped models/damage.onnx unless CLAIMS_ORACLE_MODEL_PATH says other
+needs_model = pytest.mark.skipif(not MODEL_PATH.is_file(), reason=f"shipped model not found at {MODEL_PATH}")
+
+
+@dataclass
+class Deployed:
+    """What the node tests work against."""
+
+    chain: object
+    manager: ClaimsManagerClient
+    product_id: int
+    policy_id: int
+    holder: str
+    oracles: list[str]
+
+
+@pytest.fixture
+def deployed():
+    """A fresh anvil with contracts, a 2-of-3 product funded with 50 ETH and one policy."""
+    with dev_chain() as chain:
+        accounts = chain.accounts
+        deployer, insurer, holder = accounts[:3]
+        oracles, panel = accounts[3:6], accounts[6:9]
+        system = deploy_system(chain.w3, deployer, panel)
+        config = demo_product_config(oracles, 2, system.arbitrator.address, MODEL_HASH, TERMS_HASH)
+        product_id = create_product(system.manager, insurer, config, 50 * ETH)
+        policy_id = buy_policy(system.manager, holder, product_id, keccak(b"VIN-TEST"))
+        yield Deployed(chain, system.manager, product_id, policy_id, holder, oracles)
+
+
+@pytest.fixture(scope="session")
+def model():
+    """The shipped damage model (ONNX Runtime)."""
+    from oracle.vision import DamageModel
+
+    return DamageModel.load(MODEL_PATH)
+
+
+@pytest.fixture
+def world(tmp_path, model, shared_data):
+    """Anvil with contracts, a product whose terms are in a local content store, and room for node databases."""
+    from oracle.assess import DEFAULT_TERMS_PATH
+    from oracle.cas.store import LocalContentStore
+    from oracle.claim.evidence import store_terms
+
+    cas = LocalContentStore(tmp_path / "cas")
+    terms_hash = store_terms(cas, DEFAULT_TERMS_PATH.read_bytes())
+    with dev_chain() as chain:
+        deployer, insurer, holder = chain.accounts[:3]
+        oracles, panel = chain.accounts[3:6], chain.accounts[6:9]
+        system = deploy_system(chain.w3, deployer, panel)
+        config = demo_product_config(oracles, 2, system.arbitrator.address, bytes.fromhex(model.model_sha256),
+                                     terms_hash)
+        product_id = create_product(system.manager, insurer, config, 50 * ETH)
+        policy_id = buy_policy(system.manager, holder, product_id, keccak(b"VIN-E2E"))
+        yield {"chain": chain, "manager": system.manager, "cas": cas, "holder": holder, "policy_id": policy_id,
+               "tmp": tmp_path, "data": shared_data}
+
+
+def make_node(world, model, index: int, **options):
+    """Committee member `index` (anvil account 3 + index) with its own database in the world's temp dir."""
+    from oracle.node.service import OracleNode
+    from oracle.node.signer import Signer
+    from oracle.db import NodeStore
+    from oracle.claim.assessor import ClaimAssessor
+
+    store = NodeStore(f"sqlite:///{world['tmp'] / f'node{index}.db'}")
+    assessor = ClaimAssessor(world["cas"], model, [], store, "test")
+    return OracleNode(world["manager"], store, assessor, Signer.from_dev_mnemonic(DEV_MNEMONIC, 3 + index),
+                      confirmations=0, **options)
+
+
+def submit_photos(world, photos: list[Path], amount: int) -> int:
+    """File a claim with these photos as its evidence, incident now; returns the claim id."""
+    from oracle.claim.evidence import store_evidence
+
+    evidence = store_evidence(world["cas"], [(p.name, p.read_bytes()) for p in photos])
+    now = world["chain"].w3.eth.get_block("latest").timestamp
+    return submit_claim(world["manager"], world["holder"], world["policy_id"], evidence.root, evidence.uri, now, 0,
+                        41_600_000, -93_600_000, amount)
+
+
+@dataclass
+class Relay:
+    """A running signature relay and the book it keeps."""
+
+    url: str
+    book: object
+
+
+@pytest.fixture
+def relay():
+    """The signature relay routes behind the adapter's error middleware, served on loopback from a thread."""
+    from oracle.adapter.app import error_middleware
+    from oracle.adapter.signatures import SIGNATURES, register_signature_routes
+
+    app = web.Application(middlewares=[error_middleware])
+    register_signature_routes(app)
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(app)
+    loop.run_until_complete(runner.setup())
+    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", 0).start())
+    host, port = runner.addresses[0][:2]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield Relay(f"http://{host}:{port}", app[SIGNATURES])
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+
+def _postgres_bin() -> Path | None:
+    """The newest PostgreSQL server's bin directory under /usr/lib/postgresql (Debian's layout), or None."""
+    found = [path.parent for path in Path("/usr/lib/postgresql").glob("*/bin/initdb")]
+    return max(found, key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else 0, default=None)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL cluster on a free loopback port (as the `postgres` OS user when run as root)."""
+    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[dev]')")
+    bindir = _postgres_bin()
+    if bindir is None:
+        pytest.skip("PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin (apt-get install -y postgresql)")
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and there is no `postgres` OS user to run initdb as")
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    root = Path(tempfile.mkdtemp(prefix="claims-oracle-pg-"))
+    if as_postgres:
+        shutil.chown(root, "postgres", "postgres")
+    data, port = root / "data", free_port()
+
+    def run(*command) -> None:
+        result = subprocess.run([*as_postgres, *map(str, command)], capture_output=True, text=True, timeout=120,
+                                check=False)
+        if result.returncode != 0:
+            log = root / "server.log"
+            raise RuntimeError(f"{Path(command[0]).name} failed ({result.returncode}): {result.stderr[-2000:]}"
+                               + (log.read_text()[-2000:] if log.is_file() else ""))
+
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
+    try:
+        run(bindir / "initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
+        run(bindir / "pg_ctl", "-D", data, "-l", root / "server.log", "-w", "-t", "60", "-o", options, "start")
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    finally:
+        subprocess.run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True, timeout=60, check=False)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """The URL of a new, empty database on the throwaway PostgreSQL server, dropped afterwards."""
+    import psycopg
+
+    name = f"node_{uuid.uuid4().hex[:16]}"
+    admin = postgres_server.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    yield f"{postgres_server}/{name}"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A new, empty node database: an SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'node.db'}"
+    return request.getfixturevalue("postgres_url")

@@ -1,1 +1,0 @@
-"""Tests of the claim pipeline that the node and the adapter share."""

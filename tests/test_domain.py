@@ -1,0 +1,36 @@
+"""The domain constants are the contracts' own numbers, and the dApp receives them rather than a copy."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from oracle.domain import REPO_ROOT, ClaimStatus, Decision, Ruling, dapp_constants
+
+CLAIMS_MANAGER = REPO_ROOT / "contracts" / "ClaimsManager.vy"
+
+
+def contract_constants() -> dict[str, int]:
+    """Every `NAME: constant(uint...) = N` of ClaimsManager.vy."""
+    text = CLAIMS_MANAGER.read_text()
+    return {m[1]: int(m[2].replace("_", "")) for m in re.finditer(r"^(\w+): constant\(uint\d+\) = ([0-9_]+)$", text, re.M)}
+
+
+@pytest.mark.parametrize("enum", [Decision, ClaimStatus])
+def test_domain__decisions_and_statuses__equal_the_contract_constants(enum):
+    constants = contract_constants()
+    assert {member.name: int(member) for member in enum} == {member.name: constants[member.name] for member in enum}
+
+
+def test_domain__rulings__equal_the_contract_constants():
+    constants = contract_constants()
+    assert {r.name: int(r) for r in Ruling} == {r.name: constants[f"RULING_{r.name}"] for r in Ruling}
+
+
+def test_dapp_constants__no_hand_kept_copy_in_the_dapp():
+    served = dapp_constants()
+    assert served["decisions"] == {"APPROVE": 1, "PARTIAL": 2, "REJECT": 3, "REFER": 4}
+    assert served["perils"][:2] == ["collision", "hail"] and served["classes"][0] == "whole"
+    sources = "\n".join(p.read_text() for p in (REPO_ROOT / "dapp").glob("*.js"))
+    assert '"APPROVE", "PARTIAL"' not in sources and '["collision", "hail"' not in sources
