@@ -1,9 +1,9 @@
 // Arbitrator: the queue of disputed and escalated claims, each with its photos, explanation, the parties'
 // ERC-1497 evidence, a replay of the decision, and ruling buttons that say what each ruling pays.
-import { DECISION, RULINGS, contracts, describeError, events, send, state } from "./chain.js";
+import { DECISION, RULINGS, describeError, follow, send, state } from "./chain.js";
 import { fetchByHash, renderExplanation } from "./explain.js";
 import { needWallet } from "./claimant.js";
-import { eth, h, mount, pct, short, when } from "./ui.js";
+import { eth, h, mount, pct, reconcile, short, signature, when } from "./ui.js";
 
 /** One replayed field as people read it: the decision by name, the payout in ETH, confidence in percent. */
 function replayValue(name, value) {
@@ -14,22 +14,53 @@ function replayValue(name, value) {
   return short(String(value), 18);
 }
 
-async function queue() {
-  const { manager } = contracts();
-  const opened = [
-    ...(await events(manager, manager.filters.ClaimDisputed())).map((l) => ({ id: l.args.claimId, disputeId: l.args.disputeId, by: l.args.disputer, kind: "disputed" })),
-    ...(await events(manager, manager.filters.ClaimEscalated())).map((l) => ({ id: l.args.claimId, disputeId: l.args.disputeId, by: l.args.caller, kind: "escalated" })),
-  ];
-  const decided = new Map((await events(manager, manager.filters.ClaimDecided())).map((l) => [String(l.args.claimId), l.args]));
-  const submitted = new Map((await events(manager, manager.filters.ClaimSubmitted())).map((l) => [String(l.args.claimId), l.args]));
-  const out = [];
-  for (const item of opened) {
-    const record = (await manager.claim(item.id)).toObject();
-    if (Number(record.status) !== 3) continue;
-    const product = (await manager.product((await manager.policy(record.policyId)).productId)).toObject();
-    out.push({ ...item, record, product, decided: decided.get(String(item.id)) || null, submitted: submitted.get(String(item.id)) });
+const evidenceDocs = new Map(); // evidence URI -> promise of its ERC-1497 document (null if it cannot be read)
+
+function evidenceDoc(uri) {
+  if (!uri.startsWith("ipfs://")) return Promise.resolve(null);
+  if (!evidenceDocs.has(uri)) {
+    evidenceDocs.set(uri, fetch(`/content/${uri.slice("ipfs://".length)}`)
+      .then((response) => (response.ok ? response.json() : null))
+      .catch(() => null)
+      .then((doc) => {
+        if (doc === null) evidenceDocs.delete(uri); // asked again on the next block
+        return doc;
+      }));
   }
-  return out;
+  return evidenceDocs.get(uri);
+}
+
+/** The disputed and escalated claims waiting for a ruling, with the panel's votes and the parties' evidence. */
+async function queue(snap, voter) {
+  const { manager, panel } = snap;
+  const [disputed, escalated, decidedLogs, submittedLogs] = await Promise.all([
+    snap.events(manager, manager.filters.ClaimDisputed()),
+    snap.events(manager, manager.filters.ClaimEscalated()),
+    snap.events(manager, manager.filters.ClaimDecided()),
+    snap.events(manager, manager.filters.ClaimSubmitted()),
+  ]);
+  const opened = [
+    ...disputed.map((l) => ({ id: l.args.claimId, disputeId: l.args.disputeId, by: l.args.disputer, kind: "disputed" })),
+    ...escalated.map((l) => ({ id: l.args.claimId, disputeId: l.args.disputeId, by: l.args.caller, kind: "escalated" })),
+  ];
+  const decided = new Map(decidedLogs.map((l) => [String(l.args.claimId), l.args]));
+  const submitted = new Map(submittedLogs.map((l) => [String(l.args.claimId), l.args]));
+  const [onPanel, quorum] = panel ? await Promise.all([panel.isPanelist(voter), panel.quorum()]) : [false, 0n];
+  const items = await Promise.all(opened.map(async (item) => {
+    const record = (await manager.claim(item.id)).toObject();
+    if (Number(record.status) !== 3) return null;
+    const [product, voted, tallies, evidenceLogs] = await Promise.all([
+      manager.policy(record.policyId).then((policy) => manager.product(policy.productId)).then((p) => p.toObject()),
+      panel ? panel.hasVoted(item.disputeId, voter) : false,
+      panel ? Promise.all(RULINGS.map((r) => panel.votes(item.disputeId, r.code))) : [],
+      snap.events(manager, manager.filters.Evidence(null, item.id)),
+    ]);
+    const evidence = await Promise.all(evidenceLogs.map(async (l) =>
+      ({ party: l.args._party, uri: l.args._evidence, doc: await evidenceDoc(l.args._evidence) })));
+    return { ...item, record, product, decided: decided.get(String(item.id)) || null, submitted: submitted.get(String(item.id)),
+      onPanel, voted, tallies, quorum, evidence };
+  }));
+  return items.filter(Boolean);
 }
 
 function rulingPays(item, code) {
@@ -40,26 +71,14 @@ function rulingPays(item, code) {
   return item.record.escalated ? 0n : BigInt(item.record.payout);
 }
 
-async function evidenceEntry(log) {
-  const uri = log.args._evidence;
-  const who = h("strong", {}, `${short(log.args._party, 10)}: `);
+function evidenceEntry({ party, uri, doc }) {
+  const who = h("strong", {}, `${short(party, 10)}: `);
   if (!uri.startsWith("ipfs://")) return h("li", {}, who, uri);
   const cid = uri.slice("ipfs://".length);
-  try {
-    const response = await fetch(`/content/${cid}`);
-    const doc = await response.json();
-    const file = typeof doc.fileURI === "string" && doc.fileURI.startsWith("ipfs://")
-      ? h("a", { href: `/content/${doc.fileURI.slice(7)}`, target: "_blank", rel: "noopener" }, " attachment") : null;
-    return h("li", { class: "evidence-item" }, who, `${doc.name ?? "(untitled)"}: ${doc.description ?? ""}`, file);
-  } catch {
-    return h("li", {}, who, h("a", { href: `/content/${cid}` }, uri));
-  }
-}
-
-async function evidenceList(item) {
-  const { manager } = contracts();
-  const logs = await events(manager, manager.filters.Evidence(null, item.id));
-  return Promise.all(logs.map(evidenceEntry));
+  if (!doc) return h("li", {}, who, h("a", { href: `/content/${cid}` }, uri));
+  const file = typeof doc.fileURI === "string" && doc.fileURI.startsWith("ipfs://")
+    ? h("a", { href: `/content/${doc.fileURI.slice(7)}`, target: "_blank", rel: "noopener" }, " attachment") : null;
+  return h("li", { class: "evidence-item" }, who, `${doc.name ?? "(untitled)"}: ${doc.description ?? ""}`, file);
 }
 
 async function photos(item) {
@@ -88,65 +107,77 @@ async function replay(item, out) {
         h("td", {}, same ? "match" : "MISMATCH"))))));
 }
 
-async function card(item, refresh) {
-  const { panel } = contracts();
-  const explanation = h("div", { class: "details" });
+/**
+ * A dispute as a card: the photos, the explanation and a replay's result are loaded once and stay; the evidence and
+ * the votes are redrawn when they change on-chain.
+ */
+function disputeCard(first) {
+  let item = first;
+  const facts = h("div");
+  const photosEl = h("div", { class: "evidence-photos" });
+  const evidenceEl = h("ul", { class: "evidence" });
   const replayOut = h("div", { class: "replay-out" });
+  const rulings = h("div", { class: "rulings", role: "group", "aria-label": "ruling" });
+  const explanation = h("div", { class: "details" });
+  photos(item).then((els) => mount(photosEl, els));
   if (item.decided) {
-    fetchByHash(item.decided.explanationHash).then((doc) => mount(explanation, renderExplanation(doc, item.decided.explanationHash)))
+    const hash = item.decided.explanationHash;
+    fetchByHash(hash).then((doc) => mount(explanation, renderExplanation(doc, hash)))
       .catch((error) => mount(explanation, h("p", { class: "error" }, error.message)));
   }
-  const onPanel = panel ? await panel.isPanelist(state.wallet.address) : false;
-  const voted = panel ? await panel.hasVoted(item.disputeId, state.wallet.address) : false;
-  const tallies = panel ? await Promise.all(RULINGS.map((r) => panel.votes(item.disputeId, r.code))) : [];
-  const quorum = panel ? await panel.quorum() : 0n;
-  const buttons = RULINGS.map((r, i) => h("button", {
-    type: "button", class: `rule rule-${r.code}`, disabled: !onPanel || voted ? true : null,
-    onclick: async () => {
-      if (await send(`Rule on claim ${item.id}: ${r.name}`, ({ panel: p }) => p.vote(item.disputeId, r.code))) refresh();
-    },
-  }, `${r.name}: pays ${eth(rulingPays(item, r.code))} (${tallies[i] ?? 0n} of ${quorum} votes)`));
-  const s = item.submitted;
-  const evidence = await evidenceList(item);
-  return h("li", { class: "card dispute", "data-claim": String(item.id) },
-    h("h3", {}, `Claim ${item.id}, dispute ${item.disputeId} (${item.kind} by ${short(item.by, 10)})`),
-    h("p", {}, item.decided
-      ? `Oracle decision ${DECISION[Number(item.decided.decision)]}, payout ${eth(item.decided.payout)}; claimed ${eth(item.record.claimedAmount)}.`
-      : `Escalated without an oracle decision; claimed ${eth(item.record.claimedAmount)}.`),
-    s ? h("p", { class: "hint" }, `Incident ${when(s.incidentTime)} at ${(Number(s.latitudeE6) / 1e6).toFixed(4)}, ${(Number(s.longitudeE6) / 1e6).toFixed(4)}.`) : null,
-    h("div", { class: "evidence-photos" }, await photos(item)),
-    h("h4", {}, "Evidence submitted by the parties (ERC-1497)"),
-    h("ul", { class: "evidence" }, evidence.length ? evidence : h("li", {}, "none")),
+  const el = h("li", { class: "card dispute", "data-claim": String(item.id) }, facts, photosEl,
+    h("h4", {}, "Evidence submitted by the parties (ERC-1497)"), evidenceEl,
     h("div", { class: "actions" },
       item.decided ? h("button", { type: "button", class: "replay", onclick: () => replay(item, replayOut).catch((e) => mount(replayOut, h("p", { class: "error" }, describeError(e)))) }, "Replay decision") : null),
-    replayOut,
-    h("div", { class: "rulings", role: "group", "aria-label": "ruling" },
-      onPanel ? (voted ? h("p", {}, "You have voted on this dispute.") : null) : h("p", { class: "hint" }, "Only panel members can rule; choose a panel account."),
-      buttons),
-    explanation);
+    replayOut, rulings, explanation);
+  const update = (next) => {
+    item = next;
+    const s = item.submitted;
+    mount(facts,
+      h("h3", {}, `Claim ${item.id}, dispute ${item.disputeId} (${item.kind} by ${short(item.by, 10)})`),
+      h("p", {}, item.decided
+        ? `Oracle decision ${DECISION[Number(item.decided.decision)]}, payout ${eth(item.decided.payout)}; claimed ${eth(item.record.claimedAmount)}.`
+        : `Escalated without an oracle decision; claimed ${eth(item.record.claimedAmount)}.`),
+      s ? h("p", { class: "hint" }, `Incident ${when(s.incidentTime)} at ${(Number(s.latitudeE6) / 1e6).toFixed(4)}, ${(Number(s.longitudeE6) / 1e6).toFixed(4)}.`) : null);
+    mount(evidenceEl, item.evidence.length ? item.evidence.map(evidenceEntry) : h("li", {}, "none"));
+    const { disputeId } = item;
+    mount(rulings,
+      item.onPanel ? (item.voted ? h("p", {}, "You have voted on this dispute.") : null) : h("p", { class: "hint" }, "Only panel members can rule; choose a panel account."),
+      RULINGS.map((r, i) => h("button", {
+        type: "button", class: `rule rule-${r.code}`, disabled: !item.onPanel || item.voted ? true : null,
+        onclick: () => send(`Rule on claim ${item.id}: ${r.name}`, ({ panel }) => panel.vote(disputeId, r.code)),
+      }, `${r.name}: pays ${eth(rulingPays(item, r.code))} (${item.tallies[i] ?? 0n} of ${item.quorum} votes)`)));
+  };
+  return { el, update };
 }
 
-/** The arbitrator's screen. */
+/** What a dispute card shows that can change: it is redrawn only when this does. */
+function disputeKey(item) {
+  return signature([item.record, item.onPanel, item.voted, item.tallies, item.quorum, item.evidence.map((e) => [e.uri, Boolean(e.doc)])]);
+}
+
+/** The arbitrator's screen, kept in step with the chain. */
 export async function arbitratorView(view) {
   if (!state.wallet) {
     needWallet(view, "Arbitrator");
     return null;
   }
+  const voter = state.wallet.address;
   const list = h("ul", { class: "cards", id: "disputes" });
-  let shown = null;
-  const refresh = async (force = true) => {
-    const items = await queue();
-    const key = items.map((i) => `${i.id}:${i.disputeId}`).join(",");
-    if (!force && key === shown) return;
-    shown = key;
-    mount(list, items.length ? await Promise.all(items.map((item) => card(item, refresh))) : h("li", { class: "empty" }, "No disputed or escalated claims are waiting."));
+  const render = async (snap) => {
+    const items = await queue(snap, voter);
+    reconcile(list, items, { id: (i) => `${i.id}:${i.disputeId}`, key: disputeKey, create: disputeCard,
+      empty: () => h("li", { class: "empty" }, "No disputed or escalated claims are waiting.") });
   };
   mount(view, h("h1", {}, "Arbitrator"), h("p", { class: "hint" },
     `Panel arbitrator ${state.config.contracts.PanelArbitrator.address}; a ruling takes effect when the panel's quorum agrees.`),
   h("section", { class: "panel", "aria-label": "dispute queue" }, h("h2", {}, "Dispute queue"), list));
-  await refresh();
-  const timer = setInterval(() => {
-    if (!list.contains(document.activeElement)) refresh(false).catch((e) => console.warn(describeError(e)));
-  }, 4000);
-  return () => clearInterval(timer);
+  const live = follow(render);
+  try {
+    await live.refresh();
+  } catch (error) {
+    live.stop();
+    throw error;
+  }
+  return live.stop;
 }

@@ -3,20 +3,28 @@
 import { ethers } from "/vendor/ethers.js";
 import { txStatus } from "./ui.js";
 
-export const STATUS = ["unknown", "submitted", "decided, window open", "disputed", "resolved", "paid"];
-export const DECISION = ["-", "APPROVE", "PARTIAL", "REJECT", "REFER"];
-export const PERILS = ["collision", "hail", "flood", "wind", "theft", "fire"];
-export const RULINGS = [
-  { code: 1, name: "Uphold the oracle's decision" },
-  { code: 2, name: "For the claimant" },
-  { code: 3, name: "For the insurer" },
-];
+// The domain's names and numbers, from the gateway's /api/config (oracle/domain.py) when loadConfig runs: the
+// dApp keeps no copy of its own. Live bindings: modules that import them see the values once loaded.
+export let STATUS = []; // a claim's status in words, by the contract's status code
+export let DECISION = []; // a decision's name by its code (0, no decision yet, is "-")
+export let PERILS = []; // peril names by bit index of a product's peril mask
+export let RULINGS = []; // [{code, name}]: the rulings a panel may give
+
+function takeConstants(constants) {
+  if (!constants) throw new Error("the gateway's configuration carries no domain constants; update the gateway");
+  STATUS = constants.statuses;
+  DECISION = ["-"];
+  for (const [name, code] of Object.entries(constants.decisions)) DECISION[code] = name;
+  PERILS = constants.perils;
+  RULINGS = constants.rulings;
+}
 
 export const state = {
   config: null,
   reader: null, // a provider for reads, always on the configured chain
   wallet: null, // { kind: "dev" | "injected", address, signer, chainId }
   listeners: new Set(),
+  block: 0, // the newest block the dApp knows exists (its own receipts', the node's head): reads never go below it
 };
 
 /** Load /api/config and open a read-only connection to the configured chain. */
@@ -24,6 +32,7 @@ export async function loadConfig() {
   const response = await fetch("/api/config");
   if (!response.ok) throw new Error(`the gateway did not give its configuration (HTTP ${response.status})`);
   state.config = await response.json();
+  takeConstants(state.config.constants);
   const rpc = state.config.devWallet ? new URL(state.config.devWallet.rpcUrl, location.origin).href : null;
   if (rpc) {
     state.reader = new ethers.JsonRpcProvider(rpc, state.config.chainId, { staticNetwork: true, pollingInterval: 500 });
@@ -154,6 +163,8 @@ export async function send(label, build) {
     status.pending(`sent ${tx.hash.slice(0, 10)}..., waiting to be mined ...`);
     const receipt = await tx.wait();
     status.confirmed(`confirmed in block ${receipt.blockNumber}`);
+    sawBlock(receipt.blockNumber);
+    announce(); // every open screen reads again, at this block or a later one
     return receipt;
   } catch (error) {
     status.failed(describeError(error));
@@ -161,16 +172,128 @@ export async function send(label, build) {
   }
 }
 
-/** The latest block's timestamp: the chain's clock, which on the demo chain is not the wall clock. */
-export async function chainTime() {
-  // asked directly: ethers' getBlock("latest") can answer from its poller's last block for a few seconds
-  const block = await state.reader.send("eth_getBlockByNumber", ["latest", false]);
-  return Number(block.timestamp);
+// Reads and blocks. Every read names the block it reads at, a number at least as new as the newest block the dApp
+// has seen (state.block), its own confirmed transactions' blocks included. Why not "latest": ethers' AbstractProvider
+// shares identical requests made within `cacheTimeout` (250 ms) through #perform, keyed by the request's JSON. A
+// log query "from 0 to latest" sent just after a transaction confirmed is the same request as one sent just before
+// it, so it is answered from before the transaction. With a block number in the request, a shared answer is one for
+// that very block, which cannot change. The number itself is asked with provider.send("eth_blockNumber"), which no
+// cache answers (getBlockNumber() goes through the same 250 ms cache).
+
+/** Note a block the dApp knows exists; reads never go below the newest one noted. */
+export function sawBlock(number) {
+  const n = Number(number);
+  if (Number.isSafeInteger(n) && n > state.block) state.block = n;
 }
 
-/** Events of one kind from the start of the chain. */
+/** The block to read at: the node's current block, asked now, and never older than a block the dApp has seen. */
+export async function readBlock() {
+  sawBlock(await state.reader.send("eth_blockNumber", []));
+  return state.block;
+}
+
+/**
+ * The chain as of one block (see readBlock): contract handles whose every call carries that blockTag, and log
+ * queries up to that block. A screen renders from one snapshot, so it shows one block's state, all of it at least
+ * as new as the last transaction the user saw confirmed.
+ */
+export async function snapshot() {
+  const block = await readBlock();
+  const reader = state.reader;
+  const { manager, panel } = contracts({ provider: reader, call: (tx) => reader.call({ ...tx, blockTag: block }) });
+  let time = null;
+  return {
+    block,
+    manager,
+    panel,
+    /** Events of one kind from the start of the chain up to this block. */
+    events: (contract, filter) => contract.queryFilter(filter, 0, block),
+    /** This block's timestamp, the chain's clock (on the demo chain not the wall clock). */
+    time: () => (time ??= chainTime(block)),
+  };
+}
+
+/** A block's timestamp (by default the newest block's), asked from the node directly. */
+export async function chainTime(block) {
+  const number = block ?? (await readBlock());
+  const header = await state.reader.send("eth_getBlockByNumber", [ethers.toQuantity(number), false]);
+  return Number(header.timestamp);
+}
+
+/** Events of one kind from the start of the chain up to the current block (see readBlock). */
 export async function events(contract, filter) {
-  return contract.queryFilter(filter, 0, "latest");
+  return contract.queryFilter(filter, 0, await readBlock());
+}
+
+// New blocks: the node is asked for its block number every BLOCK_POLL_MS while a screen follows the chain; a
+// transaction of ours that confirms announces its block at once.
+const BLOCK_POLL_MS = 1000;
+const watchers = new Set();
+let announced = 0;
+let poller = null;
+
+function announce() {
+  if (state.block <= announced) return;
+  announced = state.block;
+  for (const watcher of [...watchers]) watcher(announced);
+}
+
+function startPolling() {
+  if (poller) return;
+  const tick = async () => {
+    try {
+      await readBlock();
+      announce();
+    } catch {
+      // the node did not answer this time; the screens say so when their own reads fail
+    }
+    poller = watchers.size ? setTimeout(tick, BLOCK_POLL_MS) : null;
+  };
+  poller = setTimeout(tick, BLOCK_POLL_MS);
+}
+
+/** Call `watcher(blockNumber)` for every new block; returns the function that stops it. */
+export function onBlock(watcher) {
+  watchers.add(watcher);
+  startPolling();
+  return () => watchers.delete(watcher);
+}
+
+/**
+ * Keep a screen in step with the chain: `render(snapshot)` now and after every new block, one render at a time; blocks
+ * that arrive during a render are folded into one more render at the newest block. `refresh()` asks for a render and
+ * resolves when one that began after the call has finished (it rejects with that render's error); `stop()` ends the
+ * updates when the screen closes. Errors of the renders new blocks start go to `onError`. After each render the body's
+ * data-block attribute names the block the screen now shows.
+ */
+export function follow(render, onError = (error) => console.warn(describeError(error))) {
+  let stopped = false;
+  let queued = null; // the render asked for and not yet begun
+  let last = Promise.resolve(); // settles when the render before it has finished
+  const refresh = () => {
+    if (stopped) return Promise.resolve();
+    if (!queued) {
+      const run = last.then(async () => {
+        queued = null;
+        if (stopped) return;
+        const snap = await snapshot();
+        if (stopped) return;
+        await render(snap);
+        if (!stopped) document.body.setAttribute("data-block", String(snap.block)); // the block the screen shows
+      });
+      queued = run;
+      last = run.catch(() => {});
+    }
+    return queued;
+  };
+  const unwatch = onBlock(() => refresh().catch((error) => { if (!stopped) onError(error); }));
+  return {
+    refresh,
+    stop: () => {
+      stopped = true;
+      unwatch();
+    },
+  };
 }
 
 export { ethers };

@@ -1,21 +1,16 @@
 // Claimant: buy a policy, submit a claim with photos, follow it live, read the explanation, dispute, withdraw.
-import { DECISION, PERILS, STATUS, chainTime, contracts, describeError, ethers, events, send, state } from "./chain.js";
+import { DECISION, PERILS, STATUS, chainTime, contracts, describeError, ethers, follow, send, snapshot, state } from "./chain.js";
 import { fetchByHash, renderExplanation } from "./explain.js";
-import { eth, field, h, mount, notice, parseEth, progress, short, when } from "./ui.js";
+import { eth, field, h, mount, mountIfChanged, notice, parseEth, progress, reconcile, short, signature, when } from "./ui.js";
 
 const STEPS = ["Submitted", "Decided", "Window / dispute", "Resolved", "Paid"];
-const POLL_MS = 1500;
 
-/** The products on offer, newest first. */
-export async function listProducts() {
-  const { manager } = contracts();
-  const created = await events(manager, manager.filters.ProductCreated());
-  const products = [];
-  for (const log of created.reverse()) {
-    const id = log.args.productId;
-    products.push({ id, ...(await manager.product(id)).toObject() });
-  }
-  return products;
+/** The products on offer as of a snapshot (see chain.js), newest first. */
+export async function listProducts(snap) {
+  snap ??= await snapshot();
+  const created = await snap.events(snap.manager, snap.manager.filters.ProductCreated());
+  return Promise.all(created.reverse().map(async (log) =>
+    ({ id: log.args.productId, ...(await snap.manager.product(log.args.productId)).toObject() })));
 }
 
 function perilNames(mask) {
@@ -27,43 +22,77 @@ function needWallet(view, role) {
     h("p", { class: "hint", id: "need-wallet" }, "Choose a dev-wallet account or connect your browser wallet (top right) to continue.")));
 }
 
-function productsPanel(products, refresh) {
-  const rows = products.map((p) => {
-    const vehicle = h("input", { type: "text", required: true, maxlength: 64, placeholder: "e.g. VIN or plate", name: "insured" });
-    const buy = async (event) => {
-      event.preventDefault();
-      const insured = vehicle.value.trim();
-      if (!insured) {
-        notice("Enter the insured vehicle's id (its VIN or plate) before buying.", "error");
-        vehicle.focus();
-        return;
-      }
-      const receipt = await send(`Buy policy on product ${p.id}`, ({ manager }) =>
-        manager.buyPolicy(p.id, ethers.id(insured), { value: p.premium }));
-      if (receipt) refresh();
-    };
-    return h("li", { class: "card product", "data-product": String(p.id) },
+/** A product on offer with its buy form; the form, and what is typed in it, stays while the product updates. */
+function productCard(first) {
+  let p = first;
+  const info = h("div");
+  const vehicle = h("input", { type: "text", required: true, maxlength: 64, placeholder: "e.g. VIN or plate", name: "insured" });
+  const button = h("button", { type: "submit" });
+  const buy = async (event) => {
+    event.preventDefault();
+    const insured = vehicle.value.trim();
+    if (!insured) {
+      notice("Enter the insured vehicle's id (its VIN or plate) before buying.", "error");
+      vehicle.focus();
+      return;
+    }
+    const { id, premium } = p;
+    const receipt = await send(`Buy policy on product ${id}`, ({ manager }) =>
+      manager.buyPolicy(id, ethers.id(insured), { value: premium }));
+    if (receipt && vehicle.value.trim() === insured) vehicle.value = "";
+  };
+  const form = h("form", { class: "inline", onsubmit: buy }, field("Insured vehicle id", vehicle), button);
+  const el = h("li", { class: "card product", "data-product": String(p.id) }, info, form);
+  const update = (next) => {
+    p = next;
+    mount(info,
       h("h3", {}, `Product ${p.id}${p.paused ? " (paused)" : ""}`),
       h("p", {}, `Cover ${eth(p.coverageLimit)} for ${Number(p.term) / 86400} days, premium ${eth(p.premium)}, ` +
         `deductible ${eth(p.deductible)}; perils: ${perilNames(p.perils).join(", ")}.`),
       h("p", { class: "hint" }, `Decisions up to ${eth(p.instantLimit)} with at least ${Number(p.minConfidence) / 100}% confidence ` +
-        `pay at once; others open a ${Number(p.disputeWindow) / 3600} h dispute window (bond ${eth(p.disputeBond)}).`),
-      p.paused ? null : h("form", { class: "inline", onsubmit: buy }, field("Insured vehicle id", vehicle),
-        h("button", { type: "submit" }, `Buy policy for ${eth(p.premium)}`)));
-  });
-  return h("section", { class: "panel", "aria-labelledby": "products-h" }, h("h2", { id: "products-h" }, "Products"),
-    rows.length ? h("ul", { class: "cards" }, rows) : h("p", {}, "No products yet: an insurer has to create one."));
+        `pay at once; others open a ${Number(p.disputeWindow) / 3600} h dispute window (bond ${eth(p.disputeBond)}).`));
+    button.textContent = `Buy policy for ${eth(p.premium)}`;
+    if (p.paused) form.remove();
+    else if (!form.isConnected) el.append(form);
+  };
+  return { el, update };
 }
 
-async function myPolicies(address) {
-  const { manager } = contracts();
-  const logs = await events(manager, manager.filters.PolicyPurchased(null, null, address));
-  const out = [];
-  for (const log of logs) {
-    const policy = (await manager.policy(log.args.policyId)).toObject();
-    out.push({ id: log.args.policyId, ...policy });
-  }
-  return out;
+async function myPolicies(snap, address) {
+  const { manager } = snap;
+  const logs = await snap.events(manager, manager.filters.PolicyPurchased(null, null, address));
+  return Promise.all(logs.map(async (log) => ({ id: log.args.policyId, ...(await manager.policy(log.args.policyId)).toObject() })));
+}
+
+/** A policy with its cover left; its claim form, once opened, stays open (with its input) while the policy updates. */
+function policyCard(first, productOf) {
+  let p = first;
+  const summary = h("p", { class: "policy-summary" });
+  const slot = h("div");
+  let opening = false;
+  const open = async () => {
+    if (slot.firstChild || opening) { // already open: keep what has been typed
+      slot.querySelector("input, select")?.focus();
+      return;
+    }
+    opening = true;
+    try {
+      mount(slot, await claimForm(() => p, productOf(p.productId), () => mount(slot)));
+      slot.querySelector("input, select")?.focus();
+    } catch (error) {
+      notice(describeError(error), "error");
+    } finally {
+      opening = false;
+    }
+  };
+  const el = h("li", { class: "card policy", "data-policy": String(p.id) },
+    h("h3", {}, `Policy ${p.id}`), summary, h("button", { type: "button", class: "new-claim", onclick: open }, "Submit a claim"), slot);
+  const update = (next) => {
+    p = next;
+    summary.textContent = `Product ${p.productId}; cover left ${eth(p.remainingCoverage)}; valid ${when(p.start)} to ${when(p.end)}; ` +
+      `${p.claimCount} claim(s).`;
+  };
+  return { el, update };
 }
 
 async function vehicleClasses(product) {
@@ -95,7 +124,9 @@ async function upload(file) {
   return body.cid;
 }
 
-async function claimForm(policy, product, onDone) {
+/** The claim form of a policy; `policyNow()` gives the policy as of the newest block the screen has read. */
+async function claimForm(policyNow, product, onDone) {
+  const policy = policyNow();
   const classes = await vehicleClasses(product);
   const now = await chainTime();
   let files = [];
@@ -136,7 +167,8 @@ async function claimForm(policy, product, onDone) {
     try {
       claimed = parseEth(amount.value, "Claimed amount");
       if (claimed === 0n) throw new Error("Claimed amount must be more than zero.");
-      if (claimed > BigInt(policy.remainingCoverage)) throw new Error(`Claimed amount is more than the remaining cover of ${eth(policy.remainingCoverage)}.`);
+      const cover = BigInt(policyNow().remainingCoverage);
+      if (claimed > cover) throw new Error(`Claimed amount is more than the remaining cover of ${eth(cover)}.`);
       incidentTime = Math.floor(Date.parse(incident.value + ":00Z") / 1000);
       if (!Number.isFinite(incidentTime)) throw new Error("Incident time is not a date and time.");
       if (incidentTime > (await chainTime())) throw new Error(`Incident time is after the chain's current time (${when(await chainTime())}).`);
@@ -164,7 +196,7 @@ async function claimForm(policy, product, onDone) {
         const log = receipt.logs.map((l) => { try { return manager.interface.parseLog(l); } catch { return null; } })
           .find((l) => l?.name === "ClaimSubmitted");
         notice(`Claim ${log?.args.claimId ?? ""} submitted; the oracle committee is assessing it.`);
-        onDone();
+        onDone(); // the screen reads the new block (send announced it): the claim and the policy's count show up
       }
     } catch (error) {
       formError.textContent = describeError(error);
@@ -179,20 +211,33 @@ async function claimForm(policy, product, onDone) {
       field("Latitude", lat), field("Longitude", lon),
       field("Peril", peril), field("Vehicle class", vehicle, "sets the repair cost schedule the oracle applies"),
       field("Claimed amount (ETH)", amount, `at most ${eth(policy.remainingCoverage)}`)),
-    formError, button);
+    formError, h("div", { class: "actions" }, button, h("button", { type: "button", class: "cancel", onclick: onDone }, "Cancel")));
 }
 
-async function claimRecords(address) {
-  const { manager } = contracts();
-  const submitted = await events(manager, manager.filters.ClaimSubmitted(null, null, address));
-  const decided = new Map((await events(manager, manager.filters.ClaimDecided())).map((l) => [l.args.claimId, l.args]));
-  const out = [];
-  for (const log of submitted.reverse()) {
+async function claimRecords(snap, address) {
+  const { manager } = snap;
+  const [submitted, decidedLogs, now] = await Promise.all([
+    snap.events(manager, manager.filters.ClaimSubmitted(null, null, address)),
+    snap.events(manager, manager.filters.ClaimDecided()),
+    snap.time(),
+  ]);
+  const decided = new Map(decidedLogs.map((l) => [l.args.claimId, l.args]));
+  return Promise.all(submitted.reverse().map(async (log) => {
     const id = log.args.claimId;
     const record = (await manager.claim(id)).toObject();
-    out.push({ id, record, submitted: log.args, decided: decided.get(id) || null });
-  }
-  return out;
+    const c = { id, record, submitted: log.args, decided: decided.get(id) || null, now, cost: null };
+    if (Number(record.status) === 2 && c.decided && now < Number(c.decided.windowEnds)) {
+      const [total, policy] = await Promise.all([manager.disputeCost(id), manager.policy(record.policyId)]);
+      c.cost = { total, bond: (await manager.product(policy.productId)).disputeBond };
+    }
+    return c;
+  }));
+}
+
+/** What a claim card shows, as text: its card is redrawn only when this changes. */
+function claimKey(c) {
+  const windowOpen = c.decided ? c.now < Number(c.decided.windowEnds) : null;
+  return signature([c.record, Boolean(c.decided), windowOpen, c.cost]);
 }
 
 function stepOf(record) {
@@ -200,62 +245,94 @@ function stepOf(record) {
   return { 1: 0, 2: 2, 3: 2, 4: 3, 5: 4 }[s] ?? 0;
 }
 
-function claimCard(c, now, open, toggle, refresh) {
-  const r = c.record;
-  const status = Number(r.status);
-  const actions = [];
-  const windowEnds = c.decided ? Number(c.decided.windowEnds) : 0;
-  if (status === 2 && now < windowEnds) {
-    actions.push(h("button", { type: "button", class: "dispute", onclick: async () => {
-      const { manager } = contracts();
-      const cost = await manager.disputeCost(c.id);
-      const receipt = await send(`Dispute claim ${c.id}`, ({ manager: m }) => m.dispute(c.id, { value: cost }));
-      if (receipt) refresh();
-    } }, "Dispute this decision"));
-  }
-  if (status === 2 && now >= windowEnds) {
-    actions.push(h("button", { type: "button", onclick: async () => {
-      if (await send(`Finalize claim ${c.id}`, ({ manager }) => manager.finalize(c.id))) refresh();
-    } }, "Finalize (window over)"));
-  }
-  if (status === 4 && BigInt(r.payout) > 0n) {
-    actions.push(h("button", { type: "button", class: "withdraw", onclick: async () => {
-      if (await send(`Withdraw payout of claim ${c.id}`, ({ manager }) => manager.withdrawPayout(c.id))) refresh();
-    } }, `Withdraw ${eth(r.payout)}`));
-  }
-  const decision = Number(r.decision);
-  let summary = `Status: ${STATUS[status]}.`;
-  if (decision) summary += ` Oracle decision: ${DECISION[decision]} with ${Number(c.decided?.confidence ?? 0) / 100}% confidence, payout ${eth(c.decided?.payout ?? r.payout)}.`;
-  if (status === 2) summary += ` Dispute window open until ${when(windowEnds)}.`;
-  if (status >= 4) summary += ` Final payout ${eth(r.payout)}.`;
-  const costLine = status === 2 && now < windowEnds ? h("p", { class: "hint dispute-cost", "data-claim": String(c.id) }) : null;
-  if (costLine) {
-    const { manager } = contracts();
-    (async () => {
-      const cost = await manager.disputeCost(c.id);
-      const product = await manager.product((await manager.policy(r.policyId)).productId);
-      costLine.textContent = `Disputing costs ${eth(cost)}: a bond of ${eth(product.disputeBond)} (returned if you win) ` +
-        `plus an arbitration fee of ${eth(cost - product.disputeBond)}.`;
-    })().catch(() => {});
-  }
-  const evidenceForm = status === 2 || status === 3 ? evidenceSubmission(c.id) : null;
+/**
+ * A claim as a card: its status, decision and actions are redrawn when the claim changes on-chain; its evidence form
+ * (with what is typed in it) and its explanation, once opened, stay as they are.
+ */
+function claimCard(first) {
+  let c = first;
+  let open = false;
+  let explanation = null; // the rendered explanation, fetched and hash-checked once
+  let evidenceForm = null;
+  const body = h("div");
+  const evidenceSlot = h("div");
   const details = h("div", { class: "details" });
-  if (open && c.decided) {
-    fetchByHash(c.decided.explanationHash)
-      .then((doc) => mount(details, renderExplanation(doc, c.decided.explanationHash)))
-      .catch((error) => mount(details, h("p", { class: "error" }, error.message)));
-  }
-  return h("li", { class: `card claim status-${status}`, "data-claim": String(c.id), "data-status": STATUS[status] },
-    h("h3", {}, `Claim ${c.id}`, h("span", { class: "badge" }, STATUS[status])),
-    progress(STEPS, stepOf(r)),
-    h("p", { class: "summary" }, summary),
-    h("p", { class: "hint" }, `Claimed ${eth(c.submitted.claimedAmount)} for ${PERILS[Number(c.submitted.peril)]} on ${when(c.submitted.incidentTime)}; evidence ${short(c.submitted.evidenceRoot, 12)}`),
-    costLine,
-    h("div", { class: "actions" }, actions,
-      c.decided ? h("button", { type: "button", class: "explain", "aria-expanded": String(open), onclick: () => toggle(c.id) },
-        open ? "Hide explanation" : "Read the explanation") : null),
-    evidenceForm,
-    details);
+  const el = h("li", { class: "card claim", "data-claim": String(c.id) }, body, evidenceSlot, details);
+
+  const showDetails = () => {
+    if (!open || !c.decided) {
+      mount(details);
+      return;
+    }
+    if (explanation) {
+      mount(details, explanation);
+      return;
+    }
+    const hash = c.decided.explanationHash;
+    fetchByHash(hash)
+      .then((doc) => {
+        explanation = renderExplanation(doc, hash);
+        if (open) mount(details, explanation);
+      })
+      .catch((error) => { if (open) mount(details, h("p", { class: "error" }, error.message)); });
+  };
+  const toggle = () => {
+    open = !open;
+    paint();
+    showDetails();
+  };
+  const paint = () => {
+    const r = c.record;
+    const status = Number(r.status);
+    const windowEnds = c.decided ? Number(c.decided.windowEnds) : 0;
+    const actions = [];
+    if (status === 2 && c.now < windowEnds) {
+      actions.push(h("button", { type: "button", class: "dispute", onclick: () =>
+        send(`Dispute claim ${c.id}`, async ({ manager }) => {
+          const cost = await (await snapshot()).manager.disputeCost(c.id);
+          return manager.dispute(c.id, { value: cost });
+        }) }, "Dispute this decision"));
+    }
+    if (status === 2 && c.now >= windowEnds) {
+      actions.push(h("button", { type: "button", onclick: () => send(`Finalize claim ${c.id}`, ({ manager }) => manager.finalize(c.id)) },
+        "Finalize (window over)"));
+    }
+    if (status === 4 && BigInt(r.payout) > 0n) {
+      actions.push(h("button", { type: "button", class: "withdraw", onclick: () =>
+        send(`Withdraw payout of claim ${c.id}`, ({ manager }) => manager.withdrawPayout(c.id)) }, `Withdraw ${eth(r.payout)}`));
+    }
+    const decision = Number(r.decision);
+    let summary = `Status: ${STATUS[status]}.`;
+    if (decision) summary += ` Oracle decision: ${DECISION[decision]} with ${Number(c.decided?.confidence ?? 0) / 100}% confidence, payout ${eth(c.decided?.payout ?? r.payout)}.`;
+    if (status === 2) summary += ` Dispute window open until ${when(windowEnds)}.`;
+    if (status >= 4) summary += ` Final payout ${eth(r.payout)}.`;
+    const cost = c.cost ? h("p", { class: "hint dispute-cost", "data-claim": String(c.id) },
+      `Disputing costs ${eth(c.cost.total)}: a bond of ${eth(c.cost.bond)} (returned if you win) ` +
+      `plus an arbitration fee of ${eth(BigInt(c.cost.total) - BigInt(c.cost.bond))}.`) : null;
+    el.className = `card claim status-${status}`;
+    el.setAttribute("data-status", STATUS[status]);
+    mount(body,
+      h("h3", {}, `Claim ${c.id}`, h("span", { class: "badge" }, STATUS[status])),
+      progress(STEPS, stepOf(r)),
+      h("p", { class: "summary" }, summary),
+      h("p", { class: "hint" }, `Claimed ${eth(c.submitted.claimedAmount)} for ${PERILS[Number(c.submitted.peril)]} on ${when(c.submitted.incidentTime)}; evidence ${short(c.submitted.evidenceRoot, 12)}`),
+      cost,
+      h("div", { class: "actions" }, actions,
+        c.decided ? h("button", { type: "button", class: "explain", "aria-expanded": String(open), onclick: toggle },
+          open ? "Hide explanation" : "Read the explanation") : null));
+    if (status === 2 || status === 3) {
+      evidenceForm ??= evidenceSubmission(c.id);
+      if (!evidenceForm.isConnected) mount(evidenceSlot, evidenceForm);
+    } else {
+      mount(evidenceSlot);
+    }
+  };
+  const update = (next) => {
+    c = next;
+    paint();
+    if (open) showDetails();
+  };
+  return { el, update };
 }
 
 /** Store an ERC-1497 evidence document (a statement, optionally with a file) and publish its URI on-chain. */
@@ -291,69 +368,48 @@ function evidenceSubmission(claimId) {
       field("Attachment (optional)", file), error, h("button", { type: "submit" }, "Publish evidence")));
 }
 
-/** The claimant's screen; returns a cleanup function that stops the live updates. */
+/** The claimant's screen, kept in step with the chain; returns a cleanup function that stops the updates. */
 export async function claimantView(view) {
   if (!state.wallet) {
     needWallet(view, "Claimant");
     return null;
   }
   const address = state.wallet.address;
-  const productsEl = h("div");
-  const policiesEl = h("section", { class: "panel", "aria-labelledby": "policies-h" });
+  const productList = h("ul", { class: "cards", id: "products" });
+  const policyList = h("ul", { class: "cards", id: "policies" });
   const claimsEl = h("ul", { class: "cards", id: "claims" });
   const creditEl = h("div", { id: "credits" });
-  const openExplanations = new Set();
-  let products = [];
-  let lastClaims = "";
+  let productsById = new Map();
+  const productOf = (id) => productsById.get(String(id));
 
-  const renderClaims = async (force = false) => {
-    const [claims, now, credit] = await Promise.all([claimRecords(address), chainTime(), contracts().manager.credits(address)]);
-    const key = JSON.stringify(claims.map((c) => [String(c.id), String(c.record.status), String(c.record.payout), String(c.record.decision)])) +
-      [...openExplanations].join(",") + String(credit) + String(Math.floor(now / 60));
-    if (!force && (key === lastClaims || claimsEl.contains(document.activeElement))) return;
-    lastClaims = key;
-    const toggle = (id) => {
-      const k = String(id);
-      if (openExplanations.has(k)) openExplanations.delete(k); else openExplanations.add(k);
-      renderClaims(true);
-    };
-    mount(claimsEl, claims.length ? claims.map((c) => claimCard(c, now, openExplanations.has(String(c.id)), toggle, () => renderClaims(true)))
-      : h("li", { class: "empty" }, "No claims yet."));
-    mount(creditEl, BigInt(credit) > 0n ? h("p", {}, `You have ${eth(credit)} of returned bonds and fees to withdraw. `,
-      h("button", { type: "button", onclick: async () => {
-        if (await send("Withdraw credit", ({ manager }) => manager.withdrawCredit())) renderClaims(true);
-      } }, "Withdraw credit")) : null);
+  const render = async (snap) => {
+    const [products, policies, claims, credit] = await Promise.all([
+      listProducts(snap), myPolicies(snap, address), claimRecords(snap, address), snap.manager.credits(address)]);
+    productsById = new Map(products.map((p) => [String(p.id), p]));
+    reconcile(productList, products, { id: (p) => p.id, create: productCard,
+      empty: () => h("li", { class: "empty" }, "No products yet: an insurer has to create one.") });
+    reconcile(policyList, policies, { id: (p) => p.id, create: (p) => policyCard(p, productOf),
+      empty: () => h("li", { class: "empty" }, "You have no policies yet: buy one above.") });
+    reconcile(claimsEl, claims, { id: (c) => c.id, key: claimKey, create: claimCard,
+      empty: () => h("li", { class: "empty" }, "No claims yet.") });
+    mountIfChanged(creditEl, String(credit), () => (BigInt(credit) > 0n
+      ? h("p", {}, `You have ${eth(credit)} of returned bonds and fees to withdraw. `,
+        h("button", { type: "button", onclick: () => send("Withdraw credit", ({ manager }) => manager.withdrawCredit()) }, "Withdraw credit"))
+      : null));
   };
 
-  const renderPolicies = async () => {
-    const policies = await myPolicies(address);
-    const byId = new Map(products.map((p) => [String(p.id), p]));
-    mount(policiesEl, h("h2", { id: "policies-h" }, "My policies"),
-      policies.length ? h("ul", { class: "cards" }, policies.map((p) => {
-        const product = byId.get(String(p.productId));
-        const slot = h("div");
-        return h("li", { class: "card policy", "data-policy": String(p.id) },
-          h("h3", {}, `Policy ${p.id}`),
-          h("p", {}, `Product ${p.productId}; cover left ${eth(p.remainingCoverage)}; valid ${when(p.start)} to ${when(p.end)}; ${p.claimCount} claim(s).`),
-          h("button", { type: "button", class: "new-claim", onclick: async () => {
-            mount(slot, await claimForm(p, product, () => { mount(slot); renderPolicies(); renderClaims(true); }));
-            slot.querySelector("input, select")?.focus();
-          } }, "Submit a claim"), slot);
-      })) : h("p", {}, "You have no policies yet: buy one above."));
-  };
-
-  const refreshAll = async () => {
-    products = await listProducts();
-    mount(productsEl, productsPanel(products, refreshAll));
-    await renderPolicies();
-    await renderClaims(true);
-  };
-
-  mount(view, h("h1", {}, "Claimant"), productsEl, policiesEl,
+  mount(view, h("h1", {}, "Claimant"),
+    h("section", { class: "panel", "aria-labelledby": "products-h" }, h("h2", { id: "products-h" }, "Products"), productList),
+    h("section", { class: "panel", "aria-labelledby": "policies-h" }, h("h2", { id: "policies-h" }, "My policies"), policyList),
     h("section", { class: "panel", "aria-labelledby": "claims-h" }, h("h2", { id: "claims-h" }, "My claims"), creditEl, claimsEl));
-  await refreshAll();
-  const timer = setInterval(() => renderClaims().catch((error) => console.warn(describeError(error))), POLL_MS);
-  return () => clearInterval(timer);
+  const live = follow(render);
+  try {
+    await live.refresh();
+  } catch (error) {
+    live.stop();
+    throw error;
+  }
+  return live.stop;
 }
 
 export { needWallet };

@@ -1,9 +1,9 @@
 // Insurer: create and configure products (every contract parameter), fund and withdraw capital, pause,
 // and a dashboard of policies, claims, decisions, payouts, capital and loss ratio with a chart.
-import { DECISION, PERILS, contracts, describeError, ethers, events, send, state } from "./chain.js";
+import { DECISION, PERILS, contracts, describeError, ethers, follow, send, state } from "./chain.js";
 import { fetchByHash } from "./explain.js";
 import { needWallet } from "./claimant.js";
-import { eth, field, h, mount, notice, parseEth, short } from "./ui.js";
+import { eth, field, h, mount, mountIfChanged, notice, parseEth, reconcile, short, signature } from "./ui.js";
 
 const ZERO = "0x0000000000000000000000000000000000000000";
 const SVG = "http://www.w3.org/2000/svg";
@@ -159,18 +159,29 @@ async function createForm(onCreated) {
     error, button);
 }
 
-async function productStats(manager, id) {
-  const product = (await manager.product(id)).toObject();
-  const policies = await events(manager, manager.filters.PolicyPurchased(null, id));
-  const policyIds = new Set(policies.map((l) => String(l.args.policyId)));
-  const premiums = policies.reduce((sum, l) => sum + BigInt(l.args.premium), 0n);
-  const submitted = (await events(manager, manager.filters.ClaimSubmitted())).filter((l) => policyIds.has(String(l.args.policyId)));
-  const claimIds = new Set(submitted.map((l) => String(l.args.claimId)));
-  const decisions = [0, 0, 0, 0, 0];
-  for (const l of await events(manager, manager.filters.ClaimDecided())) if (claimIds.has(String(l.args.claimId))) decisions[Number(l.args.decision)] += 1;
-  let payouts = 0n;
-  for (const l of await events(manager, manager.filters.ClaimResolved())) if (claimIds.has(String(l.args.claimId))) payouts += BigInt(l.args.payout);
-  return { id, product, policies: policies.length, premiums, claims: submitted.length, decisions, payouts };
+/** The insurer's products with their policies, premiums, claims, decisions and payouts, as of one snapshot. */
+async function productStats(snap, insurer) {
+  const { manager } = snap;
+  const [mine, purchased, submitted, decided, resolved] = await Promise.all([
+    snap.events(manager, manager.filters.ProductCreated(null, insurer)),
+    snap.events(manager, manager.filters.PolicyPurchased()),
+    snap.events(manager, manager.filters.ClaimSubmitted()),
+    snap.events(manager, manager.filters.ClaimDecided()),
+    snap.events(manager, manager.filters.ClaimResolved()),
+  ]);
+  return Promise.all(mine.map(async (log) => {
+    const id = log.args.productId;
+    const product = (await manager.product(id)).toObject();
+    const policies = purchased.filter((l) => l.args.productId === id);
+    const policyIds = new Set(policies.map((l) => String(l.args.policyId)));
+    const premiums = policies.reduce((sum, l) => sum + BigInt(l.args.premium), 0n);
+    const claimIds = new Set(submitted.filter((l) => policyIds.has(String(l.args.policyId))).map((l) => String(l.args.claimId)));
+    const decisions = [0, 0, 0, 0, 0];
+    for (const l of decided) if (claimIds.has(String(l.args.claimId))) decisions[Number(l.args.decision)] += 1;
+    let payouts = 0n;
+    for (const l of resolved) if (claimIds.has(String(l.args.claimId))) payouts += BigInt(l.args.payout);
+    return { id, product, policies: policies.length, premiums, claims: claimIds.size, decisions, payouts };
+  }));
 }
 
 function chart(stats) {
@@ -200,9 +211,22 @@ function chart(stats) {
   return svg;
 }
 
-function manageRow(s, refresh) {
-  const p = s.product;
-  const free = BigInt(p.capital) - BigInt(p.locked);
+/** An input whose value follows `value` on every update until the user types into it. */
+function following(input, value) {
+  if (input.value === (input.dataset.shown ?? "")) input.value = value;
+  input.dataset.shown = value;
+}
+
+/**
+ * A product's row: its figures are rewritten when they change on-chain; the manage cell (the amount and the rules
+ * being typed, an open <details>) stays as it is.
+ */
+function productRow(first) {
+  let s = first;
+  const cells = Array.from({ length: 9 }, () => h("td"));
+  cells[5].className = "loss-ratio";
+  cells[8].className = "free";
+  const head = h("th", { scope: "row" });
   const amount = h("input", { type: "text", inputmode: "decimal", name: `amount-${s.id}`, placeholder: "ETH" });
   const withAmount = (label, action) => async () => {
     let value;
@@ -214,24 +238,20 @@ function manageRow(s, refresh) {
       amount.focus();
       return;
     }
-    if (await send(`${label} product ${s.id}`, (c) => action(c, value))) refresh();
+    if (await send(`${label} product ${s.id}`, (c) => action(c, value))) amount.value = "";
   };
-  const instant = h("input", { type: "text", inputmode: "decimal", name: `instant-${s.id}`, value: ethers.formatEther(p.instantLimit) });
-  const confidence = h("input", { type: "text", inputmode: "numeric", name: `confidence-${s.id}`, value: String(p.minConfidence) });
-  const lossRatio = s.premiums > 0n ? `${(Number((s.payouts * 10000n) / s.premiums) / 100).toFixed(1)}%` : "-";
-  return h("tr", { "data-product": String(s.id) },
-    h("th", { scope: "row" }, `#${s.id}${p.paused ? " (paused)" : ""}`),
-    h("td", {}, String(s.policies)), h("td", {}, String(s.claims)),
-    h("td", {}, DECISION.slice(1).map((name, i) => `${name} ${s.decisions[i + 1]}`).join(", ")),
-    h("td", {}, eth(s.premiums)), h("td", {}, eth(s.payouts)), h("td", { class: "loss-ratio" }, lossRatio),
-    h("td", {}, eth(p.capital)), h("td", {}, eth(p.locked)), h("td", { class: "free" }, eth(free)),
+  const instant = h("input", { type: "text", inputmode: "decimal", name: `instant-${s.id}` });
+  const confidence = h("input", { type: "text", inputmode: "numeric", name: `confidence-${s.id}` });
+  const pause = h("button", { type: "button", onclick: () => {
+    const paused = Boolean(s.product.paused);
+    return send(`${paused ? "Unpause" : "Pause"} product ${s.id}`, ({ manager }) => manager.setPaused(s.id, !paused));
+  } });
+  const el = h("tr", { "data-product": String(s.id) }, head, cells,
     h("td", { class: "manage" },
       field("Amount", amount),
-      h("button", { type: "button", onclick: withAmount("Fund", ({ manager }, v) => manager.depositCapital(s.id, v, { value: p.asset === ZERO ? v : 0n })) }, "Fund"),
+      h("button", { type: "button", onclick: withAmount("Fund", ({ manager }, v) => manager.depositCapital(s.id, v, { value: s.product.asset === ZERO ? v : 0n })) }, "Fund"),
       h("button", { type: "button", onclick: withAmount("Withdraw from", ({ manager }, v) => manager.withdrawCapital(s.id, v, state.wallet.address)) }, "Withdraw"),
-      h("button", { type: "button", onclick: async () => {
-        if (await send(`${p.paused ? "Unpause" : "Pause"} product ${s.id}`, ({ manager }) => manager.setPaused(s.id, !p.paused))) refresh();
-      } }, p.paused ? "Unpause" : "Pause"),
+      pause,
       h("details", {}, h("summary", {}, "Instant payout rules"),
         field("Instant limit (ETH)", instant), field("Min confidence (bps)", confidence),
         h("button", { type: "button", onclick: async () => {
@@ -243,40 +263,61 @@ function manageRow(s, refresh) {
             notice(e.message, "error");
             return;
           }
-          if (await send(`Set instant rules of product ${s.id}`, ({ manager }) => manager.setInstantPayoutRules(s.id, limit, bps))) refresh();
+          await send(`Set instant rules of product ${s.id}`, ({ manager }) => manager.setInstantPayoutRules(s.id, limit, bps));
         } }, "Save rules"))));
+  const update = (next) => {
+    s = next;
+    const p = s.product;
+    const lossRatio = s.premiums > 0n ? `${(Number((s.payouts * 10000n) / s.premiums) / 100).toFixed(1)}%` : "-";
+    head.textContent = `#${s.id}${p.paused ? " (paused)" : ""}`;
+    const texts = [String(s.policies), String(s.claims), DECISION.slice(1).map((name, i) => `${name} ${s.decisions[i + 1]}`).join(", "),
+      eth(s.premiums), eth(s.payouts), lossRatio, eth(p.capital), eth(p.locked), eth(BigInt(p.capital) - BigInt(p.locked))];
+    texts.forEach((text, i) => { if (cells[i].textContent !== text) cells[i].textContent = text; });
+    pause.textContent = p.paused ? "Unpause" : "Pause";
+    following(instant, ethers.formatEther(p.instantLimit));
+    following(confidence, String(p.minConfidence));
+  };
+  return { el, update };
 }
 
-/** The insurer's screen: the dashboard of their products and the product form. */
+/** The insurer's screen: the dashboard of their products (kept in step with the chain) and the product form. */
 export async function insurerView(view) {
   if (!state.wallet) {
     needWallet(view, "Insurer");
     return null;
   }
-  const dashboard = h("section", { class: "panel", "aria-labelledby": "dash-h" });
+  const insurer = state.wallet.address;
+  const totals = h("p", { class: "totals" });
+  const chartEl = h("div", { class: "chart" });
+  const rows = h("tbody");
+  const table = h("div", { class: "table-wrap" }, h("table", { id: "products-table" },
+    h("caption", {}, "Policies, claims, decisions, payouts and capital per product"),
+    h("thead", {}, h("tr", {}, ["Product", "Policies", "Claims", "Decisions", "Premiums", "Payouts", "Loss ratio", "Capital", "Locked", "Free", "Manage"].map((t) => h("th", { scope: "col" }, t)))),
+    rows));
+  const content = h("div");
+  const dashboard = h("section", { class: "panel", "aria-labelledby": "dash-h" }, h("h2", { id: "dash-h" }, "My products"), content);
   const formSlot = h("section", { class: "panel" });
-  const refresh = async () => {
-    const { manager } = contracts();
-    const mine = await events(manager, manager.filters.ProductCreated(null, state.wallet.address));
-    const stats = [];
-    for (const log of mine) stats.push(await productStats(manager, log.args.productId));
-    const totals = stats.reduce((t, s) => ({ premiums: t.premiums + s.premiums, payouts: t.payouts + s.payouts }), { premiums: 0n, payouts: 0n });
-    mount(dashboard, h("h2", { id: "dash-h" }, "My products"),
-      stats.length ? [
-        h("p", { class: "totals" }, `Premiums ${eth(totals.premiums)}, payouts ${eth(totals.payouts)}, loss ratio ` +
-          (totals.premiums > 0n ? `${(Number((totals.payouts * 10000n) / totals.premiums) / 100).toFixed(1)}%` : "-") + "."),
-        h("div", { class: "chart" }, chart(stats)),
-        h("div", { class: "table-wrap" }, h("table", { id: "products-table" },
-          h("caption", {}, "Policies, claims, decisions, payouts and capital per product"),
-          h("thead", {}, h("tr", {}, ["Product", "Policies", "Claims", "Decisions", "Premiums", "Payouts", "Loss ratio", "Capital", "Locked", "Free", "Manage"].map((t) => h("th", { scope: "col" }, t)))),
-          h("tbody", {}, stats.map((s) => manageRow(s, refresh))))),
-      ] : h("p", {}, `No products by ${short(state.wallet.address, 10)} yet.`));
+  const render = async (snap) => {
+    const stats = await productStats(snap, insurer);
+    if (!stats.length) {
+      mountIfChanged(content, "none", () => h("p", {}, `No products by ${short(insurer, 10)} yet.`));
+      return;
+    }
+    mountIfChanged(content, "products", () => [totals, chartEl, table]);
+    const sum = stats.reduce((t, s) => ({ premiums: t.premiums + s.premiums, payouts: t.payouts + s.payouts }), { premiums: 0n, payouts: 0n });
+    mountIfChanged(totals, signature(sum), () => `Premiums ${eth(sum.premiums)}, payouts ${eth(sum.payouts)}, loss ratio ` +
+      (sum.premiums > 0n ? `${(Number((sum.payouts * 10000n) / sum.premiums) / 100).toFixed(1)}%` : "-") + ".");
+    mountIfChanged(chartEl, signature(stats.map((s) => [s.id, s.premiums, s.payouts])), () => chart(stats));
+    reconcile(rows, stats, { id: (s) => s.id, create: productRow });
   };
   mount(view, h("h1", {}, "Insurer"), dashboard, formSlot);
-  await refresh();
-  mount(formSlot, await createForm(refresh));
-  const timer = setInterval(() => {
-    if (!dashboard.contains(document.activeElement)) refresh().catch((e) => console.warn(describeError(e)));
-  }, 5000);
-  return () => clearInterval(timer);
+  const live = follow(render);
+  try {
+    await live.refresh();
+    mount(formSlot, await createForm(() => live.refresh().catch((e) => console.warn(describeError(e)))));
+  } catch (error) {
+    live.stop();
+    throw error;
+  }
+  return live.stop;
 }

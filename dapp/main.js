@@ -63,9 +63,12 @@ function walletBar() {
   mount(bar, parts);
 }
 
+let routing = 0; // counts route() calls: a screen that finishes loading after the user moved on is closed at once
+
 async function route() {
   const name = location.hash.replace(/^#\/?/, "").split("/")[0];
   const view = document.getElementById("view");
+  const turn = ++routing;
   if (current) current();
   current = null;
   for (const link of document.querySelectorAll("nav a")) {
@@ -77,9 +80,11 @@ async function route() {
     return;
   }
   try {
-    current = await render(view);
+    const cleanup = await render(view);
+    if (turn === routing) current = cleanup;
+    else if (cleanup) cleanup(); // another screen (or the same one for another account) replaced this one meanwhile
   } catch (error) {
-    mount(view, h("p", { class: "error", role: "alert" }, describeError(error)));
+    if (turn === routing) mount(view, h("p", { class: "error", role: "alert" }, describeError(error)));
   }
 }
 

@@ -113,3 +113,56 @@ export function progress(steps, current, failedAt = -1) {
       "aria-current": i === current ? "step" : null,
     }, step)));
 }
+
+/** A value as stable text for comparing what a part of the screen shows (bigints included). */
+export function signature(value) {
+  return JSON.stringify(value, (_, v) => (typeof v === "bigint" ? v.toString() : v));
+}
+
+const shownKeys = new WeakMap();
+
+/** Replace `el`'s children with `build()` only if `key` differs from the last one shown there: no flicker, no churn. */
+export function mountIfChanged(el, key, build) {
+  if (shownKeys.get(el) === key) return el;
+  shownKeys.set(el, key);
+  return mount(el, build());
+}
+
+const keptItems = new WeakMap();
+
+/**
+ * Bring `parent`'s children in line with `items` without rebuilding what is still there: one component per item,
+ * kept across calls by `id(item)`. `create(item)` makes a component `{ el, update(item) }` once; `update` runs when
+ * the item's `key` (by default its whole value) changed. Kept elements are not moved unless the order changed, so a
+ * form inside one keeps its typed text and its focus while the rest of the list follows the chain. `empty()` makes
+ * the element shown when there are no items.
+ */
+export function reconcile(parent, items, { id, key = signature, create, empty = null }) {
+  const before = keptItems.get(parent) || { components: new Map(), empty: null };
+  const components = new Map();
+  const wanted = items.map((item) => {
+    const name = String(id(item));
+    const sig = key(item);
+    const entry = before.components.get(name) || { component: create(item), sig: null };
+    if (entry.sig !== sig) {
+      entry.component.update(item);
+      entry.sig = sig;
+    }
+    components.set(name, entry);
+    return entry.component.el;
+  });
+  const emptyEl = items.length || !empty ? before.empty : before.empty || empty();
+  keptItems.set(parent, { components, empty: emptyEl });
+  if (!wanted.length && emptyEl) wanted.push(emptyEl);
+  let cursor = parent.firstChild;
+  for (const el of wanted) {
+    if (el === cursor) cursor = cursor.nextSibling;
+    else parent.insertBefore(el, cursor);
+  }
+  while (cursor) {
+    const next = cursor.nextSibling;
+    cursor.remove();
+    cursor = next;
+  }
+  return parent;
+}

@@ -17,7 +17,7 @@ from oracle.chain.contracts import contract_type
 from oracle.claim.verify import VerificationError, verify_claim
 from oracle.explain.canonical import hex0x
 from oracle.explain.evidence import CLAIMANT_KEYS, build_manifest, verify_evidence
-from oracle.domain import REPO_ROOT
+from oracle.domain import PHOTO_TYPES, REPO_ROOT, dapp_constants
 from oracle.sources.terms import MAX_TERMS_BYTES, parse_terms
 from oracle.wire.fields import BadRequestError
 
@@ -106,9 +106,10 @@ async def config(request: web.Request) -> web.Response:
         },
         "devWallet": {"rpcUrl": "/rpc", "accounts": cfg.dev_accounts} if cfg.rpc_upstream else None,
         "limits": {"maxPhotos": settings.max_photos, "maxPhotoBytes": settings.max_photo_bytes,
-                   "photoTypes": ["image/jpeg", "image/png", "image/webp"], "maxTermsBytes": MAX_TERMS_BYTES},
+                   "photoTypes": sorted(PHOTO_TYPES.values()), "maxTermsBytes": MAX_TERMS_BYTES},
         "defaults": cfg.defaults,
         "verify": bool(settings.contract_address),
+        "constants": dapp_constants(),
     }
     return web.json_response(body, headers={"Cache-Control": "no-store"})
 

@@ -20,6 +20,8 @@ from oracle.assess.constants import (
 )
 from oracle.assess.engine import assess, photo_findings, supporting_weather, weather_query
 from oracle.assess.explanation import (
+    Explanation,
+    PhotoInput,
     explanation_for,
     predictions_from_explanation,
     replay_matches,
@@ -62,6 +64,8 @@ __all__ = [
     "RuleFired",
     "assess",
     "compute_payout",
+    "Explanation",
+    "PhotoInput",
     "explanation_for",
     "peril_from_index",
     "peril_index",

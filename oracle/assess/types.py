@@ -54,23 +54,24 @@ def _uint(name: str, value: object) -> None:
         raise AssessmentError(f"claim.{name} must be a non-negative integer, got {value!r}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Claim:
     """A claim on its whole off-chain trip: what the chain recorded about it, its policy and product, and (once its
     evidence manifest is read) the claimant's metadata; times are epoch seconds, amounts base units.
 
     `peril` is the peril's bit value (Peril.HAIL == 2); the contract's ClaimSubmitted event carries the bit
     index (1 for hail). `submitted_at` is the claim's block time. `vehicle_class` is None until the evidence
-    manifest (or the terms' default) has named it.
+    manifest (or the terms' default) has named it. `product_id` and `evidence_uri` are None for a claim read back
+    from an explanation, which does not record them.
     """
 
     claim_id: int
     chain_id: int
     contract: str
     policy_id: int
-    product_id: int
+    product_id: int | None = None
     evidence_root: bytes
-    evidence_uri: str
+    evidence_uri: str | None = None
     terms_hash: bytes
     policy_start: int
     policy_end: int
@@ -90,7 +91,9 @@ class Claim:
 
     def __post_init__(self) -> None:
         """Refuse facts no chain could have recorded, naming the field."""
-        for name in ("claim_id", "chain_id", "policy_id", "product_id", "policy_start", "policy_end",
+        if self.product_id is not None:
+            _uint("product_id", self.product_id)
+        for name in ("claim_id", "chain_id", "policy_id", "policy_start", "policy_end",
                      "incident_time", "submitted_at", "peril", "claimed_amount", "remaining_coverage", "deductible",
                      "covered_perils"):
             _uint(name, getattr(self, name))
@@ -200,7 +203,7 @@ class Assessment:
     weather_records: tuple[WeatherRecord, ...] | None
     rules: tuple[RuleFired, ...]
     arithmetic: PayoutArithmetic
-    artifacts: Mapping[str, bytes] = field(default_factory=dict)
+    artifacts: Mapping[str, bytes] = field(default_factory=dict, compare=False)  # heat maps by cid, to store
 
 
 def check_probabilities(probabilities: Mapping[str, float], where: str) -> dict[str, int]:

@@ -17,6 +17,7 @@ from oracle.assess import (
     WEATHER_PERILS,
     AssessmentInputs,
     Claim,
+    Explanation,
     PhotoPredictionLike,
     assess,
     explanation_for,
@@ -29,8 +30,8 @@ from oracle.cas.store import ContentStore, ContentStoreError, put_all
 from oracle.claim.batch import ClaimBatch, ClaimInBatch, ClaimOutcome
 from oracle.claim.context import with_claimant
 from oracle.domain import DEFAULT_MAX_PHOTO_BYTES, DEFAULT_MAX_PHOTOS
-from oracle.explain.canonical import CanonicalJSONError, hex0x, parse_canonical
-from oracle.explain.document import explanation_bytes_and_hash
+from oracle.explain.canonical import hex0x
+from oracle.explain.document import ExplanationError
 from oracle.explain.evidence import load_manifest, manifest_claimant, verify_evidence
 from oracle.sources.history import ClaimsHistory
 from oracle.sources.open_meteo import UpstreamError
@@ -299,28 +300,28 @@ class ClaimAssessor:
         )
         result = assess(inputs)
         model_hash = bytes.fromhex(model_sha256_hex(model))
-        doc = explanation_for(
+        explanation = explanation_for(
             inputs, result, model_id=model_id(model), model_sha256=model_hash, code_version=self.code_version
         )
-        data, digest = explanation_bytes_and_hash(doc)
+        data, digest = explanation.canonical()
         outcome = ClaimOutcome(  # the explanation's id is the one the store gives it (_conclude_all)
             decision=int(result.decision), payout=result.payout, confidence_bps=result.confidence_bps,
-            explanation_hash=digest, explanation_cid="", model_hash=model_hash, explanation=doc,
+            explanation_hash=digest, explanation_cid="", model_hash=model_hash, explanation=explanation,
         )
         return outcome, [*result.artifacts.values(), data]
 
     # ---- replay ----
 
-    def load_explanation(self, explanation_cid: str) -> dict[str, Any]:
-        """Fetch a stored explanation by content id and parse its canonical bytes."""
+    def load_explanation(self, explanation_cid: str) -> Explanation:
+        """Fetch a stored explanation by content id and read its canonical bytes into the typed explanation."""
         try:
-            return parse_canonical(self.store.get(explanation_cid))  # type: ignore[no-any-return]
-        except (ContentStoreError, CanonicalJSONError, ValueError) as exc:
+            return Explanation.from_bytes(self.store.get(explanation_cid))
+        except (ContentStoreError, ExplanationError) as exc:
             raise ExplanationNotFoundError(f"explanation {explanation_cid} cannot be read: {exc}") from None
 
     def replay(self, claim: Claim, explanation_cid: str) -> dict[str, tuple[Any, Any]]:
         """Re-assess a claim from its stored explanation's weather (and the model when loaded); {} means it matches."""
-        doc = self.load_explanation(explanation_cid)
+        recorded = self.load_explanation(explanation_cid)
         item = self._load(claim)
         if item.error is not None:
             raise item.error
@@ -329,19 +330,19 @@ class ClaimAssessor:
         if self.model is not None:
             predictions = self.model.predict([p.data for p in item.photos], heatmaps=False)
         else:
-            predictions = predictions_from_explanation(doc)
+            predictions = predictions_from_explanation(recorded)
         inputs = AssessmentInputs(
-            claim=item.claim, photos=item.photos, predictions=predictions, weather=weather_from_explanation(doc),
+            claim=item.claim, photos=item.photos, predictions=predictions, weather=weather_from_explanation(recorded),
             history=self.history, terms=item.terms, terms_hash=bytes(claim.terms_hash),
         )
-        differences = replay_matches(doc, assess(inputs))
+        differences = replay_matches(recorded, assess(inputs))
         identity = {
-            "claimId": (doc["claim"]["claimId"], str(claim.claim_id)),
-            "evidenceRoot": (doc["claim"]["evidenceRoot"], hex0x(claim.evidence_root)),
-            "termsHash": (doc["termsHash"], hex0x(claim.terms_hash)),
+            "claimId": (str(recorded.claim.claim_id), str(claim.claim_id)),
+            "evidenceRoot": (hex0x(recorded.claim.evidence_root), hex0x(claim.evidence_root)),
+            "termsHash": (hex0x(recorded.terms_hash), hex0x(claim.terms_hash)),
         }
         if self.model is not None:
-            identity["modelSha256"] = (doc["model"]["sha256"], "0x" + model_sha256_hex(self.model))
+            identity["modelSha256"] = (hex0x(recorded.model_sha256), "0x" + model_sha256_hex(self.model))
         differences.update({k: v for k, v in identity.items() if v[0] != v[1]})
         return differences
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
-
-from oracle.assess import Claim, PhotoPredictionLike
+from oracle.assess import Claim, Explanation, PhotoPredictionLike
 from oracle.explain.evidence import Photo
 from oracle.sources.history import PriorClaim, PriorPhoto
 from oracle.sources.records import WeatherRecord
@@ -47,7 +45,7 @@ class ClaimOutcome:
     explanation_hash: bytes
     explanation_cid: str
     model_hash: bytes
-    explanation: dict[str, Any]
+    explanation: Explanation
 
     def history_records(self, claim: Claim) -> tuple[PriorClaim, list[PriorPhoto]]:
         """The claims-history rows this decision adds: the claim, and each photo's perceptual hashes."""
@@ -56,14 +54,12 @@ class ClaimOutcome:
             incident_time=claim.incident_time, submitted_at=claim.submitted_at, decision=self.decision,
             payout=self.payout,
         )
-        inputs = {p["cid"]: p for p in self.explanation["inputs"]["photos"]}
         photos = [
             PriorPhoto(
-                claim_id=claim.claim_id, submitted_at=claim.submitted_at, cid=finding["cid"],
-                sha256=inputs[finding["cid"]]["sha256"], phash=int(finding["phash"], 16),
-                dhash=int(finding["dhash"], 16),
+                claim_id=claim.claim_id, submitted_at=claim.submitted_at, cid=finding.cid, sha256=finding.sha256,
+                phash=finding.phash, dhash=finding.dhash,
             )
-            for finding in self.explanation["findings"]
+            for finding in self.explanation.assessment.findings
         ]
         return prior, photos
 

@@ -10,11 +10,13 @@ from typing import Any
 from eth_utils import keccak
 from web3 import Web3
 
+from oracle.assess import Explanation
 from oracle.chain.contracts import ClaimsManagerClient
 from oracle.claim.context import claim_from_chain
 from oracle.claim.wiring import build_assessor, load_model
 from oracle.db import NodeStore
 from oracle.explain.canonical import hex0x
+from oracle.explain.document import ExplanationError
 from oracle.settings import Settings, load_settings
 
 
@@ -68,19 +70,21 @@ def verify_claim(settings: Settings, claim_id: int) -> dict[str, Any]:
         raise VerificationError(f"explanation {hex0x(decided['explanationHash'])} is not in the "
                          f"content store {settings.content_store_url}")
     document = store.get(cid)
-    explanation = json.loads(document)
+    try:
+        explanation = Explanation.from_bytes(document)
+    except ExplanationError as exc:
+        raise VerificationError(f"explanation {cid} cannot be read: {exc}") from None
     # the coverage left when the claim was assessed is an input; the chain only knows today's
-    recorded_coverage = int(explanation["claim"]["policy"]["remainingCoverage"])
-    claim = dataclasses.replace(claim, remaining_coverage=recorded_coverage)
+    claim = dataclasses.replace(claim, remaining_coverage=explanation.claim.remaining_coverage)
     try:
         differences = assessor.replay(claim, cid)
     finally:
         assessor.close()
     fields = {
         "explanationHash": (hex0x(decided["explanationHash"]), hex0x(keccak(document)), None),
-        "decision": (decided["decision"], explanation["decision"]["code"], None),
-        "payout": (str(decided["payout"]), explanation["payout"], None),
-        "confidence": (decided["confidence"], explanation["confidenceBps"], None),
+        "decision": (decided["decision"], int(explanation.decision), None),
+        "payout": (str(decided["payout"]), str(explanation.payout), None),
+        "confidence": (decided["confidence"], explanation.confidence_bps, None),
     }
     fields = {name: (a, b, str(a) == str(b)) for name, (a, b, _) in fields.items()}
     for name, (recorded, replayed) in differences.items():

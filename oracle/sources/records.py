@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 from oracle.domain import DEFAULT_GUST_KMH_MIN, Peril
 
@@ -89,6 +91,26 @@ class WeatherRecord:
             "asOf": self.as_of,
             "details": {key: value for key, value in self.details},
         }
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> WeatherRecord:
+        """Read a record back from an explanation (the inverse of to_doc)."""
+        return cls(
+            source=doc["source"],
+            record_id=doc["recordId"],
+            event_type=doc["eventType"],
+            perils=doc["perils"],
+            begin=doc["begin"],
+            end=doc["end"],
+            match=doc["match"],
+            distance_m=doc["distanceM"],
+            lat_e6=doc["latE6"],
+            lon_e6=doc["lonE6"],
+            magnitude=doc["magnitude"],
+            magnitude_unit=doc["magnitudeUnit"],
+            as_of=doc["asOf"],
+            details=tuple(sorted(doc["details"].items())),
+        )
 
 
 @dataclass(frozen=True)

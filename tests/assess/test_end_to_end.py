@@ -36,7 +36,9 @@ def _run_claim(store, tables_dir, claim, names_and_bytes, history, incident_shif
         weather=weather, history=history, terms=terms, terms_hash=keccak(terms_bytes),
     )
     result = assess(inputs)
-    doc = explanation_for(inputs, result, model_id="test-model", model_sha256=b"\x44" * 32, code_version="0.1.0")
+    doc = explanation_for(
+        inputs, result, model_id="test-model", model_sha256=b"\x44" * 32, code_version="0.1.0"
+    ).to_doc()
     for cid, data in result.artifacts.items():
         store.put(data)
     explanation_cid = store.put(canonical_json(doc))

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from eth_utils import keccak
 
-from oracle.assess import Decision, Peril
+from oracle.assess import Decision, Explanation, Peril
 from oracle.explain import parse_canonical
 from oracle.explain.evidence import EvidenceError
 from oracle.claim.assessor import ExplanationNotFoundError, ModelUnavailableError, record_in_history
@@ -31,9 +31,9 @@ async def test_assess__hail_claim_with_noaa_hail__explanation_and_heatmaps_store
 
     stored = store.get(outcome.explanation_cid)
     assert keccak(stored) == outcome.explanation_hash
-    assert parse_canonical(stored) == outcome.explanation
+    assert Explanation.from_bytes(stored).to_doc() == outcome.explanation.to_doc()
     assert outcome.model_hash == hashlib.sha256(damage_model.path.read_bytes()).digest()
-    doc = outcome.explanation
+    doc = outcome.explanation.to_doc()
     assert (doc["decision"]["code"], int(doc["payout"]), doc["confidenceBps"]) == (
         outcome.decision, outcome.payout, outcome.confidence_bps)
     assert doc["claim"]["policy"]["vehicleClass"] == "sedan"  # the default when the manifest names none
@@ -83,7 +83,7 @@ async def test_assess__claimant_metadata_in_manifest__class_and_county_used(
     damage_model, noaa, make_assessor, make_context, photo_bytes
 ):
     ctx = make_context(photo_bytes, claimant={"vehicle_class": "luxury", "county_fips": "12013"})
-    doc = (await make_assessor(damage_model, [noaa]).assess(ctx)).explanation
+    doc = (await make_assessor(damage_model, [noaa]).assess(ctx)).explanation.to_doc()
     assert doc["claim"]["policy"]["vehicleClass"] == "luxury"
     assert doc["payoutArithmetic"]["vehicleClass"] == "luxury"
     assert doc["claim"]["incident"]["countyFips"] == "12013"
@@ -95,7 +95,7 @@ async def test_assess__peril_not_covered__rejected_with_reason(
     ctx = make_context(photo_bytes, covered_perils=0b1)  # collision only; the claim is for hail
     outcome = await make_assessor(damage_model, [noaa]).assess(ctx)
     assert (outcome.decision, outcome.payout) == (Decision.REJECT, 0)
-    assert "coverage.peril_not_covered" in [r["id"] for r in outcome.explanation["rules"]]
+    assert "coverage.peril_not_covered" in [r.id for r in outcome.explanation.assessment.rules]
 
 
 async def test_assess__collision_claim__no_weather_source_asked(
@@ -107,7 +107,7 @@ async def test_assess__collision_claim__no_weather_source_asked(
         outcome = await make_assessor(damage_model, [source]).assess(
             make_context(photo_bytes, peril=Peril.COLLISION))
     assert server.app["hits"] == []
-    assert outcome.explanation["sources"] is None
+    assert outcome.explanation.assessment.weather_records is None
 
 
 async def test_assess__open_meteo_stand_in__records_with_frozen_retrieval_time(
@@ -118,10 +118,10 @@ async def test_assess__open_meteo_stand_in__records_with_frozen_retrieval_time(
         source = OpenMeteoArchiveSource(session, base_url=str(server.make_url("/v1/archive")),
                                         clock=lambda: RETRIEVED_AT)
         outcome = await make_assessor(damage_model, [source]).assess(make_context(photo_bytes))
-    sources = outcome.explanation["sources"]
+    sources = outcome.explanation.to_doc()["sources"]
     assert {r["source"] for r in sources} == {"open-meteo-archive"}
     assert {r["asOf"] for r in sources} == {"2025-11-22T08:26:40Z"}
-    assert "weather.supported" in [r["id"] for r in outcome.explanation["rules"]]
+    assert "weather.supported" in [r.id for r in outcome.explanation.assessment.rules]
 
 
 async def test_assess__every_weather_source_down__raises_upstream_error(
@@ -141,7 +141,7 @@ async def test_assess__one_weather_source_down__decides_on_the_others(
     async with aiohttp.ClientSession() as session:
         source = OpenMeteoArchiveSource(session, base_url=str(server.make_url("/v1/archive")))
         outcome = await make_assessor(damage_model, [noaa, source]).assess(make_context(photo_bytes))
-    assert {r["source"] for r in outcome.explanation["sources"]} == {"noaa-storm-events"}
+    assert {r.source for r in outcome.explanation.assessment.weather_records} == {"noaa-storm-events"}
 
 
 async def test_assess__photo_of_an_earlier_claim__referred_as_reused(
@@ -155,7 +155,7 @@ async def test_assess__photo_of_an_earlier_claim__referred_as_reused(
                          policy_id=4, submitted_at=first.submitted_at + 3600, insured_object_id="0x" + "43" * 32)
     outcome = await assessor.assess(later)
     assert outcome.decision == Decision.REFER
-    assert [s["id"] for s in outcome.explanation["fraudSignals"]] == ["photo.reused"]
+    assert [s.id for s in outcome.explanation.assessment.fraud_signals] == ["photo.reused"]
 
 
 async def test_assess__no_model__evidence_checked_first_then_refused(make_assessor, make_context, store, photo_bytes):
@@ -205,7 +205,7 @@ async def test_assess_batch__several_claims_one_model_call__same_outcomes_and_by
 
     assert results[:2] + results[3:] == expected  # decisions, payouts, hashes and explanations alike
     assert isinstance(results[2], EvidenceError)  # one claim's problem stops that claim only
-    assert [s["id"] for s in results[1].explanation["fraudSignals"]] == ["photo.reused"]  # history within the batch
+    assert [s.id for s in results[1].explanation.assessment.fraud_signals] == ["photo.reused"]  # history within the batch
     for outcome in expected:
         assert keccak(store.get(outcome.explanation_cid)) == outcome.explanation_hash
 

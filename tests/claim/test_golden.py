@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from eth_utils import keccak
 
-from oracle.assess import DEFAULT_TERMS_PATH, Claim, Peril
+from oracle.assess import DEFAULT_TERMS_PATH, Claim, Explanation, Peril
 from oracle.cas import MemoryContentStore
 from oracle.claim.assessor import ClaimAssessor
 from oracle.claim.evidence import store_evidence, store_terms
@@ -66,3 +66,9 @@ async def test_explanation__hail_claim_with_noaa__bytes_and_hash_pinned(damage_m
     data = await _explanation(damage_model, Peril.HAIL, [NoaaStormEventsSource(tables_dir)], batch=False)
     assert data == (GOLDEN / "explanation_hail.json").read_bytes()
     assert keccak(data).hex() == HAIL_HASH
+
+
+@pytest.mark.parametrize("name", ["explanation_collision.json", "explanation_hail.json"])
+async def test_explanation__golden_bytes__typed_round_trip_gives_the_same_bytes(name):
+    data = (GOLDEN / name).read_bytes()
+    assert Explanation.from_bytes(data).canonical()[0] == data

@@ -13,6 +13,7 @@ from oracle.chain.deploy import DAY, ETH
 from tests.dapp.conftest import screenshot
 
 TIMEOUT_MS = 30_000
+PROMPT_MS = 5_000  # a screen shows a confirmed transaction or a new block this soon (it reads that block at once)
 
 
 def choose_account(page, role: str) -> None:
@@ -59,6 +60,26 @@ def confirmed_next(page, label_start: str) -> None:
     tx = last_tx(page, label_start)
     expect(tx).to_have_attribute("data-state", re.compile("confirmed|failed"), timeout=TIMEOUT_MS)
     assert tx.get_attribute("data-state") == "confirmed", tx.inner_text()
+
+
+def shown_block(page, number: int) -> None:
+    """Wait until the open screen has rendered the chain as of block `number` or a later one."""
+    page.wait_for_function("n => +(document.body.dataset.block || 0) >= n", arg=number, timeout=PROMPT_MS)
+
+
+def eth_text(wei: int) -> str:
+    """An amount as the dApp writes it (ui.js eth): ETH with at most 4 decimals, trailing zeros dropped."""
+    whole, frac = divmod(wei, ETH)
+    digits = f"{frac * 10_000 // ETH:04d}".rstrip("0")
+    return f"{whole}.{digits} ETH" if digits else f"{whole} ETH"
+
+
+def cover_left(page, manager, policy_id: int):
+    """Expect the policy's card to show the cover the contract has left on it."""
+    cover = manager.policy(policy_id)["remainingCoverage"]
+    card = page.locator(f'li.policy[data-policy="{policy_id}"]')
+    expect(card).to_contain_text(f"cover left {eth_text(cover)};", timeout=PROMPT_MS)
+    return cover
 
 
 def claim_card(page, claim_id: int):
@@ -116,9 +137,22 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
     for count, vin in enumerate(("BROWSER-VIN-1", "BROWSER-VIN-2"), start=1):
         page.locator(f'li.product[data-product="{product_id}"] input[name="insured"]').fill(vin)
         transaction(page, "Buy policy", page.locator(f'li.product[data-product="{product_id}"] button[type="submit"]').click)
-        expect(page.locator("li.policy")).to_have_count(count, timeout=TIMEOUT_MS)
+        # the list reads the purchase's block at once, not a cached answer from before it
+        expect(page.locator("li.policy")).to_have_count(count, timeout=PROMPT_MS)
+    policies = [int(p.get_attribute("data-policy")) for p in page.locator("li.policy").all()]
+    covers = [cover_left(page, manager, policy) for policy in policies]
+
+    # the screen follows new blocks without losing what is being typed: an open claim form keeps its input and focus
+    page.locator("li.policy").nth(0).locator("button.new-claim").click()
+    typing = page.locator('form.claim-form input[name="amount"]')
+    typing.fill("0.8")
     stack.w3.provider.make_request("evm_increaseTime", [10 * DAY])
     stack.w3.provider.make_request("evm_mine", [])
+    shown_block(page, stack.w3.eth.block_number)
+    expect(typing).to_have_value("0.8")
+    expect(typing).to_be_focused()
+    page.locator("form.claim-form button.cancel").click()
+    expect(page.locator("form.claim-form")).to_have_count(0)
 
     # claim 1: two minor-damage photos, small enough to pay at once
     submit_claim_in_browser(page, 0, photos["minor"], "0.8")
@@ -126,6 +160,7 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
     card = claim_card(page, first)
     expect(card).to_have_attribute("data-status", "resolved", timeout=TIMEOUT_MS)
     assert manager.claim(first)["payout"] == ETH // 10  # sedan minor repair 0.2 ETH less the 0.1 ETH deductible
+    assert cover_left(page, manager, policies[0]) == covers[0] - ETH // 10  # the payout shows on the policy too
     card.locator("button.explain").click()
     expect(card.locator(".explanation")).to_contain_text("Payout arithmetic", timeout=TIMEOUT_MS)
     expect(card.locator(".explanation .verified")).to_be_visible()
@@ -178,6 +213,8 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
     transaction(page, "Withdraw payout", card.locator("button.withdraw").click)
     expect(card).to_have_attribute("data-status", "paid", timeout=TIMEOUT_MS)
     transaction(page, "Withdraw credit", page.locator("#credits button").click)
+    expect(page.locator("#credits button")).to_have_count(0, timeout=PROMPT_MS)
+    assert cover_left(page, manager, policies[1]) == covers[1] - (2 * ETH - ETH // 10)
     assert manager.contract.functions.credits(stack.roles.claimant).call() == 0
 
     # the insurer's dashboard reflects it all

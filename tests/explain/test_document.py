@@ -9,6 +9,7 @@ import pytest
 from oracle import __version__
 from oracle.assess import (
     Decision,
+    Explanation,
     assess,
     explanation_for,
     predictions_from_explanation,
@@ -24,7 +25,7 @@ MODEL = dict(model_id="efficientnet-lite0-damage-v1", model_sha256=b"\x33" * 32,
 
 def _explain(inputs):
     result = assess(inputs)
-    return result, explanation_for(inputs, result, **MODEL)
+    return result, explanation_for(inputs, result, **MODEL).to_doc()
 
 
 def test_explanation_for__approved_claim__has_every_section_and_canonical_bytes(make_inputs):
@@ -68,19 +69,20 @@ def test_explanation__replayed_from_document__matches_original(make_inputs):
     preds = [prediction("severe", confidence=0.82), prediction("minor")]
     inputs = make_inputs(weather=[HAIL_REPORT], predictions=preds)
     result, doc = _explain(inputs)
-    doc = json.loads(canonical_json(doc))  # as a verifier would read it back
+    recorded = Explanation.from_bytes(canonical_json(doc))  # as a verifier would read it back
+    assert recorded.to_doc() == doc
     replayed_inputs = make_inputs(
-        weather=weather_from_explanation(doc), predictions=predictions_from_explanation(doc)
+        weather=weather_from_explanation(recorded), predictions=predictions_from_explanation(recorded)
     )
     replay = assess(replayed_inputs)
-    assert replay_matches(doc, replay) == {}
+    assert replay_matches(recorded, replay) == {}
     assert (replay.decision, replay.payout) == (result.decision, result.payout)
 
 
 def test_replay_matches__different_payout__reports_field(make_inputs):
     _, doc = _explain(make_inputs(weather=[HAIL_REPORT]))
     other = assess(make_inputs(weather=[HAIL_REPORT], claim_overrides={"claimed_amount": 10**17 * 3}))
-    diff = replay_matches(doc, other)
+    diff = replay_matches(Explanation.from_doc(doc), other)
     assert set(diff) == {"payout"} and diff["payout"][0] == int(doc["payout"])
 
 
@@ -144,6 +146,19 @@ def test_describe_code_version__not_a_checkout__plain_version(tmp_path):
 def test_explanation_for__weather_unavailable__sources_null_and_replays_as_unavailable(make_inputs):
     result, doc = _explain(make_inputs(weather=None))
     assert doc["sources"] is None and result.decision is Decision.REFER
-    assert weather_from_explanation(json.loads(canonical_json(doc))) is None
+    assert weather_from_explanation(Explanation.from_bytes(canonical_json(doc))) is None
     _, checked = _explain(make_inputs(weather=[]))
-    assert checked["sources"] == [] and weather_from_explanation(checked) == []
+    assert checked["sources"] == [] and weather_from_explanation(Explanation.from_doc(checked)) == []
+
+
+def test_explanation_from_doc__key_missing__error_names_it(make_inputs):
+    _, doc = _explain(make_inputs(weather=[HAIL_REPORT]))
+    del doc["claim"]["policy"]["deductible"]
+    with pytest.raises(ExplanationError, match="missing key 'deductible'"):
+        Explanation.from_doc(doc)
+
+
+def test_explanation_from_bytes__not_canonical__refused(make_inputs):
+    _, doc = _explain(make_inputs(weather=[HAIL_REPORT]))
+    with pytest.raises(ExplanationError, match="not canonical"):
+        Explanation.from_bytes(json.dumps(doc, indent=1).encode())
