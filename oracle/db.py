@@ -154,8 +154,10 @@ class NodeStore:
                 return
             rows = session.execute(select(HistoryPhoto.claim_id, HistoryPhoto.cid, HistoryPhoto.phash)).all()
             if rows:
-                session.execute(insert(PhotoBand), [band for claim_id, cid, phash in rows
-                                                    for band in _bands(claim_id, cid, int(phash))])
+                session.execute(
+                    insert(PhotoBand),
+                    [band for claim_id, cid, phash in rows for band in _bands(claim_id, cid, int(phash))],
+                )
 
     def close(self) -> None:
         """Release the database connections."""
@@ -172,27 +174,45 @@ class NodeStore:
     def set_cursor(self, chain_id: int, contract: str, block_number: int, block_hash: bytes) -> None:
         """Move the cursor (forward after a scan, backward after a reorg)."""
         with self._session.begin() as session:
-            session.merge(Cursor(chain_id=chain_id, contract=contract, block_number=block_number,
-                                 block_hash=block_hash))
+            session.merge(
+                Cursor(chain_id=chain_id, contract=contract, block_number=block_number, block_hash=block_hash)
+            )
 
     # ------------------------------------------------------------ jobs
 
-    def add_job(self, chain_id: int, contract: str, claim_id: int, event: dict, block_number: int,
-                block_hash: bytes) -> bool:
+    def add_job(
+        self, chain_id: int, contract: str, claim_id: int, event: dict, block_number: int, block_hash: bytes
+    ) -> bool:
         """Record a newly seen claim; returns False (and changes nothing) if the job already exists."""
         try:
             with self._session.begin() as session:
                 if session.get(Job, (chain_id, contract, claim_id)) is not None:
                     return False
-                session.add(Job(chain_id=chain_id, contract=contract, claim_id=claim_id, state=DISCOVERED,
-                                event_json=json.dumps(event, sort_keys=True), block_number=block_number,
-                                block_hash=block_hash, attempts=0, updated_at=time.time()))
+                session.add(
+                    Job(
+                        chain_id=chain_id,
+                        contract=contract,
+                        claim_id=claim_id,
+                        state=DISCOVERED,
+                        event_json=json.dumps(event, sort_keys=True),
+                        block_number=block_number,
+                        block_hash=block_hash,
+                        attempts=0,
+                        updated_at=time.time(),
+                    )
+                )
         except IntegrityError:  # another connection inserted it between our read and our commit
             return False
         return True
 
-    def add_jobs(self, chain_id: int, contract: str, jobs: Sequence[tuple[int, dict, int, bytes]],
-                 policies: Sequence[tuple[int, bytes]] = (), cursor: tuple[int, bytes] | None = None) -> list[int]:
+    def add_jobs(
+        self,
+        chain_id: int,
+        contract: str,
+        jobs: Sequence[tuple[int, dict, int, bytes]],
+        policies: Sequence[tuple[int, bytes]] = (),
+        cursor: tuple[int, bytes] | None = None,
+    ) -> list[int]:
         """Record newly seen claims (claim id, event, block number, block hash), remember insured objects of newly
         seen policies (policy id, object) and move the cursor, all in one transaction; returns the claim ids
         recorded. A known claim is left as it is, unless a reorg had orphaned it: then it is revived."""
@@ -201,9 +221,19 @@ class NodeStore:
             for claim_id, record, block_number, block_hash in jobs:
                 row = session.get(Job, (chain_id, contract, claim_id))
                 if row is None:
-                    session.add(Job(chain_id=chain_id, contract=contract, claim_id=claim_id, state=DISCOVERED,
-                                    event_json=json.dumps(record, sort_keys=True), block_number=block_number,
-                                    block_hash=block_hash, attempts=0, updated_at=time.time()))
+                    session.add(
+                        Job(
+                            chain_id=chain_id,
+                            contract=contract,
+                            claim_id=claim_id,
+                            state=DISCOVERED,
+                            event_json=json.dumps(record, sort_keys=True),
+                            block_number=block_number,
+                            block_hash=block_hash,
+                            attempts=0,
+                            updated_at=time.time(),
+                        )
+                    )
                 elif row.state == ORPHANED:  # a reorg had removed the claim and it came back
                     row.state, row.event_json = DISCOVERED, json.dumps(record, sort_keys=True)
                     row.block_number, row.block_hash, row.updated_at = block_number, block_hash, time.time()
@@ -211,28 +241,40 @@ class NodeStore:
                     continue
                 added.append(claim_id)
             for policy_id, insured_object in policies:
-                session.merge(PolicyObject(chain_id=chain_id, contract=contract, policy_id=policy_id,
-                                           insured_object=insured_object))
+                session.merge(
+                    PolicyObject(
+                        chain_id=chain_id, contract=contract, policy_id=policy_id, insured_object=insured_object
+                    )
+                )
             if cursor is not None:
-                session.merge(Cursor(chain_id=chain_id, contract=contract, block_number=cursor[0],
-                                     block_hash=cursor[1]))
+                session.merge(
+                    Cursor(chain_id=chain_id, contract=contract, block_number=cursor[0], block_hash=cursor[1])
+                )
         return added
 
-    def jobs(self, chain_id: int, contract: str, states: Iterable[str] = OPEN_STATES,
-             limit: int | None = None) -> list[JobView]:
+    def jobs(
+        self, chain_id: int, contract: str, states: Iterable[str] = OPEN_STATES, limit: int | None = None
+    ) -> list[JobView]:
         """Jobs in the given states, oldest claim first (the first `limit` of them if given)."""
         with self._session() as session:
-            query = (select(Job).where(Job.chain_id == chain_id, Job.contract == contract,
-                                       Job.state.in_(list(states)))
-                     .order_by(Job.block_number, Job.claim_id))
+            query = (
+                select(Job)
+                .where(Job.chain_id == chain_id, Job.contract == contract, Job.state.in_(list(states)))
+                .order_by(Job.block_number, Job.claim_id)
+            )
             rows = session.scalars(query if limit is None else query.limit(limit)).all()
             return [self._view(row) for row in rows]
 
     def job_ids(self, chain_id: int, contract: str, states: Iterable[str] = OPEN_STATES) -> list[int]:
         """The claim ids of the jobs in the given states, without reading the jobs themselves."""
         with self._session() as session:
-            return list(session.scalars(select(Job.claim_id).where(
-                Job.chain_id == chain_id, Job.contract == contract, Job.state.in_(list(states)))).all())
+            return list(
+                session.scalars(
+                    select(Job.claim_id).where(
+                        Job.chain_id == chain_id, Job.contract == contract, Job.state.in_(list(states))
+                    )
+                ).all()
+            )
 
     def job(self, chain_id: int, contract: str, claim_id: int) -> JobView | None:
         """One job, or None."""
@@ -240,8 +282,9 @@ class NodeStore:
             row = session.get(Job, (chain_id, contract, claim_id))
             return self._view(row) if row else None
 
-    def update_job(self, chain_id: int, contract: str, claim_id: int, *, expect_state: str | None = None,
-                   **fields) -> bool:
+    def update_job(
+        self, chain_id: int, contract: str, claim_id: int, *, expect_state: str | None = None, **fields
+    ) -> bool:
         """Change a job's fields (outcome as a dict is stored as JSON); with expect_state, only from that state."""
         return self.update_jobs(chain_id, contract, [(claim_id, expect_state, fields)])[0]
 
@@ -255,8 +298,7 @@ class NodeStore:
                 if "outcome" in fields:
                     fields["outcome_json"] = json.dumps(fields.pop("outcome"), sort_keys=True)
                 fields["updated_at"] = time.time()
-                query = update(Job).where(Job.chain_id == chain_id, Job.contract == contract,
-                                          Job.claim_id == claim_id)
+                query = update(Job).where(Job.chain_id == chain_id, Job.contract == contract, Job.claim_id == claim_id)
                 if expect_state is not None:
                     query = query.where(Job.state == expect_state)
                 # the session holds no Job objects to keep in step: skip the ORM's in-Python evaluation of the
@@ -268,9 +310,14 @@ class NodeStore:
     def orphan_jobs_after(self, chain_id: int, contract: str, block_number: int) -> list[int]:
         """Mark open jobs mined after `block_number` as orphaned (a reorg); returns their claim ids."""
         with self._session.begin() as session:
-            rows = session.scalars(select(Job).where(
-                Job.chain_id == chain_id, Job.contract == contract, Job.block_number > block_number,
-                Job.state.in_([DISCOVERED, ASSESSED]))).all()
+            rows = session.scalars(
+                select(Job).where(
+                    Job.chain_id == chain_id,
+                    Job.contract == contract,
+                    Job.block_number > block_number,
+                    Job.state.in_([DISCOVERED, ASSESSED]),
+                )
+            ).all()
             for row in rows:
                 row.state, row.updated_at = ORPHANED, time.time()
             return [row.claim_id for row in rows]
@@ -278,10 +325,18 @@ class NodeStore:
     @staticmethod
     def _view(row: Job) -> JobView:
         """Copy a row out of its session."""
-        return JobView(claim_id=row.claim_id, state=row.state, event=json.loads(row.event_json),
-                       block_number=row.block_number, block_hash=row.block_hash,
-                       outcome=json.loads(row.outcome_json) if row.outcome_json else None,
-                       raw_tx=row.raw_tx, tx_hash=row.tx_hash, attempts=row.attempts, error=row.error)
+        return JobView(
+            claim_id=row.claim_id,
+            state=row.state,
+            event=json.loads(row.event_json),
+            block_number=row.block_number,
+            block_hash=row.block_hash,
+            outcome=json.loads(row.outcome_json) if row.outcome_json else None,
+            raw_tx=row.raw_tx,
+            tx_hash=row.tx_hash,
+            attempts=row.attempts,
+            error=row.error,
+        )
 
     # ------------------------------------------------------------ policies
 
@@ -294,8 +349,9 @@ class NodeStore:
     def set_insured_object(self, chain_id: int, contract: str, policy_id: int, insured_object: bytes) -> None:
         """Remember a policy's insured object (idempotent)."""
         with self._session.begin() as session:
-            session.merge(PolicyObject(chain_id=chain_id, contract=contract, policy_id=policy_id,
-                                       insured_object=insured_object))
+            session.merge(
+                PolicyObject(chain_id=chain_id, contract=contract, policy_id=policy_id, insured_object=insured_object)
+            )
 
     # ------------------------------------------------------------ claims history
 
@@ -307,17 +363,35 @@ class NodeStore:
     def add_history(self, claims: Sequence[PriorClaim], photos: Sequence[PriorPhoto]) -> None:
         """Remember claims and photos in one transaction (idempotent: rows already there are updated in place)."""
         with self._session.begin() as session:
-            known_claims = {row.claim_id: row for row in session.scalars(
-                select(HistoryClaim).where(HistoryClaim.claim_id.in_([c.claim_id for c in claims])))} if claims else {}
+            known_claims = (
+                {
+                    row.claim_id: row
+                    for row in session.scalars(
+                        select(HistoryClaim).where(HistoryClaim.claim_id.in_([c.claim_id for c in claims]))
+                    )
+                }
+                if claims
+                else {}
+            )
             for claim in claims:
                 if claim.claim_id in known_claims:
                     session.merge(_history_claim(claim))
                 else:
                     session.add(_history_claim(claim))
             keys = {(p.claim_id, p.cid) for p in photos}
-            known_photos = {(row.claim_id, row.cid) for row in session.execute(
-                select(HistoryPhoto.claim_id, HistoryPhoto.cid).where(
-                    HistoryPhoto.claim_id.in_({p.claim_id for p in photos})))} & keys if photos else set()
+            known_photos = (
+                {
+                    (row.claim_id, row.cid)
+                    for row in session.execute(
+                        select(HistoryPhoto.claim_id, HistoryPhoto.cid).where(
+                            HistoryPhoto.claim_id.in_({p.claim_id for p in photos})
+                        )
+                    )
+                }
+                & keys
+                if photos
+                else set()
+            )
             _put_photos(session, photos, known_photos)
 
     def add_photo(self, photo: PriorPhoto) -> None:
@@ -331,15 +405,28 @@ class NodeStore:
         h = HistoryClaim
         with self._session() as session:
             rows = session.execute(
-                select(h.claim_id, h.policy_id, h.insured_object_id, h.incident_time, h.submitted_at, h.decision,
-                       h.payout)
+                select(
+                    h.claim_id, h.policy_id, h.insured_object_id, h.incident_time, h.submitted_at, h.decision, h.payout
+                )
                 .where(h.insured_object_id == insured_object_id, _before(h, before))
-                .order_by(h.submitted_at, h.claim_id)).all()
-            return [PriorClaim(claim_id=r[0], policy_id=r[1], insured_object_id=r[2], incident_time=r[3],
-                               submitted_at=r[4], decision=r[5], payout=int(r[6])) for r in rows]
+                .order_by(h.submitted_at, h.claim_id)
+            ).all()
+            return [
+                PriorClaim(
+                    claim_id=r[0],
+                    policy_id=r[1],
+                    insured_object_id=r[2],
+                    incident_time=r[3],
+                    submitted_at=r[4],
+                    decision=r[5],
+                    payout=int(r[6]),
+                )
+                for r in rows
+            ]
 
-    def prior_photos(self, *, before: ClaimOrder, like: Sequence[tuple[str, int]] | None = None,
-                     max_distance: int | None = None) -> Iterable[PriorPhoto]:
+    def prior_photos(
+        self, *, before: ClaimOrder, like: Sequence[tuple[str, int]] | None = None, max_distance: int | None = None
+    ) -> Iterable[PriorPhoto]:
         """Photos of every claim that came before `before`, in (submitted_at, claim_id, cid) order.
 
         With `like` ((sha256, pHash) pairs) and a `max_distance` d below 8 bits, only the photos that could match
@@ -354,15 +441,22 @@ class NodeStore:
             b = PhotoBand
             # the candidates first (each a primary-key range of the index, or the sha256 index), then their rows;
             # d differing bits change at most d of the 8 bytes, so a match shares at least 8 - d of them
-            candidates = (select(b.claim_id, b.cid).where(or_(*(and_(b.band == k, b.value == v) for k, v in keys)))
-                          .group_by(b.claim_id, b.cid).having(func.count() >= PHASH_BANDS - max_distance))
-            candidates = candidates.union(select(h.claim_id, h.cid).where(
-                h.sha256.in_(sorted({sha for sha, _ in like})))).subquery()
+            candidates = (
+                select(b.claim_id, b.cid)
+                .where(or_(*(and_(b.band == k, b.value == v) for k, v in keys)))
+                .group_by(b.claim_id, b.cid)
+                .having(func.count() >= PHASH_BANDS - max_distance)
+            )
+            candidates = candidates.union(
+                select(h.claim_id, h.cid).where(h.sha256.in_(sorted({sha for sha, _ in like})))
+            ).subquery()
             query = query.join(candidates, and_(candidates.c.claim_id == h.claim_id, candidates.c.cid == h.cid))
         with self._session() as session:
             rows = session.execute(query.order_by(h.submitted_at, h.claim_id, h.cid)).all()
-            return [PriorPhoto(claim_id=r[0], submitted_at=r[1], cid=r[2], sha256=r[3], phash=int(r[4]),
-                               dhash=int(r[5])) for r in rows]
+            return [
+                PriorPhoto(claim_id=r[0], submitted_at=r[1], cid=r[2], sha256=r[3], phash=int(r[4]), dhash=int(r[5]))
+                for r in rows
+            ]
 
 
 def _bands(claim_id: int, cid: str, phash: int) -> list[dict]:
@@ -388,19 +482,30 @@ def _put_photos(session, photos: Sequence[PriorPhoto], known: set[tuple[int, str
 def _before(table, before: ClaimOrder):
     """Rows of `table` strictly before `before` in (submitted_at, claim_id) order."""
     submitted_at, claim_id = before
-    return or_(table.submitted_at < submitted_at,
-               and_(table.submitted_at == submitted_at, table.claim_id < claim_id))
+    return or_(table.submitted_at < submitted_at, and_(table.submitted_at == submitted_at, table.claim_id < claim_id))
 
 
 def _history_claim(claim: PriorClaim) -> HistoryClaim:
-    return HistoryClaim(claim_id=claim.claim_id, policy_id=claim.policy_id, insured_object_id=claim.insured_object_id,
-                        incident_time=claim.incident_time, submitted_at=claim.submitted_at, decision=claim.decision,
-                        payout=str(claim.payout))
+    return HistoryClaim(
+        claim_id=claim.claim_id,
+        policy_id=claim.policy_id,
+        insured_object_id=claim.insured_object_id,
+        incident_time=claim.incident_time,
+        submitted_at=claim.submitted_at,
+        decision=claim.decision,
+        payout=str(claim.payout),
+    )
 
 
 def _history_photo(photo: PriorPhoto) -> HistoryPhoto:
-    return HistoryPhoto(claim_id=photo.claim_id, cid=photo.cid, submitted_at=photo.submitted_at, sha256=photo.sha256,
-                        phash=str(photo.phash), dhash=str(photo.dhash))
+    return HistoryPhoto(
+        claim_id=photo.claim_id,
+        cid=photo.cid,
+        submitted_at=photo.submitted_at,
+        sha256=photo.sha256,
+        phash=str(photo.phash),
+        dhash=str(photo.dhash),
+    )
 
 
 def _sqlite_pragmas(connection, _record) -> None:

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
 from oracle.domain import REPO_ROOT
 
 NODE_BATCH_CLAIMS = 8  # waiting claims a node assesses together: one model call for all their photos

@@ -75,25 +75,34 @@ def world(tmp_path, model, shared_data):
         deployer, insurer, holder = chain.accounts[:3]
         oracles, panel = chain.accounts[3:6], chain.accounts[6:9]
         system = deploy_system(chain.w3, deployer, panel)
-        config = demo_product_config(oracles, 2, system.arbitrator.address, bytes.fromhex(model.model_sha256),
-                                     terms_hash)
+        config = demo_product_config(
+            oracles, 2, system.arbitrator.address, bytes.fromhex(model.model_sha256), terms_hash
+        )
         product_id = create_product(system.manager, insurer, config, 50 * ETH)
         policy_id = buy_policy(system.manager, holder, product_id, keccak(b"VIN-E2E"))
-        yield {"chain": chain, "manager": system.manager, "cas": cas, "holder": holder, "policy_id": policy_id,
-               "tmp": tmp_path, "data": shared_data}
+        yield {
+            "chain": chain,
+            "manager": system.manager,
+            "cas": cas,
+            "holder": holder,
+            "policy_id": policy_id,
+            "tmp": tmp_path,
+            "data": shared_data,
+        }
 
 
 def make_node(world, model, index: int, **options):
     """Committee member `index` (anvil account 3 + index) with its own database in the world's temp dir."""
+    from oracle.claim.assessor import ClaimAssessor
+    from oracle.db import NodeStore
     from oracle.node.service import OracleNode
     from oracle.node.signer import Signer
-    from oracle.db import NodeStore
-    from oracle.claim.assessor import ClaimAssessor
 
     store = NodeStore(f"sqlite:///{world['tmp'] / f'node{index}.db'}")
     assessor = ClaimAssessor(world["cas"], model, [], store, "test")
-    return OracleNode(world["manager"], store, assessor, Signer.from_dev_mnemonic(DEV_MNEMONIC, 3 + index),
-                      confirmations=0, **options)
+    return OracleNode(
+        world["manager"], store, assessor, Signer.from_dev_mnemonic(DEV_MNEMONIC, 3 + index), confirmations=0, **options
+    )
 
 
 def submit_photos(world, photos: list[Path], amount: int) -> int:
@@ -102,8 +111,18 @@ def submit_photos(world, photos: list[Path], amount: int) -> int:
 
     evidence = store_evidence(world["cas"], [(p.name, p.read_bytes()) for p in photos])
     now = world["chain"].w3.eth.get_block("latest").timestamp
-    return submit_claim(world["manager"], world["holder"], world["policy_id"], evidence.root, evidence.uri, now, 0,
-                        41_600_000, -93_600_000, amount)
+    return submit_claim(
+        world["manager"],
+        world["holder"],
+        world["policy_id"],
+        evidence.root,
+        evidence.uri,
+        now,
+        0,
+        41_600_000,
+        -93_600_000,
+        amount,
+    )
 
 
 @dataclass
@@ -164,12 +183,15 @@ def postgres_server():
     data, port = root / "data", free_port()
 
     def run(*command) -> None:
-        result = subprocess.run([*as_postgres, *map(str, command)], capture_output=True, text=True, timeout=120,
-                                check=False)
+        result = subprocess.run(
+            [*as_postgres, *map(str, command)], capture_output=True, text=True, timeout=120, check=False
+        )
         if result.returncode != 0:
             log = root / "server.log"
-            raise RuntimeError(f"{Path(command[0]).name} failed ({result.returncode}): {result.stderr[-2000:]}"
-                               + (log.read_text()[-2000:] if log.is_file() else ""))
+            raise RuntimeError(
+                f"{Path(command[0]).name} failed ({result.returncode}): {result.stderr[-2000:]}"
+                + (log.read_text()[-2000:] if log.is_file() else "")
+            )
 
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
     try:
@@ -177,8 +199,12 @@ def postgres_server():
         run(bindir / "pg_ctl", "-D", data, "-l", root / "server.log", "-w", "-t", "60", "-o", options, "start")
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
     finally:
-        subprocess.run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True, timeout=60, check=False)
+        subprocess.run(
+            [*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -97,7 +97,10 @@ def prediction(
         for c in others:
             probs[c] = max(0.0, (damage - confidence) / 2)
     return Prediction(
-        probabilities=probs, label=label, confidence=confidence, damage_probability=1 - probs["whole"],
+        probabilities=probs,
+        label=label,
+        confidence=confidence,
+        damage_probability=1 - probs["whole"],
         heatmap_png=heatmap,
     )
 
@@ -141,8 +144,9 @@ def claim() -> Claim:
 def make_inputs(claim, terms):
     """Factory: AssessmentInputs for n synthetic photos, with overrides for any part."""
 
-    def build(n: int = 2, *, predictions=None, weather=(), history=None, claim_overrides=None, photos=None,
-              terms_=None) -> AssessmentInputs:
+    def build(
+        n: int = 2, *, predictions=None, weather=(), history=None, claim_overrides=None, photos=None, terms_=None
+    ) -> AssessmentInputs:
         photos = photos if photos is not None else [photo(i, make_jpeg(1000 + i)) for i in range(n)]
         predictions = predictions if predictions is not None else [prediction() for _ in photos]
         return AssessmentInputs(

@@ -75,8 +75,10 @@ def test_add_history__claim_and_photos_at_once_twice__recorded_once_in_time_id_c
     store.add_history([PriorClaim(8193, 2, "car", 90, 90)], [PriorPhoto(8193, 90, "bafk9", "bb", 1, 2)])
     store.add_history([claim], photos)
     store.add_history([claim], photos)  # a retried batch: still one claim and two photos
-    assert store.prior_claims("car", before=(101, 1)) == [PriorClaim(8193, 2, "car", 90, 90),
-                                                           PriorClaim(4097, 1, "car", 95, 100, 2, 7)]
+    assert store.prior_claims("car", before=(101, 1)) == [
+        PriorClaim(8193, 2, "car", 90, 90),
+        PriorClaim(4097, 1, "car", 95, 100, 2, 7),
+    ]
     assert [p.cid for p in store.prior_photos(before=(101, 1))] == ["bafk9", "bafk1", "bafk2"]
 
 
@@ -85,8 +87,12 @@ def test_job_bytes__raw_transaction_and_hashes__round_trip_exactly(store):
     store.add_job(CHAIN, CONTRACT, 2**44 + 4095, {"claimId": 2**44 + 4095}, 2**40, b"\xff" * 32)
     store.update_job(CHAIN, CONTRACT, 2**44 + 4095, state=SENDING, raw_tx=raw, tx_hash=b"\x00" * 31 + b"\x01")
     job = store.job(CHAIN, CONTRACT, 2**44 + 4095)
-    assert (job.raw_tx, job.tx_hash, job.block_hash, job.block_number) == (raw, b"\x00" * 31 + b"\x01",
-                                                                          b"\xff" * 32, 2**40)
+    assert (job.raw_tx, job.tx_hash, job.block_hash, job.block_number) == (
+        raw,
+        b"\x00" * 31 + b"\x01",
+        b"\xff" * 32,
+        2**40,
+    )
     assert type(job.raw_tx) is bytes and type(job.block_hash) is bytes
 
 
@@ -130,8 +136,10 @@ def test_prior_photos__phash_index__returns_exactly_the_full_scan_photos_that_ca
     rng = random.Random(7)
     target = rng.getrandbits(64)
     near = [_flip(target, bits, start) for bits, start in ((1, 0), (4, 3), (6, 5), (7, 1))]  # 7 bits: every byte
-    photos = [PriorPhoto(4096 * (i + 1), 100 + i, f"bafk{i}", f"{i:064x}", phash, 0)
-              for i, phash in enumerate(near + [rng.getrandbits(64) for _ in range(60)])]
+    photos = [
+        PriorPhoto(4096 * (i + 1), 100 + i, f"bafk{i}", f"{i:064x}", phash, 0)
+        for i, phash in enumerate(near + [rng.getrandbits(64) for _ in range(60)])
+    ]
     photos.append(PriorPhoto(4096 * 99, 50, "bafkcopy", "ab" * 32, rng.getrandbits(64), 0))  # same bytes, other hash
     store.add_history([], photos)
     like = [("ab" * 32, target)]

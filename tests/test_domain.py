@@ -14,7 +14,9 @@ CLAIMS_MANAGER = REPO_ROOT / "contracts" / "ClaimsManager.vy"
 def contract_constants() -> dict[str, int]:
     """Every `NAME: constant(uint...) = N` of ClaimsManager.vy."""
     text = CLAIMS_MANAGER.read_text()
-    return {m[1]: int(m[2].replace("_", "")) for m in re.finditer(r"^(\w+): constant\(uint\d+\) = ([0-9_]+)$", text, re.M)}
+    return {
+        m[1]: int(m[2].replace("_", "")) for m in re.finditer(r"^(\w+): constant\(uint\d+\) = ([0-9_]+)$", text, re.M)
+    }
 
 
 @pytest.mark.parametrize("enum", [Decision, ClaimStatus])

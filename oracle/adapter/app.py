@@ -19,11 +19,11 @@ from oracle.adapter.schema import BridgeRequest, job_run_id, parse_bridge_reques
 from oracle.adapter.signatures import register_signature_routes
 from oracle.cas.cid import InvalidCidError, is_cid
 from oracle.cas.store import BlobTooLargeError, ContentIntegrityError, ContentNotFoundError, ContentStore
-from oracle.explain.canonical import hex0x
 from oracle.claim.assessor import ClaimAssessor, ExplanationNotFoundError, ModelUnavailableError, model_id
 from oracle.claim.batch import ClaimOutcome
 from oracle.claim.context import ClaimContextError
 from oracle.domain import Decision
+from oracle.explain.canonical import hex0x
 from oracle.explain.evidence import EvidenceError
 from oracle.settings import Settings
 from oracle.sources.open_meteo import UpstreamError
@@ -210,7 +210,7 @@ async def complete_async(app: web.Application, request: BridgeRequest, base: str
                     if response.status >= 400:
                         log.warning("responseURL %s refused the result: HTTP %s", request.responseURL, response.status)
                     return
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             log.warning("PATCH %s failed (attempt %d): %s", request.responseURL, attempt, exc)
         await asyncio.sleep(0.2 * attempt)
     log.error("gave up delivering claim %s to %s", request.data.claimId, request.responseURL)
@@ -261,8 +261,9 @@ def immutable_response(request: web.Request, cid: str, data: bytes) -> web.Respo
     if request.headers.get("If-None-Match") == etag:
         return web.Response(status=304, headers=headers)
     kind = content_type(data)
-    return web.Response(body=data, content_type=kind, charset="utf-8" if kind == "application/json" else None,
-                        headers=headers)
+    return web.Response(
+        body=data, content_type=kind, charset="utf-8" if kind == "application/json" else None, headers=headers
+    )
 
 
 async def get_content(request: web.Request) -> web.Response:

@@ -21,17 +21,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default=None, help="interface to listen on (default: settings.adapter_host)")
     parser.add_argument("--port", type=int, default=None, help="port to listen on (default: settings.adapter_port)")
     parser.add_argument(
-        "--weather", default=",".join(WEATHER_CHOICES),
+        "--weather",
+        default=",".join(WEATHER_CHOICES),
         help="comma-separated weather sources to ask: noaa (bulk files in the data dir), open-meteo (live API; its "
-             "records carry their retrieval time, so other committee members cannot reproduce such answers)",
+        "records carry their retrieval time, so other committee members cannot reproduce such answers)",
     )
-    parser.add_argument("--arbitrator", default=None,
-                        help="PanelArbitrator address the dApp's arbitrator screen votes on (optional)")
-    parser.add_argument("--dev-wallet", action="store_true",
-                        help="relay the dApp's JSON-RPC to CLAIMS_ORACLE_RPC_URL so it can use a local dev chain's unlocked "
-                             "accounts (never on a public chain)")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="threads for evidence checks and inference (default: settings.adapter_max_concurrency)")
+    parser.add_argument(
+        "--arbitrator", default=None, help="PanelArbitrator address the dApp's arbitrator screen votes on (optional)"
+    )
+    parser.add_argument(
+        "--dev-wallet",
+        action="store_true",
+        help="relay the dApp's JSON-RPC to CLAIMS_ORACLE_RPC_URL so it can use a local dev chain's unlocked "
+        "accounts (never on a public chain)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="threads for evidence checks and inference (default: settings.adapter_max_concurrency)",
+    )
 
 
 def _weather_names(text: str) -> list[str]:
@@ -46,8 +55,13 @@ def dapp_config(settings: Settings, arbitrator: str | None, dev_wallet: bool, ch
     """The dApp's configuration from the settings; None when no contract is configured (gateway only)."""
     if not settings.contract_address:
         return None
-    return DappConfig(chain_id=chain_id, chain_name=f"chain {chain_id}", claims_manager=settings.contract_address,
-                      arbitrator=arbitrator, rpc_upstream=settings.rpc_url if dev_wallet else None)
+    return DappConfig(
+        chain_id=chain_id,
+        chain_name=f"chain {chain_id}",
+        claims_manager=settings.contract_address,
+        arbitrator=arbitrator,
+        rpc_upstream=settings.rpc_url if dev_wallet else None,
+    )
 
 
 async def build_app(
@@ -61,8 +75,12 @@ async def build_app(
         model = None
     session = aiohttp.ClientSession()
     assessor = build_assessor(
-        settings, InMemoryClaimsHistory(), model, sources=weather_sources(settings, weather, session),
-        workers=workers, record_history=True,
+        settings,
+        InMemoryClaimsHistory(),
+        model,
+        sources=weather_sources(settings, weather, session),
+        workers=workers,
+        record_history=True,
     )
     app = create_app(settings, assessor, assessor.store)
     if dapp is not None:

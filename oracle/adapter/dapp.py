@@ -15,12 +15,11 @@ from oracle.adapter.app import HTTP, SETTINGS, STORE, NotFoundError
 from oracle.adapter.http import decode_json, read_limited
 from oracle.chain.contracts import contract_type
 from oracle.claim.verify import VerificationError, verify_claim
+from oracle.domain import PHOTO_TYPES, REPO_ROOT, dapp_constants
 from oracle.explain.canonical import hex0x
 from oracle.explain.evidence import CLAIMANT_KEYS, build_manifest, verify_evidence
-from oracle.domain import PHOTO_TYPES, REPO_ROOT, dapp_constants
 from oracle.sources.terms import MAX_TERMS_BYTES, parse_terms
 from oracle.wire.fields import BadRequestError
-
 
 DAPP_DIR = REPO_ROOT / "dapp"
 ETHERS_JS = REPO_ROOT / "node_modules" / "ethers" / "dist" / "ethers.min.js"
@@ -31,8 +30,10 @@ RPC_TIMEOUT_S = 30.0
 # What the dev-wallet relay forwards: ordinary eth_* calls; never anvil_*/evm_* chain surgery or debug_*.
 RPC_ALLOWED_PREFIXES = ("eth_", "net_")
 RPC_ALLOWED_METHODS = frozenset({"web3_clientVersion"})
-CSP = ("default-src 'self'; img-src 'self' data: blob:; connect-src 'self'; style-src 'self'; script-src 'self'; "
-       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; connect-src 'self'; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
 
 
 @dataclass(frozen=True)
@@ -105,8 +106,12 @@ async def config(request: web.Request) -> web.Response:
             "PanelArbitrator": {"address": cfg.arbitrator, "abi": request.app[ABIS]["PanelArbitrator"]},
         },
         "devWallet": {"rpcUrl": "/rpc", "accounts": cfg.dev_accounts} if cfg.rpc_upstream else None,
-        "limits": {"maxPhotos": settings.max_photos, "maxPhotoBytes": settings.max_photo_bytes,
-                   "photoTypes": sorted(PHOTO_TYPES.values()), "maxTermsBytes": MAX_TERMS_BYTES},
+        "limits": {
+            "maxPhotos": settings.max_photos,
+            "maxPhotoBytes": settings.max_photo_bytes,
+            "photoTypes": sorted(PHOTO_TYPES.values()),
+            "maxTermsBytes": MAX_TERMS_BYTES,
+        },
         "defaults": cfg.defaults,
         "verify": bool(settings.contract_address),
         "constants": dapp_constants(),
@@ -134,18 +139,28 @@ async def make_evidence(request: web.Request) -> web.Response:
         raise BadRequestError(f"claimant may hold only {list(CLAIMANT_KEYS)}")
     pairs = []
     for i, photo in enumerate(photos):
-        if not isinstance(photo, dict) or not isinstance(photo.get("cid"), str) or not isinstance(
-                photo.get("name"), str):
+        if (
+            not isinstance(photo, dict)
+            or not isinstance(photo.get("cid"), str)
+            or not isinstance(photo.get("name"), str)
+        ):
             raise BadRequestError(f"photo {i}: expected an object with string fields name and cid")
         data = await asyncio.to_thread(store.get, photo["cid"])
         pairs.append((photo["name"], data))
     manifest = build_manifest(pairs, {k: v for k, v in claimant.items() if v})
     # the same checks a node runs, so a claim the oracle would refuse is refused before it costs gas
-    await asyncio.to_thread(verify_evidence, manifest.data, manifest.root, store, max_photos=settings.max_photos,
-                            max_photo_bytes=settings.max_photo_bytes)
+    await asyncio.to_thread(
+        verify_evidence,
+        manifest.data,
+        manifest.root,
+        store,
+        max_photos=settings.max_photos,
+        max_photo_bytes=settings.max_photo_bytes,
+    )
     cid = await asyncio.to_thread(store.put, manifest.data)
-    return web.json_response({"evidenceRoot": manifest.root_hex, "evidenceURI": f"ipfs://{cid}", "manifestCid": cid},
-                             status=201)
+    return web.json_response(
+        {"evidenceRoot": manifest.root_hex, "evidenceURI": f"ipfs://{cid}", "manifestCid": cid}, status=201
+    )
 
 
 async def upload_terms(request: web.Request) -> web.Response:
@@ -153,8 +168,15 @@ async def upload_terms(request: web.Request) -> web.Response:
     data = await read_limited(request, MAX_TERMS_BYTES)
     terms = parse_terms(data)
     cid = await asyncio.to_thread(request.app[STORE].put, data)
-    return web.json_response({"termsHash": hex0x(keccak(data)), "cid": cid, "name": terms.name,
-                              "vehicleClasses": sorted(terms.cost_schedule)}, status=201)
+    return web.json_response(
+        {
+            "termsHash": hex0x(keccak(data)),
+            "cid": cid,
+            "name": terms.name,
+            "vehicleClasses": sorted(terms.cost_schedule),
+        },
+        status=201,
+    )
 
 
 async def verify(request: web.Request) -> web.Response:
@@ -191,8 +213,12 @@ async def rpc_relay(request: web.Request) -> web.Response:
     refused = [c.get("method") if isinstance(c, dict) else None for c in calls if not _rpc_allowed(c)]
     if refused:
         raise BadRequestError(f"the dev-wallet relay forwards eth_* and net_* calls only, not {refused}")
-    async with request.app[HTTP].post(upstream, data=body, headers={"Content-Type": "application/json"},
-                                      timeout=aiohttp.ClientTimeout(total=RPC_TIMEOUT_S)) as response:
+    async with request.app[HTTP].post(
+        upstream,
+        data=body,
+        headers={"Content-Type": "application/json"},
+        timeout=aiohttp.ClientTimeout(total=RPC_TIMEOUT_S),
+    ) as response:
         answer = await response.read()
         return web.Response(body=answer, status=response.status, content_type="application/json")
 

@@ -28,6 +28,7 @@ async def read_limited(request: web.Request, limit: int) -> bytes:
 
 def decode_json(body: bytes) -> object:
     """Decode a JSON request body, refusing NaN/Infinity and naming where the syntax broke."""
+
     def refuse(token: str) -> None:
         raise BadRequestError(f"request body holds {token}, which is not JSON")
 

@@ -44,12 +44,25 @@ class ClaimRequestData(BaseModel):
     def claim(self) -> Claim:
         """Return the claim this request describes."""
         return new_claim(
-            claim_id=self.claimId, chain_id=self.chainId, contract=self.contract, policy_id=self.policyId,
-            product_id=self.productId, evidence_root=self.evidenceRoot, evidence_uri=self.evidenceURI,
-            terms_hash=self.termsHash, policy_start=self.policyStart, policy_end=self.policyEnd,
-            incident_time=self.incidentTime, submitted_at=self.submittedAt, lat_e6=self.latitudeE6,
-            lon_e6=self.longitudeE6, peril=peril_bit(self.peril), claimed_amount=self.claimedAmount,
-            remaining_coverage=self.remainingCoverage, deductible=self.deductible, covered_perils=self.coveredPerils,
+            claim_id=self.claimId,
+            chain_id=self.chainId,
+            contract=self.contract,
+            policy_id=self.policyId,
+            product_id=self.productId,
+            evidence_root=self.evidenceRoot,
+            evidence_uri=self.evidenceURI,
+            terms_hash=self.termsHash,
+            policy_start=self.policyStart,
+            policy_end=self.policyEnd,
+            incident_time=self.incidentTime,
+            submitted_at=self.submittedAt,
+            lat_e6=self.latitudeE6,
+            lon_e6=self.longitudeE6,
+            peril=peril_bit(self.peril),
+            claimed_amount=self.claimedAmount,
+            remaining_coverage=self.remainingCoverage,
+            deductible=self.deductible,
+            covered_perils=self.coveredPerils,
             insured_object_id=hex0x(self.insuredObject),
         )
 

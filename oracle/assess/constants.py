@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from oracle.domain import ALL_PERILS, BPS, CLASSES, PERIL_NAMES, SEVERITIES, WEATHER_PERILS, Decision, Peril
 
-__all__ = ["ALL_PERILS", "BPS", "CLASSES", "PERIL_NAMES", "SEVERITIES", "WEATHER_PERILS", "Decision", "Peril",
-           "peril_from_index", "peril_index", "peril_name"]
+__all__ = [
+    "ALL_PERILS",
+    "BPS",
+    "CLASSES",
+    "PERIL_NAMES",
+    "SEVERITIES",
+    "WEATHER_PERILS",
+    "Decision",
+    "Peril",
+    "peril_from_index",
+    "peril_index",
+    "peril_name",
+]
 
 
 def peril_name(peril: int) -> str:

@@ -81,9 +81,7 @@ def photo_findings(inputs: AssessmentInputs) -> tuple[list[PhotoFinding], dict[s
     return findings, artifacts
 
 
-def supporting_weather(
-    claim: Claim, records: Sequence[WeatherRecord], thresholds: Thresholds
-) -> list[WeatherRecord]:
+def supporting_weather(claim: Claim, records: Sequence[WeatherRecord], thresholds: Thresholds) -> list[WeatherRecord]:
     """Records that back the claimed peril within the terms' radius and time window."""
     window = thresholds.weather_window_hours * 3600
     radius_m = thresholds.weather_radius_km * 1000
@@ -122,9 +120,7 @@ def _coverage_rules(claim: Claim, terms: Terms) -> list[RuleFired]:
         return [RuleFired("coverage.peril_invalid", REJECT, str(exc), BPS)]
     covered = terms.perils_mask if claim.covered_perils is None else terms.perils_mask & claim.covered_perils
     if not covered & claim.peril:
-        rules.append(
-            RuleFired("coverage.peril_not_covered", REJECT, f"the product does not cover {name} damage", BPS)
-        )
+        rules.append(RuleFired("coverage.peril_not_covered", REJECT, f"the product does not cover {name} damage", BPS))
     if not claim.policy_start <= claim.incident_time <= claim.policy_end:
         rules.append(
             RuleFired(
@@ -190,9 +186,7 @@ def _damage_rules(findings: Sequence[PhotoFinding], t: Thresholds) -> list[RuleF
     ]
 
 
-def _weather_rules(
-    claim: Claim, weather: Sequence[WeatherRecord] | None, t: Thresholds
-) -> list[RuleFired]:
+def _weather_rules(claim: Claim, weather: Sequence[WeatherRecord] | None, t: Thresholds) -> list[RuleFired]:
     try:
         name = peril_name(claim.peril)  # an invalid peril is already a REJECT from the coverage rules
     except ValueError:
@@ -228,8 +222,11 @@ def _fraud_rules(signals: Sequence[FraudSignal]) -> list[RuleFired]:
     weak = [s for s in signals if s.strength == WEAK]
     if len(weak) >= 2:
         rules.append(
-            RuleFired("fraud.weak_signals", REFER, f"{len(weak)} weak fraud signals together: "
-                      + "; ".join(s.reason for s in weak))
+            RuleFired(
+                "fraud.weak_signals",
+                REFER,
+                f"{len(weak)} weak fraud signals together: " + "; ".join(s.reason for s in weak),
+            )
         )
     return rules
 
@@ -256,8 +253,11 @@ def assess(inputs: AssessmentInputs) -> Assessment:
     confidence = max(0, vision_confidence - weak * t.weak_signal_penalty_bps)
     if weak:
         rules.append(
-            RuleFired("confidence.weak_signal_penalty", INFO,
-                      f"confidence lowered by {weak} x {percent(t.weak_signal_penalty_bps)} for weak fraud signals")
+            RuleFired(
+                "confidence.weak_signal_penalty",
+                INFO,
+                f"confidence lowered by {weak} x {percent(t.weak_signal_penalty_bps)} for weak fraud signals",
+            )
         )
 
     outcomes = {r.outcome for r in rules}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from PIL import Image
 
@@ -72,7 +72,7 @@ def read_exif(data: bytes) -> PhotoExif:
         except ValueError:
             local = None
         if local is not None:
-            tz = timezone.utc
+            tz = UTC
             offset = _OFFSET.match(str(sub.get(OFFSET_TIME_ORIGINAL, "")).strip("\x00 "))
             if offset:
                 sign = 1 if offset.group(1) == "+" else -1

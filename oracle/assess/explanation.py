@@ -171,14 +171,27 @@ class Explanation:
         photos = tuple(PhotoInput.from_doc(p) for p in doc["inputs"]["photos"])
         by_cid = {photo.cid: photo for photo in photos}
         claim = Claim(
-            claim_id=int(section["claimId"]), chain_id=section["chainId"], contract=section["contract"],
-            policy_id=int(section["policyId"]), evidence_root=_hash32(section["evidenceRoot"]),
-            terms_hash=_hash32(doc["termsHash"]), policy_start=policy["start"], policy_end=policy["end"],
-            incident_time=incident["time"], submitted_at=section["submittedAt"], lat_e6=incident["latE6"],
-            lon_e6=incident["lonE6"], peril=incident["peril"], claimed_amount=int(incident["claimedAmount"]),
-            remaining_coverage=int(policy["remainingCoverage"]), deductible=int(policy["deductible"]),
-            covered_perils=policy["coveredPerils"], insured_object_id=policy["insuredObjectId"],
-            vehicle_class=policy["vehicleClass"], county_fips=incident["countyFips"], zone_fips=incident["zoneFips"],
+            claim_id=int(section["claimId"]),
+            chain_id=section["chainId"],
+            contract=section["contract"],
+            policy_id=int(section["policyId"]),
+            evidence_root=_hash32(section["evidenceRoot"]),
+            terms_hash=_hash32(doc["termsHash"]),
+            policy_start=policy["start"],
+            policy_end=policy["end"],
+            incident_time=incident["time"],
+            submitted_at=section["submittedAt"],
+            lat_e6=incident["latE6"],
+            lon_e6=incident["lonE6"],
+            peril=incident["peril"],
+            claimed_amount=int(incident["claimedAmount"]),
+            remaining_coverage=int(policy["remainingCoverage"]),
+            deductible=int(policy["deductible"]),
+            covered_perils=policy["coveredPerils"],
+            insured_object_id=policy["insuredObjectId"],
+            vehicle_class=policy["vehicleClass"],
+            county_fips=incident["countyFips"],
+            zone_fips=incident["zoneFips"],
         )
         steps = doc["payoutArithmetic"]
         assessment = Assessment(
@@ -190,23 +203,33 @@ class Explanation:
                 FraudSignal(id=s["id"], strength=s["strength"], reason=s["reason"], details=tuple(s["details"].items()))
                 for s in doc["fraudSignals"]
             ),
-            weather_records=None if doc["sources"] is None else tuple(
-                WeatherRecord.from_doc(r) for r in doc["sources"]
-            ),
+            weather_records=None
+            if doc["sources"] is None
+            else tuple(WeatherRecord.from_doc(r) for r in doc["sources"]),
             rules=tuple(
                 RuleFired(id=r["id"], outcome=r["outcome"], reason=r["reason"], confidence_bps=r["confidenceBps"])
                 for r in doc["rules"]
             ),
             arithmetic=PayoutArithmetic(
-                vehicle_class=steps["vehicleClass"], severity=steps["severity"],
-                estimate=_optional_int(steps["estimate"]), claimed=int(steps["claimed"]), loss=int(steps["loss"]),
-                deductible=int(steps["deductible"]), net=int(steps["net"]),
-                remaining_coverage=int(steps["remainingCoverage"]), payout=int(steps["payout"]),
+                vehicle_class=steps["vehicleClass"],
+                severity=steps["severity"],
+                estimate=_optional_int(steps["estimate"]),
+                claimed=int(steps["claimed"]),
+                loss=int(steps["loss"]),
+                deductible=int(steps["deductible"]),
+                net=int(steps["net"]),
+                remaining_coverage=int(steps["remainingCoverage"]),
+                payout=int(steps["payout"]),
             ),
         )
         return cls(
-            claim=claim, photos=photos, terms_hash=_hash32(doc["inputs"]["termsHash"]), model_id=doc["model"]["id"],
-            model_sha256=_hash32(doc["model"]["sha256"]), code_version=doc["code"]["version"], assessment=assessment,
+            claim=claim,
+            photos=photos,
+            terms_hash=_hash32(doc["inputs"]["termsHash"]),
+            model_id=doc["model"]["id"],
+            model_sha256=_hash32(doc["model"]["sha256"]),
+            code_version=doc["code"]["version"],
+            assessment=assessment,
         )
 
 
@@ -230,12 +253,25 @@ def _finding_doc(f: PhotoFinding) -> dict[str, Any]:
 def _finding_from_doc(doc: Mapping[str, Any], photo: PhotoInput) -> PhotoFinding:
     exif = doc["exif"]
     return PhotoFinding(
-        index=doc["index"], name=photo.name, cid=doc["cid"], sha256=photo.sha256, label=doc["label"],
-        probabilities_bps=dict(doc["probabilitiesBps"]), damage_bps=doc["damageBps"],
-        confidence_bps=doc["confidenceBps"], damaged=doc["damaged"], severity=doc["severity"],
-        heatmap_cid=doc["heatmapCid"], phash=int(doc["phash"], 16), dhash=int(doc["dhash"], 16),
-        exif=PhotoExif(taken_at=exif["takenAt"], taken_at_has_offset=exif["takenAtHasOffset"],
-                       lat_e6=exif["latE6"], lon_e6=exif["lonE6"]),
+        index=doc["index"],
+        name=photo.name,
+        cid=doc["cid"],
+        sha256=photo.sha256,
+        label=doc["label"],
+        probabilities_bps=dict(doc["probabilitiesBps"]),
+        damage_bps=doc["damageBps"],
+        confidence_bps=doc["confidenceBps"],
+        damaged=doc["damaged"],
+        severity=doc["severity"],
+        heatmap_cid=doc["heatmapCid"],
+        phash=int(doc["phash"], 16),
+        dhash=int(doc["dhash"], 16),
+        exif=PhotoExif(
+            taken_at=exif["takenAt"],
+            taken_at_has_offset=exif["takenAtHasOffset"],
+            lat_e6=exif["latE6"],
+            lon_e6=exif["lonE6"],
+        ),
     )
 
 

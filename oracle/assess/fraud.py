@@ -19,8 +19,13 @@ def reused_photos(
 ) -> list[FraudSignal]:
     """Photos whose bytes or pHash (within max_distance bits) already appear in an earlier claim (by ClaimOrder)."""
     signals = []
-    prior = list(history.prior_photos(before=claim_order(claim.submitted_at, claim.claim_id),
-                                      like=[(f.sha256, f.phash) for f in findings], max_distance=max_distance))
+    prior = list(
+        history.prior_photos(
+            before=claim_order(claim.submitted_at, claim.claim_id),
+            like=[(f.sha256, f.phash) for f in findings],
+            max_distance=max_distance,
+        )
+    )
     for finding in findings:
         best = None
         for photo in prior:
@@ -56,9 +61,7 @@ def reused_photos(
     return signals
 
 
-def exif_inconsistencies(
-    claim: Claim, findings: Sequence[PhotoFinding], thresholds: Thresholds
-) -> list[FraudSignal]:
+def exif_inconsistencies(claim: Claim, findings: Sequence[PhotoFinding], thresholds: Thresholds) -> list[FraudSignal]:
     """EXIF capture time after the claim's submission or before the policy start, or GPS far from the incident."""
     signals = []
     for f in findings:

@@ -93,9 +93,20 @@ class Claim:
         """Refuse facts no chain could have recorded, naming the field."""
         if self.product_id is not None:
             _uint("product_id", self.product_id)
-        for name in ("claim_id", "chain_id", "policy_id", "policy_start", "policy_end",
-                     "incident_time", "submitted_at", "peril", "claimed_amount", "remaining_coverage", "deductible",
-                     "covered_perils"):
+        for name in (
+            "claim_id",
+            "chain_id",
+            "policy_id",
+            "policy_start",
+            "policy_end",
+            "incident_time",
+            "submitted_at",
+            "peril",
+            "claimed_amount",
+            "remaining_coverage",
+            "deductible",
+            "covered_perils",
+        ):
             _uint(name, getattr(self, name))
         object.__setattr__(self, "peril", int(self.peril))  # a plain int, even when given a Peril flag
         for name in ("evidence_root", "terms_hash"):

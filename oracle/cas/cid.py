@@ -50,9 +50,7 @@ def digest_from_cid(cid: str) -> bytes:
     if not isinstance(cid, str):
         raise InvalidCidError(f"content id must be a string, got {type(cid).__name__}")
     if len(cid) != _CID_TEXT_LEN or not cid.startswith(MULTIBASE_BASE32):
-        raise InvalidCidError(
-            f"content id {cid!r} is not a base32 CIDv1 ('b' prefix, {_CID_TEXT_LEN} characters)"
-        )
+        raise InvalidCidError(f"content id {cid!r} is not a base32 CIDv1 ('b' prefix, {_CID_TEXT_LEN} characters)")
     body = cid[1:]
     if body != body.lower():
         raise InvalidCidError(f"content id {cid!r} must be lower-case base32")
@@ -61,10 +59,8 @@ def digest_from_cid(cid: str) -> bytes:
     except ValueError as exc:
         raise InvalidCidError(f"content id {cid!r} is not valid base32: {exc}") from None
     if raw[: len(_PREFIX)] != _PREFIX or len(raw) != len(_PREFIX) + SHA2_256_LEN:
-        raise InvalidCidError(
-            f"content id {cid!r} is not CIDv1 raw (0x55) sha2-256; only that kind is stored here"
-        )
-    return raw[len(_PREFIX):]
+        raise InvalidCidError(f"content id {cid!r} is not CIDv1 raw (0x55) sha2-256; only that kind is stored here")
+    return raw[len(_PREFIX) :]
 
 
 def is_cid(value: object) -> bool:

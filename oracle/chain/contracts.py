@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ class BuildMissingError(RuntimeError):
     """The compiled contracts are not there (run `ape compile` or `make setup`)."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def contract_type(name: str, manifest: Path = BUILD_MANIFEST) -> dict:
     """The ABI and deployment bytecode of a compiled contract, read from ape's build manifest."""
     if not manifest.is_file():
@@ -70,7 +70,7 @@ class ClaimSubmitted:
 def _abi_type(item: dict) -> str:
     """The canonical ABI type of an input or output, tuples spelled out."""
     if item["type"].startswith("tuple"):
-        return "(" + ",".join(_abi_type(c) for c in item["components"]) + ")" + item["type"][len("tuple"):]
+        return "(" + ",".join(_abi_type(c) for c in item["components"]) + ")" + item["type"][len("tuple") :]
     return item["type"]
 
 
@@ -143,8 +143,10 @@ def _revert_error(error: dict) -> Exception:
     """The exception web3 raises for a JSON-RPC error: ContractLogicError for a revert, else Web3RPCError."""
     message = str(error.get("message", error))
     if error.get("code") == 3 or "revert" in message.lower():
-        return ContractLogicError(message if message.startswith("execution reverted") else
-                                  f"execution reverted: {message}", data=error.get("data"))
+        return ContractLogicError(
+            message if message.startswith("execution reverted") else f"execution reverted: {message}",
+            data=error.get("data"),
+        )
     return Web3RPCError(repr(error), rpc_response={"error": error})
 
 
@@ -163,8 +165,9 @@ class ClaimsManagerClient:
     def __init__(self, w3: Web3, address: str):
         """Bind to the manager at `address` on the chain `w3` talks to."""
         self.w3 = w3
-        self.contract = w3.eth.contract(address=Web3.to_checksum_address(address),
-                                        abi=contract_type("ClaimsManager")["abi"])
+        self.contract = w3.eth.contract(
+            address=Web3.to_checksum_address(address), abi=contract_type("ClaimsManager")["abi"]
+        )
         self._functions, self._events = _codecs("ClaimsManager")
         self._chain_id: int | None = None
 
@@ -205,8 +208,11 @@ class ClaimsManagerClient:
         receipt = self.rpc("eth_getTransactionReceipt", ["0x" + bytes(tx_hash).hex()])
         if receipt is None:
             return None
-        return {"status": int(receipt["status"], 16), "blockNumber": int(receipt["blockNumber"], 16),
-                "transactionHash": bytes.fromhex(receipt["transactionHash"][2:])}
+        return {
+            "status": int(receipt["status"], 16),
+            "blockNumber": int(receipt["blockNumber"], 16),
+            "transactionHash": bytes.fromhex(receipt["transactionHash"][2:]),
+        }
 
     def domain(self) -> Domain:
         """The EIP-712 domain reports for this manager are signed in."""
@@ -238,42 +244,70 @@ class ClaimsManagerClient:
         if to_block < from_block:
             return [], []
         submitted, purchased = self._events["ClaimSubmitted"], self._events["PolicyPurchased"]
-        logs = self.rpc("eth_getLogs", [{"address": self.address, "fromBlock": hex(from_block),
-                                         "toBlock": hex(to_block), "topics": [[submitted.topic, purchased.topic]]}])
-        logs = sorted((log for log in logs if not log.get("removed")),
-                      key=lambda log: (int(log["blockNumber"], 16), int(log["logIndex"], 16)))
+        logs = self.rpc(
+            "eth_getLogs",
+            [
+                {
+                    "address": self.address,
+                    "fromBlock": hex(from_block),
+                    "toBlock": hex(to_block),
+                    "topics": [[submitted.topic, purchased.topic]],
+                }
+            ],
+        )
+        logs = sorted(
+            (log for log in logs if not log.get("removed")),
+            key=lambda log: (int(log["blockNumber"], 16), int(log["logIndex"], 16)),
+        )
         claims, policies = [], []
         for log in logs:
             if log["topics"][0] == submitted.topic:
                 claims.append(_claim_submitted(log, submitted.decode(log)))
             elif log["topics"][0] == purchased.topic:
                 args = purchased.decode(log)
-                policies.append(PolicyPurchased(args["policyId"], bytes(args["insuredObject"]),
-                                                int(log["blockNumber"], 16)))
+                policies.append(
+                    PolicyPurchased(args["policyId"], bytes(args["insuredObject"]), int(log["blockNumber"], 16))
+                )
         return claims, policies
 
     def claim_submitted(self, claim_id: int, from_block: int = 0) -> ClaimSubmitted | None:
         """The `ClaimSubmitted` event of one claim on the current chain (mined from `from_block` on), or None."""
         submitted = self._events["ClaimSubmitted"]
-        logs = self.rpc("eth_getLogs", [{"address": self.address, "fromBlock": hex(from_block), "toBlock": "latest",
-                                         "topics": [submitted.topic, "0x" + claim_id.to_bytes(32, "big").hex()]}])
+        logs = self.rpc(
+            "eth_getLogs",
+            [
+                {
+                    "address": self.address,
+                    "fromBlock": hex(from_block),
+                    "toBlock": "latest",
+                    "topics": [submitted.topic, "0x" + claim_id.to_bytes(32, "big").hex()],
+                }
+            ],
+        )
         logs = [log for log in logs if not log.get("removed")]
         return _claim_submitted(logs[-1], submitted.decode(logs[-1])) if logs else None
 
     def claim_decided(self, claim_id: int, from_block: int = 0) -> dict | None:
         """The `ClaimDecided` event of one claim (decision, payout, confidence, hashes), or None."""
-        logs = self.contract.events.ClaimDecided().get_logs(from_block=from_block,
-                                                            argument_filters={"claimId": claim_id})
+        logs = self.contract.events.ClaimDecided().get_logs(
+            from_block=from_block, argument_filters={"claimId": claim_id}
+        )
         return dict(logs[-1].args) if logs else None
 
     def insured_object(self, policy_id: int, policy_start: int, last_block: int) -> bytes:
         """The insured object of a policy, read from its `PolicyPurchased` event in the blocks of its start time."""
         first, last = blocks_at_time(self.w3, policy_start, last_block)
-        logs = [] if first > last else self.contract.events.PolicyPurchased().get_logs(
-            from_block=first, to_block=last, argument_filters={"policyId": policy_id})
+        logs = (
+            []
+            if first > last
+            else self.contract.events.PolicyPurchased().get_logs(
+                from_block=first, to_block=last, argument_filters={"policyId": policy_id}
+            )
+        )
         if not logs:
-            raise ValueError(f"no PolicyPurchased event of policy {policy_id} in blocks {first}..{last} "
-                              f"(timestamp {policy_start})")
+            raise ValueError(
+                f"no PolicyPurchased event of policy {policy_id} in blocks {first}..{last} (timestamp {policy_start})"
+            )
         return bytes(logs[-1].args.insuredObject)
 
     def vote_report_tx(self, report: Report, sender: str, fees: dict | None = None) -> dict:
@@ -288,8 +322,15 @@ class ClaimsManagerClient:
         # headroom: between the estimate and the mining another member's vote may land first and make ours the
         # deciding one, which also records the decision (and may pay out); unused gas is not charged
         gas = estimate + max(estimate // 2, 60_000)
-        return {"from": sender, "to": self.address, "data": data, "value": 0, "gas": gas, "chainId": self.chain_id,
-                **(fees or self.fee_fields())}
+        return {
+            "from": sender,
+            "to": self.address,
+            "data": data,
+            "value": 0,
+            "gas": gas,
+            "chainId": self.chain_id,
+            **(fees or self.fee_fields()),
+        }
 
     def fee_fields(self) -> dict:
         """EIP-1559 fee fields as web3 fills them by default: tip, and twice the base fee on top."""
@@ -308,7 +349,8 @@ class ClaimsManagerClient:
     def signed_report_tx(self, report: Report, signatures: list[tuple], sender: str) -> dict:
         """An unsigned `submitSignedReport` transaction from `sender`, with gas estimated."""
         return self.contract.functions.submitSignedReport(report.as_tuple(), signatures).build_transaction(
-            {"from": sender})
+            {"from": sender}
+        )
 
     def _struct(self, function: str, key: int, block: int | str) -> dict:
         """Call a struct getter and name its fields as the ABI does."""
@@ -334,10 +376,18 @@ def blocks_at_time(w3: Web3, timestamp: int, last_block: int) -> tuple[int, int]
 def _claim_submitted(log: dict, args: dict) -> ClaimSubmitted:
     """A raw `ClaimSubmitted` log and its decoded arguments as a typed record."""
     return ClaimSubmitted(
-        claim_id=args["claimId"], policy_id=args["policyId"], holder=args["holder"],
-        evidence_root=bytes(args["evidenceRoot"]), evidence_uri=args["evidenceURI"],
-        incident_time=args["incidentTime"], peril=args["peril"], latitude_e6=args["latitudeE6"],
-        longitude_e6=args["longitudeE6"], claimed_amount=args["claimedAmount"],
-        block_number=int(log["blockNumber"], 16), block_hash=bytes.fromhex(log["blockHash"][2:]),
-        tx_hash=bytes.fromhex(log["transactionHash"][2:]), log_index=int(log["logIndex"], 16),
+        claim_id=args["claimId"],
+        policy_id=args["policyId"],
+        holder=args["holder"],
+        evidence_root=bytes(args["evidenceRoot"]),
+        evidence_uri=args["evidenceURI"],
+        incident_time=args["incidentTime"],
+        peril=args["peril"],
+        latitude_e6=args["latitudeE6"],
+        longitude_e6=args["longitudeE6"],
+        claimed_amount=args["claimedAmount"],
+        block_number=int(log["blockNumber"], 16),
+        block_hash=bytes.fromhex(log["blockHash"][2:]),
+        tx_hash=bytes.fromhex(log["transactionHash"][2:]),
+        log_index=int(log["logIndex"], 16),
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from web3 import Web3
-from web3.logs import DISCARD
 from web3.contract import Contract
+from web3.logs import DISCARD
 
 from oracle.chain.contracts import ClaimsManagerClient, deploy
 
@@ -15,15 +15,29 @@ DAY = 24 * 3600
 ZERO_ADDRESS = "0x" + "00" * 20
 
 
-def demo_product_config(committee: list[str], threshold: int, arbitrator: str, model_hash: bytes,
-                        terms_hash: bytes, **overrides) -> dict:
+def demo_product_config(
+    committee: list[str], threshold: int, arbitrator: str, model_hash: bytes, terms_hash: bytes, **overrides
+) -> dict:
     """A motor own-damage product in ETH: 10 ETH cover, 0.5 ETH deductible, 1 ETH instant limit, 3-day window."""
     config = {
-        "asset": ZERO_ADDRESS, "coverageLimit": 10 * ETH, "deductible": ETH // 2, "premium": ETH // 10,
-        "term": 365 * DAY, "perils": 0b111111, "committee": committee, "threshold": threshold,
-        "models": [model_hash], "instantLimit": ETH, "minConfidence": 9000, "disputeWindow": 3 * DAY,
-        "disputeBond": ETH // 20, "arbitrator": arbitrator, "arbitratorExtraData": b"", "oracleTimeout": DAY,
-        "termsHash": terms_hash, "metaEvidenceURI": "ipfs://claims-oracle-demo-meta-evidence",
+        "asset": ZERO_ADDRESS,
+        "coverageLimit": 10 * ETH,
+        "deductible": ETH // 2,
+        "premium": ETH // 10,
+        "term": 365 * DAY,
+        "perils": 0b111111,
+        "committee": committee,
+        "threshold": threshold,
+        "models": [model_hash],
+        "instantLimit": ETH,
+        "minConfidence": 9000,
+        "disputeWindow": 3 * DAY,
+        "disputeBond": ETH // 20,
+        "arbitrator": arbitrator,
+        "arbitratorExtraData": b"",
+        "oracleTimeout": DAY,
+        "termsHash": terms_hash,
+        "metaEvidenceURI": "ipfs://claims-oracle-demo-meta-evidence",
     }
     config.update(overrides)
     return config
@@ -65,14 +79,30 @@ def create_product(manager: ClaimsManagerClient, insurer: str, config: dict, cap
 def buy_policy(manager: ClaimsManagerClient, holder: str, product_id: int, insured_object: bytes) -> int:
     """Buy a policy on an ETH product and return its id."""
     premium = manager.product(product_id)["premium"]
-    receipt = transact(manager.w3, manager.contract.functions.buyPolicy(product_id, insured_object), holder,
-                       value=premium)
+    receipt = transact(
+        manager.w3, manager.contract.functions.buyPolicy(product_id, insured_object), holder, value=premium
+    )
     return manager.contract.events.PolicyPurchased().process_receipt(receipt, errors=DISCARD)[0].args.policyId
 
 
-def submit_claim(manager: ClaimsManagerClient, holder: str, policy_id: int, evidence_root: bytes, evidence_uri: str,
-                 incident_time: int, peril_index: int, latitude_e6: int, longitude_e6: int, amount: int) -> int:
+def submit_claim(
+    manager: ClaimsManagerClient,
+    holder: str,
+    policy_id: int,
+    evidence_root: bytes,
+    evidence_uri: str,
+    incident_time: int,
+    peril_index: int,
+    latitude_e6: int,
+    longitude_e6: int,
+    amount: int,
+) -> int:
     """Submit a claim and return its id."""
-    receipt = transact(manager.w3, manager.contract.functions.submitClaim(
-        policy_id, evidence_root, evidence_uri, incident_time, peril_index, latitude_e6, longitude_e6, amount), holder)
+    receipt = transact(
+        manager.w3,
+        manager.contract.functions.submitClaim(
+            policy_id, evidence_root, evidence_uri, incident_time, peril_index, latitude_e6, longitude_e6, amount
+        ),
+        holder,
+    )
     return manager.contract.events.ClaimSubmitted().process_receipt(receipt, errors=DISCARD)[0].args.claimId

@@ -6,9 +6,9 @@ from dataclasses import asdict, dataclass
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from eth_utils import keccak
 
 from oracle.domain import BPS, Decision
-from eth_utils import keccak
 
 DOMAIN_NAME = "ClaimsOracle"
 DOMAIN_VERSION = "1"

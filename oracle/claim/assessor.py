@@ -169,7 +169,9 @@ class ClaimAssessor:
             raise result
         return result
 
-    async def assess_batch(self, claims: Sequence[Claim], record: Recorder | None = None) -> list[ClaimOutcome | Exception]:
+    async def assess_batch(
+        self, claims: Sequence[Claim], record: Recorder | None = None
+    ) -> list[ClaimOutcome | Exception]:
         """Assess several claims, in order, with one model call for all their photos; each result is the claim's
         outcome or the error that stopped it. `record` is called with each outcome before the next claim is
         decided (the node adds it to its claims history there)."""
@@ -182,7 +184,9 @@ class ClaimAssessor:
         the next batch while the model works on this one)."""
         batch = ClaimBatch(await asyncio.to_thread(lambda: [self._load(claim) for claim in claims]))
         live = batch.live()
-        gathered = await asyncio.gather(*(self.weather(item.claim, item.terms) for item in live), return_exceptions=True)
+        gathered = await asyncio.gather(
+            *(self.weather(item.claim, item.terms) for item in live), return_exceptions=True
+        )
         for item, weather in zip(live, gathered):
             if isinstance(weather, Exception):
                 item.error = weather
@@ -224,8 +228,11 @@ class ClaimAssessor:
         try:
             manifest = load_manifest(claim.evidence_root, self.store)
             photos = verify_evidence(
-                manifest, claim.evidence_root, self.store,
-                max_photos=self.max_photos, max_photo_bytes=self.max_photo_bytes,
+                manifest,
+                claim.evidence_root,
+                self.store,
+                max_photos=self.max_photos,
+                max_photo_bytes=self.max_photo_bytes,
             )
             terms = self.terms(claim.terms_hash)
             return ClaimInBatch(with_claimant(claim, manifest_claimant(manifest), terms), photos=photos, terms=terms)
@@ -295,8 +302,13 @@ class ClaimAssessor:
         predictions = [dataclasses.replace(p, heatmap_png=png) for p, png in zip(item.predictions, drawn)]
         assert item.terms is not None  # a live item has its terms
         inputs = AssessmentInputs(
-            claim=item.claim, photos=item.photos, predictions=predictions, weather=item.weather,
-            history=self.history, terms=item.terms, terms_hash=bytes(item.claim.terms_hash),
+            claim=item.claim,
+            photos=item.photos,
+            predictions=predictions,
+            weather=item.weather,
+            history=self.history,
+            terms=item.terms,
+            terms_hash=bytes(item.claim.terms_hash),
         )
         result = assess(inputs)
         model_hash = bytes.fromhex(model_sha256_hex(model))
@@ -305,8 +317,13 @@ class ClaimAssessor:
         )
         data, digest = explanation.canonical()
         outcome = ClaimOutcome(  # the explanation's id is the one the store gives it (_conclude_all)
-            decision=int(result.decision), payout=result.payout, confidence_bps=result.confidence_bps,
-            explanation_hash=digest, explanation_cid="", model_hash=model_hash, explanation=explanation,
+            decision=int(result.decision),
+            payout=result.payout,
+            confidence_bps=result.confidence_bps,
+            explanation_hash=digest,
+            explanation_cid="",
+            model_hash=model_hash,
+            explanation=explanation,
         )
         return outcome, [*result.artifacts.values(), data]
 
@@ -332,8 +349,13 @@ class ClaimAssessor:
         else:
             predictions = predictions_from_explanation(recorded)
         inputs = AssessmentInputs(
-            claim=item.claim, photos=item.photos, predictions=predictions, weather=weather_from_explanation(recorded),
-            history=self.history, terms=item.terms, terms_hash=bytes(claim.terms_hash),
+            claim=item.claim,
+            photos=item.photos,
+            predictions=predictions,
+            weather=weather_from_explanation(recorded),
+            history=self.history,
+            terms=item.terms,
+            terms_hash=bytes(claim.terms_hash),
         )
         differences = replay_matches(recorded, assess(inputs))
         identity = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+
 from oracle.assess import Claim, Explanation, PhotoPredictionLike
 from oracle.explain.evidence import Photo
 from oracle.sources.history import PriorClaim, PriorPhoto
@@ -50,14 +51,22 @@ class ClaimOutcome:
     def history_records(self, claim: Claim) -> tuple[PriorClaim, list[PriorPhoto]]:
         """The claims-history rows this decision adds: the claim, and each photo's perceptual hashes."""
         prior = PriorClaim(
-            claim_id=claim.claim_id, policy_id=claim.policy_id, insured_object_id=claim.insured_object_id,
-            incident_time=claim.incident_time, submitted_at=claim.submitted_at, decision=self.decision,
+            claim_id=claim.claim_id,
+            policy_id=claim.policy_id,
+            insured_object_id=claim.insured_object_id,
+            incident_time=claim.incident_time,
+            submitted_at=claim.submitted_at,
+            decision=self.decision,
             payout=self.payout,
         )
         photos = [
             PriorPhoto(
-                claim_id=claim.claim_id, submitted_at=claim.submitted_at, cid=finding.cid, sha256=finding.sha256,
-                phash=finding.phash, dhash=finding.dhash,
+                claim_id=claim.claim_id,
+                submitted_at=claim.submitted_at,
+                cid=finding.cid,
+                sha256=finding.sha256,
+                phash=finding.phash,
+                dhash=finding.dhash,
             )
             for finding in self.explanation.assessment.findings
         ]

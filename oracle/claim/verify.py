@@ -35,8 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0 when the replay reproduces the recorded decision field by field, 1 when it does not."""
-    overrides = {k: v for k, v in (("rpc_url", args.rpc_url), ("contract_address", args.contract),
-                                   ("db_url", args.db_url)) if v is not None}
+    overrides = {
+        k: v
+        for k, v in (("rpc_url", args.rpc_url), ("contract_address", args.contract), ("db_url", args.db_url))
+        if v is not None
+    }
     settings = load_settings(**overrides)
     if not settings.contract_address:
         raise SystemExit("claims-oracle verify: no contract address (--contract or CLAIMS_ORACLE_CONTRACT_ADDRESS)")
@@ -67,8 +70,9 @@ def verify_claim(settings: Settings, claim_id: int) -> dict[str, Any]:
     store = assessor.store
     cid = store.cid_for_keccak(bytes(decided["explanationHash"]))
     if cid is None:
-        raise VerificationError(f"explanation {hex0x(decided['explanationHash'])} is not in the "
-                         f"content store {settings.content_store_url}")
+        raise VerificationError(
+            f"explanation {hex0x(decided['explanationHash'])} is not in the content store {settings.content_store_url}"
+        )
     document = store.get(cid)
     try:
         explanation = Explanation.from_bytes(document)
@@ -89,5 +93,8 @@ def verify_claim(settings: Settings, claim_id: int) -> dict[str, Any]:
     fields = {name: (a, b, str(a) == str(b)) for name, (a, b, _) in fields.items()}
     for name, (recorded, replayed) in differences.items():
         fields[f"replay.{name}"] = (recorded, replayed, False)
-    return {"claimId": claim_id, "match": all(same for _, _, same in fields.values()),
-            "fields": {k: [str(a), str(b), same] for k, (a, b, same) in fields.items()}}
+    return {
+        "claimId": claim_id,
+        "match": all(same for _, _, same in fields.values()),
+        "fields": {k: [str(a), str(b), same] for k, (a, b, same) in fields.items()},
+    }

@@ -26,6 +26,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import signal
 import subprocess
 import sys
@@ -36,24 +37,21 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
 from eth_utils import keccak
-from oracle.domain import REPO_ROOT
+from web3.logs import DISCARD
+
 from oracle.assess import DEFAULT_TERMS_PATH
 from oracle.cas.store import LocalContentStore
-from oracle.chain.deploy import DAY, transact
-from oracle.chain.deploy import buy_policy, create_product, deploy_system
+from oracle.chain.deploy import DAY, buy_policy, create_product, deploy_system, transact
+from oracle.claim.evidence import store_evidence, store_terms
 from oracle.dev.demo import CLAIMS_OPEN
 from oracle.dev.devchain import dev_chain
-from oracle.dev.stack import DEMO_CAPITAL, product_defaults
-from oracle.dev.stack import GENESIS, Roles
-from oracle.claim.evidence import store_evidence
-from oracle.claim.evidence import store_terms
+from oracle.dev.stack import DEMO_CAPITAL, GENESIS, Roles, product_defaults
+from oracle.domain import REPO_ROOT
 from oracle.settings import load_settings
 from oracle.vision import DamageModel
 from oracle.vision.data import list_samples
-from web3.logs import DISCARD
-import aiohttp
-import shutil
 
 DEFAULT_OUTPUT = REPO_ROOT / "bench" / "e2e.json"
 DEFAULT_GAS = REPO_ROOT / "bench" / "gas.json"
@@ -66,28 +64,55 @@ TARGETS = {"latency_p50_s": 1.0, "latency_p95_s": 2.0, "pipeline_vs_model_ratio"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `claims-oracle bench`."""
-    parser.add_argument("--claims", type=int, default=100,
-                        help="claims the 2-of-3 committee decides in the latency phase (default 100)")
-    parser.add_argument("--throughput-claims", type=int, default=200,
-                        help="claims one node decides alone in the throughput phase (default 200)")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where to write the JSON results "
-                                                                           "(default bench/e2e.json)")
-    parser.add_argument("--gas-json", type=Path, default=DEFAULT_GAS,
-                        help="gas per step to copy into the results (default bench/gas.json, from make bench-gas)")
-    parser.add_argument("--photos", type=Path, help="a folder laid out as <class>/<image> (whole, minor, moderate, "
-                                                     "severe); default: ../shared/data, val photos first")
-    parser.add_argument("--poll-seconds", type=float, default=0.05,
-                        help="the nodes' poll interval (default 0.05: an idle poll is one eth_blockNumber, and "
-                             "anvil mines at once, so a block waits for the next poll)")
-    parser.add_argument("--node-model-threads", type=int, default=1,
-                        help="ONNX Runtime threads per node process (default 1: the latency phase runs three nodes "
-                             "on this machine); the bare model is timed with this and with the library default")
-    parser.add_argument("--timeout", type=float, default=120,
-                        help="seconds to wait for any one decision before giving up (default 120)")
-    parser.add_argument("--profile-dir", type=Path,
-                        help="run the node processes under cProfile and write their .prof files here")
-    parser.add_argument("--keep-state", action="store_true", help="keep the temporary state directory (node "
-                                                                   "logs and databases, content store)")
+    parser.add_argument(
+        "--claims", type=int, default=100, help="claims the 2-of-3 committee decides in the latency phase (default 100)"
+    )
+    parser.add_argument(
+        "--throughput-claims",
+        type=int,
+        default=200,
+        help="claims one node decides alone in the throughput phase (default 200)",
+    )
+    parser.add_argument(
+        "--output", type=Path, default=DEFAULT_OUTPUT, help="where to write the JSON results (default bench/e2e.json)"
+    )
+    parser.add_argument(
+        "--gas-json",
+        type=Path,
+        default=DEFAULT_GAS,
+        help="gas per step to copy into the results (default bench/gas.json, from make bench-gas)",
+    )
+    parser.add_argument(
+        "--photos",
+        type=Path,
+        help="a folder laid out as <class>/<image> (whole, minor, moderate, "
+        "severe); default: ../shared/data, val photos first",
+    )
+    parser.add_argument(
+        "--poll-seconds",
+        type=float,
+        default=0.05,
+        help="the nodes' poll interval (default 0.05: an idle poll is one eth_blockNumber, and "
+        "anvil mines at once, so a block waits for the next poll)",
+    )
+    parser.add_argument(
+        "--node-model-threads",
+        type=int,
+        default=1,
+        help="ONNX Runtime threads per node process (default 1: the latency phase runs three nodes "
+        "on this machine); the bare model is timed with this and with the library default",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=120, help="seconds to wait for any one decision before giving up (default 120)"
+    )
+    parser.add_argument(
+        "--profile-dir", type=Path, help="run the node processes under cProfile and write their .prof files here"
+    )
+    parser.add_argument(
+        "--keep-state",
+        action="store_true",
+        help="keep the temporary state directory (node logs and databases, content store)",
+    )
 
 
 # ------------------------------------------------------------------ photos and claims
@@ -136,10 +161,12 @@ def plan_claims(pool: dict[str, list[Path]], count: int) -> list[PlannedClaim]:
     claims = []
     for i in range(count):
         label = LABELS[i % len(LABELS)]
-        photos = pool[label][taken[label]:taken[label] + PHOTOS_PER_CLAIM]
+        photos = pool[label][taken[label] : taken[label] + PHOTOS_PER_CLAIM]
         if len(photos) < PHOTOS_PER_CLAIM:
-            raise SystemExit(f"bench: not enough {label} photos for {count} claims of {PHOTOS_PER_CLAIM} photos "
-                             f"({len(pool[label])} found)")
+            raise SystemExit(
+                f"bench: not enough {label} photos for {count} claims of {PHOTOS_PER_CLAIM} photos "
+                f"({len(pool[label])} found)"
+            )
         taken[label] += PHOTOS_PER_CLAIM
         claims.append(PlannedClaim(label, photos, peril=1 if i % HAIL_EVERY == HAIL_EVERY - 1 else 0))
     return claims
@@ -189,8 +216,14 @@ class ChainObserver:
 
         async with aiohttp.ClientSession() as session, session.ws_connect(self.ws_url, max_msg_size=0) as ws:
             await ws.send_json({"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe", "params": ["newHeads"]})
-            await ws.send_json({"jsonrpc": "2.0", "id": 2, "method": "eth_subscribe",
-                                "params": ["logs", {"topics": [self.decided_topic]}]})
+            await ws.send_json(
+                {
+                    "jsonrpc": "2.0",
+                    "id": 2,
+                    "method": "eth_subscribe",
+                    "params": ["logs", {"topics": [self.decided_topic]}],
+                }
+            )
             confirmed = 0
             reader = asyncio.ensure_future(ws.receive())
             stopping = asyncio.ensure_future(self._stopping.wait())
@@ -217,8 +250,7 @@ class ChainObserver:
                     if "topics" in result:
                         claim_id = int(result["topics"][1], 16)
                         decision = int(result["data"][2:66], 16)
-                        self.decided[(result["address"].lower(), claim_id)] = (int(result["blockNumber"], 16),
-                                                                               decision)
+                        self.decided[(result["address"].lower(), claim_id)] = (int(result["blockNumber"], 16), decision)
                     elif "number" in result:
                         self.block_seen.setdefault(int(result["number"], 16), seen)
                     self.changed.notify_all()
@@ -256,24 +288,51 @@ class ChainObserver:
 class NodeProcess:
     """One `claims-oracle node` process for committee member `index` (anvil account 3 + index)."""
 
-    def __init__(self, index: int, tag: str, chain_url: str, contract: str, state_dir: Path, start_block: int,
-                 poll_seconds: float | None, profile_dir: Path | None, model_threads: int = 0):
+    def __init__(
+        self,
+        index: int,
+        tag: str,
+        chain_url: str,
+        contract: str,
+        state_dir: Path,
+        start_block: int,
+        poll_seconds: float | None,
+        profile_dir: Path | None,
+        model_threads: int = 0,
+    ):
         self.index, self.log_path = index, state_dir / f"{tag}-node{index}.log"
         command = [sys.executable]
         if profile_dir is not None:
             profile_dir.mkdir(parents=True, exist_ok=True)
             command += ["-m", "cProfile", "-o", str(profile_dir / f"{tag}-node{index}.prof")]
-        command += ["-m", "oracle.cli", "node", "--dev-account", str(3 + index), "--rpc-url", chain_url,
-                    "--contract", contract, "--db-url", f"sqlite:///{state_dir / f'{tag}-node{index}.db'}",
-                    "--confirmations", "0", "--start-block", str(start_block)]
-        env = {**os.environ, "CLAIMS_ORACLE_CONTENT_STORE_URL": f"file://{state_dir / 'cas'}",
-               "CLAIMS_ORACLE_STATE_DIR": str(state_dir), "PYTHONUNBUFFERED": "1"}
+        command += [
+            "-m",
+            "oracle.cli",
+            "node",
+            "--dev-account",
+            str(3 + index),
+            "--rpc-url",
+            chain_url,
+            "--contract",
+            contract,
+            "--db-url",
+            f"sqlite:///{state_dir / f'{tag}-node{index}.db'}",
+            "--confirmations",
+            "0",
+            "--start-block",
+            str(start_block),
+        ]
+        env = {
+            **os.environ,
+            "CLAIMS_ORACLE_CONTENT_STORE_URL": f"file://{state_dir / 'cas'}",
+            "CLAIMS_ORACLE_STATE_DIR": str(state_dir),
+            "PYTHONUNBUFFERED": "1",
+        }
         if poll_seconds is not None:
             env["CLAIMS_ORACLE_POLL_INTERVAL_S"] = str(poll_seconds)
         env["CLAIMS_ORACLE_MODEL_THREADS"] = str(model_threads)
         self.log = self.log_path.open("w")
-        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, env=env,
-                                        cwd=REPO_ROOT)
+        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=REPO_ROOT)
 
     def wait_ready(self, timeout: float = 120) -> float:
         """Wait for the node's 'ready' line (model loaded and run once, weather tables parsed); returns when."""
@@ -284,14 +343,18 @@ class NodeProcess:
             if self.process.poll() is not None:
                 break
             time.sleep(0.05)
-        raise RuntimeError(f"bench: node {self.index} did not start; its log ({self.log_path}) ends:\n"
-                           + self.log_path.read_text(errors="replace")[-3000:])
+        raise RuntimeError(
+            f"bench: node {self.index} did not start; its log ({self.log_path}) ends:\n"
+            + self.log_path.read_text(errors="replace")[-3000:]
+        )
 
     def check_alive(self) -> None:
         """Raise if the node process died."""
         if self.process.poll() is not None:
-            raise RuntimeError(f"bench: node {self.index} exited with {self.process.returncode}; its log ends:\n"
-                               + self.log_path.read_text(errors="replace")[-3000:])
+            raise RuntimeError(
+                f"bench: node {self.index} exited with {self.process.returncode}; its log ends:\n"
+                + self.log_path.read_text(errors="replace")[-3000:]
+            )
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 30 s."""
@@ -310,8 +373,11 @@ class NodeProcess:
 
     def errors(self) -> list[str]:
         """The node's logged errors (failed attempts and the like)."""
-        return [line for line in self.log_path.read_text(errors="replace").splitlines()
-                if " ERROR " in line or "Traceback" in line]
+        return [
+            line
+            for line in self.log_path.read_text(errors="replace").splitlines()
+            if " ERROR " in line or "Traceback" in line
+        ]
 
 
 # ------------------------------------------------------------------ the run
@@ -336,22 +402,24 @@ def _say(text: str) -> None:
     print(f"bench: {text}", file=sys.stderr, flush=True)
 
 
-def _prepare_phase(world: BenchWorld, claims: list[PlannedClaim], committee: list[str], threshold: int,
-                   tag: str):
+def _prepare_phase(world: BenchWorld, claims: list[PlannedClaim], committee: list[str], threshold: int, tag: str):
     """Deploy a manager with one product for this phase, buy a policy per claim and store each claim's evidence."""
 
     w3 = world.chain.w3
     system = deploy_system(w3, world.roles.deployer, world.roles.panel)
     start_block = w3.eth.block_number
-    config = {**product_defaults(world.roles, system.arbitrator.address, world.model_hash, world.terms_hash),
-              "committee": committee, "threshold": threshold}
+    config = {
+        **product_defaults(world.roles, system.arbitrator.address, world.model_hash, world.terms_hash),
+        "committee": committee,
+        "threshold": threshold,
+    }
     capital = max(DEMO_CAPITAL, len(claims) * config["coverageLimit"])  # each policy locks its coverage
     product_id = create_product(system.manager, world.roles.insurer, config, capital)
     for i, claim in enumerate(claims):
-        claim.policy_id = buy_policy(system.manager, world.roles.claimant, product_id,
-                                     keccak(f"BENCH-VIN-{tag}-{i}".encode()))
-        evidence = store_evidence(world.cas, [(p.name, p.read_bytes()) for p in claim.photos],
-                                       vehicle_class="sedan")
+        claim.policy_id = buy_policy(
+            system.manager, world.roles.claimant, product_id, keccak(f"BENCH-VIN-{tag}-{i}".encode())
+        )
+        evidence = store_evidence(world.cas, [(p.name, p.read_bytes()) for p in claim.photos], vehicle_class="sedan")
         claim.evidence_root, claim.evidence_uri = evidence.root, evidence.uri
     return system.manager, start_block
 
@@ -359,12 +427,22 @@ def _prepare_phase(world: BenchWorld, claims: list[PlannedClaim], committee: lis
 def _submit(manager, holder: str, claim: PlannedClaim) -> None:
     """File one claim and note its id and block."""
 
-
     w3 = manager.w3
     incident = CLAIMS_OPEN - 5 * DAY if claim.peril == 1 else w3.eth.get_block("latest").timestamp - 3600
-    receipt = transact(w3, manager.contract.functions.submitClaim(
-        claim.policy_id, claim.evidence_root, claim.evidence_uri, incident, claim.peril, 41_600_000, -93_600_000,
-        2 * 10**18), holder)
+    receipt = transact(
+        w3,
+        manager.contract.functions.submitClaim(
+            claim.policy_id,
+            claim.evidence_root,
+            claim.evidence_uri,
+            incident,
+            claim.peril,
+            41_600_000,
+            -93_600_000,
+            2 * 10**18,
+        ),
+        holder,
+    )
     claim.claim_id = manager.contract.events.ClaimSubmitted().process_receipt(receipt, errors=DISCARD)[0].args.claimId
     claim.claim_block = receipt.blockNumber
 
@@ -378,9 +456,20 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _start_nodes(world: BenchWorld, tag: str, manager, start_block: int, members: int) -> list[NodeProcess]:
-    nodes = [NodeProcess(i, tag, world.chain.url, manager.address, world.state_dir, start_block,
-                         world.args.poll_seconds, world.args.profile_dir, world.args.node_model_threads)
-             for i in range(members)]
+    nodes = [
+        NodeProcess(
+            i,
+            tag,
+            world.chain.url,
+            manager.address,
+            world.state_dir,
+            start_block,
+            world.args.poll_seconds,
+            world.args.profile_dir,
+            world.args.node_model_threads,
+        )
+        for i in range(members)
+    ]
     for node in nodes:
         node.wait_ready()
     return nodes
@@ -391,9 +480,11 @@ def _stop_nodes(world: BenchWorld, nodes: list[NodeProcess]) -> dict:
     for node in nodes:
         node.stop()
         world.notes.extend(f"node {node.index}: {line}" for line in node.errors()[:5])
-    return {"votes_mined": sum(node.count("vote mined in block") for node in nodes),
-            "votes_not_sent_claim_decided": sum(node.count("nothing to send") for node in nodes),
-            "votes_reverted_claim_decided": sum(node.count("reverted because the claim moved on") for node in nodes)}
+    return {
+        "votes_mined": sum(node.count("vote mined in block") for node in nodes),
+        "votes_not_sent_claim_decided": sum(node.count("nothing to send") for node in nodes),
+        "votes_reverted_claim_decided": sum(node.count("reverted because the claim moved on") for node in nodes),
+    }
 
 
 def latency_phase(world: BenchWorld, manager, start_block: int, claims: list[PlannedClaim]) -> dict:
@@ -407,15 +498,18 @@ def latency_phase(world: BenchWorld, manager, start_block: int, claims: list[Pla
             filed = world.observer.wait_block(claim.claim_block)
             try:
                 claim.decided_block, claim.decision, decided = world.observer.wait_decided(
-                    manager.address, claim.claim_id, world.args.timeout)
+                    manager.address, claim.claim_id, world.args.timeout
+                )
             except TimeoutError:
                 for node in nodes:
                     node.check_alive()
                 raise
             latencies.append(decided - filed)
             if n % 10 == 0 or n == len(claims):
-                _say(f"latency: {n}/{len(claims)} decided, last {latencies[-1]:.3f} s, "
-                     f"median so far {_percentile(latencies, 50):.3f} s")
+                _say(
+                    f"latency: {n}/{len(claims)} decided, last {latencies[-1]:.3f} s, "
+                    f"median so far {_percentile(latencies, 50):.3f} s"
+                )
     finally:
         votes = _stop_nodes(world, nodes)
     return {
@@ -443,7 +537,8 @@ def throughput_phase(world: BenchWorld, manager, start_block: int, claims: list[
         for n, claim in enumerate(claims, 1):
             try:
                 claim.decided_block, claim.decision, decided = world.observer.wait_decided(
-                    manager.address, claim.claim_id, world.args.timeout)
+                    manager.address, claim.claim_id, world.args.timeout
+                )
             except TimeoutError:
                 node.check_alive()
                 raise
@@ -481,13 +576,14 @@ def model_phase(settings, claims: list[PlannedClaim], batch_claims: int, node_th
         for key, heatmaps in (("images_per_second", True), ("images_per_second_no_heatmaps", False)):
             started = time.perf_counter()
             for start in range(0, len(photos), batch):
-                model.predict(photos[start:start + batch], batch_size=batch, heatmaps=heatmaps)
+                model.predict(photos[start : start + batch], batch_size=batch, heatmaps=heatmaps)
             timed[key] = round(len(photos) / (time.perf_counter() - started), 2)
         result["model_configs"][name] = timed
     best = max(result["model_configs"].values(), key=lambda timed: timed["images_per_second"])
     result["model_images_per_second"] = best["images_per_second"]
     result["model_images_per_second_no_heatmaps"] = max(
-        timed["images_per_second_no_heatmaps"] for timed in result["model_configs"].values())
+        timed["images_per_second_no_heatmaps"] for timed in result["model_configs"].values()
+    )
     return result
 
 
@@ -508,12 +604,14 @@ def run(args: argparse.Namespace) -> int:
         results = _run(args, settings, state_dir, latency_claims, throughput_claims)
     finally:
         if not args.keep_state:
-
             shutil.rmtree(state_dir, ignore_errors=True)
     used = [p for c in latency_claims + throughput_claims for p in c.photos]
-    results["photos"] = {"per_claim": PHOTOS_PER_CLAIM, "distinct": len(set(used)),
-                         "by_split": dict(Counter(split_of[p] for p in set(used))),
-                         "source": str(args.photos or settings.data_dir / "images")}
+    results["photos"] = {
+        "per_claim": PHOTOS_PER_CLAIM,
+        "distinct": len(set(used)),
+        "by_split": dict(Counter(split_of[p] for p in set(used))),
+        "source": str(args.photos or settings.data_dir / "images"),
+    }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print(format_table(results))
@@ -530,11 +628,19 @@ def _run(args, settings, state_dir: Path, latency_claims, throughput_claims) -> 
     terms_hash = store_terms(cas, DEFAULT_TERMS_PATH.read_bytes())
     with dev_chain(timestamp=GENESIS) as chain:
         roles = Roles.of(chain.accounts)
-        world = BenchWorld(chain=chain, cas=cas, roles=roles, terms_hash=terms_hash,
-                           model_hash=bytes.fromhex(model_sha256), state_dir=state_dir,
-                           args=args)
-        _say(f"anvil at {chain.url}; deploying two managers and buying "
-             f"{len(latency_claims) + len(throughput_claims)} policies ...")
+        world = BenchWorld(
+            chain=chain,
+            cas=cas,
+            roles=roles,
+            terms_hash=terms_hash,
+            model_hash=bytes.fromhex(model_sha256),
+            state_dir=state_dir,
+            args=args,
+        )
+        _say(
+            f"anvil at {chain.url}; deploying two managers and buying "
+            f"{len(latency_claims) + len(throughput_claims)} policies ..."
+        )
         committee_manager, committee_start = _prepare_phase(world, latency_claims, roles.oracles, 2, "latency")
         solo_manager, solo_start = _prepare_phase(world, throughput_claims, roles.oracles[:1], 1, "throughput")
         chain.w3.provider.make_request("evm_setNextBlockTimestamp", [CLAIMS_OPEN])
@@ -558,11 +664,14 @@ def _run(args, settings, state_dir: Path, latency_claims, throughput_claims) -> 
         **bare,
         "pipeline_vs_model_ratio": round(ratio, 3),
         "pipeline_vs_model_ratio_no_heatmaps": round(
-            throughput["claims_per_second"] * PHOTOS_PER_CLAIM / bare["model_images_per_second_no_heatmaps"], 3),
+            throughput["claims_per_second"] * PHOTOS_PER_CLAIM / bare["model_images_per_second_no_heatmaps"], 3
+        ),
         "targets": TARGETS,
-        "met": {"latency_p50_s": latency["latency_p50_s"] <= TARGETS["latency_p50_s"],
-                "latency_p95_s": latency["latency_p95_s"] <= TARGETS["latency_p95_s"],
-                "pipeline_vs_model_ratio": ratio >= TARGETS["pipeline_vs_model_ratio"]},
+        "met": {
+            "latency_p50_s": latency["latency_p50_s"] <= TARGETS["latency_p50_s"],
+            "latency_p95_s": latency["latency_p95_s"] <= TARGETS["latency_p95_s"],
+            "pipeline_vs_model_ratio": ratio >= TARGETS["pipeline_vs_model_ratio"],
+        },
         "gas": gas,
         "gas_source": str(args.gas_json) if gas is not None else None,
         "setup": {
@@ -574,25 +683,25 @@ def _run(args, settings, state_dir: Path, latency_claims, throughput_claims) -> 
             "node_batch_claims": batch_claims,
             "node_model_threads": args.node_model_threads or "one per CPU",
             "claims": f"three photos of one class per claim, classes in turn ({', '.join(LABELS)}); every "
-                      f"{HAIL_EVERY}th claim is a hail claim (weather lookup), the rest collisions",
+            f"{HAIL_EVERY}th claim is a hail claim (weather lookup), the rest collisions",
         },
         "measured": {
             "latency": "claims filed one at a time, each after the previous decision; latency = arrival of the "
-                       "ClaimDecided block's header minus arrival of the submitClaim block's header, both over "
-                       "one eth_subscribe(newHeads) websocket (wall clock; anvil block timestamps are whole "
-                       "seconds)",
+            "ClaimDecided block's header minus arrival of the submitClaim block's header, both over "
+            "one eth_subscribe(newHeads) websocket (wall clock; anvil block timestamps are whole "
+            "seconds)",
             "claims_per_second": "all claims filed before the node starts; (claims - warm-up) / (time of last "
-                                 "decision - time of the warm-up's last decision), warm-up = first tenth of the "
-                                 "decisions; claims_per_second_from_start counts from the node's readiness (model "
-                                 "loaded and run once, weather tables parsed)",
+            "decision - time of the warm-up's last decision), warm-up = first tenth of the "
+            "decisions; claims_per_second_from_start counts from the node's readiness (model "
+            "loaded and run once, weather tables parsed)",
             "model_images_per_second": "DamageModel.predict in this process on the throughput phase's photos, "
-                                       "in batches of model_batch_photos (the node's full-queue batch), heat maps "
-                                       "on as the node asks for them, with the node's thread setting and with the "
-                                       "library default (model_configs); the faster is used; the no_heatmaps "
-                                       "figure is for reference",
+            "in batches of model_batch_photos (the node's full-queue batch), heat maps "
+            "on as the node asks for them, with the node's thread setting and with the "
+            "library default (model_configs); the faster is used; the no_heatmaps "
+            "figure is for reference",
             "pipeline_vs_model_ratio": "claims_per_second * photos per claim / model_images_per_second",
             "pipeline_vs_model_ratio_no_heatmaps": "the same against the model without heat maps (the node renders "
-                                                   "them, so this only shows what the heat maps cost)",
+            "them, so this only shows what the heat maps cost)",
         },
         "latency_samples_s": latency["latency_samples_s"],
         "notes": world.notes,
@@ -617,12 +726,13 @@ def format_table(results: dict) -> str:
     ]
     lines = [f"{'measure':<30}{'value':>16}  target", "-" * 56]
     lines += [f"{name:<30}{value!s:>16}  {target}" for name, value, target in rows]
-    lines.append(f"decisions: latency {results['latency_decisions']}, "
-                 f"throughput {results['throughput_decisions']}")
+    lines.append(f"decisions: latency {results['latency_decisions']}, throughput {results['throughput_decisions']}")
     votes = results["latency_votes"]
-    lines.append(f"2-of-3 votes: {votes['votes_mined']} mined, {votes['votes_reverted_claim_decided']} of them "
-                 f"reverted (a third vote that lost the race), {votes['votes_not_sent_claim_decided']} not sent "
-                 f"(claim already decided)")
+    lines.append(
+        f"2-of-3 votes: {votes['votes_mined']} mined, {votes['votes_reverted_claim_decided']} of them "
+        f"reverted (a third vote that lost the race), {votes['votes_not_sent_claim_decided']} not sent "
+        f"(claim already decided)"
+    )
     if results.get("gas"):
         lines.append("gas: " + ", ".join(f"{k} {v}" for k, v in sorted(results["gas"].items())))
     return "\n".join(lines)

@@ -13,11 +13,9 @@ from pathlib import Path
 
 from eth_utils import keccak
 
-from oracle.chain.deploy import DAY, ETH, transact
-from oracle.chain.deploy import buy_policy
-from oracle.chain.deploy import submit_claim
-from oracle.dev.stack import running_stack
+from oracle.chain.deploy import DAY, ETH, buy_policy, submit_claim, transact
 from oracle.claim.evidence import store_evidence
+from oracle.dev.stack import running_stack
 from oracle.settings import load_settings
 from oracle.vision import DamageModel
 from oracle.vision.data import list_samples
@@ -54,10 +52,14 @@ class SampleClaim:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `claims-oracle demo`."""
     parser.add_argument("--once", action="store_true", help="run the sample claims headless, print a summary, exit")
-    parser.add_argument("--photos", type=Path, help="a folder laid out as <class>/<image> (whole, minor, moderate, "
-                                                     "severe); default: ../shared/data images")
-    parser.add_argument("--port", type=int, help="port of the dApp and gateway (default: CLAIMS_ORACLE_ADAPTER_PORT, "
-                                                  "8080)")
+    parser.add_argument(
+        "--photos",
+        type=Path,
+        help="a folder laid out as <class>/<image> (whole, minor, moderate, severe); default: ../shared/data images",
+    )
+    parser.add_argument(
+        "--port", type=int, help="port of the dApp and gateway (default: CLAIMS_ORACLE_ADAPTER_PORT, 8080)"
+    )
     parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for all claims to settle")
 
 
@@ -80,6 +82,7 @@ def sample_claims(photo_root: Path, model) -> list[SampleClaim]:
     Each path needs a photo the model reads clearly, so the demo takes confident photos of each class
     (`confident_photos`). The model's accuracy is in models/MODEL_CARD.md.
     """
+
     def pick(folder: str, count: int) -> list[Path]:
         return confident_photos(photo_root, model, folder, count)
 
@@ -89,8 +92,14 @@ def sample_claims(photo_root: Path, model) -> list[SampleClaim]:
         SampleClaim("window then finalize", severe, 3 * ETH, "approved, finalized after the window"),
         SampleClaim("reject, dispute, ruling", pick("whole", 2), 2 * ETH, "rejected, disputed, claimant wins"),
         SampleClaim("reused photo", severe[:1], 3 * ETH, "referred (photo reused)"),
-        SampleClaim("hail without hail", pick("moderate", 1), 3 * ETH, "referred or rejected (no hail)",
-                    peril=PERIL_HAIL, incident_time=CLAIMS_OPEN - 5 * DAY),
+        SampleClaim(
+            "hail without hail",
+            pick("moderate", 1),
+            3 * ETH,
+            "referred or rejected (no hail)",
+            peril=PERIL_HAIL,
+            incident_time=CLAIMS_OPEN - 5 * DAY,
+        ),
     ]
 
 
@@ -119,8 +128,16 @@ def run(args: argparse.Namespace) -> int:
     print("loading the damage model ...", file=sys.stderr)
     model = DamageModel.load(settings.model_path)
     port = settings.adapter_port if args.port is None else args.port
-    return asyncio.run(run_demo(settings, model, sample_claims(photo_root, model), args.timeout, once=args.once,
-                                port=0 if args.once else port))
+    return asyncio.run(
+        run_demo(
+            settings,
+            model,
+            sample_claims(photo_root, model),
+            args.timeout,
+            once=args.once,
+            port=0 if args.once else port,
+        )
+    )
 
 
 async def run_demo(settings, model, claims: list[SampleClaim], timeout: float, once: bool, port: int = 0) -> int:
@@ -138,8 +155,9 @@ async def run_demo(settings, model, claims: list[SampleClaim], timeout: float, o
             print(f"dApp and gateway: {stack.url}", flush=True)
         manager = stack.system.manager
         for claim in claims:  # one policy per insured car, so claim frequency stays within the terms
-            claim.policy_id = buy_policy(manager, stack.roles.claimant, stack.product_id,
-                                         keccak(f"DEMO-VIN-{claim.name}".encode()))
+            claim.policy_id = buy_policy(
+                manager, stack.roles.claimant, stack.product_id, keccak(f"DEMO-VIN-{claim.name}".encode())
+            )
         stack.w3.provider.make_request("evm_setNextBlockTimestamp", [CLAIMS_OPEN])
         stack.w3.provider.make_request("evm_mine", [])
         work = asyncio.create_task(_run_claims(stack, claims, timeout, live=not once))
@@ -166,8 +184,9 @@ async def _run_claims(stack, claims: list[SampleClaim], timeout: float, live: bo
     """File the sample claims and drive each to its end; True if every one ended as expected."""
     manager = stack.system.manager
     await _file_claims(manager, stack.cas, stack.roles.claimant, claims, stack.w3)
-    return await _drive(stack.w3, manager, stack.system.arbitrator, stack.roles.claimant, stack.roles.panel, claims,
-                        timeout, live=live)
+    return await _drive(
+        stack.w3, manager, stack.system.arbitrator, stack.roles.claimant, stack.roles.panel, claims, timeout, live=live
+    )
 
 
 async def _file_claims(manager, cas, holder, claims, w3) -> None:
@@ -177,9 +196,18 @@ async def _file_claims(manager, cas, holder, claims, w3) -> None:
         evidence = store_evidence(cas, [(p.name, p.read_bytes()) for p in claim.photos], vehicle_class="sedan")
         now = w3.eth.get_block("latest").timestamp
         claim.submitted_wall = time.monotonic()
-        claim.claim_id = submit_claim(manager, holder, claim.policy_id, evidence.root, evidence.uri,
-                                      claim.incident_time or now - 3600, claim.peril, claim.lat_e6, claim.lon_e6,
-                                      claim.amount)
+        claim.claim_id = submit_claim(
+            manager,
+            holder,
+            claim.policy_id,
+            evidence.root,
+            evidence.uri,
+            claim.incident_time or now - 3600,
+            claim.peril,
+            claim.lat_e6,
+            claim.lon_e6,
+            claim.amount,
+        )
         await asyncio.sleep(0)  # let the nodes pick claims up as they land
 
 
@@ -241,17 +269,23 @@ def _as_expected(claim: SampleClaim) -> bool:
 
 def progress_line(claims: list[SampleClaim]) -> str:
     """One line with every claim's current state, for the live view."""
-    return "  |  ".join(f"{c.claim_id or '-'} {DECISIONS.get(c.decision, STATUS.get(c.status, 'filing'))}"
-                        for c in claims)
+    return "  |  ".join(
+        f"{c.claim_id or '-'} {DECISIONS.get(c.decision, STATUS.get(c.status, 'filing'))}" for c in claims
+    )
 
 
 def format_table(claims: list[SampleClaim]) -> str:
     """The summary table: decision, payout, status, time from claim to decision, and whether it was expected."""
-    lines = [f"{'claim':<26}{'id':>7}  {'decision':<9}{'payout ETH':>11}  {'status':<12}{'decided in':>11}  "
-             f"{'explanation hash':<20} ok", "-" * 107]
+    lines = [
+        f"{'claim':<26}{'id':>7}  {'decision':<9}{'payout ETH':>11}  {'status':<12}{'decided in':>11}  "
+        f"{'explanation hash':<20} ok",
+        "-" * 107,
+    ]
     for c in claims:
         latency = f"{c.decided_wall - c.submitted_wall:.2f} s" if c.decided_wall else "-"
-        lines.append(f"{c.name:<26}{c.claim_id:>7}  {DECISIONS.get(c.decision, '-'):<9}{c.payout / ETH:>11.4f}  "
-                     f"{STATUS.get(c.status, '-'):<12}{latency:>11}  {('0x' + c.explanation_hash.hex()[:16]):<20} "
-                     f"{'yes' if _as_expected(c) else 'NO'}")
+        lines.append(
+            f"{c.name:<26}{c.claim_id:>7}  {DECISIONS.get(c.decision, '-'):<9}{c.payout / ETH:>11.4f}  "
+            f"{STATUS.get(c.status, '-'):<12}{latency:>11}  {('0x' + c.explanation_hash.hex()[:16]):<20} "
+            f"{'yes' if _as_expected(c) else 'NO'}"
+        )
     return "\n".join(lines)

@@ -8,9 +8,9 @@ import subprocess
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from web3 import Web3
+
 from oracle.domain import DEV_MNEMONIC, REPO_ROOT
 
 NPM_ANVIL = REPO_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
@@ -51,8 +51,18 @@ class DevChain:
 def dev_chain(port: int | None = None, timestamp: int | None = None, accounts: int = 20, block_time: int | None = None):
     """Run anvil on loopback for the duration of the block (genesis at `timestamp` if given)."""
     port = port or free_port()
-    command = [anvil_binary(), "--host", "127.0.0.1", "--port", str(port), "--accounts", str(accounts),
-               "--mnemonic", DEV_MNEMONIC, "--silent"]
+    command = [
+        anvil_binary(),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--accounts",
+        str(accounts),
+        "--mnemonic",
+        DEV_MNEMONIC,
+        "--silent",
+    ]
     if timestamp is not None:
         command += ["--timestamp", str(timestamp)]
     if block_time is not None:

@@ -17,8 +17,15 @@ DEMO_MODEL_HASH = keccak(b"damage-model-demo")
 DEMO_TERMS_HASH = keccak(b"terms-demo")
 # The steps `make bench-gas` must report, in lifecycle order.
 GAS_KEYS = (
-    "create_product", "buy_policy", "submit_claim", "report_signed_2of3", "report_vote", "finalize",
-    "withdraw", "dispute", "rule",
+    "create_product",
+    "buy_policy",
+    "submit_claim",
+    "report_signed_2of3",
+    "report_vote",
+    "finalize",
+    "withdraw",
+    "dispute",
+    "rule",
 )
 
 
@@ -32,8 +39,9 @@ class LifecycleResult:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `claims-oracle lifecycle`."""
-    parser.add_argument("--network", default="ethereum:local:foundry",
-                        help="ape network choice; the default starts a local anvil node")
+    parser.add_argument(
+        "--network", default="ethereum:local:foundry", help="ape network choice; the default starts a local anvil node"
+    )
     parser.add_argument("--gas-json", type=Path, help="also write the gas per step to this JSON file")
 
 
@@ -72,8 +80,7 @@ def run_lifecycle() -> LifecycleResult:
     domain = Domain(chain_id=chain.chain_id, verifying_contract=manager.address)
     keys = {o.address: o.private_key for o in oracles}
 
-    config = demo_product_config([o.address for o in oracles], 2, arbitrator.address, DEMO_MODEL_HASH,
-                                 DEMO_TERMS_HASH)
+    config = demo_product_config([o.address for o in oracles], 2, arbitrator.address, DEMO_MODEL_HASH, DEMO_TERMS_HASH)
     receipt = manager.createProduct(config, sender=insurer)
     gas["create_product"] = receipt.gas_used
     product_id = receipt.decode_logs(manager.ProductCreated)[0].productId
@@ -86,14 +93,31 @@ def run_lifecycle() -> LifecycleResult:
     def submit(amount: int) -> int:
         chain.pending_timestamp += 3600
         incident = chain.pending_timestamp - 600
-        receipt = manager.submitClaim(policy_id, keccak(b"manifest-%d" % amount), "ipfs://evidence", incident, 1,
-                                      41_878_000, -93_097_000, amount, sender=claimant)
+        receipt = manager.submitClaim(
+            policy_id,
+            keccak(b"manifest-%d" % amount),
+            "ipfs://evidence",
+            incident,
+            1,
+            41_878_000,
+            -93_097_000,
+            amount,
+            sender=claimant,
+        )
         gas["submit_claim"] = max(gas.get("submit_claim", 0), receipt.gas_used)
         return receipt.decode_logs(manager.ClaimSubmitted)[0].claimId
 
     def report(claim_id: int, decision: Decision, payout: int, confidence: int) -> Report:
-        return Report(claim_id, int(decision), payout, confidence, keccak(b"explanation-%d" % claim_id),
-                      DEMO_MODEL_HASH, bytes(manager.claim(claim_id).evidenceRoot), DEMO_TERMS_HASH)
+        return Report(
+            claim_id,
+            int(decision),
+            payout,
+            confidence,
+            keccak(b"explanation-%d" % claim_id),
+            DEMO_MODEL_HASH,
+            bytes(manager.claim(claim_id).evidenceRoot),
+            DEMO_TERMS_HASH,
+        )
 
     # 1. approval through the window: submit, 2-of-3 signed report, finalize, withdraw
     claim_id = submit(3 * ETH)

@@ -81,8 +81,16 @@ class Stack:
 def product_defaults(roles: Roles, arbitrator: str, model_hash: bytes, terms_hash: bytes) -> dict:
     """The demo product's configuration: a lower deductible and instant limit than the contract tests' product,
     so the cost schedule's minor and moderate repairs land on both sides of the instant limit."""
-    return demo_product_config(roles.oracles, COMMITTEE_THRESHOLD, arbitrator, model_hash, terms_hash,
-                               deductible=ETH // 10, instantLimit=ETH // 2, minConfidence=8000)
+    return demo_product_config(
+        roles.oracles,
+        COMMITTEE_THRESHOLD,
+        arbitrator,
+        model_hash,
+        terms_hash,
+        deductible=ETH // 10,
+        instantLimit=ETH // 2,
+        minConfidence=8000,
+    )
 
 
 def _json_defaults(config: dict) -> dict:
@@ -101,8 +109,9 @@ def _json_defaults(config: dict) -> dict:
 
 
 @asynccontextmanager
-async def running_stack(settings: Settings, model: DamageModel, state_dir: Path, *, port: int = 0, with_product: bool = True,
-                        progress=None) -> AsyncIterator[Stack]:
+async def running_stack(
+    settings: Settings, model: DamageModel, state_dir: Path, *, port: int = 0, with_product: bool = True, progress=None
+) -> AsyncIterator[Stack]:
     """Start anvil, deploy, optionally create and fund the demo product, run three nodes and the gateway."""
     say = progress or (lambda text: print(text, file=sys.stderr, flush=True))
     cas = LocalContentStore(state_dir / "cas")
@@ -132,24 +141,44 @@ async def running_stack(settings: Settings, model: DamageModel, state_dir: Path,
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
-        gateway_settings = load_settings(rpc_url=chain.url, contract_address=system.manager.address,
-                                         content_store_url=f"file://{state_dir / 'cas'}",
-                                         db_url=f"sqlite:///{state_dir / 'node0.db'}", state_dir=state_dir)
-        bridge_assessor = build_assessor(settings, InMemoryClaimsHistory(), model, code_version=code_version,
-                                         store=cas)
+        gateway_settings = load_settings(
+            rpc_url=chain.url,
+            contract_address=system.manager.address,
+            content_store_url=f"file://{state_dir / 'cas'}",
+            db_url=f"sqlite:///{state_dir / 'node0.db'}",
+            state_dir=state_dir,
+        )
+        bridge_assessor = build_assessor(settings, InMemoryClaimsHistory(), model, code_version=code_version, store=cas)
         app = create_app(gateway_settings, bridge_assessor, cas)
-        register_dapp_routes(app, DappConfig(
-            chain_id=chain.w3.eth.chain_id, chain_name="anvil dev chain", claims_manager=system.manager.address,
-            arbitrator=system.arbitrator.address, rpc_upstream=chain.url, dev_accounts=roles.for_dapp(),
-            defaults={**_json_defaults(defaults), "capital": str(DEMO_CAPITAL)},
-        ))
+        register_dapp_routes(
+            app,
+            DappConfig(
+                chain_id=chain.w3.eth.chain_id,
+                chain_name="anvil dev chain",
+                claims_manager=system.manager.address,
+                arbitrator=system.arbitrator.address,
+                rpc_upstream=chain.url,
+                dev_accounts=roles.for_dapp(),
+                defaults={**_json_defaults(defaults), "capital": str(DEMO_CAPITAL)},
+            ),
+        )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", port)
         await site.start()
         bound = runner.addresses[0][1]
-        stack = Stack(chain=chain, system=system, roles=roles, state_dir=state_dir, cas=cas, terms_hash=terms_hash,
-                      model_hash=model_hash, url=f"http://127.0.0.1:{bound}/", product_id=product_id, nodes=nodes)
+        stack = Stack(
+            chain=chain,
+            system=system,
+            roles=roles,
+            state_dir=state_dir,
+            cas=cas,
+            terms_hash=terms_hash,
+            model_hash=model_hash,
+            url=f"http://127.0.0.1:{bound}/",
+            product_id=product_id,
+            nodes=nodes,
+        )
         try:
             yield stack
         finally:

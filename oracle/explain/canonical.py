@@ -127,4 +127,3 @@ def decimal_string(value: int) -> str:
 def hex0x(data: bytes) -> str:
     """Return bytes as 0x-prefixed lower-case hex, the form hashes take in documents."""
     return "0x" + bytes(data).hex()
-

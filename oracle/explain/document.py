@@ -10,10 +10,10 @@ from typing import Any
 
 from eth_utils import keccak
 
+from oracle import __version__
 from oracle.cas.cid import is_cid
 from oracle.domain import BPS, Decision
 from oracle.explain.canonical import canonical_json, decimal_string
-from oracle import __version__
 
 EXPLANATION_SCHEMA = "claims-oracle/explanation"
 EXPLANATION_VERSION = 1

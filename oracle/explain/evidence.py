@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from eth_utils import keccak
+from PIL import Image
 
 from oracle.cas.cid import InvalidCidError, cid_for_bytes, digest_from_cid
 from oracle.cas.store import (
@@ -17,7 +18,7 @@ from oracle.cas.store import (
     ContentStore,
     ContentStoreError,
 )
-from oracle.domain import DEFAULT_MAX_PHOTO_BYTES, DEFAULT_MAX_PHOTOS, MAX_PIXELS, PHOTO_TYPES
+from oracle.domain import DEFAULT_MAX_PHOTO_BYTES, DEFAULT_MAX_PHOTOS, MAX_PIXELS
 from oracle.encoding import bytes32
 from oracle.explain.canonical import (
     CanonicalJSONError,
@@ -25,7 +26,6 @@ from oracle.explain.canonical import (
     hex0x,
     parse_canonical,
 )
-from PIL import Image
 
 MANIFEST_VERSION = 1
 MAX_NAME_LENGTH = 255
@@ -195,9 +195,7 @@ def verify_evidence(
     root = _as_root(expected_root)
     actual = keccak(manifest_bytes)
     if actual != root:
-        raise EvidenceError(
-            f"manifest hashes to {hex0x(actual)}, not the claim's evidence root {hex0x(root)}"
-        )
+        raise EvidenceError(f"manifest hashes to {hex0x(actual)}, not the claim's evidence root {hex0x(root)}")
     try:
         doc = parse_canonical(manifest_bytes)
     except CanonicalJSONError as exc:

@@ -11,8 +11,8 @@ import requests
 
 from oracle.chain.contracts import ClaimsManagerClient
 from oracle.chain.report import Domain, Report
-from oracle.node.signer import Signer
 from oracle.db import DONE, JobView, NodeStore
+from oracle.node.signer import Signer
 from oracle.node.submitter import TransactionSubmitter
 from oracle.wire.fields import BadRequestError
 from oracle.wire.signed_report import SignedReport, parse_signed_report
@@ -67,9 +67,16 @@ class AggregateSubmitter(TransactionSubmitter):
     # after it waits k x fallback_seconds from when it first saw the quorum, in case those before it are silent.
     kind = "signed report"
 
-    def __init__(self, client: ClaimsManagerClient, store: NodeStore, signer: Signer, relay: SignatureRelayClient,
-                 fallback_seconds: float = 30.0, receipt_timeout: float = 60,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        client: ClaimsManagerClient,
+        store: NodeStore,
+        signer: Signer,
+        relay: SignatureRelayClient,
+        fallback_seconds: float = 30.0,
+        receipt_timeout: float = 60,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         """Submit through `client`, exchange signatures through `relay`, record progress in `store`."""
         super().__init__(client, store, signer, receipt_timeout)
         self.relay, self.fallback_seconds, self.clock = relay, fallback_seconds, clock
@@ -102,10 +109,9 @@ class AggregateSubmitter(TransactionSubmitter):
         if len(signatures) < threshold or not self._my_turn(job.claim_id, committee):
             return None
         others = sorted(address for address in signatures if address != self.signer.address)
-        chosen = sorted([self.signer.address, *others[:threshold - 1]], key=lambda address: int(address, 16))
+        chosen = sorted([self.signer.address, *others[: threshold - 1]], key=lambda address: int(address, 16))
         log.info("claim %d: sending %d signatures from %s", job.claim_id, len(chosen), ", ".join(chosen))
-        return self.client.signed_report_tx(report, [signatures[address] for address in chosen],
-                                            self.signer.address)
+        return self.client.signed_report_tx(report, [signatures[address] for address in chosen], self.signer.address)
 
     def collect(self, domain: Domain, report: Report, committee: list[str]) -> dict[str, tuple]:
         """The relay's signatures over exactly `report` in `domain` by committee members, by member address."""
@@ -123,8 +129,11 @@ class AggregateSubmitter(TransactionSubmitter):
                 continue
             found[member] = signed.vrs()
         if ignored:
-            log.debug("claim %d: ignored %d relay entries that are no member's signature of our report",
-                      report.claimId, ignored)
+            log.debug(
+                "claim %d: ignored %d relay entries that are no member's signature of our report",
+                report.claimId,
+                ignored,
+            )
         return found
 
     def _my_turn(self, claim_id: int, committee: list[str]) -> bool:
@@ -134,7 +143,12 @@ class AggregateSubmitter(TransactionSubmitter):
             return True
         waited = self.clock() - self._quorum_since.setdefault(claim_id, self.clock())
         if waited >= rank * self.fallback_seconds:
-            log.warning("claim %d: designated member %s has not sent in %.0f s; sending as fallback %d", claim_id,
-                        committee[claim_id % len(committee)], waited, rank)
+            log.warning(
+                "claim %d: designated member %s has not sent in %.0f s; sending as fallback %d",
+                claim_id,
+                committee[claim_id % len(committee)],
+                waited,
+                rank,
+            )
             return True
         return False

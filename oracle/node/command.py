@@ -28,16 +28,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db-url", help="SQLAlchemy URL of the node database, e.g. postgresql://... (default SQLite)")
     key = parser.add_mutually_exclusive_group(required=True)
     key.add_argument("--keystore", type=Path, help="encrypted V3 keystore of this member's key")
-    key.add_argument("--dev-account", type=int, metavar="INDEX",
-                     help="use anvil's dev mnemonic account INDEX (local chains only)")
+    key.add_argument(
+        "--dev-account", type=int, metavar="INDEX", help="use anvil's dev mnemonic account INDEX (local chains only)"
+    )
     parser.add_argument("--password-file", type=Path, help="file holding the keystore password (else prompt)")
     parser.add_argument("--confirmations", type=int, help="blocks a claim must be buried under before assessment")
     parser.add_argument("--start-block", type=int, help="first block to scan on a fresh database")
-    parser.add_argument("--report-mode", choices=("vote", "aggregate"),
-                        help="vote: one voteReport per member; aggregate: swap signatures through the relay and send "
-                             "one submitSignedReport (CLAIMS_ORACLE_REPORT_MODE, default vote)")
-    parser.add_argument("--signature-relay-url", help="signature relay for aggregate mode, e.g. http://127.0.0.1:8080 "
-                                                      "(CLAIMS_ORACLE_SIGNATURE_RELAY_URL)")
+    parser.add_argument(
+        "--report-mode",
+        choices=("vote", "aggregate"),
+        help="vote: one voteReport per member; aggregate: swap signatures through the relay and send "
+        "one submitSignedReport (CLAIMS_ORACLE_REPORT_MODE, default vote)",
+    )
+    parser.add_argument(
+        "--signature-relay-url",
+        help="signature relay for aggregate mode, e.g. http://127.0.0.1:8080 (CLAIMS_ORACLE_SIGNATURE_RELAY_URL)",
+    )
 
 
 def build_signer(args: argparse.Namespace) -> Signer:
@@ -50,10 +56,19 @@ def build_signer(args: argparse.Namespace) -> Signer:
 
 def run(args: argparse.Namespace) -> int:
     """Start the node and run until SIGINT or SIGTERM."""
-    overrides = {name: value for name, value in (
-        ("rpc_url", args.rpc_url), ("contract_address", args.contract), ("db_url", args.db_url),
-        ("confirmations", args.confirmations), ("start_block", args.start_block), ("report_mode", args.report_mode),
-        ("signature_relay_url", args.signature_relay_url)) if value is not None}
+    overrides = {
+        name: value
+        for name, value in (
+            ("rpc_url", args.rpc_url),
+            ("contract_address", args.contract),
+            ("db_url", args.db_url),
+            ("confirmations", args.confirmations),
+            ("start_block", args.start_block),
+            ("report_mode", args.report_mode),
+            ("signature_relay_url", args.signature_relay_url),
+        )
+        if value is not None
+    }
     settings = load_settings(**overrides)
     if not settings.contract_address:
         raise SystemExit("claims-oracle node: no contract address (--contract or CLAIMS_ORACLE_CONTRACT_ADDRESS)")
@@ -63,8 +78,13 @@ def run(args: argparse.Namespace) -> int:
         node = build_node(settings, signer)
     except ValueError as exc:  # a wrong keystore password, or aggregate mode without a relay
         raise SystemExit(f"claims-oracle node: {exc}") from None
-    logging.getLogger(__name__).info("node %s watching %s on %s (%s mode)", signer.address,
-                                     settings.contract_address, settings.rpc_url, settings.report_mode)
+    logging.getLogger(__name__).info(
+        "node %s watching %s on %s (%s mode)",
+        signer.address,
+        settings.contract_address,
+        settings.rpc_url,
+        settings.report_mode,
+    )
     return asyncio.run(_serve(node))
 
 
@@ -76,10 +96,19 @@ def build_node(settings: Settings, signer: Signer, history_store: NodeStore | No
     store = history_store or NodeStore(settings.db_url)
     assessor = build_assessor(settings, store, load_model(settings))
     relay = SignatureRelayClient(settings.signature_relay_url) if settings.signature_relay_url else None
-    return OracleNode(client, store, assessor, signer, confirmations=settings.confirmations,
-                      start_block=settings.start_block, poll_seconds=settings.poll_interval_s,
-                      report_mode=settings.report_mode, relay=relay, fallback_seconds=settings.aggregate_fallback_s,
-                      batch_claims=settings.node_batch_claims)
+    return OracleNode(
+        client,
+        store,
+        assessor,
+        signer,
+        confirmations=settings.confirmations,
+        start_block=settings.start_block,
+        poll_seconds=settings.poll_interval_s,
+        report_mode=settings.report_mode,
+        relay=relay,
+        fallback_seconds=settings.aggregate_fallback_s,
+        batch_claims=settings.node_batch_claims,
+    )
 
 
 async def _serve(node: OracleNode) -> int:

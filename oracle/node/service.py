@@ -13,17 +13,17 @@ from dataclasses import asdict
 import requests
 from web3.exceptions import Web3Exception
 
-from oracle.chain.contracts import ClaimsManagerClient, ClaimSubmitted
-from oracle.chain.report import Report
-from oracle.node.aggregate import AggregateSubmitter, SignatureRelayClient
-from oracle.node.signer import Signer
-from oracle.db import ASSESSED, DISCOVERED, FAILED, ORPHANED, SENDING, JobView, NodeStore
-from oracle.node.submitter import VoteSubmitter
-from oracle.node.watcher import ClaimWatcher, event_from_record
 from oracle.assess import Claim
+from oracle.chain.contracts import ClaimsManagerClient
+from oracle.chain.report import Report
 from oracle.claim.assessor import ClaimAssessor, record_in_history
 from oracle.claim.batch import ClaimOutcome
 from oracle.claim.context import claim_from_chain
+from oracle.db import ASSESSED, DISCOVERED, FAILED, ORPHANED, SENDING, JobView, NodeStore
+from oracle.node.aggregate import AggregateSubmitter, SignatureRelayClient
+from oracle.node.signer import Signer
+from oracle.node.submitter import VoteSubmitter
+from oracle.node.watcher import ClaimWatcher, event_from_record
 from oracle.settings import NODE_BATCH_CLAIMS
 
 log = logging.getLogger(__name__)
@@ -34,25 +34,49 @@ FULL_POLL_SECONDS = 5.0  # a full poll at least this often even without a new bl
 
 def outcome_record(outcome: ClaimOutcome) -> dict:
     """What the job row keeps of an outcome (the explanation itself lives in the content store)."""
-    return {"decision": outcome.decision, "payout": str(outcome.payout), "confidence_bps": outcome.confidence_bps,
-            "explanation_hash": outcome.explanation_hash.hex(), "explanation_cid": outcome.explanation_cid,
-            "model_hash": outcome.model_hash.hex()}
+    return {
+        "decision": outcome.decision,
+        "payout": str(outcome.payout),
+        "confidence_bps": outcome.confidence_bps,
+        "explanation_hash": outcome.explanation_hash.hex(),
+        "explanation_cid": outcome.explanation_cid,
+        "model_hash": outcome.model_hash.hex(),
+    }
 
 
 def report_for(claim_id: int, context: dict, outcome: dict) -> Report:
     """The on-chain report for a stored outcome and claim context."""
-    return Report(claim_id, outcome["decision"], int(outcome["payout"]), outcome["confidence_bps"],
-                  bytes.fromhex(outcome["explanation_hash"]), bytes.fromhex(outcome["model_hash"]),
-                  bytes.fromhex(context["evidence_root"]), bytes.fromhex(context["terms_hash"]))
+    return Report(
+        claim_id,
+        outcome["decision"],
+        int(outcome["payout"]),
+        outcome["confidence_bps"],
+        bytes.fromhex(outcome["explanation_hash"]),
+        bytes.fromhex(outcome["model_hash"]),
+        bytes.fromhex(context["evidence_root"]),
+        bytes.fromhex(context["terms_hash"]),
+    )
 
 
 class OracleNode:
     """A committee member's loop: watch, assess, report; every step resumable from the database."""
 
-    def __init__(self, client: ClaimsManagerClient, store: NodeStore, assessor: ClaimAssessor, signer: Signer, *,
-                 confirmations: int = 2, start_block: int = 0, poll_seconds: float = 1.0, max_failures: int = 20,
-                 report_mode: str = "vote", relay: SignatureRelayClient | None = None,
-                 fallback_seconds: float = 30.0, batch_claims: int = NODE_BATCH_CLAIMS):
+    def __init__(
+        self,
+        client: ClaimsManagerClient,
+        store: NodeStore,
+        assessor: ClaimAssessor,
+        signer: Signer,
+        *,
+        confirmations: int = 2,
+        start_block: int = 0,
+        poll_seconds: float = 1.0,
+        max_failures: int = 20,
+        report_mode: str = "vote",
+        relay: SignatureRelayClient | None = None,
+        fallback_seconds: float = 30.0,
+        batch_claims: int = NODE_BATCH_CLAIMS,
+    ):
         """Assemble a node that votes or, in "aggregate" mode, signs through `relay`; see `Settings` for the rest.
 
         Up to `batch_claims` waiting claims are assessed together (one model call for all their photos)."""
@@ -64,8 +88,11 @@ class OracleNode:
             raise ValueError(f"batch_claims must be at least 1, got {batch_claims}")
         self.client, self.store, self.assessor, self.signer = client, store, assessor, signer
         self.watcher = ClaimWatcher(client, store, confirmations=confirmations, start_block=start_block)
-        self.submitter = (AggregateSubmitter(client, store, signer, relay, fallback_seconds=fallback_seconds)
-                          if report_mode == "aggregate" else VoteSubmitter(client, store, signer))
+        self.submitter = (
+            AggregateSubmitter(client, store, signer, relay, fallback_seconds=fallback_seconds)
+            if report_mode == "aggregate"
+            else VoteSubmitter(client, store, signer)
+        )
         self.poll_seconds, self.max_failures, self.batch_claims = poll_seconds, max_failures, batch_claims
         self.chain_id = self.watcher.chain_id
         self._retry_at: dict[int, float] = {}  # claim id -> when a job whose last attempt failed may try again
@@ -112,8 +139,11 @@ class OracleNode:
         now = time.monotonic()
         resting = {claim_id for claim_id, at in self._retry_at.items() if at > now}
         self.watcher.poll()
-        sendable = [job for job in self.store.jobs(self.chain_id, self.client.address, (ASSESSED, SENDING))
-                    if job.claim_id not in resting]
+        sendable = [
+            job
+            for job in self.store.jobs(self.chain_id, self.client.address, (ASSESSED, SENDING))
+            if job.claim_id not in resting
+        ]
         sends = [self._send(sendable)] if sendable else []
         moved = 0
         try:
@@ -131,10 +161,11 @@ class OracleNode:
         """The next batch of waiting claims not yet taken, with their chain reads (after a watcher poll)."""
         if poll:
             self.watcher.poll()
-        jobs = self.store.jobs(self.chain_id, self.client.address, (DISCOVERED,),
-                               limit=self.batch_claims + len(taken) + len(resting))
+        jobs = self.store.jobs(
+            self.chain_id, self.client.address, (DISCOVERED,), limit=self.batch_claims + len(taken) + len(resting)
+        )
         batch = [job for job in jobs if job.claim_id not in taken and job.claim_id not in resting]
-        batch = batch[:self.batch_claims]
+        batch = batch[: self.batch_claims]
         taken.update(job.claim_id for job in batch)
         return batch, self._contexts(batch) if batch else []
 
@@ -149,12 +180,20 @@ class OracleNode:
             if isinstance(context, Exception):
                 self._fail_or_raise(job, context)
             elif context is None:
-                orphaned.append((job.claim_id, DISCOVERED,
-                                 {"state": ORPHANED, "error": "claim not on chain with this evidence root"}))
+                orphaned.append(
+                    (
+                        job.claim_id,
+                        DISCOVERED,
+                        {"state": ORPHANED, "error": "claim not on chain with this evidence root"},
+                    )
+                )
             else:
                 live.append((job, context))
-        moved = sum(await asyncio.to_thread(self.store.update_jobs, self.chain_id, self.client.address,
-                                            orphaned)) if orphaned else 0
+        moved = (
+            sum(await asyncio.to_thread(self.store.update_jobs, self.chain_id, self.client.address, orphaned))
+            if orphaned
+            else 0
+        )
         loaded = await self.assessor.load_batch([context for _, context in live]) if live else None
         return live, loaded, moved
 
@@ -205,7 +244,8 @@ class OracleNode:
             return orphaned
         started = time.perf_counter()
         outcomes = await self.assessor.conclude_batch(
-            prepared, record=lambda context, outcome: record_in_history(self.store, context, outcome))
+            prepared, record=lambda context, outcome: record_in_history(self.store, context, outcome)
+        )
         changes, assessed = [], []
         for (job, context), outcome in zip(live, outcomes):
             if isinstance(outcome, Exception):
@@ -213,8 +253,13 @@ class OracleNode:
                 continue
             event = {**job.event, "context": _context_record(context)}
             record = outcome_record(outcome)
-            changes.append((job.claim_id, DISCOVERED, {"state": ASSESSED, "outcome": record,
-                                                      "event_json": json.dumps(event, sort_keys=True)}))
+            changes.append(
+                (
+                    job.claim_id,
+                    DISCOVERED,
+                    {"state": ASSESSED, "outcome": record, "event_json": json.dumps(event, sort_keys=True)},
+                )
+            )
             assessed.append(dataclasses.replace(job, state=ASSESSED, outcome=record, event=event))
         moved = orphaned
         if changes:
@@ -244,8 +289,16 @@ class OracleNode:
         contexts: list[Claim | None | Exception] = []
         for job in batch:
             try:
-                contexts.append(claim_from_chain(self.client, job.claim_id, event_from_record(job.event), self.store,
-                                              block=block, products=products))
+                contexts.append(
+                    claim_from_chain(
+                        self.client,
+                        job.claim_id,
+                        event_from_record(job.event),
+                        self.store,
+                        block=block,
+                        products=products,
+                    )
+                )
             except RPC_ERRORS:
                 raise
             except (Web3Exception, ValueError, OSError) as exc:
@@ -277,8 +330,14 @@ class OracleNode:
         attempts = job.attempts + 1
         state = FAILED if attempts >= 5 else job.state
         log.error("claim %d: attempt %d failed: %s", job.claim_id, attempts, exc)
-        self.store.update_job(self.chain_id, self.client.address, job.claim_id, attempts=attempts, state=state,
-                              error=f"{type(exc).__name__}: {exc}")
+        self.store.update_job(
+            self.chain_id,
+            self.client.address,
+            job.claim_id,
+            attempts=attempts,
+            state=state,
+            error=f"{type(exc).__name__}: {exc}",
+        )
         self._retry_at[job.claim_id] = time.monotonic() + max(self.poll_seconds, 1.0) * 2 ** (attempts - 1)
 
 

@@ -19,7 +19,7 @@ class Signer:
         self._account = account
 
     @classmethod
-    def from_keystore(cls, path: Path, password: str) -> "Signer":
+    def from_keystore(cls, path: Path, password: str) -> Signer:
         """Decrypt a V3 keystore file (as geth and `cast wallet` write them)."""
         try:
             keystore = json.loads(Path(path).read_text())
@@ -32,7 +32,7 @@ class Signer:
         return cls(Account.from_key(key))
 
     @classmethod
-    def from_dev_mnemonic(cls, mnemonic: str, index: int) -> "Signer":
+    def from_dev_mnemonic(cls, mnemonic: str, index: int) -> Signer:
         """Derive dev account `index` of a mnemonic (anvil's default accounts): for local chains only."""
         Account.enable_unaudited_hdwallet_features()
         return cls(Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{index}"))

@@ -10,8 +10,8 @@ from web3.exceptions import ContractLogicError, Web3RPCError
 
 from oracle.chain.contracts import ClaimsManagerClient
 from oracle.chain.report import Report
-from oracle.node.signer import Signer
 from oracle.db import ASSESSED, DONE, SENDING, JobView, NodeStore
+from oracle.node.signer import Signer
 
 log = logging.getLogger(__name__)
 SUBMITTED = 1
@@ -71,8 +71,15 @@ class TransactionSubmitter:
         raw, tx_hash = self.sign_transaction(tx)
         # write-ahead: once this row says SENDING, a restart rebroadcasts these exact bytes (same nonce),
         # so a crash between here and the broadcast can neither lose the transaction nor send a second one
-        if not self.store.update_job(self.chain_id, self.client.address, job.claim_id, expect_state=ASSESSED,
-                                     state=SENDING, raw_tx=raw, tx_hash=tx_hash):
+        if not self.store.update_job(
+            self.chain_id,
+            self.client.address,
+            job.claim_id,
+            expect_state=ASSESSED,
+            state=SENDING,
+            raw_tx=raw,
+            tx_hash=tx_hash,
+        ):
             return self.store.job(self.chain_id, self.client.address, job.claim_id).state
         return self._broadcast_and_wait(job.claim_id, raw, tx_hash)
 
@@ -108,8 +115,9 @@ class TransactionSubmitter:
     def _settle(self, claim_id: int, receipt) -> str:
         """Record the mined outcome (a receipt read by key: `client.receipt`'s dict or web3's), success or a revert
         that means the claim no longer needs us."""
-        state, fields = self._settlement(claim_id, receipt["status"], receipt["blockNumber"],
-                                         bytes(receipt["transactionHash"]))
+        state, fields = self._settlement(
+            claim_id, receipt["status"], receipt["blockNumber"], bytes(receipt["transactionHash"])
+        )
         self.store.update_job(self.chain_id, self.client.address, claim_id, expect_state=SENDING, **fields)
         return state
 
@@ -121,16 +129,21 @@ class TransactionSubmitter:
             return DONE, {"state": DONE}
         claim_status = self.client.claim(claim_id)["status"]
         if claim_status == SUBMITTED:  # our transaction failed and the claim still waits: report it, try again later
-            return ASSESSED, {"state": ASSESSED, "raw_tx": None, "tx_hash": None,
-                              "error": f"{self.kind} reverted in 0x{tx_hash.hex()}"}
+            return ASSESSED, {
+                "state": ASSESSED,
+                "raw_tx": None,
+                "tx_hash": None,
+                "error": f"{self.kind} reverted in 0x{tx_hash.hex()}",
+            }
         log.info("claim %d: %s reverted because the claim moved on (status %d)", claim_id, self.kind, claim_status)
         return DONE, {"state": DONE}
 
     def _finish(self, job: JobView, expected: str, why: str) -> str:
         """Mark a job done without sending anything."""
         log.info("claim %d: nothing to send (%s)", job.claim_id, why)
-        self.store.update_job(self.chain_id, self.client.address, job.claim_id, expect_state=expected, state=DONE,
-                              error=why)
+        self.store.update_job(
+            self.chain_id, self.client.address, job.claim_id, expect_state=expected, state=DONE, error=why
+        )
         return DONE
 
 
@@ -181,16 +194,27 @@ class VoteSubmitter(TransactionSubmitter):
                 raw, tx_hash = self.signer.sign_transaction({**tx, "nonce": nonce + offset})
                 signed.append((job.claim_id, raw, tx_hash))
             # write-ahead: every vote is written down before any is broadcast (see send_once)
-            written = self.store.update_jobs(self.chain_id, self.client.address, [
-                (claim_id, ASSESSED, {"state": SENDING, "raw_tx": raw, "tx_hash": tx_hash})
-                for claim_id, raw, tx_hash in signed])
+            written = self.store.update_jobs(
+                self.chain_id,
+                self.client.address,
+                [
+                    (claim_id, ASSESSED, {"state": SENDING, "raw_tx": raw, "tx_hash": tx_hash})
+                    for claim_id, raw, tx_hash in signed
+                ],
+            )
             if not all(written):
                 # another process moved a job meanwhile: send only the votes before it, so no nonce is skipped,
                 # and take back the ones after it (never broadcast, so taking them back sends nothing twice)
                 kept = written.index(False)
-                self.store.update_jobs(self.chain_id, self.client.address, [
-                    (claim_id, SENDING, {"state": ASSESSED, "raw_tx": None, "tx_hash": None})
-                    for (claim_id, _, _), ok in zip(signed[kept:], written[kept:]) if ok])
+                self.store.update_jobs(
+                    self.chain_id,
+                    self.client.address,
+                    [
+                        (claim_id, SENDING, {"state": ASSESSED, "raw_tx": None, "tx_hash": None})
+                        for (claim_id, _, _), ok in zip(signed[kept:], written[kept:])
+                        if ok
+                    ],
+                )
                 signed = signed[:kept]
             for claim_id, raw, tx_hash in signed:
                 self._broadcast(claim_id, raw, tx_hash)

@@ -28,8 +28,15 @@ def event_from_record(record: dict) -> ClaimSubmitted:
 class ClaimWatcher:
     """Scans confirmed blocks for new claims and records one job per claim, exactly once."""
 
-    def __init__(self, client: ClaimsManagerClient, store: NodeStore, confirmations: int = 2,
-                 start_block: int = 0, batch_blocks: int = 2_000, reorg_depth: int = 64):
+    def __init__(
+        self,
+        client: ClaimsManagerClient,
+        store: NodeStore,
+        confirmations: int = 2,
+        start_block: int = 0,
+        batch_blocks: int = 2_000,
+        reorg_depth: int = 64,
+    ):
         """Watch `client`'s contract from `start_block`, `confirmations` blocks behind the head."""
         self.client, self.store = client, store
         self.confirmations, self.start_block = confirmations, start_block
@@ -51,9 +58,12 @@ class ClaimWatcher:
             last = min(safe_head, first + self.batch_blocks - 1)
             claims, policies = self.client.scan(first, last)
             new_claims += self.store.add_jobs(
-                self.chain_id, self.client.address,
+                self.chain_id,
+                self.client.address,
                 [(e.claim_id, event_record(e), e.block_number, e.block_hash) for e in claims],
-                [(p.policy_id, p.insured_object) for p in policies], cursor=(last, self._block_hash(last)))
+                [(p.policy_id, p.insured_object) for p in policies],
+                cursor=(last, self._block_hash(last)),
+            )
             first = last + 1
         return new_claims
 
@@ -73,8 +83,9 @@ class ClaimWatcher:
         """
         target = min(block_number, int(self.client.rpc("eth_blockNumber", []), 16)) - self.reorg_depth
         orphaned = self.store.orphan_jobs_after(self.chain_id, self.client.address, target)
-        log.warning("reorg at or below block %d: rescanning after block %d; orphaned claims %s", block_number,
-                    target, orphaned)
+        log.warning(
+            "reorg at or below block %d: rescanning after block %d; orphaned claims %s", block_number, target, orphaned
+        )
         if target < self.start_block:
             return None
         block_hash = self._block_hash(target)

@@ -57,8 +57,9 @@ class ClaimsHistory(Protocol):
         """Return claims on this insured object whose (submitted_at, claim_id) is below `before`."""
         ...
 
-    def prior_photos(self, *, before: ClaimOrder, like: Sequence[tuple[str, int]] | None = None,
-                     max_distance: int | None = None) -> Iterable[PriorPhoto]:
+    def prior_photos(
+        self, *, before: ClaimOrder, like: Sequence[tuple[str, int]] | None = None, max_distance: int | None = None
+    ) -> Iterable[PriorPhoto]:
         """Return the photos of all claims whose (submitted_at, claim_id) is below `before`, in (submitted_at,
         claim_id, cid) order. Given `like` ((sha256, pHash) pairs) and `max_distance`, a history may leave out
         photos that neither share one of those sha256s nor lie within `max_distance` bits of one of those pHashes."""
@@ -91,8 +92,9 @@ class InMemoryClaimsHistory:
             key=lambda c: claim_order(c.submitted_at, c.claim_id),
         )
 
-    def prior_photos(self, *, before: ClaimOrder, like: Sequence[tuple[str, int]] | None = None,
-                     max_distance: int | None = None) -> Iterable[PriorPhoto]:
+    def prior_photos(
+        self, *, before: ClaimOrder, like: Sequence[tuple[str, int]] | None = None, max_distance: int | None = None
+    ) -> Iterable[PriorPhoto]:
         """Return the photos of all claims whose (submitted_at, claim_id) is below `before` (every one: the
         `like` and `max_distance` hints are for histories with an index)."""
         return sorted(

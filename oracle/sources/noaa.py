@@ -44,9 +44,24 @@ EVENT_TYPES_BY_PERIL: dict[int, frozenset[str]] = {
 WIND_MAGNITUDE_TYPES = frozenset({"EG", "MG", "ES", "MS"})  # estimated/measured gust/sustained, knots
 
 _DETAIL_COLUMNS = [
-    "EVENT_ID", "EPISODE_ID", "EVENT_TYPE", "STATE", "STATE_FIPS", "CZ_TYPE", "CZ_FIPS", "CZ_NAME",
-    "CZ_TIMEZONE", "BEGIN_DATE_TIME", "END_DATE_TIME", "MAGNITUDE", "MAGNITUDE_TYPE", "DAMAGE_PROPERTY",
-    "BEGIN_LAT", "BEGIN_LON", "END_LAT", "END_LON",
+    "EVENT_ID",
+    "EPISODE_ID",
+    "EVENT_TYPE",
+    "STATE",
+    "STATE_FIPS",
+    "CZ_TYPE",
+    "CZ_FIPS",
+    "CZ_NAME",
+    "CZ_TIMEZONE",
+    "BEGIN_DATE_TIME",
+    "END_DATE_TIME",
+    "MAGNITUDE",
+    "MAGNITUDE_TYPE",
+    "DAMAGE_PROPERTY",
+    "BEGIN_LAT",
+    "BEGIN_LON",
+    "END_LAT",
+    "END_LON",
 ]
 _TZ = re.compile(r"^[A-Z]{2,5}([+-]?\d{1,2})$")
 _CREATED = re.compile(r"_c(\d{4})(\d{2})(\d{2})\.csv")
@@ -309,9 +324,7 @@ def _stamp(paths: list[Path]) -> tuple[tuple[str, int, int], ...]:
 def _load(details_stamp: tuple, locations_stamp: tuple) -> StormEvents:
     details = pd.concat([read_details(Path(p)) for p, _, _ in details_stamp])
     details = details[~details.index.duplicated(keep="last")].sort_index()
-    locations = (
-        pd.concat([read_locations(Path(p)) for p, _, _ in locations_stamp]) if locations_stamp else None
-    )
+    locations = pd.concat([read_locations(Path(p)) for p, _, _ in locations_stamp]) if locations_stamp else None
     return StormEvents.from_frames(details, locations)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import aiohttp
 
@@ -53,7 +53,7 @@ def prepare_request(
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise ValueError(f"position ({lat}, {lon}) is not a valid latitude/longitude")
     start, end = _window(when, window_hours)
-    day = lambda epoch: datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d")  # noqa: E731
+    day = lambda epoch: datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d")  # noqa: E731
     params = (
         ("latitude", f"{lat:.4f}"),
         ("longitude", f"{lon:.4f}"),
@@ -182,9 +182,7 @@ def parse_response(
     return records
 
 
-async def fetch(
-    session: aiohttp.ClientSession, request: PreparedRequest, *, timeout_s: float = 10.0
-) -> bytes:
+async def fetch(session: aiohttp.ClientSession, request: PreparedRequest, *, timeout_s: float = 10.0) -> bytes:
     """Perform a prepared request and return the body; network and HTTP failures raise UpstreamError."""
     try:
         async with session.get(

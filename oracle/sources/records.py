@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from oracle.domain import DEFAULT_GUST_KMH_MIN, Peril
+from oracle.domain import DEFAULT_GUST_KMH_MIN
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -40,7 +40,7 @@ def to_epoch(when: datetime | int) -> int:
 
 def iso_utc(epoch: int) -> str:
     """Return epoch seconds as an ISO 8601 UTC string ending in Z."""
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def micro_degrees(value: float) -> int:

@@ -16,8 +16,8 @@ from pydantic import (
 )
 
 from oracle.cas.store import ContentStore, ContentStoreError
-from oracle.encoding import bytes32
 from oracle.domain import PERIL_NAMES, SEVERITIES
+from oracle.encoding import bytes32
 from oracle.sources.records import SourceError
 
 PERIL_BITS_BY_NAME = {name: peril for peril, name in PERIL_NAMES.items()}
@@ -75,8 +75,7 @@ class Severities(_Strict):
     def _ordered(self) -> Severities:
         if not (self.minor <= self.moderate <= self.severe):
             raise ValueError(
-                f"costs must not fall with severity: minor {self.minor}, moderate {self.moderate}, "
-                f"severe {self.severe}"
+                f"costs must not fall with severity: minor {self.minor}, moderate {self.moderate}, severe {self.severe}"
             )
         return self
 

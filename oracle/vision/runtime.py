@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
 import os
-import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import onnxruntime as ort
@@ -18,12 +18,12 @@ from PIL import Image
 from oracle.domain import CLASSES, REPO_ROOT, SEVERITIES
 from oracle.vision.images import (
     INPUT_SIZE,
+    ImageError,
     Letterbox,
     normalize_batch,
     prepare,
 )
 from oracle.vision.metrics import softmax
-from oracle.vision.images import ImageError
 
 DEFAULT_MODEL_PATH = REPO_ROOT / "models" / "damage.onnx"
 HEATMAP_MAX_SIDE = 512  # heat maps are drawn over the photo scaled to at most this long side
@@ -110,7 +110,7 @@ class DamageModel:
         self.input_name = session.get_inputs()[0].name
 
     @classmethod
-    def load(cls, path: str | Path | None = None, threads: int | None = None) -> "DamageModel":
+    def load(cls, path: str | Path | None = None, threads: int | None = None) -> DamageModel:
         """Load the exported model (default: the shipped models/damage.onnx) and hash its bytes."""
         path = Path(path) if path is not None else DEFAULT_MODEL_PATH
         if not path.is_file():
@@ -129,16 +129,18 @@ class DamageModel:
         logits, cams = self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})
         return logits, cams
 
-    def predict(self, images: Sequence[bytes | Image.Image], heatmaps: bool = True,
-                batch_size: int = 32) -> list[PhotoPrediction]:
+    def predict(
+        self, images: Sequence[bytes | Image.Image], heatmaps: bool = True, batch_size: int = 32
+    ) -> list[PhotoPrediction]:
         """Predict every photo; raise ImageError (naming the photo's index) if any photo is unusable."""
         classified = self.classify(images, batch_size)
         if not heatmaps:
             return [prediction for prediction, _ in classified]
         return [dataclasses.replace(prediction, heatmap_png=pending.render()) for prediction, pending in classified]
 
-    def classify(self, images: Sequence[bytes | Image.Image],
-                 batch_size: int = 32) -> list[tuple[PhotoPrediction, PendingHeatmap]]:
+    def classify(
+        self, images: Sequence[bytes | Image.Image], batch_size: int = 32
+    ) -> list[tuple[PhotoPrediction, PendingHeatmap]]:
         """Predict every photo without drawing heat maps, each with what drawing its heat map takes (so a caller
         can draw them on another thread while the network runs the next batch); raises as `predict` does."""
 
@@ -152,17 +154,22 @@ class DamageModel:
                 raise ImageError(f"photo {i}: {exc}") from exc
         results: list[tuple[PhotoPrediction, PendingHeatmap]] = []
         for start in range(0, len(prepared), batch_size):
-            chunk = prepared[start:start + batch_size]
+            chunk = prepared[start : start + batch_size]
             logits, cams = self.run(normalize_batch(np.stack([pixels for pixels, _, _ in chunk])))
             probs = softmax(logits, self.temperature)
             for (_, photo, box), p, cam in zip(chunk, probs, cams):
                 k = int(np.argmax(p))
-                results.append((PhotoPrediction(
-                    probabilities={c: float(v) for c, v in zip(self.classes, p)},
-                    label=self.classes[k],
-                    confidence=float(p[k]),
-                    damage_probability=float(1.0 - p[0]),
-                ), PendingHeatmap(photo, cam[k], box, self.input_size)))
+                results.append(
+                    (
+                        PhotoPrediction(
+                            probabilities={c: float(v) for c, v in zip(self.classes, p)},
+                            label=self.classes[k],
+                            confidence=float(p[k]),
+                            damage_probability=float(1.0 - p[0]),
+                        ),
+                        PendingHeatmap(photo, cam[k], box, self.input_size),
+                    )
+                )
         return results
 
     def predict_one(self, image: bytes | Image.Image, heatmaps: bool = True) -> PhotoPrediction:

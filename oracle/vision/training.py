@@ -19,9 +19,9 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2 as T
 from tqdm import tqdm
 
+from oracle.domain import CLASSES
 from oracle.vision import data as vdata
 from oracle.vision import metrics
-from oracle.domain import CLASSES
 from oracle.vision.images import INPUT_SIZE, MEAN, STD, decode, encode_jpeg, letterbox
 from oracle.vision.network import ARCH, DamageNet
 from oracle.vision.options import add_train_arguments
@@ -68,8 +68,12 @@ class RandomResolution:
 class RandomLetterbox:
     """Crop a random non-square region and letterbox it, exactly as serving treats wide or tall photos."""
 
-    def __init__(self, size: int, aspect: tuple[float, float] = (0.5, 2.0),
-                 scale: tuple[float, float] = (LETTERBOX_MIN_SCALE, 1.0)):
+    def __init__(
+        self,
+        size: int,
+        aspect: tuple[float, float] = (0.5, 2.0),
+        scale: tuple[float, float] = (LETTERBOX_MIN_SCALE, 1.0),
+    ):
         """Set output size, aspect ratio and area ranges."""
         self.size, self.aspect, self.scale = size, aspect, scale
 
@@ -96,30 +100,38 @@ class Blur:
 def train_transform(size: int, crop_scale: float) -> T.Compose:
     """Return the training augmentation: scale, crop or letterbox, flip, colour, blur, resolution, JPEG; crops keep at
     least `crop_scale` of the photo's area."""
-    return T.Compose([
-        T.RandomChoice([T.RandomResizedCrop(size, scale=(crop_scale, 1.0), antialias=True),
-                        RandomLetterbox(size, scale=(max(LETTERBOX_MIN_SCALE, crop_scale), 1.0))],
-                       p=[0.75, 0.25]),
-        T.RandomHorizontalFlip(),
-        T.RandomApply([T.ColorJitter(0.35, 0.35, 0.3, 0.04)], p=0.8),
-        T.RandomGrayscale(p=0.05),
-        T.RandomApply([Blur()], p=0.15),
-        T.RandomApply([RandomResolution()], p=0.25),
-        T.RandomApply([RandomJPEG()], p=0.35),
-        T.PILToTensor(),
-        T.ToDtype(torch.float32, scale=True),
-        T.Normalize(MEAN, STD),
-    ])
+    return T.Compose(
+        [
+            T.RandomChoice(
+                [
+                    T.RandomResizedCrop(size, scale=(crop_scale, 1.0), antialias=True),
+                    RandomLetterbox(size, scale=(max(LETTERBOX_MIN_SCALE, crop_scale), 1.0)),
+                ],
+                p=[0.75, 0.25],
+            ),
+            T.RandomHorizontalFlip(),
+            T.RandomApply([T.ColorJitter(0.35, 0.35, 0.3, 0.04)], p=0.8),
+            T.RandomGrayscale(p=0.05),
+            T.RandomApply([Blur()], p=0.15),
+            T.RandomApply([RandomResolution()], p=0.25),
+            T.RandomApply([RandomJPEG()], p=0.35),
+            T.PILToTensor(),
+            T.ToDtype(torch.float32, scale=True),
+            T.Normalize(MEAN, STD),
+        ]
+    )
 
 
 def eval_transform(size: int = INPUT_SIZE) -> T.Compose:
     """Return the evaluation preprocessing, identical to serving: letterbox to a square, normalise."""
-    return T.Compose([
-        lambda img: letterbox(img, size)[0],
-        T.PILToTensor(),
-        T.ToDtype(torch.float32, scale=True),
-        T.Normalize(MEAN, STD),
-    ])
+    return T.Compose(
+        [
+            lambda img: letterbox(img, size)[0],
+            T.PILToTensor(),
+            T.ToDtype(torch.float32, scale=True),
+            T.Normalize(MEAN, STD),
+        ]
+    )
 
 
 class CachedPhotos(Dataset):
@@ -180,8 +192,9 @@ class BatchMix:
     def __init__(self, p: float, num_classes: int = len(CLASSES)):
         """Set the probability of mixing a batch."""
         self.p, self.num_classes = p, num_classes
-        self.mix = T.RandomChoice([T.MixUp(alpha=0.2, num_classes=num_classes),
-                                   T.CutMix(alpha=1.0, num_classes=num_classes)])
+        self.mix = T.RandomChoice(
+            [T.MixUp(alpha=0.2, num_classes=num_classes), T.CutMix(alpha=1.0, num_classes=num_classes)]
+        )
 
     def __call__(self, images: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return the (possibly mixed) images and soft targets."""
@@ -212,8 +225,9 @@ def train_one_epoch(model, criterion, optimizer, scheduler, loader, epoch: int, 
         total_loss += loss.item() * len(targets)
         correct += int((logits.argmax(1) == targets).sum())
         seen += len(targets)
-        bar.set_postfix(loss=f"{total_loss / seen:.3f}", acc=f"{correct / seen:.3f}",
-                        lr=f"{scheduler.get_last_lr()[0]:.2e}")
+        bar.set_postfix(
+            loss=f"{total_loss / seen:.3f}", acc=f"{correct / seen:.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}"
+        )
         if args.max_steps and step >= args.max_steps:
             break
     return {"loss": total_loss / max(seen, 1), "accuracy": correct / max(seen, 1)}, step
@@ -239,10 +253,12 @@ def evaluate(model, loader) -> tuple[dict, np.ndarray, np.ndarray]:
 
 def lr_lambda(warmup: int, total: int):
     """Return a step -> factor function: linear warm-up, then cosine decay to zero."""
+
     def f(step: int) -> float:
         if step < warmup:
             return (step + 1) / warmup
         return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+
     return f
 
 
@@ -255,12 +271,16 @@ def main(args) -> int:
     t0 = time.time()
     train_ds, val_ds, samples = load_data(args)
     manifest_sha = vdata.write_manifest(samples, out / "training_manifest.json")
-    print(f"train {len(train_ds)} photos, select {len(val_ds)} photos, manifest sha256 {manifest_sha} "
-          f"({time.time() - t0:.0f}s to load)", file=sys.stderr)
+    print(
+        f"train {len(train_ds)} photos, select {len(val_ds)} photos, manifest sha256 {manifest_sha} "
+        f"({time.time() - t0:.0f}s to load)",
+        file=sys.stderr,
+    )
 
     generator = torch.Generator().manual_seed(args.seed)
-    train_loader = DataLoader(train_ds, batch_size=args.batch_size, shuffle=True, drop_last=True,
-                              generator=generator, num_workers=0)
+    train_loader = DataLoader(
+        train_ds, batch_size=args.batch_size, shuffle=True, drop_last=True, generator=generator, num_workers=0
+    )
     val_loader = DataLoader(val_ds, batch_size=64, shuffle=False, num_workers=0)
 
     init = args.init_checkpoint
@@ -278,24 +298,34 @@ def main(args) -> int:
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in params if p.ndim > 1]
     no_decay = [p for p in params if p.ndim <= 1]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr
+    )
     total = args.epochs * len(train_loader)
     if args.max_steps:
         total = min(total, args.max_steps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(min(args.warmup_steps, total), total))
-    criterion = nn.CrossEntropyLoss(weight=class_weights(train_ds.targets, args.moderate_weight),
-                                    label_smoothing=args.label_smoothing)
+    criterion = nn.CrossEntropyLoss(
+        weight=class_weights(train_ds.targets, args.moderate_weight), label_smoothing=args.label_smoothing
+    )
 
     best, step, history = None, 0, []
     for epoch in range(args.epochs):
         t_epoch = time.time()
         train_stats, step = train_one_epoch(model, criterion, optimizer, scheduler, train_loader, epoch, args, step)
         report, logits, labels = evaluate(model, val_loader)
-        row = {"epoch": epoch + 1, "step": step, "train": train_stats, "val_macro_f1": report["macro_f1"],
-               "vds2500_val_macro_f1": report["vds2500_macro_f1"], "val_ece": report["ece"],
-               "val_accuracy": report["accuracy"], "val_damage_accuracy": report["damage_accuracy"],
-               "val_nll": report["nll"], "seconds": round(time.time() - t_epoch, 1)}
+        row = {
+            "epoch": epoch + 1,
+            "step": step,
+            "train": train_stats,
+            "val_macro_f1": report["macro_f1"],
+            "vds2500_val_macro_f1": report["vds2500_macro_f1"],
+            "val_ece": report["ece"],
+            "val_accuracy": report["accuracy"],
+            "val_damage_accuracy": report["damage_accuracy"],
+            "val_nll": report["nll"],
+            "seconds": round(time.time() - t_epoch, 1),
+        }
         history.append(row)
         print(json.dumps(row), file=sys.stderr)
         with open(out / "log.jsonl", "a") as fh:
@@ -303,16 +333,30 @@ def main(args) -> int:
         key = (report["macro_f1"], -report["nll"])
         if best is None or key > best:
             best = key
-            torch.save({
-                "arch": ARCH, "classes": list(CLASSES), "state_dict": model.state_dict(), "epoch": epoch + 1,
-                "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if not k.startswith("_")},
-                "val_report": report, "val_logits": logits, "val_labels": labels,
-                "manifest_sha256": manifest_sha, "history": history, "init_args": init_args,
-            }, out / "best.pt")
+            torch.save(
+                {
+                    "arch": ARCH,
+                    "classes": list(CLASSES),
+                    "state_dict": model.state_dict(),
+                    "epoch": epoch + 1,
+                    "args": {
+                        k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if not k.startswith("_")
+                    },
+                    "val_report": report,
+                    "val_logits": logits,
+                    "val_labels": labels,
+                    "manifest_sha256": manifest_sha,
+                    "history": history,
+                    "init_args": init_args,
+                },
+                out / "best.pt",
+            )
         if args.max_steps and step >= args.max_steps:
             break
-    print(f"best selection macro-F1 {best[0]:.4f}; checkpoint {out / 'best.pt'}; "
-          f"{(time.time() - t0) / 60:.1f} min", file=sys.stderr)
+    print(
+        f"best selection macro-F1 {best[0]:.4f}; checkpoint {out / 'best.pt'}; {(time.time() - t0) / 60:.1f} min",
+        file=sys.stderr,
+    )
     return 0
 
 

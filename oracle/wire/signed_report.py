@@ -44,14 +44,26 @@ class SignedReport(BaseModel):
     def build(cls, domain: Domain, report: Report, signer: str, vrs: tuple[int, bytes, bytes]) -> SignedReport:
         """Wrap a report and a signature of it for the relay."""
         v, r, s = vrs
-        return cls(chainId=domain.chain_id, contract=domain.verifying_contract, signer=signer,
-                   signature=Signature(v=v, r=hex0x(r), s=hex0x(s)),
-                   **{k: (hex0x(value) if isinstance(value, bytes) else value) for k, value in asdict(report).items()})
+        return cls(
+            chainId=domain.chain_id,
+            contract=domain.verifying_contract,
+            signer=signer,
+            signature=Signature(v=v, r=hex0x(r), s=hex0x(s)),
+            **{k: (hex0x(value) if isinstance(value, bytes) else value) for k, value in asdict(report).items()},
+        )
 
     def report(self) -> Report:
         """The report that was signed."""
-        return Report(self.claimId, self.decision, self.payout, self.confidence, self.explanationHash, self.modelHash,
-                      self.evidenceRoot, self.termsHash)
+        return Report(
+            self.claimId,
+            self.decision,
+            self.payout,
+            self.confidence,
+            self.explanationHash,
+            self.modelHash,
+            self.evidenceRoot,
+            self.termsHash,
+        )
 
     def domain(self) -> Domain:
         """The EIP-712 domain it was signed in."""
@@ -68,8 +80,12 @@ class SignedReport(BaseModel):
     def wire(self) -> dict:
         """The JSON form (hashes as 0x-hex, uint256 values as decimal strings)."""
         data = {k: (hex0x(v) if isinstance(v, bytes) else v) for k, v in self.model_dump(exclude={"signature"}).items()}
-        data.update(claimId=str(self.claimId), payout=str(self.payout), contract=self.domain().verifying_contract,
-                    signer=Web3.to_checksum_address(self.signer))
+        data.update(
+            claimId=str(self.claimId),
+            payout=str(self.payout),
+            contract=self.domain().verifying_contract,
+            signer=Web3.to_checksum_address(self.signer),
+        )
         data["signature"] = {"v": self.signature.v, "r": hex0x(self.signature.r), "s": hex0x(self.signature.s)}
         return data
 
@@ -87,6 +103,8 @@ def parse_signed_report(body: object) -> SignedReport:
     except ValueError as exc:
         raise BadRequestError(f"invalid signed report: {exc}") from None
     if recovered.lower() != signed.signer.lower():
-        raise BadRequestError(f"invalid signed report: the signature recovers to {recovered}, not to the claimed "
-                              f"signer {Web3.to_checksum_address(signed.signer)} (wrong key, report or domain)")
+        raise BadRequestError(
+            f"invalid signed report: the signature recovers to {recovered}, not to the claimed "
+            f"signer {Web3.to_checksum_address(signed.signer)} (wrong key, report or domain)"
+        )
     return signed

@@ -15,8 +15,8 @@ from oracle.adapter.app import BRIDGE_MAX_BODY_BYTES, classify
 from oracle.explain import canonical_json, photo_entry
 from oracle.sources.weather import OpenMeteoArchiveSource
 from tests.adapter.conftest import bridge_body
-from tests.factories import make_jpeg, real_photo_paths
 from tests.claim.conftest import error_body, open_meteo_app
+from tests.factories import make_jpeg, real_photo_paths
 
 
 async def post(client, body) -> tuple[int, dict]:
@@ -55,7 +55,10 @@ async def test_bridge__real_photos__decision_with_resolvable_explanation(
     assert "0x" + keccak(document).hex() == data["explanationHash"]
     doc = json.loads(document)
     assert (doc["decision"]["code"], doc["payout"], doc["confidenceBps"]) == (
-        data["decision"], data["payout"], data["confidence"])
+        data["decision"],
+        data["payout"],
+        data["confidence"],
+    )
     by_hash = await client.get(f"/explanations/{data['explanationHash']}")
     assert await by_hash.read() == document
 
@@ -64,38 +67,85 @@ async def test_bridge__real_photos__decision_with_resolvable_explanation(
 @pytest.mark.parametrize(
     "mutate, status, name, message",
     [
-        (lambda b: b"{\"id\": \"job-1\", \"data\": ", 400, "BadRequestError", "request body is not valid JSON"),
+        (lambda b: b'{"id": "job-1", "data": ', 400, "BadRequestError", "request body is not valid JSON"),
         (lambda b: b"[1, 2]", 400, "BadRequestError", "request body must be a JSON object, got list"),
-        (lambda b: b"{\"id\": \"job-1\", \"data\": {\"claimId\": NaN}}", 400, "BadRequestError", "NaN"),
-        (lambda b: {**b, "data": {k: v for k, v in b["data"].items() if k != "termsHash"}},
-         400, "BadRequestError", "data.termsHash is required"),
+        (lambda b: b'{"id": "job-1", "data": {"claimId": NaN}}', 400, "BadRequestError", "NaN"),
+        (
+            lambda b: {**b, "data": {k: v for k, v in b["data"].items() if k != "termsHash"}},
+            400,
+            "BadRequestError",
+            "data.termsHash is required",
+        ),
         (lambda b: {k: v for k, v in b.items() if k != "data"}, 400, "BadRequestError", "data is required"),
-        (lambda b: {**b, "data": {**b["data"], "claimId": "seven"}},
-         400, "BadRequestError", "data.claimId: must be an integer (a JSON integer or a decimal string), got 'seven'"),
-        (lambda b: {**b, "data": {**b["data"], "latitudeE6": 30.5}},
-         400, "BadRequestError", "data.latitudeE6: must be an integer"),
-        (lambda b: {**b, "data": {**b["data"], "latitudeE6": 91_000_000}},
-         400, "BadRequestError", "data.latitudeE6"),
-        (lambda b: {**b, "data": {**b["data"], "evidenceRoot": "0x1234"}},
-         400, "BadRequestError", "data.evidenceRoot: must be 0x followed by 64 hex digits (32 bytes), got '0x1234'"),
-        (lambda b: {**b, "data": {**b["data"], "contract": "not-an-address"}},
-         400, "BadRequestError", "data.contract: must be a 0x-prefixed 20-byte hex address"),
+        (
+            lambda b: {**b, "data": {**b["data"], "claimId": "seven"}},
+            400,
+            "BadRequestError",
+            "data.claimId: must be an integer (a JSON integer or a decimal string), got 'seven'",
+        ),
+        (
+            lambda b: {**b, "data": {**b["data"], "latitudeE6": 30.5}},
+            400,
+            "BadRequestError",
+            "data.latitudeE6: must be an integer",
+        ),
+        (lambda b: {**b, "data": {**b["data"], "latitudeE6": 91_000_000}}, 400, "BadRequestError", "data.latitudeE6"),
+        (
+            lambda b: {**b, "data": {**b["data"], "evidenceRoot": "0x1234"}},
+            400,
+            "BadRequestError",
+            "data.evidenceRoot: must be 0x followed by 64 hex digits (32 bytes), got '0x1234'",
+        ),
+        (
+            lambda b: {**b, "data": {**b["data"], "contract": "not-an-address"}},
+            400,
+            "BadRequestError",
+            "data.contract: must be a 0x-prefixed 20-byte hex address",
+        ),
         (lambda b: {**b, "data": {**b["data"], "claimedAmount": -1}}, 400, "BadRequestError", "data.claimedAmount"),
         (lambda b: {**b, "data": {**b["data"], "incidentTime": 2**64}}, 400, "BadRequestError", "data.incidentTime"),
         (lambda b: {**b, "data": {**b["data"], "clamId": 1}}, 400, "BadRequestError", "data.clamId"),
         (lambda b: {**b, "data": {**b["data"], "async": True}}, 400, "BadRequestError", "async mode needs responseURL"),
-        (lambda b: {**b, "data": {**b["data"], "evidenceRoot": "0x" + "01" * 32}},
-         400, "EvidenceError", "no manifest with keccak256 0x" + "01" * 32),
-        (lambda b: {**b, "data": {**b["data"], "termsHash": "0x" + "02" * 32}},
-         400, "TermsError", "no terms document with keccak256 0x" + "02" * 32),
+        (
+            lambda b: {**b, "data": {**b["data"], "evidenceRoot": "0x" + "01" * 32}},
+            400,
+            "EvidenceError",
+            "no manifest with keccak256 0x" + "01" * 32,
+        ),
+        (
+            lambda b: {**b, "data": {**b["data"], "termsHash": "0x" + "02" * 32}},
+            400,
+            "TermsError",
+            "no terms document with keccak256 0x" + "02" * 32,
+        ),
         (lambda b: {**b, "data": {**b["data"], "policyEnd": 1}}, 400, "ClaimContextError", "policy ends"),
-        (lambda b: {**b, "pad": "x" * BRIDGE_MAX_BODY_BYTES}, 413, "PayloadTooLargeError",
-         f"over the limit of {BRIDGE_MAX_BODY_BYTES} bytes"),
+        (
+            lambda b: {**b, "pad": "x" * BRIDGE_MAX_BODY_BYTES},
+            413,
+            "PayloadTooLargeError",
+            f"over the limit of {BRIDGE_MAX_BODY_BYTES} bytes",
+        ),
     ],
-    ids=["malformed-json", "not-an-object", "nan", "missing-field", "missing-data", "wrong-type-string",
-         "wrong-type-float", "out-of-range", "bad-hash", "bad-address", "negative-amount", "time-past-year-9999",
-         "unknown-field", "async-without-url", "unknown-evidence-root", "unknown-terms", "policy-ends-first",
-         "oversized-body"],
+    ids=[
+        "malformed-json",
+        "not-an-object",
+        "nan",
+        "missing-field",
+        "missing-data",
+        "wrong-type-string",
+        "wrong-type-float",
+        "out-of-range",
+        "bad-hash",
+        "bad-address",
+        "negative-amount",
+        "time-past-year-9999",
+        "unknown-field",
+        "async-without-url",
+        "unknown-evidence-root",
+        "unknown-terms",
+        "policy-ends-first",
+        "oversized-body",
+    ],
 )
 async def test_bridge__bad_input__error_names_field_and_value(
     mutate, status, name, message, make_assessor, make_context, make_client
@@ -157,8 +207,9 @@ async def test_bridge__photo_over_byte_limit__400_names_limit(make_assessor, mak
 
 @pytest.mark.asyncio
 async def test_bridge__no_model_loaded__503_after_evidence_checks(make_assessor, make_context, make_client):
-    status, body = await post(await make_client(make_assessor(None)),
-                              bridge_body(make_context([("front.jpg", make_jpeg(1))])))
+    status, body = await post(
+        await make_client(make_assessor(None)), bridge_body(make_context([("front.jpg", make_jpeg(1))]))
+    )
     assert_errored(status, body, 503, "ModelUnavailableError", "no damage model is loaded")
 
 
@@ -235,8 +286,9 @@ async def test_bridge__async_mode__pending_then_patch_with_the_answer(
     node, received = await _response_url_server(aiohttp_server)
     client = await make_client(make_assessor(damage_model, [noaa]))
     body = bridge_body(make_context(photo_bytes))
-    status, pending = await post(client, {**body, "data": {**body["data"], "async": True},
-                                          "responseURL": str(node.make_url("/v2/resume/run-7"))})
+    status, pending = await post(
+        client, {**body, "data": {**body["data"], "async": True}, "responseURL": str(node.make_url("/v2/resume/run-7"))}
+    )
     assert (status, pending) == (200, {"pending": True})
 
     method, run, patch = await asyncio.wait_for(received.get(), timeout=30)
@@ -257,8 +309,9 @@ async def test_bridge__async_mode_from_meta__failure_patched_as_error(
     status, pending = await post(client, body)
     assert (status, pending) == (200, {"pending": True})
     _, _, patch = await asyncio.wait_for(received.get(), timeout=30)
-    assert patch == {"error": "EvidenceError (400): no manifest with keccak256 0x" + "03" * 32
-                     + " is in the content store"}
+    assert patch == {
+        "error": "EvidenceError (400): no manifest with keccak256 0x" + "03" * 32 + " is in the content store"
+    }
 
 
 def test_classify__unexpected_exception__500_without_traceback():

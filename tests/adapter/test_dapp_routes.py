@@ -26,9 +26,16 @@ def make_dapp_client(aiohttp_client, store, make_assessor):
     async def build(rpc_upstream: str | None = None, **settings_overrides):
         settings = load_settings(max_photos=3, **settings_overrides)
         app = create_app(settings, make_assessor(None), store)
-        register_dapp_routes(app, DappConfig(chain_id=31337, chain_name="test", claims_manager=MANAGER,
-                                             rpc_upstream=rpc_upstream,
-                                             dev_accounts=[{"address": "0x" + "22" * 20, "role": "claimant"}]))
+        register_dapp_routes(
+            app,
+            DappConfig(
+                chain_id=31337,
+                chain_name="test",
+                claims_manager=MANAGER,
+                rpc_upstream=rpc_upstream,
+                dev_accounts=[{"address": "0x" + "22" * 20, "role": "claimant"}],
+            ),
+        )
         return await aiohttp_client(app)
 
     return build
@@ -75,14 +82,17 @@ async def test_evidence__uploaded_photos__manifest_root_matches_the_node_side_bu
     assert store.get(answer["manifestCid"]) == expected.data and answer["evidenceURI"].startswith("ipfs://")
 
 
-@pytest.mark.parametrize("body, fragment", [
-    ({"photos": []}, "at least one photo"),
-    ({"photos": "x"}, "expected"),
-    ({"photos": [{"name": "a", "cid": 5}]}, "photo 0"),
-    ({"photos": [{"name": "a", "cid": "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e"}]}, "not"),
-    ({"photos": [{"name": str(i), "cid": "x"} for i in range(4)]}, "over the limit of 3"),
-    ({"photos": [{"name": "a", "cid": "x"}], "claimant": {"wallet": "0x"}}, "claimant may hold only"),
-])
+@pytest.mark.parametrize(
+    "body, fragment",
+    [
+        ({"photos": []}, "at least one photo"),
+        ({"photos": "x"}, "expected"),
+        ({"photos": [{"name": "a", "cid": 5}]}, "photo 0"),
+        ({"photos": [{"name": "a", "cid": "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e"}]}, "not"),
+        ({"photos": [{"name": str(i), "cid": "x"} for i in range(4)]}, "over the limit of 3"),
+        ({"photos": [{"name": "a", "cid": "x"}], "claimant": {"wallet": "0x"}}, "claimant may hold only"),
+    ],
+)
 async def test_evidence__bad_requests__clear_errors(make_dapp_client, body, fragment):
     client = await make_dapp_client()
     response = await client.post("/api/evidence", json=body)
@@ -121,15 +131,20 @@ async def test_rpc_relay__off_without_a_dev_chain(make_dapp_client):
     assert response.status == 404 and "no dev wallet" in (await response.json())["error"]["message"]
 
 
-@pytest.mark.parametrize("call", [
-    {"jsonrpc": "2.0", "id": 1, "method": "anvil_setBalance", "params": []},
-    [{"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}, {"jsonrpc": "2.0", "id": 2, "method": "evm_mine"}],
-    {"jsonrpc": "2.0", "id": 1},
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        {"jsonrpc": "2.0", "id": 1, "method": "anvil_setBalance", "params": []},
+        [{"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}, {"jsonrpc": "2.0", "id": 2, "method": "evm_mine"}],
+        {"jsonrpc": "2.0", "id": 1},
+    ],
+)
 async def test_rpc_relay__chain_surgery_refused_before_reaching_the_node(make_dapp_client, call):
     client = await make_dapp_client(rpc_upstream="http://127.0.0.1:9")  # nothing listens there
     response = await client.post("/rpc", json=call)
-    assert response.status == 400 and "forwards eth_* and net_* calls only" in (await response.json())["error"]["message"]
+    assert (
+        response.status == 400 and "forwards eth_* and net_* calls only" in (await response.json())["error"]["message"]
+    )
 
 
 async def test_verify__no_contract_configured__404_says_so(make_dapp_client):

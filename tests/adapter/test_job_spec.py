@@ -55,8 +55,17 @@ def test_job_spec__parses__directrequest_calling_the_bridge_then_voting():
     assert graph["submit_vote"]["type"] == "ethtx" and graph["submit_vote"]["data"] == "$(encode_vote)"
     edges = re.search(r"^\s*(decode_log ->.*)$", job["observationSource"], re.M).group(1)
     assert [t.strip() for t in edges.split("->")] == [
-        "decode_log", "decode_cbor", "assess", "decision", "payout", "confidence", "explanation", "model",
-        "encode_vote", "submit_vote"]
+        "decode_log",
+        "decode_cbor",
+        "assess",
+        "decision",
+        "payout",
+        "confidence",
+        "explanation",
+        "model",
+        "encode_vote",
+        "submit_vote",
+    ]
 
 
 def test_job_spec__vote_abi__matches_the_contracts_voteReport():
@@ -66,8 +75,9 @@ def test_job_spec__vote_abi__matches_the_contracts_voteReport():
     (vote,) = [e for e in contract_abi if e.get("name") == "voteReport"]
     spec_abi = json.loads(tasks()["encode_vote"]["abi"])
     assert spec_abi["name"] == "voteReport"
-    assert spec_abi["inputs"] == [{k: v for k, v in i.items() if k in ("name", "type", "components")}
-                                  for i in vote["inputs"]]
+    assert spec_abi["inputs"] == [
+        {k: v for k, v in i.items() if k in ("name", "type", "components")} for i in vote["inputs"]
+    ]
 
 
 @pytest.mark.asyncio
@@ -95,12 +105,18 @@ async def test_job_spec__exact_bridge_request__adapter_answers_and_vote_encodes(
     report = render(graph["encode_vote"]["data"], variables)["report"]
     abi = json.loads(graph["encode_vote"]["abi"])
     types = [c["type"] for c in abi["inputs"][0]["components"]]
-    values = [int(report[c["name"]]) if c["type"].startswith("uint") else bytes.fromhex(report[c["name"]][2:])
-              for c in abi["inputs"][0]["components"]]
+    values = [
+        int(report[c["name"]]) if c["type"].startswith("uint") else bytes.fromhex(report[c["name"]][2:])
+        for c in abi["inputs"][0]["components"]
+    ]
     calldata = function_signature_to_4byte_selector(f"voteReport(({','.join(types)}))") + encode(
-        [f"({','.join(types)})"], [tuple(values)])
-    assert calldata[:4].hex() == function_signature_to_4byte_selector(
-        "voteReport((uint256,uint8,uint256,uint16,bytes32,bytes32,bytes32,bytes32))").hex()
+        [f"({','.join(types)})"], [tuple(values)]
+    )
+    assert (
+        calldata[:4].hex()
+        == function_signature_to_4byte_selector(
+            "voteReport((uint256,uint8,uint256,uint16,bytes32,bytes32,bytes32,bytes32))"
+        ).hex()
+    )
     assert values[0] == ctx.claim_id and values[1] == answer["data"]["decision"]
     assert values[6] == ctx.evidence_root and values[7] == ctx.terms_hash
-

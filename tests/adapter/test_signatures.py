@@ -24,8 +24,16 @@ from oracle.chain.report import SECP256K1_HALF_N, Decision, Domain, Report, sign
 from oracle.settings import load_settings
 
 DOMAIN = Domain(chain_id=31337, verifying_contract="0x5FbDB2315678afecb367f032d93F642f64180aa3")
-REPORT = Report(4097, int(Decision.PARTIAL), 2 * 10**18, 8000, keccak(b"explanation"), keccak(b"model"),
-                keccak(b"manifest"), keccak(b"terms"))
+REPORT = Report(
+    4097,
+    int(Decision.PARTIAL),
+    2 * 10**18,
+    8000,
+    keccak(b"explanation"),
+    keccak(b"model"),
+    keccak(b"manifest"),
+    keccak(b"terms"),
+)
 MEMBER = Account.from_key(b"\x11" * 32)
 OUTSIDER = Account.from_key(b"\x22" * 32)
 
@@ -83,25 +91,34 @@ async def test_post__signature_over_another_report__400(relay):
 async def test_post__malleable_high_s_twin__400(relay):
     body = signed_body()
     s = int(body["signature"]["s"], 16)
-    twin = {**body, "signature": {"v": 55 - body["signature"]["v"], "r": body["signature"]["r"],
-                                  "s": "0x%064x" % (2 * SECP256K1_HALF_N + 1 - s)}}
+    twin = {
+        **body,
+        "signature": {
+            "v": 55 - body["signature"]["v"],
+            "r": body["signature"]["r"],
+            "s": "0x%064x" % (2 * SECP256K1_HALF_N + 1 - s),
+        },
+    }
     message = await _error(await relay.post("/signatures", json=twin), 400)
     assert "upper half of the curve order" in message
 
 
 @pytest.mark.asyncio
 @pytest.mark.asyncio
-@pytest.mark.parametrize(("change", "expected"), [
-    (lambda b: {**b, "claimId": "many"}, "claimId: must be an integer"),
-    (lambda b: {**b, "decision": 9}, "decision: Input should be less than or equal to 4"),
-    (lambda b: {**b, "explanationHash": "0x1234"}, "explanationHash: must be 0x followed by 64 hex digits"),
-    (lambda b: {**b, "signer": 42}, "signer: must be a 0x-prefixed 20-byte hex address"),
-    (lambda b: {**b, "signature": {**b["signature"], "v": 29}}, "signature.v: Input should be less than or equal"),
-    (lambda b: {**b, "confidence": 1.5}, "confidence: must be an integer"),
-    (lambda b: {k: v for k, v in b.items() if k != "termsHash"}, "termsHash is required"),
-    (lambda b: {**b, "extra": True}, "extra: Extra inputs are not permitted"),
-    (lambda b: [b], "request body must be a JSON object, got list"),
-])
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda b: {**b, "claimId": "many"}, "claimId: must be an integer"),
+        (lambda b: {**b, "decision": 9}, "decision: Input should be less than or equal to 4"),
+        (lambda b: {**b, "explanationHash": "0x1234"}, "explanationHash: must be 0x followed by 64 hex digits"),
+        (lambda b: {**b, "signer": 42}, "signer: must be a 0x-prefixed 20-byte hex address"),
+        (lambda b: {**b, "signature": {**b["signature"], "v": 29}}, "signature.v: Input should be less than or equal"),
+        (lambda b: {**b, "confidence": 1.5}, "confidence: must be an integer"),
+        (lambda b: {k: v for k, v in b.items() if k != "termsHash"}, "termsHash is required"),
+        (lambda b: {**b, "extra": True}, "extra: Extra inputs are not permitted"),
+        (lambda b: [b], "request body must be a JSON object, got list"),
+    ],
+)
 async def test_post__wrong_types_or_fields__400_names_the_field(relay, change, expected):
     message = await _error(await relay.post("/signatures", json=change(signed_body())), 400)
     assert expected in message
@@ -122,8 +139,10 @@ async def test_post__oversized_body__413_names_the_limit(relay):
 
 @pytest.mark.asyncio
 @pytest.mark.asyncio
-@pytest.mark.parametrize("path", ["/signatures/0/0xab/1", "/signatures/31337/not-an-address/1",
-                                  f"/signatures/31337/{DOMAIN.verifying_contract}/-1"])
+@pytest.mark.parametrize(
+    "path",
+    ["/signatures/0/0xab/1", "/signatures/31337/not-an-address/1", f"/signatures/31337/{DOMAIN.verifying_contract}/-1"],
+)
 async def test_get__bad_path__400(relay, path):
     message = await _error(await relay.get(path), 400)
     assert message.startswith("invalid claim path:")

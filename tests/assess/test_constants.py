@@ -13,7 +13,13 @@ def test_decision__codes__match_contract_constants():
 
 def test_peril__bits__match_documented_mask():
     assert [int(p) for p in (Peril.COLLISION, Peril.HAIL, Peril.FLOOD, Peril.WIND, Peril.THEFT, Peril.FIRE)] == [
-        1, 2, 4, 8, 16, 32]
+        1,
+        2,
+        4,
+        8,
+        16,
+        32,
+    ]
 
 
 def test_peril_from_index__contract_index__gives_bit_and_back():

@@ -12,7 +12,7 @@ from oracle.explain import build_manifest, canonical_json, explanation_hash, loa
 from oracle.sources.history import InMemoryClaimsHistory, PriorPhoto
 from oracle.sources.noaa import load_storm_events
 from oracle.sources.terms import load_terms
-from tests.factories import real_photo_paths, prediction
+from tests.factories import prediction, real_photo_paths
 
 
 def _run_claim(store, tables_dir, claim, names_and_bytes, history, incident_shift=0):
@@ -22,18 +22,32 @@ def _run_claim(store, tables_dir, claim, names_and_bytes, history, incident_shif
     store.put(manifest.data)
     terms_bytes = DEFAULT_TERMS_PATH.read_bytes()
     store.put(terms_bytes)
-    claim = replace(claim, evidence_root=manifest.root, incident_time=claim.incident_time + incident_shift,
-                    submitted_at=claim.submitted_at + incident_shift)
+    claim = replace(
+        claim,
+        evidence_root=manifest.root,
+        incident_time=claim.incident_time + incident_shift,
+        submitted_at=claim.submitted_at + incident_shift,
+    )
     terms = load_terms(store, keccak(terms_bytes))
     photos = verify_evidence(load_manifest(claim.evidence_root, store), claim.evidence_root, store)
     t = terms.thresholds
     weather = load_storm_events(tables_dir).events_near(
-        claim.peril, claim.lat, claim.lon, claim.incident_time, t.weather_radius_km, t.weather_window_hours,
+        claim.peril,
+        claim.lat,
+        claim.lon,
+        claim.incident_time,
+        t.weather_radius_km,
+        t.weather_window_hours,
         county_fips=claim.county_fips,
     )
     inputs = AssessmentInputs(
-        claim=claim, photos=photos, predictions=[prediction(heatmap=b"png-%d" % i) for i in range(len(photos))],
-        weather=weather, history=history, terms=terms, terms_hash=keccak(terms_bytes),
+        claim=claim,
+        photos=photos,
+        predictions=[prediction(heatmap=b"png-%d" % i) for i in range(len(photos))],
+        weather=weather,
+        history=history,
+        terms=terms,
+        terms_hash=keccak(terms_bytes),
     )
     result = assess(inputs)
     doc = explanation_for(
@@ -70,8 +84,9 @@ def test_reused_real_photo__earlier_claim_has_it__referred(tmp_path, tables_dir,
     store = LocalContentStore(tmp_path / "cas")
     paths = real_photo_paths(3)
     reused = paths[0].read_bytes()
-    earlier = PriorPhoto(claim_id=1, submitted_at=0, cid="earlier", sha256="0x",
-                         phash=phash(reused), dhash=dhash(reused))
+    earlier = PriorPhoto(
+        claim_id=1, submitted_at=0, cid="earlier", sha256="0x", phash=phash(reused), dhash=dhash(reused)
+    )
     history = InMemoryClaimsHistory(photos=[earlier])
     result, doc, _ = _run_claim(store, tables_dir, claim, [(p.name, p.read_bytes()) for p in paths], history)
     assert result.decision is Decision.REFER

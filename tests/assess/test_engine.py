@@ -14,14 +14,22 @@ from oracle.assess import AssessmentError, Decision, Peril, Prediction, assess
 from oracle.assess.engine import percent
 from oracle.assess.imagehash import dhash, phash
 from oracle.cas import cid_for_bytes
-from oracle.sources.history import InMemoryClaimsHistory, PriorClaim, PriorPhoto
 from oracle.domain import Peril
+from oracle.sources.history import InMemoryClaimsHistory, PriorClaim, PriorPhoto
 from oracle.sources.records import WeatherRecord
 from tests.factories import ETH, HAIL_TIME, exif_with, make_jpeg, photo, prediction
 
 HAIL_REPORT = WeatherRecord(
-    source="noaa-storm-events", record_id="808462", event_type="Hail", perils=Peril.HAIL,
-    begin=HAIL_TIME, end=HAIL_TIME, match="radius", distance_m=1468, magnitude="1.75", magnitude_unit="in",
+    source="noaa-storm-events",
+    record_id="808462",
+    event_type="Hail",
+    perils=Peril.HAIL,
+    begin=HAIL_TIME,
+    end=HAIL_TIME,
+    match="radius",
+    distance_m=1468,
+    magnitude="1.75",
+    magnitude_unit="in",
     as_of="2019-06-17",
 )
 
@@ -106,8 +114,14 @@ def test_assess__photo_reused_from_earlier_claim__refers(make_inputs):
     copy.save(buf, "JPEG", quality=70)
     history = InMemoryClaimsHistory(
         photos=[
-            PriorPhoto(claim_id=2, submitted_at=HAIL_TIME - 86_400, cid=cid_for_bytes(original), sha256="0x00",
-                       phash=phash(original), dhash=dhash(original))
+            PriorPhoto(
+                claim_id=2,
+                submitted_at=HAIL_TIME - 86_400,
+                cid=cid_for_bytes(original),
+                sha256="0x00",
+                phash=phash(original),
+                dhash=dhash(original),
+            )
         ]
     )
     photos = [photo(0, buf.getvalue()), photo(1, make_jpeg(2000))]
@@ -119,8 +133,14 @@ def test_assess__photo_reused_from_earlier_claim__refers(make_inputs):
 
 def test_assess__same_photo_only_in_a_later_claim__not_a_signal(make_inputs):
     data = make_jpeg(1000)
-    later = PriorPhoto(claim_id=99, submitted_at=HAIL_TIME + 3 * 86_400, cid=cid_for_bytes(data), sha256="0x",
-                       phash=phash(data), dhash=dhash(data))
+    later = PriorPhoto(
+        claim_id=99,
+        submitted_at=HAIL_TIME + 3 * 86_400,
+        cid=cid_for_bytes(data),
+        sha256="0x",
+        phash=phash(data),
+        dhash=dhash(data),
+    )
     history = InMemoryClaimsHistory(photos=[later])
     result = assess(make_inputs(weather=[HAIL_REPORT], photos=[photo(0, data)], history=history))
     assert result.fraud_signals == () and result.decision is Decision.APPROVE
@@ -170,8 +190,13 @@ def test_assess__early_claim_and_modest_model_confidence__refers_for_low_confide
 
 def _prior_claims(claim, days_before):
     return [
-        PriorClaim(claim_id=100 + d, policy_id=3, insured_object_id=claim.insured_object_id,
-                   incident_time=HAIL_TIME - d * 86_400, submitted_at=HAIL_TIME - d * 86_400)
+        PriorClaim(
+            claim_id=100 + d,
+            policy_id=3,
+            insured_object_id=claim.insured_object_id,
+            incident_time=HAIL_TIME - d * 86_400,
+            submitted_at=HAIL_TIME - d * 86_400,
+        )
         for d in days_before
     ]
 
@@ -209,8 +234,11 @@ def test_assess__not_covered__rejects_with_reason_and_full_confidence(make_input
 
 
 def test_assess__loss_below_deductible__rejects_with_arithmetic(make_inputs):
-    result = assess(make_inputs(weather=[HAIL_REPORT], predictions=[prediction("minor")] * 2,
-                                claim_overrides={"deductible": ETH // 2}))
+    result = assess(
+        make_inputs(
+            weather=[HAIL_REPORT], predictions=[prediction("minor")] * 2, claim_overrides={"deductible": ETH // 2}
+        )
+    )
     assert result.decision is Decision.REJECT
     assert "payout.below_deductible" in _rule_ids(result)
     assert result.arithmetic.loss == 2 * ETH // 10 and result.arithmetic.net == 0
@@ -235,9 +263,7 @@ def test_assess__photo_and_prediction_counts_differ__raises(make_inputs):
 
 
 def test_assess__prediction_lacks_a_class__raises_naming_it(make_inputs):
-    bad = Prediction(
-        probabilities={"whole": 0.1, "minor": 0.9}, label="minor", confidence=0.9, damage_probability=0.9
-    )
+    bad = Prediction(probabilities={"whole": 0.1, "minor": 0.9}, label="minor", confidence=0.9, damage_probability=0.9)
     with pytest.raises(AssessmentError, match=r"lack classes \['moderate', 'severe'\]"):
         assess(make_inputs(n=1, predictions=[bad]))
 
@@ -262,9 +288,7 @@ def predictions(draw):
     total = sum(raw)
     probs = dict(zip(["whole", "minor", "moderate", "severe"], [r / total for r in raw]))
     label = max(probs, key=probs.get)
-    return Prediction(
-        probabilities=probs, label=label, confidence=probs[label], damage_probability=1 - probs["whole"]
-    )
+    return Prediction(probabilities=probs, label=label, confidence=probs[label], damage_probability=1 - probs["whole"])
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -278,10 +302,13 @@ def predictions(draw):
 def test_assess__any_inputs__decision_payout_and_reasons_consistent(
     make_inputs, preds, claimed, remaining, deductible, weather
 ):
-    result = assess(make_inputs(
-        predictions=preds, weather=[HAIL_REPORT] if weather else [],
-        claim_overrides={"claimed_amount": claimed, "remaining_coverage": remaining, "deductible": deductible},
-    ))
+    result = assess(
+        make_inputs(
+            predictions=preds,
+            weather=[HAIL_REPORT] if weather else [],
+            claim_overrides={"claimed_amount": claimed, "remaining_coverage": remaining, "deductible": deductible},
+        )
+    )
     assert 0 <= result.confidence_bps <= 10_000
     assert result.payout <= min(claimed, remaining)
     outcomes = {r.outcome for r in result.rules}
@@ -297,13 +324,16 @@ def test_assess__any_inputs__decision_payout_and_reasons_consistent(
 def test_assess__vision_runtime_photo_prediction__accepted_as_input(make_inputs):
     runtime = pytest.importorskip("oracle.vision.runtime", reason="the damage model runtime is not installed")
     probs = {"whole": 0.04, "minor": 0.06, "moderate": 0.85, "severe": 0.05}
-    pred = runtime.PhotoPrediction(probabilities=probs, label="moderate", confidence=0.85, damage_probability=0.96,
-                                   heatmap_png=b"heat")
+    pred = runtime.PhotoPrediction(
+        probabilities=probs, label="moderate", confidence=0.85, damage_probability=0.96, heatmap_png=b"heat"
+    )
     result = assess(make_inputs(n=1, weather=[HAIL_REPORT], predictions=[pred]))
     assert result.decision is Decision.APPROVE
     assert result.findings[0].probabilities_bps == {"whole": 400, "minor": 600, "moderate": 8500, "severe": 500}
 
 
-@pytest.mark.parametrize(("bps", "text"), [(1844, "18.44%"), (1850, "18.5%"), (2000, "20%"), (5, "0.05%"), (10_000, "100%"), (0, "0%")])
+@pytest.mark.parametrize(
+    ("bps", "text"), [(1844, "18.44%"), (1850, "18.5%"), (2000, "20%"), (5, "0.05%"), (10_000, "100%"), (0, "0%")]
+)
 def test_percent__basis_points__exact_percentage(bps, text):
     assert percent(bps) == text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from oracle.assess.exif import read_exif
 from tests.factories import exif_with, make_jpeg
@@ -11,14 +11,14 @@ from tests.factories import exif_with, make_jpeg
 def test_read_exif__time_with_offset_and_gps__utc_epoch_and_micro_degrees():
     data = make_jpeg(1, exif=exif_with("2019:03:02 04:00:00", "-06:00", (30.51, -85.3)))
     exif = read_exif(data)
-    assert exif.taken_at == int(datetime(2019, 3, 2, 10, 0, tzinfo=timezone.utc).timestamp())
+    assert exif.taken_at == int(datetime(2019, 3, 2, 10, 0, tzinfo=UTC).timestamp())
     assert exif.taken_at_has_offset
     assert abs(exif.lat_e6 - 30_510_000) <= 1 and abs(exif.lon_e6 + 85_300_000) <= 1
 
 
 def test_read_exif__time_without_offset__read_as_utc_and_flagged():
     exif = read_exif(make_jpeg(1, exif=exif_with("2019:03:02 04:00:00")))
-    assert exif.taken_at == int(datetime(2019, 3, 2, 4, 0, tzinfo=timezone.utc).timestamp())
+    assert exif.taken_at == int(datetime(2019, 3, 2, 4, 0, tzinfo=UTC).timestamp())
     assert not exif.taken_at_has_offset
     assert exif.lat_e6 is None
 

@@ -9,9 +9,8 @@ from dataclasses import replace
 import pytest
 from aiohttp import web
 
-from oracle.assess import DEFAULT_TERMS_PATH
+from oracle.assess import DEFAULT_TERMS_PATH, Claim, Peril
 from oracle.cas import LocalContentStore
-from oracle.assess import Claim, Peril
 from oracle.claim.assessor import ClaimAssessor
 from oracle.claim.evidence import store_evidence, store_terms
 from oracle.settings import load_settings
@@ -100,7 +99,11 @@ def make_assessor(store) -> Callable[..., ClaimAssessor]:
 
     def build(model, sources=(), history=None, **kwargs) -> ClaimAssessor:
         assessor = ClaimAssessor(
-            store, model, list(sources), history if history is not None else InMemoryClaimsHistory(), CODE_VERSION,
+            store,
+            model,
+            list(sources),
+            history if history is not None else InMemoryClaimsHistory(),
+            CODE_VERSION,
             **kwargs,
         )
         made.append(assessor)

@@ -10,15 +10,14 @@ import pytest
 from eth_utils import keccak
 
 from oracle.assess import Decision, Explanation, Peril
-from oracle.explain import parse_canonical
-from oracle.explain.evidence import EvidenceError
 from oracle.claim.assessor import ExplanationNotFoundError, ModelUnavailableError, record_in_history
 from oracle.claim.context import ClaimContextError, new_claim
+from oracle.explain.evidence import EvidenceError
 from oracle.sources.history import InMemoryClaimsHistory
 from oracle.sources.open_meteo import UpstreamError
 from oracle.sources.weather import OpenMeteoArchiveSource
-from tests.factories import make_jpeg, real_photo_paths
 from tests.claim.conftest import RETRIEVED_AT, error_body, open_meteo_app
+from tests.factories import make_jpeg, real_photo_paths
 
 pytestmark = pytest.mark.asyncio
 
@@ -35,7 +34,10 @@ async def test_assess__hail_claim_with_noaa_hail__explanation_and_heatmaps_store
     assert outcome.model_hash == hashlib.sha256(damage_model.path.read_bytes()).digest()
     doc = outcome.explanation.to_doc()
     assert (doc["decision"]["code"], int(doc["payout"]), doc["confidenceBps"]) == (
-        outcome.decision, outcome.payout, outcome.confidence_bps)
+        outcome.decision,
+        outcome.payout,
+        outcome.confidence_bps,
+    )
     assert doc["claim"]["policy"]["vehicleClass"] == "sedan"  # the default when the manifest names none
     assert "808462" in [r["recordId"] for r in doc["sources"]]
     assert "weather.supported" in [r["id"] for r in doc["rules"]]
@@ -104,8 +106,7 @@ async def test_assess__collision_claim__no_weather_source_asked(
     server = await aiohttp_server(open_meteo_app())
     async with aiohttp.ClientSession() as session:
         source = OpenMeteoArchiveSource(session, base_url=str(server.make_url("/v1/archive")))
-        outcome = await make_assessor(damage_model, [source]).assess(
-            make_context(photo_bytes, peril=Peril.COLLISION))
+        outcome = await make_assessor(damage_model, [source]).assess(make_context(photo_bytes, peril=Peril.COLLISION))
     assert server.app["hits"] == []
     assert outcome.explanation.assessment.weather_records is None
 
@@ -115,8 +116,9 @@ async def test_assess__open_meteo_stand_in__records_with_frozen_retrieval_time(
 ):
     server = await aiohttp_server(open_meteo_app())
     async with aiohttp.ClientSession() as session:
-        source = OpenMeteoArchiveSource(session, base_url=str(server.make_url("/v1/archive")),
-                                        clock=lambda: RETRIEVED_AT)
+        source = OpenMeteoArchiveSource(
+            session, base_url=str(server.make_url("/v1/archive")), clock=lambda: RETRIEVED_AT
+        )
         outcome = await make_assessor(damage_model, [source]).assess(make_context(photo_bytes))
     sources = outcome.explanation.to_doc()["sources"]
     assert {r["source"] for r in sources} == {"open-meteo-archive"}
@@ -151,8 +153,13 @@ async def test_assess__photo_of_an_earlier_claim__referred_as_reused(
     first = make_context(photo_bytes)
     await assessor.assess(first)
     third = real_photo_paths(3)[2]
-    later = make_context([photo_bytes[0], (third.name, third.read_bytes())], claim_id=first.claim_id + 4096,
-                         policy_id=4, submitted_at=first.submitted_at + 3600, insured_object_id="0x" + "43" * 32)
+    later = make_context(
+        [photo_bytes[0], (third.name, third.read_bytes())],
+        claim_id=first.claim_id + 4096,
+        policy_id=4,
+        submitted_at=first.submitted_at + 3600,
+        insured_object_id="0x" + "43" * 32,
+    )
     outcome = await assessor.assess(later)
     assert outcome.decision == Decision.REFER
     assert [s.id for s in outcome.explanation.assessment.fraud_signals] == ["photo.reused"]
@@ -191,11 +198,21 @@ async def test_assess_batch__several_claims_one_model_call__same_outcomes_and_by
 ):
     photos = [(p.name, p.read_bytes()) for p in real_photo_paths(5)]
     first = make_context(photos[:2])
-    reused = make_context([photos[1], photos[2]], claim_id=first.claim_id + 4096, policy_id=4,
-                          submitted_at=first.submitted_at + 3600, insured_object_id="0x" + "43" * 32)
-    collision = make_context(photos[3:5], claim_id=first.claim_id + 2 * 4096, policy_id=5,
-                             submitted_at=first.submitted_at + 7200, insured_object_id="0x" + "44" * 32,
-                             peril=Peril.COLLISION)
+    reused = make_context(
+        [photos[1], photos[2]],
+        claim_id=first.claim_id + 4096,
+        policy_id=4,
+        submitted_at=first.submitted_at + 3600,
+        insured_object_id="0x" + "43" * 32,
+    )
+    collision = make_context(
+        photos[3:5],
+        claim_id=first.claim_id + 2 * 4096,
+        policy_id=5,
+        submitted_at=first.submitted_at + 7200,
+        insured_object_id="0x" + "44" * 32,
+        peril=Peril.COLLISION,
+    )
     unknown = replace(collision, claim_id=collision.claim_id + 1, evidence_root=b"\x01" * 32)
     one_by_one = make_assessor(damage_model, [noaa], history=InMemoryClaimsHistory(), record_history=True)
     expected = [await one_by_one.assess(ctx) for ctx in (first, reused, collision)]
@@ -205,7 +222,9 @@ async def test_assess_batch__several_claims_one_model_call__same_outcomes_and_by
 
     assert results[:2] + results[3:] == expected  # decisions, payouts, hashes and explanations alike
     assert isinstance(results[2], EvidenceError)  # one claim's problem stops that claim only
-    assert [s.id for s in results[1].explanation.assessment.fraud_signals] == ["photo.reused"]  # history within the batch
+    assert [s.id for s in results[1].explanation.assessment.fraud_signals] == [
+        "photo.reused"
+    ]  # history within the batch
     for outcome in expected:
         assert keccak(store.get(outcome.explanation_cid)) == outcome.explanation_hash
 
@@ -214,8 +233,16 @@ async def test_assess_batch__record_callback__called_in_order_before_the_next_cl
     damage_model, make_assessor, make_context
 ):
     photos = [(p.name, p.read_bytes()) for p in real_photo_paths(2)]
-    claims = [make_context([photo], claim_id=4096 * (i + 5), policy_id=i + 5, insured_object_id="0x" + bytes([i]).hex() * 32,
-                           peril=Peril.COLLISION) for i, photo in enumerate(photos)]
+    claims = [
+        make_context(
+            [photo],
+            claim_id=4096 * (i + 5),
+            policy_id=i + 5,
+            insured_object_id="0x" + bytes([i]).hex() * 32,
+            peril=Peril.COLLISION,
+        )
+        for i, photo in enumerate(photos)
+    ]
     history = InMemoryClaimsHistory()
     seen = []
 

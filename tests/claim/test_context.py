@@ -24,8 +24,10 @@ class Blocks:
         return SimpleNamespace(timestamp=self.stamps[number])
 
 
-@pytest.mark.parametrize(("moment", "expected"), [(0, (0, 0)), (5, (1, 3)), (9, (4, 4)), (12, (5, 5)),
-                                                  (7, (4, 3)), (13, (6, 5)), (-1, (0, -1))])
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [(0, (0, 0)), (5, (1, 3)), (9, (4, 4)), (12, (5, 5)), (7, (4, 3)), (13, (6, 5)), (-1, (0, -1))],
+)
 def test_blocks_at_time__equal_and_missing_stamps__exact_range(moment, expected):
     assert blocks_at_time(Blocks([0, 5, 5, 5, 9, 12]), moment, 5) == expected
 
@@ -40,8 +42,18 @@ def test_claim_from_chain__stored_event__insured_object_read_at_purchase_once_th
     w3, manager = deployed.chain.w3, deployed.manager
     for _ in range(40):  # the policy is bought well before the claim
         w3.provider.make_request("evm_mine", [])
-    claim_id = submit_claim(manager, deployed.holder, deployed.policy_id, keccak(b"manifest"), "ipfs://m",
-                            w3.eth.get_block("latest").timestamp, 1, 0, 0, 2 * ETH)
+    claim_id = submit_claim(
+        manager,
+        deployed.holder,
+        deployed.policy_id,
+        keccak(b"manifest"),
+        "ipfs://m",
+        w3.eth.get_block("latest").timestamp,
+        1,
+        0,
+        0,
+        2 * ETH,
+    )
     store = NodeStore(f"sqlite:///{tmp_path / 'node.db'}")
     ClaimWatcher(manager, store, confirmations=0).poll()
     event = event_from_record(store.job(w3.eth.chain_id, manager.address, claim_id).event)

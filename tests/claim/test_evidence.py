@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from oracle.explain.evidence import EvidenceError, build_manifest, manifest_claimant
 from oracle.claim.evidence import store_evidence
+from oracle.explain.evidence import EvidenceError, build_manifest, manifest_claimant
 from tests.factories import make_jpeg
 
 

@@ -30,11 +30,25 @@ def _claim(peril: Peril, store: MemoryContentStore) -> Claim:
     photos = [("front.jpg", make_jpeg(1, (320, 240))), ("side.jpg", make_jpeg(2, (240, 320)))]
     evidence = store_evidence(store, photos, vehicle_class="suv", county_fips="12013")
     return Claim(
-        claim_id=3 * 4096 + 1, chain_id=31337, contract="0x5FbDB2315678afecb367f032d93F642f64180aa3", policy_id=3,
-        product_id=1, evidence_root=evidence.root, evidence_uri=evidence.uri, terms_hash=terms_hash,
-        policy_start=1551522000 - 60 * 86400, policy_end=1551522000 + 300 * 86400, incident_time=1551522000,
-        submitted_at=1551522000 + 2 * 86400, lat_e6=30_500_000, lon_e6=-85_300_000, peril=peril,
-        claimed_amount=5 * 10**17, remaining_coverage=10 * 10**18, deductible=10**17, covered_perils=0b111111,
+        claim_id=3 * 4096 + 1,
+        chain_id=31337,
+        contract="0x5FbDB2315678afecb367f032d93F642f64180aa3",
+        policy_id=3,
+        product_id=1,
+        evidence_root=evidence.root,
+        evidence_uri=evidence.uri,
+        terms_hash=terms_hash,
+        policy_start=1551522000 - 60 * 86400,
+        policy_end=1551522000 + 300 * 86400,
+        incident_time=1551522000,
+        submitted_at=1551522000 + 2 * 86400,
+        lat_e6=30_500_000,
+        lon_e6=-85_300_000,
+        peril=peril,
+        claimed_amount=5 * 10**17,
+        remaining_coverage=10 * 10**18,
+        deductible=10**17,
+        covered_perils=0b111111,
         insured_object_id="0x" + "42" * 32,
     )
 

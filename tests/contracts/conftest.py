@@ -17,8 +17,9 @@ EVIDENCE_ROOT = keccak(b"evidence-manifest-1")
 PERIL_COLLISION, PERIL_HAIL = 0, 1
 
 # The demo product's terms (committee and arbitrator are filled in by `create_product`).
-DEFAULT_PRODUCT = demo_product_config([], 2, "0x" + "00" * 20, MODEL_HASH, TERMS_HASH,
-                                      metaEvidenceURI="ipfs://bafkmetaevidence")
+DEFAULT_PRODUCT = demo_product_config(
+    [], 2, "0x" + "00" * 20, MODEL_HASH, TERMS_HASH, metaEvidenceURI="ipfs://bafkmetaevidence"
+)
 ARBITRATION_FEE = ETH // 100
 
 
@@ -135,8 +136,9 @@ def buy_policy(manager, claimant):
 def submit_claim(manager, claimant, chain):
     """Factory: submits a claim on a policy and returns its id."""
 
-    def submit(policy_id: int, amount: int = 2 * ETH, holder=None, root: bytes = EVIDENCE_ROOT,
-               peril: int = PERIL_HAIL) -> int:
+    def submit(
+        policy_id: int, amount: int = 2 * ETH, holder=None, root: bytes = EVIDENCE_ROOT, peril: int = PERIL_HAIL
+    ) -> int:
         holder = holder or claimant
         chain.pending_timestamp += 3600  # the incident happens an hour into the policy
         incident = chain.pending_timestamp - 60
@@ -152,12 +154,18 @@ def submit_claim(manager, claimant, chain):
 def make_report(manager):
     """Factory: a report for a claim, bound by default to its evidence root, terms and model."""
 
-    def make(claim_id: int, decision: int = Decision.APPROVE, payout: int = ETH // 2, confidence: int = 9500,
-             **overrides) -> Report:
+    def make(
+        claim_id: int, decision: int = Decision.APPROVE, payout: int = ETH // 2, confidence: int = 9500, **overrides
+    ) -> Report:
         fields = dict(
-            claimId=claim_id, decision=int(decision), payout=payout, confidence=confidence,
-            explanationHash=keccak(b"explanation-%d" % claim_id), modelHash=MODEL_HASH,
-            evidenceRoot=bytes(manager.claim(claim_id).evidenceRoot), termsHash=TERMS_HASH,
+            claimId=claim_id,
+            decision=int(decision),
+            payout=payout,
+            confidence=confidence,
+            explanationHash=keccak(b"explanation-%d" % claim_id),
+            modelHash=MODEL_HASH,
+            evidenceRoot=bytes(manager.claim(claim_id).evidenceRoot),
+            termsHash=TERMS_HASH,
         )
         fields.update(overrides)
         return Report(**fields)

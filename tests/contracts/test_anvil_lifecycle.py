@@ -19,4 +19,5 @@ def test_lifecycle__on_anvil__every_path_reaches_its_outcome(chain):
     }
     assert set(GAS_KEYS) <= set(result.gas)
     assert result.gas["lifecycle_total"] == sum(
-        result.gas[k] for k in ("submit_claim", "report_signed_2of3", "finalize", "withdraw"))
+        result.gas[k] for k in ("submit_claim", "report_signed_2of3", "finalize", "withdraw")
+    )

@@ -123,8 +123,7 @@ def test_buy_policy__unknown_product__reverts(manager, claimant):
         manager.buyPolicy(12345, keccak(b"x"), value=ETH // 10, sender=claimant)
 
 
-def test_release_policy__expired_without_claims__unlocks_coverage(manager, create_product, buy_policy, chain,
-                                                                   stranger):
+def test_release_policy__expired_without_claims__unlocks_coverage(manager, create_product, buy_policy, chain, stranger):
     product_id = create_product(capital=20 * ETH)
     policy_id = buy_policy(product_id)
     with ape.reverts("policies: policy not expired"):

@@ -13,12 +13,22 @@ SUBMITTED, DECIDED, DISPUTED, RESOLVED, PAID = 1, 2, 3, 4, 5
 
 # ------------------------------------------------------------------ submitClaim
 
+
 def test_submit_claim__holder_within_term__stores_and_emits(manager, create_product, buy_policy, claimant, chain):
     policy_id = buy_policy(create_product())
     chain.pending_timestamp += 3600
     incident = chain.pending_timestamp - 100
-    receipt = manager.submitClaim(policy_id, EVIDENCE_ROOT, "ipfs://bafkev", incident, PERIL_HAIL,
-                                  41_600_000, -93_600_000, 3 * ETH, sender=claimant)
+    receipt = manager.submitClaim(
+        policy_id,
+        EVIDENCE_ROOT,
+        "ipfs://bafkev",
+        incident,
+        PERIL_HAIL,
+        41_600_000,
+        -93_600_000,
+        3 * ETH,
+        sender=claimant,
+    )
     event = receipt.decode_logs(manager.ClaimSubmitted)[0]
     assert event.claimId == policy_id * 4096 + 1 and event.holder == claimant.address
     assert event.evidenceURI == "ipfs://bafkev" and event.latitudeE6 == 41_600_000 and event.peril == PERIL_HAIL
@@ -31,11 +41,19 @@ def test_submit_claim__holder_within_term__stores_and_emits(manager, create_prod
 
 def _submit(manager, policy_id, sender, chain, **kw):
     chain.pending_timestamp += 3600
-    args = dict(root=EVIDENCE_ROOT, incident=chain.pending_timestamp - 100, peril=PERIL_HAIL, lat=0, lon=0,
-                amount=ETH)
+    args = dict(root=EVIDENCE_ROOT, incident=chain.pending_timestamp - 100, peril=PERIL_HAIL, lat=0, lon=0, amount=ETH)
     args.update(kw)
-    return manager.submitClaim(policy_id, args["root"], "ipfs://x", args["incident"], args["peril"], args["lat"],
-                               args["lon"], args["amount"], sender=sender)
+    return manager.submitClaim(
+        policy_id,
+        args["root"],
+        "ipfs://x",
+        args["incident"],
+        args["peril"],
+        args["lat"],
+        args["lon"],
+        args["amount"],
+        sender=sender,
+    )
 
 
 @pytest.mark.parametrize(
@@ -52,8 +70,7 @@ def _submit(manager, policy_id, sender, chain, **kw):
         ({"incident": 1}, "claims: incident before start"),
     ],
 )
-def test_submit_claim__invalid_input__reverts(manager, create_product, buy_policy, claimant, chain, overrides,
-                                              reason):
+def test_submit_claim__invalid_input__reverts(manager, create_product, buy_policy, claimant, chain, overrides, reason):
     policy_id = buy_policy(create_product())
     with ape.reverts(reason):
         _submit(manager, policy_id, claimant, chain, **overrides)
@@ -73,6 +90,7 @@ def test_submit_claim__after_term__reverts(manager, create_product, buy_policy, 
 
 
 # ------------------------------------------------------------------ signed reports
+
 
 def test_report_digest__python_signer__matches_contract(manager, open_claim, make_report, domain):
     _, _, claim_id = open_claim()
@@ -143,16 +161,18 @@ def test_signed_report__descending_order__reverts(manager, open_claim, make_repo
         manager.submitSignedReport(report.as_tuple(), list(reversed(sign(report))), sender=deployer)
 
 
-def test_signed_report__signer_outside_committee__reverts(manager, open_claim, make_report, sign, oracles,
-                                                          stranger, deployer):
+def test_signed_report__signer_outside_committee__reverts(
+    manager, open_claim, make_report, sign, oracles, stranger, deployer
+):
     _, _, claim_id = open_claim()
     report = make_report(claim_id)
     with ape.reverts("oracle: signer not in committee"):
         manager.submitSignedReport(report.as_tuple(), sign(report, [oracles[0], stranger]), sender=deployer)
 
 
-def test_signed_report__replayed_on_another_claim__reverts(manager, create_product, buy_policy, submit_claim,
-                                                           make_report, sign, deployer):
+def test_signed_report__replayed_on_another_claim__reverts(
+    manager, create_product, buy_policy, submit_claim, make_report, sign, deployer
+):
     policy_id = buy_policy(create_product())
     first, second = submit_claim(policy_id), submit_claim(policy_id)
     signatures = sign(make_report(first))
@@ -177,8 +197,9 @@ def test_signed_report__signed_for_another_chain__reverts(manager, open_claim, m
         manager.submitSignedReport(report.as_tuple(), sign(report, sign_domain=foreign), sender=deployer)
 
 
-def test_signed_report__signed_for_another_contract__reverts(project, manager, open_claim, make_report, sign,
-                                                             domain, deployer):
+def test_signed_report__signed_for_another_contract__reverts(
+    project, manager, open_claim, make_report, sign, domain, deployer
+):
     _, _, claim_id = open_claim()
     report = make_report(claim_id)
     twin = deployer.deploy(project.ClaimsManager)
@@ -187,8 +208,9 @@ def test_signed_report__signed_for_another_contract__reverts(project, manager, o
         manager.submitSignedReport(report.as_tuple(), sign(report, sign_domain=foreign), sender=deployer)
 
 
-def test_signed_report__another_products_committee__reverts(manager, create_product, open_claim, make_report,
-                                                             sign, accounts, insurer, deployer):
+def test_signed_report__another_products_committee__reverts(
+    manager, create_product, open_claim, make_report, sign, accounts, insurer, deployer
+):
     # the same claim id space, but a product whose committee is different signers
     other_committee = [accounts[10], accounts[11]]
     _, _, claim_id = open_claim(committee=[a.address for a in other_committee])
@@ -198,8 +220,9 @@ def test_signed_report__another_products_committee__reverts(manager, create_prod
     manager.submitSignedReport(report.as_tuple(), sign(report, other_committee), sender=deployer)
 
 
-def test_signed_report__high_s_malleated_signature__reverts(manager, open_claim, make_report, domain, oracles,
-                                                             deployer):
+def test_signed_report__high_s_malleated_signature__reverts(
+    manager, open_claim, make_report, domain, oracles, deployer
+):
     _, _, claim_id = open_claim()
     report = make_report(claim_id)
     n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -222,8 +245,9 @@ def test_signed_report__high_s_malleated_signature__reverts(manager, open_claim,
         ({"payout": 3 * ETH}, "oracle: payout above claimed"),
     ],
 )
-def test_signed_report__bad_binding_or_values__reverts(manager, open_claim, make_report, sign, deployer, fields,
-                                                       reason):
+def test_signed_report__bad_binding_or_values__reverts(
+    manager, open_claim, make_report, sign, deployer, fields, reason
+):
     _, _, claim_id = open_claim()
     report = make_report(claim_id, **fields)
     with ape.reverts(reason):
@@ -243,8 +267,9 @@ def test_signed_report__unknown_decision_or_confidence__reverts(manager, open_cl
             manager.submitSignedReport(tuple(fields), [], sender=deployer)
 
 
-def test_signed_report__unknown_claim__reverts(manager, make_report, create_product, buy_policy, submit_claim,
-                                               sign, deployer):
+def test_signed_report__unknown_claim__reverts(
+    manager, make_report, create_product, buy_policy, submit_claim, sign, deployer
+):
     policy_id = buy_policy(create_product())
     claim_id = submit_claim(policy_id)
     report = make_report(claim_id, claimId=claim_id + 1)
@@ -252,8 +277,9 @@ def test_signed_report__unknown_claim__reverts(manager, make_report, create_prod
         manager.submitSignedReport(report.as_tuple(), sign(report), sender=deployer)
 
 
-def test_model_approval_withdrawn__pending_claim__report_rejected(manager, open_claim, make_report, sign, insurer,
-                                                                  deployer):
+def test_model_approval_withdrawn__pending_claim__report_rejected(
+    manager, open_claim, make_report, sign, insurer, deployer
+):
     product_id, _, claim_id = open_claim()
     report = make_report(claim_id)
     manager.setModelApproval(product_id, report.modelHash, False, sender=insurer)
@@ -262,6 +288,7 @@ def test_model_approval_withdrawn__pending_claim__report_rejected(manager, open_
 
 
 # ------------------------------------------------------------------ vote path
+
 
 def test_vote_report__m_matching_votes__records_decision(manager, open_claim, make_report, oracles):
     _, _, claim_id = open_claim(amount=5 * ETH)
@@ -294,8 +321,9 @@ def test_vote_report__outsider__reverts(manager, open_claim, make_report, strang
         manager.voteReport(make_report(claim_id).as_tuple(), sender=stranger)
 
 
-def test_vote_report__committee_rotated__old_votes_do_not_count(manager, open_claim, make_report, oracles, insurer,
-                                                                  accounts):
+def test_vote_report__committee_rotated__old_votes_do_not_count(
+    manager, open_claim, make_report, oracles, insurer, accounts
+):
     product_id, _, claim_id = open_claim(amount=5 * ETH)
     report = make_report(claim_id, payout=3 * ETH, confidence=8000)
     manager.voteReport(report.as_tuple(), sender=oracles[0])

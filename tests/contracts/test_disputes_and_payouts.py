@@ -31,6 +31,7 @@ def _dispute(manager, claim_id, sender):
 
 # ------------------------------------------------------------------ finalize
 
+
 def test_finalize__after_window__resolves_with_oracle_payout(manager, decided_claim, chain, stranger):
     _, policy_id, claim_id = decided_claim
     chain.pending_timestamp += 3 * DAY
@@ -52,8 +53,9 @@ def test_finalize__twice__reverts(manager, decided_claim, chain, stranger):
         manager.finalize(decided_claim[2], sender=stranger)
 
 
-def test_finalize__payout_above_remaining_coverage__capped(manager, create_product, buy_policy, submit_claim,
-                                                             decide, chain, stranger):
+def test_finalize__payout_above_remaining_coverage__capped(
+    manager, create_product, buy_policy, submit_claim, decide, chain, stranger
+):
     policy_id = buy_policy(create_product(instantLimit=0))
     first, second = submit_claim(policy_id, amount=7 * ETH), submit_claim(policy_id, amount=7 * ETH)
     decide(first, payout=6 * ETH, confidence=8000)
@@ -66,6 +68,7 @@ def test_finalize__payout_above_remaining_coverage__capped(manager, create_produ
 
 
 # ------------------------------------------------------------------ withdrawPayout
+
 
 def test_withdraw_payout__resolved__pays_holder_once(manager, decided_claim, chain, claimant):
     product_id, _, claim_id = decided_claim
@@ -103,8 +106,9 @@ def test_withdraw_payout__rejected_claim__nothing_to_withdraw(manager, open_clai
 
 
 @pytest.mark.parametrize("asset_fixture", ["token", "no_bool_token"])
-def test_withdraw_payout__token_product__sends_tokens(manager, create_product, buy_policy, submit_claim, decide,
-                                                      claimant, request, asset_fixture):
+def test_withdraw_payout__token_product__sends_tokens(
+    manager, create_product, buy_policy, submit_claim, decide, claimant, request, asset_fixture
+):
     asset = request.getfixturevalue(asset_fixture)
     policy_id = buy_policy(create_product(capital=20 * ETH, asset=asset), token=asset)
     claim_id = submit_claim(policy_id)
@@ -114,6 +118,7 @@ def test_withdraw_payout__token_product__sends_tokens(manager, create_product, b
 
 
 # ------------------------------------------------------------------ dispute and rule
+
 
 def test_dispute__claimant_in_window__creates_erc792_dispute(manager, decided_claim, arbitrator, claimant):
     product_id, _, claim_id = decided_claim
@@ -171,8 +176,9 @@ def test_dispute__twice_or_undecided__reverts(manager, decided_claim, open_claim
         ("insurer", 3, 0, "insurer"),
     ],
 )
-def test_rule__each_ruling__pays_and_moves_bond(manager, decided_claim, arbitrator, panelists, claimant, insurer,
-                                                disputer_role, ruling, payout, bond_to):
+def test_rule__each_ruling__pays_and_moves_bond(
+    manager, decided_claim, arbitrator, panelists, claimant, insurer, disputer_role, ruling, payout, bond_to
+):
     roles = {"claimant": claimant, "insurer": insurer}
     _, _, claim_id = decided_claim
     dispute_id = _dispute(manager, claim_id, roles[disputer_role])
@@ -216,8 +222,9 @@ def test_rule__twice__reverts(manager, mock_arbitrated_claim, claimant, deployer
         mock.giveRuling(manager, dispute_id, 2, sender=deployer)
 
 
-def test_dispute__arbitrator_reuses_an_open_id__reverts(manager, project, deployer, create_product, buy_policy,
-                                                        submit_claim, decide, claimant):
+def test_dispute__arbitrator_reuses_an_open_id__reverts(
+    manager, project, deployer, create_product, buy_policy, submit_claim, decide, claimant
+):
     mock = deployer.deploy(project.MockArbitrator)
     mock.setReuseIds(True, sender=deployer)
     policy_id = buy_policy(create_product(arbitrator=mock.address))
@@ -241,8 +248,10 @@ def test_credit__bond_winner__withdraws_once(manager, decided_claim, arbitrator,
 
 # ------------------------------------------------------------------ escalation (oracle silent)
 
-def test_escalate__after_timeout__arbitrator_decides(manager, open_claim, arbitrator, panelists, chain, claimant,
-                                                     make_report, sign, deployer):
+
+def test_escalate__after_timeout__arbitrator_decides(
+    manager, open_claim, arbitrator, panelists, chain, claimant, make_report, sign, deployer
+):
     _, _, claim_id = open_claim(amount=3 * ETH)
     with ape.reverts("claims: oracle timeout not over"):
         manager.escalate(claim_id, value=ARBITRATION_FEE, sender=claimant)
@@ -261,8 +270,11 @@ def test_escalate__after_timeout__arbitrator_decides(manager, open_claim, arbitr
 def test_escalate__upheld_without_decision__pays_nothing(manager, open_claim, arbitrator, panelists, chain, insurer):
     _, policy_id, claim_id = open_claim()
     chain.pending_timestamp += DAY
-    dispute_id = manager.escalate(claim_id, value=ARBITRATION_FEE, sender=insurer).decode_logs(
-        manager.ClaimEscalated)[0].disputeId
+    dispute_id = (
+        manager.escalate(claim_id, value=ARBITRATION_FEE, sender=insurer)
+        .decode_logs(manager.ClaimEscalated)[0]
+        .disputeId
+    )
     _rule(arbitrator, panelists, dispute_id, 1)
     assert manager.claim(claim_id).status == RESOLVED and manager.claim(claim_id).payout == 0
     assert manager.policy(policy_id).openClaims == 0
@@ -281,12 +293,15 @@ def test_escalate__stranger_or_decided__reverts(manager, open_claim, decided_cla
 
 # ------------------------------------------------------------------ evidence
 
-def test_submit_evidence__parties__emit_erc1497_evidence(manager, decided_claim, arbitrator, claimant, insurer,
-                                                         oracles, stranger):
+
+def test_submit_evidence__parties__emit_erc1497_evidence(
+    manager, decided_claim, arbitrator, claimant, insurer, oracles, stranger
+):
     _, _, claim_id = decided_claim
     for party in (claimant, insurer, oracles[0]):
-        event = manager.submitEvidence(claim_id, "ipfs://bafkexplanation", sender=party).decode_logs(
-            manager.Evidence)[0]
+        event = manager.submitEvidence(claim_id, "ipfs://bafkexplanation", sender=party).decode_logs(manager.Evidence)[
+            0
+        ]
         assert event._party == party.address and event._evidenceGroupID == claim_id
         assert event._arbitrator == arbitrator.address
     with ape.reverts("claims: not a party"):
@@ -297,23 +312,29 @@ def test_submit_evidence__parties__emit_erc1497_evidence(manager, decided_claim,
 
 # ------------------------------------------------------------------ reentrancy
 
-def test_reentrancy__claimant_contract_rewithdraws_payout__blocked(project, manager, create_product, decide, chain,
-                                                                   deployer):
+
+def test_reentrancy__claimant_contract_rewithdraws_payout__blocked(
+    project, manager, create_product, decide, chain, deployer
+):
     attacker = deployer.deploy(project.ReentrantClaimant, manager)
     product_id = create_product()
     receipt = attacker.buy(product_id, value=ETH // 10, sender=deployer)
     policy_id = receipt.decode_logs(manager.PolicyPurchased)[0].policyId
     chain.pending_timestamp += 3600
-    claim_id = attacker.claim(policy_id, ETH, chain.pending_timestamp - 60, sender=deployer).decode_logs(
-        manager.ClaimSubmitted)[0].claimId
+    claim_id = (
+        attacker.claim(policy_id, ETH, chain.pending_timestamp - 60, sender=deployer)
+        .decode_logs(manager.ClaimSubmitted)[0]
+        .claimId
+    )
     decide(claim_id, payout=ETH // 2, confidence=9900)
     attacker.withdraw(claim_id, sender=deployer)
     assert attacker.reentered() and not attacker.reentrySucceeded()
     assert attacker.balance == ETH // 2  # paid exactly once
 
 
-def test_reentrancy__malicious_token_reenters_withdraw__blocked(project, manager, create_product, buy_policy,
-                                                                  submit_claim, decide, claimant, insurer, deployer):
+def test_reentrancy__malicious_token_reenters_withdraw__blocked(
+    project, manager, create_product, buy_policy, submit_claim, decide, claimant, insurer, deployer
+):
     evil = deployer.deploy(project.ReentrantToken)
     product_id = create_product(capital=0, asset=evil)
     evil.mint(insurer, 20 * ETH, sender=insurer)

@@ -10,8 +10,9 @@ from .conftest import DEFAULT_PRODUCT, ETH, MODEL_HASH, OTHER_MODEL_HASH, TERMS_
 def test_create_product__valid_config__stores_every_parameter_and_emits_meta_evidence(
     manager, insurer, oracles, arbitrator
 ):
-    config = dict(DEFAULT_PRODUCT, asset="0x" + "00" * 20, committee=[o.address for o in oracles],
-                  arbitrator=arbitrator.address)
+    config = dict(
+        DEFAULT_PRODUCT, asset="0x" + "00" * 20, committee=[o.address for o in oracles], arbitrator=arbitrator.address
+    )
     receipt = manager.createProduct(config, sender=insurer)
     product_id = receipt.decode_logs(manager.ProductCreated)[0].productId
     product = manager.product(product_id)

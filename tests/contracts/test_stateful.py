@@ -82,8 +82,7 @@ class ClaimsMachine(RuleBasedStateMachine):
         self.touched: set[int] = set()
         self.credits_touched = False
         self.credits_before = self.manager.totalCredits()
-        self.credits_before_by_account = {a.address: self.manager.credits(a)
-                                          for a in (e["insurer"], *e["holders"])}
+        self.credits_before_by_account = {a.address: self.manager.credits(a) for a in (e["insurer"], *e["holders"])}
         self.bonds_before = self.manager.heldBonds()
         self.balance_before = self.manager.balance - 40 * ETH
         for holder_index in (0, 1):
@@ -119,13 +118,17 @@ class ClaimsMachine(RuleBasedStateMachine):
 
     def report(self, claim_id: int, decision: Decision, payout: int, confidence: int) -> Report:
         root = keccak(b"evidence-%d" % claim_id)
-        return Report(claim_id, int(decision), payout, confidence, keccak(b"x%d" % claim_id), MODEL_HASH, root,
-                      TERMS_HASH)
+        return Report(
+            claim_id, int(decision), payout, confidence, keccak(b"x%d" % claim_id), MODEL_HASH, root, TERMS_HASH
+        )
 
     def apply_decision(self, claim_id: int, decision: Decision, payout: int, confidence: int):
         claim = self.claims[claim_id]
-        instant = decision in (Decision.APPROVE, Decision.PARTIAL) and payout <= INSTANT_LIMIT \
+        instant = (
+            decision in (Decision.APPROVE, Decision.PARTIAL)
+            and payout <= INSTANT_LIMIT
             and confidence >= MIN_CONFIDENCE
+        )
         claim.payout, claim.decided_at = payout, self.last_timestamp()
         if instant:
             self.resolve(claim_id, payout)
@@ -148,8 +151,7 @@ class ClaimsMachine(RuleBasedStateMachine):
         """
         from web3.exceptions import ContractLogicError as Web3Revert
 
-        tx = {"from": sender.address, "to": method.contract.address, "data": method.encode_input(*args),
-              "value": value}
+        tx = {"from": sender.address, "to": method.contract.address, "data": method.encode_input(*args), "value": value}
         try:
             self.chain.provider.web3.eth.call(tx, "pending")
         except Web3Revert as exc:
@@ -171,8 +173,10 @@ class ClaimsMachine(RuleBasedStateMachine):
     def housekeeping(self, data, chore):
         """Insurer, holder and clock moves around the claims: capital, new policies, credits, expiry, time."""
         if chore == "capital":
-            self.move_capital(data.draw(st.sampled_from([ETH, 5 * ETH, 30 * ETH]), label="amount"),
-                              data.draw(st.booleans(), label="deposit"))
+            self.move_capital(
+                data.draw(st.sampled_from([ETH, 5 * ETH, 30 * ETH]), label="amount"),
+                data.draw(st.booleans(), label="deposit"),
+            )
         elif chore == "buy":
             self.buy(data.draw(st.integers(0, 1), label="holder"))
         elif chore == "credit":
@@ -191,8 +195,14 @@ class ClaimsMachine(RuleBasedStateMachine):
             self.manager.withdrawCapital(self.product_id, amount, insurer, sender=insurer)
             self.capital -= amount
         else:
-            self.expect_revert(self.manager.withdrawCapital, self.product_id, amount, insurer, sender=insurer,
-                               reason="capital: exceeds free capital")
+            self.expect_revert(
+                self.manager.withdrawCapital,
+                self.product_id,
+                amount,
+                insurer,
+                sender=insurer,
+                reason="capital: exceeds free capital",
+            )
 
     def buy(self, holder_index):
         holder = self.env["holders"][holder_index]
@@ -203,8 +213,14 @@ class ClaimsMachine(RuleBasedStateMachine):
             self.capital += PREMIUM
             self.locked += COVERAGE
         else:
-            self.expect_revert(self.manager.buyPolicy, self.product_id, keccak(b"car"), value=PREMIUM, sender=holder,
-                               reason="policies: not enough capital")
+            self.expect_revert(
+                self.manager.buyPolicy,
+                self.product_id,
+                keccak(b"car"),
+                value=PREMIUM,
+                sender=holder,
+                reason="policies: not enough capital",
+            )
 
     @precondition(lambda self: self.policies)
     @rule(data=st.data(), amount=st.sampled_from([ETH // 2, 2 * ETH, 6 * ETH]))
@@ -213,11 +229,31 @@ class ClaimsMachine(RuleBasedStateMachine):
         policy = self.policies[policy_id]
         claim_id = policy_id * 4096 + self.manager.policy(policy_id).claimCount + 1
         if self.now() > policy.start + 365 * DAY:
-            self.expect_revert(self.manager.submitClaim, policy_id, keccak(b"evidence-%d" % claim_id), "ipfs://e",
-                               policy.start, 1, 0, 0, amount, sender=policy.holder, reason="claims: policy expired")
+            self.expect_revert(
+                self.manager.submitClaim,
+                policy_id,
+                keccak(b"evidence-%d" % claim_id),
+                "ipfs://e",
+                policy.start,
+                1,
+                0,
+                0,
+                amount,
+                sender=policy.holder,
+                reason="claims: policy expired",
+            )
             return
-        receipt = self.manager.submitClaim(policy_id, keccak(b"evidence-%d" % claim_id), "ipfs://e", policy.start, 1,
-                                           0, 0, amount, sender=policy.holder)
+        receipt = self.manager.submitClaim(
+            policy_id,
+            keccak(b"evidence-%d" % claim_id),
+            "ipfs://e",
+            policy.start,
+            1,
+            0,
+            0,
+            amount,
+            sender=policy.holder,
+        )
         assert receipt.decode_logs(self.manager.ClaimSubmitted)[0].claimId == claim_id
         policy.open_claims += 1
         self.claims[claim_id] = ModelClaim(policy_id=policy_id, claimed=amount, submitted_at=self.last_timestamp())
@@ -251,8 +287,9 @@ class ClaimsMachine(RuleBasedStateMachine):
         self.act(data, claim_id, action)
 
     @precondition(lambda self: self.claims)
-    @rule(data=st.data(), action=st.sampled_from(["sign", "vote", "escalate", "dispute", "finalize", "rule",
-                                                  "withdraw"]))
+    @rule(
+        data=st.data(), action=st.sampled_from(["sign", "vote", "escalate", "dispute", "finalize", "rule", "withdraw"])
+    )
     def poke(self, data, action):
         """Try any action on any claim; the model says whether it must succeed or revert."""
         self.act(data, self.pick_claim(data), action)
@@ -260,13 +297,19 @@ class ClaimsMachine(RuleBasedStateMachine):
     def act(self, data, claim_id, action):
         """Run one claim action with parameters drawn from `data`."""
         if action == "sign":
-            self.report_signed(claim_id, data.draw(st.sampled_from(list(Decision)), label="decision"),
-                               data.draw(st.sampled_from([1, 2, 4]), label="share"),
-                               data.draw(st.sampled_from([5000, 9000, 9900]), label="confidence"),
-                               data.draw(st.sampled_from([1, 2, 2, 3]), label="signers"))
+            self.report_signed(
+                claim_id,
+                data.draw(st.sampled_from(list(Decision)), label="decision"),
+                data.draw(st.sampled_from([1, 2, 4]), label="share"),
+                data.draw(st.sampled_from([5000, 9000, 9900]), label="confidence"),
+                data.draw(st.sampled_from([1, 2, 2, 3]), label="signers"),
+            )
         elif action == "vote":
-            self.report_vote(claim_id, data.draw(st.sampled_from(list(Decision)), label="decision"),
-                             data.draw(st.integers(0, 2), label="voter"))
+            self.report_vote(
+                claim_id,
+                data.draw(st.sampled_from(list(Decision)), label="decision"),
+                data.draw(st.integers(0, 2), label="voter"),
+            )
         elif action == "escalate":
             self.escalate(claim_id)
         elif action == "dispute":
@@ -288,8 +331,9 @@ class ClaimsMachine(RuleBasedStateMachine):
             self.manager.submitSignedReport(report.as_tuple(), signatures, sender=self.env["deployer"])
             self.apply_decision(claim_id, decision, payout, confidence)
         else:
-            self.expect_revert(self.manager.submitSignedReport, report.as_tuple(), signatures,
-                               sender=self.env["deployer"])
+            self.expect_revert(
+                self.manager.submitSignedReport, report.as_tuple(), signatures, sender=self.env["deployer"]
+            )
 
     def report_vote(self, claim_id, decision, voter_index):
         """One committee vote; two votes for the same report (2 of 3) record it."""
@@ -343,8 +387,13 @@ class ClaimsMachine(RuleBasedStateMachine):
         claim = self.claims[claim_id]
         if claim.status != DISPUTED:
             # no open dispute for this claim: the panel has nothing to rule on
-            self.expect_revert(self.arbitrator.vote, max(claim.dispute_id, 0) + 10_000, ruling,
-                               sender=self.env["panelists"][0], reason="panel: unknown dispute")
+            self.expect_revert(
+                self.arbitrator.vote,
+                max(claim.dispute_id, 0) + 10_000,
+                ruling,
+                sender=self.env["panelists"][0],
+                reason="panel: unknown dispute",
+            )
             return
         panel = self.env["panelists"]
         self.arbitrator.vote(claim.dispute_id, ruling, sender=panel[0])
@@ -430,8 +479,9 @@ class ClaimsMachine(RuleBasedStateMachine):
         self.touched = set()
         if getattr(self, "credits_touched", False):
             for account in (self.env["insurer"], *self.env["holders"]):
-                assert self.manager.credits(account) == self.credits_before_by_account[account.address] + \
-                    self.credits.get(account.address, 0), f"bond credit of {account.address}"
+                assert self.manager.credits(account) == self.credits_before_by_account[
+                    account.address
+                ] + self.credits.get(account.address, 0), f"bond credit of {account.address}"
             self.credits_touched = False
 
     @invariant()
@@ -439,18 +489,37 @@ class ClaimsMachine(RuleBasedStateMachine):
         for claim_id, paid in getattr(self, "paid_out", {}).items():
             assert paid == self.claims[claim_id].payout
         for policy_id, policy in getattr(self, "policies", {}).items():
-            paid = sum(c.payout for c in self.claims.values()
-                       if c.policy_id == policy_id and c.status in (RESOLVED, PAID))
+            paid = sum(
+                c.payout for c in self.claims.values() if c.policy_id == policy_id and c.status in (RESOLVED, PAID)
+            )
             assert paid + policy.remaining <= COVERAGE
 
 
 def test_claims_state_machine__random_lifecycles__model_and_invariants_hold(
-    chain, manager, arbitrator, create_product, insurer, claimant, accounts, oracles, panelists, domain, deployer,
+    chain,
+    manager,
+    arbitrator,
+    create_product,
+    insurer,
+    claimant,
+    accounts,
+    oracles,
+    panelists,
+    domain,
+    deployer,
     stranger,
 ):
     ClaimsMachine.env = dict(
-        chain=chain, manager=manager, arbitrator=arbitrator, create_product=create_product, insurer=insurer,
-        holders=[claimant, accounts[13]], oracles=oracles, panelists=panelists, domain=domain, deployer=deployer,
+        chain=chain,
+        manager=manager,
+        arbitrator=arbitrator,
+        create_product=create_product,
+        insurer=insurer,
+        holders=[claimant, accounts[13]],
+        oracles=oracles,
+        panelists=panelists,
+        domain=domain,
+        deployer=deployer,
         stranger=stranger,
     )
     ClaimsMachine.steps_run = 0

@@ -4,7 +4,6 @@ thread with no product yet, and Debian's Chromium driven by Playwright."""
 from __future__ import annotations
 
 import asyncio
-
 import threading
 from pathlib import Path
 
@@ -41,8 +40,9 @@ class StackThread(threading.Thread):
         from oracle.dev.stack import running_stack
 
         self._loop, self._stop_event = asyncio.get_running_loop(), asyncio.Event()
-        async with running_stack(self.settings, self.model, self.state_dir, with_product=False,
-                                 progress=lambda _: None) as stack:
+        async with running_stack(
+            self.settings, self.model, self.state_dir, with_product=False, progress=lambda _: None
+        ) as stack:
             self.stack = stack
             self.ready.set()
             await self._stop_event.wait()
@@ -109,6 +109,3 @@ def screenshot(tab, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     tab.screenshot(path=str(path), full_page=True)
     return path
-
-
-

@@ -44,7 +44,9 @@ def transaction(page, label_start: str, action, outcome: str = "confirmed"):
     try:
         page.wait_for_function(
             "([selector, before]) => [...document.querySelectorAll(selector)].some(el => +el.dataset.seq > before)",
-            arg=[new_line, before], timeout=TIMEOUT_MS)
+            arg=[new_line, before],
+            timeout=TIMEOUT_MS,
+        )
     except Exception:
         errors = [text for text in page.locator(".error, .notice").all_inner_texts() if text.strip()]
         shot = screenshot(page, f"failed-{label_start.replace(' ', '-').lower()}")
@@ -88,7 +90,8 @@ def claim_card(page, claim_id: int):
 
 def newest_claim_id(stack, holder: str) -> int:
     logs = stack.system.manager.contract.events.ClaimSubmitted().get_logs(
-        from_block=0, argument_filters={"holder": holder})
+        from_block=0, argument_filters={"holder": holder}
+    )
     return logs[-1].args.claimId
 
 
@@ -129,14 +132,18 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
     product_id = manager.contract.functions.productCount().call()
     assert manager.product(product_id)["capital"] == 100 * ETH
     assert manager.committee(product_id) == stack.roles.oracles
-    expect(page.locator(f'#products-table tr[data-product="{product_id}"]')).to_contain_text("100 ETH", timeout=TIMEOUT_MS)
+    expect(page.locator(f'#products-table tr[data-product="{product_id}"]')).to_contain_text(
+        "100 ETH", timeout=TIMEOUT_MS
+    )
 
     # claimant: two policies (one per car), ten days later (the terms flag claims in a policy's first week)
     choose_account(page, "claimant")
     page.goto(stack.url + "#/claimant")
     for count, vin in enumerate(("BROWSER-VIN-1", "BROWSER-VIN-2"), start=1):
         page.locator(f'li.product[data-product="{product_id}"] input[name="insured"]').fill(vin)
-        transaction(page, "Buy policy", page.locator(f'li.product[data-product="{product_id}"] button[type="submit"]').click)
+        transaction(
+            page, "Buy policy", page.locator(f'li.product[data-product="{product_id}"] button[type="submit"]').click
+        )
         # the list reads the purchase's block at once, not a cached answer from before it
         expect(page.locator("li.policy")).to_have_count(count, timeout=PROMPT_MS)
     policies = [int(p.get_attribute("data-policy")) for p in page.locator("li.policy").all()]
@@ -194,7 +201,8 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
         if member.endswith("1"):
             expect(dispute.locator("button.rule-2")).to_contain_text("pays 1.9 ETH")
             expect(dispute.locator(".evidence-item")).to_contain_text(
-                "Dashcam statement: The dent is on the rear door", timeout=TIMEOUT_MS)
+                "Dashcam statement: The dent is on the rear door", timeout=TIMEOUT_MS
+            )
             dispute.locator("button.replay").click()
             expect(dispute.locator("[data-match]")).to_have_attribute("data-match", "true", timeout=TIMEOUT_MS)
             expect(dispute.locator("table.replay")).to_contain_text("REJECT (3)")  # decisions by name, not code
@@ -271,8 +279,11 @@ window.ethereum = {
 
 def wallet_script(stack, chain_id: int, reject: bool) -> str:
     """An EIP-1193 wallet for the page that reports `chain_id` and can refuse to sign, as a user would."""
-    return INJECTED_WALLET % {"chain": hex(chain_id), "account": stack.roles.second_claimant,
-                              "reject": "true" if reject else "false"}
+    return INJECTED_WALLET % {
+        "chain": hex(chain_id),
+        "account": stack.roles.second_claimant,
+        "reject": "true" if reject else "false",
+    }
 
 
 def create_product_directly(stack) -> int:
@@ -296,7 +307,8 @@ def test_rejected_signature_says_nothing_was_sent(page, stack):
     tx = transaction(page, "Buy policy", product.locator('button[type="submit"]').click, outcome="failed")
     expect(tx).to_contain_text("You rejected the request in your wallet; nothing was sent.")
     policies = stack.system.manager.contract.events.PolicyPurchased().get_logs(
-        from_block=0, argument_filters={"holder": stack.roles.second_claimant})
+        from_block=0, argument_filters={"holder": stack.roles.second_claimant}
+    )
     assert policies == []
 
 
@@ -306,7 +318,8 @@ def test_wrong_network_is_named_and_blocks_transactions(page, stack):
     open_app(page, stack)
     page.locator("#connect-wallet").click()
     expect(page.locator("#network-error")).to_contain_text(
-        f"Wrong network: your wallet is on chain 1, but the contracts are on chain {stack.w3.eth.chain_id}")
+        f"Wrong network: your wallet is on chain 1, but the contracts are on chain {stack.w3.eth.chain_id}"
+    )
     page.goto(stack.url + "#/claimant")
     product = page.locator(f'li.product[data-product="{product_id}"]')
     product.locator('input[name="insured"]').fill("WRONG-NET-VIN")
@@ -315,8 +328,9 @@ def test_wrong_network_is_named_and_blocks_transactions(page, stack):
 
 
 def test_oversized_photo_is_refused_before_upload(page, stack):
-    from oracle.chain.deploy import buy_policy
     from eth_utils import keccak
+
+    from oracle.chain.deploy import buy_policy
 
     product_id = create_product_directly(stack)
     buy_policy(stack.system.manager, stack.roles.second_claimant, product_id, keccak(b"BIG-PHOTO-VIN"))

@@ -11,17 +11,42 @@ from oracle.settings import load_settings
 
 pytestmark = pytest.mark.skipif(not load_settings().model_path.is_file(), reason="shipped model not found")
 
-NUMBERS = ("latency_p50_s", "latency_p95_s", "latency_mean_s", "latency_max_s", "claims_per_second",
-           "claims_per_second_from_start", "model_images_per_second", "model_images_per_second_no_heatmaps",
-           "pipeline_vs_model_ratio")
+NUMBERS = (
+    "latency_p50_s",
+    "latency_p95_s",
+    "latency_mean_s",
+    "latency_max_s",
+    "claims_per_second",
+    "claims_per_second_from_start",
+    "model_images_per_second",
+    "model_images_per_second_no_heatmaps",
+    "pipeline_vs_model_ratio",
+)
 
 
 def test_bench__tiny_counts__writes_every_number_with_its_setup(shared_data, tmp_path):
     output, gas = tmp_path / "e2e.json", tmp_path / "gas.json"
     gas.write_text(json.dumps({"report_vote": 79229, "submit_claim": 80534}))
-    result = subprocess.run([sys.executable, "-m", "oracle.cli", "bench", "--claims", "3", "--throughput-claims", "3",
-                             "--output", str(output), "--gas-json", str(gas)],
-                            capture_output=True, text=True, timeout=300, check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "oracle.cli",
+            "bench",
+            "--claims",
+            "3",
+            "--throughput-claims",
+            "3",
+            "--output",
+            str(output),
+            "--gas-json",
+            str(gas),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "pipeline vs model" in result.stdout
 
@@ -36,6 +61,7 @@ def test_bench__tiny_counts__writes_every_number_with_its_setup(shared_data, tmp
     assert set(bench["met"]) == {"latency_p50_s", "latency_p95_s", "pipeline_vs_model_ratio"}
     assert all(isinstance(value, bool) for value in bench["met"].values())
     assert {"latency", "claims_per_second", "model_images_per_second", "pipeline_vs_model_ratio"} <= set(
-        bench["measured"])
+        bench["measured"]
+    )
     assert bench["photos"]["per_claim"] == 3 and bench["photos"]["distinct"] == 9  # each phase: 9 distinct photos
     assert bench["notes"] == []  # no node logged an error

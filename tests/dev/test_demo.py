@@ -33,14 +33,25 @@ def read_until(process: subprocess.Popen, marker: str, timeout: float) -> list[s
 
 def test_demo__real_photos__every_claim_path_as_expected_then_serves_until_sigterm(shared_data):
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "oracle.cli", "demo", "--port", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "oracle.cli", "demo", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         lines = read_until(process, "Ctrl-C stops everything", timeout=600)
         assert lines[0] == f"dApp and gateway: http://127.0.0.1:{port}/"
-        rows = {line.split("  ")[0].strip(): line for line in lines if line.endswith((" yes", " NO")) and ":" not in line}
-        assert set(rows) == {"instant approval", "window then finalize", "reject, dispute, ruling", "reused photo",
-                             "hail without hail"}
+        rows = {
+            line.split("  ")[0].strip(): line for line in lines if line.endswith((" yes", " NO")) and ":" not in line
+        }
+        assert set(rows) == {
+            "instant approval",
+            "window then finalize",
+            "reject, dispute, ruling",
+            "reused photo",
+            "hail without hail",
+        }
         assert all(row.endswith("yes") for row in rows.values()), "\n".join(lines)
         assert "PARTIAL" in rows["instant approval"] or "APPROVE" in rows["instant approval"]
         assert "REJECT" in rows["reject, dispute, ruling"] and "REFER" in rows["reused photo"]

@@ -12,10 +12,7 @@ from hypothesis import strategies as st
 from oracle.explain import MAX_SAFE_INTEGER, CanonicalJSONError, canonical_json, explanation_hash, parse_canonical
 
 json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-MAX_SAFE_INTEGER, max_value=MAX_SAFE_INTEGER)
-    | st.text(),
+    st.none() | st.booleans() | st.integers(min_value=-MAX_SAFE_INTEGER, max_value=MAX_SAFE_INTEGER) | st.text(),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
     max_leaves=12,
 )
@@ -33,7 +30,7 @@ def test_canonical_json__keys_outside_bmp__sort_by_utf16_code_units():
 
 
 def test_canonical_json__control_and_non_ascii__escapes_only_what_jcs_escapes():
-    out = canonical_json(["\n\t\"\\", "\x0f", "é€", "\u2028"])
+    out = canonical_json(['\n\t"\\', "\x0f", "é€", "\u2028"])
     assert out == '["\\n\\t\\"\\\\","\\u000f","é€","\u2028"]'.encode()
 
 

@@ -17,8 +17,8 @@ from oracle.assess import (
     weather_from_explanation,
 )
 from oracle.explain import ExplanationError, build_explanation, canonical_json, explanation_hash, parse_canonical
-from tests.factories import prediction
 from tests.assess.test_engine import HAIL_REPORT
+from tests.factories import prediction
 
 MODEL = dict(model_id="efficientnet-lite0-damage-v1", model_sha256=b"\x33" * 32, code_version=f"{__version__}+test")
 
@@ -88,11 +88,27 @@ def test_replay_matches__different_payout__reports_field(make_inputs):
 
 def _minimal(**overrides):
     args = dict(
-        claim={"claimId": 1, "chainId": 1, "contract": "0x" + "ab" * 20, "policyId": 1,
-               "evidenceRoot": b"\x01" * 32, "incident": {"time": 1}},
-        photos=[], terms_hash=b"\x02" * 32, model_id="m", model_sha256=b"\x03" * 32, code_version="0.1.0",
-        findings=[], sources=[], fraud_signals=[], rules=[{"id": "x", "outcome": "REFER", "reason": "because"}],
-        payout_arithmetic={}, decision=4, payout=0, confidence_bps=0,
+        claim={
+            "claimId": 1,
+            "chainId": 1,
+            "contract": "0x" + "ab" * 20,
+            "policyId": 1,
+            "evidenceRoot": b"\x01" * 32,
+            "incident": {"time": 1},
+        },
+        photos=[],
+        terms_hash=b"\x02" * 32,
+        model_id="m",
+        model_sha256=b"\x03" * 32,
+        code_version="0.1.0",
+        findings=[],
+        sources=[],
+        fraud_signals=[],
+        rules=[{"id": "x", "outcome": "REFER", "reason": "because"}],
+        payout_arithmetic={},
+        decision=4,
+        payout=0,
+        confidence_bps=0,
     )
     args.update(overrides)
     return args

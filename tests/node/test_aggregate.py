@@ -15,13 +15,12 @@ from eth_utils import keccak
 
 from oracle.adapter.signatures import SignedReport
 from oracle.chain.deploy import ETH, submit_claim
-from oracle.dev.devchain import DEV_MNEMONIC
 from oracle.chain.report import SECP256K1_HALF_N, Decision, Report, sign_report
+from oracle.db import ASSESSED, DONE, SENDING, NodeStore
+from oracle.dev.devchain import DEV_MNEMONIC
 from oracle.node.aggregate import AggregateSubmitter, SignatureRelayClient
 from oracle.node.signer import Signer
-from oracle.db import ASSESSED, DONE, SENDING, NodeStore
 from oracle.settings import load_settings
-
 from tests.chain_fixtures import MODEL_HASH, MODEL_PATH, TERMS_HASH, make_node, needs_model, submit_photos
 
 SUBMITTED, DECIDED = 1, 2
@@ -32,10 +31,21 @@ OUTSIDER = Account.from_key(b"\x42" * 32)
 def claim(deployed):
     """A submitted claim, the report the committee agrees on, and the members in turn order for it."""
     root = keccak(b"manifest")
-    claim_id = submit_claim(deployed.manager, deployed.holder, deployed.policy_id, root, "ipfs://m",
-                            deployed.chain.w3.eth.get_block("latest").timestamp, 1, 0, 0, 3 * ETH)
-    report = Report(claim_id, int(Decision.PARTIAL), 2 * ETH, 8000, keccak(b"explanation"), MODEL_HASH, root,
-                    TERMS_HASH)
+    claim_id = submit_claim(
+        deployed.manager,
+        deployed.holder,
+        deployed.policy_id,
+        root,
+        "ipfs://m",
+        deployed.chain.w3.eth.get_block("latest").timestamp,
+        1,
+        0,
+        0,
+        3 * ETH,
+    )
+    report = Report(
+        claim_id, int(Decision.PARTIAL), 2 * ETH, 8000, keccak(b"explanation"), MODEL_HASH, root, TERMS_HASH
+    )
     first = claim_id % 3
     in_turn = [3 + (first + rank) % 3 for rank in range(3)]  # dev account indices: designated, fallback 1, 2
     return claim_id, report, in_turn
@@ -44,8 +54,9 @@ def claim(deployed):
 def _member(deployed, tmp_path, relay_client, index, **options):
     """An aggregate submitter for dev account `index` with its own database."""
     store = NodeStore(f"sqlite:///{tmp_path / f'member{index}.db'}")
-    return AggregateSubmitter(deployed.manager, store, Signer.from_dev_mnemonic(DEV_MNEMONIC, index), relay_client,
-                              **options)
+    return AggregateSubmitter(
+        deployed.manager, store, Signer.from_dev_mnemonic(DEV_MNEMONIC, index), relay_client, **options
+    )
 
 
 def _job(submitter, claim_id, product_id):
@@ -66,8 +77,9 @@ def _signed_report_txs(manager, claim_id):
     w3 = manager.w3
     decided = [e for e in manager.contract.events.ClaimDecided().get_logs(from_block=0) if e.args.claimId == claim_id]
     transactions = [w3.eth.get_transaction(e.transactionHash) for e in decided]
-    assert all(manager.contract.decode_function_input(tx.input)[0].fn_name == "submitSignedReport"
-               for tx in transactions)
+    assert all(
+        manager.contract.decode_function_input(tx.input)[0].fn_name == "submitSignedReport" for tx in transactions
+    )
     return [w3.eth.get_transaction_receipt(e.transactionHash) for e in decided]
 
 
@@ -82,24 +94,29 @@ class TamperingRelay(SignatureRelayClient):
         return self.junk + super().fetch(domain, claim_id)
 
 
-def test_aggregate__forged_and_wrong_digest_signatures__ignored_until_a_real_quorum(deployed, relay, claim,
-                                                                                   tmp_path):
+def test_aggregate__forged_and_wrong_digest_signatures__ignored_until_a_real_quorum(deployed, relay, claim, tmp_path):
     claim_id, report, (designated, other, _) = claim
     domain, w3 = deployed.manager.domain(), deployed.chain.w3
     other_signer = Signer.from_dev_mnemonic(DEV_MNEMONIC, other)
     other_key = other_signer._account.key
     wrong_report = Report(claim_id, int(Decision.APPROVE), 3 * ETH, 9000, *list(vars(report).values())[4:])
     outsider = SignedReport.build(domain, report, OUTSIDER.address, sign_report(report, domain, OUTSIDER.key))
-    wrong_digest = SignedReport.build(domain, wrong_report, other_signer.address,
-                                      sign_report(wrong_report, domain, other_key))
+    wrong_digest = SignedReport.build(
+        domain, wrong_report, other_signer.address, sign_report(wrong_report, domain, other_key)
+    )
     honest = SignatureRelayClient(relay.url)
     honest.publish(outsider)  # a valid signature, but not a member's: the relay cannot know, the node must
     honest.publish(wrong_digest)  # a member's signature over another report
     v, r, s = sign_report(report, domain, other_key)
     forged = {**outsider.wire(), "signer": other_signer.address}  # names a member, signed by the outsider
-    high_s = {**SignedReport.build(domain, report, other_signer.address, (v, r, s)).wire(),
-              "signature": {"v": 55 - v, "r": "0x" + r.hex(), "s": "0x%064x" % (2 * SECP256K1_HALF_N + 1
-                                                                                 - int.from_bytes(s, "big"))}}
+    high_s = {
+        **SignedReport.build(domain, report, other_signer.address, (v, r, s)).wire(),
+        "signature": {
+            "v": 55 - v,
+            "r": "0x" + r.hex(),
+            "s": "0x%064x" % (2 * SECP256K1_HALF_N + 1 - int.from_bytes(s, "big")),
+        },
+    }
     junk = ["not an object", {"claimId": claim_id}, forged, high_s, {**forged, "signature": {"v": 27}}]
     leader = _member(deployed, tmp_path, TamperingRelay(relay.url, junk), designated)
     job = _job(leader, claim_id, deployed.product_id)
@@ -119,12 +136,15 @@ def test_aggregate__forged_and_wrong_digest_signatures__ignored_until_a_real_quo
     print(f"\ngas of submitSignedReport with 2 of 3 signatures (PARTIAL, through the window): {receipt.gasUsed}")
 
 
-def test_aggregate__designated_member_silent__next_in_turn_sends_after_the_fallback_delay(deployed, relay, claim,
-                                                                                          tmp_path):
+def test_aggregate__designated_member_silent__next_in_turn_sends_after_the_fallback_delay(
+    deployed, relay, claim, tmp_path
+):
     claim_id, report, (designated, first_fallback, second_fallback) = claim
     now = [1000.0]
-    members = [_member(deployed, tmp_path, SignatureRelayClient(relay.url), index, fallback_seconds=10,
-                       clock=lambda: now[0]) for index in (second_fallback, first_fallback)]
+    members = [
+        _member(deployed, tmp_path, SignatureRelayClient(relay.url), index, fallback_seconds=10, clock=lambda: now[0])
+        for index in (second_fallback, first_fallback)
+    ]
     jobs = {m: _job(m, claim_id, deployed.product_id) for m in members}
     for member in members:  # both publish and see the quorum at t = 1000; the designated member never shows up
         assert member.submit(jobs[member], report) == ASSESSED
@@ -137,8 +157,9 @@ def test_aggregate__designated_member_silent__next_in_turn_sends_after_the_fallb
     assert [_sent(w3, i) for i in (designated, first_fallback, second_fallback)] == [0, 1, 0]
 
 
-def test_aggregate__crash_between_write_ahead_and_broadcast__restart_sends_the_same_bytes_once(deployed, relay,
-                                                                                               claim, tmp_path):
+def test_aggregate__crash_between_write_ahead_and_broadcast__restart_sends_the_same_bytes_once(
+    deployed, relay, claim, tmp_path
+):
     claim_id, report, (designated, other, _) = claim
     follower = _member(deployed, tmp_path, SignatureRelayClient(relay.url), other, fallback_seconds=3600)
     follower.submit(_job(follower, claim_id, deployed.product_id), report)
@@ -163,8 +184,12 @@ def test_aggregate__crash_between_write_ahead_and_broadcast__restart_sends_the_s
 def test_committee_aggregate__three_nodes__one_report_transaction_decides_the_claim(world, model, relay):
     photos = sorted((world["data"] / "images/vds2500/val/moderate").glob("*"))[:2]
     claim_id = submit_photos(world, photos, 3 * ETH)
-    nodes = [make_node(world, model, i, report_mode="aggregate", relay=SignatureRelayClient(relay.url),
-                       fallback_seconds=3600) for i in range(3)]
+    nodes = [
+        make_node(
+            world, model, i, report_mode="aggregate", relay=SignatureRelayClient(relay.url), fallback_seconds=3600
+        )
+        for i in range(3)
+    ]
     manager, w3 = world["manager"], world["chain"].w3
     for _ in range(3):
         for node in nodes:
@@ -188,15 +213,34 @@ def test_node_process_aggregate__killed_after_publishing__restarted_sends_once(w
 
     claim_id = submit_photos(world, sorted((world["data"] / "images/vds2500/val/severe").glob("*"))[:1], 4 * ETH)
     designated, other = 3 + claim_id % 3, 3 + (claim_id + 1) % 3
-    common = {"rpc_url": world["chain"].url, "contract_address": world["manager"].address,
-              "content_store_url": f"file://{world['tmp'] / 'cas'}", "confirmations": 0, "poll_interval_s": 0.1,
-              "model_path": MODEL_PATH, "report_mode": "aggregate", "signature_relay_url": relay.url,
-              "aggregate_fallback_s": 3600}
-    env = {**os.environ, **{f"CLAIMS_ORACLE_{k.upper()}": str(v) for k, v in common.items()},
-           "CLAIMS_ORACLE_DB_URL": f"sqlite:///{tmp_path / 'killed.db'}", "CLAIMS_ORACLE_STATE_DIR": str(tmp_path)}
+    common = {
+        "rpc_url": world["chain"].url,
+        "contract_address": world["manager"].address,
+        "content_store_url": f"file://{world['tmp'] / 'cas'}",
+        "confirmations": 0,
+        "poll_interval_s": 0.1,
+        "model_path": MODEL_PATH,
+        "report_mode": "aggregate",
+        "signature_relay_url": relay.url,
+        "aggregate_fallback_s": 3600,
+    }
+    env = {
+        **os.environ,
+        **{f"CLAIMS_ORACLE_{k.upper()}": str(v) for k, v in common.items()},
+        "CLAIMS_ORACLE_DB_URL": f"sqlite:///{tmp_path / 'killed.db'}",
+        "CLAIMS_ORACLE_STATE_DIR": str(tmp_path),
+    }
     del env["CLAIMS_ORACLE_REPORT_MODE"]  # given on the command line instead
-    command = [sys.executable, "-m", "oracle.cli", "node", "--dev-account", str(designated), "--report-mode",
-               "aggregate"]
+    command = [
+        sys.executable,
+        "-m",
+        "oracle.cli",
+        "node",
+        "--dev-account",
+        str(designated),
+        "--report-mode",
+        "aggregate",
+    ]
     leader = Signer.from_dev_mnemonic(DEV_MNEMONIC, designated).address
     manager, w3 = world["manager"], world["chain"].w3
     domain = manager.domain()
@@ -231,8 +275,9 @@ def test_node_process_aggregate__killed_after_publishing__restarted_sends_once(w
     assert manager.claim(claim_id)["status"] == SUBMITTED
     process = start()
     try:
-        assert wait_for(lambda: manager.claim(claim_id)["status"] != SUBMITTED, 120), \
+        assert wait_for(lambda: manager.claim(claim_id)["status"] != SUBMITTED, 120), (
             f"the restarted node never sent; node log:\n{log_path.read_text()[-3000:]}"
+        )
         time.sleep(1.0)  # a second transaction, if any, would go out in the next polls
     finally:
         process.send_signal(signal.SIGTERM)

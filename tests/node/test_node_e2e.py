@@ -9,14 +9,13 @@ import pytest
 from eth_utils import keccak
 
 from oracle.chain.deploy import ETH
+from oracle.claim.assessor import ClaimAssessor
+from oracle.db import ASSESSED, DONE, NodeStore
 from oracle.dev.devchain import DEV_MNEMONIC
 from oracle.explain.canonical import canonical_json
 from oracle.node.service import OracleNode
 from oracle.node.signer import Signer
-from oracle.db import ASSESSED, DONE, NodeStore
-from oracle.claim.assessor import ClaimAssessor
 from oracle.settings import load_settings
-
 from tests.chain_fixtures import MODEL_PATH, make_node, needs_model, submit_photos
 
 pytestmark = needs_model
@@ -52,8 +51,9 @@ def test_node__restart_after_assessment__votes_once(world, model):
     restarted = make_node(world, model, 0)  # same database, fresh process state
     asyncio.run(restarted.run_once())
     asyncio.run(restarted.run_once())
-    votes = [e for e in world["manager"].contract.events.ReportVoted().get_logs(from_block=0)
-             if e.args.claimId == claim_id]
+    votes = [
+        e for e in world["manager"].contract.events.ReportVoted().get_logs(from_block=0) if e.args.claimId == claim_id
+    ]
     assert len(votes) == 1 and votes[0].args.oracle == restarted.signer.address
 
 
@@ -82,19 +82,27 @@ def test_node_process__sigkill_at_random_points__each_claim_voted_exactly_once(w
 
     photo_dir = world["data"] / "images/vds2500/val/severe"
     claims = [submit_photos(world, [photo], 4 * ETH) for photo in sorted(photo_dir.glob("*"))[:4]]
-    env = {**os.environ, "CLAIMS_ORACLE_RPC_URL": world["chain"].url,
-           "CLAIMS_ORACLE_CONTRACT_ADDRESS": world["manager"].address,
-           "CLAIMS_ORACLE_DB_URL": f"sqlite:///{tmp_path / 'killed.db'}",
-           "CLAIMS_ORACLE_CONTENT_STORE_URL": f"file://{world['tmp'] / 'cas'}",
-           "CLAIMS_ORACLE_STATE_DIR": str(tmp_path), "CLAIMS_ORACLE_CONFIRMATIONS": "0",
-           "CLAIMS_ORACLE_POLL_INTERVAL_S": "0.1", "CLAIMS_ORACLE_MODEL_PATH": str(MODEL_PATH)}
+    env = {
+        **os.environ,
+        "CLAIMS_ORACLE_RPC_URL": world["chain"].url,
+        "CLAIMS_ORACLE_CONTRACT_ADDRESS": world["manager"].address,
+        "CLAIMS_ORACLE_DB_URL": f"sqlite:///{tmp_path / 'killed.db'}",
+        "CLAIMS_ORACLE_CONTENT_STORE_URL": f"file://{world['tmp'] / 'cas'}",
+        "CLAIMS_ORACLE_STATE_DIR": str(tmp_path),
+        "CLAIMS_ORACLE_CONFIRMATIONS": "0",
+        "CLAIMS_ORACLE_POLL_INTERVAL_S": "0.1",
+        "CLAIMS_ORACLE_MODEL_PATH": str(MODEL_PATH),
+    }
     command = [sys.executable, "-m", "oracle.cli", "node", "--dev-account", "3"]
     member = Signer.from_dev_mnemonic(DEV_MNEMONIC, 3).address
     w3, manager = world["chain"].w3, world["manager"]
 
     def voted() -> list[int]:
-        return [e.args.claimId for e in manager.contract.events.ReportVoted().get_logs(from_block=0)
-                if e.args.oracle == member]
+        return [
+            e.args.claimId
+            for e in manager.contract.events.ReportVoted().get_logs(from_block=0)
+            if e.args.oracle == member
+        ]
 
     for delay in (1.5, 2.0, 2.5, 3.0, 4.0, 6.0, 10.0):
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -117,8 +125,12 @@ def test_verify__replay_with_node_history__matches_and_without_it__mismatches(wo
     for node in nodes:
         asyncio.run(node.run_once())
     assert world["manager"].claim_decided(reused)["decision"] == 4  # REFER
-    common = dict(rpc_url=world["chain"].url, contract_address=world["manager"].address, model_path=MODEL_PATH,
-                  content_store_url=f"file://{world['tmp'] / 'cas'}")
+    common = dict(
+        rpc_url=world["chain"].url,
+        contract_address=world["manager"].address,
+        model_path=MODEL_PATH,
+        content_store_url=f"file://{world['tmp'] / 'cas'}",
+    )
     with_history = load_settings(db_url=f"sqlite:///{world['tmp'] / 'node0.db'}", **common)
     for claim_id in (first, reused):
         report = verify_claim(with_history, claim_id)
@@ -139,11 +151,18 @@ def test_node_run__rpc_outage__retries_and_then_votes(world, model, caplog):
 
     photos = sorted((world["data"] / "images/vds2500/val/minor").glob("*"))[:1]
     claim_id = submit_photos(world, photos, 2 * ETH)
-    impatient = ClaimsManagerClient(Web3(Web3.HTTPProvider(world["chain"].url, request_kwargs={"timeout": 0.5})),
-                                    world["manager"].address)
+    impatient = ClaimsManagerClient(
+        Web3(Web3.HTTPProvider(world["chain"].url, request_kwargs={"timeout": 0.5})), world["manager"].address
+    )
     store = NodeStore(f"sqlite:///{world['tmp'] / 'outage.db'}")
-    node = OracleNode(impatient, store, ClaimAssessor(world["cas"], model, [], store, "test"),
-                      Signer.from_dev_mnemonic(DEV_MNEMONIC, 3), confirmations=0, poll_seconds=0.1)
+    node = OracleNode(
+        impatient,
+        store,
+        ClaimAssessor(world["cas"], model, [], store, "test"),
+        Signer.from_dev_mnemonic(DEV_MNEMONIC, 3),
+        confirmations=0,
+        poll_seconds=0.1,
+    )
     anvil = world["chain"].process
 
     async def scenario():

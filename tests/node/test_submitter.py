@@ -7,12 +7,11 @@ from eth_account import Account
 from eth_utils import keccak
 
 from oracle.chain.deploy import ETH, submit_claim
-from oracle.dev.devchain import DEV_MNEMONIC
 from oracle.chain.report import Decision, Report
-from oracle.node.signer import Signer
 from oracle.db import ASSESSED, DONE, SENDING, NodeStore
+from oracle.dev.devchain import DEV_MNEMONIC
+from oracle.node.signer import Signer
 from oracle.node.submitter import VoteSubmitter
-
 from tests.chain_fixtures import MODEL_HASH, TERMS_HASH
 
 DECIDED = 2
@@ -31,10 +30,21 @@ def claim(deployed):
     """A submitted claim and the report the committee agrees on."""
     w3 = deployed.chain.w3
     root = keccak(b"manifest")
-    claim_id = submit_claim(deployed.manager, deployed.holder, deployed.policy_id, root, "ipfs://m",
-                            w3.eth.get_block("latest").timestamp, 1, 0, 0, 3 * ETH)
-    report = Report(claim_id, int(Decision.PARTIAL), 2 * ETH, 8000, keccak(b"explanation"), MODEL_HASH, root,
-                    TERMS_HASH)
+    claim_id = submit_claim(
+        deployed.manager,
+        deployed.holder,
+        deployed.policy_id,
+        root,
+        "ipfs://m",
+        w3.eth.get_block("latest").timestamp,
+        1,
+        0,
+        0,
+        3 * ETH,
+    )
+    report = Report(
+        claim_id, int(Decision.PARTIAL), 2 * ETH, 8000, keccak(b"explanation"), MODEL_HASH, root, TERMS_HASH
+    )
     return claim_id, report
 
 
@@ -52,8 +62,7 @@ def _signer(index):
 def _write_ahead(deployed, store, submitter, signer, claim_id, report):
     """Write down a signed vote exactly as `submit` does before broadcasting, as if the process died then."""
     raw, tx_hash = submitter.sign_transaction(deployed.manager.vote_report_tx(report, signer.address))
-    store.update_job(submitter.chain_id, deployed.manager.address, claim_id, state=SENDING, raw_tx=raw,
-                     tx_hash=tx_hash)
+    store.update_job(submitter.chain_id, deployed.manager.address, claim_id, state=SENDING, raw_tx=raw, tx_hash=tx_hash)
     return raw, tx_hash
 
 
@@ -74,12 +83,17 @@ def test_submit__two_members__quorum_records_decision(deployed, tmp_path, claim)
     for index in (3, 4):
         member_store = NodeStore(f"sqlite:///{tmp_path / f'node{index}.db'}")
         VoteSubmitter(deployed.manager, member_store, _signer(index)).submit(
-            _assessed_job(member_store, deployed, claim_id), report)
+            _assessed_job(member_store, deployed, claim_id), report
+        )
     decided = deployed.manager.claim(claim_id)
     assert decided["status"] == DECIDED and decided["payout"] == 2 * ETH
     late_store = NodeStore(f"sqlite:///{tmp_path / 'node5.db'}")
-    assert VoteSubmitter(deployed.manager, late_store, _signer(5)).submit(
-        _assessed_job(late_store, deployed, claim_id), report) == DONE
+    assert (
+        VoteSubmitter(deployed.manager, late_store, _signer(5)).submit(
+            _assessed_job(late_store, deployed, claim_id), report
+        )
+        == DONE
+    )
     assert len(_votes_mined(deployed, claim_id)) == 2  # the third member sent nothing
 
 
@@ -128,10 +142,30 @@ def _claims(deployed, count):
     w3, reports = deployed.chain.w3, []
     for n in range(count):
         root = keccak(b"manifest-%d" % n)
-        claim_id = submit_claim(deployed.manager, deployed.holder, deployed.policy_id, root, f"ipfs://m{n}",
-                                w3.eth.get_block("latest").timestamp, 1, 0, 0, 3 * ETH)
-        reports.append(Report(claim_id, int(Decision.PARTIAL), 2 * ETH, 8000, keccak(b"explanation-%d" % n),
-                              MODEL_HASH, root, TERMS_HASH))
+        claim_id = submit_claim(
+            deployed.manager,
+            deployed.holder,
+            deployed.policy_id,
+            root,
+            f"ipfs://m{n}",
+            w3.eth.get_block("latest").timestamp,
+            1,
+            0,
+            0,
+            3 * ETH,
+        )
+        reports.append(
+            Report(
+                claim_id,
+                int(Decision.PARTIAL),
+                2 * ETH,
+                8000,
+                keccak(b"explanation-%d" % n),
+                MODEL_HASH,
+                root,
+                TERMS_HASH,
+            )
+        )
     return reports
 
 

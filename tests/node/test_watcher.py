@@ -19,8 +19,18 @@ def store(db_url):
 def _claim(deployed, n: int) -> int:
     w3 = deployed.chain.w3
     now = w3.eth.get_block("latest").timestamp
-    return submit_claim(deployed.manager, deployed.holder, deployed.policy_id, keccak(b"manifest-%d" % n),
-                        f"ipfs://manifest-{n}", now, 1, 41_600_000, -93_600_000, 2 * ETH)
+    return submit_claim(
+        deployed.manager,
+        deployed.holder,
+        deployed.policy_id,
+        keccak(b"manifest-%d" % n),
+        f"ipfs://manifest-{n}",
+        now,
+        1,
+        41_600_000,
+        -93_600_000,
+        2 * ETH,
+    )
 
 
 def _mine(w3, blocks: int) -> None:

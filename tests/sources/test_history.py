@@ -6,8 +6,9 @@ from oracle.sources.history import ClaimsHistory, InMemoryClaimsHistory, PriorCl
 
 
 def _claim(claim_id: int, obj: str, submitted_at: int) -> PriorClaim:
-    return PriorClaim(claim_id=claim_id, policy_id=claim_id >> 12, insured_object_id=obj, incident_time=0,
-                      submitted_at=submitted_at)
+    return PriorClaim(
+        claim_id=claim_id, policy_id=claim_id >> 12, insured_object_id=obj, incident_time=0, submitted_at=submitted_at
+    )
 
 
 def test_prior_claims__mixed_objects_and_times__only_earlier_claims_on_that_object():

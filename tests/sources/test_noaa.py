@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
 
+from oracle.domain import Peril
 from oracle.sources.noaa import (
     EVENT_TYPES_BY_PERIL,
     StormEvents,
@@ -15,11 +16,10 @@ from oracle.sources.noaa import (
     parse_damage_usd,
     parse_details,
 )
-from oracle.domain import Peril
 from oracle.sources.records import SourceError
 
 CALHOUN = (30.50, -85.30)
-HAIL_MORNING = datetime(2019, 3, 2, 11, 0, tzinfo=timezone.utc)
+HAIL_MORNING = datetime(2019, 3, 2, 11, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def test_load_storm_events__real_files__all_events_and_cached(tables_dir):
 
 def test_parse_details__cst_local_time__converts_to_utc(events):
     row = events.details.loc[808462]  # "02-MAR-19 04:20:00", CST-6
-    assert row["begin"] == int(datetime(2019, 3, 2, 10, 20, tzinfo=timezone.utc).timestamp())
+    assert row["begin"] == int(datetime(2019, 3, 2, 10, 20, tzinfo=UTC).timestamp())
     assert row["magnitude"] == "1.75"
 
 
@@ -55,7 +55,7 @@ def test_events_near__hail_in_calhoun_that_morning__finds_nearest_first(events):
 
 
 def test_events_near__same_place_a_week_later__finds_nothing(events):
-    later = datetime(2019, 3, 9, 11, 0, tzinfo=timezone.utc)
+    later = datetime(2019, 3, 9, 11, 0, tzinfo=UTC)
     assert events.events_near(Peril.HAIL, *CALHOUN, later, radius_km=25, window_hours=6) == []
 
 

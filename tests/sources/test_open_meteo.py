@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from oracle.domain import Peril
 from oracle.sources.open_meteo import (
     SourceError,
     UpstreamError,
@@ -18,12 +19,11 @@ from oracle.sources.open_meteo import (
     prepare_request,
     weather_near,
 )
-from oracle.domain import Peril
 from tests.factories import FIXTURES
 
 RECORDED = FIXTURES / "open_meteo_archive_30.5_-85.3_2019-03-01_2019-03-03.json"
 ERROR = FIXTURES / "open_meteo_archive_error.json"
-WHEN = datetime(2019, 3, 2, 10, 20, tzinfo=timezone.utc)
+WHEN = datetime(2019, 3, 2, 10, 20, tzinfo=UTC)
 RETRIEVED = 1_763_800_000
 LAT, LON = 30.5, -85.3
 
@@ -58,7 +58,7 @@ def test_parse_response__fixture__peak_gust_precip_total_and_hail_hour():
         by_type.setdefault(r.event_type, []).append(r)
     gust = by_type["Peak wind gust"][0]
     assert gust.magnitude == "82.4" and gust.perils == Peril.WIND
-    assert gust.begin == int(datetime(2019, 3, 2, 10, tzinfo=timezone.utc).timestamp())
+    assert gust.begin == int(datetime(2019, 3, 2, 10, tzinfo=UTC).timestamp())
     precip = by_type["Precipitation total"][0]
     assert precip.magnitude == "25.7" and precip.perils == 0  # below the 50 mm flood threshold
     hail = by_type["Thunderstorm with hail"]
@@ -75,7 +75,7 @@ def test_parse_response__thresholds_from_terms__change_which_perils_records_supp
 
 
 def test_parse_response__narrow_window__only_hours_inside_count():
-    records = _parse(RECORDED.read_bytes(), when=datetime(2019, 3, 3, 12, tzinfo=timezone.utc), window_hours=2)
+    records = _parse(RECORDED.read_bytes(), when=datetime(2019, 3, 3, 12, tzinfo=UTC), window_hours=2)
     assert not any(r.event_type == "Thunderstorm with hail" for r in records)
     gust = next(r for r in records if r.event_type == "Peak wind gust")
     assert float(gust.magnitude) < 40
@@ -115,8 +115,14 @@ async def _serve_and_fetch(handler, **kw):
     try:
         async with aiohttp.ClientSession() as session:
             return await weather_near(
-                session, LAT, LON, WHEN, 24, retrieved_at=RETRIEVED,
-                base_url=str(server.make_url("/v1/archive")), **kw,
+                session,
+                LAT,
+                LON,
+                WHEN,
+                24,
+                retrieved_at=RETRIEVED,
+                base_url=str(server.make_url("/v1/archive")),
+                **kw,
             )
     finally:
         await server.close()
@@ -162,8 +168,16 @@ def test_weather_near__server_too_slow__raises_upstream_timeout():
 def test_weather_near__nothing_listening__raises_upstream_error():
     async def run():
         async with aiohttp.ClientSession() as session:
-            return await weather_near(session, LAT, LON, WHEN, 24, retrieved_at=RETRIEVED,
-                                      base_url="http://127.0.0.1:9/v1/archive", timeout_s=2)
+            return await weather_near(
+                session,
+                LAT,
+                LON,
+                WHEN,
+                24,
+                retrieved_at=RETRIEVED,
+                base_url="http://127.0.0.1:9/v1/archive",
+                timeout_s=2,
+            )
 
     with pytest.raises(UpstreamError, match="failed"):
         asyncio.run(run())

@@ -80,14 +80,17 @@ def test_load_terms__unknown_hash__raises_naming_hash():
         load_terms(MemoryContentStore(), b"\xcd" * 32)
 
 
-@pytest.mark.parametrize(("decimals", "base_units", "text"), [
-    (18, 200_000_000_000_000_000, "0.2 ETH"),
-    (18, 10**18, "1 ETH"),
-    (18, 1, "0.000000000000000001 ETH"),
-    (18, 0, "0 ETH"),
-    (6, 1_234_567_891, "1234.567891 ETH"),
-    (0, 42, "42 ETH"),
-])
+@pytest.mark.parametrize(
+    ("decimals", "base_units", "text"),
+    [
+        (18, 200_000_000_000_000_000, "0.2 ETH"),
+        (18, 10**18, "1 ETH"),
+        (18, 1, "0.000000000000000001 ETH"),
+        (18, 0, "0 ETH"),
+        (6, 1_234_567_891, "1234.567891 ETH"),
+        (0, 42, "42 ETH"),
+    ],
+)
 def test_currency_format__base_units__exact_decimal_with_symbol(decimals, base_units, text):
     currency = parse_terms(_with(currency__decimals=decimals)).currency
     assert currency.format(base_units) == text

@@ -16,8 +16,7 @@ from oracle.vision.runtime import DEFAULT_MODEL_PATH
 
 def _cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
     """Run `claims-oracle` in a subprocess and return the finished process."""
-    return subprocess.run([sys.executable, "-m", "oracle.cli", *args], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "oracle.cli", *args], capture_output=True, text=True, timeout=timeout)
 
 
 def test_cli__model_command_import__does_not_import_torch():
@@ -44,8 +43,12 @@ def test_evaluate__small_real_sample__prints_exactly_one_json_object(tmp_path, s
     assert out.stdout.strip().count("\n") == 0
     assert doc["n"] == 12 and doc["classes"] == ["whole", "minor", "moderate", "severe"]
     assert 0 <= doc["accuracy"] <= 1 and 0 <= doc["macro_f1"] <= 1 and 0 <= doc["damage_accuracy"] <= 1
-    assert {c: r["support"] for c, r in doc["per_class"].items()} == {"whole": 3, "minor": 3, "moderate": 3,
-                                                                      "severe": 3}
+    assert {c: r["support"] for c, r in doc["per_class"].items()} == {
+        "whole": 3,
+        "minor": 3,
+        "moderate": 3,
+        "severe": 3,
+    }
     assert set(doc["per_class"]["minor"]) == {"precision", "recall", "f1", "support"}
     confusion = np.asarray(doc["confusion"])
     assert confusion.shape == (4, 4) and confusion.sum() == 12
@@ -62,8 +65,24 @@ def test_evaluate__missing_folder__exits_2_with_a_clear_message(tmp_path):
 
 def test_train__one_step_on_real_photos__writes_checkpoint_and_hashed_manifest(tmp_path, shared_data):
     pytest.importorskip("torch", reason="training needs the train extra")
-    out = _cli("model", "train", "--data", str(shared_data), "--output-dir", str(tmp_path), "--limit", "2",
-               "--max-steps", "1", "--epochs", "1", "--batch-size", "4", "--threads", "2")
+    out = _cli(
+        "model",
+        "train",
+        "--data",
+        str(shared_data),
+        "--output-dir",
+        str(tmp_path),
+        "--limit",
+        "2",
+        "--max-steps",
+        "1",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+        "--threads",
+        "2",
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "epoch 1/1" in out.stderr  # the progress bar
     import torch
@@ -115,8 +134,11 @@ def test_shift_command__scores_every_shift_and_none_matches_evaluate(tmp_path, s
     layout = tmp_path / "data"
     flat = tmp_path / "flat"
     for label, paths in selection_photos.items():
-        split_dir = (layout / "images" / "carparts_whole" / "train" / "whole" if label == "whole"
-                     else layout / "images" / "vds2500" / "val" / label)
+        split_dir = (
+            layout / "images" / "carparts_whole" / "train" / "whole"
+            if label == "whole"
+            else layout / "images" / "vds2500" / "val" / label
+        )
         split_dir.mkdir(parents=True)
         (flat / label).mkdir(parents=True)
         for p in paths[:3]:  # held-out whole photos keep their names, so they stay in the selection set

@@ -60,8 +60,10 @@ def _shipped_checkpoint(metadata: dict):
 def test_export__shipped_model__matches_its_training_checkpoint_within_1e4(damage_model, selection_photos):
     checkpoint = _shipped_checkpoint(damage_model.metadata)
     if checkpoint is None:
-        pytest.skip(f"the shipped model's training checkpoint is not under {MODELS_DIR / 'runs'} (not kept in "
-                    "git); train to compare against it")
+        pytest.skip(
+            f"the shipped model's training checkpoint is not under {MODELS_DIR / 'runs'} (not kept in "
+            "git); train to compare against it"
+        )
     from oracle.vision.export import load_checkpoint
 
     model, _ = load_checkpoint(checkpoint)

@@ -46,8 +46,12 @@ def _png_chunk(kind: bytes, body: bytes) -> bytes:
 def _bomb_png(width: int, height: int) -> bytes:
     """Return a tiny PNG whose header declares width x height pixels (a decompression bomb)."""
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit greyscale
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
-            + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + _png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def test_decode__valid_jpeg__returns_rgb_of_same_size():
@@ -109,7 +113,7 @@ def test_decode__greyscale_jpeg__returns_rgb_with_equal_channels():
 
 
 def test_decode__16bit_greyscale_png__returns_rgb():
-    arr = (np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) * 15)
+    arr = np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) * 15
     img = decode(_encode(Image.fromarray(arr), "PNG"))
     assert img.mode == "RGB" and img.size == (64, 64)
     assert np.asarray(img).max() == 255
@@ -152,7 +156,7 @@ def test_preprocess__any_size__returns_normalised_chw_float32():
     for size in [(17, 900), (4000, 3000), (224, 224)]:
         arr, photo, _ = preprocess(_encode(_photo(size)))
         assert arr.shape == (3, INPUT_SIZE, INPUT_SIZE) and arr.dtype == np.float32
-        assert -1.0 <= arr.min() and arr.max() <= 1.0
+        assert arr.min() >= -1.0 and arr.max() <= 1.0
         assert photo.mode == "RGB"
 
 

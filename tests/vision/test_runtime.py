@@ -86,8 +86,12 @@ def test_predict__heatmap__is_png_with_the_photos_aspect(damage_model, selection
 
 def test_predict__greyscale_rgba_and_huge_photo__are_handled(damage_model, selection_photos):
     photo = Image.open(selection_photos["severe"][0])
-    inputs = [_bytes(photo.convert("L"), "JPEG"), _bytes(photo.convert("RGBA"), "PNG"),
-              _bytes(photo.convert("RGB").resize((3000, 2000)), "JPEG"), photo.convert("P")]
+    inputs = [
+        _bytes(photo.convert("L"), "JPEG"),
+        _bytes(photo.convert("RGBA"), "PNG"),
+        _bytes(photo.convert("RGB").resize((3000, 2000)), "JPEG"),
+        photo.convert("P"),
+    ]
     preds = damage_model.predict(inputs, heatmaps=False)
     assert [sum(p.probabilities.values()) for p in preds] == pytest.approx([1.0] * 4, abs=1e-6)
 
