@@ -1,6 +1,6 @@
 // Arbitrator: the queue of disputed and escalated claims, each with its photos, explanation, the parties'
 // ERC-1497 evidence, a replay of the decision, and ruling buttons that say what each ruling pays.
-import { DECISION, RULINGS, describeError, follow, send, state } from "./chain.js";
+import { DECISION, RULINGS, describeError, followScreen, send, state } from "./chain.js";
 import { fetchByHash, renderExplanation } from "./explain.js";
 import { needWallet } from "./claimant.js";
 import { eth, h, mount, pct, reconcile, short, signature, when } from "./ui.js";
@@ -172,12 +172,5 @@ export async function arbitratorView(view) {
   mount(view, h("h1", {}, "Arbitrator"), h("p", { class: "hint" },
     `Panel arbitrator ${state.config.contracts.PanelArbitrator.address}; a ruling takes effect when the panel's quorum agrees.`),
   h("section", { class: "panel", "aria-label": "dispute queue" }, h("h2", {}, "Dispute queue"), list));
-  const live = follow(render);
-  try {
-    await live.refresh();
-  } catch (error) {
-    live.stop();
-    throw error;
-  }
-  return live.stop;
+  return followScreen(render);
 }

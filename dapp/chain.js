@@ -296,4 +296,16 @@ export function follow(render, onError = (error) => console.warn(describeError(e
   };
 }
 
+/** Draw a screen once from a fresh snapshot and keep it following new blocks; resolves to its stop function. */
+export async function followScreen(render) {
+  const live = follow(render);
+  try {
+    await live.refresh();
+  } catch (error) {
+    live.stop();
+    throw error;
+  }
+  return live.stop;
+}
+
 export { ethers };

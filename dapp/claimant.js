@@ -1,5 +1,5 @@
 // Claimant: buy a policy, submit a claim with photos, follow it live, read the explanation, dispute, withdraw.
-import { DECISION, PERILS, STATUS, chainTime, contracts, describeError, ethers, follow, send, snapshot, state } from "./chain.js";
+import { DECISION, PERILS, STATUS, chainTime, contracts, describeError, ethers, followScreen, send, snapshot, state } from "./chain.js";
 import { fetchByHash, renderExplanation } from "./explain.js";
 import { eth, field, h, mount, mountIfChanged, notice, parseEth, progress, reconcile, short, signature, when } from "./ui.js";
 
@@ -402,14 +402,7 @@ export async function claimantView(view) {
     h("section", { class: "panel", "aria-labelledby": "products-h" }, h("h2", { id: "products-h" }, "Products"), productList),
     h("section", { class: "panel", "aria-labelledby": "policies-h" }, h("h2", { id: "policies-h" }, "My policies"), policyList),
     h("section", { class: "panel", "aria-labelledby": "claims-h" }, h("h2", { id: "claims-h" }, "My claims"), creditEl, claimsEl));
-  const live = follow(render);
-  try {
-    await live.refresh();
-  } catch (error) {
-    live.stop();
-    throw error;
-  }
-  return live.stop;
+  return followScreen(render);
 }
 
 export { needWallet };
