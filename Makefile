@@ -100,7 +100,7 @@ lifecycle: setup-serve
 	claims-oracle lifecycle
 
 # Two runs: everything on ape's embedded EVM, then the anvil-marked modules on a real anvil node.
-test: setup-test
+test: setup-test lint
 	pytest -m "not anvil"
 	pytest -m anvil --network ethereum:local:foundry
 
@@ -109,7 +109,7 @@ test-contracts: setup-serve $(STAMP_TEST)
 	pytest -m "not anvil" tests/contracts
 	pytest -m anvil --network ethereum:local:foundry tests/contracts
 
-# ruff (lint and format) and mypy, all three run and the target fails if any fails. Not part of `make test` yet.
+# ruff (lint and format) and mypy, the first step of `make test`: all three run, and the target fails if any fails.
 # The format check names the files only (`ruff format --diff oracle tests` shows the changes).
 lint: $(STAMP_TEST)
 	@status=0; \

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     Integer,
     LargeBinary,
     String,
@@ -23,8 +25,11 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from oracle.sources.history import PHASH_BANDS, ClaimOrder, PriorClaim, PriorPhoto, phash_bands
 
@@ -123,10 +128,10 @@ class JobView:
 
     claim_id: int
     state: str
-    event: dict
+    event: dict[str, Any]
     block_number: int
     block_hash: bytes
-    outcome: dict | None
+    outcome: dict[str, Any] | None
     raw_tx: bytes | None
     tx_hash: bytes | None
     attempts: int
@@ -136,7 +141,7 @@ class JobView:
 class NodeStore:
     """The node's state in SQLite (default) or PostgreSQL, by SQLAlchemy URL."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str) -> None:
         """Open (and create if needed) the database at `url`."""
         self.engine = create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
@@ -147,7 +152,7 @@ class NodeStore:
 
     def _index_earlier_photos(self) -> None:
         """Bring a database written before the pHash index up to date: the sha256 index and every photo's bands."""
-        for index in HistoryPhoto.__table__.indexes:
+        for index in Base.metadata.tables[HistoryPhoto.__tablename__].indexes:
             index.create(self.engine, checkfirst=True)
         with self._session.begin() as session:
             if session.scalar(select(func.count()).select_from(PhotoBand)):
@@ -181,7 +186,13 @@ class NodeStore:
     # ------------------------------------------------------------ jobs
 
     def add_job(
-        self, chain_id: int, contract: str, claim_id: int, event: dict, block_number: int, block_hash: bytes
+        self,
+        chain_id: int,
+        contract: str,
+        claim_id: int,
+        event: dict[str, Any],
+        block_number: int,
+        block_hash: bytes,
     ) -> bool:
         """Record a newly seen claim; returns False (and changes nothing) if the job already exists."""
         try:
@@ -209,7 +220,7 @@ class NodeStore:
         self,
         chain_id: int,
         contract: str,
-        jobs: Sequence[tuple[int, dict, int, bytes]],
+        jobs: Sequence[tuple[int, dict[str, Any], int, bytes]],
         policies: Sequence[tuple[int, bytes]] = (),
         cursor: tuple[int, bytes] | None = None,
     ) -> list[int]:
@@ -283,18 +294,20 @@ class NodeStore:
             return self._view(row) if row else None
 
     def update_job(
-        self, chain_id: int, contract: str, claim_id: int, *, expect_state: str | None = None, **fields
+        self, chain_id: int, contract: str, claim_id: int, *, expect_state: str | None = None, **fields: Any
     ) -> bool:
         """Change a job's fields (outcome as a dict is stored as JSON); with expect_state, only from that state."""
         return self.update_jobs(chain_id, contract, [(claim_id, expect_state, fields)])[0]
 
-    def update_jobs(self, chain_id: int, contract: str, changes: Sequence[tuple[int, str | None, dict]]) -> list[bool]:
+    def update_jobs(
+        self, chain_id: int, contract: str, changes: Sequence[tuple[int, str | None, Mapping[str, Any]]]
+    ) -> list[bool]:
         """Apply several `update_job` changes (claim id, expected state or None, fields) in one transaction; returns
         for each change whether it applied."""
         applied = []
         with self._session.begin() as session:
-            for claim_id, expect_state, fields in changes:
-                fields = dict(fields)
+            for claim_id, expect_state, change in changes:
+                fields = dict(change)
                 if "outcome" in fields:
                     fields["outcome_json"] = json.dumps(fields.pop("outcome"), sort_keys=True)
                 fields["updated_at"] = time.time()
@@ -304,7 +317,9 @@ class NodeStore:
                 # the session holds no Job objects to keep in step: skip the ORM's in-Python evaluation of the
                 # WHERE clause, which cost more CPU than the SQL itself
                 query = query.values(**fields).execution_options(synchronize_session=False)
-                applied.append(session.execute(query).rowcount == 1)
+                result = session.execute(query)
+                assert isinstance(result, CursorResult)  # an UPDATE's result (Session.execute is typed as Result)
+                applied.append(result.rowcount == 1)
         return applied
 
     def orphan_jobs_after(self, chain_id: int, contract: str, block_number: int) -> list[int]:
@@ -441,13 +456,13 @@ class NodeStore:
             b = PhotoBand
             # the candidates first (each a primary-key range of the index, or the sha256 index), then their rows;
             # d differing bits change at most d of the 8 bytes, so a match shares at least 8 - d of them
-            candidates = (
+            banded = (
                 select(b.claim_id, b.cid)
                 .where(or_(*(and_(b.band == k, b.value == v) for k, v in keys)))
                 .group_by(b.claim_id, b.cid)
                 .having(func.count() >= PHASH_BANDS - max_distance)
             )
-            candidates = candidates.union(
+            candidates = banded.union(
                 select(h.claim_id, h.cid).where(h.sha256.in_(sorted({sha for sha, _ in like})))
             ).subquery()
             query = query.join(candidates, and_(candidates.c.claim_id == h.claim_id, candidates.c.cid == h.cid))
@@ -459,12 +474,12 @@ class NodeStore:
             ]
 
 
-def _bands(claim_id: int, cid: str, phash: int) -> list[dict]:
+def _bands(claim_id: int, cid: str, phash: int) -> list[dict[str, int | str]]:
     """The pHash index rows of one photo."""
     return [{"band": k, "value": v, "claim_id": claim_id, "cid": cid} for k, v in enumerate(phash_bands(phash))]
 
 
-def _put_photos(session, photos: Sequence[PriorPhoto], known: set[tuple[int, str]]) -> None:
+def _put_photos(session: Session, photos: Sequence[PriorPhoto], known: set[tuple[int, str]]) -> None:
     """Add photos (or update the `known` ones in place) with their pHash index rows, in the caller's transaction."""
     for photo in photos:
         key = (photo.claim_id, photo.cid)
@@ -479,7 +494,7 @@ def _put_photos(session, photos: Sequence[PriorPhoto], known: set[tuple[int, str
         session.execute(insert(PhotoBand), bands)
 
 
-def _before(table, before: ClaimOrder):
+def _before(table: type[HistoryClaim] | type[HistoryPhoto], before: ClaimOrder) -> ColumnElement[bool]:
     """Rows of `table` strictly before `before` in (submitted_at, claim_id) order."""
     submitted_at, claim_id = before
     return or_(table.submitted_at < submitted_at, and_(table.submitted_at == submitted_at, table.claim_id < claim_id))
@@ -508,7 +523,7 @@ def _history_photo(photo: PriorPhoto) -> HistoryPhoto:
     )
 
 
-def _sqlite_pragmas(connection, _record) -> None:
+def _sqlite_pragmas(connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     """SQLite in write-ahead-log mode: one fsync of the log per commit instead of the rollback journal's several,
     still synchronous=FULL so a committed row (a written-down transaction above all) survives a power cut; and
     wait for another connection's write lock instead of failing at once."""

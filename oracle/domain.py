@@ -26,7 +26,8 @@ class Decision(IntEnum):
 
 
 class Peril(IntFlag):
-    """Covered perils as the product's bit mask; a claim names exactly one (the contract's event gives its bit index)."""
+    """Covered perils as the product's bit mask; a claim names exactly one (the contract's event gives its bit
+    index)."""
 
     COLLISION = 1 << 0
     HAIL = 1 << 1

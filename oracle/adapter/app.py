@@ -65,7 +65,7 @@ STORE = web.AppKey("store", ContentStore)
 CACHE = web.AppKey("cache", SingleFlightCache)
 LIMITER = web.AppKey("limiter", Limiter)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
-BACKGROUND = web.AppKey("background", set)
+BACKGROUND: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("background", set)
 
 # Domain errors and the HTTP status each one means; the first match wins, so subclasses come first.
 ERROR_STATUS: tuple[tuple[type[BaseException], int], ...] = (
@@ -180,7 +180,7 @@ async def bridge(request: web.Request) -> web.Response:
     if parsed.wants_async:
         if not parsed.responseURL:
             raise BadRequestError("async mode needs responseURL, the URL to PATCH the result to")
-        task = asyncio.create_task(complete_async(app, parsed, base_url(request)))
+        task = asyncio.create_task(complete_async(app, parsed, base_url(request), parsed.responseURL))
         app[BACKGROUND].add(task)
         task.add_done_callback(app[BACKGROUND].discard)
         return web.json_response({"pending": True})
@@ -188,8 +188,9 @@ async def bridge(request: web.Request) -> web.Response:
     return web.json_response(success_body(parsed.id, outcome, parsed, base_url(request)))
 
 
-async def complete_async(app: web.Application, request: BridgeRequest, base: str) -> None:
-    """Assess in the background and PATCH responseURL with {"value": <success body as JSON text>} or {"error"}."""
+async def complete_async(app: web.Application, request: BridgeRequest, base: str, response_url: str) -> None:
+    """Assess in the background and PATCH `response_url` (the request's responseURL) with {"value": <success body
+    as JSON text>} or {"error"}."""
     try:
         outcome = await decide(app, request)
         payload = {"value": json.dumps(success_body(request.id, outcome, request, base), separators=(",", ":"))}
@@ -204,26 +205,29 @@ async def complete_async(app: web.Application, request: BridgeRequest, base: str
     for attempt in range(1, PATCH_ATTEMPTS + 1):
         try:
             async with session.patch(
-                request.responseURL, json=payload, timeout=aiohttp.ClientTimeout(total=PATCH_TIMEOUT_S)
+                response_url, json=payload, timeout=aiohttp.ClientTimeout(total=PATCH_TIMEOUT_S)
             ) as response:
                 if response.status < 500:
                     if response.status >= 400:
-                        log.warning("responseURL %s refused the result: HTTP %s", request.responseURL, response.status)
+                        log.warning("responseURL %s refused the result: HTTP %s", response_url, response.status)
                     return
         except (TimeoutError, aiohttp.ClientError) as exc:
-            log.warning("PATCH %s failed (attempt %d): %s", request.responseURL, attempt, exc)
+            log.warning("PATCH %s failed (attempt %d): %s", response_url, attempt, exc)
         await asyncio.sleep(0.2 * attempt)
-    log.error("gave up delivering claim %s to %s", request.data.claimId, request.responseURL)
+    log.error("gave up delivering claim %s to %s", request.data.claimId, response_url)
 
 
 async def health(request: web.Request) -> web.Response:
     """GET /health: whether a model is loaded (and which), the store, and the concurrency and cache counters."""
     app = request.app
     assessor, limiter, cache = app[ASSESSOR], app[LIMITER], app[CACHE]
-    ok = assessor.model is not None
+    model, model_hash = assessor.model, assessor.model_hash  # both None without a model
+    ok = model is not None
     body = {
         "ok": ok,
-        "model": None if not ok else {"id": model_id(assessor.model), "sha256": hex0x(assessor.model_hash)},
+        "model": (
+            None if model is None or model_hash is None else {"id": model_id(model), "sha256": hex0x(model_hash)}
+        ),
         "store": repr(app[STORE]),
         "codeVersion": assessor.code_version,
         "maxConcurrency": limiter.limit,
@@ -307,9 +311,10 @@ async def http_session(app: web.Application) -> AsyncIterator[None]:
     """Cleanup context: the client session for async PATCHes; on shutdown, finish background work first."""
     app[HTTP] = aiohttp.ClientSession()
     yield
-    for task in list(app[BACKGROUND]):
+    background = app[BACKGROUND]
+    for task in list(background):
         task.cancel()
-    await asyncio.gather(*app[BACKGROUND], return_exceptions=True)
+    await asyncio.gather(*background, return_exceptions=True)
     await app[CACHE].close()
     await app[HTTP].close()
 

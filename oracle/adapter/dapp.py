@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -49,6 +50,8 @@ class DappConfig:
     defaults: dict = field(default_factory=dict)
 
 
+ResponseT = TypeVar("ResponseT", bound=web.StreamResponse)
+
 DAPP_CONFIG = web.AppKey("dapp_config", DappConfig)
 ABIS = web.AppKey("abis", dict)
 
@@ -58,7 +61,7 @@ def contract_abis() -> dict[str, list]:
     return {name: contract_type(name)["abi"] for name in ("ClaimsManager", "PanelArbitrator")}
 
 
-def security_headers(response: web.StreamResponse) -> web.StreamResponse:
+def security_headers(response: ResponseT) -> ResponseT:
     """Headers that keep the dApp's pages from being framed, sniffed or fed foreign scripts."""
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"

@@ -43,7 +43,7 @@ def photo_findings(inputs: AssessmentInputs) -> tuple[list[PhotoFinding], dict[s
         raise AssessmentError("a claim needs at least one verified photo")
     t = inputs.terms.thresholds
     findings, artifacts = [], {}
-    for photo, pred in zip(inputs.photos, inputs.predictions):
+    for photo, pred in zip(inputs.photos, inputs.predictions, strict=True):
         where = f"photo {photo.index} ({photo.name})"
         probs = check_probabilities(pred.probabilities, where)
         damage = to_bps(pred.damage_probability, f"{where} damage_probability")
@@ -277,8 +277,8 @@ def assess(inputs: AssessmentInputs) -> Assessment:
                 RuleFired(
                     "confidence.low",
                     REFER,
-                    f"confidence {percent(confidence)} is below the {percent(t.min_auto_approve_confidence_bps)} the terms "
-                    f"require to decide without a human",
+                    f"confidence {percent(confidence)} is below the {percent(t.min_auto_approve_confidence_bps)} "
+                    f"the terms require to decide without a human",
                 )
             )
         outcomes = {r.outcome for r in rules}
@@ -295,6 +295,8 @@ def assess(inputs: AssessmentInputs) -> Assessment:
         payout = arithmetic.payout
         rules.append(RuleFired("payout.approve", INFO, "the repair estimate covers the claimed amount"))
     else:
+        # a class missing from the schedule (no estimate) was referred above, so the estimate is known here
+        assert arithmetic.estimate is not None
         decision = Decision.PARTIAL
         payout = arithmetic.payout
         rules.append(

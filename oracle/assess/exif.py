@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from typing import SupportsFloat, SupportsIndex
 
 from PIL import Image
 
@@ -26,7 +28,7 @@ class PhotoExif:
     lat_e6: int | None = None
     lon_e6: int | None = None
 
-    def to_doc(self) -> dict:
+    def to_doc(self) -> dict[str, int | bool | None]:
         """Return the facts as a canonical-JSON-ready dict."""
         return {
             "takenAt": self.taken_at,
@@ -40,12 +42,16 @@ def _ratio(value: object) -> float:
     if isinstance(value, tuple) and len(value) == 2:
         num, den = value
         return float(num) / float(den) if den else float("nan")
-    return float(value)  # IFDRational and plain numbers
+    if isinstance(value, (str, bytes, bytearray, SupportsFloat, SupportsIndex)):
+        return float(value)  # IFDRational and plain numbers
+    raise TypeError(f"not a number: {value!r}")
 
 
 def _dms(values: object, ref: object, positive: str) -> float | None:
+    if not isinstance(values, Iterable):
+        return None
     try:
-        d, m, s = (_ratio(v) for v in values)  # type: ignore[union-attr]
+        d, m, s = (_ratio(v) for v in values)
     except (TypeError, ValueError, ZeroDivisionError):
         return None
     degrees = d + m / 60 + s / 3600

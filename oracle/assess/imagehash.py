@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import numpy.typing as npt
 from PIL import Image, ImageOps
 
 HASH_BITS = 64
@@ -23,7 +24,7 @@ def _gray(image: Image.Image | bytes) -> Image.Image:
     return image.convert("L")
 
 
-def _bits_to_int(bits: np.ndarray) -> int:
+def _bits_to_int(bits: npt.NDArray[np.bool_]) -> int:
     value = 0
     for bit in bits.reshape(-1):
         value = (value << 1) | int(bool(bit))
@@ -40,10 +41,10 @@ def _dhash_gray(gray: Image.Image) -> int:
     return _bits_to_int(pixels[:, :-1] > pixels[:, 1:])
 
 
-def _dct_matrix(n: int) -> np.ndarray:
+def _dct_matrix(n: int) -> npt.NDArray[np.float64]:
     k = np.arange(n).reshape(-1, 1)
     i = np.arange(n).reshape(1, -1)
-    matrix = np.cos(np.pi * (2 * i + 1) * k / (2 * n)) * np.sqrt(2.0 / n)
+    matrix: npt.NDArray[np.float64] = np.cos(np.pi * (2 * i + 1) * k / (2 * n)) * np.sqrt(2.0 / n)
     matrix[0, :] = np.sqrt(1.0 / n)
     return matrix
 

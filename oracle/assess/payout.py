@@ -14,12 +14,13 @@ def compute_payout(claim: Claim, terms: Terms, severity: str | None) -> PayoutAr
     then capped by the policy's remaining coverage). The deductible is the policy's, raised to the terms'
     minimum (0 when the terms say it does not apply). With no severity or no schedule row the payout is 0.
     """
+    vehicle_class = claim.require_vehicle_class()
     deductible = max(claim.deductible, terms.deductible.minimum) if terms.deductible.applies else 0
-    estimate = None if severity is None else terms.repair_cost(claim.vehicle_class, severity)
+    estimate = None if severity is None else terms.repair_cost(vehicle_class, severity)
     loss = 0 if estimate is None else min(estimate, claim.claimed_amount)
     net = max(0, loss - deductible)
     return PayoutArithmetic(
-        vehicle_class=claim.vehicle_class,
+        vehicle_class=vehicle_class,
         severity=severity,
         estimate=estimate,
         claimed=claim.claimed_amount,

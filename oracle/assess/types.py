@@ -23,11 +23,25 @@ class AssessmentError(ValueError):
 class PhotoPredictionLike(Protocol):
     """The shape of oracle.vision.PhotoPrediction that the assessment reads (kept local: no vision import)."""
 
-    probabilities: Mapping[str, float]
-    label: str
-    confidence: float
-    damage_probability: float
-    heatmap_png: bytes
+    @property
+    def probabilities(self) -> Mapping[str, float]:
+        """Probability of each class (whole, minor, moderate, severe)."""
+
+    @property
+    def label(self) -> str:
+        """The most probable class."""
+
+    @property
+    def confidence(self) -> float:
+        """Probability of `label`."""
+
+    @property
+    def damage_probability(self) -> float:
+        """1 - p(whole)."""
+
+    @property
+    def heatmap_png(self) -> bytes:
+        """The heat map as PNG bytes (b"": none drawn)."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +136,14 @@ class Claim:
     def key(self) -> tuple[int, str, int, bytes]:
         """Identity of the claim's evidence: (chain, contract, claim id, evidence root)."""
         return (self.chain_id, self.contract.lower(), self.claim_id, bytes(self.evidence_root))
+
+    def require_vehicle_class(self) -> str:
+        """The vehicle class the assessment prices the repair for; AssessmentError while it is still unknown."""
+        if self.vehicle_class is None:
+            raise AssessmentError(
+                f"claim {self.claim_id} has no vehicle class: neither its evidence manifest nor the terms named one"
+            )
+        return self.vehicle_class
 
     @property
     def lat(self) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -119,10 +120,8 @@ class LocalContentStore:
             os.chmod(tmp, 0o644)
             os.replace(tmp, path)  # atomic on POSIX; concurrent writers of the same id write the same bytes
         except BaseException:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-            except FileNotFoundError:
-                pass
             raise
         try:  # make the rename itself durable
             dir_fd = os.open(path.parent, os.O_RDONLY)

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
@@ -14,8 +14,9 @@ from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError, Web3RPCError
+from web3.types import RPCEndpoint, RPCError
 
-from oracle.chain.report import Domain, Report
+from oracle.chain.report import Domain, Report, Signature
 from oracle.domain import REPO_ROOT
 
 BUILD_MANIFEST = REPO_ROOT / ".build" / "__local__.json"
@@ -25,15 +26,30 @@ class BuildMissingError(RuntimeError):
     """The compiled contracts are not there (run `ape compile` or `make setup`)."""
 
 
+class ContractType(TypedDict):
+    """A compiled contract: its ABI (JSON entries as the compiler wrote them) and deployment bytecode (0x-hex)."""
+
+    abi: list[dict[str, Any]]
+    bytecode: str
+
+
+class Receipt(TypedDict):
+    """A mined transaction's outcome as `ClaimsManagerClient.receipt` decodes it."""
+
+    status: int
+    blockNumber: int
+    transactionHash: bytes
+
+
 @cache
-def contract_type(name: str, manifest: Path = BUILD_MANIFEST) -> dict:
+def contract_type(name: str, manifest: Path = BUILD_MANIFEST) -> ContractType:
     """The ABI and deployment bytecode of a compiled contract, read from ape's build manifest."""
     if not manifest.is_file():
         raise BuildMissingError(f"no compiled contracts at {manifest}: run `make setup` (or `ape compile`)")
     types = json.loads(manifest.read_text())["contractTypes"]
     if name not in types:
         raise BuildMissingError(f"contract {name!r} is not in {manifest}; compiled: {sorted(types)}")
-    return {"abi": types[name]["abi"], "bytecode": types[name]["deploymentBytecode"]["bytecode"]}
+    return ContractType(abi=types[name]["abi"], bytecode=types[name]["deploymentBytecode"]["bytecode"])
 
 
 def deploy(w3: Web3, name: str, *args: Any, sender: str) -> Contract:
@@ -42,9 +58,10 @@ def deploy(w3: Web3, name: str, *args: Any, sender: str) -> Contract:
     factory = w3.eth.contract(abi=spec["abi"], bytecode=spec["bytecode"])
     tx_hash = factory.constructor(*args).transact({"from": sender})
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash)
-    if receipt.status != 1:
+    address = receipt["contractAddress"]
+    if receipt["status"] != 1 or address is None:
         raise RuntimeError(f"deploying {name} failed in transaction {tx_hash.hex()}")
-    return w3.eth.contract(address=receipt.contractAddress, abi=spec["abi"])
+    return w3.eth.contract(address=address, abi=spec["abi"])
 
 
 @dataclass(frozen=True)
@@ -67,11 +84,12 @@ class ClaimSubmitted:
     log_index: int
 
 
-def _abi_type(item: dict) -> str:
+def _abi_type(item: dict[str, Any]) -> str:
     """The canonical ABI type of an input or output, tuples spelled out."""
-    if item["type"].startswith("tuple"):
-        return "(" + ",".join(_abi_type(c) for c in item["components"]) + ")" + item["type"][len("tuple") :]
-    return item["type"]
+    abi_type: str = item["type"]
+    if abi_type.startswith("tuple"):
+        return "(" + ",".join(_abi_type(c) for c in item["components"]) + ")" + abi_type[len("tuple") :]
+    return abi_type
 
 
 def _normalise(abi_type: str, value: Any) -> Any:
@@ -87,10 +105,13 @@ class _Function:
     """One contract function's selector and codecs, computed once (web3's per-call machinery costs ~10 ms of
     CPU and two extra eth_chainId round trips per call; a node makes several calls per claim)."""
 
-    def __init__(self, item: dict):
+    def __init__(self, item: dict[str, Any]) -> None:
         self.inputs = [_abi_type(i) for i in item["inputs"]]
         self.selector = function_signature_to_4byte_selector(f"{item['name']}({','.join(self.inputs)})")
         outputs = item.get("outputs", [])
+        self.names: list[str]
+        self.outputs: list[str]
+        self.struct: bool
         if len(outputs) == 1 and outputs[0]["type"] == "tuple":  # a struct getter: name its fields
             self.names = [c["name"] for c in outputs[0]["components"]]
             self.outputs = [_abi_type(c) for c in outputs[0]["components"]]
@@ -107,27 +128,32 @@ class _Function:
         types = [f"({','.join(self.outputs)})"] if self.struct else self.outputs
         values = abi_decode(types, bytes.fromhex(result[2:]))
         if self.struct:
-            return {name: _normalise(t, v) for name, t, v in zip(self.names, self.outputs, values[0])}
-        values = [_normalise(t, v) for t, v in zip(self.outputs, values)]
-        return values[0] if len(values) == 1 else tuple(values)
+            return {name: _normalise(t, v) for name, t, v in zip(self.names, self.outputs, values[0], strict=True)}
+        normalised = [_normalise(t, v) for t, v in zip(self.outputs, values, strict=True)]
+        return normalised[0] if len(normalised) == 1 else tuple(normalised)
 
 
 class _Event:
     """One event's topic and decoder for raw `eth_getLogs` entries."""
 
-    def __init__(self, item: dict):
+    def __init__(self, item: dict[str, Any]) -> None:
         types = [_abi_type(i) for i in item["inputs"]]
         self.topic = "0x" + keccak(text=f"{item['name']}({','.join(types)})").hex()
-        self.indexed = [(i["name"], t) for i, t in zip(item["inputs"], types) if i.get("indexed")]
-        self.plain = [(i["name"], t) for i, t in zip(item["inputs"], types) if not i.get("indexed")]
+        self.indexed: list[tuple[str, str]] = [
+            (i["name"], t) for i, t in zip(item["inputs"], types, strict=True) if i.get("indexed")
+        ]
+        self.plain: list[tuple[str, str]] = [
+            (i["name"], t) for i, t in zip(item["inputs"], types, strict=True) if not i.get("indexed")
+        ]
 
-    def decode(self, log: dict) -> dict:
+    def decode(self, log: dict[str, Any]) -> dict[str, Any]:
         """The event's arguments by name."""
         args = {}
-        for (name, abi_type), topic in zip(self.indexed, log["topics"][1:]):
+        # topics[0] is the event's signature, then one topic per indexed argument
+        for (name, abi_type), topic in zip(self.indexed, log["topics"][1:], strict=True):
             args[name] = _normalise(abi_type, abi_decode([abi_type], bytes.fromhex(topic[2:]))[0])
         values = abi_decode([t for _, t in self.plain], bytes.fromhex(log["data"][2:]))
-        args.update({name: _normalise(t, v) for (name, t), v in zip(self.plain, values)})
+        args.update({name: _normalise(t, v) for (name, t), v in zip(self.plain, values, strict=True)})
         return args
 
 
@@ -139,7 +165,7 @@ def _codecs(name: str) -> tuple[dict[str, _Function], dict[str, _Event]]:
     return functions, events
 
 
-def _revert_error(error: dict) -> Exception:
+def _revert_error(error: RPCError) -> Exception:
     """The exception web3 raises for a JSON-RPC error: ContractLogicError for a revert, else Web3RPCError."""
     message = str(error.get("message", error))
     if error.get("code") == 3 or "revert" in message.lower():
@@ -162,7 +188,7 @@ class PolicyPurchased:
 class ClaimsManagerClient:
     """Reads and events of one deployed ClaimsManager."""
 
-    def __init__(self, w3: Web3, address: str):
+    def __init__(self, w3: Web3, address: str) -> None:
         """Bind to the manager at `address` on the chain `w3` talks to."""
         self.w3 = w3
         self.contract = w3.eth.contract(
@@ -183,9 +209,9 @@ class ClaimsManagerClient:
             self._chain_id = self.w3.eth.chain_id
         return self._chain_id
 
-    def rpc(self, method: str, params: list) -> Any:
+    def rpc(self, method: str, params: list[Any]) -> Any:
         """One raw JSON-RPC request; an error answer raises as web3 would (ContractLogicError for a revert)."""
-        response = self.w3.provider.make_request(method, params)
+        response = self.w3.provider.make_request(RPCEndpoint(method), params)
         if "error" in response:
             raise _revert_error(response["error"])
         return response["result"]
@@ -203,30 +229,30 @@ class ClaimsManagerClient:
             raise ValueError(f"block {number} is not on the chain")
         return int(block["timestamp"], 16)
 
-    def receipt(self, tx_hash: bytes) -> dict | None:
+    def receipt(self, tx_hash: bytes) -> Receipt | None:
         """A transaction's receipt (status, blockNumber as ints), or None while it is not mined."""
         receipt = self.rpc("eth_getTransactionReceipt", ["0x" + bytes(tx_hash).hex()])
         if receipt is None:
             return None
-        return {
-            "status": int(receipt["status"], 16),
-            "blockNumber": int(receipt["blockNumber"], 16),
-            "transactionHash": bytes.fromhex(receipt["transactionHash"][2:]),
-        }
+        return Receipt(
+            status=int(receipt["status"], 16),
+            blockNumber=int(receipt["blockNumber"], 16),
+            transactionHash=bytes.fromhex(receipt["transactionHash"][2:]),
+        )
 
     def domain(self) -> Domain:
         """The EIP-712 domain reports for this manager are signed in."""
         return Domain(chain_id=self.chain_id, verifying_contract=self.address)
 
-    def claim(self, claim_id: int, block: int | str = "latest") -> dict:
+    def claim(self, claim_id: int, block: int | str = "latest") -> dict[str, Any]:
         """The claim record as a dict of the contract's field names."""
         return self._struct("claim", claim_id, block)
 
-    def policy(self, policy_id: int, block: int | str = "latest") -> dict:
+    def policy(self, policy_id: int, block: int | str = "latest") -> dict[str, Any]:
         """The policy record as a dict of the contract's field names."""
         return self._struct("policy", policy_id, block)
 
-    def product(self, product_id: int, block: int | str = "latest") -> dict:
+    def product(self, product_id: int, block: int | str = "latest") -> dict[str, Any]:
         """The product record as a dict of the contract's field names."""
         return self._struct("product", product_id, block)
 
@@ -259,7 +285,8 @@ class ClaimsManagerClient:
             (log for log in logs if not log.get("removed")),
             key=lambda log: (int(log["blockNumber"], 16), int(log["logIndex"], 16)),
         )
-        claims, policies = [], []
+        claims: list[ClaimSubmitted] = []
+        policies: list[PolicyPurchased] = []
         for log in logs:
             if log["topics"][0] == submitted.topic:
                 claims.append(_claim_submitted(log, submitted.decode(log)))
@@ -287,7 +314,7 @@ class ClaimsManagerClient:
         logs = [log for log in logs if not log.get("removed")]
         return _claim_submitted(logs[-1], submitted.decode(logs[-1])) if logs else None
 
-    def claim_decided(self, claim_id: int, from_block: int = 0) -> dict | None:
+    def claim_decided(self, claim_id: int, from_block: int = 0) -> dict[str, Any] | None:
         """The `ClaimDecided` event of one claim (decision, payout, confidence, hashes), or None."""
         logs = self.contract.events.ClaimDecided().get_logs(
             from_block=from_block, argument_filters={"claimId": claim_id}
@@ -310,13 +337,13 @@ class ClaimsManagerClient:
             )
         return bytes(logs[-1].args.insuredObject)
 
-    def vote_report_tx(self, report: Report, sender: str, fees: dict | None = None) -> dict:
+    def vote_report_tx(self, report: Report, sender: str, fees: dict[str, int] | None = None) -> dict[str, Any]:
         """An unsigned `voteReport` transaction from `sender`, with gas estimated (a revert raises
         ContractLogicError with the reason) and EIP-1559 fees (`fees`, else `fee_fields()`)."""
         data = self._functions["voteReport"].data(report.as_tuple())
         return self.transaction(sender, data, fees)
 
-    def transaction(self, sender: str, data: str, fees: dict | None = None) -> dict:
+    def transaction(self, sender: str, data: str, fees: dict[str, int] | None = None) -> dict[str, Any]:
         """An unsigned call of this manager with `data` from `sender`: gas estimated with headroom, fees set."""
         estimate = int(self.rpc("eth_estimateGas", [{"from": sender, "to": self.address, "data": data}]), 16)
         # headroom: between the estimate and the mining another member's vote may land first and make ours the
@@ -332,7 +359,7 @@ class ClaimsManagerClient:
             **(fees or self.fee_fields()),
         }
 
-    def fee_fields(self) -> dict:
+    def fee_fields(self) -> dict[str, int]:
         """EIP-1559 fee fields as web3 fills them by default: tip, and twice the base fee on top."""
         tip = int(self.rpc("eth_maxPriorityFeePerGas", []), 16)
         base = int(self.rpc("eth_getBlockByNumber", ["latest", False]).get("baseFeePerGas", "0x0"), 16)
@@ -346,15 +373,18 @@ class ClaimsManagerClient:
         """Broadcast a signed transaction."""
         self.rpc("eth_sendRawTransaction", ["0x" + bytes(raw).hex()])
 
-    def signed_report_tx(self, report: Report, signatures: list[tuple], sender: str) -> dict:
+    def signed_report_tx(self, report: Report, signatures: list[Signature], sender: str) -> dict[str, Any]:
         """An unsigned `submitSignedReport` transaction from `sender`, with gas estimated."""
-        return self.contract.functions.submitSignedReport(report.as_tuple(), signatures).build_transaction(
-            {"from": sender}
+        return dict(
+            self.contract.functions.submitSignedReport(report.as_tuple(), signatures).build_transaction(
+                {"from": sender}
+            )
         )
 
-    def _struct(self, function: str, key: int, block: int | str) -> dict:
+    def _struct(self, function: str, key: int, block: int | str) -> dict[str, Any]:
         """Call a struct getter and name its fields as the ABI does."""
-        return self.call(function, key, block=block)
+        record: dict[str, Any] = self.call(function, key, block=block)
+        return record
 
 
 def blocks_at_time(w3: Web3, timestamp: int, last_block: int) -> tuple[int, int]:
@@ -366,14 +396,14 @@ def blocks_at_time(w3: Web3, timestamp: int, last_block: int) -> tuple[int, int]
         while low < high:
             middle = (low + high) // 2
             if middle not in stamps:
-                stamps[middle] = w3.eth.get_block(middle).timestamp
+                stamps[middle] = w3.eth.get_block(middle)["timestamp"]
             low, high = (middle + 1, high) if stamps[middle] <= moment else (low, middle)
         return low
 
     return first_after(timestamp - 1), first_after(timestamp) - 1
 
 
-def _claim_submitted(log: dict, args: dict) -> ClaimSubmitted:
+def _claim_submitted(log: dict[str, Any], args: dict[str, Any]) -> ClaimSubmitted:
     """A raw `ClaimSubmitted` log and its decoded arguments as a typed record."""
     return ClaimSubmitted(
         claim_id=args["claimId"],

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from web3 import Web3
 from web3.contract import Contract
+from web3.contract.contract import ContractFunction
 from web3.logs import DISCARD
+from web3.types import TxReceipt, Wei
 
 from oracle.chain.contracts import ClaimsManagerClient, deploy
 
@@ -16,8 +19,8 @@ ZERO_ADDRESS = "0x" + "00" * 20
 
 
 def demo_product_config(
-    committee: list[str], threshold: int, arbitrator: str, model_hash: bytes, terms_hash: bytes, **overrides
-) -> dict:
+    committee: list[str], threshold: int, arbitrator: str, model_hash: bytes, terms_hash: bytes, **overrides: Any
+) -> dict[str, Any]:
     """A motor own-damage product in ETH: 10 ETH cover, 0.5 ETH deductible, 1 ETH instant limit, 3-day window."""
     config = {
         "asset": ZERO_ADDRESS,
@@ -58,19 +61,21 @@ def deploy_system(w3: Web3, deployer: str, panel: list[str], quorum: int = 2, fe
     return System(manager=ClaimsManagerClient(w3, manager.address), arbitrator=arbitrator)
 
 
-def transact(w3: Web3, call, sender: str, value: int = 0):
+def transact(w3: Web3, call: ContractFunction, sender: str, value: int = 0) -> TxReceipt:
     """Send a contract call from an unlocked account and return its successful receipt."""
-    receipt = w3.eth.wait_for_transaction_receipt(call.transact({"from": sender, "value": value}))
-    if receipt.status != 1:
-        raise RuntimeError(f"transaction {receipt.transactionHash.hex()} from {sender} reverted")
+    receipt = w3.eth.wait_for_transaction_receipt(call.transact({"from": sender, "value": Wei(value)}))
+    if receipt["status"] != 1:
+        raise RuntimeError(f"transaction {receipt['transactionHash'].hex()} from {sender} reverted")
     return receipt
 
 
-def create_product(manager: ClaimsManagerClient, insurer: str, config: dict, capital: int) -> int:
+def create_product(manager: ClaimsManagerClient, insurer: str, config: dict[str, Any], capital: int) -> int:
     """Create an ETH product from `config`, fund it with `capital` wei, and return its id."""
     functions = manager.contract.functions
     receipt = transact(manager.w3, functions.createProduct(config), insurer)
-    product_id = manager.contract.events.ProductCreated().process_receipt(receipt, errors=DISCARD)[0].args.productId
+    product_id: int = (
+        manager.contract.events.ProductCreated().process_receipt(receipt, errors=DISCARD)[0].args.productId
+    )
     if capital:
         transact(manager.w3, functions.depositCapital(product_id, capital), insurer, value=capital)
     return product_id
@@ -82,7 +87,8 @@ def buy_policy(manager: ClaimsManagerClient, holder: str, product_id: int, insur
     receipt = transact(
         manager.w3, manager.contract.functions.buyPolicy(product_id, insured_object), holder, value=premium
     )
-    return manager.contract.events.PolicyPurchased().process_receipt(receipt, errors=DISCARD)[0].args.policyId
+    policy_id: int = manager.contract.events.PolicyPurchased().process_receipt(receipt, errors=DISCARD)[0].args.policyId
+    return policy_id
 
 
 def submit_claim(
@@ -105,4 +111,5 @@ def submit_claim(
         ),
         holder,
     )
-    return manager.contract.events.ClaimSubmitted().process_receipt(receipt, errors=DISCARD)[0].args.claimId
+    claim_id: int = manager.contract.events.ClaimSubmitted().process_receipt(receipt, errors=DISCARD)[0].args.claimId
+    return claim_id

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from eth_account import Account
-from eth_account.messages import encode_typed_data
+from eth_account.messages import SignableMessage, encode_typed_data
 from eth_utils import keccak
 
 from oracle.domain import BPS, Decision
@@ -15,6 +16,11 @@ DOMAIN_VERSION = "1"
 MAX_CONFIDENCE_BPS = BPS
 SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 """The largest `s` the contract's ecdsa module accepts (it refuses malleable high-s signatures)."""
+
+Signature = tuple[int, bytes, bytes]
+"""(v, r, s) as the contract's `Signature` struct wants them."""
+ReportTuple = tuple[int, int, int, int, bytes, bytes, bytes, bytes]
+"""A report in the field order of the contract's `Report` struct."""
 
 REPORT_TYPES = {
     "Report": [
@@ -56,7 +62,7 @@ class Report:
             if not isinstance(value, bytes | bytearray) or len(value) != 32:
                 raise ValueError(f"{name} must be 32 bytes, got {value!r}")
 
-    def as_tuple(self) -> tuple:
+    def as_tuple(self) -> ReportTuple:
         """The report in the field order of the contract's `Report` struct."""
         return tuple(asdict(self).values())
 
@@ -68,7 +74,7 @@ class Domain:
     chain_id: int
     verifying_contract: str
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         """The domain in the shape eth-account expects."""
         return {
             "name": DOMAIN_NAME,
@@ -78,7 +84,7 @@ class Domain:
         }
 
 
-def _signable(report: Report, domain: Domain):
+def _signable(report: Report, domain: Domain) -> SignableMessage:
     """The EIP-712 signable message for a report in a domain."""
     message = {k: (bytes(v) if isinstance(v, bytearray) else v) for k, v in asdict(report).items()}
     return encode_typed_data(domain_data=domain.as_dict(), message_types=REPORT_TYPES, message_data=message)
@@ -91,13 +97,13 @@ def report_digest(report: Report, domain: Domain) -> bytes:
     return keccak(b"\x19" + signable.version + signable.header + signable.body)
 
 
-def sign_report(report: Report, domain: Domain, private_key: bytes | str) -> tuple[int, bytes, bytes]:
+def sign_report(report: Report, domain: Domain, private_key: bytes | str) -> Signature:
     """Sign `report` and return (v, r, s) as the contract's `Signature` struct wants them."""
     signed = Account.sign_message(_signable(report, domain), private_key=private_key)
     return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
 
 
-def recover_signer(report: Report, domain: Domain, signature: tuple[int, bytes, bytes]) -> str:
+def recover_signer(report: Report, domain: Domain, signature: Signature) -> str:
     """The address that produced `signature` over `report` in `domain`; ValueError for one the contract refuses."""
     v, r, s = signature
     vrs = (v, int.from_bytes(r, "big"), int.from_bytes(s, "big"))
@@ -105,10 +111,11 @@ def recover_signer(report: Report, domain: Domain, signature: tuple[int, bytes, 
         raise ValueError(f"signature v must be 27 or 28, got {v}")
     if not 0 < vrs[2] <= SECP256K1_HALF_N:
         raise ValueError("signature s is zero or in the upper half of the curve order (malleable)")
-    return Account.recover_message(_signable(report, domain), vrs=vrs)
+    signer: str = Account.recover_message(_signable(report, domain), vrs=vrs)  # untyped (a combomethod)
+    return signer
 
 
-def sign_quorum(report: Report, domain: Domain, keys_by_address: dict[str, bytes | str]) -> list[tuple]:
+def sign_quorum(report: Report, domain: Domain, keys_by_address: dict[str, bytes | str]) -> list[Signature]:
     """Signatures from every given signer, ordered by ascending signer address as the contract requires."""
     ordered = sorted(keys_by_address.items(), key=lambda item: int(item[0], 16))
     return [sign_report(report, domain, key) for _, key in ordered]

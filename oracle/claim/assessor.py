@@ -9,7 +9,8 @@ import io
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from PIL import Image
 
@@ -27,13 +28,13 @@ from oracle.assess import (
     weather_query,
 )
 from oracle.cas.store import ContentStore, ContentStoreError, put_all
-from oracle.claim.batch import ClaimBatch, ClaimInBatch, ClaimOutcome
+from oracle.claim.batch import ClaimBatch, ClaimInBatch, ClaimOutcome, ModelPrediction, PendingHeatmapLike
 from oracle.claim.context import with_claimant
 from oracle.domain import DEFAULT_MAX_PHOTO_BYTES, DEFAULT_MAX_PHOTOS
 from oracle.explain.canonical import hex0x
 from oracle.explain.document import ExplanationError
 from oracle.explain.evidence import load_manifest, manifest_claimant, verify_evidence
-from oracle.sources.history import ClaimsHistory
+from oracle.sources.history import ClaimsHistory, PriorClaim, PriorPhoto
 from oracle.sources.open_meteo import UpstreamError
 from oracle.sources.records import WeatherQuery, WeatherRecord
 from oracle.sources.terms import Terms, load_terms
@@ -46,6 +47,26 @@ Recorder = Callable[[Claim, ClaimOutcome], None]
 """Called with each decided claim before the next one of its batch is decided (it joins the claims history)."""
 
 
+class DamageModelLike(Protocol):
+    """What the assessor uses of a damage model (oracle.vision.DamageModel): its file, its hash, its predictions."""
+
+    @property
+    def path(self) -> Path:
+        """The model file."""
+
+    @property
+    def model_sha256(self) -> str:
+        """The hex sha256 of the model file."""
+
+    def predict(self, images: Sequence[bytes], heatmaps: bool = True) -> Sequence[ModelPrediction]:
+        """Predict every photo (with heat maps drawn unless `heatmaps` is False)."""
+
+    def classify(
+        self, images: Sequence[bytes], batch_size: int = 32
+    ) -> Sequence[tuple[ModelPrediction, PendingHeatmapLike]]:
+        """Predict every photo, each with what drawing its heat map takes."""
+
+
 class ModelUnavailableError(RuntimeError):
     """No damage model is loaded, so photos cannot be assessed."""
 
@@ -54,12 +75,12 @@ class ExplanationNotFoundError(LookupError):
     """A stored explanation cannot be found or read; the message names the id."""
 
 
-def model_sha256_hex(model: Any) -> str:
+def model_sha256_hex(model: DamageModelLike) -> str:
     """Return the hex sha256 of a loaded damage model (DamageModel.model_sha256)."""
     return str(model.model_sha256)
 
 
-def model_id(model: Any) -> str:
+def model_id(model: DamageModelLike) -> str:
     """Return the model's id for explanations: its architecture and file name."""
     return f"{getattr(model, 'metadata', {}).get('arch', 'damage-model')}/{model.path.name}"
 
@@ -92,7 +113,7 @@ class ClaimAssessor:
     def __init__(
         self,
         store: ContentStore,
-        model: Any | None,
+        model: DamageModelLike | None,
         weather_sources: Sequence[WeatherSource],
         history: ClaimsHistory,
         code_version: str,
@@ -154,7 +175,7 @@ class ClaimAssessor:
             self._terms[key] = load_terms(self.store, key)
         return self._terms[key]
 
-    def _require_model(self) -> Any:
+    def _require_model(self) -> DamageModelLike:
         if self.model is None:
             raise ModelUnavailableError("no damage model is loaded; export one with `claims-oracle model export`")
         return self.model
@@ -187,7 +208,7 @@ class ClaimAssessor:
         gathered = await asyncio.gather(
             *(self.weather(item.claim, item.terms) for item in live), return_exceptions=True
         )
-        for item, weather in zip(live, gathered):
+        for item, weather in zip(live, gathered, strict=True):
             if isinstance(weather, Exception):
                 item.error = weather
             elif isinstance(weather, BaseException):
@@ -261,7 +282,7 @@ class ClaimAssessor:
                 self._attach(item, flat[start : start + len(item.photos)])
                 start += len(item.photos)
 
-    def _attach(self, item: ClaimInBatch, classified: list[tuple[PhotoPredictionLike, Any]]) -> None:
+    def _attach(self, item: ClaimInBatch, classified: Sequence[tuple[ModelPrediction, PendingHeatmapLike]]) -> None:
         item.predictions = [prediction for prediction, _ in classified]
         item.heatmaps = [self._render_executor.submit(pending.render) for _, pending in classified]
 
@@ -289,9 +310,9 @@ class ClaimAssessor:
             results.append(outcome)
         cids = put_all(self.store, blobs)
         for index, blob in explanation_at.items():
-            outcome = results[index]
-            assert isinstance(outcome, ClaimOutcome)
-            results[index] = dataclasses.replace(outcome, explanation_cid=cids[blob])
+            decided = results[index]
+            assert isinstance(decided, ClaimOutcome)
+            results[index] = dataclasses.replace(decided, explanation_cid=cids[blob])
         return results
 
     def _conclude(self, item: ClaimInBatch) -> tuple[ClaimOutcome, list[bytes]]:
@@ -299,7 +320,8 @@ class ClaimAssessor:
         then the explanation)."""
         model = self._require_model()
         drawn = [heatmap.result() for heatmap in item.heatmaps]
-        predictions = [dataclasses.replace(p, heatmap_png=png) for p, png in zip(item.predictions, drawn)]
+        # one heat map per prediction: `_attach` sets both from the model's answer
+        predictions = [dataclasses.replace(p, heatmap_png=png) for p, png in zip(item.predictions, drawn, strict=True)]
         assert item.terms is not None  # a live item has its terms
         inputs = AssessmentInputs(
             claim=item.claim,
@@ -369,17 +391,36 @@ class ClaimAssessor:
         return differences
 
     def _record(self, claim: Claim, outcome: ClaimOutcome) -> None:
-        if claim.key in self._recorded or not hasattr(self.history, "add_claim"):
+        if claim.key in self._recorded or not isinstance(self.history, HistoryWriter):
             return
         self._recorded.add(claim.key)
         record_in_history(self.history, claim, outcome)
 
 
-def record_in_history(history: Any, claim: Claim, outcome: ClaimOutcome) -> None:
+@runtime_checkable
+class HistoryWriter(Protocol):
+    """A claims history that takes claims and photos one at a time (oracle.sources.history.InMemoryClaimsHistory)."""
+
+    def add_claim(self, claim: PriorClaim) -> None:
+        """Record a claim."""
+
+    def add_photo(self, photo: PriorPhoto) -> None:
+        """Record a photo of a claim."""
+
+
+@runtime_checkable
+class BatchHistoryWriter(Protocol):
+    """A claims history that takes claims and photos in one go (the node's database, oracle.db.NodeStore)."""
+
+    def add_history(self, claims: Sequence[PriorClaim], photos: Sequence[PriorPhoto]) -> None:
+        """Record claims and photos together."""
+
+
+def record_in_history(history: HistoryWriter | BatchHistoryWriter, claim: Claim, outcome: ClaimOutcome) -> None:
     """Add an assessed claim and its photos' perceptual hashes to a history with add_claim/add_photo (in one
     go where the history offers add_history, as the node's database does)."""
     prior, photos = outcome.history_records(claim)
-    if hasattr(history, "add_history"):
+    if isinstance(history, BatchHistoryWriter):
         history.add_history([prior], photos)
         return
     history.add_claim(prior)
@@ -388,8 +429,11 @@ def record_in_history(history: Any, claim: Claim, outcome: ClaimOutcome) -> None
 
 
 __all__ = [
+    "BatchHistoryWriter",
     "ClaimAssessor",
+    "DamageModelLike",
     "ExplanationNotFoundError",
+    "HistoryWriter",
     "ModelUnavailableError",
     "Recorder",
     "model_id",

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
 
 from oracle.assess import Claim, Explanation, PhotoPredictionLike
 from oracle.explain.evidence import Photo
 from oracle.sources.history import PriorClaim, PriorPhoto
 from oracle.sources.records import WeatherRecord
 from oracle.sources.terms import Terms
+
+
+class ModelPrediction(PhotoPredictionLike, Protocol):
+    """A damage model's prediction for one photo (oracle.vision.PhotoPrediction): a dataclass, so the assessor
+    fills in its heat map with `dataclasses.replace` once drawn."""
+
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+
+
+class PendingHeatmapLike(Protocol):
+    """A heat map still to draw (oracle.vision.runtime.PendingHeatmap)."""
+
+    def render(self) -> bytes:
+        """Draw the heat map as PNG bytes."""
 
 
 @dataclass
@@ -20,7 +36,7 @@ class ClaimInBatch:
     photos: list[Photo] = field(default_factory=list)
     terms: Terms | None = None
     weather: list[WeatherRecord] | None = None  # None: no weather rule applies, or no source answered
-    predictions: list[PhotoPredictionLike] = field(default_factory=list)  # one per photo, once the model ran
+    predictions: list[ModelPrediction] = field(default_factory=list)  # one per photo, once the model ran
     heatmaps: list[Future[bytes]] = field(default_factory=list)  # one PNG per photo, drawn on the render thread
     error: Exception | None = None  # what stopped this claim (the rest of the batch goes on)
 
@@ -73,4 +89,4 @@ class ClaimOutcome:
         return prior, photos
 
 
-__all__ = ["ClaimBatch", "ClaimInBatch", "ClaimOutcome"]
+__all__ = ["ClaimBatch", "ClaimInBatch", "ClaimOutcome", "ModelPrediction", "PendingHeatmapLike"]

@@ -51,7 +51,7 @@ def claim_from_chain(
     from_block: int = 0,
     *,
     block: int | str = "latest",
-    products: dict[int, dict] | None = None,
+    products: dict[int, dict[str, Any]] | None = None,
 ) -> Claim | None:
     """The claim as the chain holds it (its event looked up from `from_block` if not given); None if it is gone.
 

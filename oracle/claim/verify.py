@@ -58,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
 
 def verify_claim(settings: Settings, claim_id: int) -> dict[str, Any]:
     """Replay one claim's assessment and compare it with its `ClaimDecided` event and stored explanation."""
+    if not settings.contract_address:
+        raise VerificationError("no contract address (--contract or CLAIMS_ORACLE_CONTRACT_ADDRESS)")
     client = ClaimsManagerClient(Web3(Web3.HTTPProvider(settings.rpc_url)), settings.contract_address)
     decided = client.claim_decided(claim_id, settings.start_block)
     if decided is None:
@@ -84,13 +86,15 @@ def verify_claim(settings: Settings, claim_id: int) -> dict[str, Any]:
         differences = assessor.replay(claim, cid)
     finally:
         assessor.close()
-    fields = {
-        "explanationHash": (hex0x(decided["explanationHash"]), hex0x(keccak(document)), None),
-        "decision": (decided["decision"], int(explanation.decision), None),
-        "payout": (str(decided["payout"]), str(explanation.payout), None),
-        "confidence": (decided["confidence"], explanation.confidence_bps, None),
+    recorded_and_stored = {
+        "explanationHash": (hex0x(decided["explanationHash"]), hex0x(keccak(document))),
+        "decision": (decided["decision"], int(explanation.decision)),
+        "payout": (str(decided["payout"]), str(explanation.payout)),
+        "confidence": (decided["confidence"], explanation.confidence_bps),
     }
-    fields = {name: (a, b, str(a) == str(b)) for name, (a, b, _) in fields.items()}
+    fields: dict[str, tuple[object, object, bool]] = {
+        name: (a, b, str(a) == str(b)) for name, (a, b) in recorded_and_stored.items()
+    }
     for name, (recorded, replayed) in differences.items():
         fields[f"replay.{name}"] = (recorded, replayed, False)
     return {

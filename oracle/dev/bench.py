@@ -40,15 +40,17 @@ from pathlib import Path
 import aiohttp
 from eth_utils import keccak
 from web3.logs import DISCARD
+from web3.types import RPCEndpoint
 
 from oracle.assess import DEFAULT_TERMS_PATH
 from oracle.cas.store import LocalContentStore
+from oracle.chain.contracts import ClaimsManagerClient
 from oracle.chain.deploy import DAY, buy_policy, create_product, deploy_system, transact
 from oracle.claim.evidence import store_evidence, store_terms
 from oracle.dev.demo import CLAIMS_OPEN
-from oracle.dev.devchain import dev_chain
+from oracle.dev.devchain import DevChain, dev_chain
 from oracle.dev.stack import DEMO_CAPITAL, GENESIS, Roles, product_defaults
-from oracle.domain import REPO_ROOT
+from oracle.domain import REPO_ROOT, Decision
 from oracle.settings import load_settings
 from oracle.vision import DamageModel
 from oracle.vision.data import list_samples
@@ -58,7 +60,6 @@ DEFAULT_GAS = REPO_ROOT / "bench" / "gas.json"
 PHOTOS_PER_CLAIM = 3
 LABELS = ("minor", "moderate", "severe", "whole")  # claim i shows three photos of LABELS[i % 4]
 HAIL_EVERY = 5  # every fifth claim is a hail claim, so the weather lookup is on the path as well
-DECISIONS = {1: "APPROVE", 2: "PARTIAL", 3: "REJECT", 4: "REFER"}
 TARGETS = {"latency_p50_s": 1.0, "latency_p95_s": 2.0, "pipeline_vs_model_ratio": 0.8}
 
 
@@ -387,15 +388,22 @@ class NodeProcess:
 class BenchWorld:
     """The chain and what the phases share."""
 
-    chain: object
-    cas: object
-    roles: object
+    chain: DevChain
+    cas: LocalContentStore
+    roles: Roles
     terms_hash: bytes
     model_hash: bytes
     state_dir: Path
     args: argparse.Namespace
     observer: ChainObserver | None = None
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def started_observer(self) -> ChainObserver:
+        """The chain observer, which `_run` starts before the phases."""
+        if self.observer is None:
+            raise RuntimeError("bench: the chain observer is not started")
+        return self.observer
 
 
 def _say(text: str) -> None:
@@ -424,11 +432,11 @@ def _prepare_phase(world: BenchWorld, claims: list[PlannedClaim], committee: lis
     return system.manager, start_block
 
 
-def _submit(manager, holder: str, claim: PlannedClaim) -> None:
+def _submit(manager: ClaimsManagerClient, holder: str, claim: PlannedClaim) -> None:
     """File one claim and note its id and block."""
 
     w3 = manager.w3
-    incident = CLAIMS_OPEN - 5 * DAY if claim.peril == 1 else w3.eth.get_block("latest").timestamp - 3600
+    incident = CLAIMS_OPEN - 5 * DAY if claim.peril == 1 else w3.eth.get_block("latest")["timestamp"] - 3600
     receipt = transact(
         w3,
         manager.contract.functions.submitClaim(
@@ -444,7 +452,7 @@ def _submit(manager, holder: str, claim: PlannedClaim) -> None:
         holder,
     )
     claim.claim_id = manager.contract.events.ClaimSubmitted().process_receipt(receipt, errors=DISCARD)[0].args.claimId
-    claim.claim_block = receipt.blockNumber
+    claim.claim_block = receipt["blockNumber"]
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -495,9 +503,9 @@ def latency_phase(world: BenchWorld, manager, start_block: int, claims: list[Pla
     try:
         for n, claim in enumerate(claims, 1):
             _submit(manager, world.roles.claimant, claim)
-            filed = world.observer.wait_block(claim.claim_block)
+            filed = world.started_observer.wait_block(claim.claim_block)
             try:
-                claim.decided_block, claim.decision, decided = world.observer.wait_decided(
+                claim.decided_block, claim.decision, decided = world.started_observer.wait_decided(
                     manager.address, claim.claim_id, world.args.timeout
                 )
             except TimeoutError:
@@ -519,7 +527,7 @@ def latency_phase(world: BenchWorld, manager, start_block: int, claims: list[Pla
         "latency_mean_s": round(sum(latencies) / len(latencies), 4),
         "latency_max_s": round(max(latencies), 4),
         "latency_claims": len(latencies),
-        "latency_decisions": dict(Counter(DECISIONS[c.decision] for c in claims)),
+        "latency_decisions": dict(Counter(Decision(c.decision).name for c in claims)),
         "latency_samples_s": [round(x, 4) for x in latencies],
     }
 
@@ -536,7 +544,7 @@ def throughput_phase(world: BenchWorld, manager, start_block: int, claims: list[
     try:
         for n, claim in enumerate(claims, 1):
             try:
-                claim.decided_block, claim.decision, decided = world.observer.wait_decided(
+                claim.decided_block, claim.decision, decided = world.started_observer.wait_decided(
                     manager.address, claim.claim_id, world.args.timeout
                 )
             except TimeoutError:
@@ -556,7 +564,7 @@ def throughput_phase(world: BenchWorld, manager, start_block: int, claims: list[
         "claims_per_second_from_start": round(len(times) / (times[-1] - ready), 3),
         "throughput_claims": len(times),
         "throughput_warmup_claims": warmup,
-        "throughput_decisions": dict(Counter(DECISIONS[c.decision] for c in claims)),
+        "throughput_decisions": dict(Counter(Decision(c.decision).name for c in claims)),
         "throughput_votes": votes,
     }
 
@@ -572,7 +580,7 @@ def model_phase(settings, claims: list[PlannedClaim], batch_claims: int, node_th
     for name, threads in configs.items():
         model = DamageModel.load(settings.model_path, threads=threads)
         model.predict(photos[:batch])  # warm-up: first-run allocations are not the model's steady cost
-        timed = {"threads": threads or os.cpu_count()}
+        timed: dict[str, float | None] = {"threads": threads or os.cpu_count()}
         for key, heatmaps in (("images_per_second", True), ("images_per_second_no_heatmaps", False)):
             started = time.perf_counter()
             for start in range(0, len(photos), batch):
@@ -643,8 +651,8 @@ def _run(args, settings, state_dir: Path, latency_claims, throughput_claims) -> 
         )
         committee_manager, committee_start = _prepare_phase(world, latency_claims, roles.oracles, 2, "latency")
         solo_manager, solo_start = _prepare_phase(world, throughput_claims, roles.oracles[:1], 1, "throughput")
-        chain.w3.provider.make_request("evm_setNextBlockTimestamp", [CLAIMS_OPEN])
-        chain.w3.provider.make_request("evm_mine", [])
+        chain.w3.provider.make_request(RPCEndpoint("evm_setNextBlockTimestamp"), [CLAIMS_OPEN])
+        chain.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
         decided_topic = keccak(text="ClaimDecided(uint256,uint8,uint256,uint16,bytes32,bytes32,bool,uint256)")
         world.observer = ChainObserver(chain.url.replace("http://", "ws://"), decided_topic).start()
         try:

@@ -12,18 +12,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eth_utils import keccak
+from web3.types import RPCEndpoint
 
+from oracle.assess import peril_index
 from oracle.chain.deploy import DAY, ETH, buy_policy, submit_claim, transact
 from oracle.claim.evidence import store_evidence
 from oracle.dev.stack import running_stack
+from oracle.domain import STATUS_WORDS, ClaimStatus, Decision, Peril
 from oracle.settings import load_settings
 from oracle.vision import DamageModel
 from oracle.vision.data import list_samples
 
 CLAIMS_OPEN = 1551398400  # 2019-03-01 00:00 UTC: chain time when the sample claims are filed
-DECISIONS = {1: "APPROVE", 2: "PARTIAL", 3: "REJECT", 4: "REFER"}
-STATUS = {1: "submitted", 2: "window open", 3: "disputed", 4: "resolved", 5: "paid"}
-PERIL_COLLISION, PERIL_HAIL = 0, 1
+DECISIONS = {int(d): d.name for d in Decision}
+STATUS = {int(s): words for s, words in STATUS_WORDS.items()}
+PERIL_COLLISION, PERIL_HAIL = peril_index(Peril.COLLISION), peril_index(Peril.HAIL)  # the event's bit indexes
 
 
 @dataclass
@@ -154,12 +157,14 @@ async def run_demo(settings, model, claims: list[SampleClaim], timeout: float, o
         if not once:
             print(f"dApp and gateway: {stack.url}", flush=True)
         manager = stack.system.manager
+        product_id = stack.product_id
+        assert product_id is not None  # running_stack creates the demo product unless told not to
         for claim in claims:  # one policy per insured car, so claim frequency stays within the terms
             claim.policy_id = buy_policy(
-                manager, stack.roles.claimant, stack.product_id, keccak(f"DEMO-VIN-{claim.name}".encode())
+                manager, stack.roles.claimant, product_id, keccak(f"DEMO-VIN-{claim.name}".encode())
             )
-        stack.w3.provider.make_request("evm_setNextBlockTimestamp", [CLAIMS_OPEN])
-        stack.w3.provider.make_request("evm_mine", [])
+        stack.w3.provider.make_request(RPCEndpoint("evm_setNextBlockTimestamp"), [CLAIMS_OPEN])
+        stack.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
         work = asyncio.create_task(_run_claims(stack, claims, timeout, live=not once))
         interrupted = asyncio.create_task(stop.wait())
         await asyncio.wait({work, interrupted}, return_when=asyncio.FIRST_COMPLETED)
@@ -232,15 +237,17 @@ async def _drive(w3, manager, arbitrator, holder, panel, claims, timeout, live: 
             break
         await asyncio.sleep(0.2)
     for claim in claims:
-        if claim.name == "reject, dispute, ruling" and claim.status == 2:  # the claimant contests the decision
+        if (
+            claim.name == "reject, dispute, ruling" and claim.status == ClaimStatus.DECIDED
+        ):  # the claimant contests the decision
             cost = manager.contract.functions.disputeCost(claim.claim_id).call()
             transact(w3, manager.contract.functions.dispute(claim.claim_id), holder, value=cost)
             dispute_id = manager.claim(claim.claim_id)["disputeId"]
             for member in panel[:2]:
                 transact(w3, arbitrator.functions.vote(dispute_id, 2), member)
             claim.notes.append("disputed; panel ruled 2 (claimant)")
-    w3.provider.make_request("evm_increaseTime", [3 * DAY + 1])
-    w3.provider.make_request("evm_mine", [])
+    w3.provider.make_request(RPCEndpoint("evm_increaseTime"), [3 * DAY + 1])
+    w3.provider.make_request(RPCEndpoint("evm_mine"), [])
     for claim in claims:
         if manager.claim(claim.claim_id)["status"] == 2:
             transact(w3, manager.contract.functions.finalize(claim.claim_id), holder)
@@ -257,13 +264,25 @@ async def _drive(w3, manager, arbitrator, holder, panel, claims, timeout, live: 
 def _as_expected(claim: SampleClaim) -> bool:
     """Whether a claim ended as its script says."""
     if claim.name == "instant approval":
-        return claim.decision in (1, 2) and claim.status == 4 and "finalized after the window" not in claim.notes
+        return (
+            claim.decision in (Decision.APPROVE, Decision.PARTIAL)
+            and claim.status == ClaimStatus.RESOLVED
+            and "finalized after the window" not in claim.notes
+        )
     if claim.name == "window then finalize":
-        return claim.decision in (1, 2) and claim.status == 4 and claim.payout > 0
+        return (
+            claim.decision in (Decision.APPROVE, Decision.PARTIAL)
+            and claim.status == ClaimStatus.RESOLVED
+            and claim.payout > 0
+        )
     if claim.name == "reject, dispute, ruling":
-        return claim.decision == 3 and claim.status == 4 and claim.payout == claim.amount - ETH // 10
+        return (
+            claim.decision == Decision.REJECT
+            and claim.status == ClaimStatus.RESOLVED
+            and claim.payout == claim.amount - ETH // 10
+        )
     if claim.name == "reused photo":
-        return claim.decision == 4
+        return claim.decision == Decision.REFER
     return claim.decision in (3, 4)
 
 

@@ -37,14 +37,14 @@ def free_port() -> int:
 class DevChain:
     """A running anvil node and a web3 connection to it."""
 
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
     url: str
     w3: Web3
 
     @property
     def accounts(self) -> list[str]:
         """The node's unlocked dev accounts."""
-        return self.w3.eth.accounts
+        return list(self.w3.eth.accounts)
 
 
 @contextmanager
@@ -74,7 +74,8 @@ def dev_chain(port: int | None = None, timestamp: int | None = None, accounts: i
         deadline = time.monotonic() + 20
         while not w3.is_connected():
             if process.poll() is not None:
-                raise RuntimeError(f"anvil exited with {process.returncode}: {process.stderr.read().decode()[-500:]}")
+                stderr = process.stderr.read().decode() if process.stderr is not None else ""
+                raise RuntimeError(f"anvil exited with {process.returncode}: {stderr[-500:]}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"anvil did not answer on {url} within 20 s")
             time.sleep(0.05)

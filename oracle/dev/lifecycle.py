@@ -11,7 +11,8 @@ from pathlib import Path
 from eth_utils import keccak
 
 from oracle.chain.deploy import DAY, ETH, demo_product_config
-from oracle.chain.report import Decision, Domain, Report, sign_quorum
+from oracle.chain.report import Domain, Report, sign_quorum
+from oracle.domain import Decision
 
 DEMO_MODEL_HASH = keccak(b"damage-model-demo")
 DEMO_TERMS_HASH = keccak(b"terms-demo")

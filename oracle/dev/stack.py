@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
+from web3 import Web3
 
 from oracle.adapter.app import create_app
 from oracle.adapter.dapp import DappConfig, register_dapp_routes
@@ -65,20 +67,20 @@ class Stack:
     system: System
     roles: Roles
     state_dir: Path
-    cas: object
+    cas: LocalContentStore
     terms_hash: bytes
     model_hash: bytes
     url: str
     product_id: int | None = None
-    nodes: list = field(default_factory=list)
+    nodes: list[OracleNode] = field(default_factory=list)
 
     @property
-    def w3(self):
+    def w3(self) -> Web3:
         """The web3 connection to the dev chain."""
         return self.chain.w3
 
 
-def product_defaults(roles: Roles, arbitrator: str, model_hash: bytes, terms_hash: bytes) -> dict:
+def product_defaults(roles: Roles, arbitrator: str, model_hash: bytes, terms_hash: bytes) -> dict[str, Any]:
     """The demo product's configuration: a lower deductible and instant limit than the contract tests' product,
     so the cost schedule's minor and moderate repairs land on both sides of the instant limit."""
     return demo_product_config(
@@ -93,9 +95,9 @@ def product_defaults(roles: Roles, arbitrator: str, model_hash: bytes, terms_has
     )
 
 
-def _json_defaults(config: dict) -> dict:
+def _json_defaults(config: dict[str, Any]) -> dict[str, Any]:
     """A product configuration as JSON-safe defaults for the dApp's insurer form (amounts as decimal strings)."""
-    out = {}
+    out: dict[str, Any] = {}
     for key, value in config.items():
         if isinstance(value, bytes):
             out[key] = "0x" + value.hex()

@@ -1,5 +1,6 @@
 """Explanations and evidence manifests: canonical JSON, keccak256 hashes, and the documents built on them."""
 
+from oracle.domain import DEFAULT_MAX_PHOTO_BYTES, DEFAULT_MAX_PHOTOS
 from oracle.explain.canonical import (
     MAX_SAFE_INTEGER,
     CanonicalJSONError,
@@ -20,8 +21,6 @@ from oracle.explain.document import (
     explanation_bytes_and_hash,
 )
 from oracle.explain.evidence import (
-    DEFAULT_MAX_PHOTO_BYTES,
-    DEFAULT_MAX_PHOTOS,
     EvidenceError,
     Manifest,
     Photo,

@@ -45,7 +45,7 @@ def _uint(name: str, value: Any, *, maximum: int | None = None) -> int:
     return value
 
 
-def _claim_section(claim: Mapping[str, Any]) -> dict:
+def _claim_section(claim: Mapping[str, Any]) -> dict[str, Any]:
     required = ("claimId", "chainId", "contract", "policyId", "evidenceRoot", "incident")
     missing = [key for key in required if key not in claim]
     if missing:
@@ -64,7 +64,7 @@ def _claim_section(claim: Mapping[str, Any]) -> dict:
     return section
 
 
-def _photo_inputs(photos: Sequence[Mapping[str, Any]]) -> list[dict]:
+def _photo_inputs(photos: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for i, photo in enumerate(photos):
         if not is_cid(photo.get("cid")):
@@ -80,7 +80,7 @@ def _photo_inputs(photos: Sequence[Mapping[str, Any]]) -> list[dict]:
     return out
 
 
-def _findings(findings: Sequence[Mapping[str, Any]]) -> list[dict]:
+def _findings(findings: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for i, finding in enumerate(findings):
         finding = dict(finding)
@@ -96,7 +96,7 @@ def _findings(findings: Sequence[Mapping[str, Any]]) -> list[dict]:
     return out
 
 
-def _rules(rules: Sequence[Mapping[str, Any]]) -> list[dict]:
+def _rules(rules: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for i, rule in enumerate(rules):
         if not rule.get("id") or not rule.get("reason"):
@@ -121,7 +121,7 @@ def build_explanation(
     decision: int,
     payout: int,
     confidence_bps: int,
-) -> dict:
+) -> dict[str, Any]:
     """Assemble and check an explanation document; the result serialises canonically and hashes stably.
 
     `sources` is None when no weather source could be consulted, and a (possibly empty) list when one was.

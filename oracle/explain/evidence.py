@@ -7,6 +7,7 @@ import io
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from eth_utils import keccak
 from PIL import Image
@@ -61,7 +62,7 @@ class Photo:
 class Manifest:
     """An evidence manifest: the document, its canonical bytes and its root (keccak256 of those bytes)."""
 
-    doc: dict
+    doc: dict[str, Any]
     data: bytes
     root: bytes
 
@@ -71,7 +72,7 @@ class Manifest:
         return hex0x(self.root)
 
 
-def photo_entry(name: str, data: bytes) -> dict:
+def photo_entry(name: str, data: bytes) -> dict[str, Any]:
     """Return the manifest entry for one photo's bytes."""
     return {
         "cid": cid_for_bytes(data),
@@ -81,10 +82,11 @@ def photo_entry(name: str, data: bytes) -> dict:
     }
 
 
-def build_manifest(photos: Iterable[tuple[str, bytes]], claimant: Mapping[str, str] | None = None) -> Manifest:
-    """Build the canonical evidence manifest for (name, bytes) photos in order, with optional claimant metadata."""
+def build_manifest(photos: Iterable[tuple[str, bytes]], claimant: Mapping[str, str | None] | None = None) -> Manifest:
+    """Build the canonical evidence manifest for (name, bytes) photos in order, with optional claimant metadata
+    (keys whose value is None are left out)."""
     entries = [photo_entry(name, data) for name, data in photos]
-    doc: dict = {"version": MANIFEST_VERSION, "photos": entries}
+    doc: dict[str, Any] = {"version": MANIFEST_VERSION, "photos": entries}
     claimant = {key: value for key, value in (claimant or {}).items() if value is not None}
     if claimant:
         doc["claimant"] = claimant
@@ -122,7 +124,7 @@ def _check_claimant(claimant: object) -> dict[str, str]:
     return dict(claimant)
 
 
-def _check_manifest_doc(doc: object, *, max_photos: int | None, max_photo_bytes: int | None) -> list[dict]:
+def _check_manifest_doc(doc: object, *, max_photos: int | None, max_photo_bytes: int | None) -> list[dict[str, Any]]:
     if not isinstance(doc, dict):
         raise EvidenceError(f"manifest must be a JSON object, got {type(doc).__name__}")
     if set(doc) - {"claimant"} != {"version", "photos"}:

@@ -90,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
 
 def build_node(settings: Settings, signer: Signer, history_store: NodeStore | None = None) -> OracleNode:
     """Assemble a node from settings: chain client, database, content store, model and the committee's weather."""
+    if not settings.contract_address:
+        raise ValueError("no contract address (--contract or CLAIMS_ORACLE_CONTRACT_ADDRESS)")
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 30}))
     client = ClaimsManagerClient(w3, settings.contract_address)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
+from typing import Any
 
 import requests
 from web3.exceptions import Web3Exception
@@ -17,12 +19,12 @@ from oracle.assess import Claim
 from oracle.chain.contracts import ClaimsManagerClient
 from oracle.chain.report import Report
 from oracle.claim.assessor import ClaimAssessor, record_in_history
-from oracle.claim.batch import ClaimOutcome
+from oracle.claim.batch import ClaimBatch, ClaimOutcome
 from oracle.claim.context import claim_from_chain
 from oracle.db import ASSESSED, DISCOVERED, FAILED, ORPHANED, SENDING, JobView, NodeStore
 from oracle.node.aggregate import AggregateSubmitter, SignatureRelayClient
 from oracle.node.signer import Signer
-from oracle.node.submitter import VoteSubmitter
+from oracle.node.submitter import TransactionSubmitter, VoteSubmitter
 from oracle.node.watcher import ClaimWatcher, event_from_record
 from oracle.settings import NODE_BATCH_CLAIMS
 
@@ -31,8 +33,11 @@ RPC_ERRORS = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, 
 PIPELINE_BATCHES = 16  # batches one poll takes on at most, deciding one while the next is in the model
 FULL_POLL_SECONDS = 5.0  # a full poll at least this often even without a new block (a reorg at the same height)
 
+Loaded = tuple[list[tuple[JobView, Claim]], ClaimBatch | None, int]
+"""A batch ready for the model: the live jobs with their claims, the loaded batch (None: none live), jobs orphaned."""
 
-def outcome_record(outcome: ClaimOutcome) -> dict:
+
+def outcome_record(outcome: ClaimOutcome) -> dict[str, Any]:
     """What the job row keeps of an outcome (the explanation itself lives in the content store)."""
     return {
         "decision": outcome.decision,
@@ -44,7 +49,7 @@ def outcome_record(outcome: ClaimOutcome) -> dict:
     }
 
 
-def report_for(claim_id: int, context: dict, outcome: dict) -> Report:
+def report_for(claim_id: int, context: dict[str, Any], outcome: dict[str, Any]) -> Report:
     """The on-chain report for a stored outcome and claim context."""
     return Report(
         claim_id,
@@ -76,7 +81,7 @@ class OracleNode:
         relay: SignatureRelayClient | None = None,
         fallback_seconds: float = 30.0,
         batch_claims: int = NODE_BATCH_CLAIMS,
-    ):
+    ) -> None:
         """Assemble a node that votes or, in "aggregate" mode, signs through `relay`; see `Settings` for the rest.
 
         Up to `batch_claims` waiting claims are assessed together (one model call for all their photos)."""
@@ -88,11 +93,12 @@ class OracleNode:
             raise ValueError(f"batch_claims must be at least 1, got {batch_claims}")
         self.client, self.store, self.assessor, self.signer = client, store, assessor, signer
         self.watcher = ClaimWatcher(client, store, confirmations=confirmations, start_block=start_block)
-        self.submitter = (
-            AggregateSubmitter(client, store, signer, relay, fallback_seconds=fallback_seconds)
-            if report_mode == "aggregate"
-            else VoteSubmitter(client, store, signer)
-        )
+        self.submitter: TransactionSubmitter
+        if report_mode == "aggregate":
+            assert relay is not None  # refused above
+            self.submitter = AggregateSubmitter(client, store, signer, relay, fallback_seconds=fallback_seconds)
+        else:
+            self.submitter = VoteSubmitter(client, store, signer)
         self.poll_seconds, self.max_failures, self.batch_claims = poll_seconds, max_failures, batch_claims
         self.chain_id = self.watcher.chain_id
         self._retry_at: dict[int, float] = {}  # claim id -> when a job whose last attempt failed may try again
@@ -124,10 +130,8 @@ class OracleNode:
             if failures >= self.max_failures:
                 raise RuntimeError(f"node {self.signer.address} stopped after {failures} consecutive RPC failures")
             delay = 0.0 if moved else self.poll_seconds * min(2**failures, 30)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=delay) if delay else await asyncio.sleep(0)
-            except TimeoutError:
-                pass
 
     async def run_once(self) -> int:
         """One poll: record new claims, then move open jobs on; returns the number of jobs moved.
@@ -157,7 +161,9 @@ class OracleNode:
         self._schedule()
         return moved
 
-    def _take(self, taken: set[int], resting: set[int], poll: bool) -> tuple[list[JobView], list]:
+    def _take(
+        self, taken: set[int], resting: set[int], poll: bool
+    ) -> tuple[list[JobView], list[Claim | None | Exception]]:
         """The next batch of waiting claims not yet taken, with their chain reads (after a watcher poll)."""
         if poll:
             self.watcher.poll()
@@ -169,14 +175,15 @@ class OracleNode:
         taken.update(job.claim_id for job in batch)
         return batch, self._contexts(batch) if batch else []
 
-    async def _load(self, taken: set[int], resting: set[int], poll: bool):
+    async def _load(self, taken: set[int], resting: set[int], poll: bool) -> Loaded | None:
         """The next batch taken and loaded (chain reads, evidence, weather), ready for the model: (the live jobs
         with their contexts, the loaded batch or None, how many jobs were orphaned), or None when none waits."""
         batch, contexts = await asyncio.to_thread(self._take, taken, resting, poll)
         if not batch:
             return None
-        live, orphaned = [], []
-        for job, context in zip(batch, contexts):
+        live: list[tuple[JobView, Claim]] = []
+        orphaned: list[tuple[int, str | None, dict[str, Any]]] = []
+        for job, context in zip(batch, contexts, strict=True):  # one context per job
             if isinstance(context, Exception):
                 self._fail_or_raise(job, context)
             elif context is None:
@@ -197,16 +204,17 @@ class OracleNode:
         loaded = await self.assessor.load_batch([context for _, context in live]) if live else None
         return live, loaded, moved
 
-    async def _assess_waiting(self, resting: set[int], sends: list) -> int:
+    async def _assess_waiting(self, resting: set[int], sends: list[asyncio.Future[int]]) -> int:
         """Run waiting claims through the pipeline (see run_once); returns how many jobs moved."""
         taken: set[int] = set()
         first = await self._load(taken, resting, False)
         if first is None:
             return 0
-        ready: asyncio.Queue = asyncio.Queue(maxsize=1)  # one batch decided while the next is in the model
+        # one batch decided while the next is in the model; an error of the producer; None: no more batches
+        ready: asyncio.Queue[Loaded | Exception | None] = asyncio.Queue(maxsize=1)
 
         async def produce() -> None:
-            upcoming = first
+            upcoming: Loaded | None = first
             try:
                 for count in range(PIPELINE_BATCHES):
                     if upcoming is None:
@@ -238,16 +246,23 @@ class OracleNode:
             await asyncio.gather(producer, return_exceptions=True)
         return moved
 
-    async def _conclude(self, live: list, prepared, orphaned: int, sends: list) -> int:
+    async def _conclude(
+        self,
+        live: list[tuple[JobView, Claim]],
+        prepared: ClaimBatch | None,
+        orphaned: int,
+        sends: list[asyncio.Future[int]],
+    ) -> int:
         """Decide a prepared batch, record the outcomes (and the history) and queue the votes; returns moves."""
-        if not live:
+        if not live or prepared is None:  # a batch is loaded exactly when some of its claims are live
             return orphaned
         started = time.perf_counter()
         outcomes = await self.assessor.conclude_batch(
             prepared, record=lambda context, outcome: record_in_history(self.store, context, outcome)
         )
-        changes, assessed = [], []
-        for (job, context), outcome in zip(live, outcomes):
+        changes: list[tuple[int, str | None, dict[str, Any]]] = []
+        assessed: list[JobView] = []
+        for (job, context), outcome in zip(live, outcomes, strict=True):  # one outcome per claim
             if isinstance(outcome, Exception):
                 self._fail_or_raise(job, outcome)
                 continue
@@ -264,14 +279,14 @@ class OracleNode:
         moved = orphaned
         if changes:
             written = await asyncio.to_thread(self.store.update_jobs, self.chain_id, self.client.address, changes)
-            assessed = [job for job, ok in zip(assessed, written) if ok]
+            assessed = [job for job, ok in zip(assessed, written, strict=True) if ok]
             moved += len(assessed)
             if assessed:
                 sends.append(self._send(assessed))
         log.info("decided %d claim(s) in %.3f s after the model", len(changes), time.perf_counter() - started)
         return moved
 
-    def _send(self, jobs: list[JobView]) -> asyncio.Future:
+    def _send(self, jobs: list[JobView]) -> asyncio.Future[int]:
         """Hand jobs to the sender thread: one call at a time, so nonces are handed out in order."""
         return asyncio.get_running_loop().run_in_executor(self._sender, self._submit_jobs, jobs)
 
@@ -285,7 +300,7 @@ class OracleNode:
     def _contexts(self, batch: list[JobView]) -> list[Claim | None | Exception]:
         """The chain's view of each claim, read at one block so the product is read once per batch."""
         block = int(self.client.rpc("eth_blockNumber", []), 16)
-        products: dict[int, dict] = {}
+        products: dict[int, dict[str, Any]] = {}
         contexts: list[Claim | None | Exception] = []
         for job in batch:
             try:
@@ -307,7 +322,7 @@ class OracleNode:
 
     def _submit_jobs(self, jobs: list[JobView]) -> int:
         """Send (or check on) the transactions of assessed jobs; returns how many changed state."""
-        items = [(job, report_for(job.claim_id, job.event["context"], job.outcome)) for job in jobs]
+        items = [(job, _report(job)) for job in jobs]
         states = self.submitter.submit_many(items)
         moved = 0
         for job, _ in items:
@@ -341,6 +356,12 @@ class OracleNode:
         self._retry_at[job.claim_id] = time.monotonic() + max(self.poll_seconds, 1.0) * 2 ** (attempts - 1)
 
 
-def _context_record(context: Claim) -> dict:
+def _report(job: JobView) -> Report:
+    """The report of an assessed job, from the outcome and claim context its row keeps."""
+    assert job.outcome is not None, f"claim {job.claim_id}: a {job.state} job without its outcome"
+    return report_for(job.claim_id, job.event["context"], job.outcome)
+
+
+def _context_record(context: Claim) -> dict[str, Any]:
     """A claim context as JSON-safe data (bytes as hex) for the job row."""
     return {key: (value.hex() if isinstance(value, bytes) else value) for key, value in asdict(context).items()}

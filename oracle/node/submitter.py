@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
+from eth_typing import Hash32
 from web3.exceptions import ContractLogicError, Web3RPCError
+from web3.types import TxReceipt
 
-from oracle.chain.contracts import ClaimsManagerClient
+from oracle.chain.contracts import ClaimsManagerClient, Receipt
 from oracle.chain.report import Report
 from oracle.db import ASSESSED, DONE, SENDING, JobView, NodeStore
 from oracle.node.signer import Signer
@@ -27,12 +30,20 @@ def _settled(exc: ContractLogicError) -> bool:
     return any(reason in str(exc) for reason in SETTLED_REASONS)
 
 
+def _written_down(job: JobView) -> tuple[bytes, bytes]:
+    """A sending job's signed transaction and its hash (`send_once` writes the two down together)."""
+    assert job.raw_tx is not None and job.tx_hash is not None, f"claim {job.claim_id}: no written-down transaction"
+    return job.raw_tx, job.tx_hash
+
+
 class TransactionSubmitter:
     """Turns an assessed job into exactly one mined transaction from this node, resumable after a crash."""
 
     kind = "transaction"
 
-    def __init__(self, client: ClaimsManagerClient, store: NodeStore, signer: Signer, receipt_timeout: float = 60):
+    def __init__(
+        self, client: ClaimsManagerClient, store: NodeStore, signer: Signer, receipt_timeout: float = 60
+    ) -> None:
         """Submit through `client`, recording progress in `store`, signing with `signer`."""
         self.client, self.store, self.signer = client, store, signer
         self.receipt_timeout = receipt_timeout
@@ -54,7 +65,7 @@ class TransactionSubmitter:
                 states[job.claim_id] = exc
         return states
 
-    def send_once(self, job: JobView, build: Callable[[], dict | None]) -> str:
+    def send_once(self, job: JobView, build: Callable[[], dict[str, Any] | None]) -> str:
         """Send the transaction `build` returns (None: not yet) unless one is already out or moot; returns the state."""
         if job.state == SENDING and job.raw_tx:
             return self._resume(job)
@@ -80,25 +91,28 @@ class TransactionSubmitter:
             raw_tx=raw,
             tx_hash=tx_hash,
         ):
-            return self.store.job(self.chain_id, self.client.address, job.claim_id).state
+            current = self.store.job(self.chain_id, self.client.address, job.claim_id)
+            assert current is not None  # jobs are never deleted
+            return current.state
         return self._broadcast_and_wait(job.claim_id, raw, tx_hash)
 
-    def sign_transaction(self, tx: dict) -> tuple[bytes, bytes]:
+    def sign_transaction(self, tx: dict[str, Any]) -> tuple[bytes, bytes]:
         """Sign a transaction at this member's next nonce; returns (raw bytes, hash)."""
         tx = {**tx, "nonce": self.client.nonce(self.signer.address), "chainId": self.chain_id}
         return self.signer.sign_transaction(tx)
 
     def _resume(self, job: JobView) -> str:
         """After a restart: the written-down transaction is either mined, pending, or must be sent again."""
-        receipt = self.client.receipt(job.tx_hash)
+        raw, tx_hash = _written_down(job)
+        receipt = self.client.receipt(tx_hash)
         if receipt is None:
-            return self._broadcast_and_wait(job.claim_id, job.raw_tx, job.tx_hash)
+            return self._broadcast_and_wait(job.claim_id, raw, tx_hash)
         return self._settle(job.claim_id, receipt)
 
     def _broadcast_and_wait(self, claim_id: int, raw: bytes, tx_hash: bytes) -> str:
         """Broadcast (tolerating 'already known') and wait for the receipt."""
         self._broadcast(claim_id, raw, tx_hash)
-        receipt = self.client.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout)
+        receipt = self.client.w3.eth.wait_for_transaction_receipt(Hash32(tx_hash), timeout=self.receipt_timeout)
         return self._settle(claim_id, receipt)
 
     def _broadcast(self, claim_id: int, raw: bytes, tx_hash: bytes) -> None:
@@ -112,7 +126,7 @@ class TransactionSubmitter:
             log.info("claim %d: transaction %s was already sent", claim_id, tx_hash.hex())
         self._sent_at[bytes(tx_hash)] = time.monotonic()
 
-    def _settle(self, claim_id: int, receipt) -> str:
+    def _settle(self, claim_id: int, receipt: Receipt | TxReceipt) -> str:
         """Record the mined outcome (a receipt read by key: `client.receipt`'s dict or web3's), success or a revert
         that means the claim no longer needs us."""
         state, fields = self._settlement(
@@ -121,7 +135,7 @@ class TransactionSubmitter:
         self.store.update_job(self.chain_id, self.client.address, claim_id, expect_state=SENDING, **fields)
         return state
 
-    def _settlement(self, claim_id: int, status: int, block: int, tx_hash: bytes) -> tuple[str, dict]:
+    def _settlement(self, claim_id: int, status: int, block: int, tx_hash: bytes) -> tuple[str, dict[str, Any]]:
         """The job's next state, and the fields to write, once its transaction is mined."""
         self._sent_at.pop(bytes(tx_hash), None)
         if status == 1:
@@ -165,15 +179,17 @@ class VoteSubmitter(TransactionSubmitter):
         broadcast; receipts already there are recorded, the rest are looked for on later calls. Returns each
         job's new state, or the error that stopped it."""
         states: dict[int, str | Exception] = {}
-        changes: list[tuple[int, str | None, dict]] = []
-        sent = []  # (claim id, raw, hash) broadcast by this call: their receipts are looked for below
+        changes: list[tuple[int, str | None, dict[str, Any]]] = []
+        sent: list[tuple[int, bytes, bytes]] = []  # (claim id, raw, hash) broadcast by this call: receipts below
         for job, _ in items:
             if job.state == SENDING and job.raw_tx:
-                already = self._sent_at.get(bytes(job.tx_hash))
-                states[job.claim_id] = self._check_sent(job.claim_id, job.raw_tx, job.tx_hash, changes)
-                if states[job.claim_id] == SENDING and self._sent_at.get(bytes(job.tx_hash)) != already:
-                    sent.append((job.claim_id, job.raw_tx, job.tx_hash))  # broadcast again just now
-        built, fees = [], None
+                raw, tx_hash = _written_down(job)
+                already = self._sent_at.get(bytes(tx_hash))
+                states[job.claim_id] = self._check_sent(job.claim_id, raw, tx_hash, changes)
+                if states[job.claim_id] == SENDING and self._sent_at.get(bytes(tx_hash)) != already:
+                    sent.append((job.claim_id, raw, tx_hash))  # broadcast again just now
+        built: list[tuple[JobView, dict[str, Any]]] = []
+        fees: dict[str, int] | None = None
         for job, report in items:
             if job.state != ASSESSED:
                 continue
@@ -211,7 +227,7 @@ class VoteSubmitter(TransactionSubmitter):
                     self.client.address,
                     [
                         (claim_id, SENDING, {"state": ASSESSED, "raw_tx": None, "tx_hash": None})
-                        for (claim_id, _, _), ok in zip(signed[kept:], written[kept:])
+                        for (claim_id, _, _), ok in zip(signed[kept:], written[kept:], strict=True)
                         if ok
                     ],
                 )
@@ -235,7 +251,9 @@ class VoteSubmitter(TransactionSubmitter):
             self.store.update_jobs(self.chain_id, self.client.address, changes)
         return states
 
-    def _check_sent(self, claim_id: int, raw: bytes, tx_hash: bytes, changes: list) -> str:
+    def _check_sent(
+        self, claim_id: int, raw: bytes, tx_hash: bytes, changes: list[tuple[int, str | None, dict[str, Any]]]
+    ) -> str:
         """A written-down vote's state: settled if mined (the change is queued), else sent again if it has been
         out too long (or not by this process); returns the job's state."""
         receipt = self.client.receipt(tx_hash)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, fields
+from typing import Any
 
 from oracle.chain.contracts import ClaimsManagerClient, ClaimSubmitted
 from oracle.db import NodeStore
@@ -11,14 +12,14 @@ from oracle.db import NodeStore
 log = logging.getLogger(__name__)
 
 
-def event_record(event: ClaimSubmitted) -> dict:
+def event_record(event: ClaimSubmitted) -> dict[str, Any]:
     """The event as JSON-safe data for the job row (bytes as 0x-hex)."""
     return {key: ("0x" + value.hex() if isinstance(value, bytes) else value) for key, value in asdict(event).items()}
 
 
-def event_from_record(record: dict) -> ClaimSubmitted:
+def event_from_record(record: dict[str, Any]) -> ClaimSubmitted:
     """The event a job row recorded (the inverse of `event_record`; other keys of the row are ignored)."""
-    values = {}
+    values: dict[str, Any] = {}
     for field in fields(ClaimSubmitted):
         value = record[field.name]
         values[field.name] = bytes.fromhex(value[2:]) if field.type in ("bytes", bytes) else value
@@ -36,7 +37,7 @@ class ClaimWatcher:
         start_block: int = 0,
         batch_blocks: int = 2_000,
         reorg_depth: int = 64,
-    ):
+    ) -> None:
         """Watch `client`'s contract from `start_block`, `confirmations` blocks behind the head."""
         self.client, self.store = client, store
         self.confirmations, self.start_block = confirmations, start_block
@@ -57,12 +58,18 @@ class ClaimWatcher:
         while first <= safe_head:
             last = min(safe_head, first + self.batch_blocks - 1)
             claims, policies = self.client.scan(first, last)
+            last_hash = self._block_hash(last)
+            if last_hash is None:
+                # the chain the RPC serves is shorter than it just said (a reorg, or a lagging backend): nothing
+                # of this batch is recorded, the next poll scans it again
+                log.warning("block %d is gone from the chain; scanning it again next poll", last)
+                break
             new_claims += self.store.add_jobs(
                 self.chain_id,
                 self.client.address,
                 [(e.claim_id, event_record(e), e.block_number, e.block_hash) for e in claims],
                 [(p.policy_id, p.insured_object) for p in policies],
-                cursor=(last, self._block_hash(last)),
+                cursor=(last, last_hash),
             )
             first = last + 1
         return new_claims
@@ -89,5 +96,7 @@ class ClaimWatcher:
         if target < self.start_block:
             return None
         block_hash = self._block_hash(target)
+        if block_hash is None:  # the chain the RPC serves is shorter than it just said: an RPC error, retried
+            raise ConnectionError(f"block {target} is not on the chain the RPC endpoint serves")
         self.store.set_cursor(self.chain_id, self.client.address, target, block_hash)
         return target, block_hash

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from oracle.domain import Peril
@@ -98,7 +99,7 @@ def _utc_offset_hours(cz_timezone: str) -> int:
     return int(match.group(1))
 
 
-def _local_to_epoch(local: pd.Series, zones: pd.Series, column: str) -> np.ndarray:
+def _local_to_epoch(local: pd.Series, zones: pd.Series, column: str) -> npt.NDArray[np.int64]:
     parsed = pd.to_datetime(local, format="%d-%b-%y %H:%M:%S", errors="coerce")
     bad = parsed.isna() & local.notna()
     if bad.any():
@@ -106,7 +107,8 @@ def _local_to_epoch(local: pd.Series, zones: pd.Series, column: str) -> np.ndarr
     offsets = zones.map({z: _utc_offset_hours(z) for z in zones.unique()}).astype("int64")
     # Times are local standard time of the zone: UTC = local - offset (offset -6 for CST).
     seconds = parsed.astype("datetime64[s]").astype("int64")
-    return (seconds - offsets * 3600).to_numpy(dtype="int64")
+    epochs: npt.NDArray[np.int64] = (seconds - offsets * 3600).to_numpy(dtype="int64")
+    return epochs
 
 
 def as_of_from_name(name: str) -> str:
@@ -316,12 +318,15 @@ def read_locations(path: Path) -> pd.DataFrame:
     return parse_locations(raw)
 
 
-def _stamp(paths: list[Path]) -> tuple[tuple[str, int, int], ...]:
+_Stamp = tuple[tuple[str, int, int], ...]  # (resolved path, mtime ns, size) of each file
+
+
+def _stamp(paths: list[Path]) -> _Stamp:
     return tuple((str(p.resolve()), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
 
 
 @functools.lru_cache(maxsize=4)
-def _load(details_stamp: tuple, locations_stamp: tuple) -> StormEvents:
+def _load(details_stamp: _Stamp, locations_stamp: _Stamp) -> StormEvents:
     details = pd.concat([read_details(Path(p)) for p, _, _ in details_stamp])
     details = details[~details.index.duplicated(keep="last")].sort_index()
     locations = pd.concat([read_locations(Path(p)) for p, _, _ in locations_stamp]) if locations_stamp else None

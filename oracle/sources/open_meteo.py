@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, TypedDict
 
 import aiohttp
 
@@ -38,6 +39,21 @@ class PreparedRequest:
     params: tuple[tuple[str, str], ...]
 
 
+class _GridFields(TypedDict):
+    """The WeatherRecord fields every record of one response shares: the grid cell the archive answered for."""
+
+    source: str
+    match: str
+    distance_m: int
+    lat_e6: int
+    lon_e6: int
+    as_of: str
+
+
+def _day(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d")
+
+
 def _window(when: datetime | int, window_hours: float) -> tuple[int, int]:
     if window_hours < 0 or window_hours > 24 * 31:
         raise ValueError(f"window_hours must be within 0..744, got {window_hours}")
@@ -53,12 +69,11 @@ def prepare_request(
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise ValueError(f"position ({lat}, {lon}) is not a valid latitude/longitude")
     start, end = _window(when, window_hours)
-    day = lambda epoch: datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d")  # noqa: E731
     params = (
         ("latitude", f"{lat:.4f}"),
         ("longitude", f"{lon:.4f}"),
-        ("start_date", day(start)),
-        ("end_date", day(end)),
+        ("start_date", _day(start)),
+        ("end_date", _day(end)),
         ("hourly", ",".join(HOURLY_VARIABLES)),
         ("timezone", "GMT"),
         ("timeformat", "unixtime"),
@@ -68,7 +83,7 @@ def prepare_request(
     return PreparedRequest(url=base_url, params=params)
 
 
-def _series(hourly: dict, name: str, n: int) -> list:
+def _series(hourly: dict[str, Any], name: str, n: int) -> list[Any]:
     values = hourly.get(name)
     if not isinstance(values, list) or len(values) != n:
         raise SourceError(f"{SOURCE_NAME}: hourly.{name} is missing or not {n} values long")
@@ -80,7 +95,7 @@ def _fmt(value: float) -> str:
 
 
 def parse_response(
-    body: bytes | str | dict,
+    body: bytes | str | dict[str, Any],
     *,
     lat: float,
     lon: float,
@@ -120,7 +135,7 @@ def parse_response(
     if not rows:
         raise SourceError(f"{SOURCE_NAME}: response has no hours between {iso_utc(start)} and {iso_utc(end)}")
     grid_lat, grid_lon = float(body.get("latitude", lat)), float(body.get("longitude", lon))
-    common = dict(
+    common = _GridFields(
         source=SOURCE_NAME,
         match="grid",
         distance_m=int(round(haversine_km(lat, lon, grid_lat, grid_lon) * 1000)),
@@ -129,7 +144,7 @@ def parse_response(
         as_of=iso_utc(retrieved_at),
     )
     key = f"{micro_degrees(grid_lat)},{micro_degrees(grid_lon)}"
-    records = []
+    records: list[WeatherRecord] = []
 
     gust_rows = [i for i in rows if gusts[i] is not None]
     if gust_rows:

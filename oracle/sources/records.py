@@ -71,7 +71,7 @@ class WeatherRecord:
         """Say whether this record is evidence for the given peril bit."""
         return bool(self.perils & peril)
 
-    def to_doc(self) -> dict:
+    def to_doc(self) -> dict[str, Any]:
         """Return the record as a canonical-JSON-ready dict for the explanation."""
         return {
             "source": self.source,

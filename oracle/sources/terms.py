@@ -83,7 +83,8 @@ class Severities(_Strict):
         """Return the cost for a severity name."""
         if severity not in SEVERITIES:
             raise KeyError(f"unknown severity {severity!r}; expected one of {SEVERITIES}")
-        return getattr(self, severity)
+        cost: int = getattr(self, severity)
+        return cost
 
 
 class Deductible(_Strict):

@@ -103,7 +103,7 @@ async def gather_weather(sources: Sequence[WeatherSource], query: WeatherQuery) 
     records: list[WeatherRecord] = []
     errors: list[tuple[str, str]] = []
     ok = 0
-    for source, outcome in zip(sources, outcomes):
+    for source, outcome in zip(sources, outcomes, strict=True):
         if isinstance(outcome, (SourceError, ValueError, OSError)):
             errors.append((source.name, f"{type(outcome).__name__}: {outcome}"))
         elif isinstance(outcome, BaseException):

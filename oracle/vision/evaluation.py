@@ -29,7 +29,8 @@ def run_logits(
     """Return raw logits and labels for the readable samples (each photo's bytes passed through `rewrite` first,
     if given), plus a list of the unreadable ones."""
     logits, labels, errors = [], [], []
-    batch, batch_labels = [], []
+    batch: list[np.ndarray] = []  # letterboxed uint8 pixels
+    batch_labels: list[int] = []
 
     def flush() -> None:
         """Run the pending batch."""
@@ -73,7 +74,7 @@ def evaluate_folder(data_dir: Path, model_path: Path | None = None, batch_size: 
     return report
 
 
-def _font(size: int) -> ImageFont.ImageFont:
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     """Return a TrueType font if one is installed, else Pillow's built-in font."""
     for name in ("DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"):
         try:
@@ -142,36 +143,38 @@ def write_report(data_dir: Path, model_path: Path | None, out_dir: Path) -> dict
     preds = cal.argmax(1)
     whole = CLASSES.index("whole")
     vds = labels != whole
+    overall = metrics.classification_report(labels, preds)
+    calibration = {
+        "ece_before": metrics.ece(raw, labels),
+        "ece_after": metrics.ece(cal, labels),
+        "ece_after_cross_fitted_2fold": metrics.cross_fitted_ece(logits, labels),
+        "nll_before": metrics.nll(logits, labels),
+        "nll_after": metrics.nll(logits, labels, t),
+        "bins": 15,
+    }
     doc = {
         "model_sha256": model.model_sha256,
         "training_manifest_sha256": model.metadata.get("training_manifest_sha256"),
         "temperature": t,
         "selection_set": "vds2500 val (457) + held-out whole-car photos (sha256(name) mod 5 == 0)",
-        "all": metrics.classification_report(labels, preds),
+        "all": overall,
         "vds2500_val": metrics.classification_report(labels[vds], preds[vds]),
         "whole_holdout": {"n": int((~vds).sum()), "recall": float((preds[~vds] == whole).mean())},
-        "calibration": {
-            "ece_before": metrics.ece(raw, labels),
-            "ece_after": metrics.ece(cal, labels),
-            "ece_after_cross_fitted_2fold": metrics.cross_fitted_ece(logits, labels),
-            "nll_before": metrics.nll(logits, labels),
-            "nll_after": metrics.nll(logits, labels, t),
-            "bins": 15,
-        },
+        "calibration": calibration,
         "skipped": errors,
         "eval_seconds": round(seconds, 2),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "metrics.json").write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     confusion_png(
-        np.asarray(doc["all"]["confusion"]),
+        np.asarray(overall["confusion"]),
         CLASSES,
-        f"selection set (n={doc['all']['n']}), macro-F1 {doc['all']['macro_f1']:.3f}",
+        f"selection set (n={overall['n']}), macro-F1 {overall['macro_f1']:.3f}",
         out_dir / "confusion_matrix.png",
     )
     reliability_png(
         {"before (T=1)": metrics.reliability(raw, labels), f"after (T={t:.2f})": metrics.reliability(cal, labels)},
-        {"before (T=1)": doc["calibration"]["ece_before"], f"after (T={t:.2f})": doc["calibration"]["ece_after"]},
+        {"before (T=1)": calibration["ece_before"], f"after (T={t:.2f})": calibration["ece_after"]},
         out_dir / "reliability.png",
     )
     return doc

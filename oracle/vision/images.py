@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import warnings
 from dataclasses import dataclass
@@ -78,12 +79,11 @@ def decode(
             raise ImageError(f"{kind} image ({img.format}, {img.size[0]}x{img.size[1]}): {text}") from exc
         except (ValueError, SyntaxError, IndexError) as exc:  # Pillow's plugins raise these on malformed data
             raise ImageError(f"corrupt image ({img.format}): {exc}") from exc
-    try:
-        # Phones store rotation in EXIF; the model must see the photo upright. In place: the image is ours, and
-        # the usual path (no rotation) then costs no full-size copy.
+    # Phones store rotation in EXIF; the model must see the photo upright. In place: the image is ours, and
+    # the usual path (no rotation) then costs no full-size copy. A malformed EXIF block must not reject an
+    # otherwise good photo.
+    with contextlib.suppress(Exception):
         ImageOps.exif_transpose(img, in_place=True)
-    except Exception:  # noqa: BLE001 - a malformed EXIF block must not reject an otherwise good photo
-        pass
     return _to_rgb(img)
 
 

@@ -60,7 +60,7 @@ def ece(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
     correct = probs.argmax(axis=1) == labels
     edges = np.linspace(0.0, 1.0, bins + 1)
     total = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         mask = (conf > lo) & (conf <= hi)
         if mask.any():
             total += mask.mean() * abs(conf[mask].mean() - correct[mask].mean())
@@ -73,7 +73,7 @@ def reliability(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> list[d
     correct = np.asarray(probs).argmax(axis=1) == np.asarray(labels)
     edges = np.linspace(0.0, 1.0, bins + 1)
     out = []
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         mask = (conf > lo) & (conf <= hi)
         out.append(
             {

@@ -157,12 +157,12 @@ class DamageModel:
             chunk = prepared[start : start + batch_size]
             logits, cams = self.run(normalize_batch(np.stack([pixels for pixels, _, _ in chunk])))
             probs = softmax(logits, self.temperature)
-            for (_, photo, box), p, cam in zip(chunk, probs, cams):
+            for (_, photo, box), p, cam in zip(chunk, probs, cams, strict=True):  # one row per photo
                 k = int(np.argmax(p))
                 results.append(
                     (
                         PhotoPrediction(
-                            probabilities={c: float(v) for c, v in zip(self.classes, p)},
+                            probabilities={c: float(v) for c, v in zip(self.classes, p, strict=True)},
                             label=self.classes[k],
                             confidence=float(p[k]),
                             damage_probability=float(1.0 - p[0]),

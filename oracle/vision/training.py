@@ -1,4 +1,5 @@
-"""Training recipe for the damage model (torchvision references/classification style: load_data, train_one_epoch, evaluate, main)."""
+"""Training recipe for the damage model (torchvision references/classification style: load_data,
+train_one_epoch, evaluate, main)."""
 
 from __future__ import annotations
 
@@ -163,7 +164,8 @@ def load_data(args) -> tuple[CachedPhotos, CachedPhotos, list[vdata.Sample]]:
     """Return the training and selection datasets and the full, hashed sample list for the manifest."""
     samples = vdata.list_samples(args.data, with_hashes=True)
     if args.limit:
-        kept, seen = [], {}
+        kept: list[vdata.Sample] = []
+        seen: dict[tuple[str, str], int] = {}
         for s in samples:
             key = (s.split, s.label)
             if seen.get(key, 0) < args.limit:
@@ -264,6 +266,8 @@ def lr_lambda(warmup: int, total: int):
 
 def main(args) -> int:
     """Train, select the best epoch on the selection set by macro-F1, and save it with its manifest."""
+    if args.epochs < 1:
+        raise ValueError(f"--epochs must be at least 1 (the best epoch is what is saved), got {args.epochs}")
     seed_everything(args.seed)
     torch.set_num_threads(args.threads)
     out = Path(args.output_dir)
@@ -353,6 +357,7 @@ def main(args) -> int:
             )
         if args.max_steps and step >= args.max_steps:
             break
+    assert best is not None  # at least one epoch ran (checked above), and the first one always sets it
     print(
         f"best selection macro-F1 {best[0]:.4f}; checkpoint {out / 'best.pt'}; {(time.time() - t0) / 60:.1f} min",
         file=sys.stderr,

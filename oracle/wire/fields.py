@@ -21,7 +21,7 @@ class BadRequestError(ValueError):
 
 def _integer(value: object) -> int:
     """Integers arrive as JSON numbers or decimal strings (CBOR and Go may send either); nothing else passes."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise ValueError(f"must be an integer (a JSON integer or a decimal string), got {value!r}")
     if isinstance(value, int):
         return value

@@ -7,7 +7,8 @@ from dataclasses import asdict
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from web3 import Web3
 
-from oracle.chain.report import MAX_CONFIDENCE_BPS, Decision, Domain, Report, recover_signer
+from oracle.chain.report import MAX_CONFIDENCE_BPS, Domain, Report, recover_signer
+from oracle.domain import Decision
 from oracle.explain.canonical import hex0x
 from oracle.wire.fields import Address, BadRequestError, Bytes32, Uint, describe_validation_error
 

@@ -29,7 +29,7 @@ def bridge_body(ctx: Claim, job_id: object = "job-1", **data_overrides) -> dict:
 
 
 @pytest.fixture
-def make_client(aiohttp_client, store) -> Callable:
+def make_client(aiohttp_client, store) -> Callable:  # noqa: F811 - `store` is the fixture imported above
     """Factory: a test client around create_app(settings, assessor, store), with settings overrides."""
 
     async def build(assessor, **settings_overrides):

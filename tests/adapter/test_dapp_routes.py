@@ -73,7 +73,10 @@ async def test_evidence__uploaded_photos__manifest_root_matches_the_node_side_bu
     client = await make_dapp_client()
     photos = [("a.jpg", make_jpeg(1)), ("b.jpg", make_jpeg(2))]
     cids = [store.put(data) for _, data in photos]
-    body = {"photos": [{"name": n, "cid": c} for (n, _), c in zip(photos, cids)], "claimant": {"vehicleClass": "suv"}}
+    body = {
+        "photos": [{"name": n, "cid": c} for (n, _), c in zip(photos, cids, strict=True)],
+        "claimant": {"vehicleClass": "suv"},
+    }
     response = await client.post("/api/evidence", json=body)
     answer = await response.json()
     assert response.status == 201, answer

@@ -53,7 +53,7 @@ def _run_claim(store, tables_dir, claim, names_and_bytes, history, incident_shif
     doc = explanation_for(
         inputs, result, model_id="test-model", model_sha256=b"\x44" * 32, code_version="0.1.0"
     ).to_doc()
-    for cid, data in result.artifacts.items():
+    for data in result.artifacts.values():
         store.put(data)
     explanation_cid = store.put(canonical_json(doc))
     return result, doc, explanation_cid

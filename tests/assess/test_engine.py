@@ -14,7 +14,6 @@ from oracle.assess import AssessmentError, Decision, Peril, Prediction, assess
 from oracle.assess.engine import percent
 from oracle.assess.imagehash import dhash, phash
 from oracle.cas import cid_for_bytes
-from oracle.domain import Peril
 from oracle.sources.history import InMemoryClaimsHistory, PriorClaim, PriorPhoto
 from oracle.sources.records import WeatherRecord
 from tests.factories import ETH, HAIL_TIME, exif_with, make_jpeg, photo, prediction
@@ -286,7 +285,7 @@ probability = st.floats(0, 1, allow_nan=False)
 def predictions(draw):
     raw = [draw(st.floats(0.001, 1)) for _ in range(4)]
     total = sum(raw)
-    probs = dict(zip(["whole", "minor", "moderate", "severe"], [r / total for r in raw]))
+    probs = dict(zip(["whole", "minor", "moderate", "severe"], [r / total for r in raw], strict=True))
     label = max(probs, key=probs.get)
     return Prediction(probabilities=probs, label=label, confidence=probs[label], damage_probability=1 - probs["whole"])
 

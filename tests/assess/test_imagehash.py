@@ -43,7 +43,7 @@ def test_phash__real_photos__copies_match_and_distinct_photos_do_not():
     paths = real_photo_paths(6)
     hashes = [phash(p.read_bytes()) for p in paths]
     copies = [phash(_recompress(p.read_bytes(), scale=0.7, quality=70)) for p in paths]
-    assert max(hamming(a, b) for a, b in zip(hashes, copies)) <= 6
+    assert max(hamming(a, b) for a, b in zip(hashes, copies, strict=True)) <= 6
     pairs = [(i, j) for i in range(len(hashes)) for j in range(i + 1, len(hashes))]
     assert min(hamming(hashes[i], hashes[j]) for i, j in pairs) > 6
 

@@ -21,7 +21,7 @@ class Blocks:
 
     def get_block(self, number):
         self.asked.append(number)
-        return SimpleNamespace(timestamp=self.stamps[number])
+        return {"timestamp": self.stamps[number]}  # web3's BlockData is a mapping (an AttributeDict)
 
 
 @pytest.mark.parametrize(

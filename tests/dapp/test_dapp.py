@@ -269,7 +269,9 @@ window.ethereum = {
     const response = await fetch("/rpc", { method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params: params || [] }) });
     const body = await response.json();
-    if (body.error) { const e = new Error(body.error.message); e.code = body.error.code; e.data = body.error.data; throw e; }
+    if (body.error) {
+      const e = new Error(body.error.message); e.code = body.error.code; e.data = body.error.data; throw e;
+    }
     return body.result;
   },
   on() {}, removeListener() {},

@@ -201,8 +201,8 @@ def test_submit_many__crash_during_broadcast__restart_sends_the_written_bytes_on
     assert [job.state for job in jobs] == [SENDING, SENDING]  # both written down before either went out
 
     restarted = VoteSubmitter(deployed.manager, store, signer)
-    assert restarted.submit_many(list(zip(jobs, reports))) == {report.claimId: DONE for report in reports}
-    for report, job in zip(reports, jobs):
+    assert restarted.submit_many(list(zip(jobs, reports, strict=True))) == {report.claimId: DONE for report in reports}
+    for report, job in zip(reports, jobs, strict=True):
         assert _votes_mined(deployed, report.claimId) == [signer.address]
         assert deployed.chain.w3.eth.get_transaction_receipt(job.tx_hash).status == 1  # the written-down bytes
     assert deployed.chain.w3.eth.get_transaction_count(signer.address) == 2  # those two transactions, no more

@@ -98,7 +98,8 @@ def test_train__one_step_on_real_photos__writes_checkpoint_and_hashed_manifest(t
 
 
 def test_train_defaults__are_the_shipped_models_recipe():
-    """`claims-oracle model train` with no options must reproduce the shipped model's recipe (the model card says so)."""
+    """`claims-oracle model train` with no options must reproduce the shipped model's recipe (the model card says
+    so)."""
     import argparse
 
     from oracle.vision.options import add_train_arguments

@@ -56,7 +56,7 @@ def test_classify__then_render__same_predictions_and_heatmap_bytes_as_predict(da
 def test_predict__real_photos__mostly_right_on_held_out_classes(damage_model, selection_photos):
     pairs = [(label, p.read_bytes()) for label, paths in selection_photos.items() for p in paths]
     preds = damage_model.predict([b for _, b in pairs], heatmaps=False)
-    damage_right = sum((label == "whole") == (p.label == "whole") for (label, _), p in zip(pairs, preds))
+    damage_right = sum((label == "whole") == (p.label == "whole") for (label, _), p in zip(pairs, preds, strict=True))
     assert damage_right >= 0.75 * len(pairs)  # a broken export or preprocessing gives chance level
 
 
@@ -72,7 +72,7 @@ def test_predict__single_versus_batch__agree_within_1e5(damage_model, selection_
     photos = [p.read_bytes() for paths in selection_photos.values() for p in paths[:1]]
     batch = damage_model.predict(photos, heatmaps=False)
     singles = [damage_model.predict_one(b, heatmaps=False) for b in photos]
-    for a, b in zip(batch, singles):
+    for a, b in zip(batch, singles, strict=True):
         assert max(abs(a.probabilities[c] - b.probabilities[c]) for c in CLASSES) < 1e-5
 
 
