@@ -13,14 +13,25 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
 from aiohttp import web
 from eth_utils import keccak
 
+from oracle.adapter.app import error_middleware
+from oracle.adapter.signatures import SIGNATURES, register_signature_routes
+from oracle.assess import DEFAULT_TERMS_PATH
+from oracle.cas.store import LocalContentStore
 from oracle.chain.contracts import ClaimsManagerClient
 from oracle.chain.deploy import ETH, buy_policy, create_product, demo_product_config, deploy_system, submit_claim
+from oracle.claim.assessor import ClaimAssessor
+from oracle.claim.evidence import store_evidence, store_terms
+from oracle.db import NodeStore
 from oracle.dev.devchain import DEV_MNEMONIC, dev_chain, free_port
+from oracle.node.service import OracleNode
+from oracle.node.signer import Signer
 from oracle.settings import load_settings
+from oracle.vision import DamageModel
 
 MODEL_HASH = keccak(b"node-test-model")
 TERMS_HASH = keccak(b"node-test-terms")
@@ -57,7 +68,6 @@ def deployed():
 @pytest.fixture(scope="session")
 def model():
     """The shipped damage model (ONNX Runtime)."""
-    from oracle.vision import DamageModel
 
     return DamageModel.load(MODEL_PATH)
 
@@ -65,9 +75,6 @@ def model():
 @pytest.fixture
 def world(tmp_path, model, shared_data):
     """Anvil with contracts, a product whose terms are in a local content store, and room for node databases."""
-    from oracle.assess import DEFAULT_TERMS_PATH
-    from oracle.cas.store import LocalContentStore
-    from oracle.claim.evidence import store_terms
 
     cas = LocalContentStore(tmp_path / "cas")
     terms_hash = store_terms(cas, DEFAULT_TERMS_PATH.read_bytes())
@@ -93,10 +100,6 @@ def world(tmp_path, model, shared_data):
 
 def make_node(world, model, index: int, **options):
     """Committee member `index` (anvil account 3 + index) with its own database in the world's temp dir."""
-    from oracle.claim.assessor import ClaimAssessor
-    from oracle.db import NodeStore
-    from oracle.node.service import OracleNode
-    from oracle.node.signer import Signer
 
     store = NodeStore(f"sqlite:///{world['tmp'] / f'node{index}.db'}")
     assessor = ClaimAssessor(world["cas"], model, [], store, "test")
@@ -107,7 +110,6 @@ def make_node(world, model, index: int, **options):
 
 def submit_photos(world, photos: list[Path], amount: int) -> int:
     """File a claim with these photos as its evidence, incident now; returns the claim id."""
-    from oracle.claim.evidence import store_evidence
 
     evidence = store_evidence(world["cas"], [(p.name, p.read_bytes()) for p in photos])
     now = world["chain"].w3.eth.get_block("latest").timestamp
@@ -136,8 +138,6 @@ class Relay:
 @pytest.fixture
 def relay():
     """The signature relay routes behind the adapter's error middleware, served on loopback from a thread."""
-    from oracle.adapter.app import error_middleware
-    from oracle.adapter.signatures import SIGNATURES, register_signature_routes
 
     app = web.Application(middlewares=[error_middleware])
     register_signature_routes(app)
@@ -211,7 +211,6 @@ def postgres_server():
 @pytest.fixture
 def postgres_url(postgres_server):
     """The URL of a new, empty database on the throwaway PostgreSQL server, dropped afterwards."""
-    import psycopg
 
     name = f"node_{uuid.uuid4().hex[:16]}"
     admin = postgres_server.replace("postgresql+psycopg://", "postgresql://") + "/postgres"

@@ -1,9 +1,11 @@
 """The node's database on SQLite and PostgreSQL: cursor, idempotent jobs, guarded moves, reorgs, policies, history."""
 
+import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from oracle.db import ASSESSED, DISCOVERED, ORPHANED, SENDING, NodeStore
 from oracle.sources.history import PriorClaim, PriorPhoto
@@ -131,7 +133,6 @@ def _flip(value: int, bits: int, start: int = 0) -> int:
 
 
 def test_prior_photos__phash_index__returns_exactly_the_full_scan_photos_that_can_match(store):
-    import random
 
     rng = random.Random(7)
     target = rng.getrandbits(64)
@@ -162,7 +163,6 @@ def test_prior_photos__photo_stored_again_with_another_hash__index_follows_the_n
 
 
 def test_node_store__database_from_before_the_phash_index__indexed_when_opened(tmp_path):
-    from sqlalchemy import create_engine, text
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     NodeStore(url).add_photo(PriorPhoto(4097, 100, "bafk1", "aa" * 32, 12345, 0))

@@ -19,9 +19,11 @@ from oracle.adapter.schema import BridgeRequest, job_run_id, parse_bridge_reques
 from oracle.adapter.signatures import register_signature_routes
 from oracle.cas.cid import InvalidCidError, is_cid
 from oracle.cas.store import BlobTooLargeError, ContentIntegrityError, ContentNotFoundError, ContentStore
-from oracle.claim.assessor import ClaimAssessor, ExplanationNotFoundError, ModelUnavailableError, model_id
+from oracle.claim.assessor import ClaimAssessor
 from oracle.claim.batch import ClaimOutcome
 from oracle.claim.context import ClaimContextError
+from oracle.claim.model import ModelUnavailableError, model_id
+from oracle.claim.replay import ExplanationNotFoundError
 from oracle.domain import Decision
 from oracle.explain.canonical import hex0x
 from oracle.explain.evidence import EvidenceError

@@ -9,97 +9,29 @@ import io
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, TypeVar
 
 from PIL import Image
 
-from oracle.assess import (
-    WEATHER_PERILS,
-    AssessmentInputs,
-    Claim,
-    Explanation,
-    PhotoPredictionLike,
-    assess,
-    explanation_for,
-    predictions_from_explanation,
-    replay_matches,
-    weather_from_explanation,
-    weather_query,
-)
-from oracle.cas.store import ContentStore, ContentStoreError, put_all
+from oracle.assess import AssessmentInputs, Claim, assess, explanation_for
+from oracle.cas.store import ContentStore, put_all
 from oracle.claim.batch import ClaimBatch, ClaimInBatch, ClaimOutcome, ModelPrediction, PendingHeatmapLike
 from oracle.claim.context import with_claimant
+from oracle.claim.history import HistoryWriter, record_in_history
+from oracle.claim.model import DamageModelLike, ModelUnavailableError, model_id, model_sha256_hex
+from oracle.claim.weather import claim_weather
 from oracle.domain import DEFAULT_MAX_PHOTO_BYTES, DEFAULT_MAX_PHOTOS
-from oracle.explain.canonical import hex0x
-from oracle.explain.document import ExplanationError
 from oracle.explain.evidence import load_manifest, manifest_claimant, verify_evidence
-from oracle.sources.history import ClaimsHistory, PriorClaim, PriorPhoto
-from oracle.sources.open_meteo import UpstreamError
-from oracle.sources.records import WeatherQuery, WeatherRecord
+from oracle.sources.history import ClaimsHistory
+from oracle.sources.records import WeatherRecord
 from oracle.sources.terms import Terms, load_terms
-from oracle.sources.weather import WeatherSource, gather_weather
+from oracle.sources.weather import WeatherSource
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 Recorder = Callable[[Claim, ClaimOutcome], None]
 """Called with each decided claim before the next one of its batch is decided (it joins the claims history)."""
-
-
-class DamageModelLike(Protocol):
-    """What the assessor uses of a damage model (oracle.vision.DamageModel): its file, its hash, its predictions."""
-
-    @property
-    def path(self) -> Path:
-        """The model file."""
-
-    @property
-    def model_sha256(self) -> str:
-        """The hex sha256 of the model file."""
-
-    def predict(self, images: Sequence[bytes], heatmaps: bool = True) -> Sequence[ModelPrediction]:
-        """Predict every photo (with heat maps drawn unless `heatmaps` is False)."""
-
-    def classify(
-        self, images: Sequence[bytes], batch_size: int = 32
-    ) -> Sequence[tuple[ModelPrediction, PendingHeatmapLike]]:
-        """Predict every photo, each with what drawing its heat map takes."""
-
-
-class ModelUnavailableError(RuntimeError):
-    """No damage model is loaded, so photos cannot be assessed."""
-
-
-class ExplanationNotFoundError(LookupError):
-    """A stored explanation cannot be found or read; the message names the id."""
-
-
-def model_sha256_hex(model: DamageModelLike) -> str:
-    """Return the hex sha256 of a loaded damage model (DamageModel.model_sha256)."""
-    return str(model.model_sha256)
-
-
-def model_id(model: DamageModelLike) -> str:
-    """Return the model's id for explanations: its architecture and file name."""
-    return f"{getattr(model, 'metadata', {}).get('arch', 'damage-model')}/{model.path.name}"
-
-
-class _WatchedSource:
-    """A weather source that remembers whether it failed because its upstream was unreachable."""
-
-    def __init__(self, source: WeatherSource) -> None:
-        self.source = source
-        self.name = source.name
-        self.upstream_failure: UpstreamError | None = None
-
-    async def records(self, query: WeatherQuery) -> list[WeatherRecord]:
-        """Ask the wrapped source, noting an UpstreamError before passing it on."""
-        try:
-            return await self.source.records(query)
-        except UpstreamError as exc:
-            self.upstream_failure = exc
-            raise
 
 
 class ClaimAssessor:
@@ -203,7 +135,7 @@ class ClaimAssessor:
     async def load_batch(self, claims: Sequence[Claim]) -> ClaimBatch:
         """Verify each claim's evidence and gather its weather (not in the model's thread, so a node can load
         the next batch while the model works on this one)."""
-        batch = ClaimBatch(await asyncio.to_thread(lambda: [self._load(claim) for claim in claims]))
+        batch = ClaimBatch(await asyncio.to_thread(lambda: [self.load_claim(claim) for claim in claims]))
         live = batch.live()
         gathered = await asyncio.gather(
             *(self.weather(item.claim, item.terms) for item in live), return_exceptions=True
@@ -229,22 +161,13 @@ class ClaimAssessor:
         )
 
     async def weather(self, claim: Claim, terms: Terms | None) -> list[WeatherRecord] | None:
-        """Gather weather for a claim whose peril needs it; a total upstream outage raises UpstreamError to retry."""
-        if terms is None or not claim.peril & WEATHER_PERILS:
-            return None  # no weather rule applies to this peril, so no source is asked
-        watched = [_WatchedSource(s) for s in self.weather_sources]
-        result = await gather_weather(watched, weather_query(claim, terms))
-        outages = [w.upstream_failure for w in watched if w.upstream_failure is not None]
-        if result.records is None and outages:
-            # deciding REFER on a transient outage would put it on-chain; let the caller retry instead
-            reasons = "; ".join(f"{name}: {error}" for name, error in result.errors)
-            raise UpstreamError(f"every weather source failed for claim {claim.claim_id}: {reasons}")
-        return result.records
+        """Gather weather for a claim whose peril needs it (see oracle.claim.weather.claim_weather)."""
+        return await claim_weather(self.weather_sources, claim, terms)
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, functools.partial(fn, *args))
 
-    def _load(self, claim: Claim) -> ClaimInBatch:
+    def load_claim(self, claim: Claim) -> ClaimInBatch:
         """Read and verify a claim's evidence and terms; an error stays with the claim."""
         try:
             manifest = load_manifest(claim.evidence_root, self.store)
@@ -349,47 +272,6 @@ class ClaimAssessor:
         )
         return outcome, [*result.artifacts.values(), data]
 
-    # ---- replay ----
-
-    def load_explanation(self, explanation_cid: str) -> Explanation:
-        """Fetch a stored explanation by content id and read its canonical bytes into the typed explanation."""
-        try:
-            return Explanation.from_bytes(self.store.get(explanation_cid))
-        except (ContentStoreError, ExplanationError) as exc:
-            raise ExplanationNotFoundError(f"explanation {explanation_cid} cannot be read: {exc}") from None
-
-    def replay(self, claim: Claim, explanation_cid: str) -> dict[str, tuple[Any, Any]]:
-        """Re-assess a claim from its stored explanation's weather (and the model when loaded); {} means it matches."""
-        recorded = self.load_explanation(explanation_cid)
-        item = self._load(claim)
-        if item.error is not None:
-            raise item.error
-        assert item.terms is not None
-        predictions: Sequence[PhotoPredictionLike]
-        if self.model is not None:
-            predictions = self.model.predict([p.data for p in item.photos], heatmaps=False)
-        else:
-            predictions = predictions_from_explanation(recorded)
-        inputs = AssessmentInputs(
-            claim=item.claim,
-            photos=item.photos,
-            predictions=predictions,
-            weather=weather_from_explanation(recorded),
-            history=self.history,
-            terms=item.terms,
-            terms_hash=bytes(claim.terms_hash),
-        )
-        differences = replay_matches(recorded, assess(inputs))
-        identity = {
-            "claimId": (str(recorded.claim.claim_id), str(claim.claim_id)),
-            "evidenceRoot": (hex0x(recorded.claim.evidence_root), hex0x(claim.evidence_root)),
-            "termsHash": (hex0x(recorded.terms_hash), hex0x(claim.terms_hash)),
-        }
-        if self.model is not None:
-            identity["modelSha256"] = (hex0x(recorded.model_sha256), "0x" + model_sha256_hex(self.model))
-        differences.update({k: v for k, v in identity.items() if v[0] != v[1]})
-        return differences
-
     def _record(self, claim: Claim, outcome: ClaimOutcome) -> None:
         if claim.key in self._recorded or not isinstance(self.history, HistoryWriter):
             return
@@ -397,46 +279,4 @@ class ClaimAssessor:
         record_in_history(self.history, claim, outcome)
 
 
-@runtime_checkable
-class HistoryWriter(Protocol):
-    """A claims history that takes claims and photos one at a time (oracle.sources.history.InMemoryClaimsHistory)."""
-
-    def add_claim(self, claim: PriorClaim) -> None:
-        """Record a claim."""
-
-    def add_photo(self, photo: PriorPhoto) -> None:
-        """Record a photo of a claim."""
-
-
-@runtime_checkable
-class BatchHistoryWriter(Protocol):
-    """A claims history that takes claims and photos in one go (the node's database, oracle.db.NodeStore)."""
-
-    def add_history(self, claims: Sequence[PriorClaim], photos: Sequence[PriorPhoto]) -> None:
-        """Record claims and photos together."""
-
-
-def record_in_history(history: HistoryWriter | BatchHistoryWriter, claim: Claim, outcome: ClaimOutcome) -> None:
-    """Add an assessed claim and its photos' perceptual hashes to a history with add_claim/add_photo (in one
-    go where the history offers add_history, as the node's database does)."""
-    prior, photos = outcome.history_records(claim)
-    if isinstance(history, BatchHistoryWriter):
-        history.add_history([prior], photos)
-        return
-    history.add_claim(prior)
-    for photo in photos:
-        history.add_photo(photo)
-
-
-__all__ = [
-    "BatchHistoryWriter",
-    "ClaimAssessor",
-    "DamageModelLike",
-    "ExplanationNotFoundError",
-    "HistoryWriter",
-    "ModelUnavailableError",
-    "Recorder",
-    "model_id",
-    "model_sha256_hex",
-    "record_in_history",
-]
+__all__ = ["ClaimAssessor", "Recorder"]

@@ -13,6 +13,7 @@ from web3 import Web3
 from oracle.assess import Explanation
 from oracle.chain.contracts import ClaimsManagerClient
 from oracle.claim.context import claim_from_chain
+from oracle.claim.replay import replay
 from oracle.claim.wiring import build_assessor, load_model
 from oracle.db import NodeStore
 from oracle.explain.canonical import hex0x
@@ -83,7 +84,7 @@ def verify_claim(settings: Settings, claim_id: int) -> dict[str, Any]:
     # the coverage left when the claim was assessed is an input; the chain only knows today's
     claim = dataclasses.replace(claim, remaining_coverage=explanation.claim.remaining_coverage)
     try:
-        differences = assessor.replay(claim, cid)
+        differences = replay(assessor, claim, cid)
     finally:
         assessor.close()
     recorded_and_stored = {

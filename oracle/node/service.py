@@ -18,9 +18,10 @@ from web3.exceptions import Web3Exception
 from oracle.assess import Claim
 from oracle.chain.contracts import ClaimsManagerClient
 from oracle.chain.report import Report
-from oracle.claim.assessor import ClaimAssessor, record_in_history
+from oracle.claim.assessor import ClaimAssessor
 from oracle.claim.batch import ClaimBatch, ClaimOutcome
 from oracle.claim.context import claim_from_chain
+from oracle.claim.history import record_in_history
 from oracle.db import ASSESSED, DISCOVERED, FAILED, ORPHANED, SENDING, JobView, NodeStore
 from oracle.node.aggregate import AggregateSubmitter, SignatureRelayClient
 from oracle.node.signer import Signer

@@ -7,6 +7,7 @@ from dataclasses import replace
 from eth_utils import keccak
 
 from oracle.assess import DEFAULT_TERMS_PATH, AssessmentInputs, Decision, assess, explanation_for
+from oracle.assess.imagehash import dhash, phash
 from oracle.cas import LocalContentStore
 from oracle.explain import build_manifest, canonical_json, explanation_hash, load_manifest, verify_evidence
 from oracle.sources.history import InMemoryClaimsHistory, PriorPhoto
@@ -79,7 +80,6 @@ def test_hail_claim__no_hail_in_noaa_that_week__referred_with_reason(tmp_path, t
 
 
 def test_reused_real_photo__earlier_claim_has_it__referred(tmp_path, tables_dir, claim):
-    from oracle.assess.imagehash import dhash, phash
 
     store = LocalContentStore(tmp_path / "cas")
     paths = real_photo_paths(3)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import threading
 
 import pytest
@@ -181,7 +182,6 @@ def _put_many(root: str, seed: int) -> list[str]:
 
 
 def test_local_put__concurrent_processes__same_ids_and_intact_blobs(tmp_path):
-    import multiprocessing
 
     with multiprocessing.get_context("fork").Pool(2) as pool:
         results = pool.starmap(_put_many, [(str(tmp_path), 0), (str(tmp_path), 3)])

@@ -16,6 +16,7 @@ from oracle.claim.evidence import store_evidence, store_terms
 from oracle.settings import load_settings
 from oracle.sources.history import InMemoryClaimsHistory
 from oracle.sources.weather import NoaaStormEventsSource
+from oracle.vision import DamageModel
 from tests.factories import ETH, FIXTURES, HAIL_LAT_E6, HAIL_LON_E6, HAIL_TIME, real_photo_paths
 
 OPEN_METEO_RECORDED = FIXTURES / "open_meteo_archive_30.5_-85.3_2019-03-01_2019-03-03.json"
@@ -27,7 +28,6 @@ CODE_VERSION = "0.1.0+test"
 @pytest.fixture(scope="session")
 def damage_model():
     """The shipped damage model (settings.model_path); skips, naming the path, until it has been exported."""
-    from oracle.vision import DamageModel
 
     path = load_settings().model_path
     if not path.is_file():

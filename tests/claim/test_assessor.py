@@ -10,8 +10,11 @@ import pytest
 from eth_utils import keccak
 
 from oracle.assess import Decision, Explanation, Peril
-from oracle.claim.assessor import ExplanationNotFoundError, ModelUnavailableError, record_in_history
+from oracle.cas import cid_for_bytes
 from oracle.claim.context import ClaimContextError, new_claim
+from oracle.claim.history import record_in_history
+from oracle.claim.model import ModelUnavailableError
+from oracle.claim.replay import ExplanationNotFoundError, replay
 from oracle.explain.evidence import EvidenceError
 from oracle.sources.history import InMemoryClaimsHistory
 from oracle.sources.open_meteo import UpstreamError
@@ -58,7 +61,7 @@ async def test_replay__stored_explanation__matches(damage_model, noaa, make_asse
     ctx = make_context(photo_bytes)
     assessor = make_assessor(damage_model, [noaa])
     outcome = await assessor.assess(ctx)
-    assert assessor.replay(ctx, outcome.explanation_cid) == {}
+    assert replay(assessor, ctx, outcome.explanation_cid) == {}
 
 
 async def test_replay__without_model_or_sources__uses_recorded_findings_and_weather(
@@ -66,7 +69,7 @@ async def test_replay__without_model_or_sources__uses_recorded_findings_and_weat
 ):
     ctx = make_context(photo_bytes)
     outcome = await make_assessor(damage_model, [noaa]).assess(ctx)
-    assert make_assessor(None, []).replay(ctx, outcome.explanation_cid) == {}
+    assert replay(make_assessor(None, []), ctx, outcome.explanation_cid) == {}
 
 
 async def test_replay__explanation_of_another_claim__names_the_fields(
@@ -75,7 +78,7 @@ async def test_replay__explanation_of_another_claim__names_the_fields(
     assessor = make_assessor(damage_model, [noaa])
     outcome = await assessor.assess(make_context(photo_bytes))
     other = make_context(photo_bytes[:1], claim_id=99, covered_perils=0b1)  # hail not covered: REJECT
-    differences = assessor.replay(other, outcome.explanation_cid)
+    differences = replay(assessor, other, outcome.explanation_cid)
     assert differences["claimId"] == (str(3 * 4096 + 1), "99")
     assert differences["evidenceRoot"][1] == "0x" + other.evidence_root.hex()
     assert differences["decision"][1] == int(Decision.REJECT)
@@ -186,11 +189,10 @@ async def test_new_claim__policy_ends_before_it_starts__context_error(make_conte
 
 
 async def test_replay__unknown_explanation__not_found_names_the_id(make_assessor, make_context, photo_bytes):
-    from oracle.cas import cid_for_bytes
 
     cid = cid_for_bytes(b"never stored")
     with pytest.raises(ExplanationNotFoundError, match=f"explanation {cid} cannot be read"):
-        make_assessor(None).replay(make_context(photo_bytes), cid)
+        replay(make_assessor(None), make_context(photo_bytes), cid)
 
 
 async def test_assess_batch__several_claims_one_model_call__same_outcomes_and_bytes_as_one_by_one(

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from oracle.assess import DEFAULT_TERMS_PATH
 from oracle.claim.evidence import store_evidence
 from oracle.explain.evidence import EvidenceError, build_manifest, manifest_claimant
+from oracle.sources.terms import parse_terms
 from tests.factories import make_jpeg
 
 
 def test_store_evidence__vehicle_class_not_in_schedule__raises_naming_classes(store):
-    from oracle.assess import DEFAULT_TERMS_PATH
-    from oracle.sources.terms import parse_terms
 
     terms = parse_terms(DEFAULT_TERMS_PATH.read_bytes())
     with pytest.raises(ValueError, match=r"'tank' is not in the terms' cost schedule \(compact, sedan"):

@@ -21,6 +21,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from web3.exceptions import ContractLogicError as Web3Revert
 
 from oracle.chain.report import Decision, Report, sign_quorum
 
@@ -149,7 +150,6 @@ class ClaimsMachine(RuleBasedStateMachine):
         A dry run at the pending block through web3 directly: ape's rich revert handling fetches traces
         and costs about a second per revert, which would dominate this machine's run time.
         """
-        from web3.exceptions import ContractLogicError as Web3Revert
 
         tx = {"from": sender.address, "to": method.contract.address, "data": method.encode_input(*args), "value": value}
         try:

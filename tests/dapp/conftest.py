@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from oracle.dev.stack import running_stack
 from oracle.domain import REPO_ROOT
+from oracle.settings import load_settings
+from oracle.vision import DamageModel
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -37,7 +40,6 @@ class StackThread(threading.Thread):
             self.ready.set()
 
     async def _main(self) -> None:
-        from oracle.dev.stack import running_stack
 
         self._loop, self._stop_event = asyncio.get_running_loop(), asyncio.Event()
         async with running_stack(
@@ -57,8 +59,6 @@ class StackThread(threading.Thread):
 @pytest.fixture(scope="module")
 def model():
     """The shipped damage model."""
-    from oracle.settings import load_settings
-    from oracle.vision import DamageModel
 
     return DamageModel.load(load_settings().model_path)
 
@@ -66,7 +66,6 @@ def model():
 @pytest.fixture(scope="module")
 def stack(model, tmp_path_factory):
     """A running stack for the whole module (a fresh chain; the insurer creates the product in the browser)."""
-    from oracle.settings import load_settings
 
     thread = StackThread(load_settings(), model, tmp_path_factory.mktemp("dapp-stack"))
     thread.start()

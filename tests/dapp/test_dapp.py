@@ -7,9 +7,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from eth_utils import keccak
 from playwright.sync_api import expect
 
-from oracle.chain.deploy import DAY, ETH
+from oracle.chain.deploy import DAY, ETH, buy_policy, create_product
+from oracle.dev.demo import confident_photos, default_photo_root
+from oracle.dev.stack import product_defaults
+from oracle.settings import load_settings
 from tests.dapp.conftest import screenshot
 
 TIMEOUT_MS = 30_000
@@ -109,8 +113,6 @@ def submit_claim_in_browser(page, policy: int, photos, amount: str) -> None:
 @pytest.fixture(scope="module")
 def photos(shared_data, model, tmp_path_factory):
     """Real validation photos the model reads clearly: two minor, two whole cars."""
-    from oracle.dev.demo import confident_photos, default_photo_root
-    from oracle.settings import load_settings
 
     root = default_photo_root(load_settings())
     return {"minor": confident_photos(root, model, "minor", 2), "whole": confident_photos(root, model, "whole", 2)}
@@ -290,8 +292,6 @@ def wallet_script(stack, chain_id: int, reject: bool) -> str:
 
 def create_product_directly(stack) -> int:
     """A product for the error cases, created over web3 so these tests do not depend on the insurer flow."""
-    from oracle.chain.deploy import create_product
-    from oracle.dev.stack import product_defaults
 
     config = product_defaults(stack.roles, stack.system.arbitrator.address, stack.model_hash, stack.terms_hash)
     return create_product(stack.system.manager, stack.roles.insurer, config, 20 * ETH)
@@ -330,9 +330,6 @@ def test_wrong_network_is_named_and_blocks_transactions(page, stack):
 
 
 def test_oversized_photo_is_refused_before_upload(page, stack):
-    from eth_utils import keccak
-
-    from oracle.chain.deploy import buy_policy
 
     product_id = create_product_directly(stack)
     buy_policy(stack.system.manager, stack.roles.second_claimant, product_id, keccak(b"BIG-PHOTO-VIN"))

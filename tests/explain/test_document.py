@@ -16,7 +16,14 @@ from oracle.assess import (
     replay_matches,
     weather_from_explanation,
 )
-from oracle.explain import ExplanationError, build_explanation, canonical_json, explanation_hash, parse_canonical
+from oracle.explain import (
+    ExplanationError,
+    build_explanation,
+    canonical_json,
+    describe_code_version,
+    explanation_hash,
+    parse_canonical,
+)
 from tests.assess.test_engine import HAIL_REPORT
 from tests.factories import prediction
 
@@ -146,7 +153,6 @@ def test_build_explanation__payout_in_wei__encoded_as_decimal_string():
 
 
 def test_describe_code_version__in_git_checkout__version_plus_describe():
-    from oracle.explain import describe_code_version
 
     described = describe_code_version()
     assert described.startswith(__version__)
@@ -154,7 +160,6 @@ def test_describe_code_version__in_git_checkout__version_plus_describe():
 
 
 def test_describe_code_version__not_a_checkout__plain_version(tmp_path):
-    from oracle.explain import describe_code_version
 
     assert describe_code_version(tmp_path) == __version__
 

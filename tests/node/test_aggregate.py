@@ -19,6 +19,7 @@ from oracle.chain.report import SECP256K1_HALF_N, Decision, Report, sign_report
 from oracle.db import ASSESSED, DONE, SENDING, NodeStore
 from oracle.dev.devchain import DEV_MNEMONIC
 from oracle.node.aggregate import AggregateSubmitter, SignatureRelayClient
+from oracle.node.command import build_node
 from oracle.node.signer import Signer
 from oracle.settings import load_settings
 from tests.chain_fixtures import MODEL_HASH, MODEL_PATH, TERMS_HASH, make_node, needs_model, submit_photos
@@ -209,7 +210,6 @@ def test_committee_aggregate__three_nodes__one_report_transaction_decides_the_cl
 
 @needs_model
 def test_node_process_aggregate__killed_after_publishing__restarted_sends_once(world, relay, tmp_path):
-    from oracle.node.command import build_node
 
     claim_id = submit_photos(world, sorted((world["data"] / "images/vds2500/val/severe").glob("*"))[:1], 4 * ETH)
     designated, other = 3 + claim_id % 3, 3 + (claim_id + 1) % 3

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from eth_utils import keccak
+from web3 import Web3
 
-from oracle.chain.deploy import ETH
+from oracle.chain.contracts import ClaimsManagerClient
+from oracle.chain.deploy import DAY, ETH, transact
 from oracle.claim.assessor import ClaimAssessor
+from oracle.claim.verify import verify_claim
 from oracle.db import ASSESSED, DONE, NodeStore
 from oracle.dev.devchain import DEV_MNEMONIC
 from oracle.explain.canonical import canonical_json
@@ -58,7 +66,6 @@ def test_node__restart_after_assessment__votes_once(world, model):
 
 
 def test_committee_silent__past_timeout__claimant_escalates_to_arbitrator(world, model):
-    from oracle.chain.deploy import DAY, transact
 
     photos = sorted((world["data"] / "images/vds2500/val/minor").glob("*"))[:1]
     claim_id = submit_photos(world, photos, 2 * ETH)
@@ -74,11 +81,6 @@ def test_committee_silent__past_timeout__claimant_escalates_to_arbitrator(world,
 
 
 def test_node_process__sigkill_at_random_points__each_claim_voted_exactly_once(world, model, tmp_path):
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
 
     photo_dir = world["data"] / "images/vds2500/val/severe"
     claims = [submit_photos(world, [photo], 4 * ETH) for photo in sorted(photo_dir.glob("*"))[:4]]
@@ -116,7 +118,6 @@ def test_node_process__sigkill_at_random_points__each_claim_voted_exactly_once(w
 
 
 def test_verify__replay_with_node_history__matches_and_without_it__mismatches(world, model, tmp_path):
-    from oracle.claim.verify import verify_claim
 
     photos = sorted((world["data"] / "images/vds2500/val/severe").glob("*"))[:2]
     first = submit_photos(world, photos, 3 * ETH)
@@ -142,12 +143,6 @@ def test_verify__replay_with_node_history__matches_and_without_it__mismatches(wo
 
 
 def test_node_run__rpc_outage__retries_and_then_votes(world, model, caplog):
-    import os
-    import signal
-
-    from web3 import Web3
-
-    from oracle.chain.contracts import ClaimsManagerClient
 
     photos = sorted((world["data"] / "images/vds2500/val/minor").glob("*"))[:1]
     claim_id = submit_photos(world, photos, 2 * ETH)

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from oracle.vision import DamageModel
+from oracle.vision.data import list_samples
 from oracle.vision.runtime import DEFAULT_MODEL_PATH
 
 
 @pytest.fixture(scope="session")
 def damage_model():
     """The shipped ONNX model; skips when it has not been exported yet."""
-    from oracle.vision import DamageModel
 
     if not DEFAULT_MODEL_PATH.is_file():
         pytest.skip(f"no exported model at {DEFAULT_MODEL_PATH}; run `claims-oracle model export`")
@@ -22,7 +23,6 @@ def damage_model():
 @pytest.fixture(scope="session")
 def selection_photos(shared_data: Path) -> dict[str, list[Path]]:
     """Up to four real selection-set photos per class (never used for training)."""
-    from oracle.vision.data import list_samples
 
     out: dict[str, list[Path]] = {}
     for s in list_samples(shared_data):

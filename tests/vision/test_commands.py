@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
@@ -10,8 +11,11 @@ import sys
 
 import numpy as np
 import pytest
+from PIL import Image
 
-from oracle.vision.runtime import DEFAULT_MODEL_PATH
+from oracle.vision.evaluation import SHIFTS, evaluate_folder
+from oracle.vision.options import add_train_arguments
+from oracle.vision.runtime import DEFAULT_MODEL_PATH, DamageModel
 
 
 def _cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -100,10 +104,6 @@ def test_train__one_step_on_real_photos__writes_checkpoint_and_hashed_manifest(t
 def test_train_defaults__are_the_shipped_models_recipe():
     """`claims-oracle model train` with no options must reproduce the shipped model's recipe (the model card says
     so)."""
-    import argparse
-
-    from oracle.vision.options import add_train_arguments
-    from oracle.vision.runtime import DamageModel
 
     shipped = DamageModel.load().metadata["train_args"]
     defaults = vars(add_train_arguments(argparse.ArgumentParser()).parse_args([]))
@@ -113,9 +113,6 @@ def test_train_defaults__are_the_shipped_models_recipe():
 
 
 def test_shifts__rewrite_photos_as_described(selection_photos):
-    from PIL import Image
-
-    from oracle.vision.evaluation import SHIFTS
 
     photo = selection_photos["severe"][0].read_bytes()
     w, h = Image.open(io.BytesIO(photo)).size
@@ -130,7 +127,6 @@ def test_shifts__rewrite_photos_as_described(selection_photos):
 def test_shift_command__scores_every_shift_and_none_matches_evaluate(tmp_path, selection_photos):
     if not DEFAULT_MODEL_PATH.is_file():
         pytest.skip("no exported model")
-    from oracle.vision.evaluation import SHIFTS, evaluate_folder
 
     layout = tmp_path / "data"
     flat = tmp_path / "flat"

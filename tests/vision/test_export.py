@@ -10,8 +10,11 @@ import pytest
 torch = pytest.importorskip("torch", reason="PyTorch is only installed with the train extra")
 pytest.importorskip("efficientnet_lite_pytorch", reason="the train extra is not installed")
 
+# below the skips: these modules import torch
 from oracle.vision.data import MODELS_DIR  # noqa: E402
+from oracle.vision.export import _portable_args, export_onnx, load_checkpoint  # noqa: E402
 from oracle.vision.images import preprocess  # noqa: E402
+from oracle.vision.network import DamageNet, ExportedDamageNet  # noqa: E402
 from oracle.vision.runtime import DamageModel  # noqa: E402
 
 
@@ -22,7 +25,6 @@ def _photos(selection_photos: dict[str, list[Path]]) -> np.ndarray:
 
 def _eager(model, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return eager (logits, cam) for a batch."""
-    from oracle.vision.network import ExportedDamageNet
 
     with torch.no_grad():
         logits, cam = ExportedDamageNet(model)(torch.from_numpy(batch))
@@ -30,8 +32,6 @@ def _eager(model, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_export__pretrained_network__onnx_matches_eager_within_1e4(tmp_path, selection_photos):
-    from oracle.vision.export import export_onnx
-    from oracle.vision.network import DamageNet
 
     torch.manual_seed(0)
     model = DamageNet(pretrained=True).eval()
@@ -48,7 +48,6 @@ def test_export__pretrained_network__onnx_matches_eager_within_1e4(tmp_path, sel
 
 def _shipped_checkpoint(metadata: dict):
     """Return the first models/runs/*/best.pt whose epoch and training arguments are the shipped model's, or None."""
-    from oracle.vision.export import _portable_args
 
     for path in sorted((MODELS_DIR / "runs").glob("*/best.pt")):
         ckpt = torch.load(path, map_location="cpu", weights_only=False)
@@ -64,7 +63,6 @@ def test_export__shipped_model__matches_its_training_checkpoint_within_1e4(damag
             f"the shipped model's training checkpoint is not under {MODELS_DIR / 'runs'} (not kept in "
             "git); train to compare against it"
         )
-    from oracle.vision.export import load_checkpoint
 
     model, _ = load_checkpoint(checkpoint)
     batch = _photos(selection_photos)
