@@ -199,19 +199,7 @@ class NodeStore:
             with self._session.begin() as session:
                 if session.get(Job, (chain_id, contract, claim_id)) is not None:
                     return False
-                session.add(
-                    Job(
-                        chain_id=chain_id,
-                        contract=contract,
-                        claim_id=claim_id,
-                        state=DISCOVERED,
-                        event_json=json.dumps(event, sort_keys=True),
-                        block_number=block_number,
-                        block_hash=block_hash,
-                        attempts=0,
-                        updated_at=time.time(),
-                    )
-                )
+                session.add(_new_job(chain_id, contract, claim_id, event, block_number, block_hash))
         except IntegrityError:  # another connection inserted it between our read and our commit
             return False
         return True
@@ -232,19 +220,7 @@ class NodeStore:
             for claim_id, record, block_number, block_hash in jobs:
                 row = session.get(Job, (chain_id, contract, claim_id))
                 if row is None:
-                    session.add(
-                        Job(
-                            chain_id=chain_id,
-                            contract=contract,
-                            claim_id=claim_id,
-                            state=DISCOVERED,
-                            event_json=json.dumps(record, sort_keys=True),
-                            block_number=block_number,
-                            block_hash=block_hash,
-                            attempts=0,
-                            updated_at=time.time(),
-                        )
-                    )
+                    session.add(_new_job(chain_id, contract, claim_id, record, block_number, block_hash))
                 elif row.state == ORPHANED:  # a reorg had removed the claim and it came back
                     row.state, row.event_json = DISCOVERED, json.dumps(record, sort_keys=True)
                     row.block_number, row.block_hash, row.updated_at = block_number, block_hash, time.time()
@@ -532,3 +508,20 @@ def _sqlite_pragmas(connection: DBAPIConnection, _record: ConnectionPoolEntry) -
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _new_job(
+    chain_id: int, contract: str, claim_id: int, event: dict[str, Any], block_number: int, block_hash: bytes
+) -> Job:
+    """A job row for a claim just seen on-chain, waiting for its assessment."""
+    return Job(
+        chain_id=chain_id,
+        contract=contract,
+        claim_id=claim_id,
+        state=DISCOVERED,
+        event_json=json.dumps(event, sort_keys=True),
+        block_number=block_number,
+        block_hash=block_hash,
+        attempts=0,
+        updated_at=time.time(),
+    )
