@@ -8,23 +8,32 @@
 @dev Lifecycle of a claim:
      SUBMITTED -(quorum report)-> DECIDED -(window over, finalize)-> RESOLVED -(withdraw)-> PAID
      SUBMITTED -(quorum report, small confident approval)-> RESOLVED
-     DECIDED -(dispute)-> DISPUTED -(rule)-> RESOLVED
-     SUBMITTED -(oracle timeout, escalate)-> DISPUTED -(rule)-> RESOLVED
+     DECIDED -(desk.dispute)-> DISPUTED -(desk.rule)-> RESOLVED
+     SUBMITTED -(oracle timeout, desk.escalate)-> DISPUTED -(desk.rule)-> RESOLVED
      Hot records are packed by hand into single storage words (Vyper does not pack structs), which
      keeps a claim's lifecycle near 220k gas; the `product`, `policy` and `claim` getters unpack them.
      Accounting per product: `capital` is every unit the product owns in this contract; `locked` is
      the remaining coverage of live policies plus resolved payouts not yet withdrawn. The contract
-     always holds at least the sum of all capital plus ETH credits and dispute bonds.
+     always holds at least the sum of all capital; the dispute desk holds the bonds and credits.
+     Three contracts, so that this one keeps headroom under EIP-170: products are created and
+     governed through `ProductGovernor`, disputes and escalations go through `DisputeDesk` (the
+     ERC-792 arbitrable, which calls `openDispute` and `settleDispute` here). The common path
+     (submit, report, finalize, withdraw) reads only this contract's storage and calls neither.
 """
 
 
 # ============================================================ INTERFACES
 
-from interfaces import IArbitrator
-from interfaces import IArbitrable
+from interfaces import IProductGovernor
+from interfaces import IDisputeDesk
+from interfaces import IClaimsManagerAdmin
+from interfaces import IClaimsManagerDisputes
 
-# @dev This contract is the arbitrable party of ERC-792 disputes.
-implements: IArbitrable
+# @dev The desk-only entry points through which `DisputeDesk` moves a claim into and out of dispute.
+implements: IClaimsManagerDisputes
+
+# @dev The governor-only entry points through which `ProductGovernor` stores products.
+implements: IClaimsManagerAdmin
 
 
 # ============================================================ MODULES
@@ -121,26 +130,6 @@ CLAIM_INDEX_BITS: constant(uint256) = 12
 
 # ============================================================ STRUCTS
 
-struct ProductConfig:
-    asset: address
-    coverageLimit: uint256
-    deductible: uint256
-    premium: uint256
-    term: uint256
-    perils: uint256
-    committee: DynArray[address, MAX_COMMITTEE]
-    threshold: uint256
-    models: DynArray[bytes32, MAX_MODELS]
-    instantLimit: uint256
-    minConfidence: uint256
-    disputeWindow: uint256
-    disputeBond: uint256
-    arbitrator: address
-    arbitratorExtraData: Bytes[MAX_EXTRA_DATA]
-    oracleTimeout: uint256
-    termsHash: bytes32
-    metaEvidenceURI: String[MAX_URI]
-
 struct Product:
     insurer: address
     asset: address
@@ -179,8 +168,6 @@ struct Claim:
     claimedAmount: uint256
     payout: uint256
     escalated: bool
-    disputer: address
-    disputeId: uint256
     evidenceRoot: bytes32
 
 struct Report:
@@ -201,6 +188,12 @@ struct Signature:
 
 # ============================================================ STORAGE
 
+# @dev Products are created and governed through this contract (see `ProductGovernor`).
+governor: public(immutable(address))
+
+# @dev Disputes and escalations go through this contract, the ERC-792 arbitrable (see `DisputeDesk`).
+desk: public(immutable(address))
+
 productCount: public(uint256)
 policyCount: public(uint256)
 
@@ -212,7 +205,6 @@ _product_limits: HashMap[uint256, uint256]  # coverageLimit 0..95 | deductible 9
 _product_premium: HashMap[uint256, uint256]
 _product_bond: HashMap[uint256, uint256]
 _product_arbitrator: HashMap[uint256, address]
-_product_extra_data: HashMap[uint256, Bytes[MAX_EXTRA_DATA]]
 _product_terms_hash: HashMap[uint256, bytes32]
 _product_funds: HashMap[uint256, uint256]  # capital 0..127 | locked 128..255
 _committee: HashMap[uint256, DynArray[address, MAX_COMMITTEE]]
@@ -229,16 +221,6 @@ _evidence_roots: HashMap[uint256, bytes32]
 # vote path: votes per (claim, report digest, committee epoch); one vote per member per claim and epoch
 _votes: HashMap[uint256, HashMap[bytes32, uint256]]
 _voted: HashMap[uint256, HashMap[bytes32, bool]]
-
-# disputes
-_claim_disputer: HashMap[uint256, address]
-_claim_dispute_id: HashMap[uint256, uint256]
-_dispute_claim: HashMap[address, HashMap[uint256, uint256]]  # arbitrator => disputeId => claimId
-
-# ETH owed to accounts outside claim payouts (dispute bonds, refunds)
-credits: public(HashMap[address, uint256])
-totalCredits: public(uint256)
-heldBonds: public(uint256)
 
 
 # ============================================================ EVENTS
@@ -321,24 +303,6 @@ event ClaimDecided:
     instant: bool
     windowEnds: uint256
 
-event ClaimDisputed:
-    claimId: indexed(uint256)
-    disputer: indexed(address)
-    disputeId: indexed(uint256)
-    bond: uint256
-    arbitrationFee: uint256
-
-event ClaimEscalated:
-    claimId: indexed(uint256)
-    caller: indexed(address)
-    disputeId: indexed(uint256)
-    arbitrationFee: uint256
-
-event ClaimRuled:
-    claimId: indexed(uint256)
-    ruling: uint256
-    bondReceiver: address
-
 event ClaimResolved:
     claimId: indexed(uint256)
     payout: uint256
@@ -348,106 +312,89 @@ event PayoutWithdrawn:
     receiver: indexed(address)
     amount: uint256
 
-event CreditWithdrawn:
-    account: indexed(address)
-    amount: uint256
-
-# ERC-1497
-event MetaEvidence:
-    _metaEvidenceID: indexed(uint256)
-    _evidence: String[MAX_URI]
-
-event Evidence:
-    _arbitrator: indexed(address)
-    _evidenceGroupID: indexed(uint256)
-    _party: indexed(address)
-    _evidence: String[MAX_URI]
-
-event Dispute:
-    _arbitrator: indexed(address)
-    _disputeID: indexed(uint256)
-    _metaEvidenceID: uint256
-    _evidenceGroupID: uint256
-
 
 # ============================================================ CONSTRUCTOR
 
 @deploy
-def __init__():
+def __init__(governor_: address, desk_: address):
     """
-    @notice Sets up the EIP-712 domain ("ClaimsOracle", "1") bound to this chain and address.
+    @notice Sets up the EIP-712 domain ("ClaimsOracle", "1") bound to this chain and address, and
+            binds the product governor and the dispute desk.
+    @dev Calls `governor_.bind(desk_)` and `desk_.bind(governor_)`, which each accepts once; deploy
+         both first.
+    @param governor_ The `ProductGovernor` through which products are created and governed.
+    @param desk_ The `DisputeDesk` through which claims are disputed and escalated.
     """
     eip712_domain_separator.__init__("ClaimsOracle", "1")
+    governor = governor_
+    desk = desk_
+    extcall IProductGovernor(governor_).bind(desk_)
+    extcall IDisputeDesk(desk_).bind(governor_)
 
 
-# ============================================================ PRODUCTS (insurer)
+# ============================================================ PRODUCTS (governor)
 
 @external
-def createProduct(config: ProductConfig) -> uint256:
+def registerProduct(
+    insurer: address,
+    asset: address,
+    limits: uint256,
+    premium: uint256,
+    bond: uint256,
+    arbitrator: address,
+    terms_hash: bytes32,
+    rules: uint256,
+    committee: DynArray[address, MAX_COMMITTEE],
+    threshold: uint256,
+    models: DynArray[bytes32, MAX_MODELS],
+) -> uint256:
     """
-    @notice Creates an insurance product owned by the caller.
-    @dev Anyone may call it and becomes the product's insurer. Economic terms are immutable, the
-         arbitrator and its extra data included: new terms mean a new product. Committee, approved
-         models, instant-payout rules and the pause flag stay adjustable by the insurer.
-         Reverts ("products: ...") on an amount, term, window or timeout out of range, an arbitrator
-         or token without code, a zero terms hash, no approved model, or a bad committee (threshold
-         outside 1..N, a zero or duplicate member). Moves no funds: capital comes with `depositCapital`.
-    @param config Every parameter of the product (see `ProductConfig`).
+    @notice Stores a product the governor has checked; see `ProductGovernor.createProduct`.
+    @dev Only the governor. `limits` is coverageLimit | deductible << 96; `rules` carries perils,
+         term, window and timeout (threshold and committee size are set here). Reverts on a bad
+         committee (threshold outside 1..N, a zero or duplicate member). Emits `ProductCreated`,
+         `CommitteeUpdated` and `ModelApprovalSet` per model (the desk emits `MetaEvidence`).
+    @param insurer The product's owner.
+    @param asset The payout asset (zero address for ETH).
+    @param limits The packed coverage limit and deductible.
+    @param premium The premium.
+    @param bond The dispute bond in wei.
+    @param arbitrator The ERC-792 arbitrator (the desk holds its extra data).
+    @param terms_hash The off-chain terms document's hash.
+    @param rules The packed rules word.
+    @param committee The oracle committee.
+    @param threshold M of N.
+    @param models The approved model hashes.
     @return uint256 The new product id.
     """
-    assert config.coverageLimit > 0, "products: coverage limit is zero"
-    assert config.coverageLimit <= MAX_AMOUNT, "products: coverage too large"
-    assert config.deductible < config.coverageLimit, "products: deductible too large"
-    assert config.premium <= MAX_AMOUNT, "products: premium too large"
-    assert config.term > 0 and config.term <= MASK_32, "products: term out of range"
-    assert config.perils > 0 and config.perils <= MASK_16, "products: bad perils mask"
-    assert config.instantLimit <= config.coverageLimit, "products: instant over coverage"
-    assert config.minConfidence <= MAX_BPS, "products: confidence over 10000"
-    assert config.disputeWindow > 0 and config.disputeWindow <= MASK_32, "products: bad dispute window"
-    assert config.oracleTimeout > 0 and config.oracleTimeout <= MASK_32, "products: bad oracle timeout"
-    assert config.arbitrator.is_contract, "products: arbitrator has no code"
-    assert config.asset == empty(address) or config.asset.is_contract, "products: asset has no code"
-    assert config.termsHash != empty(bytes32), "products: terms hash is zero"
-    assert len(config.models) > 0, "products: no approved model"
-
+    self._only_governor()
     product_id: uint256 = self.productCount + 1
     assert product_id <= MASK_32, "products: too many products"
     self.productCount = product_id
-
-    self._product_insurer[product_id] = msg.sender
-    self._product_asset[product_id] = config.asset
-    self._product_limits[product_id] = config.coverageLimit | (config.deductible << 96)
-    self._product_premium[product_id] = config.premium
-    self._product_bond[product_id] = config.disputeBond
-    self._product_arbitrator[product_id] = config.arbitrator
-    self._product_extra_data[product_id] = config.arbitratorExtraData
-    self._product_terms_hash[product_id] = config.termsHash
-    self._product_rules[product_id] = (
-        config.perils
-        | (config.term << RULES_TERM_SHIFT)
-        | (config.disputeWindow << RULES_WINDOW_SHIFT)
-        | (config.oracleTimeout << RULES_TIMEOUT_SHIFT)
-    )
-    self._set_committee(product_id, config.committee, config.threshold)
-    self._set_instant_rules(product_id, config.instantLimit, config.minConfidence)
-    for model: bytes32 in config.models:
-        self._model_approved[product_id][model] = True
-        log ModelApprovalSet(productId=product_id, modelHash=model, approved=True)
-
-    log ProductCreated(productId=product_id, insurer=msg.sender, asset=config.asset, termsHash=config.termsHash)
-    log MetaEvidence(_metaEvidenceID=product_id, _evidence=config.metaEvidenceURI)
+    self._product_insurer[product_id] = insurer
+    self._product_asset[product_id] = asset
+    self._product_limits[product_id] = limits
+    self._product_premium[product_id] = premium
+    self._product_bond[product_id] = bond
+    self._product_arbitrator[product_id] = arbitrator
+    self._product_terms_hash[product_id] = terms_hash
+    self._product_rules[product_id] = rules
+    self._set_committee(product_id, committee, threshold)
+    for model: bytes32 in models:
+        self._set_model(product_id, model, True)
+    log ProductCreated(productId=product_id, insurer=insurer, asset=asset, termsHash=terms_hash)
     return product_id
 
 
 @external
-def setPaused(product_id: uint256, paused: bool):
+def updatePaused(product_id: uint256, paused: bool):
     """
-    @notice Stops or resumes sales of new policies; existing policies and claims are unaffected.
-    @dev Only the product's insurer.
+    @notice Stops or resumes sales of new policies; see `ProductGovernor.setPaused`.
+    @dev Only the governor.
     @param product_id The product.
     @param paused True to stop sales.
     """
-    self._only_insurer(product_id)
+    self._only_governor()
     rules: uint256 = self._product_rules[product_id]
     rules = rules & ~(MASK_8 << RULES_PAUSED_SHIFT)
     if paused:
@@ -457,55 +404,48 @@ def setPaused(product_id: uint256, paused: bool):
 
 
 @external
-def setCommittee(product_id: uint256, members: DynArray[address, MAX_COMMITTEE], threshold: uint256):
+def updateCommittee(product_id: uint256, members: DynArray[address, MAX_COMMITTEE], threshold: uint256):
     """
-    @notice Replaces the oracle committee and its M-of-N threshold (e.g. to rotate a key).
-    @dev Only the product's insurer. Starts a new committee epoch, so votes cast by the previous
-         committee no longer count, and signed reports must carry the new members' signatures.
-         Decisions already recorded stand. Reverts on a threshold outside 1..N or a zero or
-         duplicate member.
+    @notice Replaces the oracle committee; see `ProductGovernor.setCommittee`.
+    @dev Only the governor. Starts a new committee epoch. Reverts on a threshold outside 1..N or a
+         zero or duplicate member.
     @param product_id The product.
     @param members The N distinct oracle signer addresses.
-    @param threshold M, the number of matching signatures or votes a report needs.
+    @param threshold M.
     """
-    self._only_insurer(product_id)
+    self._only_governor()
     for member: address in self._committee[product_id]:
         self._is_member[product_id][member] = False
     self._set_committee(product_id, members, threshold)
 
 
 @external
-def setModelApproval(product_id: uint256, model_hash: bytes32, approved: bool):
+def updateModel(product_id: uint256, model_hash: bytes32, approved: bool):
     """
-    @notice Approves or withdraws approval of a damage model (by its sha256) for reports.
-    @dev Only the product's insurer; reverts on a zero hash. Applies to reports recorded from now
-         on: decisions already recorded stand. Withdrawing every model stops new decisions (claims
-         can then only be escalated).
+    @notice Approves or withdraws a model hash; see `ProductGovernor.setModelApproval`.
+    @dev Only the governor.
     @param product_id The product.
-    @param model_hash The model hash reports must carry.
+    @param model_hash The model hash.
     @param approved True to approve.
     """
-    self._only_insurer(product_id)
-    assert model_hash != empty(bytes32), "products: model hash is zero"
-    self._model_approved[product_id][model_hash] = approved
-    log ModelApprovalSet(productId=product_id, modelHash=model_hash, approved=approved)
+    self._only_governor()
+    self._set_model(product_id, model_hash, approved)
 
 
 @external
-def setInstantPayoutRules(product_id: uint256, instant_limit: uint256, min_confidence: uint256):
+def updateInstantRules(product_id: uint256, instant_limit: uint256, min_confidence: uint256):
     """
-    @notice Sets the largest approval paid without a dispute window and the confidence it needs.
-    @dev Only the product's insurer. Reverts when `instant_limit` exceeds the coverage limit or
-         `min_confidence` exceeds 10000. Applies to decisions recorded from now on.
+    @notice Sets the instant-payout rules; see `ProductGovernor.setInstantPayoutRules`.
+    @dev Only the governor, which checks the bounds.
     @param product_id The product.
-    @param instant_limit Largest instant payout in base units (0 disables instant payouts).
-    @param min_confidence Minimum oracle confidence in basis points.
+    @param instant_limit Largest instant payout.
+    @param min_confidence Minimum confidence in basis points.
     """
-    self._only_insurer(product_id)
-    limits: uint256 = self._product_limits[product_id]
-    assert instant_limit <= limits & MASK_96, "products: instant over coverage"
-    assert min_confidence <= MAX_BPS, "products: confidence over 10000"
-    self._set_instant_rules(product_id, instant_limit, min_confidence)
+    self._only_governor()
+    rules: uint256 = self._product_rules[product_id]
+    rules = rules & ~(MASK_16 << RULES_CONFIDENCE_SHIFT) & ~(MASK_96 << RULES_INSTANT_SHIFT)
+    self._product_rules[product_id] = rules | (min_confidence << RULES_CONFIDENCE_SHIFT) | (instant_limit << RULES_INSTANT_SHIFT)
+    log InstantPayoutRulesSet(productId=product_id, instantLimit=instant_limit, minConfidence=min_confidence)
 
 
 # ============================================================ CAPITAL
@@ -519,8 +459,10 @@ def depositCapital(product_id: uint256, amount: uint256):
     @dev Anyone may fund an existing product; the capital then belongs to the product and only its
          insurer can withdraw it. For ETH `msg.value` must equal `amount`; for a token it must be
          zero and `amount` is pulled with `transferFrom`. Reverts on an unknown product, a zero
-         amount or capital above 2**128 - 1. Non-reentrant: the token is called before the new
-         capital is booked.
+         amount or capital above 2**128 - 1. Checks, effects, interactions: the capital is booked
+         before the token is called (a failed pull reverts the booking with it), and the function
+         is non-reentrant, as is every function that changes `capital` or `locked`, so a token
+         hook can neither re-enter nor leave a stale copy of the books behind.
     @param product_id The product.
     @param amount The amount in the asset's base units.
     """
@@ -528,8 +470,8 @@ def depositCapital(product_id: uint256, amount: uint256):
     assert amount > 0, "capital: amount is zero"
     funds: uint256 = self._product_funds[product_id]
     assert (funds & MASK_128) + amount <= MASK_128, "capital: capital overflow"
-    asset_transfer._collect(self._product_asset[product_id], msg.sender, amount, msg.value)
     self._product_funds[product_id] = funds + amount
+    asset_transfer._collect(self._product_asset[product_id], msg.sender, amount, msg.value)
     log CapitalDeposited(productId=product_id, sender=msg.sender, amount=amount)
 
 
@@ -604,12 +546,14 @@ def buyPolicy(product_id: uint256, insured_object: bytes32) -> uint256:
 
 
 @external
+@nonreentrant
 def releasePolicy(policy_id: uint256):
     """
     @notice Releases the locked coverage of an expired policy with no open claims; callable by anyone.
     @dev Reverts on an unknown policy, before the policy's end, while a claim is open, or when the
          coverage was already released or used up. Moves no funds: the remaining coverage leaves
-         `locked` and becomes free capital.
+         `locked` and becomes free capital. Non-reentrant, so a payout token's hook cannot call
+         it in the middle of a transfer.
     @param policy_id The policy.
     """
     word: uint256 = self._policies[policy_id]
@@ -756,7 +700,7 @@ def reportDigest(report: Report) -> bytes32:
     return self._report_digest(report)
 
 
-# ============================================================ DISPUTES
+# ============================================================ DECISIONS AND DISPUTES (desk)
 
 @external
 def finalize(claim_id: uint256):
@@ -776,134 +720,90 @@ def finalize(claim_id: uint256):
 
 
 @external
-@payable
-@nonreentrant
-def dispute(claim_id: uint256):
+def openDispute(claim_id: uint256, caller: address, escalation: bool) -> uint256:
     """
-    @notice Contests a recorded decision within its window, before the product's arbitrator.
-    @dev The caller (claimant or insurer) pays the dispute bond plus the arbitration fee. The bond
-         goes to whoever the ruling favours. Only while the claim is decided and its window open.
-         `msg.value` must cover `disputeCost`; the excess is credited to the caller for
-         `withdrawCredit`. The claim is marked disputed before the arbitrator's `createDispute` is
-         called with exactly its fee; non-reentrant.
+    @notice Marks a claim disputed for the desk, after checking the caller may take it there.
+    @dev Only the dispute desk, from `DisputeDesk.dispute` (escalation false: the claim must be
+         decided and its window open) or `DisputeDesk.escalate` (escalation true: the claim must
+         await the oracle at least the product's oracle timeout after submission). `caller` must
+         be the policy holder or the insurer. Records who disputed (insurer or claimant) for the
+         bond rule.
     @param claim_id The claim.
+    @param caller Who disputes or escalates.
+    @param escalation True for an escalation of a silent committee.
+    @return uint256 The claim's product.
     """
+    assert msg.sender == desk, "claims: not the dispute desk"
     word: uint256 = self._claims[claim_id]
-    assert word & MASK_8 == DECIDED, "claims: not in dispute window"
     product_id: uint256 = self._product_of_claim(claim_id)
     rules: uint256 = self._product_rules[product_id]
-    window_end: uint256 = ((word >> CLAIM_TIME_SHIFT) & MASK_40) + ((rules >> RULES_WINDOW_SHIFT) & MASK_32)
-    assert block.timestamp < window_end, "claims: window closed"
+    since: uint256 = (word >> CLAIM_TIME_SHIFT) & MASK_40
     insurer: address = self._product_insurer[product_id]
-    flags: uint256 = 0
-    if msg.sender == insurer:
-        flags = FLAG_INSURER_DISPUTED
+    flags: uint256 = FLAG_ESCALATED
+    if escalation:
+        assert word & MASK_8 == SUBMITTED, "claims: not awaiting the oracle"
+        assert block.timestamp >= since + ((rules >> RULES_TIMEOUT_SHIFT) & MASK_32), "claims: oracle timeout not over"
     else:
-        assert msg.sender == self._holder_of_claim(claim_id), "claims: not claimant or insurer"
-    bond: uint256 = self._product_bond[product_id]
-    assert msg.value >= bond, "claims: bond not paid"
-    self.heldBonds += bond
+        assert word & MASK_8 == DECIDED, "claims: not in dispute window"
+        assert block.timestamp < since + ((rules >> RULES_WINDOW_SHIFT) & MASK_32), "claims: window closed"
+        flags = 0
+        if caller == insurer:
+            flags = FLAG_INSURER_DISPUTED
+    assert caller == self._holder_of_claim(claim_id) or caller == insurer, "claims: not claimant or insurer"
     self._claims[claim_id] = (word & ~MASK_8 & ~(MASK_8 << CLAIM_FLAGS_SHIFT)) | DISPUTED | (flags << CLAIM_FLAGS_SHIFT)
-    self._claim_disputer[claim_id] = msg.sender
-    fee: uint256 = 0
-    dispute_id: uint256 = 0
-    fee, dispute_id = self._open_dispute(claim_id, product_id, msg.value - bond)
-    log ClaimDisputed(claimId=claim_id, disputer=msg.sender, disputeId=dispute_id, bond=bond, arbitrationFee=fee)
+    return product_id
 
 
 @external
-@payable
-@nonreentrant
-def escalate(claim_id: uint256):
+def settleDispute(claim_id: uint256, ruling: uint256) -> address:
     """
-    @notice Takes a claim the committee left undecided past the oracle timeout to the arbitrator.
-    @dev The claimant or the insurer pays the arbitration fee; no bond is due. Only while the claim
-         awaits the oracle and at least the product's oracle timeout after its submission.
-         `msg.value` must cover the arbitrator's fee; the excess is credited to the caller. The
-         claim is marked disputed before the arbitrator is called; non-reentrant.
+    @notice Resolves a disputed claim by the arbitrator's ruling, for the desk.
+    @dev Only the dispute desk, from `DisputeDesk.rule` (which checks the arbitrator and the range).
+         0 refused and 1 uphold keep the oracle's payout (nothing for an escalated claim); 2 pays
+         the claimed amount less the deductible; 3 pays nothing; every payout within the remaining
+         coverage. Reverts unless the claim is disputed.
     @param claim_id The claim.
+    @param ruling The ruling, 0 to 3.
+    @return address Who wins the dispute bond: the disputer if the ruling favours them, else the
+            other party; the zero address for an escalation (no bond).
     """
-    word: uint256 = self._claims[claim_id]
-    assert word & MASK_8 == SUBMITTED, "claims: not awaiting the oracle"
-    product_id: uint256 = self._product_of_claim(claim_id)
-    rules: uint256 = self._product_rules[product_id]
-    deadline: uint256 = ((word >> CLAIM_TIME_SHIFT) & MASK_40) + ((rules >> RULES_TIMEOUT_SHIFT) & MASK_32)
-    assert block.timestamp >= deadline, "claims: oracle timeout not over"
-    assert (
-        msg.sender == self._holder_of_claim(claim_id) or msg.sender == self._product_insurer[product_id]
-    ), "claims: not claimant or insurer"
-    self._claims[claim_id] = (word & ~MASK_8) | DISPUTED | (FLAG_ESCALATED << CLAIM_FLAGS_SHIFT)
-    self._claim_disputer[claim_id] = msg.sender
-    fee: uint256 = 0
-    dispute_id: uint256 = 0
-    fee, dispute_id = self._open_dispute(claim_id, product_id, msg.value)
-    log ClaimEscalated(claimId=claim_id, caller=msg.sender, disputeId=dispute_id, arbitrationFee=fee)
-
-
-@external
-def rule(_disputeID: uint256, _ruling: uint256):
-    """
-    @notice ERC-792 callback: the product's arbitrator gives its final ruling.
-    @dev 0 refused and 1 uphold keep the oracle's payout (nothing for an escalated claim); 2 pays
-         the claimant the claimed amount less the deductible within remaining coverage; 3 pays nothing.
-         Only the arbitrator that created the dispute, once: the dispute is looked up by caller and
-         id and forgotten when ruled, so a second call reverts "claims: not the arbitrator".
-         Reverts on a ruling above 3. The bond (none for an escalation) is credited to its winner
-         for `withdrawCredit`; nothing is sent and no external call is made here.
-    @param _disputeID The arbitrator's dispute id.
-    @param _ruling The ruling, 0 to 3.
-    """
-    claim_id: uint256 = self._dispute_claim[msg.sender][_disputeID]
-    assert claim_id != 0, "claims: not the arbitrator"
-    assert _ruling <= RULING_OPTIONS, "claims: ruling out of range"
+    assert msg.sender == desk, "claims: not the dispute desk"
     word: uint256 = self._claims[claim_id]
     assert word & MASK_8 == DISPUTED, "claims: dispute already ruled"
-    self._dispute_claim[msg.sender][_disputeID] = 0
     flags: uint256 = word >> CLAIM_FLAGS_SHIFT
     escalated: bool = flags & FLAG_ESCALATED != 0
     product_id: uint256 = self._product_of_claim(claim_id)
 
     payout: uint256 = 0
-    if _ruling == RULING_CLAIMANT:
+    if ruling == RULING_CLAIMANT:
         claimed: uint256 = (word >> CLAIM_CLAIMED_SHIFT) & MASK_96
         deductible: uint256 = self._product_limits[product_id] >> 96
         if claimed > deductible:
             payout = claimed - deductible
-    elif _ruling != RULING_INSURER and not escalated:
+    elif ruling != RULING_INSURER and not escalated:
         payout = (word >> CLAIM_PAYOUT_SHIFT) & MASK_96
 
     bond_receiver: address = empty(address)
     if not escalated:
-        bond_receiver = self._bond_winner(claim_id, product_id, flags, _ruling)
-        bond: uint256 = self._product_bond[product_id]
-        self.heldBonds -= bond
-        self._credit(bond_receiver, bond)
-
-    log IArbitrable.Ruling(_arbitrator=msg.sender, _disputeID=_disputeID, _ruling=_ruling)
-    log ClaimRuled(claimId=claim_id, ruling=_ruling, bondReceiver=bond_receiver)
+        bond_receiver = self._bond_winner(claim_id, product_id, flags, ruling)
     self._resolve(claim_id, word, payout)
+    return bond_receiver
 
 
 @external
-def submitEvidence(claim_id: uint256, evidence_uri: String[MAX_URI]):
+@view
+def claimParties(claim_id: uint256) -> (address, address, uint256, uint256):
     """
-    @notice Publishes ERC-1497 evidence for a claim (claimant, insurer or committee member).
-    @dev Reverts on an unknown claim or another caller. Allowed in any status, even after the
-         ruling. Only emits `Evidence` (naming the product's arbitrator); nothing is stored.
-    @param claim_id The claim, used as the evidence group id.
-    @param evidence_uri URI of the evidence JSON (e.g. the oracle's explanation).
+    @notice Who a claim is between, for the dispute desk and for clients.
+    @param claim_id The claim.
+    @return address The policy holder.
+    @return address The product's insurer.
+    @return uint256 The product.
+    @return uint256 The claim's status (0 for an unknown claim).
     """
-    assert self._claims[claim_id] != 0, "claims: unknown claim"
     product_id: uint256 = self._product_of_claim(claim_id)
-    assert (
-        msg.sender == self._holder_of_claim(claim_id)
-        or msg.sender == self._product_insurer[product_id]
-        or self._is_member[product_id][msg.sender]
-    ), "claims: not a party"
-    log Evidence(
-        _arbitrator=self._product_arbitrator[product_id], _evidenceGroupID=claim_id,
-        _party=msg.sender, _evidence=evidence_uri,
-    )
+    return self._holder_of_claim(claim_id), self._product_insurer[product_id], product_id, self._claims[claim_id] & MASK_8
+
 
 
 # ============================================================ WITHDRAWALS
@@ -931,22 +831,6 @@ def withdrawPayout(claim_id: uint256):
     self._product_funds[product_id] -= payout | (payout << 128)
     asset_transfer._send(self._product_asset[product_id], holder, payout)
     log PayoutWithdrawn(claimId=claim_id, receiver=holder, amount=payout)
-
-
-@external
-@nonreentrant
-def withdrawCredit():
-    """
-    @notice Pays the caller the ETH credited to them (dispute bonds won).
-    @dev Credits also hold the excess sent to `dispute` or `escalate`. Reverts when there is none.
-         Zeroes the credit before sending the ETH with all remaining gas; non-reentrant.
-    """
-    amount: uint256 = self.credits[msg.sender]
-    assert amount > 0, "claims: nothing to withdraw"
-    self.credits[msg.sender] = 0
-    self.totalCredits -= amount
-    raw_call(msg.sender, b"", value=amount)
-    log CreditWithdrawn(account=msg.sender, amount=amount)
 
 
 # ============================================================ VIEWS
@@ -1023,32 +907,6 @@ def isModelApproved(product_id: uint256, model_hash: bytes32) -> bool:
 
 @external
 @view
-def arbitratorExtraData(product_id: uint256) -> Bytes[MAX_EXTRA_DATA]:
-    """
-    @notice The extra data passed to the product's arbitrator (court, juror count).
-    @param product_id The product.
-    @return Bytes The extra data.
-    """
-    return self._product_extra_data[product_id]
-
-
-@external
-@view
-def disputeCost(claim_id: uint256) -> uint256:
-    """
-    @notice What `dispute` must be sent: the product's bond plus the arbitrator's current fee.
-    @dev Reads the fee from the arbitrator at call time, so it can change before `dispute` is
-         sent. Reverts for an unknown claim (its product has no arbitrator).
-    @param claim_id The claim.
-    @return uint256 Wei to send.
-    """
-    product_id: uint256 = self._product_of_claim(claim_id)
-    arbitrator: IArbitrator = IArbitrator(self._product_arbitrator[product_id])
-    return self._product_bond[product_id] + staticcall arbitrator.arbitrationCost(self._product_extra_data[product_id])
-
-
-@external
-@view
 def policy(policy_id: uint256) -> Policy:
     """
     @notice A policy's record.
@@ -1093,13 +951,20 @@ def claim(claim_id: uint256) -> Claim:
         claimedAmount=(word >> CLAIM_CLAIMED_SHIFT) & MASK_96,
         payout=(word >> CLAIM_PAYOUT_SHIFT) & MASK_96,
         escalated=(word >> CLAIM_FLAGS_SHIFT) & FLAG_ESCALATED != 0,
-        disputer=self._claim_disputer[claim_id],
-        disputeId=self._claim_dispute_id[claim_id],
         evidenceRoot=self._evidence_roots[claim_id],
     )
 
 
 # ============================================================ INTERNAL
+
+@internal
+@view
+def _only_governor():
+    """
+    @notice Reverts unless the caller is the product governor.
+    """
+    assert msg.sender == governor, "products: not the governor"
+
 
 @internal
 @view
@@ -1134,17 +999,16 @@ def _set_committee(product_id: uint256, members: DynArray[address, MAX_COMMITTEE
 
 
 @internal
-def _set_instant_rules(product_id: uint256, instant_limit: uint256, min_confidence: uint256):
+def _set_model(product_id: uint256, model_hash: bytes32, approved: bool):
     """
-    @notice Stores the instant-payout limit and minimum confidence in the rules word.
+    @notice Approves or withdraws a model hash for reports.
     @param product_id The product.
-    @param instant_limit Largest instant payout.
-    @param min_confidence Minimum confidence in basis points.
+    @param model_hash The model's sha256; never zero.
+    @param approved True to approve.
     """
-    rules: uint256 = self._product_rules[product_id]
-    rules = rules & ~(MASK_16 << RULES_CONFIDENCE_SHIFT) & ~(MASK_96 << RULES_INSTANT_SHIFT)
-    self._product_rules[product_id] = rules | (min_confidence << RULES_CONFIDENCE_SHIFT) | (instant_limit << RULES_INSTANT_SHIFT)
-    log InstantPayoutRulesSet(productId=product_id, instantLimit=instant_limit, minConfidence=min_confidence)
+    assert model_hash != empty(bytes32), "products: model hash is zero"
+    self._model_approved[product_id][model_hash] = approved
+    log ModelApprovalSet(productId=product_id, modelHash=model_hash, approved=approved)
 
 
 @internal
@@ -1261,30 +1125,6 @@ def _resolve(claim_id: uint256, word: uint256, payout: uint256):
 
 
 @internal
-def _open_dispute(claim_id: uint256, product_id: uint256, paid: uint256) -> (uint256, uint256):
-    """
-    @notice Creates the ERC-792 dispute for a claim and emits the ERC-1497 `Dispute` event.
-    @dev Forwards exactly the arbitrator's fee and credits any excess back to the caller.
-    @param claim_id The claim.
-    @param product_id The claim's product.
-    @param paid The ETH the caller sent for the arbitration fee.
-    @return uint256 The fee forwarded.
-    @return uint256 The arbitrator's dispute id.
-    """
-    arbitrator: address = self._product_arbitrator[product_id]
-    extra_data: Bytes[MAX_EXTRA_DATA] = self._product_extra_data[product_id]
-    fee: uint256 = staticcall IArbitrator(arbitrator).arbitrationCost(extra_data)
-    assert paid >= fee, "claims: arbitration fee not paid"
-    self._credit(msg.sender, paid - fee)
-    dispute_id: uint256 = extcall IArbitrator(arbitrator).createDispute(RULING_OPTIONS, extra_data, value=fee)
-    assert self._dispute_claim[arbitrator][dispute_id] == 0, "claims: dispute id reused"
-    self._dispute_claim[arbitrator][dispute_id] = claim_id
-    self._claim_dispute_id[claim_id] = dispute_id
-    log Dispute(_arbitrator=arbitrator, _disputeID=dispute_id, _metaEvidenceID=product_id, _evidenceGroupID=claim_id)
-    return fee, dispute_id
-
-
-@internal
 @view
 def _bond_winner(claim_id: uint256, product_id: uint256, flags: uint256, ruling: uint256) -> address:
     """
@@ -1304,16 +1144,3 @@ def _bond_winner(claim_id: uint256, product_id: uint256, flags: uint256, ruling:
     if ruling == RULING_CLAIMANT:
         return holder
     return insurer
-
-
-@internal
-def _credit(account: address, amount: uint256):
-    """
-    @notice Credits ETH to an account for a later `withdrawCredit`.
-    @param account The receiver.
-    @param amount Wei.
-    """
-    if amount == 0:
-        return
-    self.credits[account] += amount
-    self.totalCredits += amount

@@ -32,10 +32,10 @@ function evidenceDoc(uri) {
 
 /** The disputed and escalated claims waiting for a ruling, with the panel's votes and the parties' evidence. */
 async function queue(snap, voter) {
-  const { manager, panel } = snap;
+  const { manager, desk, panel } = snap;
   const [disputed, escalated, decidedLogs, submittedLogs] = await Promise.all([
-    snap.events(manager, manager.filters.ClaimDisputed()),
-    snap.events(manager, manager.filters.ClaimEscalated()),
+    snap.events(desk, desk.filters.ClaimDisputed()),
+    snap.events(desk, desk.filters.ClaimEscalated()),
     snap.events(manager, manager.filters.ClaimDecided()),
     snap.events(manager, manager.filters.ClaimSubmitted()),
   ]);
@@ -53,7 +53,7 @@ async function queue(snap, voter) {
       manager.policy(record.policyId).then((policy) => manager.product(policy.productId)).then((p) => p.toObject()),
       panel ? panel.hasVoted(item.disputeId, voter) : false,
       panel ? Promise.all(RULINGS.map((r) => panel.votes(item.disputeId, r.code))) : [],
-      snap.events(manager, manager.filters.Evidence(null, item.id)),
+      snap.events(snap.desk, snap.desk.filters.Evidence(null, item.id)),
     ]);
     const evidence = await Promise.all(evidenceLogs.map(async (l) =>
       ({ party: l.args._party, uri: l.args._evidence, doc: await evidenceDoc(l.args._evidence) })));

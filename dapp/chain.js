@@ -39,6 +39,13 @@ export async function loadConfig() {
   } else if (window.ethereum) {
     state.reader = new ethers.BrowserProvider(window.ethereum);
   }
+  // products are created and governed through the manager's governor, and claims disputed through its dispute
+  // desk; the manager names both
+  const { ProductGovernor: governor, DisputeDesk: desk } = state.config.contracts;
+  if (governor && desk && !(governor.address && desk.address) && state.reader) {
+    const { manager } = contracts();
+    [governor.address, desk.address] = await Promise.all([manager.governor(), manager.desk()]);
+  }
   return state.config;
 }
 
@@ -47,6 +54,8 @@ export function contracts(runner = state.reader) {
   const c = state.config.contracts;
   return {
     manager: new ethers.Contract(c.ClaimsManager.address, c.ClaimsManager.abi, runner),
+    governor: c.ProductGovernor?.address ? new ethers.Contract(c.ProductGovernor.address, c.ProductGovernor.abi, runner) : null,
+    desk: c.DisputeDesk?.address ? new ethers.Contract(c.DisputeDesk.address, c.DisputeDesk.abi, runner) : null,
     panel: c.PanelArbitrator.address ? new ethers.Contract(c.PanelArbitrator.address, c.PanelArbitrator.abi, runner) : null,
   };
 }
@@ -200,11 +209,12 @@ export async function readBlock() {
 export async function snapshot() {
   const block = await readBlock();
   const reader = state.reader;
-  const { manager, panel } = contracts({ provider: reader, call: (tx) => reader.call({ ...tx, blockTag: block }) });
+  const { manager, desk, panel } = contracts({ provider: reader, call: (tx) => reader.call({ ...tx, blockTag: block }) });
   let time = null;
   return {
     block,
     manager,
+    desk,
     panel,
     /** Events of one kind from the start of the chain up to this block. */
     events: (contract, filter) => contract.queryFilter(filter, 0, block),

@@ -227,7 +227,7 @@ async function claimRecords(snap, address) {
     const record = (await manager.claim(id)).toObject();
     const c = { id, record, submitted: log.args, decided: decided.get(id) || null, now, cost: null };
     if (Number(record.status) === 2 && c.decided && now < Number(c.decided.windowEnds)) {
-      const [total, policy] = await Promise.all([manager.disputeCost(id), manager.policy(record.policyId)]);
+      const [total, policy] = await Promise.all([snap.desk.disputeCost(id), manager.policy(record.policyId)]);
       c.cost = { total, bond: (await manager.product(policy.productId)).disputeBond };
     }
     return c;
@@ -288,9 +288,9 @@ function claimCard(first) {
     const actions = [];
     if (status === 2 && c.now < windowEnds) {
       actions.push(h("button", { type: "button", class: "dispute", onclick: () =>
-        send(`Dispute claim ${c.id}`, async ({ manager }) => {
-          const cost = await (await snapshot()).manager.disputeCost(c.id);
-          return manager.dispute(c.id, { value: cost });
+        send(`Dispute claim ${c.id}`, async ({ desk }) => {
+          const cost = await (await snapshot()).desk.disputeCost(c.id);
+          return desk.dispute(c.id, { value: cost });
         }) }, "Dispute this decision"));
     }
     if (status === 2 && c.now >= windowEnds) {
@@ -358,7 +358,7 @@ function evidenceSubmission(claimId) {
       }
       const blob = new Blob([JSON.stringify(doc)], { type: "application/json" });
       const cid = await upload(new File([blob], "evidence.json", { type: "application/json" }));
-      await send(`Submit evidence for claim ${claimId}`, ({ manager }) => manager.submitEvidence(claimId, `ipfs://${cid}`));
+      await send(`Submit evidence for claim ${claimId}`, ({ desk }) => desk.submitEvidence(claimId, `ipfs://${cid}`));
     } catch (e) {
       error.textContent = describeError(e);
     }
@@ -384,7 +384,7 @@ export async function claimantView(view) {
 
   const render = async (snap) => {
     const [products, policies, claims, credit] = await Promise.all([
-      listProducts(snap), myPolicies(snap, address), claimRecords(snap, address), snap.manager.credits(address)]);
+      listProducts(snap), myPolicies(snap, address), claimRecords(snap, address), snap.desk.credits(address)]);
     productsById = new Map(products.map((p) => [String(p.id), p]));
     reconcile(productList, products, { id: (p) => p.id, create: productCard,
       empty: () => h("li", { class: "empty" }, "No products yet: an insurer has to create one.") });
@@ -394,7 +394,7 @@ export async function claimantView(view) {
       empty: () => h("li", { class: "empty" }, "No claims yet.") });
     mountIfChanged(creditEl, String(credit), () => (BigInt(credit) > 0n
       ? h("p", {}, `You have ${eth(credit)} of returned bonds and fees to withdraw. `,
-        h("button", { type: "button", onclick: () => send("Withdraw credit", ({ manager }) => manager.withdrawCredit()) }, "Withdraw credit"))
+        h("button", { type: "button", onclick: () => send("Withdraw credit", ({ desk }) => desk.withdrawCredit()) }, "Withdraw credit"))
       : null));
   };
 

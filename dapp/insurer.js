@@ -122,7 +122,7 @@ async function createForm(onCreated) {
       if (!response.ok) throw new Error(`the terms document was refused: ${terms.error?.message || response.status}`);
       config.termsHash = terms.termsHash;
       if (!config.metaEvidenceURI) config.metaEvidenceURI = `ipfs://${terms.cid}`;
-      const receipt = await send("Create product", ({ manager }) => manager.createProduct(config));
+      const receipt = await send("Create product", ({ governor }) => governor.createProduct(config));
       if (!receipt) return;
       const { manager } = contracts();
       const log = receipt.logs.map((l) => { try { return manager.interface.parseLog(l); } catch { return null; } }).find((l) => l?.name === "ProductCreated");
@@ -244,7 +244,7 @@ function productRow(first) {
   const confidence = h("input", { type: "text", inputmode: "numeric", name: `confidence-${s.id}` });
   const pause = h("button", { type: "button", onclick: () => {
     const paused = Boolean(s.product.paused);
-    return send(`${paused ? "Unpause" : "Pause"} product ${s.id}`, ({ manager }) => manager.setPaused(s.id, !paused));
+    return send(`${paused ? "Unpause" : "Pause"} product ${s.id}`, ({ governor }) => governor.setPaused(s.id, !paused));
   } });
   const el = h("tr", { "data-product": String(s.id) }, head, cells,
     h("td", { class: "manage" },
@@ -263,7 +263,7 @@ function productRow(first) {
             notice(e.message, "error");
             return;
           }
-          await send(`Set instant rules of product ${s.id}`, ({ manager }) => manager.setInstantPayoutRules(s.id, limit, bps));
+          await send(`Set instant rules of product ${s.id}`, ({ governor }) => governor.setInstantPayoutRules(s.id, limit, bps));
         } }, "Save rules"))));
   const update = (next) => {
     s = next;

@@ -1,8 +1,8 @@
 # pragma version ~=0.4.3
 """
 @title Reentrant token for tests
-@notice An ERC-20 whose `transfer` calls back into the claims manager once (a hostile payout
-        asset), recording whether the nested call got through.
+@notice An ERC-20 whose `transfer` or `transferFrom` calls back into the claims manager once (a
+        hostile payout asset with ERC-777-style hooks), recording whether the nested call got through.
 """
 
 balanceOf: public(HashMap[address, uint256])
@@ -10,6 +10,7 @@ allowance: public(HashMap[address, HashMap[address, uint256]])
 target: public(address)
 payload: public(Bytes[100])
 armed: public(bool)
+armedFrom: public(bool)
 reentrySucceeded: public(bool)
 
 
@@ -48,6 +49,18 @@ def arm(target: address, payload: Bytes[100]):
 
 
 @external
+def armTransferFrom(target: address, payload: Bytes[100]):
+    """
+    @notice Makes the next `transferFrom` call `target` with `payload` before moving the tokens.
+    @param target The contract to re-enter.
+    @param payload The call data.
+    """
+    self.target = target
+    self.payload = payload
+    self.armedFrom = True
+
+
+@external
 def transfer(receiver: address, amount: uint256) -> bool:
     """
     @notice Moves tokens, re-entering the target first if armed.
@@ -72,6 +85,9 @@ def transferFrom(sender: address, receiver: address, amount: uint256) -> bool:
     @param amount How many.
     @return bool True.
     """
+    if self.armedFrom:
+        self.armedFrom = False
+        self.reentrySucceeded = raw_call(self.target, self.payload, revert_on_failure=False)
     self.allowance[sender][msg.sender] -= amount
     self.balanceOf[sender] -= amount
     self.balanceOf[receiver] += amount

@@ -58,7 +58,8 @@ ABIS = web.AppKey("abis", dict)
 
 def contract_abis() -> dict[str, list]:
     """The ABIs of the contracts the dApp calls, from the compiled build (never copied by hand)."""
-    return {name: contract_type(name)["abi"] for name in ("ClaimsManager", "PanelArbitrator")}
+    names = ("ClaimsManager", "ProductGovernor", "DisputeDesk", "PanelArbitrator")
+    return {name: contract_type(name)["abi"] for name in names}
 
 
 def security_headers(response: ResponseT) -> ResponseT:
@@ -107,6 +108,9 @@ async def config(request: web.Request) -> web.Response:
         "contracts": {
             "ClaimsManager": {"address": cfg.claims_manager, "abi": request.app[ABIS]["ClaimsManager"]},
             "PanelArbitrator": {"address": cfg.arbitrator, "abi": request.app[ABIS]["PanelArbitrator"]},
+            # the dApp reads these two addresses from the manager (`governor()`, `desk()`)
+            "ProductGovernor": {"address": None, "abi": request.app[ABIS]["ProductGovernor"]},
+            "DisputeDesk": {"address": None, "abi": request.app[ABIS]["DisputeDesk"]},
         },
         "devWallet": {"rpcUrl": "/rpc", "accounts": cfg.dev_accounts} if cfg.rpc_upstream else None,
         "limits": {

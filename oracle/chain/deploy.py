@@ -11,7 +11,7 @@ from web3.contract.contract import ContractFunction
 from web3.logs import DISCARD
 from web3.types import TxReceipt, Wei
 
-from oracle.chain.contracts import ClaimsManagerClient, deploy
+from oracle.chain.contracts import ClaimsManagerClient, contract_type, deploy
 
 ETH = 10**18
 DAY = 24 * 3600
@@ -52,13 +52,36 @@ class System:
 
     manager: ClaimsManagerClient
     arbitrator: Contract
+    governor: Contract
+    desk: Contract
 
 
 def deploy_system(w3: Web3, deployer: str, panel: list[str], quorum: int = 2, fee: int = ETH // 100) -> System:
-    """Deploy a panel arbitrator and a claims manager from an unlocked account."""
+    """Deploy a panel arbitrator, a product governor, a dispute desk and the claims manager bound to both."""
     arbitrator = deploy(w3, "PanelArbitrator", panel, quorum, fee, sender=deployer)
-    manager = deploy(w3, "ClaimsManager", sender=deployer)
-    return System(manager=ClaimsManagerClient(w3, manager.address), arbitrator=arbitrator)
+    governor = deploy(w3, "ProductGovernor", sender=deployer)
+    desk = deploy(w3, "DisputeDesk", sender=deployer)
+    manager = deploy(w3, "ClaimsManager", governor.address, desk.address, sender=deployer)
+    for bound in (governor, desk):
+        if bound.functions.manager().call() != manager.address:
+            raise RuntimeError(f"{bound.address} is bound to another manager; deploy again")
+    return System(manager=ClaimsManagerClient(w3, manager.address), arbitrator=arbitrator, governor=governor, desk=desk)
+
+
+def governor_of(manager: ClaimsManagerClient) -> Contract:
+    """The product governor the manager is bound to (where products are created and governed)."""
+    return _bound(manager, "governor", "ProductGovernor")
+
+
+def desk_of(manager: ClaimsManagerClient) -> Contract:
+    """The dispute desk the manager is bound to (where claims are disputed and escalated, and bonds held)."""
+    return _bound(manager, "desk", "DisputeDesk")
+
+
+def _bound(manager: ClaimsManagerClient, getter: str, name: str) -> Contract:
+    """The contract `name` whose address the manager's `getter()` returns."""
+    address = Web3.to_checksum_address(manager.contract.functions[getter]().call())
+    return manager.w3.eth.contract(address=address, abi=contract_type(name)["abi"])
 
 
 def transact(w3: Web3, call: ContractFunction, sender: str, value: int = 0) -> TxReceipt:
@@ -70,9 +93,9 @@ def transact(w3: Web3, call: ContractFunction, sender: str, value: int = 0) -> T
 
 
 def create_product(manager: ClaimsManagerClient, insurer: str, config: dict[str, Any], capital: int) -> int:
-    """Create an ETH product from `config`, fund it with `capital` wei, and return its id."""
+    """Create an ETH product from `config` through the manager's governor, fund it with `capital` wei, return its id."""
     functions = manager.contract.functions
-    receipt = transact(manager.w3, functions.createProduct(config), insurer)
+    receipt = transact(manager.w3, governor_of(manager).functions.createProduct(config), insurer)
     product_id: int = (
         manager.contract.events.ProductCreated().process_receipt(receipt, errors=DISCARD)[0].args.productId
     )

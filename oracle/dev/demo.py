@@ -15,7 +15,7 @@ from eth_utils import keccak
 from web3.types import RPCEndpoint
 
 from oracle.assess import peril_index
-from oracle.chain.deploy import DAY, ETH, buy_policy, submit_claim, transact
+from oracle.chain.deploy import DAY, ETH, buy_policy, desk_of, submit_claim, transact
 from oracle.claim.evidence import store_evidence
 from oracle.dev.stack import running_stack
 from oracle.domain import STATUS_WORDS, ClaimStatus, Decision, Peril
@@ -240,9 +240,10 @@ async def _drive(w3, manager, arbitrator, holder, panel, claims, timeout, live: 
         if (
             claim.name == "reject, dispute, ruling" and claim.status == ClaimStatus.DECIDED
         ):  # the claimant contests the decision
-            cost = manager.contract.functions.disputeCost(claim.claim_id).call()
-            transact(w3, manager.contract.functions.dispute(claim.claim_id), holder, value=cost)
-            dispute_id = manager.claim(claim.claim_id)["disputeId"]
+            desk = desk_of(manager)
+            cost = desk.functions.disputeCost(claim.claim_id).call()
+            transact(w3, desk.functions.dispute(claim.claim_id), holder, value=cost)
+            dispute_id = desk.functions.disputeOf(claim.claim_id).call()[1]
             for member in panel[:2]:
                 transact(w3, arbitrator.functions.vote(dispute_id, 2), member)
             claim.notes.append("disputed; panel ruled 2 (claimant)")

@@ -77,12 +77,14 @@ def run_lifecycle() -> LifecycleResult:
         result.outcomes[path] = (int(claim.status), int(claim.payout))
 
     arbitrator = deployer.deploy(project.PanelArbitrator, [p.address for p in panelists], 2, ETH // 100)
-    manager = deployer.deploy(project.ClaimsManager)
+    governor = deployer.deploy(project.ProductGovernor)
+    desk = deployer.deploy(project.DisputeDesk)
+    manager = deployer.deploy(project.ClaimsManager, governor, desk)
     domain = Domain(chain_id=chain.chain_id, verifying_contract=manager.address)
     keys = {o.address: o.private_key for o in oracles}
 
     config = demo_product_config([o.address for o in oracles], 2, arbitrator.address, DEMO_MODEL_HASH, DEMO_TERMS_HASH)
-    receipt = manager.createProduct(config, sender=insurer)
+    receipt = governor.createProduct(config, sender=insurer)
     gas["create_product"] = receipt.gas_used
     product_id = receipt.decode_logs(manager.ProductCreated)[0].productId
     gas["deposit_capital"] = manager.depositCapital(product_id, 50 * ETH, value=50 * ETH, sender=insurer).gas_used
@@ -142,12 +144,12 @@ def run_lifecycle() -> LifecycleResult:
     decision = report(claim_id, Decision.REJECT, 0, 7000)
     gas["report_vote_first"] = manager.voteReport(decision.as_tuple(), sender=oracles[0]).gas_used
     gas["report_vote"] = manager.voteReport(decision.as_tuple(), sender=oracles[1]).gas_used
-    receipt = manager.dispute(claim_id, value=manager.disputeCost(claim_id), sender=claimant)
+    receipt = desk.dispute(claim_id, value=desk.disputeCost(claim_id), sender=claimant)
     gas["dispute"] = receipt.gas_used
-    dispute_id = receipt.decode_logs(manager.ClaimDisputed)[0].disputeId
+    dispute_id = receipt.decode_logs(desk.ClaimDisputed)[0].disputeId
     arbitrator.vote(dispute_id, 2, sender=panelists[0])
     gas["rule"] = arbitrator.vote(dispute_id, 2, sender=panelists[1]).gas_used
-    gas["withdraw_credit"] = manager.withdrawCredit(sender=claimant).gas_used
+    gas["withdraw_credit"] = desk.withdrawCredit(sender=claimant).gas_used
     outcome("reject_vote_dispute_claimant_wins", claim_id)
 
     gas["lifecycle_total"] = gas["submit_claim"] + gas["report_signed_2of3"] + gas["finalize"] + gas["withdraw"]

@@ -64,7 +64,11 @@ async def test_config__abis_from_the_build_and_no_dev_wallet_without_an_upstream
     config = await (await client.get("/api/config")).json()
     assert config["chainId"] == 31337 and config["contracts"]["ClaimsManager"]["address"] == MANAGER
     names = {entry.get("name") for entry in config["contracts"]["ClaimsManager"]["abi"]}
-    assert {"submitClaim", "dispute", "withdrawPayout", "ClaimDecided"} <= names
+    assert {"submitClaim", "withdrawPayout", "ClaimDecided", "governor", "desk"} <= names
+    # the governor's and the desk's addresses are read from the manager by the dApp
+    for name, member in (("ProductGovernor", "createProduct"), ("DisputeDesk", "dispute")):
+        assert config["contracts"][name]["address"] is None
+        assert member in {entry.get("name") for entry in config["contracts"][name]["abi"]}
     assert config["devWallet"] is None
     assert config["limits"]["maxPhotos"] == 3
 

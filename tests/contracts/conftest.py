@@ -66,9 +66,21 @@ def arbitrator(project, deployer, panelists):
 
 
 @pytest.fixture(scope="session")
-def manager(project, deployer):
-    """The claims manager."""
-    return deployer.deploy(project.ClaimsManager)
+def governor(project, deployer):
+    """The product governor: where insurers create and govern products."""
+    return deployer.deploy(project.ProductGovernor)
+
+
+@pytest.fixture(scope="session")
+def desk(project, deployer):
+    """The dispute desk: the ERC-792 arbitrable that takes claims to the arbitrator and holds the bonds."""
+    return deployer.deploy(project.DisputeDesk)
+
+
+@pytest.fixture(scope="session")
+def manager(project, deployer, governor, desk):
+    """The claims manager, bound to the governor and the desk."""
+    return deployer.deploy(project.ClaimsManager, governor, desk)
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +102,7 @@ def no_bool_token(project, deployer):
 
 
 @pytest.fixture(scope="session")
-def create_product(manager, insurer, oracles, arbitrator):
+def create_product(manager, governor, insurer, oracles, arbitrator):
     """Factory: creates a product (ETH by default) and funds it with `capital`."""
 
     def create(capital: int = 100 * ETH, asset=None, sender=None, **overrides) -> int:
@@ -100,7 +112,7 @@ def create_product(manager, insurer, oracles, arbitrator):
         config["arbitrator"] = arbitrator.address
         config.update(overrides)
         owner = sender or insurer
-        receipt = manager.createProduct(config, sender=owner)
+        receipt = governor.createProduct(config, sender=owner)
         product_id = receipt.decode_logs(manager.ProductCreated)[0].productId
         if capital:
             if asset is None:
@@ -208,6 +220,6 @@ def open_claim(create_product, buy_policy, submit_claim):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def deployed(manager, arbitrator, token, no_bool_token):
+def deployed(governor, desk, manager, arbitrator, token, no_bool_token):
     """Deploys every session contract before the first test, outside any test's isolation snapshot."""
-    return manager, arbitrator, token, no_bool_token
+    return governor, desk, manager, arbitrator, token, no_bool_token

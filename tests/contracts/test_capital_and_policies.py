@@ -146,3 +146,31 @@ def test_release_policy__open_claim__reverts(manager, open_claim, chain, strange
 def test_release_policy__unknown__reverts(manager, stranger):
     with ape.reverts("policies: unknown policy"):
         manager.releasePolicy(777, sender=stranger)
+
+
+def test_deposit_capital__token_reenters_release_policy_from_transfer_from__locked_stays_correct(
+    project, manager, create_product, buy_policy, chain, insurer, stranger, deployer
+):
+    # An ERC-777-style payout token calls back from `transferFrom`. Before the fix, `depositCapital`
+    # read the books, let the hook release an expired policy (zeroing its coverage and `locked`), then
+    # wrote the stale `locked` back: the coverage was gone but the capital stayed locked for good.
+    evil = deployer.deploy(project.ReentrantToken)
+    product_id = create_product(capital=0, asset=evil)
+    evil.mint(insurer, 20 * ETH, sender=insurer)
+    evil.approve(manager, 20 * ETH, sender=insurer)
+    manager.depositCapital(product_id, 20 * ETH, sender=insurer)
+    policy_id = buy_policy(product_id, token=evil)
+    chain.pending_timestamp += 366 * DAY
+
+    evil.mint(stranger, 1, sender=stranger)
+    evil.approve(manager, 1, sender=stranger)
+    evil.armTransferFrom(manager, manager.releasePolicy.encode_input(policy_id), sender=stranger)
+    manager.depositCapital(product_id, 1, sender=stranger)
+
+    # the books agree with the policies whether or not the hook got through: whatever coverage the
+    # policy still has is locked, and nothing else
+    assert manager.product(product_id).locked == manager.policy(policy_id).remainingCoverage
+    assert not evil.reentrySucceeded()
+    manager.releasePolicy(policy_id, sender=stranger)
+    product = manager.product(product_id)
+    assert product.locked == 0 and product.capital == 20 * ETH + ETH // 10 + 1

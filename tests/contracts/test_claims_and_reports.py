@@ -202,7 +202,9 @@ def test_signed_report__signed_for_another_contract__reverts(
 ):
     _, _, claim_id = open_claim()
     report = make_report(claim_id)
-    twin = deployer.deploy(project.ClaimsManager)
+    twin = deployer.deploy(
+        project.ClaimsManager, deployer.deploy(project.ProductGovernor), deployer.deploy(project.DisputeDesk)
+    )
     foreign = Domain(chain_id=domain.chain_id, verifying_contract=twin.address)
     with ape.reverts("oracle: signer not in committee"):
         manager.submitSignedReport(report.as_tuple(), sign(report, sign_domain=foreign), sender=deployer)
@@ -278,11 +280,11 @@ def test_signed_report__unknown_claim__reverts(
 
 
 def test_model_approval_withdrawn__pending_claim__report_rejected(
-    manager, open_claim, make_report, sign, insurer, deployer
+    manager, open_claim, make_report, sign, insurer, deployer, governor
 ):
     product_id, _, claim_id = open_claim()
     report = make_report(claim_id)
-    manager.setModelApproval(product_id, report.modelHash, False, sender=insurer)
+    governor.setModelApproval(product_id, report.modelHash, False, sender=insurer)
     with ape.reverts("oracle: model not approved"):
         manager.submitSignedReport(report.as_tuple(), sign(report), sender=deployer)
 
@@ -322,12 +324,12 @@ def test_vote_report__outsider__reverts(manager, open_claim, make_report, strang
 
 
 def test_vote_report__committee_rotated__old_votes_do_not_count(
-    manager, open_claim, make_report, oracles, insurer, accounts
+    manager, open_claim, make_report, oracles, insurer, accounts, governor
 ):
     product_id, _, claim_id = open_claim(amount=5 * ETH)
     report = make_report(claim_id, payout=3 * ETH, confidence=8000)
     manager.voteReport(report.as_tuple(), sender=oracles[0])
-    manager.setCommittee(product_id, [oracles[0].address, accounts[10].address], 2, sender=insurer)
+    governor.setCommittee(product_id, [oracles[0].address, accounts[10].address], 2, sender=insurer)
     manager.voteReport(report.as_tuple(), sender=accounts[10])
     assert manager.claim(claim_id).status == SUBMITTED  # the old epoch's vote is gone
     manager.voteReport(report.as_tuple(), sender=oracles[0])  # re-vote in the new epoch

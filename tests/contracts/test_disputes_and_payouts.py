@@ -24,9 +24,9 @@ def _rule(arbitrator, panelists, dispute_id, ruling):
     return arbitrator.vote(dispute_id, ruling, sender=panelists[1])
 
 
-def _dispute(manager, claim_id, sender):
-    receipt = manager.dispute(claim_id, value=manager.disputeCost(claim_id), sender=sender)
-    return receipt.decode_logs(manager.ClaimDisputed)[0].disputeId
+def _dispute(desk, claim_id, sender):
+    receipt = desk.dispute(claim_id, value=desk.disputeCost(claim_id), sender=sender)
+    return receipt.decode_logs(desk.ClaimDisputed)[0].disputeId
 
 
 # ------------------------------------------------------------------ finalize
@@ -120,48 +120,48 @@ def test_withdraw_payout__token_product__sends_tokens(
 # ------------------------------------------------------------------ dispute and rule
 
 
-def test_dispute__claimant_in_window__creates_erc792_dispute(manager, decided_claim, arbitrator, claimant):
+def test_dispute__claimant_in_window__creates_erc792_dispute(manager, desk, decided_claim, arbitrator, claimant):
     product_id, _, claim_id = decided_claim
-    receipt = manager.dispute(claim_id, value=BOND + ARBITRATION_FEE, sender=claimant)
-    dispute = receipt.decode_logs(manager.Dispute)[0]
+    receipt = desk.dispute(claim_id, value=BOND + ARBITRATION_FEE, sender=claimant)
+    dispute = receipt.decode_logs(desk.Dispute)[0]
     assert dispute._arbitrator == arbitrator.address
     assert dispute._metaEvidenceID == product_id and dispute._evidenceGroupID == claim_id
-    assert receipt.decode_logs(arbitrator.DisputeCreation)[0]._arbitrable == manager.address
-    claim = manager.claim(claim_id)
-    assert claim.status == DISPUTED and claim.disputer == claimant.address
-    assert manager.heldBonds() == BOND and arbitrator.balance == ARBITRATION_FEE
+    assert receipt.decode_logs(arbitrator.DisputeCreation)[0]._arbitrable == desk.address
+    assert manager.claim(claim_id).status == DISPUTED
+    assert desk.disputeOf(claim_id) == (claimant.address, dispute._disputeID)
+    assert desk.heldBonds() == BOND and arbitrator.balance == ARBITRATION_FEE
 
 
-def test_dispute__overpaid__excess_credited_back(manager, decided_claim, claimant):
-    manager.dispute(decided_claim[2], value=BOND + ARBITRATION_FEE + 123, sender=claimant)
-    assert manager.credits(claimant) == 123
+def test_dispute__overpaid__excess_credited_back(manager, decided_claim, claimant, desk):
+    desk.dispute(decided_claim[2], value=BOND + ARBITRATION_FEE + 123, sender=claimant)
+    assert desk.credits(claimant) == 123
 
 
-def test_dispute__after_window__reverts(manager, decided_claim, chain, claimant):
+def test_dispute__after_window__reverts(manager, decided_claim, chain, claimant, desk):
     chain.pending_timestamp += 3 * DAY
     with ape.reverts("claims: window closed"):
-        manager.dispute(decided_claim[2], value=BOND + ARBITRATION_FEE, sender=claimant)
+        desk.dispute(decided_claim[2], value=BOND + ARBITRATION_FEE, sender=claimant)
 
 
-def test_dispute__stranger__reverts(manager, decided_claim, stranger):
+def test_dispute__stranger__reverts(manager, decided_claim, stranger, desk):
     with ape.reverts("claims: not claimant or insurer"):
-        manager.dispute(decided_claim[2], value=BOND + ARBITRATION_FEE, sender=stranger)
+        desk.dispute(decided_claim[2], value=BOND + ARBITRATION_FEE, sender=stranger)
 
 
-def test_dispute__bond_or_fee_missing__reverts(manager, decided_claim, claimant):
+def test_dispute__bond_or_fee_missing__reverts(manager, decided_claim, claimant, desk):
     with ape.reverts("claims: bond not paid"):
-        manager.dispute(decided_claim[2], value=BOND - 1, sender=claimant)
+        desk.dispute(decided_claim[2], value=BOND - 1, sender=claimant)
     with ape.reverts("claims: arbitration fee not paid"):
-        manager.dispute(decided_claim[2], value=BOND + ARBITRATION_FEE - 1, sender=claimant)
+        desk.dispute(decided_claim[2], value=BOND + ARBITRATION_FEE - 1, sender=claimant)
 
 
-def test_dispute__twice_or_undecided__reverts(manager, decided_claim, open_claim, claimant, insurer):
-    _dispute(manager, decided_claim[2], claimant)
+def test_dispute__twice_or_undecided__reverts(manager, decided_claim, open_claim, claimant, insurer, desk):
+    _dispute(desk, decided_claim[2], claimant)
     with ape.reverts("claims: not in dispute window"):
-        manager.dispute(decided_claim[2], value=BOND + ARBITRATION_FEE, sender=insurer)
+        desk.dispute(decided_claim[2], value=BOND + ARBITRATION_FEE, sender=insurer)
     _, _, undecided = open_claim()
     with ape.reverts("claims: not in dispute window"):
-        manager.dispute(undecided, value=BOND + ARBITRATION_FEE, sender=claimant)
+        desk.dispute(undecided, value=BOND + ARBITRATION_FEE, sender=claimant)
 
 
 @pytest.mark.parametrize(
@@ -177,24 +177,24 @@ def test_dispute__twice_or_undecided__reverts(manager, decided_claim, open_claim
     ],
 )
 def test_rule__each_ruling__pays_and_moves_bond(
-    manager, decided_claim, arbitrator, panelists, claimant, insurer, disputer_role, ruling, payout, bond_to
+    manager, decided_claim, arbitrator, panelists, claimant, insurer, disputer_role, ruling, payout, bond_to, desk
 ):
     roles = {"claimant": claimant, "insurer": insurer}
     _, _, claim_id = decided_claim
-    dispute_id = _dispute(manager, claim_id, roles[disputer_role])
+    dispute_id = _dispute(desk, claim_id, roles[disputer_role])
     receipt = _rule(arbitrator, panelists, dispute_id, ruling)
-    logged = receipt.decode_logs(manager.Ruling)[0]
+    logged = receipt.decode_logs(desk.Ruling)[0]
     assert logged._disputeID == dispute_id and logged._ruling == ruling
     assert manager.claim(claim_id).status == RESOLVED and manager.claim(claim_id).payout == payout
-    assert manager.credits(roles[bond_to]) == BOND and manager.heldBonds() == 0
+    assert desk.credits(roles[bond_to]) == BOND and desk.heldBonds() == 0
     assert arbitrator.disputeStatus(dispute_id) == 2 and arbitrator.currentRuling(dispute_id) == ruling
 
 
-def test_rule__from_anyone_but_arbitrator__reverts(manager, decided_claim, claimant, stranger, insurer):
-    dispute_id = _dispute(manager, decided_claim[2], claimant)
+def test_rule__from_anyone_but_arbitrator__reverts(manager, decided_claim, claimant, stranger, insurer, desk):
+    dispute_id = _dispute(desk, decided_claim[2], claimant)
     for caller in (stranger, insurer, claimant):
         with ape.reverts("claims: not the arbitrator"):
-            manager.rule(dispute_id, 2, sender=caller)
+            desk.rule(dispute_id, 2, sender=caller)
 
 
 @pytest.fixture
@@ -207,23 +207,23 @@ def mock_arbitrated_claim(project, deployer, create_product, buy_policy, submit_
     return mock, claim_id
 
 
-def test_rule__ruling_out_of_range__reverts(manager, mock_arbitrated_claim, claimant, deployer):
+def test_rule__ruling_out_of_range__reverts(manager, mock_arbitrated_claim, claimant, deployer, desk):
     mock, claim_id = mock_arbitrated_claim
-    dispute_id = _dispute(manager, claim_id, claimant)
+    dispute_id = _dispute(desk, claim_id, claimant)
     with ape.reverts("claims: ruling out of range"):
-        mock.giveRuling(manager, dispute_id, 4, sender=deployer)
+        mock.giveRuling(desk, dispute_id, 4, sender=deployer)
 
 
-def test_rule__twice__reverts(manager, mock_arbitrated_claim, claimant, deployer):
+def test_rule__twice__reverts(manager, mock_arbitrated_claim, claimant, deployer, desk):
     mock, claim_id = mock_arbitrated_claim
-    dispute_id = _dispute(manager, claim_id, claimant)
-    mock.giveRuling(manager, dispute_id, 1, sender=deployer)
+    dispute_id = _dispute(desk, claim_id, claimant)
+    mock.giveRuling(desk, dispute_id, 1, sender=deployer)
     with ape.reverts("claims: not the arbitrator"):  # the dispute left the arbitrator's book
-        mock.giveRuling(manager, dispute_id, 2, sender=deployer)
+        mock.giveRuling(desk, dispute_id, 2, sender=deployer)
 
 
 def test_dispute__arbitrator_reuses_an_open_id__reverts(
-    manager, project, deployer, create_product, buy_policy, submit_claim, decide, claimant
+    manager, project, deployer, create_product, buy_policy, submit_claim, decide, claimant, desk
 ):
     mock = deployer.deploy(project.MockArbitrator)
     mock.setReuseIds(True, sender=deployer)
@@ -231,83 +231,81 @@ def test_dispute__arbitrator_reuses_an_open_id__reverts(
     first, second = submit_claim(policy_id, amount=4 * ETH), submit_claim(policy_id, amount=4 * ETH)
     for claim_id in (first, second):
         decide(claim_id, decision=Decision.PARTIAL, payout=2 * ETH, confidence=8000)
-    _dispute(manager, first, claimant)
+    _dispute(desk, first, claimant)
     with ape.reverts("claims: dispute id reused"):
-        _dispute(manager, second, claimant)
+        _dispute(desk, second, claimant)
 
 
-def test_credit__bond_winner__withdraws_once(manager, decided_claim, arbitrator, panelists, claimant):
-    dispute_id = _dispute(manager, decided_claim[2], claimant)
+def test_credit__bond_winner__withdraws_once(manager, decided_claim, arbitrator, panelists, claimant, desk):
+    dispute_id = _dispute(desk, decided_claim[2], claimant)
     _rule(arbitrator, panelists, dispute_id, 2)
     before = claimant.balance
-    receipt = manager.withdrawCredit(sender=claimant)
+    receipt = desk.withdrawCredit(sender=claimant)
     assert claimant.balance == before + BOND - receipt.total_fees_paid
     with ape.reverts("claims: nothing to withdraw"):
-        manager.withdrawCredit(sender=claimant)
+        desk.withdrawCredit(sender=claimant)
 
 
 # ------------------------------------------------------------------ escalation (oracle silent)
 
 
 def test_escalate__after_timeout__arbitrator_decides(
-    manager, open_claim, arbitrator, panelists, chain, claimant, make_report, sign, deployer
+    manager, open_claim, arbitrator, panelists, chain, claimant, make_report, sign, deployer, desk
 ):
     _, _, claim_id = open_claim(amount=3 * ETH)
     with ape.reverts("claims: oracle timeout not over"):
-        manager.escalate(claim_id, value=ARBITRATION_FEE, sender=claimant)
+        desk.escalate(claim_id, value=ARBITRATION_FEE, sender=claimant)
     chain.pending_timestamp += DAY
-    receipt = manager.escalate(claim_id, value=ARBITRATION_FEE, sender=claimant)
-    dispute_id = receipt.decode_logs(manager.ClaimEscalated)[0].disputeId
+    receipt = desk.escalate(claim_id, value=ARBITRATION_FEE, sender=claimant)
+    dispute_id = receipt.decode_logs(desk.ClaimEscalated)[0].disputeId
     assert manager.claim(claim_id).escalated
     late = make_report(claim_id)
     with ape.reverts("oracle: claim not awaiting one"):
         manager.submitSignedReport(late.as_tuple(), sign(late), sender=deployer)
     _rule(arbitrator, panelists, dispute_id, 2)
     assert manager.claim(claim_id).payout == 3 * ETH - ETH // 2
-    assert manager.totalCredits() == 0  # no bond on escalation
+    assert desk.totalCredits() == 0  # no bond on escalation
 
 
-def test_escalate__upheld_without_decision__pays_nothing(manager, open_claim, arbitrator, panelists, chain, insurer):
+def test_escalate__upheld_without_decision__pays_nothing(
+    manager, desk, open_claim, arbitrator, panelists, chain, insurer
+):
     _, policy_id, claim_id = open_claim()
     chain.pending_timestamp += DAY
     dispute_id = (
-        manager.escalate(claim_id, value=ARBITRATION_FEE, sender=insurer)
-        .decode_logs(manager.ClaimEscalated)[0]
-        .disputeId
+        desk.escalate(claim_id, value=ARBITRATION_FEE, sender=insurer).decode_logs(desk.ClaimEscalated)[0].disputeId
     )
     _rule(arbitrator, panelists, dispute_id, 1)
     assert manager.claim(claim_id).status == RESOLVED and manager.claim(claim_id).payout == 0
     assert manager.policy(policy_id).openClaims == 0
 
 
-def test_escalate__stranger_or_decided__reverts(manager, open_claim, decided_claim, chain, stranger, claimant):
+def test_escalate__stranger_or_decided__reverts(desk, open_claim, decided_claim, chain, stranger, claimant):
     _, _, claim_id = open_claim()
     chain.pending_timestamp += DAY
     with ape.reverts("claims: not claimant or insurer"):
-        manager.escalate(claim_id, value=ARBITRATION_FEE, sender=stranger)
+        desk.escalate(claim_id, value=ARBITRATION_FEE, sender=stranger)
     with ape.reverts("claims: not awaiting the oracle"):
-        manager.escalate(decided_claim[2], value=ARBITRATION_FEE, sender=claimant)
+        desk.escalate(decided_claim[2], value=ARBITRATION_FEE, sender=claimant)
     with ape.reverts("claims: arbitration fee not paid"):
-        manager.escalate(claim_id, value=ARBITRATION_FEE - 1, sender=claimant)
+        desk.escalate(claim_id, value=ARBITRATION_FEE - 1, sender=claimant)
 
 
 # ------------------------------------------------------------------ evidence
 
 
 def test_submit_evidence__parties__emit_erc1497_evidence(
-    manager, decided_claim, arbitrator, claimant, insurer, oracles, stranger
+    manager, decided_claim, arbitrator, claimant, insurer, oracles, stranger, desk
 ):
     _, _, claim_id = decided_claim
     for party in (claimant, insurer, oracles[0]):
-        event = manager.submitEvidence(claim_id, "ipfs://bafkexplanation", sender=party).decode_logs(manager.Evidence)[
-            0
-        ]
+        event = desk.submitEvidence(claim_id, "ipfs://bafkexplanation", sender=party).decode_logs(desk.Evidence)[0]
         assert event._party == party.address and event._evidenceGroupID == claim_id
         assert event._arbitrator == arbitrator.address
     with ape.reverts("claims: not a party"):
-        manager.submitEvidence(claim_id, "ipfs://spam", sender=stranger)
+        desk.submitEvidence(claim_id, "ipfs://spam", sender=stranger)
     with ape.reverts("claims: unknown claim"):
-        manager.submitEvidence(claim_id + 1, "ipfs://x", sender=claimant)
+        desk.submitEvidence(claim_id + 1, "ipfs://x", sender=claimant)
 
 
 # ------------------------------------------------------------------ reentrancy

@@ -8,12 +8,12 @@ from .conftest import DEFAULT_PRODUCT, ETH, MODEL_HASH, OTHER_MODEL_HASH, TERMS_
 
 
 def test_create_product__valid_config__stores_every_parameter_and_emits_meta_evidence(
-    manager, insurer, oracles, arbitrator
+    manager, governor, insurer, oracles, arbitrator, desk
 ):
     config = dict(
         DEFAULT_PRODUCT, asset="0x" + "00" * 20, committee=[o.address for o in oracles], arbitrator=arbitrator.address
     )
-    receipt = manager.createProduct(config, sender=insurer)
+    receipt = governor.createProduct(config, sender=insurer)
     product_id = receipt.decode_logs(manager.ProductCreated)[0].productId
     product = manager.product(product_id)
     assert product.insurer == insurer.address
@@ -26,7 +26,7 @@ def test_create_product__valid_config__stores_every_parameter_and_emits_meta_evi
     assert bytes(product.termsHash) == TERMS_HASH and not product.paused
     assert manager.isModelApproved(product_id, MODEL_HASH)
     assert manager.committee(product_id) == [o.address for o in oracles]
-    meta = receipt.decode_logs(manager.MetaEvidence)[0]
+    meta = receipt.decode_logs(desk.MetaEvidence)[0]
     assert meta._metaEvidenceID == product_id and meta._evidence == DEFAULT_PRODUCT["metaEvidenceURI"]
 
 
@@ -72,21 +72,23 @@ def test_create_product__duplicate_or_zero_member__reverts(create_product, oracl
         create_product(capital=0, committee=[oracles[0].address, "0x" + "00" * 20], threshold=1)
 
 
-def test_set_paused__insurer__blocks_new_policies_only(manager, create_product, buy_policy, insurer, claimant):
+def test_set_paused__insurer__blocks_new_policies_only(
+    manager, governor, create_product, buy_policy, insurer, claimant
+):
     product_id = create_product()
     policy_id = buy_policy(product_id)
-    receipt = manager.setPaused(product_id, True, sender=insurer)
+    receipt = governor.setPaused(product_id, True, sender=insurer)
     assert receipt.decode_logs(manager.ProductPaused)[0].paused == 1
     assert manager.product(product_id).paused
     with ape.reverts("policies: product is paused"):
         manager.buyPolicy(product_id, keccak(b"x"), value=ETH // 10, sender=claimant)
     assert manager.policy(policy_id).holder == claimant.address  # existing policy untouched
-    manager.setPaused(product_id, False, sender=insurer)
+    governor.setPaused(product_id, False, sender=insurer)
     assert buy_policy(product_id) == policy_id + 1
 
 
 @pytest.mark.parametrize("call", ["setPaused", "setCommittee", "setModelApproval", "setInstantPayoutRules"])
-def test_insurer_settings__stranger__reverts(manager, create_product, stranger, oracles, call):
+def test_insurer_settings__stranger__reverts(manager, create_product, stranger, oracles, call, governor):
     product_id = create_product(capital=0)
     args = {
         "setPaused": (True,),
@@ -95,44 +97,46 @@ def test_insurer_settings__stranger__reverts(manager, create_product, stranger, 
         "setInstantPayoutRules": (0, 0),
     }[call]
     with ape.reverts("products: not the insurer"):
-        getattr(manager, call)(product_id, *args, sender=stranger)
+        getattr(governor, call)(product_id, *args, sender=stranger)
 
 
-def test_set_committee__rotation__old_members_lose_membership(manager, create_product, insurer, oracles, stranger):
+def test_set_committee__rotation__old_members_lose_membership(
+    manager, governor, create_product, insurer, oracles, stranger
+):
     product_id = create_product(capital=0)
-    receipt = manager.setCommittee(product_id, [oracles[2].address, stranger.address], 2, sender=insurer)
+    receipt = governor.setCommittee(product_id, [oracles[2].address, stranger.address], 2, sender=insurer)
     assert receipt.decode_logs(manager.CommitteeUpdated)[0].epoch == 2
     assert not manager.isCommitteeMember(product_id, oracles[0])
     assert manager.isCommitteeMember(product_id, stranger)
     assert manager.product(product_id).committeeSize == 2 and manager.product(product_id).threshold == 2
 
 
-def test_set_committee__threshold_above_size__reverts(manager, create_product, insurer, oracles):
+def test_set_committee__threshold_above_size__reverts(manager, create_product, insurer, oracles, governor):
     product_id = create_product(capital=0)
     with ape.reverts("products: bad threshold"):
-        manager.setCommittee(product_id, [oracles[0].address], 2, sender=insurer)
+        governor.setCommittee(product_id, [oracles[0].address], 2, sender=insurer)
 
 
-def test_set_model_approval__insurer__toggles_and_rejects_zero_hash(manager, create_product, insurer):
+def test_set_model_approval__insurer__toggles_and_rejects_zero_hash(manager, create_product, insurer, governor):
     product_id = create_product(capital=0)
-    manager.setModelApproval(product_id, OTHER_MODEL_HASH, True, sender=insurer)
+    governor.setModelApproval(product_id, OTHER_MODEL_HASH, True, sender=insurer)
     assert manager.isModelApproved(product_id, OTHER_MODEL_HASH)
-    manager.setModelApproval(product_id, MODEL_HASH, False, sender=insurer)
+    governor.setModelApproval(product_id, MODEL_HASH, False, sender=insurer)
     assert not manager.isModelApproved(product_id, MODEL_HASH)
     with ape.reverts("products: model hash is zero"):
-        manager.setModelApproval(product_id, b"\x00" * 32, True, sender=insurer)
+        governor.setModelApproval(product_id, b"\x00" * 32, True, sender=insurer)
 
 
-def test_set_instant_payout_rules__insurer__updates_and_checks_bounds(manager, create_product, insurer):
+def test_set_instant_payout_rules__insurer__updates_and_checks_bounds(manager, create_product, insurer, governor):
     product_id = create_product(capital=0)
-    manager.setInstantPayoutRules(product_id, 2 * ETH, 8000, sender=insurer)
+    governor.setInstantPayoutRules(product_id, 2 * ETH, 8000, sender=insurer)
     product = manager.product(product_id)
     assert product.instantLimit == 2 * ETH and product.minConfidence == 8000
     assert product.threshold == 2 and product.perils == 0b111111  # neighbours in the packed word intact
     with ape.reverts("products: instant over coverage"):
-        manager.setInstantPayoutRules(product_id, 11 * ETH, 8000, sender=insurer)
+        governor.setInstantPayoutRules(product_id, 11 * ETH, 8000, sender=insurer)
     with ape.reverts("products: confidence over 10000"):
-        manager.setInstantPayoutRules(product_id, ETH, 10_001, sender=insurer)
+        governor.setInstantPayoutRules(product_id, ETH, 10_001, sender=insurer)
 
 
 def test_eip712_domain__deployed__names_this_chain_and_contract(manager, chain):
@@ -141,8 +145,8 @@ def test_eip712_domain__deployed__names_this_chain_and_contract(manager, chain):
     assert domain[3] == chain.chain_id and domain[4] == manager.address
 
 
-def test_arbitrator_extra_data__set_at_creation__returned_and_bounded(manager, create_product):
+def test_arbitrator_extra_data__set_at_creation__returned_and_bounded(manager, create_product, desk):
     product_id = create_product(capital=0, arbitratorExtraData=b"\x00" * 31 + b"\x03")  # e.g. a Kleros court id
-    assert bytes(manager.arbitratorExtraData(product_id)) == b"\x00" * 31 + b"\x03"
+    assert bytes(desk.arbitratorExtraData(product_id)) == b"\x00" * 31 + b"\x03"
     with ape.reverts():  # Vyper's ABI decoder refuses a Bytes[256] argument that is longer, without a reason
         create_product(capital=0, arbitratorExtraData=b"\x01" * 257)

@@ -71,7 +71,7 @@ class ClaimsMachine(RuleBasedStateMachine):
     def setup(self):
         """Snapshot the chain and create a fresh funded product."""
         e = self.env
-        self.chain, self.manager, self.arbitrator = e["chain"], e["manager"], e["arbitrator"]
+        self.chain, self.manager, self.desk, self.arbitrator = e["chain"], e["manager"], e["desk"], e["arbitrator"]
         self.snapshot = self.chain.snapshot()
         self.product_id = e["create_product"](capital=40 * ETH, instantLimit=INSTANT_LIMIT)
         self.capital, self.locked = 40 * ETH, 0
@@ -82,10 +82,11 @@ class ClaimsMachine(RuleBasedStateMachine):
         self.paid_out: dict[int, int] = {}
         self.touched: set[int] = set()
         self.credits_touched = False
-        self.credits_before = self.manager.totalCredits()
-        self.credits_before_by_account = {a.address: self.manager.credits(a) for a in (e["insurer"], *e["holders"])}
-        self.bonds_before = self.manager.heldBonds()
+        self.credits_before = self.desk.totalCredits()
+        self.credits_before_by_account = {a.address: self.desk.credits(a) for a in (e["insurer"], *e["holders"])}
+        self.bonds_before = self.desk.heldBonds()
         self.balance_before = self.manager.balance - 40 * ETH
+        self.desk_balance_before = self.desk.balance
         for holder_index in (0, 1):
             self.buy(holder_index)
 
@@ -366,22 +367,22 @@ class ClaimsMachine(RuleBasedStateMachine):
         who = self.env["insurer"] if by_insurer else self.policies[claim.policy_id].holder
         value = BOND + ARBITRATION_FEE
         if claim.status == DECIDED and self.now() < claim.decided_at + WINDOW:
-            receipt = self.manager.dispute(claim_id, value=value, sender=who)
-            claim.dispute_id = receipt.decode_logs(self.manager.ClaimDisputed)[0].disputeId
+            receipt = self.desk.dispute(claim_id, value=value, sender=who)
+            claim.dispute_id = receipt.decode_logs(self.desk.ClaimDisputed)[0].disputeId
             claim.status, claim.disputer, claim.insurer_disputed = DISPUTED, who, by_insurer
             self.held_bonds += BOND
         else:
-            self.expect_revert(self.manager.dispute, claim_id, value=value, sender=who)
+            self.expect_revert(self.desk.dispute, claim_id, value=value, sender=who)
 
     def escalate(self, claim_id):
         claim = self.claims[claim_id]
         who = self.policies[claim.policy_id].holder
         if claim.status == SUBMITTED and self.now() >= claim.submitted_at + TIMEOUT:
-            receipt = self.manager.escalate(claim_id, value=ARBITRATION_FEE, sender=who)
-            claim.dispute_id = receipt.decode_logs(self.manager.ClaimEscalated)[0].disputeId
+            receipt = self.desk.escalate(claim_id, value=ARBITRATION_FEE, sender=who)
+            claim.dispute_id = receipt.decode_logs(self.desk.ClaimEscalated)[0].disputeId
             claim.status, claim.escalated = DISPUTED, True
         else:
-            self.expect_revert(self.manager.escalate, claim_id, value=ARBITRATION_FEE, sender=who)
+            self.expect_revert(self.desk.escalate, claim_id, value=ARBITRATION_FEE, sender=who)
 
     def rule_dispute(self, claim_id, ruling):
         claim = self.claims[claim_id]
@@ -430,12 +431,12 @@ class ClaimsMachine(RuleBasedStateMachine):
         account = self.env["insurer"] if who == "insurer" else self.env["holders"][int(who[-1])]
         owed = self.credits.get(account.address, 0)
         if owed:
-            self.manager.withdrawCredit(sender=account)
+            self.desk.withdrawCredit(sender=account)
             self.credits[account.address] = 0
             self.credits_before_by_account[account.address] = 0
             self.credits_touched = True
-        elif self.manager.credits(account) == 0:
-            self.expect_revert(self.manager.withdrawCredit, sender=account, reason="claims: nothing to withdraw")
+        elif self.desk.credits(account) == 0:
+            self.expect_revert(self.desk.withdrawCredit, sender=account, reason="claims: nothing to withdraw")
 
     def release_policy(self, policy_id):
         policy = self.policies[policy_id]
@@ -457,9 +458,11 @@ class ClaimsMachine(RuleBasedStateMachine):
         product = self.manager.product(self.product_id)
         assert (product.capital, product.locked) == (self.capital, self.locked)
         assert product.locked <= product.capital
-        owed = product.capital + self.manager.totalCredits() + self.manager.heldBonds()
-        assert self.manager.balance >= owed + self.balance_before - self.credits_before - self.bonds_before
-        assert self.manager.heldBonds() - self.bonds_before == self.held_bonds
+        # the manager holds the capital, the desk the bonds and credits (both ETH, one product here)
+        assert self.manager.balance >= product.capital + self.balance_before
+        owed = self.desk.totalCredits() + self.desk.heldBonds()
+        assert self.desk.balance >= owed + self.desk_balance_before - self.credits_before - self.bonds_before
+        assert self.desk.heldBonds() - self.bonds_before == self.held_bonds
 
     @invariant()
     def claims_match_model(self):
@@ -479,9 +482,9 @@ class ClaimsMachine(RuleBasedStateMachine):
         self.touched = set()
         if getattr(self, "credits_touched", False):
             for account in (self.env["insurer"], *self.env["holders"]):
-                assert self.manager.credits(account) == self.credits_before_by_account[
-                    account.address
-                ] + self.credits.get(account.address, 0), f"bond credit of {account.address}"
+                assert self.desk.credits(account) == self.credits_before_by_account[account.address] + self.credits.get(
+                    account.address, 0
+                ), f"bond credit of {account.address}"
             self.credits_touched = False
 
     @invariant()
@@ -498,6 +501,7 @@ class ClaimsMachine(RuleBasedStateMachine):
 def test_claims_state_machine__random_lifecycles__model_and_invariants_hold(
     chain,
     manager,
+    desk,
     arbitrator,
     create_product,
     insurer,
@@ -512,6 +516,7 @@ def test_claims_state_machine__random_lifecycles__model_and_invariants_hold(
     ClaimsMachine.env = dict(
         chain=chain,
         manager=manager,
+        desk=desk,
         arbitrator=arbitrator,
         create_product=create_product,
         insurer=insurer,

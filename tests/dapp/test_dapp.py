@@ -225,7 +225,7 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
     transaction(page, "Withdraw credit", page.locator("#credits button").click)
     expect(page.locator("#credits button")).to_have_count(0, timeout=PROMPT_MS)
     assert cover_left(page, manager, policies[1]) == covers[1] - (2 * ETH - ETH // 10)
-    assert manager.contract.functions.credits(stack.roles.claimant).call() == 0
+    assert stack.system.desk.functions.credits(stack.roles.claimant).call() == 0
 
     # the insurer's dashboard reflects it all
     choose_account(page, "insurer")

@@ -15,7 +15,7 @@ from eth_utils import keccak
 from web3 import Web3
 
 from oracle.chain.contracts import ClaimsManagerClient
-from oracle.chain.deploy import DAY, ETH, transact
+from oracle.chain.deploy import DAY, ETH, desk_of, transact
 from oracle.claim.assessor import ClaimAssessor
 from oracle.claim.verify import verify_claim
 from oracle.db import ASSESSED, DONE, NodeStore
@@ -74,8 +74,9 @@ def test_committee_silent__past_timeout__claimant_escalates_to_arbitrator(world,
     assert manager.claim(claim_id)["status"] == 1
     w3.provider.make_request("evm_increaseTime", [DAY])
     w3.provider.make_request("evm_mine", [])
-    cost = manager.contract.functions.disputeCost(claim_id).call() - manager.product(1)["disputeBond"]
-    transact(w3, manager.contract.functions.escalate(claim_id), world["holder"], value=cost)
+    desk = desk_of(manager)
+    cost = desk.functions.disputeCost(claim_id).call() - manager.product(1)["disputeBond"]
+    transact(w3, desk.functions.escalate(claim_id), world["holder"], value=cost)
     claim = manager.claim(claim_id)
     assert claim["status"] == 3 and claim["escalated"]
 
