@@ -708,14 +708,12 @@ def finalize(claim_id: uint256):
     @notice Makes a decision final once its dispute window has passed undisputed; callable by anyone.
     @dev Reverts unless the claim is decided and undisputed and its window (decision time plus the
          product's window) is over. Caps the payout by the policy's remaining coverage; no funds
-         move, the holder then calls `withdrawPayout`.
+         move, the holder then calls `withdrawPayout` (or `collect` does both in one transaction).
     @param claim_id The claim.
     """
     word: uint256 = self._claims[claim_id]
     assert word & MASK_8 == DECIDED, "claims: not awaiting finalize"
-    rules: uint256 = self._product_rules[self._product_of_claim(claim_id)]
-    window_end: uint256 = ((word >> CLAIM_TIME_SHIFT) & MASK_40) + ((rules >> RULES_WINDOW_SHIFT) & MASK_32)
-    assert block.timestamp >= window_end, "claims: window still open"
+    self._check_window_over(claim_id, word)
     self._resolve(claim_id, word, (word >> CLAIM_PAYOUT_SHIFT) & MASK_96)
 
 
@@ -815,22 +813,35 @@ def withdrawPayout(claim_id: uint256):
     @notice Pays the policy holder a resolved claim's payout (pull payment).
     @dev Only the policy holder, once, for a resolved claim with a payout above zero (a zero payout
          stays resolved). Marks the claim paid and takes the payout out of both capital and locked
-         before sending ETH (all remaining gas) or tokens; non-reentrant. A holder that rejects ETH
-         cannot be paid, and the payout stays owed.
+         before sending ETH (all remaining gas) or tokens; non-reentrant. A holder that cannot take
+         ETH uses `collect` with another receiver.
     @param claim_id The claim.
     """
     word: uint256 = self._claims[claim_id]
     assert word & MASK_8 == RESOLVED, "claims: no payout to withdraw"
-    holder: address = self._holder_of_claim(claim_id)
-    assert msg.sender == holder, "claims: not the policy holder"
-    payout: uint256 = (word >> CLAIM_PAYOUT_SHIFT) & MASK_96
-    assert payout > 0, "claims: no payout to withdraw"
-    self._claims[claim_id] = (word & ~MASK_8) | PAID
-    product_id: uint256 = self._product_of_claim(claim_id)
-    # the payout leaves both capital and locked: (capital - payout) | (locked - payout) << 128
-    self._product_funds[product_id] -= payout | (payout << 128)
-    asset_transfer._send(self._product_asset[product_id], holder, payout)
-    log PayoutWithdrawn(claimId=claim_id, receiver=holder, amount=payout)
+    self._pay(claim_id, word, msg.sender)
+
+
+@external
+@nonreentrant
+def collect(claim_id: uint256, receiver: address):
+    """
+    @notice Finalizes a decided claim whose window is over, if needed, and pays its payout to `receiver`.
+    @dev One transaction instead of `finalize` then `withdrawPayout`. Only the policy holder, who
+         chooses where the payout goes (a holder contract that cannot receive ETH is paid
+         elsewhere). Reverts on a zero receiver, a claim neither resolved nor decided with its
+         window over ("claims: no payout to collect"), or a zero payout (the claim stays resolved).
+         Books before sending; non-reentrant.
+    @param claim_id The claim.
+    @param receiver Where the payout goes.
+    """
+    assert receiver != empty(address), "claims: receiver is zero"
+    word: uint256 = self._claims[claim_id]
+    if word & MASK_8 == DECIDED:
+        self._check_window_over(claim_id, word)
+        word = self._resolve(claim_id, word, (word >> CLAIM_PAYOUT_SHIFT) & MASK_96)
+    assert word & MASK_8 == RESOLVED, "claims: no payout to collect"
+    self._pay(claim_id, word, receiver)
 
 
 # ============================================================ VIEWS
@@ -1038,6 +1049,9 @@ def _holder_of_claim(claim_id: uint256) -> address:
 def _check_report(report: Report, claim_word: uint256, product_id: uint256) -> uint256:
     """
     @notice Checks a report against the claim and product it names; returns the product's rules word.
+    @dev The payout rules the off-chain assessment follows, enforced here: REJECT and REFER carry 0;
+         APPROVE and PARTIAL carry at least 1 and at most the claimed amount less the deductible.
+         The remaining coverage caps every payout when the claim resolves (`_resolve`).
     @param report The decision.
     @param claim_word The claim's packed word.
     @param product_id The claim's product.
@@ -1049,11 +1063,15 @@ def _check_report(report: Report, claim_word: uint256, product_id: uint256) -> u
     assert self._model_approved[product_id][report.modelHash], "oracle: model not approved"
     assert report.decision >= APPROVE and report.decision <= REFER, "oracle: unknown decision"
     assert convert(report.confidence, uint256) <= MAX_BPS, "oracle: confidence over 10000"
-    assert report.payout <= (claim_word >> CLAIM_CLAIMED_SHIFT) & MASK_96, "oracle: payout above claimed"
-    if report.decision == REJECT:
-        assert report.payout == 0, "oracle: rejection with a payout"
-    elif report.decision != REFER:
+    if report.decision == REJECT or report.decision == REFER:
+        # a refusal or a referral to a human pays nothing on its own; only a dispute can change that
+        assert report.payout == 0, "oracle: REJECT or REFER with a payout"
+    else:
         assert report.payout > 0, "oracle: approval without payout"
+        # never more than the claimant asked for, less the product's deductible
+        deductible: uint256 = self._product_limits[product_id] >> 96
+        claimed: uint256 = (claim_word >> CLAIM_CLAIMED_SHIFT) & MASK_96
+        assert report.payout + deductible <= claimed, "oracle: payout above claimed less deductible"
     return self._product_rules[product_id]
 
 
@@ -1104,13 +1122,48 @@ def _record_decision(report: Report, claim_word: uint256, rules: uint256):
 
 
 @internal
-def _resolve(claim_id: uint256, word: uint256, payout: uint256):
+@view
+def _check_window_over(claim_id: uint256, word: uint256):
+    """
+    @notice Reverts while a decided claim's dispute window is open.
+    @param claim_id The claim.
+    @param word The claim's packed word.
+    """
+    rules: uint256 = self._product_rules[self._product_of_claim(claim_id)]
+    window_end: uint256 = ((word >> CLAIM_TIME_SHIFT) & MASK_40) + ((rules >> RULES_WINDOW_SHIFT) & MASK_32)
+    assert block.timestamp >= window_end, "claims: window still open"
+
+
+@internal
+def _pay(claim_id: uint256, word: uint256, receiver: address):
+    """
+    @notice Pays a resolved claim's payout to `receiver`; only the holder may ask.
+    @dev Marks the claim paid and takes the payout out of capital and locked before the transfer.
+    @param claim_id The claim (resolved).
+    @param word The claim's packed word.
+    @param receiver Where the payout goes.
+    """
+    holder: address = self._holder_of_claim(claim_id)
+    assert msg.sender == holder, "claims: not the policy holder"
+    payout: uint256 = (word >> CLAIM_PAYOUT_SHIFT) & MASK_96
+    assert payout > 0, "claims: no payout to withdraw"
+    self._claims[claim_id] = (word & ~MASK_8) | PAID
+    product_id: uint256 = self._product_of_claim(claim_id)
+    # the payout leaves both capital and locked: (capital - payout) | (locked - payout) << 128
+    self._product_funds[product_id] -= payout | (payout << 128)
+    asset_transfer._send(self._product_asset[product_id], receiver, payout)
+    log PayoutWithdrawn(claimId=claim_id, receiver=receiver, amount=payout)
+
+
+@internal
+def _resolve(claim_id: uint256, word: uint256, payout: uint256) -> uint256:
     """
     @notice Makes a claim final with `payout`, capped by the policy's remaining coverage.
     @dev The payout stays in the product's locked capital until the holder withdraws it.
     @param claim_id The claim.
     @param word The claim's packed word.
     @param payout The payout before the coverage cap.
+    @return uint256 The claim's new packed word.
     """
     policy_id: uint256 = claim_id >> CLAIM_INDEX_BITS
     final_payout: uint256 = payout
@@ -1118,10 +1171,11 @@ def _resolve(claim_id: uint256, word: uint256, payout: uint256):
         remaining: uint256 = self._policy_coverage[policy_id]
         final_payout = min(final_payout, remaining)
         self._policy_coverage[policy_id] = remaining - final_payout
-    new_word: uint256 = word & ~MASK_8 & ~(MASK_96 << CLAIM_PAYOUT_SHIFT)
-    self._claims[claim_id] = new_word | RESOLVED | (final_payout << CLAIM_PAYOUT_SHIFT)
+    new_word: uint256 = (word & ~MASK_8 & ~(MASK_96 << CLAIM_PAYOUT_SHIFT)) | RESOLVED | (final_payout << CLAIM_PAYOUT_SHIFT)
+    self._claims[claim_id] = new_word
     self._policies[policy_id] -= 1 << POLICY_OPEN_SHIFT
     log ClaimResolved(claimId=claim_id, payout=final_payout)
+    return new_word
 
 
 @internal

@@ -247,14 +247,21 @@ def withdrawCredit():
     """
     @notice Pays the caller the ETH credited to them (dispute bonds won, overpayments).
     @dev Reverts when there is none. Zeroes the credit before sending the ETH with all remaining
-         gas; non-reentrant.
+         gas; non-reentrant. An account that cannot receive ETH uses `withdrawCreditTo`.
     """
-    amount: uint256 = self.credits[msg.sender]
-    assert amount > 0, "claims: nothing to withdraw"
-    self.credits[msg.sender] = 0
-    self.totalCredits -= amount
-    raw_call(msg.sender, b"", value=amount)
-    log CreditWithdrawn(account=msg.sender, amount=amount)
+    self._withdraw_credit(msg.sender)
+
+
+@external
+@nonreentrant
+def withdrawCreditTo(receiver: address):
+    """
+    @notice Pays the caller's credit to `receiver` (e.g. for a holder contract that cannot take ETH).
+    @dev As `withdrawCredit`; reverts on a zero receiver.
+    @param receiver Where the ETH goes.
+    """
+    assert receiver != empty(address), "claims: receiver is zero"
+    self._withdraw_credit(receiver)
 
 
 # ============================================================ VIEWS
@@ -338,6 +345,20 @@ def _open_dispute(claim_id: uint256, product_id: uint256, paid: uint256) -> (uin
     self._claim_dispute_id[claim_id] = dispute_id
     log Dispute(_arbitrator=arbitrator, _disputeID=dispute_id, _metaEvidenceID=product_id, _evidenceGroupID=claim_id)
     return fee, dispute_id
+
+
+@internal
+def _withdraw_credit(receiver: address):
+    """
+    @notice Pays the caller's whole credit to `receiver`, zeroing it first.
+    @param receiver Where the ETH goes.
+    """
+    amount: uint256 = self.credits[msg.sender]
+    assert amount > 0, "claims: nothing to withdraw"
+    self.credits[msg.sender] = 0
+    self.totalCredits -= amount
+    raw_call(receiver, b"", value=amount)
+    log CreditWithdrawn(account=msg.sender, amount=amount)
 
 
 @internal

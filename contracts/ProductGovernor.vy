@@ -31,6 +31,10 @@ MAX_EXTRA_DATA: constant(uint256) = 256
 MAX_URI: constant(uint256) = 256
 MAX_BPS: constant(uint256) = 10_000
 MAX_AMOUNT: constant(uint256) = 2**96 - 1
+# bounds a product must respect, so that a claimant always has a real chance to contest
+MIN_DISPUTE_WINDOW: constant(uint256) = 86_400  # a day to read a decision and dispute it
+MIN_ORACLE_TIMEOUT: constant(uint256) = 3_600  # an hour before a silent committee may be bypassed
+MAX_DISPUTE_BOND: constant(uint256) = 10**18  # 1 ETH: a bond no claimant can pay is no remedy
 MASK_16: constant(uint256) = 2**16 - 1
 MASK_32: constant(uint256) = 2**32 - 1
 
@@ -94,8 +98,9 @@ def createProduct(config: ProductConfig) -> uint256:
     @dev Anyone may call it and becomes the product's insurer. Economic terms are immutable, the
          arbitrator and its extra data included: new terms mean a new product. Committee, approved
          models, instant-payout rules and the pause flag stay adjustable by the insurer.
-         Reverts ("products: ...") on an amount, term, window or timeout out of range, an arbitrator
-         or token without code, a zero terms hash, no approved model, or (in the manager) a bad
+         Reverts ("products: ...") on an amount or term out of range, a dispute window under a day,
+         an oracle timeout under an hour, a dispute bond above 1 ETH, an arbitrator or token without
+         code, a zero terms hash, no approved model, or (in the manager) a zero model hash or a bad
          committee (threshold outside 1..N, a zero or duplicate member). Moves no funds: capital
          comes with `ClaimsManager.depositCapital`. The manager emits `ProductCreated`,
          `CommitteeUpdated`, `ModelApprovalSet` and `InstantPayoutRulesSet`; the dispute desk
@@ -111,8 +116,9 @@ def createProduct(config: ProductConfig) -> uint256:
     assert config.perils > 0 and config.perils <= MASK_16, "products: bad perils mask"
     assert config.instantLimit <= config.coverageLimit, "products: instant over coverage"
     assert config.minConfidence <= MAX_BPS, "products: confidence over 10000"
-    assert config.disputeWindow > 0 and config.disputeWindow <= MASK_32, "products: bad dispute window"
-    assert config.oracleTimeout > 0 and config.oracleTimeout <= MASK_32, "products: bad oracle timeout"
+    assert config.disputeWindow >= MIN_DISPUTE_WINDOW and config.disputeWindow <= MASK_32, "products: bad dispute window"
+    assert config.oracleTimeout >= MIN_ORACLE_TIMEOUT and config.oracleTimeout <= MASK_32, "products: bad oracle timeout"
+    assert config.disputeBond <= MAX_DISPUTE_BOND, "products: dispute bond too large"
     assert config.arbitrator.is_contract, "products: arbitrator has no code"
     assert config.asset == empty(address) or config.asset.is_contract, "products: asset has no code"
     assert config.termsHash != empty(bytes32), "products: terms hash is zero"

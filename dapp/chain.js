@@ -116,6 +116,9 @@ export async function switchNetwork() {
 
 const REVERT_WORDS = {
   "products: not the insurer": "only the product's insurer can do this",
+  "products: bad dispute window": "the dispute window must be at least 24 hours",
+  "products: bad oracle timeout": "the oracle timeout must be at least an hour",
+  "products: dispute bond too large": "the dispute bond may be at most 1 ETH",
   "claims: not the policy holder": "only the policy holder can do this",
   "claims: not in dispute window": "the claim is not in its dispute window",
   "claims: window closed": "the dispute window has closed",

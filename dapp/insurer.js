@@ -104,7 +104,7 @@ async function createForm(onCreated) {
         asset: ethers.getAddress(f.asset.value), coverageLimit, deductible, premium: parseEth(f.premium.value, "Premium"),
         term: integer(f.termDays.value, "Term (days)", 1, 3650) * 86400, perils, committee, threshold, models, instantLimit,
         minConfidence: integer(f.minConfidence.value, "Minimum confidence (bps)", 0, 10000),
-        disputeWindow: integer(f.windowHours.value, "Dispute window (hours)", 1, 24 * 90) * 3600,
+        disputeWindow: integer(f.windowHours.value, "Dispute window (hours)", 24, 24 * 90) * 3600,
         disputeBond: parseEth(f.bond.value, "Dispute bond"), arbitrator: ethers.getAddress(f.arbitrator.value),
         arbitratorExtraData: f.extraData.value, oracleTimeout: integer(f.timeoutHours.value, "Oracle timeout (hours)", 1, 24 * 90) * 3600,
         termsHash: ethers.ZeroHash, metaEvidenceURI: f.metaEvidence.value.trim(),

@@ -123,7 +123,7 @@ def test_signed_report__small_confident_approval__pays_instantly(manager, open_c
     [
         {"payout": 2 * ETH, "confidence": 9900},  # above the instant limit
         {"payout": ETH // 2, "confidence": 8999},  # below the minimum confidence
-        {"decision": Decision.REFER, "payout": ETH // 2, "confidence": 9900},  # referral always waits
+        {"decision": Decision.REFER, "payout": 0, "confidence": 9900},  # referral always waits
     ],
 )
 def test_signed_report__not_instant__opens_window(manager, open_claim, decide, fields):
@@ -242,9 +242,9 @@ def test_signed_report__high_s_malleated_signature__reverts(
         ({"evidenceRoot": keccak(b"other evidence")}, "oracle: evidence root mismatch"),
         ({"termsHash": keccak(b"other terms")}, "oracle: terms hash mismatch"),
         ({"modelHash": OTHER_MODEL_HASH}, "oracle: model not approved"),
-        ({"decision": Decision.REJECT, "payout": ETH}, "oracle: rejection with a payout"),
+        ({"decision": Decision.REJECT, "payout": ETH}, "oracle: REJECT or REFER with a payout"),
         ({"decision": Decision.APPROVE, "payout": 0}, "oracle: approval without payout"),
-        ({"payout": 3 * ETH}, "oracle: payout above claimed"),
+        ({"payout": 3 * ETH}, "oracle: payout above claimed less deductible"),
     ],
 )
 def test_signed_report__bad_binding_or_values__reverts(
@@ -254,6 +254,38 @@ def test_signed_report__bad_binding_or_values__reverts(
     report = make_report(claim_id, **fields)
     with ape.reverts(reason):
         manager.submitSignedReport(report.as_tuple(), sign(report), sender=deployer)
+
+
+# the payout rules the off-chain assessment follows, enforced by the contract itself (issue 13)
+
+
+@pytest.mark.parametrize("decision", [Decision.APPROVE, Decision.PARTIAL])
+def test_signed_report__approval_of_full_claimed_amount_ignoring_deductible__reverts(
+    manager, open_claim, make_report, sign, deployer, decision
+):
+    # a 2 ETH claim under a 0.5 ETH deductible can pay at most 1.5 ETH, however the committee votes
+    _, _, claim_id = open_claim(amount=2 * ETH)
+    report = make_report(claim_id, decision=decision, payout=2 * ETH)
+    with ape.reverts("oracle: payout above claimed less deductible"):
+        manager.submitSignedReport(report.as_tuple(), sign(report), sender=deployer)
+    report = make_report(claim_id, decision=decision, payout=2 * ETH - ETH // 2, confidence=8000)
+    manager.submitSignedReport(report.as_tuple(), sign(report), sender=deployer)
+    assert manager.claim(claim_id).payout == 2 * ETH - ETH // 2
+
+
+def test_signed_report__refer_carrying_a_payout__reverts(manager, open_claim, make_report, sign, deployer):
+    # a referral sends the claim to a human; it must not smuggle a payout through `finalize`
+    _, _, claim_id = open_claim(amount=4 * ETH)
+    report = make_report(claim_id, decision=Decision.REFER, payout=3 * ETH)
+    with ape.reverts("oracle: REJECT or REFER with a payout"):
+        manager.submitSignedReport(report.as_tuple(), sign(report), sender=deployer)
+
+
+def test_vote_report__refer_carrying_a_payout__reverts(manager, open_claim, make_report, oracles):
+    _, _, claim_id = open_claim(amount=4 * ETH)
+    report = make_report(claim_id, decision=Decision.REFER, payout=3 * ETH)
+    with ape.reverts("oracle: REJECT or REFER with a payout"):
+        manager.voteReport(report.as_tuple(), sender=oracles[0])
 
 
 def test_signed_report__unknown_decision_or_confidence__reverts(manager, open_claim, make_report, sign, deployer):

@@ -105,6 +105,74 @@ def test_withdraw_payout__rejected_claim__nothing_to_withdraw(manager, open_clai
         manager.withdrawPayout(claim_id, sender=claimant)
 
 
+# ------------------------------------------------------------------ collect (one transaction, any receiver)
+
+
+def test_collect__window_over__finalizes_and_pays_in_one_transaction(manager, decided_claim, chain, claimant):
+    product_id, policy_id, claim_id = decided_claim
+    locked_before = manager.product(product_id).locked
+    with ape.reverts("claims: window still open"):
+        manager.collect(claim_id, claimant, sender=claimant)
+    chain.pending_timestamp += 3 * DAY
+    before = claimant.balance
+    receipt = manager.collect(claim_id, claimant, sender=claimant)
+    assert claimant.balance == before + 2 * ETH - receipt.total_fees_paid
+    assert receipt.decode_logs(manager.ClaimResolved)[0].payout == 2 * ETH
+    assert manager.claim(claim_id).status == PAID
+    assert manager.product(product_id).locked == locked_before - 2 * ETH
+    assert manager.policy(policy_id).openClaims == 0
+    with ape.reverts("claims: no payout to collect"):
+        manager.collect(claim_id, claimant, sender=claimant)
+
+
+def test_collect__holder_contract_that_rejects_eth__paid_to_its_receiver(
+    project, manager, create_product, decide, chain, deployer, stranger
+):
+    # before, payouts went only to msg.sender: a holder contract without a payable fallback was never paid
+    holder = deployer.deploy(project.EthRejectingHolder, manager)
+    product_id = create_product()
+    policy_id = (
+        holder.buy(product_id, value=ETH // 10, sender=deployer).decode_logs(manager.PolicyPurchased)[0].policyId
+    )
+    chain.pending_timestamp += 3600
+    claim_id = (
+        holder.claim(policy_id, 3 * ETH, chain.pending_timestamp - 60, sender=deployer)
+        .decode_logs(manager.ClaimSubmitted)[0]
+        .claimId
+    )
+    decide(claim_id, payout=2 * ETH, confidence=8000)
+    chain.pending_timestamp += 3 * DAY
+    manager.finalize(claim_id, sender=stranger)
+    with ape.reverts():  # paid to itself, the transfer fails and the payout stays owed
+        holder.withdraw(claim_id, sender=deployer)
+    before = stranger.balance
+    holder.collectTo(claim_id, stranger, sender=deployer)
+    assert stranger.balance == before + 2 * ETH
+    assert manager.claim(claim_id).status == PAID
+
+
+def test_collect__not_holder_or_zero_receiver_or_undecided__reverts(
+    manager, decided_claim, open_claim, chain, claimant, stranger
+):
+    chain.pending_timestamp += 3 * DAY
+    with ape.reverts("claims: not the policy holder"):
+        manager.collect(decided_claim[2], stranger, sender=stranger)
+    with ape.reverts("claims: receiver is zero"):
+        manager.collect(decided_claim[2], "0x" + "00" * 20, sender=claimant)
+    _, _, undecided = open_claim()
+    with ape.reverts("claims: no payout to collect"):
+        manager.collect(undecided, claimant, sender=claimant)
+
+
+def test_withdraw_credit_to__receiver__pays_the_receiver(desk, decided_claim, claimant, stranger):
+    desk.dispute(decided_claim[2], value=BOND + ARBITRATION_FEE + 123, sender=claimant)
+    before = stranger.balance
+    desk.withdrawCreditTo(stranger, sender=claimant)
+    assert stranger.balance == before + 123 and desk.credits(claimant) == 0
+    with ape.reverts("claims: receiver is zero"):
+        desk.withdrawCreditTo("0x" + "00" * 20, sender=claimant)
+
+
 @pytest.mark.parametrize("asset_fixture", ["token", "no_bool_token"])
 def test_withdraw_payout__token_product__sends_tokens(
     manager, create_product, buy_policy, submit_claim, decide, claimant, request, asset_fixture

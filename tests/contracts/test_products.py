@@ -44,6 +44,14 @@ def test_create_product__valid_config__stores_every_parameter_and_emits_meta_evi
         ({"minConfidence": 10_001}, "products: confidence over 10000"),
         ({"disputeWindow": 0}, "products: bad dispute window"),
         ({"oracleTimeout": 0}, "products: bad oracle timeout"),
+        # bounds that keep a dispute possible (issue 13): a 1-second window or timeout, an unpayable bond
+        ({"disputeWindow": 1}, "products: bad dispute window"),
+        ({"disputeWindow": 86_399}, "products: bad dispute window"),
+        ({"oracleTimeout": 1}, "products: bad oracle timeout"),
+        ({"oracleTimeout": 3_599}, "products: bad oracle timeout"),
+        ({"disputeBond": ETH + 1}, "products: dispute bond too large"),
+        ({"disputeBond": 2**255}, "products: dispute bond too large"),
+        ({"models": [keccak(b"model"), b"\x00" * 32]}, "products: model hash is zero"),
         ({"termsHash": b"\x00" * 32}, "products: terms hash is zero"),
         ({"models": []}, "products: no approved model"),
         ({"threshold": 0}, "products: bad threshold"),
@@ -53,6 +61,12 @@ def test_create_product__valid_config__stores_every_parameter_and_emits_meta_evi
 def test_create_product__invalid_parameter__reverts(create_product, overrides, reason):
     with ape.reverts(reason):
         create_product(capital=0, **overrides)
+
+
+def test_create_product__bounds_at_their_limits__accepted(manager, create_product):
+    product_id = create_product(capital=0, disputeWindow=86_400, oracleTimeout=3_600, disputeBond=ETH)
+    product = manager.product(product_id)
+    assert (product.disputeWindow, product.oracleTimeout, product.disputeBond) == (86_400, 3_600, ETH)
 
 
 def test_create_product__arbitrator_without_code__reverts(create_product, stranger):

@@ -320,15 +320,24 @@ class ClaimsMachine(RuleBasedStateMachine):
         elif action == "rule":
             self.rule_dispute(claim_id, data.draw(st.integers(0, 3), label="ruling"))
         else:
-            self.withdraw_payout(claim_id)
+            self.withdraw_payout(claim_id, data.draw(st.booleans(), label="collect"))
+
+    @staticmethod
+    def report_valid(decision: Decision, payout: int, claimed: int) -> bool:
+        """The contract's payout rules: REJECT and REFER carry 0, an approval 1..claimed - deductible."""
+        if decision in (Decision.REJECT, Decision.REFER):
+            return payout == 0
+        return payout > 0 and payout + DEDUCTIBLE <= claimed
 
     def report_signed(self, claim_id, decision, share, confidence, signer_count):
         claim = self.claims[claim_id]
-        payout = 0 if decision == Decision.REJECT else claim.claimed // share
+        # share 1 also tries a payout on a REJECT or REFER, and approvals of the full claimed amount
+        refusal = decision in (Decision.REJECT, Decision.REFER)
+        payout = 0 if refusal and share != 1 else claim.claimed // share
         report = self.report(claim_id, decision, payout, confidence)
         oracles = self.env["oracles"][:signer_count]
         signatures = sign_quorum(report, self.env["domain"], {o.address: o.private_key for o in oracles})
-        if claim.status == SUBMITTED and signer_count >= 2:
+        if claim.status == SUBMITTED and signer_count >= 2 and self.report_valid(decision, payout, claim.claimed):
             self.manager.submitSignedReport(report.as_tuple(), signatures, sender=self.env["deployer"])
             self.apply_decision(claim_id, decision, payout, confidence)
         else:
@@ -339,10 +348,11 @@ class ClaimsMachine(RuleBasedStateMachine):
     def report_vote(self, claim_id, decision, voter_index):
         """One committee vote; two votes for the same report (2 of 3) record it."""
         claim = self.claims[claim_id]
-        payout = 0 if decision == Decision.REJECT else claim.claimed // 2
+        payout = 0 if decision in (Decision.REJECT, Decision.REFER) else claim.claimed // 2
         report = self.report(claim_id, decision, payout, 8000)
         voter = self.env["oracles"][voter_index]
-        if claim.status != SUBMITTED or voter.address in claim.votes:
+        invalid = not self.report_valid(decision, payout, claim.claimed)
+        if claim.status != SUBMITTED or voter.address in claim.votes or invalid:
             self.expect_revert(self.manager.voteReport, report.as_tuple(), sender=voter)
             return
         self.manager.voteReport(report.as_tuple(), sender=voter)
@@ -414,18 +424,33 @@ class ClaimsMachine(RuleBasedStateMachine):
                 self.credit(holder if ruling == 2 else self.env["insurer"], BOND)
         self.resolve(claim_id, payout)
 
-    def withdraw_payout(self, claim_id):
+    def withdraw_payout(self, claim_id, collect=False):
+        """`withdrawPayout` (resolved claims), or `collect` (also finalizes a decided claim past its window)."""
         claim = self.claims[claim_id]
         holder = self.policies[claim.policy_id].holder
-        if claim.status == RESOLVED and claim.payout > 0:
-            receipt = self.manager.withdrawPayout(claim_id, sender=holder)
-            assert receipt.decode_logs(self.manager.PayoutWithdrawn)[0].amount == claim.payout
-            self.paid_out[claim_id] = self.paid_out.get(claim_id, 0) + claim.payout
-            self.capital -= claim.payout
-            self.locked -= claim.payout
-            claim.status = PAID
+        if collect and claim.status == DECIDED and self.now() >= claim.decided_at + WINDOW:
+            if claim.payout == 0 or self.policies[claim.policy_id].remaining == 0:
+                # nothing to pay after finalizing: the whole call reverts and the claim stays decided
+                self.expect_revert(self.manager.collect, claim_id, holder, sender=holder)
+                return
+            self.resolve(claim_id, claim.payout)
+            receipt = self.manager.collect(claim_id, holder, sender=holder)
+        elif claim.status == RESOLVED and claim.payout > 0:
+            if collect:
+                receipt = self.manager.collect(claim_id, holder, sender=holder)
+            else:
+                receipt = self.manager.withdrawPayout(claim_id, sender=holder)
         else:
-            self.expect_revert(self.manager.withdrawPayout, claim_id, sender=holder)
+            method = self.manager.collect if collect else self.manager.withdrawPayout
+            args = (claim_id, holder) if collect else (claim_id,)
+            self.expect_revert(method, *args, sender=holder)
+            return
+        assert receipt.decode_logs(self.manager.PayoutWithdrawn)[0].amount == claim.payout
+        self.paid_out[claim_id] = self.paid_out.get(claim_id, 0) + claim.payout
+        self.capital -= claim.payout
+        self.locked -= claim.payout
+        claim.status = PAID
+        self.touched.add(claim_id)
 
     def withdraw_credit(self, who):
         account = self.env["insurer"] if who == "insurer" else self.env["holders"][int(who[-1])]
