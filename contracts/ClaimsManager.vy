@@ -757,8 +757,9 @@ def settleDispute(claim_id: uint256, ruling: uint256) -> address:
     """
     @notice Resolves a disputed claim by the arbitrator's ruling, for the desk.
     @dev Only the dispute desk, from `DisputeDesk.rule` (which checks the arbitrator and the range).
-         0 refused and 1 uphold keep the oracle's payout (nothing for an escalated claim); 2 pays
-         the claimed amount less the deductible; 3 pays nothing; every payout within the remaining
+         0 refused keeps the oracle's payout (an escalated claim, which has none, is paid as for
+         ruling 2); 1 uphold keeps the oracle's payout (nothing for an escalated claim); 2 pays the
+         claimed amount less the deductible; 3 pays nothing; every payout within the remaining
          coverage. Reverts unless the claim is disputed.
     @param claim_id The claim.
     @param ruling The ruling, 0 to 3.
@@ -773,7 +774,10 @@ def settleDispute(claim_id: uint256, ruling: uint256) -> address:
     product_id: uint256 = self._product_of_claim(claim_id)
 
     payout: uint256 = 0
-    if ruling == RULING_CLAIMANT:
+    if ruling == RULING_CLAIMANT or (ruling == RULING_REFUSED and escalated):
+        # an escalated claim has no oracle decision to fall back on: a refusal (a panel's deadline
+        # default, the desk's dispute timeout) pays as a ruling for the claimant, since the insurer
+        # chose both the committee that stayed silent and the arbitrator that did not decide
         claimed: uint256 = (word >> CLAIM_CLAIMED_SHIFT) & MASK_96
         deductible: uint256 = self._product_limits[product_id] >> 96
         if claimed > deductible:

@@ -36,7 +36,20 @@ MAX_EXTRA_DATA: constant(uint256) = 256
 MAX_URI: constant(uint256) = 256
 
 # ERC-792 rulings (the manager maps them to payouts)
+RULING_REFUSED: constant(uint256) = 0
 RULING_OPTIONS: constant(uint256) = 3
+
+# A dispute the arbitrator has not ruled on this long after it opened may be closed by anyone, with the
+# default ruling 0 (the oracle decision stands; an escalated claim pays its claimed amount less the
+# deductible) and the bond back to whoever posted it. Longer than the panel's own ruling period (14 days).
+DISPUTE_TIMEOUT: constant(uint256) = 30 * 86_400
+
+# per-claim dispute word: disputer 0..159 | opened at 160..199 | escalated 200 | closed by timeout 201
+OPENED_SHIFT: constant(uint256) = 160
+ESCALATED_BIT: constant(uint256) = 1 << 200
+TIMED_OUT_BIT: constant(uint256) = 1 << 201
+MASK_40: constant(uint256) = 2**40 - 1
+MASK_160: constant(uint256) = 2**160 - 1
 
 
 # ============================================================ STORAGE
@@ -50,7 +63,7 @@ _product_extra_data: HashMap[uint256, Bytes[MAX_EXTRA_DATA]]
 _product_bond: HashMap[uint256, uint256]
 
 # per claim: who disputed and the arbitrator's dispute id
-_claim_disputer: HashMap[uint256, address]
+_claim_dispute: HashMap[uint256, uint256]  # see the dispute word above
 _claim_dispute_id: HashMap[uint256, uint256]
 _dispute_claim: HashMap[address, HashMap[uint256, uint256]]  # arbitrator => disputeId => claimId
 
@@ -79,6 +92,18 @@ event ClaimRuled:
     claimId: indexed(uint256)
     ruling: uint256
     bondReceiver: address
+
+event DisputeTimedOut:
+    claimId: indexed(uint256)
+    disputeId: indexed(uint256)
+    ruling: uint256
+    bondReturnedTo: address
+
+event LateRulingIgnored:
+    claimId: indexed(uint256)
+    arbitrator: indexed(address)
+    disputeId: indexed(uint256)
+    ruling: uint256
 
 event CreditWithdrawn:
     account: indexed(address)
@@ -160,7 +185,7 @@ def dispute(claim_id: uint256):
     bond: uint256 = self._product_bond[product_id]
     assert msg.value >= bond, "claims: bond not paid"
     self.heldBonds += bond
-    self._claim_disputer[claim_id] = msg.sender
+    self._claim_dispute[claim_id] = convert(msg.sender, uint256) | (block.timestamp << OPENED_SHIFT)
     fee: uint256 = 0
     dispute_id: uint256 = 0
     fee, dispute_id = self._open_dispute(claim_id, product_id, msg.value - bond)
@@ -181,7 +206,9 @@ def escalate(claim_id: uint256):
     @param claim_id The claim.
     """
     product_id: uint256 = extcall IClaimsManagerDisputes(self.manager).openDispute(claim_id, msg.sender, True)
-    self._claim_disputer[claim_id] = msg.sender
+    self._claim_dispute[claim_id] = (
+        convert(msg.sender, uint256) | (block.timestamp << OPENED_SHIFT) | ESCALATED_BIT
+    )
     fee: uint256 = 0
     dispute_id: uint256 = 0
     fee, dispute_id = self._open_dispute(claim_id, product_id, msg.value)
@@ -192,13 +219,16 @@ def escalate(claim_id: uint256):
 def rule(_disputeID: uint256, _ruling: uint256):
     """
     @notice ERC-792 callback: the product's arbitrator gives its final ruling.
-    @dev 0 refused and 1 uphold keep the oracle's payout (nothing for an escalated claim); 2 pays
-         the claimant the claimed amount less the deductible within remaining coverage; 3 pays
-         nothing (the manager applies the ruling). Only the arbitrator that created the dispute,
+    @dev 0 refused keeps the oracle's payout (an escalated claim, which has none, is paid the
+         claimed amount less the deductible); 1 uphold keeps the oracle's payout (nothing for an
+         escalated claim); 2 pays the claimed amount less the deductible; 3 pays nothing; all
+         within the remaining coverage (the manager applies the ruling). Only the arbitrator that created the dispute,
          once: the dispute is looked up by caller and id and forgotten when ruled, so a second
          call reverts "claims: not the arbitrator". Reverts on a ruling above 3. The bond (none
          for an escalation) is credited to its winner for `withdrawCredit`; nothing is sent. Not
-         `@nonreentrant`: an arbitrator may rule from inside `createDispute`.
+         `@nonreentrant`: an arbitrator may rule from inside `createDispute`. A ruling that comes
+         after the dispute was closed by `closeTimedOutDispute` is accepted and ignored (event
+         `LateRulingIgnored`), so an arbitrator's late call never reverts.
     @param _disputeID The arbitrator's dispute id.
     @param _ruling The ruling, 0 to 3.
     """
@@ -206,6 +236,9 @@ def rule(_disputeID: uint256, _ruling: uint256):
     assert claim_id != 0, "claims: not the arbitrator"
     assert _ruling <= RULING_OPTIONS, "claims: ruling out of range"
     self._dispute_claim[msg.sender][_disputeID] = 0
+    if self._claim_dispute[claim_id] & TIMED_OUT_BIT != 0:
+        log LateRulingIgnored(claimId=claim_id, arbitrator=msg.sender, disputeId=_disputeID, ruling=_ruling)
+        return
     bond_receiver: address = extcall IClaimsManagerDisputes(self.manager).settleDispute(claim_id, _ruling)
     if bond_receiver != empty(address):
         bond: uint256 = self._product_bond[self._product_of_claim(claim_id)]
@@ -213,6 +246,37 @@ def rule(_disputeID: uint256, _ruling: uint256):
         self._credit(bond_receiver, bond)
     log IArbitrable.Ruling(_arbitrator=msg.sender, _disputeID=_disputeID, _ruling=_ruling)
     log ClaimRuled(claimId=claim_id, ruling=_ruling, bondReceiver=bond_receiver)
+
+
+@external
+@nonreentrant
+def closeTimedOutDispute(claim_id: uint256):
+    """
+    @notice Closes a dispute its arbitrator left unruled for `DISPUTE_TIMEOUT`; callable by anyone.
+    @dev Resolves the claim with the default ruling 0: the oracle decision stands, and an escalated
+         claim (no oracle decision; the insurer chose both the silent committee and the arbitrator)
+         pays its claimed amount less the deductible, within the remaining coverage. The bond goes
+         back to whoever posted it (nobody lost a ruling). The arbitration fee stays with the
+         arbitrator: ERC-792 has no refund. A later `rule` for this dispute is ignored. Reverts
+         unless the claim is disputed and its dispute is at least `DISPUTE_TIMEOUT` old.
+    @param claim_id The claim.
+    """
+    word: uint256 = self._claim_dispute[claim_id]
+    assert word != 0 and word & TIMED_OUT_BIT == 0, "claims: no open dispute"
+    assert block.timestamp >= ((word >> OPENED_SHIFT) & MASK_40) + DISPUTE_TIMEOUT, "claims: dispute timeout not over"
+    self._claim_dispute[claim_id] = word | TIMED_OUT_BIT
+    # reverts "claims: dispute already ruled" if the arbitrator ruled in time
+    extcall IClaimsManagerDisputes(self.manager).settleDispute(claim_id, RULING_REFUSED)
+    disputer: address = convert(word & MASK_160, address)
+    returned_to: address = empty(address)
+    if word & ESCALATED_BIT == 0:
+        bond: uint256 = self._product_bond[self._product_of_claim(claim_id)]
+        self.heldBonds -= bond
+        self._credit(disputer, bond)
+        returned_to = disputer
+    log DisputeTimedOut(
+        claimId=claim_id, disputeId=self._claim_dispute_id[claim_id], ruling=RULING_REFUSED, bondReturnedTo=returned_to
+    )
 
 
 @external
@@ -294,15 +358,17 @@ def arbitratorExtraData(product_id: uint256) -> Bytes[MAX_EXTRA_DATA]:
 
 @external
 @view
-def disputeOf(claim_id: uint256) -> (address, uint256):
+def disputeOf(claim_id: uint256) -> (address, uint256, uint256):
     """
-    @notice Who disputed or escalated a claim, and the arbitrator's dispute id.
-    @dev Zero address and 0 for a claim never taken to the arbitrator.
+    @notice Who disputed or escalated a claim, the arbitrator's dispute id, and when it opened.
+    @dev Zero address and zeros for a claim never taken to the arbitrator.
     @param claim_id The claim.
     @return address The disputer.
     @return uint256 The dispute id.
+    @return uint256 When the dispute opened (`closeTimedOutDispute` is possible `DISPUTE_TIMEOUT` later).
     """
-    return self._claim_disputer[claim_id], self._claim_dispute_id[claim_id]
+    word: uint256 = self._claim_dispute[claim_id]
+    return convert(word & MASK_160, address), self._claim_dispute_id[claim_id], (word >> OPENED_SHIFT) & MASK_40
 
 
 # ============================================================ INTERNAL

@@ -196,7 +196,7 @@ def test_dispute__claimant_in_window__creates_erc792_dispute(manager, desk, deci
     assert dispute._metaEvidenceID == product_id and dispute._evidenceGroupID == claim_id
     assert receipt.decode_logs(arbitrator.DisputeCreation)[0]._arbitrable == desk.address
     assert manager.claim(claim_id).status == DISPUTED
-    assert desk.disputeOf(claim_id) == (claimant.address, dispute._disputeID)
+    assert desk.disputeOf(claim_id)[:2] == (claimant.address, dispute._disputeID)
     assert desk.heldBonds() == BOND and arbitrator.balance == ARBITRATION_FEE
 
 
@@ -273,6 +273,86 @@ def mock_arbitrated_claim(project, deployer, create_product, buy_policy, submit_
     claim_id = submit_claim(policy_id, amount=4 * ETH)
     decide(claim_id, decision=Decision.PARTIAL, payout=2 * ETH, confidence=8000)
     return mock, claim_id
+
+
+# the arbitrator that never rules (issue 13): the desk's own timeout, a defined default, a harmless late `rule`
+DISPUTE_TIMEOUT = 30 * DAY
+
+
+def test_dispute__arbitrator_never_rules__closed_after_timeout_oracle_decision_stands_bond_returned(
+    manager, desk, mock_arbitrated_claim, claimant, stranger, chain
+):
+    mock, claim_id = mock_arbitrated_claim
+    _dispute(desk, claim_id, claimant)
+    with ape.reverts("claims: dispute timeout not over"):
+        desk.closeTimedOutDispute(claim_id, sender=stranger)
+    chain.pending_timestamp += DISPUTE_TIMEOUT
+    receipt = desk.closeTimedOutDispute(claim_id, sender=stranger)
+    closed = receipt.decode_logs(desk.DisputeTimedOut)[0]
+    assert closed.ruling == 0 and closed.bondReturnedTo == claimant.address
+    claim = manager.claim(claim_id)
+    assert claim.status == RESOLVED and claim.payout == 2 * ETH  # the oracle's PARTIAL stands
+    assert desk.credits(claimant) == BOND and desk.heldBonds() == 0
+    with ape.reverts("claims: no open dispute"):
+        desk.closeTimedOutDispute(claim_id, sender=stranger)
+
+
+def test_escalate__arbitrator_never_rules__claimant_paid_claimed_less_deductible_after_timeout(
+    project, manager, desk, create_product, buy_policy, submit_claim, claimant, stranger, chain, deployer
+):
+    mock = deployer.deploy(project.MockArbitrator)
+    claim_id = submit_claim(buy_policy(create_product(arbitrator=mock.address)), amount=3 * ETH)
+    chain.pending_timestamp += DAY
+    desk.escalate(claim_id, value=0, sender=claimant)  # the mock charges no fee
+    chain.pending_timestamp += DISPUTE_TIMEOUT
+    receipt = desk.closeTimedOutDispute(claim_id, sender=stranger)
+    assert receipt.decode_logs(desk.DisputeTimedOut)[0].bondReturnedTo == "0x" + "00" * 20  # no bond
+    assert manager.claim(claim_id).payout == 3 * ETH - ETH // 2
+
+
+def test_rule__late_after_timeout__ignored_without_reverting(
+    manager, desk, mock_arbitrated_claim, claimant, stranger, chain, deployer
+):
+    mock, claim_id = mock_arbitrated_claim
+    dispute_id = _dispute(desk, claim_id, claimant)
+    chain.pending_timestamp += DISPUTE_TIMEOUT
+    desk.closeTimedOutDispute(claim_id, sender=stranger)
+    receipt = mock.giveRuling(desk, dispute_id, 2, sender=deployer)  # the arbitrator wakes up
+    assert receipt.decode_logs(desk.LateRulingIgnored)[0].ruling == 2
+    assert not receipt.decode_logs(desk.ClaimRuled)
+    assert manager.claim(claim_id).payout == 2 * ETH and desk.credits(claimant) == BOND
+
+
+def test_rule__in_time__dispute_cannot_be_closed_by_timeout(
+    desk, mock_arbitrated_claim, claimant, stranger, chain, deployer
+):
+    mock, claim_id = mock_arbitrated_claim
+    dispute_id = _dispute(desk, claim_id, claimant)
+    mock.giveRuling(desk, dispute_id, 3, sender=deployer)
+    chain.pending_timestamp += DISPUTE_TIMEOUT
+    with ape.reverts("claims: dispute already ruled"):
+        desk.closeTimedOutDispute(claim_id, sender=stranger)
+
+
+def test_panel_split_vote__deadline_default__escalated_claim_paid_and_disputed_claim_keeps_oracle_payout(
+    manager, desk, arbitrator, panelists, decided_claim, open_claim, claimant, stranger, chain
+):
+    # a 1/2/3 split of the 2-of-3 panel used to leave the claim DISPUTED and its coverage locked for ever
+    _, _, disputed = decided_claim
+    dispute_id = _dispute(desk, disputed, claimant)
+    _, _, silent = open_claim(amount=3 * ETH)
+    chain.pending_timestamp += DAY
+    escalated_id = (
+        desk.escalate(silent, value=ARBITRATION_FEE, sender=claimant).decode_logs(desk.ClaimEscalated)[0].disputeId
+    )
+    for dispute in (dispute_id, escalated_id):
+        for panelist, ruling in zip(panelists, (1, 2, 3), strict=True):
+            arbitrator.vote(dispute, ruling, sender=panelist)
+    chain.pending_timestamp += 14 * DAY
+    arbitrator.ruleByDefault(dispute_id, sender=stranger)
+    arbitrator.ruleByDefault(escalated_id, sender=stranger)
+    assert manager.claim(disputed).status == RESOLVED and manager.claim(disputed).payout == 2 * ETH
+    assert manager.claim(silent).status == RESOLVED and manager.claim(silent).payout == 3 * ETH - ETH // 2
 
 
 def test_rule__ruling_out_of_range__reverts(manager, mock_arbitrated_claim, claimant, deployer, desk):

@@ -8,12 +8,25 @@ from .conftest import ARBITRATION_FEE, ETH
 ZERO_ADDRESS = "0x" + "00" * 20
 NOT_OWNER = "ownable: caller is not the owner"
 NOT_PENDING_OWNER = "ownable_2step: caller is not the new owner"
+DAY = 24 * 3600
+FEE_DELAY, RULING_PERIOD = 7 * DAY, 14 * DAY
 
 
 @pytest.fixture
 def successor(accounts):
     """The account the panel's administration is handed to."""
     return accounts[10]
+
+
+@pytest.fixture
+def arbitrable(project, deployer):
+    """A contract that opens disputes and records the rulings it is sent."""
+    return deployer.deploy(project.MockArbitrable)
+
+
+def _open_for(arbitrable, arbitrator, sender):
+    receipt = arbitrable.open(arbitrator, 3, value=ARBITRATION_FEE, sender=sender)
+    return receipt.decode_logs(arbitrator.DisputeCreation)[0]._disputeID
 
 
 def _open(arbitrator, sender, choices=3):
@@ -58,6 +71,70 @@ def test_vote__split_panel__no_ruling_until_quorum(arbitrator, panelists, strang
     assert arbitrator.votes(dispute_id, 1) == 1 and arbitrator.votes(dispute_id, 2) == 1
 
 
+# ---------------------------------------------------------------- frozen disputes, majority, deadline (issue 13)
+
+
+@pytest.mark.parametrize("panel_size, quorum", [(3, 1), (4, 2), (2, 1), (3, 4)])
+def test_set_panel__quorum_not_above_half__reverts(project, arbitrator, deployer, accounts, panel_size, quorum):
+    # with 3 panelists and quorum 1 (or 4 and 2) two rulings could each reach the quorum
+    members = [a.address for a in accounts[10 : 10 + panel_size]]
+    with ape.reverts("panel: quorum must be above half the panel"):
+        arbitrator.setPanel(members, quorum, sender=deployer)
+    with ape.reverts("panel: quorum must be above half the panel"):
+        deployer.deploy(project.PanelArbitrator, members, quorum, ARBITRATION_FEE)
+
+
+def test_set_panel__swapped_during_open_dispute__dispute_keeps_its_panel_and_quorum(
+    arbitrator, arbitrable, deployer, panelists, stranger, accounts
+):
+    dispute_id = _open_for(arbitrable, arbitrator, stranger)
+    arbitrator.vote(dispute_id, 2, sender=panelists[0])
+    # the owner swaps in a panel of its own with a quorum of 1 of 1 to decide the open dispute
+    arbitrator.setPanel([accounts[12].address], 1, sender=deployer)
+    with ape.reverts("panel: caller is not a panelist"):
+        arbitrator.vote(dispute_id, 3, sender=accounts[12])
+    assert arbitrator.isPanelistOf(dispute_id, panelists[1]) and not arbitrator.isPanelistOf(dispute_id, accounts[12])
+    arbitrator.vote(dispute_id, 2, sender=panelists[1])  # the dispute's own panel and quorum (2 of 3) decide
+    assert arbitrator.disputeStatus(dispute_id) == 2 and arbitrable.rulings(dispute_id) == 2
+    later = _open_for(arbitrable, arbitrator, stranger)  # new disputes go to the new panel
+    arbitrator.vote(later, 3, sender=accounts[12])
+    assert arbitrable.rulings(later) == 3
+
+
+def test_set_fee__front_running_a_dispute__cost_unchanged_until_delay(arbitrator, deployer, stranger, chain):
+    # the owner sees a dispute coming and raises the fee to something nobody can pay
+    arbitrator.setFee(10**30, sender=deployer)
+    assert arbitrator.arbitrationCost(b"") == ARBITRATION_FEE and arbitrator.fee() == ARBITRATION_FEE
+    _open(arbitrator, stranger)  # still opens at the fee in force
+    chain.pending_timestamp += FEE_DELAY
+    chain.mine()
+    assert arbitrator.arbitrationCost(b"") == 10**30
+
+
+def test_vote__split_one_two_three__default_ruling_after_deadline(arbitrator, arbitrable, panelists, stranger, chain):
+    # 3 panelists, quorum 2, votes 1/2/3: nobody can rule or vote again
+    dispute_id = _open_for(arbitrable, arbitrator, stranger)
+    for panelist, ruling in zip(panelists, (1, 2, 3), strict=True):
+        arbitrator.vote(dispute_id, ruling, sender=panelist)
+    assert arbitrator.disputeStatus(dispute_id) == 0
+    with ape.reverts("panel: ruling deadline not passed"):
+        arbitrator.ruleByDefault(dispute_id, sender=stranger)
+    chain.pending_timestamp += RULING_PERIOD
+    receipt = arbitrator.ruleByDefault(dispute_id, sender=stranger)
+    assert receipt.decode_logs(arbitrator.DefaultRuled)[0].ruling == 0
+    assert arbitrator.disputeStatus(dispute_id) == 2 and arbitrator.currentRuling(dispute_id) == 0
+    assert arbitrable.ruled(dispute_id) and arbitrable.rulings(dispute_id) == 0
+    with ape.reverts("panel: dispute already ruled"):
+        arbitrator.ruleByDefault(dispute_id, sender=stranger)
+
+
+def test_vote__after_deadline__reverts(arbitrator, panelists, stranger, chain):
+    dispute_id = _open(arbitrator, stranger)
+    chain.pending_timestamp += RULING_PERIOD
+    with ape.reverts("panel: ruling deadline passed"):
+        arbitrator.vote(dispute_id, 1, sender=panelists[0])
+
+
 def test_appeal__any__disabled(arbitrator, stranger):
     dispute_id = _open(arbitrator, stranger)
     with ape.reverts("panel: appeals are disabled"):
@@ -81,15 +158,18 @@ def test_admin__stranger__reverts(arbitrator, stranger, call):
         call(arbitrator, stranger)
 
 
-def test_admin__owner__sets_fee_and_panel(arbitrator, deployer, stranger, panelists):
+def test_admin__owner__sets_fee_and_panel(arbitrator, deployer, stranger, panelists, chain):
     arbitrator.setFee(2 * ARBITRATION_FEE, sender=deployer)
+    assert arbitrator.arbitrationCost(b"") == ARBITRATION_FEE  # announced, not yet in force
+    chain.pending_timestamp += FEE_DELAY
+    chain.mine()
     assert arbitrator.arbitrationCost(b"") == 2 * ARBITRATION_FEE
     arbitrator.setPanel([stranger.address, panelists[0].address], 2, sender=deployer)
     assert arbitrator.isPanelist(stranger) and not arbitrator.isPanelist(panelists[2])
-    with ape.reverts("panel: quorum must be 1..panel size"):
+    with ape.reverts("panel: quorum must be above half the panel"):
         arbitrator.setPanel([stranger.address], 2, sender=deployer)
     with ape.reverts("panel: duplicate panelist"):
-        arbitrator.setPanel([stranger.address, stranger.address], 1, sender=deployer)
+        arbitrator.setPanel([stranger.address, stranger.address], 2, sender=deployer)
 
 
 def test_withdraw_fees__collected__paid_to_receiver(arbitrator, deployer, stranger, accounts):
@@ -121,7 +201,7 @@ def test_transfer_ownership__by_owner__pending_until_accepted_and_old_owner_keep
     assert not receipt.decode_logs(arbitrator.OwnershipTransferred)
     assert arbitrator.owner() == deployer.address and arbitrator.pending_owner() == successor.address
     arbitrator.setFee(3 * ARBITRATION_FEE, sender=deployer)
-    assert arbitrator.fee() == 3 * ARBITRATION_FEE
+    assert arbitrator.pendingFee() == 3 * ARBITRATION_FEE
     with ape.reverts(NOT_OWNER):
         arbitrator.setFee(1, sender=successor)
 
@@ -167,11 +247,11 @@ def test_accept_ownership__pending_owner__new_owner_manages_panel_and_old_owner_
     with ape.reverts(NOT_OWNER):
         arbitrator.transfer_ownership(deployer, sender=deployer)
 
-    arbitrator.setPanel([stranger.address, panelists[0].address], 1, sender=successor)
-    assert arbitrator.panel(0) == stranger.address and arbitrator.quorum() == 1
+    arbitrator.setPanel([stranger.address, panelists[0].address], 2, sender=successor)
+    assert arbitrator.panel(0) == stranger.address and arbitrator.quorum() == 2
     assert arbitrator.isPanelist(stranger) and not arbitrator.isPanelist(panelists[1])
     arbitrator.setFee(2 * ARBITRATION_FEE, sender=successor)
-    assert arbitrator.arbitrationCost(b"") == 2 * ARBITRATION_FEE
+    assert arbitrator.pendingFee() == 2 * ARBITRATION_FEE
     before = successor.balance
     receipt = arbitrator.withdrawFees(successor, sender=successor)
     assert successor.balance == before + ARBITRATION_FEE - receipt.total_fees_paid

@@ -31,6 +31,7 @@ pytestmark = pytest.mark.anvil
 
 SUBMITTED, DECIDED, DISPUTED, RESOLVED, PAID = 1, 2, 3, 4, 5
 COVERAGE, DEDUCTIBLE, PREMIUM, BOND = 10 * ETH, ETH // 2, ETH // 10, ETH // 20
+PANEL_RULING_PERIOD, DISPUTE_TIMEOUT = 14 * 24 * 3600, 30 * 24 * 3600
 INSTANT_LIMIT, MIN_CONFIDENCE, WINDOW, TIMEOUT = ETH, 9000, 3 * DAY, DAY
 
 
@@ -58,6 +59,7 @@ class ModelClaim:
     insurer_disputed: bool = False
     escalated: bool = False
     dispute_id: int = -1
+    disputed_at: int = 0
     votes: dict = field(default_factory=dict)
 
 
@@ -282,14 +284,15 @@ class ClaimsMachine(RuleBasedStateMachine):
             if action == "finalize":
                 self.advance_time(WINDOW)
         elif status == DISPUTED:
-            action = "rule"
+            action = data.draw(st.sampled_from(["rule", "rule", "default", "timeout"]), label="action")
         else:
             action = "withdraw"
         self.act(data, claim_id, action)
 
     @precondition(lambda self: self.claims)
     @rule(
-        data=st.data(), action=st.sampled_from(["sign", "vote", "escalate", "dispute", "finalize", "rule", "withdraw"])
+        data=st.data(),
+        action=st.sampled_from(["sign", "vote", "escalate", "dispute", "finalize", "rule", "withdraw", "timeout"]),
     )
     def poke(self, data, action):
         """Try any action on any claim; the model says whether it must succeed or revert."""
@@ -319,6 +322,10 @@ class ClaimsMachine(RuleBasedStateMachine):
             self.finalize(claim_id)
         elif action == "rule":
             self.rule_dispute(claim_id, data.draw(st.integers(0, 3), label="ruling"))
+        elif action == "default":
+            self.default_ruling(claim_id)
+        elif action == "timeout":
+            self.close_timed_out(claim_id)
         else:
             self.withdraw_payout(claim_id, data.draw(st.booleans(), label="collect"))
 
@@ -380,6 +387,7 @@ class ClaimsMachine(RuleBasedStateMachine):
             receipt = self.desk.dispute(claim_id, value=value, sender=who)
             claim.dispute_id = receipt.decode_logs(self.desk.ClaimDisputed)[0].disputeId
             claim.status, claim.disputer, claim.insurer_disputed = DISPUTED, who, by_insurer
+            claim.disputed_at = self.last_timestamp()
             self.held_bonds += BOND
         else:
             self.expect_revert(self.desk.dispute, claim_id, value=value, sender=who)
@@ -391,6 +399,7 @@ class ClaimsMachine(RuleBasedStateMachine):
             receipt = self.desk.escalate(claim_id, value=ARBITRATION_FEE, sender=who)
             claim.dispute_id = receipt.decode_logs(self.desk.ClaimEscalated)[0].disputeId
             claim.status, claim.escalated = DISPUTED, True
+            claim.disputed_at = self.last_timestamp()
         else:
             self.expect_revert(self.desk.escalate, claim_id, value=ARBITRATION_FEE, sender=who)
 
@@ -407,10 +416,17 @@ class ClaimsMachine(RuleBasedStateMachine):
             )
             return
         panel = self.env["panelists"]
+        if self.now() >= claim.disputed_at + PANEL_RULING_PERIOD:
+            # too late to vote: the panel's deadline passed, and anyone gives the default ruling instead
+            self.expect_revert(
+                self.arbitrator.vote, claim.dispute_id, ruling, sender=panel[0], reason="panel: ruling deadline passed"
+            )
+            self.default_ruling(claim_id)
+            return
         self.arbitrator.vote(claim.dispute_id, ruling, sender=panel[0])
         self.arbitrator.vote(claim.dispute_id, ruling, sender=panel[1])
         holder = self.policies[claim.policy_id].holder
-        if ruling == 2:
+        if ruling == 2 or (ruling == 0 and claim.escalated):  # a refusal pays an escalated claim as ruling 2
             payout = max(claim.claimed - DEDUCTIBLE, 0)
         elif ruling == 3 or claim.escalated:
             payout = 0
@@ -423,6 +439,46 @@ class ClaimsMachine(RuleBasedStateMachine):
             else:
                 self.credit(holder if ruling == 2 else self.env["insurer"], BOND)
         self.resolve(claim_id, payout)
+
+    def ruling_zero_payout(self, claim) -> int:
+        """Ruling 0 (a refusal, a panel's default, the desk's timeout): the oracle's payout, or for an
+        escalated claim the claimed amount less the deductible."""
+        return max(claim.claimed - DEDUCTIBLE, 0) if claim.escalated else claim.payout
+
+    def default_ruling(self, claim_id):
+        """The panel's deadline passes undecided; anyone gives the default ruling 0."""
+        claim = self.claims[claim_id]
+        if claim.status != DISPUTED:
+            return
+        if self.now() < claim.disputed_at + PANEL_RULING_PERIOD:
+            self.advance_time(PANEL_RULING_PERIOD)
+        self.arbitrator.ruleByDefault(claim.dispute_id, sender=self.env["stranger"])
+        holder = self.policies[claim.policy_id].holder
+        if not claim.escalated:
+            self.held_bonds -= BOND
+            # ruling 0: the oracle decision stands, so the disputer lost
+            self.credit(holder if claim.insurer_disputed else self.env["insurer"], BOND)
+        self.resolve(claim_id, self.ruling_zero_payout(claim))
+
+    def close_timed_out(self, claim_id):
+        """The arbitrator never rules; after the desk's timeout anyone closes the dispute by default."""
+        claim = self.claims[claim_id]
+        if claim.status != DISPUTED:
+            self.expect_revert(self.desk.closeTimedOutDispute, claim_id, sender=self.env["stranger"])
+            return
+        if self.now() < claim.disputed_at + DISPUTE_TIMEOUT:
+            self.expect_revert(
+                self.desk.closeTimedOutDispute,
+                claim_id,
+                sender=self.env["stranger"],
+                reason="claims: dispute timeout not over",
+            )
+            self.advance_time(DISPUTE_TIMEOUT)
+        self.desk.closeTimedOutDispute(claim_id, sender=self.env["stranger"])
+        if not claim.escalated:
+            self.held_bonds -= BOND
+            self.credit(self.env["insurer"] if claim.insurer_disputed else self.policies[claim.policy_id].holder, BOND)
+        self.resolve(claim_id, self.ruling_zero_payout(claim))
 
     def withdraw_payout(self, claim_id, collect=False):
         """`withdrawPayout` (resolved claims), or `collect` (also finalizes a decided claim past its window)."""
