@@ -85,7 +85,7 @@ MAX_AMOUNT: constant(uint256) = 2**96 - 1
 MAX_PERIL: constant(uint256) = 15
 
 REPORT_TYPEHASH: constant(bytes32) = keccak256(
-    "Report(uint256 claimId,uint8 decision,uint256 payout,uint16 confidence,bytes32 explanationHash,bytes32 modelHash,bytes32 evidenceRoot,bytes32 termsHash)"
+    "Report(uint256 claimId,uint8 decision,uint256 payout,uint16 confidence,bytes32 explanationHash,bytes32 modelHash,bytes32 evidenceRoot,bytes32 termsHash,uint256 epoch,uint256 deadline)"
 )
 
 # Bit layout of the packed words.
@@ -179,6 +179,8 @@ struct Report:
     modelHash: bytes32
     evidenceRoot: bytes32
     termsHash: bytes32
+    epoch: uint256
+    deadline: uint256
 
 struct Signature:
     v: uint8
@@ -910,6 +912,17 @@ def isCommitteeMember(product_id: uint256, account: address) -> bool:
 
 @external
 @view
+def committeeEpoch(product_id: uint256) -> uint256:
+    """
+    @notice The product's committee epoch (1 at creation, one more per rotation); reports must name it.
+    @param product_id The product.
+    @return uint256 The epoch.
+    """
+    return self._committee_epoch[product_id]
+
+
+@external
+@view
 def isModelApproved(product_id: uint256, model_hash: bytes32) -> bool:
     """
     @notice Whether reports may carry `model_hash` for this product.
@@ -1053,7 +1066,9 @@ def _holder_of_claim(claim_id: uint256) -> address:
 def _check_report(report: Report, claim_word: uint256, product_id: uint256) -> uint256:
     """
     @notice Checks a report against the claim and product it names; returns the product's rules word.
-    @dev The payout rules the off-chain assessment follows, enforced here: REJECT and REFER carry 0;
+    @dev The report must name the product's current committee epoch (a rotation voids signatures
+         collected before it) and a deadline not yet passed (signatures expire).
+         The payout rules the off-chain assessment follows, enforced here: REJECT and REFER carry 0;
          APPROVE and PARTIAL carry at least 1 and at most the claimed amount less the deductible.
          The remaining coverage caps every payout when the claim resolves (`_resolve`).
     @param report The decision.
@@ -1062,6 +1077,9 @@ def _check_report(report: Report, claim_word: uint256, product_id: uint256) -> u
     @return uint256 The product's rules word.
     """
     assert claim_word & MASK_8 == SUBMITTED, "oracle: claim not awaiting one"
+    # signatures collected under an earlier committee, or too old, do not count
+    assert report.epoch == self._committee_epoch[product_id], "oracle: report for another committee epoch"
+    assert block.timestamp <= report.deadline, "oracle: report expired"
     assert report.evidenceRoot == self._evidence_roots[report.claimId], "oracle: evidence root mismatch"
     assert report.termsHash == self._product_terms_hash[product_id], "oracle: terms hash mismatch"
     assert self._model_approved[product_id][report.modelHash], "oracle: model not approved"
@@ -1090,7 +1108,8 @@ def _report_digest(report: Report) -> bytes32:
     struct_hash: bytes32 = keccak256(
         abi_encode(
             REPORT_TYPEHASH, report.claimId, report.decision, report.payout, report.confidence,
-            report.explanationHash, report.modelHash, report.evidenceRoot, report.termsHash,
+            report.explanationHash, report.modelHash, report.evidenceRoot, report.termsHash, report.epoch,
+            report.deadline,
         )
     )
     return eip712_domain_separator._hash_typed_data_v4(struct_hash)

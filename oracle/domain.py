@@ -15,6 +15,9 @@ DEV_MNEMONIC = "test test test test test test test test test test test junk"
 BPS = 10_000
 """Basis points in one: confidences and probabilities are integers 0..BPS."""
 
+REPORT_VALIDITY_S = 7 * 24 * 3600
+"""How long after a claim's submission a signed report on it stays valid (its EIP-712 `deadline`)."""
+
 
 class Decision(IntEnum):
     """A claim decision as the contract encodes it (uint8)."""

@@ -260,6 +260,10 @@ class ClaimsManagerClient:
         """The product's current committee addresses."""
         return list(self.call("committee", product_id))
 
+    def committee_epoch(self, product_id: int) -> int:
+        """The product's committee epoch, which every report on its claims must name."""
+        return int(self.call("committeeEpoch", product_id))
+
     def claims_submitted(self, from_block: int, to_block: int) -> list[ClaimSubmitted]:
         """Every `ClaimSubmitted` event mined in [from_block, to_block], in chain order."""
         return self.scan(from_block, to_block)[0]

@@ -9,7 +9,7 @@ from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
 from eth_utils import keccak
 
-from oracle.domain import BPS, Decision
+from oracle.domain import BPS, REPORT_VALIDITY_S, Decision
 
 DOMAIN_NAME = "ClaimsOracle"
 DOMAIN_VERSION = "1"
@@ -19,7 +19,7 @@ SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681
 
 Signature = tuple[int, bytes, bytes]
 """(v, r, s) as the contract's `Signature` struct wants them."""
-ReportTuple = tuple[int, int, int, int, bytes, bytes, bytes, bytes]
+ReportTuple = tuple[int, int, int, int, bytes, bytes, bytes, bytes, int, int]
 """A report in the field order of the contract's `Report` struct."""
 
 REPORT_TYPES = {
@@ -32,13 +32,16 @@ REPORT_TYPES = {
         {"name": "modelHash", "type": "bytes32"},
         {"name": "evidenceRoot", "type": "bytes32"},
         {"name": "termsHash", "type": "bytes32"},
+        {"name": "epoch", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
     ]
 }
 
 
 @dataclass(frozen=True)
 class Report:
-    """One oracle decision on one claim, bound to its evidence, terms and model."""
+    """One oracle decision on one claim, bound to its evidence, terms and model, to the committee epoch that
+    decided it (a rotation voids earlier signatures) and to a deadline (unix time) after which it expires."""
 
     claimId: int
     decision: int
@@ -48,6 +51,8 @@ class Report:
     modelHash: bytes
     evidenceRoot: bytes
     termsHash: bytes
+    epoch: int
+    deadline: int
 
     def __post_init__(self) -> None:
         """Reject values the contract would refuse, with the offending value named."""
@@ -57,6 +62,8 @@ class Report:
             raise ValueError(f"confidence must be 0..{MAX_CONFIDENCE_BPS} basis points, got {self.confidence}")
         if self.payout < 0 or self.claimId <= 0:
             raise ValueError(f"payout must be >= 0 and claimId > 0, got {self.payout}, {self.claimId}")
+        if self.epoch <= 0 or self.deadline <= 0:
+            raise ValueError(f"epoch and deadline must be > 0, got {self.epoch}, {self.deadline}")
         for name in ("explanationHash", "modelHash", "evidenceRoot", "termsHash"):
             value = getattr(self, name)
             if not isinstance(value, bytes | bytearray) or len(value) != 32:
@@ -119,3 +126,9 @@ def sign_quorum(report: Report, domain: Domain, keys_by_address: dict[str, bytes
     """Signatures from every given signer, ordered by ascending signer address as the contract requires."""
     ordered = sorted(keys_by_address.items(), key=lambda item: int(item[0], 16))
     return [sign_report(report, domain, key) for _, key in ordered]
+
+
+def report_deadline(submitted_at: int) -> int:
+    """The deadline every committee member puts in its report on a claim submitted at `submitted_at`: the same
+    for all of them (their signatures must cover one digest), `REPORT_VALIDITY_S` after the submission."""
+    return submitted_at + REPORT_VALIDITY_S

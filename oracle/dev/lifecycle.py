@@ -11,7 +11,7 @@ from pathlib import Path
 from eth_utils import keccak
 
 from oracle.chain.deploy import DAY, ETH, demo_product_config
-from oracle.chain.report import Domain, Report, sign_quorum
+from oracle.chain.report import Domain, Report, report_deadline, sign_quorum
 from oracle.domain import Decision
 
 DEMO_MODEL_HASH = keccak(b"damage-model-demo")
@@ -121,6 +121,8 @@ def run_lifecycle() -> LifecycleResult:
             DEMO_MODEL_HASH,
             bytes(manager.claim(claim_id).evidenceRoot),
             DEMO_TERMS_HASH,
+            int(manager.committeeEpoch(product_id)),
+            report_deadline(int(manager.claim(claim_id).timestamp)),
         )
 
     # 1. approval through the window: submit, 2-of-3 signed report, finalize, withdraw

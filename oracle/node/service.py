@@ -17,7 +17,7 @@ from web3.exceptions import Web3Exception
 
 from oracle.assess import Claim
 from oracle.chain.contracts import ClaimsManagerClient
-from oracle.chain.report import Report
+from oracle.chain.report import Report, report_deadline
 from oracle.claim.assessor import ClaimAssessor
 from oracle.claim.batch import ClaimBatch, ClaimOutcome
 from oracle.claim.context import claim_from_chain
@@ -50,8 +50,10 @@ def outcome_record(outcome: ClaimOutcome) -> dict[str, Any]:
     }
 
 
-def report_for(claim_id: int, context: dict[str, Any], outcome: dict[str, Any]) -> Report:
-    """The on-chain report for a stored outcome and claim context."""
+def report_for(claim_id: int, context: dict[str, Any], outcome: dict[str, Any], epoch: int) -> Report:
+    """The on-chain report for a stored outcome and claim context, signed for the product's committee `epoch`.
+
+    Its deadline follows from the claim's submission time, so every member's report has the same digest."""
     return Report(
         claim_id,
         outcome["decision"],
@@ -61,6 +63,8 @@ def report_for(claim_id: int, context: dict[str, Any], outcome: dict[str, Any]) 
         bytes.fromhex(outcome["model_hash"]),
         bytes.fromhex(context["evidence_root"]),
         bytes.fromhex(context["terms_hash"]),
+        epoch,
+        report_deadline(int(context["submitted_at"])),
     )
 
 
@@ -323,7 +327,15 @@ class OracleNode:
 
     def _submit_jobs(self, jobs: list[JobView]) -> int:
         """Send (or check on) the transactions of assessed jobs; returns how many changed state."""
-        items = [(job, _report(job)) for job in jobs]
+        epochs: dict[int, int] = {}  # product -> committee epoch, read once per call from the latest block
+
+        def epoch_of(job: JobView) -> int:
+            product_id = int(job.event["context"]["product_id"])
+            if product_id not in epochs:
+                epochs[product_id] = self.client.committee_epoch(product_id)
+            return epochs[product_id]
+
+        items = [(job, _report(job, epoch_of(job))) for job in jobs]
         states = self.submitter.submit_many(items)
         moved = 0
         for job, _ in items:
@@ -357,10 +369,10 @@ class OracleNode:
         self._retry_at[job.claim_id] = time.monotonic() + max(self.poll_seconds, 1.0) * 2 ** (attempts - 1)
 
 
-def _report(job: JobView) -> Report:
-    """The report of an assessed job, from the outcome and claim context its row keeps."""
+def _report(job: JobView, epoch: int) -> Report:
+    """The report of an assessed job, from the outcome and claim context its row keeps, for committee `epoch`."""
     assert job.outcome is not None, f"claim {job.claim_id}: a {job.state} job without its outcome"
-    return report_for(job.claim_id, job.event["context"], job.outcome)
+    return report_for(job.claim_id, job.event["context"], job.outcome, epoch)
 
 
 def _context_record(context: Claim) -> dict[str, Any]:

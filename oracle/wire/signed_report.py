@@ -38,6 +38,8 @@ class SignedReport(BaseModel):
     modelHash: Bytes32
     evidenceRoot: Bytes32
     termsHash: Bytes32
+    epoch: Uint = Field(gt=0)
+    deadline: Uint = Field(gt=0)
     signer: Address
     signature: Signature
 
@@ -64,6 +66,8 @@ class SignedReport(BaseModel):
             self.modelHash,
             self.evidenceRoot,
             self.termsHash,
+            self.epoch,
+            self.deadline,
         )
 
     def domain(self) -> Domain:

@@ -12,6 +12,7 @@ from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector
 
 from oracle.adapter.schema import bridge_data
+from oracle.chain.report import report_deadline
 from oracle.domain import REPO_ROOT
 
 JOB_SPEC = REPO_ROOT / "chainlink" / "claims_assessment_job.toml"
@@ -87,6 +88,9 @@ async def test_job_spec__exact_bridge_request__adapter_answers_and_vote_encodes(
     ctx = make_context(photo_bytes)
     decoded = cbor_request(ctx)
     variables = {"jobSpec.externalJobID": EXTERNAL_JOB_ID, **{f"decode_cbor.{k}": v for k, v in decoded.items()}}
+    # the requester adds the committee epoch and the report deadline, which go into the vote only
+    variables["decode_cbor.epoch"] = 1
+    variables["decode_cbor.reportDeadline"] = report_deadline(ctx.submitted_at)
     graph = tasks()
     request_body = render(graph["assess"]["requestData"], variables)
     request_body["meta"] = {"oracleRequest": {"requestId": "0x" + "11" * 32}}  # the node adds the run's meta
@@ -115,8 +119,9 @@ async def test_job_spec__exact_bridge_request__adapter_answers_and_vote_encodes(
     assert (
         calldata[:4].hex()
         == function_signature_to_4byte_selector(
-            "voteReport((uint256,uint8,uint256,uint16,bytes32,bytes32,bytes32,bytes32))"
+            "voteReport((uint256,uint8,uint256,uint16,bytes32,bytes32,bytes32,bytes32,uint256,uint256))"
         ).hex()
     )
     assert values[0] == ctx.claim_id and values[1] == answer["data"]["decision"]
     assert values[6] == ctx.evidence_root and values[7] == ctx.terms_hash
+    assert values[8] == 1 and values[9] == report_deadline(ctx.submitted_at)

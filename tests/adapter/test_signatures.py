@@ -33,6 +33,8 @@ REPORT = Report(
     keccak(b"model"),
     keccak(b"manifest"),
     keccak(b"terms"),
+    1,
+    2_000_000_000,
 )
 MEMBER = Account.from_key(b"\x11" * 32)
 OUTSIDER = Account.from_key(b"\x22" * 32)

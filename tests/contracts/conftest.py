@@ -6,7 +6,7 @@ import pytest
 from eth_utils import keccak
 
 from oracle.chain.deploy import demo_product_config
-from oracle.chain.report import Decision, Domain, Report, sign_quorum
+from oracle.chain.report import Decision, Domain, Report, report_deadline, sign_quorum
 
 ETH = 10**18
 DAY = 24 * 3600
@@ -178,6 +178,9 @@ def make_report(manager):
             modelHash=MODEL_HASH,
             evidenceRoot=bytes(manager.claim(claim_id).evidenceRoot),
             termsHash=TERMS_HASH,
+            # the product's current committee epoch (1 for an unknown claim) and the deadline nodes use
+            epoch=max(1, manager.committeeEpoch(manager.policy(claim_id >> 12).productId)),
+            deadline=report_deadline(manager.claim(claim_id).timestamp),
         )
         fields.update(overrides)
         return Report(**fields)

@@ -256,6 +256,44 @@ def test_signed_report__bad_binding_or_values__reverts(
         manager.submitSignedReport(report.as_tuple(), sign(report), sender=deployer)
 
 
+# reports are bound to the committee epoch and a deadline (issue 13)
+
+
+def test_signed_report__signed_before_committee_rotation__reverts(
+    manager, governor, open_claim, make_report, sign, oracles, stranger, insurer, deployer
+):
+    # two members sign, then the committee rotates (both stay in it); their old signatures must not count
+    product_id, _, claim_id = open_claim()
+    report = make_report(claim_id)
+    signatures = sign(report)
+    governor.setCommittee(product_id, [o.address for o in oracles[:2]] + [stranger.address], 2, sender=insurer)
+    with ape.reverts("oracle: report for another committee epoch"):
+        manager.submitSignedReport(report.as_tuple(), signatures, sender=deployer)
+    fresh = make_report(claim_id)  # the same decision signed for the new epoch
+    assert fresh.epoch == report.epoch + 1
+    manager.submitSignedReport(fresh.as_tuple(), sign(fresh), sender=deployer)
+
+
+def test_signed_report__past_its_deadline__reverts(manager, open_claim, make_report, sign, deployer, chain):
+    # signatures never expired: one collected long ago could be replayed while the claim still waited
+    _, _, claim_id = open_claim()
+    report = make_report(claim_id)
+    signatures = sign(report)
+    chain.pending_timestamp = report.deadline + 1
+    with ape.reverts("oracle: report expired"):
+        manager.submitSignedReport(report.as_tuple(), signatures, sender=deployer)
+
+
+def test_vote_report__another_epoch_or_expired__reverts(manager, open_claim, make_report, oracles, chain):
+    _, _, claim_id = open_claim()
+    with ape.reverts("oracle: report for another committee epoch"):
+        manager.voteReport(make_report(claim_id, epoch=2).as_tuple(), sender=oracles[0])
+    report = make_report(claim_id)
+    chain.pending_timestamp = report.deadline + 1
+    with ape.reverts("oracle: report expired"):
+        manager.voteReport(report.as_tuple(), sender=oracles[0])
+
+
 # the payout rules the off-chain assessment follows, enforced by the contract itself (issue 13)
 
 
@@ -362,6 +400,9 @@ def test_vote_report__committee_rotated__old_votes_do_not_count(
     report = make_report(claim_id, payout=3 * ETH, confidence=8000)
     manager.voteReport(report.as_tuple(), sender=oracles[0])
     governor.setCommittee(product_id, [oracles[0].address, accounts[10].address], 2, sender=insurer)
+    with ape.reverts("oracle: report for another committee epoch"):  # the old epoch's report is void
+        manager.voteReport(report.as_tuple(), sender=accounts[10])
+    report = make_report(claim_id, payout=3 * ETH, confidence=8000)  # the new epoch's report
     manager.voteReport(report.as_tuple(), sender=accounts[10])
     assert manager.claim(claim_id).status == SUBMITTED  # the old epoch's vote is gone
     manager.voteReport(report.as_tuple(), sender=oracles[0])  # re-vote in the new epoch

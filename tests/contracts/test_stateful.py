@@ -23,7 +23,7 @@ from hypothesis.stateful import (
 )
 from web3.exceptions import ContractLogicError as Web3Revert
 
-from oracle.chain.report import Decision, Report, sign_quorum
+from oracle.chain.report import Decision, Report, report_deadline, sign_quorum
 
 from .conftest import ARBITRATION_FEE, DAY, ETH, MODEL_HASH, TERMS_HASH
 
@@ -122,9 +122,23 @@ class ClaimsMachine(RuleBasedStateMachine):
 
     def report(self, claim_id: int, decision: Decision, payout: int, confidence: int) -> Report:
         root = keccak(b"evidence-%d" % claim_id)
+        deadline = report_deadline(self.claims[claim_id].submitted_at)
         return Report(
-            claim_id, int(decision), payout, confidence, keccak(b"x%d" % claim_id), MODEL_HASH, root, TERMS_HASH
+            claim_id,
+            int(decision),
+            payout,
+            confidence,
+            keccak(b"x%d" % claim_id),
+            MODEL_HASH,
+            root,
+            TERMS_HASH,
+            1,
+            deadline,
         )
+
+    def fresh(self, claim_id: int) -> bool:
+        """Whether a report signed for the claim is still before its deadline (the committee never rotates here)."""
+        return self.now() <= report_deadline(self.claims[claim_id].submitted_at)
 
     def apply_decision(self, claim_id: int, decision: Decision, payout: int, confidence: int):
         claim = self.claims[claim_id]
@@ -344,7 +358,8 @@ class ClaimsMachine(RuleBasedStateMachine):
         report = self.report(claim_id, decision, payout, confidence)
         oracles = self.env["oracles"][:signer_count]
         signatures = sign_quorum(report, self.env["domain"], {o.address: o.private_key for o in oracles})
-        if claim.status == SUBMITTED and signer_count >= 2 and self.report_valid(decision, payout, claim.claimed):
+        valid = self.report_valid(decision, payout, claim.claimed) and self.fresh(claim_id)
+        if claim.status == SUBMITTED and signer_count >= 2 and valid:
             self.manager.submitSignedReport(report.as_tuple(), signatures, sender=self.env["deployer"])
             self.apply_decision(claim_id, decision, payout, confidence)
         else:
@@ -358,7 +373,7 @@ class ClaimsMachine(RuleBasedStateMachine):
         payout = 0 if decision in (Decision.REJECT, Decision.REFER) else claim.claimed // 2
         report = self.report(claim_id, decision, payout, 8000)
         voter = self.env["oracles"][voter_index]
-        invalid = not self.report_valid(decision, payout, claim.claimed)
+        invalid = not (self.report_valid(decision, payout, claim.claimed) and self.fresh(claim_id))
         if claim.status != SUBMITTED or voter.address in claim.votes or invalid:
             self.expect_revert(self.manager.voteReport, report.as_tuple(), sender=voter)
             return

@@ -15,7 +15,7 @@ from eth_utils import keccak
 
 from oracle.adapter.signatures import SignedReport
 from oracle.chain.deploy import ETH, submit_claim
-from oracle.chain.report import SECP256K1_HALF_N, Decision, Report, sign_report
+from oracle.chain.report import SECP256K1_HALF_N, Decision, Report, report_deadline, sign_report
 from oracle.db import ASSESSED, DONE, SENDING, NodeStore
 from oracle.dev.devchain import DEV_MNEMONIC
 from oracle.node.aggregate import AggregateSubmitter, SignatureRelayClient
@@ -45,7 +45,16 @@ def claim(deployed):
         3 * ETH,
     )
     report = Report(
-        claim_id, int(Decision.PARTIAL), 2 * ETH, 8000, keccak(b"explanation"), MODEL_HASH, root, TERMS_HASH
+        claim_id,
+        int(Decision.PARTIAL),
+        2 * ETH,
+        8000,
+        keccak(b"explanation"),
+        MODEL_HASH,
+        root,
+        TERMS_HASH,
+        1,
+        report_deadline(deployed.chain.w3.eth.get_block("latest").timestamp),
     )
     first = claim_id % 3
     in_turn = [3 + (first + rank) % 3 for rank in range(3)]  # dev account indices: designated, fallback 1, 2

@@ -7,7 +7,7 @@ from eth_account import Account
 from eth_utils import keccak
 
 from oracle.chain.deploy import ETH, submit_claim
-from oracle.chain.report import Decision, Report
+from oracle.chain.report import Decision, Report, report_deadline
 from oracle.db import ASSESSED, DONE, SENDING, NodeStore
 from oracle.dev.devchain import DEV_MNEMONIC
 from oracle.node.signer import Signer
@@ -43,7 +43,16 @@ def claim(deployed):
         3 * ETH,
     )
     report = Report(
-        claim_id, int(Decision.PARTIAL), 2 * ETH, 8000, keccak(b"explanation"), MODEL_HASH, root, TERMS_HASH
+        claim_id,
+        int(Decision.PARTIAL),
+        2 * ETH,
+        8000,
+        keccak(b"explanation"),
+        MODEL_HASH,
+        root,
+        TERMS_HASH,
+        1,
+        report_deadline(deployed.chain.w3.eth.get_block("latest").timestamp),
     )
     return claim_id, report
 
@@ -164,6 +173,8 @@ def _claims(deployed, count):
                 MODEL_HASH,
                 root,
                 TERMS_HASH,
+                1,
+                report_deadline(w3.eth.get_block("latest").timestamp),
             )
         )
     return reports
