@@ -422,6 +422,33 @@ def updateCommittee(product_id: uint256, members: DynArray[address, MAX_COMMITTE
 
 
 @external
+def removeMember(product_id: uint256, member: address):
+    """
+    @notice Takes one member out of the committee at once; see `ProductGovernor.leaveCommittee`.
+    @dev Only the governor, for a member leaving on its own. Starts a new committee epoch (reports
+         and votes collected before it no longer count). The threshold stays: if it is now above
+         the committee's size no report can reach it, and claims go to the arbitrator by
+         `escalate` after the oracle timeout; a leaving member never lowers the bar for the rest.
+    @param product_id The product.
+    @param member The leaving member.
+    """
+    self._only_governor()
+    assert self._is_member[product_id][member], "products: not a committee member"
+    self._is_member[product_id][member] = False
+    members: DynArray[address, MAX_COMMITTEE] = []
+    for other: address in self._committee[product_id]:
+        if other != member:
+            members.append(other)
+    self._committee[product_id] = members
+    epoch: uint256 = self._committee_epoch[product_id] + 1
+    self._committee_epoch[product_id] = epoch
+    rules: uint256 = self._product_rules[product_id]
+    threshold: uint256 = (rules >> RULES_THRESHOLD_SHIFT) & MASK_8
+    self._product_rules[product_id] = (rules & ~(MASK_8 << RULES_SIZE_SHIFT)) | (len(members) << RULES_SIZE_SHIFT)
+    log CommitteeUpdated(productId=product_id, members=members, threshold=threshold, epoch=epoch)
+
+
+@external
 def updateModel(product_id: uint256, model_hash: bytes32, approved: bool):
     """
     @notice Approves or withdraws a model hash; see `ProductGovernor.setModelApproval`.

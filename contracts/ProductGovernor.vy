@@ -173,6 +173,20 @@ def setCommittee(product_id: uint256, members: DynArray[address, MAX_COMMITTEE],
 
 
 @external
+def leaveCommittee(product_id: uint256):
+    """
+    @notice Takes the caller out of the product's oracle committee at once (e.g. its key is compromised).
+    @dev Only a member, for itself: nobody else can remove a member at once. Starts a new committee
+         epoch, so signatures and votes collected before it no longer count. The threshold stays,
+         so the remaining members never need fewer signatures than the claimant was promised; if
+         too few remain, claims go to the arbitrator by `escalate` after the oracle timeout.
+         Reverts "products: not a committee member".
+    @param product_id The product.
+    """
+    extcall IClaimsManagerAdmin(self.manager).removeMember(product_id, msg.sender)
+
+
+@external
 def setModelApproval(product_id: uint256, model_hash: bytes32, approved: bool):
     """
     @notice Approves or withdraws approval of a damage model (by its sha256) for reports.

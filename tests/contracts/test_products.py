@@ -164,3 +164,50 @@ def test_arbitrator_extra_data__set_at_creation__returned_and_bounded(manager, c
     assert bytes(desk.arbitratorExtraData(product_id)) == b"\x00" * 31 + b"\x03"
     with ape.reverts():  # Vyper's ABI decoder refuses a Bytes[256] argument that is longer, without a reason
         create_product(capital=0, arbitratorExtraData=b"\x01" * 257)
+
+
+# a committee member may remove itself at once (issue 13); nobody else can
+
+
+def test_leave_committee__member_with_compromised_key__removed_at_once_and_old_signatures_void(
+    manager, governor, open_claim, make_report, sign, oracles, deployer
+):
+    product_id, _, claim_id = open_claim()
+    report = make_report(claim_id)
+    signatures = sign(report)  # oracles[0] and oracles[1]
+    receipt = governor.leaveCommittee(product_id, sender=oracles[0])
+    event = receipt.decode_logs(manager.CommitteeUpdated)[0]
+    assert event.epoch == report.epoch + 1 and event.threshold == 2
+    assert manager.committee(product_id) == [oracles[1].address, oracles[2].address]
+    assert not manager.isCommitteeMember(product_id, oracles[0])
+    assert manager.product(product_id).committeeSize == 2 and manager.product(product_id).threshold == 2
+    with ape.reverts("oracle: report for another committee epoch"):
+        manager.submitSignedReport(report.as_tuple(), signatures, sender=deployer)
+    fresh = make_report(claim_id)
+    with ape.reverts("oracle: signer not in committee"):
+        manager.submitSignedReport(fresh.as_tuple(), sign(fresh), sender=deployer)
+    manager.submitSignedReport(fresh.as_tuple(), sign(fresh, signers=oracles[1:]), sender=deployer)
+
+
+def test_leave_committee__not_a_member_or_twice__reverts(governor, create_product, oracles, insurer, stranger):
+    product_id = create_product(capital=0)
+    with ape.reverts("products: not a committee member"):
+        governor.leaveCommittee(product_id, sender=stranger)
+    with ape.reverts("products: not a committee member"):
+        governor.leaveCommittee(product_id, sender=insurer)  # the insurer cannot remove anyone at once this way
+    governor.leaveCommittee(product_id, sender=oracles[2])
+    with ape.reverts("products: not a committee member"):
+        governor.leaveCommittee(product_id, sender=oracles[2])
+
+
+def test_leave_committee__threshold_above_remaining__never_lowered(
+    manager, governor, create_product, buy_policy, submit_claim, make_report, sign, oracles, deployer
+):
+    # a 2-of-2 committee loses a member: the other cannot decide alone; the claim waits for escalation
+    product_id = create_product(committee=[o.address for o in oracles[:2]], threshold=2)
+    claim_id = submit_claim(buy_policy(product_id))
+    governor.leaveCommittee(product_id, sender=oracles[1])
+    report = make_report(claim_id)
+    with ape.reverts("oracle: not enough signatures"):
+        manager.submitSignedReport(report.as_tuple(), sign(report, signers=oracles[:1]), sender=deployer)
+    assert manager.product(product_id).threshold == 2 and manager.product(product_id).committeeSize == 1
