@@ -14,7 +14,13 @@ from aiohttp import web
 from eth_utils import keccak
 
 from oracle.adapter.cache import SingleFlightCache
-from oracle.adapter.http import PayloadTooLargeError, decode_json, read_limited
+from oracle.adapter.http import (
+    ForbiddenRequestError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+    decode_json,
+    read_limited,
+)
 from oracle.adapter.schema import BridgeRequest, job_run_id, parse_bridge_request
 from oracle.adapter.signatures import register_signature_routes
 from oracle.cas.cid import InvalidCidError, is_cid
@@ -73,6 +79,8 @@ BACKGROUND: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("background", set)
 ERROR_STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (PayloadTooLargeError, 413),
     (BlobTooLargeError, 413),
+    (ForbiddenRequestError, 403),
+    (UnsupportedMediaTypeError, 415),
     (BadRequestError, 400),
     (InvalidCidError, 400),
     (EvidenceError, 400),

@@ -13,6 +13,23 @@ class PayloadTooLargeError(ValueError):
     """A request body is over the endpoint's size limit."""
 
 
+class ForbiddenRequestError(PermissionError):
+    """The request comes from where it may not (another origin, a host name not the gateway's) or asks for what
+    the endpoint never does for anyone (a method or account the dev wallet does not lend)."""
+
+
+class UnsupportedMediaTypeError(ValueError):
+    """The request body is not of the media type the endpoint requires."""
+
+
+def require_json_content_type(request: web.Request) -> None:
+    """Refuse a body not declared as application/json: such requests need a CORS preflight from a browser, so a
+    foreign page cannot send them as a "simple" form or text/plain request."""
+    if request.content_type != "application/json":
+        shown = request.headers.get("Content-Type") or "none"
+        raise UnsupportedMediaTypeError(f"send the body as Content-Type: application/json (got {shown})")
+
+
 async def read_limited(request: web.Request, limit: int) -> bytes:
     """Read the whole body, refusing it as soon as it is longer than limit bytes."""
     if request.content_length is not None and request.content_length > limit:
