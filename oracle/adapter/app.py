@@ -14,6 +14,7 @@ from aiohttp import web
 from eth_utils import keccak
 
 from oracle.adapter.cache import SingleFlightCache
+from oracle.adapter.claims import ChainNotConfiguredError, ChainUnavailableError, ClaimNotOnChainError, ClaimSource
 from oracle.adapter.http import (
     ForbiddenRequestError,
     PayloadTooLargeError,
@@ -21,8 +22,9 @@ from oracle.adapter.http import (
     decode_json,
     read_limited,
 )
-from oracle.adapter.schema import BridgeRequest, job_run_id, parse_bridge_request
+from oracle.adapter.schema import BridgeRequest, ClaimRequestData, job_run_id, parse_bridge_request
 from oracle.adapter.signatures import register_signature_routes
+from oracle.assess import Claim
 from oracle.cas.cid import InvalidCidError, is_cid
 from oracle.cas.store import BlobTooLargeError, ContentIntegrityError, ContentNotFoundError, ContentStore
 from oracle.claim.assessor import ClaimAssessor
@@ -74,6 +76,7 @@ CACHE = web.AppKey("cache", SingleFlightCache)
 LIMITER = web.AppKey("limiter", Limiter)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 BACKGROUND: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("background", set)
+CLAIMS = web.AppKey("claims", ClaimSource)
 
 # Domain errors and the HTTP status each one means; the first match wins, so subclasses come first.
 ERROR_STATUS: tuple[tuple[type[BaseException], int], ...] = (
@@ -88,6 +91,9 @@ ERROR_STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (ClaimContextError, 400),
     (TermsError, 400),
     (UpstreamError, 502),
+    (ChainUnavailableError, 502),
+    (ClaimNotOnChainError, 404),
+    (ChainNotConfiguredError, 503),
     (ContentNotFoundError, 404),
     (NotFoundError, 404),
     (ExplanationNotFoundError, 404),
@@ -137,19 +143,19 @@ def base_url(request: web.Request) -> str:
     return f"{request.scheme}://{request.host}"
 
 
-def success_body(job_id: object, outcome: ClaimOutcome, request: BridgeRequest, base: str) -> dict:
+def success_body(job_id: object, claim: Claim, outcome: ClaimOutcome, base: str) -> dict:
     """The Chainlink bridge success body; result is the explanationHash, payout a decimal string (uint256)."""
     explanation_hash = hex0x(outcome.explanation_hash)
     data = {
-        "claimId": str(request.data.claimId),
+        "claimId": str(claim.claim_id),
         "decision": outcome.decision,
         "decisionName": Decision(outcome.decision).name,
         "payout": str(outcome.payout),
         "confidence": outcome.confidence_bps,
         "explanationHash": explanation_hash,
         "modelHash": hex0x(outcome.model_hash),
-        "evidenceRoot": hex0x(request.data.evidenceRoot),
-        "termsHash": hex0x(request.data.termsHash),
+        "evidenceRoot": hex0x(claim.evidence_root),
+        "termsHash": hex0x(claim.terms_hash),
         "explanationCid": outcome.explanation_cid,
         "explanationURI": f"ipfs://{outcome.explanation_cid}",
         "explanationURL": f"{base}/content/{outcome.explanation_cid}",
@@ -158,9 +164,24 @@ def success_body(job_id: object, outcome: ClaimOutcome, request: BridgeRequest, 
     return {"jobRunID": job_id, "data": data, "result": explanation_hash, "statusCode": 200}
 
 
-async def decide(app: web.Application, request: BridgeRequest) -> ClaimOutcome:
+async def read_claim(app: web.Application, data: ClaimRequestData) -> Claim:
+    """The claim a bridge request names, as the chain records it; the request supplies its id and nothing else."""
+    source = app.get(CLAIMS)
+    if source is None:
+        raise ChainNotConfiguredError(
+            "this gateway reads each claim from the chain and has no contract to read from: set "
+            "CLAIMS_ORACLE_CONTRACT_ADDRESS and CLAIMS_ORACLE_RPC_URL"
+        )
+    chain_id = await asyncio.to_thread(lambda: source.chain_id)
+    if data.chainId is not None and data.chainId != chain_id:
+        raise BadRequestError(f"data.chainId {data.chainId} is not this gateway's chain {chain_id}")
+    if data.contract is not None and data.contract.lower() != source.contract.lower():
+        raise BadRequestError(f"data.contract {data.contract} is not this gateway's ClaimsManager {source.contract}")
+    return await asyncio.to_thread(source.claim, data.claimId)
+
+
+async def decide(app: web.Application, claim: Claim) -> ClaimOutcome:
     """Assess a claim once per (chain, contract, claimId, evidenceRoot), within the concurrency bound."""
-    claim = request.data.claim()
     limiter, assessor = app[LIMITER], app[ASSESSOR]
 
     async def compute() -> ClaimOutcome:
@@ -194,16 +215,18 @@ async def bridge(request: web.Request) -> web.Response:
         app[BACKGROUND].add(task)
         task.add_done_callback(app[BACKGROUND].discard)
         return web.json_response({"pending": True})
-    outcome = await decide(app, parsed)
-    return web.json_response(success_body(parsed.id, outcome, parsed, base_url(request)))
+    claim = await read_claim(app, parsed.data)
+    outcome = await decide(app, claim)
+    return web.json_response(success_body(parsed.id, claim, outcome, base_url(request)))
 
 
 async def complete_async(app: web.Application, request: BridgeRequest, base: str, response_url: str) -> None:
     """Assess in the background and PATCH `response_url` (the request's responseURL) with {"value": <success body
     as JSON text>} or {"error"}."""
     try:
-        outcome = await decide(app, request)
-        payload = {"value": json.dumps(success_body(request.id, outcome, request, base), separators=(",", ":"))}
+        claim = await read_claim(app, request.data)
+        outcome = await decide(app, claim)
+        payload = {"value": json.dumps(success_body(request.id, claim, outcome, base), separators=(",", ":"))}
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # noqa: BLE001 - every failure goes back to the node as an error
@@ -330,9 +353,15 @@ async def http_session(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(
-    settings: Settings, assessor: ClaimAssessor, store: ContentStore, *, cache_entries: int = 4096
+    settings: Settings,
+    assessor: ClaimAssessor,
+    store: ContentStore,
+    *,
+    claims: ClaimSource | None = None,
+    cache_entries: int = 4096,
 ) -> web.Application:
-    """Build the adapter and gateway app around an assessor and a content store."""
+    """Build the adapter and gateway app around an assessor and a content store; the bridge assesses the claims
+    `claims` reads from the chain (without it the bridge answers 503 and the gateway still serves content)."""
     app = web.Application(
         middlewares=[error_middleware],
         client_max_size=max(settings.adapter_max_body_bytes, BRIDGE_MAX_BODY_BYTES),
@@ -343,6 +372,8 @@ def create_app(
     app[CACHE] = SingleFlightCache(cache_entries)
     app[LIMITER] = Limiter(settings.adapter_max_concurrency)
     app[BACKGROUND] = set()
+    if claims is not None:
+        app[CLAIMS] = claims
     app.cleanup_ctx.append(http_session)
     app.router.add_post("/", bridge, name="bridge")
     app.router.add_get("/health", health, name="health")
