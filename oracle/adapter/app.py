@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import aiohttp
 from aiohttp import web
 from eth_utils import keccak
+from yarl import URL
 
 from oracle.adapter.cache import SingleFlightCache
 from oracle.adapter.claims import ChainNotConfiguredError, ChainUnavailableError, ClaimNotOnChainError, ClaimSource
@@ -33,6 +34,7 @@ from oracle.claim.context import ClaimContextError
 from oracle.claim.model import ModelUnavailableError, model_id
 from oracle.claim.replay import ExplanationNotFoundError
 from oracle.domain import Decision
+from oracle.encoding import MAX_JSON_DEPTH, json_depth
 from oracle.explain.canonical import hex0x
 from oracle.explain.evidence import EvidenceError
 from oracle.settings import Settings
@@ -47,7 +49,10 @@ BRIDGE_MAX_BODY_BYTES = 64 * 1024
 """A bridge request carries claim facts and hashes only; photos travel through the content store."""
 IMMUTABLE = "public, max-age=31536000, immutable"
 PATCH_ATTEMPTS = 3
-PATCH_TIMEOUT_S = 10.0
+MAX_PENDING_CALLBACKS = 256
+"""Async answers waiting to be delivered; past it, async requests are shed like uncached assessments."""
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+"""What the content, API and error responses allow a browser to do with them: nothing (no scripts, no framing)."""
 _KECCAK = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 
 
@@ -55,15 +60,25 @@ class NotFoundError(LookupError):
     """The requested content or explanation is not in the store."""
 
 
+class OverloadedError(RuntimeError):
+    """The bridge's queue of uncached assessments is full; the caller should retry after `retry_after_s`."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 @dataclass
 class Limiter:
     """The bound on concurrent assessments, with counters that show it holding."""
 
     limit: int
+    max_waiting: int = 8
     semaphore: asyncio.Semaphore = field(init=False)
     in_flight: int = 0
     peak: int = 0
     waiting: int = 0
+    shed: int = 0
 
     def __post_init__(self) -> None:
         self.semaphore = asyncio.Semaphore(self.limit)
@@ -76,6 +91,7 @@ CACHE = web.AppKey("cache", SingleFlightCache)
 LIMITER = web.AppKey("limiter", Limiter)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 BACKGROUND: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("background", set)
+CALLBACKS = web.AppKey("callbacks", aiohttp.ClientSession)
 CLAIMS = web.AppKey("claims", ClaimSource)
 
 # Domain errors and the HTTP status each one means; the first match wins, so subclasses come first.
@@ -98,6 +114,7 @@ ERROR_STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (NotFoundError, 404),
     (ExplanationNotFoundError, 404),
     (ModelUnavailableError, 503),
+    (OverloadedError, 503),
     (ContentIntegrityError, 500),
 )
 
@@ -132,10 +149,20 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
         failure = exc
     status, name, message = classify(failure)
     if status >= 500 and name == "InternalError":
-        log.exception("unexpected error on %s %s", request.method, request.path, exc_info=failure)
-    if "bridge_job" in request:
-        return web.json_response(bridge_error(request["bridge_job"], status, name, message), status=status)
-    return web.json_response({"error": {"name": name, "message": message}, "statusCode": status}, status=status)
+        log.exception("unexpected error on %s %s", request.method, request.path[:200], exc_info=failure)
+    else:  # one line, no traceback: the answer already says what was wrong
+        log.log(
+            logging.WARNING if status >= 500 else logging.INFO,
+            "%s %s -> %d %s: %s",
+            request.method,
+            request.path[:200],
+            status,
+            name,
+            " ".join(message[:300].split()),
+        )
+    headers = {"Retry-After": str(failure.retry_after_s)} if isinstance(failure, OverloadedError) else None
+    body = bridge_error(request.get("bridge_job"), status, name, message)
+    return web.json_response(body, status=status, headers=headers)
 
 
 def base_url(request: web.Request) -> str:
@@ -185,6 +212,13 @@ async def decide(app: web.Application, claim: Claim) -> ClaimOutcome:
     limiter, assessor = app[LIMITER], app[ASSESSOR]
 
     async def compute() -> ClaimOutcome:
+        if limiter.semaphore.locked() and limiter.waiting >= limiter.max_waiting:
+            limiter.shed += 1
+            raise OverloadedError(
+                f"the bridge is busy: {limiter.in_flight} assessments running and {limiter.waiting} waiting "
+                f"(CLAIMS_ORACLE_ADAPTER_MAX_QUEUE={limiter.max_waiting}); retry later",
+                retry_after_s=max(1, -(-(limiter.waiting + 1) // limiter.limit)),
+            )
         limiter.waiting += 1
         try:
             await limiter.semaphore.acquire()
@@ -211,6 +245,9 @@ async def bridge(request: web.Request) -> web.Response:
     if parsed.wants_async:
         if not parsed.responseURL:
             raise BadRequestError("async mode needs responseURL, the URL to PATCH the result to")
+        check_callback(app[SETTINGS], parsed.responseURL)
+        if len(app[BACKGROUND]) >= MAX_PENDING_CALLBACKS:
+            raise OverloadedError(f"{len(app[BACKGROUND])} async answers are waiting to be delivered; retry later", 5)
         task = asyncio.create_task(complete_async(app, parsed, base_url(request), parsed.responseURL))
         app[BACKGROUND].add(task)
         task.add_done_callback(app[BACKGROUND].discard)
@@ -234,12 +271,10 @@ async def complete_async(app: web.Application, request: BridgeRequest, base: str
         if name == "InternalError":
             log.exception("async claim %s failed", request.data.claimId)
         payload = {"error": f"{name} ({status}): {message}"}
-    session = app[HTTP]
+    session = app[CALLBACKS]
     for attempt in range(1, PATCH_ATTEMPTS + 1):
         try:
-            async with session.patch(
-                response_url, json=payload, timeout=aiohttp.ClientTimeout(total=PATCH_TIMEOUT_S)
-            ) as response:
+            async with session.patch(response_url, json=payload, allow_redirects=False) as response:
                 if response.status < 500:
                     if response.status >= 400:
                         log.warning("responseURL %s refused the result: HTTP %s", response_url, response.status)
@@ -248,6 +283,23 @@ async def complete_async(app: web.Application, request: BridgeRequest, base: str
             log.warning("PATCH %s failed (attempt %d): %s", response_url, attempt, exc)
         await asyncio.sleep(0.2 * attempt)
     log.error("gave up delivering claim %s to %s", request.data.claimId, response_url)
+
+
+def check_callback(settings: Settings, url: str) -> None:
+    """Refuse a responseURL whose host is not a configured callback host (the Chainlink node), so nobody can have
+    the gateway send requests to any address it can reach."""
+    try:
+        target = URL(url)
+        host, port = (target.host or "").lower(), target.port
+    except ValueError:
+        host, port = "", None
+    allowed = {h.lower() for h in settings.adapter_callback_hosts}
+    if not host or (host not in allowed and f"{host}:{port}" not in allowed):
+        raise BadRequestError(
+            f"responseURL host {host or url[:80]!r} is not a callback host of this gateway "
+            f"(CLAIMS_ORACLE_ADAPTER_CALLBACK_HOSTS={sorted(allowed)}); ask synchronously or configure the "
+            "Chainlink node's host"
+        )
 
 
 async def health(request: web.Request) -> web.Response:
@@ -267,6 +319,8 @@ async def health(request: web.Request) -> web.Response:
         "inFlight": limiter.in_flight,
         "peakInFlight": limiter.peak,
         "waiting": limiter.waiting,
+        "maxQueue": limiter.max_waiting,
+        "shed": limiter.shed,
         "cache": {"entries": len(cache), "hits": cache.hits, "computations": cache.computations},
     }
     if not ok:
@@ -282,11 +336,11 @@ def content_type(data: bytes) -> str:
         return "image/jpeg"
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
-    if data[:1] in (b"{", b"["):
+    if data[:1] in (b"{", b"[") and json_depth(data) <= MAX_JSON_DEPTH:  # deeper text could crash the parser
         try:
             json.loads(data)
             return "application/json"
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
     return "application/octet-stream"
 
@@ -341,8 +395,16 @@ async def get_explanation(request: web.Request) -> web.Response:
 
 
 async def http_session(app: web.Application) -> AsyncIterator[None]:
-    """Cleanup context: the client session for async PATCHes; on shutdown, finish background work first."""
+    """Cleanup context: the client session for the dev-wallet relay, and a bounded one of its own for async
+    PATCHes to the callback hosts (so slow callbacks cannot starve anything else); on shutdown, finish background
+    work first."""
+    settings = app[SETTINGS]
     app[HTTP] = aiohttp.ClientSession()
+    timeout_s = settings.adapter_callback_timeout_s
+    app[CALLBACKS] = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=settings.adapter_callback_pool),
+        timeout=aiohttp.ClientTimeout(total=timeout_s, connect=min(timeout_s, 3.0)),
+    )
     yield
     background = app[BACKGROUND]
     for task in list(background):
@@ -350,6 +412,13 @@ async def http_session(app: web.Application) -> AsyncIterator[None]:
     await asyncio.gather(*background, return_exceptions=True)
     await app[CACHE].close()
     await app[HTTP].close()
+    await app[CALLBACKS].close()
+
+
+async def default_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Every response not setting its own (the dApp's pages do) gets a CSP that allows nothing, and nosniff."""
+    response.headers.setdefault("Content-Security-Policy", API_CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
 
 
 def create_app(
@@ -370,11 +439,12 @@ def create_app(
     app[ASSESSOR] = assessor
     app[STORE] = store
     app[CACHE] = SingleFlightCache(cache_entries)
-    app[LIMITER] = Limiter(settings.adapter_max_concurrency)
+    app[LIMITER] = Limiter(settings.adapter_max_concurrency, settings.adapter_max_queue)
     app[BACKGROUND] = set()
     if claims is not None:
         app[CLAIMS] = claims
     app.cleanup_ctx.append(http_session)
+    app.on_response_prepare.append(default_headers)
     app.router.add_post("/", bridge, name="bridge")
     app.router.add_get("/health", health, name="health")
     app.router.add_get("/content/{cid}", get_content, name="content")

@@ -6,6 +6,7 @@ import json
 
 from aiohttp import web
 
+from oracle.encoding import MAX_JSON_DEPTH, json_depth
 from oracle.wire.fields import BadRequestError
 
 
@@ -49,6 +50,10 @@ def decode_json(body: bytes) -> object:
     def refuse(token: str) -> None:
         raise BadRequestError(f"request body holds {token}, which is not JSON")
 
+    if json_depth(body) > MAX_JSON_DEPTH:
+        raise BadRequestError(
+            f"request body nests arrays or objects more than {MAX_JSON_DEPTH} deep; requests here nest a few levels"
+        )
     try:
         return json.loads(body.decode("utf-8"), parse_constant=refuse)
     except UnicodeDecodeError as exc:
@@ -56,3 +61,13 @@ def decode_json(body: bytes) -> object:
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno} column {exc.colno}"
         raise BadRequestError(f"request body is not valid JSON: {exc.msg} at {where}") from None
+    except RecursionError:
+        raise BadRequestError(
+            "request body nests arrays or objects too deeply to read; requests here nest a few levels at most"
+        ) from None
+    except BadRequestError:
+        raise
+    except ValueError:  # an integer literal longer than Python converts (4,300 digits)
+        raise BadRequestError(
+            "request body holds an integer of more than 4,300 digits; integers here have at most 78 digits"
+        ) from None

@@ -287,7 +287,7 @@ async def test_bridge__async_mode__pending_then_patch_with_the_answer(
     damage_model, noaa, aiohttp_server, make_assessor, on_chain, make_client, photo_bytes
 ):
     node, received = await _response_url_server(aiohttp_server)
-    client = await make_client(make_assessor(damage_model, [noaa]))
+    client = await make_client(make_assessor(damage_model, [noaa]), adapter_callback_hosts=["127.0.0.1"])
     body = bridge_body(on_chain(photo_bytes))
     status, pending = await post(
         client, {**body, "data": {**body["data"], "async": True}, "responseURL": str(node.make_url("/v2/resume/run-7"))}
@@ -306,7 +306,7 @@ async def test_bridge__async_mode_from_meta__failure_patched_as_error(
     aiohttp_server, make_assessor, on_chain, make_client
 ):
     node, received = await _response_url_server(aiohttp_server)
-    client = await make_client(make_assessor(None))
+    client = await make_client(make_assessor(None), adapter_callback_hosts=["127.0.0.1"])
     body = bridge_body(on_chain([("front.jpg", make_jpeg(1))], evidence_root=b"\x03" * 32))
     body.update(meta={"async": True}, responseURL=str(node.make_url("/v2/resume/run-8")))
     status, pending = await post(client, body)
