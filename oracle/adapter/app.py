@@ -15,7 +15,13 @@ from eth_utils import keccak
 from yarl import URL
 
 from oracle.adapter.cache import SingleFlightCache
-from oracle.adapter.claims import ChainNotConfiguredError, ChainUnavailableError, ClaimNotOnChainError, ClaimSource
+from oracle.adapter.claims import (
+    CLAIMS,
+    ChainNotConfiguredError,
+    ChainUnavailableError,
+    ClaimNotOnChainError,
+    ClaimSource,
+)
 from oracle.adapter.http import (
     ForbiddenRequestError,
     PayloadTooLargeError,
@@ -92,7 +98,6 @@ LIMITER = web.AppKey("limiter", Limiter)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 BACKGROUND: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("background", set)
 CALLBACKS = web.AppKey("callbacks", aiohttp.ClientSession)
-CLAIMS = web.AppKey("claims", ClaimSource)
 
 # Domain errors and the HTTP status each one means; the first match wins, so subclasses come first.
 ERROR_STATUS: tuple[tuple[type[BaseException], int], ...] = (
@@ -450,5 +455,5 @@ def create_app(
     app.router.add_get("/content/{cid}", get_content, name="content")
     app.router.add_post("/content", put_content, name="upload")
     app.router.add_get("/explanations/{hash}", get_explanation, name="explanation")
-    register_signature_routes(app)
+    register_signature_routes(app, claims)
     return app

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections import OrderedDict
 from typing import Protocol
 
+from aiohttp import web
 from web3 import Web3
 
 from oracle.assess import Claim
@@ -38,6 +41,49 @@ class ClaimSource(Protocol):
 
     def claim(self, claim_id: int) -> Claim:
         """The claim as recorded; ClaimNotOnChainError if there is none, ChainUnavailableError if unreadable."""
+
+    def committee(self, claim_id: int) -> list[str]:
+        """The oracle committee of the claim's product now; ClaimNotOnChainError if there is no such claim."""
+
+
+CLAIMS = web.AppKey("claims", ClaimSource)
+"""Where the gateway reads claims (and their committees) from; absent when no contract is configured."""
+COMMITTEE_TTL_S = 60.0
+"""How long the relay trusts a committee it read (a product's committee can be rotated with setCommittee)."""
+COMMITTEE_REFRESH_S = 5.0
+"""A signer missing from a committee read longer ago than this triggers one fresh read (a member just added)."""
+
+
+class Committees:
+    """Each claim's committee, read from a claim source and remembered for COMMITTEE_TTL_S, at most `max_entries`."""
+
+    def __init__(self, source: ClaimSource, max_entries: int = 4096, clock=time.monotonic) -> None:
+        """Remember committees read from `source`."""
+        self.source, self.max_entries, self.clock = source, max_entries, clock
+        self._known: OrderedDict[int, tuple[float, frozenset[str]]] = OrderedDict()
+        self.reads = 0
+
+    def is_member(self, claim_id: int, signer: str) -> bool:
+        """Whether `signer` is on the committee of claim `claim_id` (read from the chain at most once a minute,
+        or once more when a signer is missing from a read older than COMMITTEE_REFRESH_S)."""
+        now = self.clock()
+        read_at, members = self._known.get(claim_id, (None, frozenset()))
+        if read_at is None or now - read_at > COMMITTEE_TTL_S:
+            read_at, members = self._read(claim_id, now)
+        if signer.lower() in members:
+            return True
+        if now - read_at > COMMITTEE_REFRESH_S:
+            _, members = self._read(claim_id, now)
+        return signer.lower() in members
+
+    def _read(self, claim_id: int, now: float) -> tuple[float, frozenset[str]]:
+        self.reads += 1
+        entry = (now, frozenset(member.lower() for member in self.source.committee(claim_id)))
+        self._known[claim_id] = entry
+        self._known.move_to_end(claim_id)
+        while len(self._known) > self.max_entries:
+            self._known.popitem(last=False)
+        return entry
 
 
 class ChainClaims:
@@ -73,10 +119,24 @@ class ChainClaims:
             )
         return claim
 
+    def committee(self, claim_id: int) -> list[str]:
+        """The committee of the claim's product, as the chain holds it now."""
+
+        def read() -> list[str]:
+            claim = self.client.claim(claim_id)
+            if claim["status"] == 0:
+                raise ClaimNotOnChainError(
+                    f"claim {claim_id} is not a submitted claim of ClaimsManager {self.contract}; the relay keeps "
+                    "signatures of on-chain claims only"
+                )
+            return list(self.client.committee(self.client.policy(claim["policyId"])["productId"]))
+
+        return self._read(read)
+
     def _read(self, read):
         try:
             return read()
-        except ClaimContextError:
+        except (ClaimContextError, ClaimNotOnChainError):
             raise
         except Exception as exc:  # noqa: BLE001 - any failure to read the chain is the chain's, and retryable
             raise ChainUnavailableError(

@@ -30,6 +30,7 @@ class Ledger:
     def __init__(self, chain_id: int = 31337, contract: str = CONTRACT) -> None:
         self.chain_id, self.contract = chain_id, contract
         self.claims: dict[int, Claim] = {}
+        self.committees: dict[int, list[str]] = {}
 
     def put(self, claim: Claim) -> Claim:
         """Record a claim, as submitClaim would; returns it."""
@@ -41,6 +42,11 @@ class Ledger:
         if claim_id not in self.claims:
             raise ClaimNotOnChainError(f"claim {claim_id} is not a submitted claim of ClaimsManager {self.contract}")
         return self.claims[claim_id]
+
+    def committee(self, claim_id: int) -> list[str]:
+        """The committee of a recorded claim (`committees`, none by default), or ClaimNotOnChainError."""
+        self.claim(claim_id)
+        return self.committees.get(claim_id, [])
 
 
 @pytest.fixture
