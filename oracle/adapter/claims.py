@@ -36,8 +36,13 @@ class ChainNotConfiguredError(RuntimeError):
 class ClaimSource(Protocol):
     """The claims the bridge may assess, by id, on one chain and contract."""
 
-    chain_id: int
-    contract: str
+    @property
+    def chain_id(self) -> int:
+        """The chain's id."""
+
+    @property
+    def contract(self) -> str:
+        """The ClaimsManager's address."""
 
     def claim(self, claim_id: int) -> Claim:
         """The claim as recorded; ClaimNotOnChainError if there is none, ChainUnavailableError if unreadable."""
@@ -99,7 +104,7 @@ class ChainClaims:
         self._chain_id: int | None = None
 
     @property
-    def chain_id(self) -> int:  # type: ignore[override]
+    def chain_id(self) -> int:
         """The chain's id, asked once."""
         if self._chain_id is None:
             self._chain_id = self._read(lambda: self.client.chain_id)
