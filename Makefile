@@ -37,7 +37,7 @@ STAMP_COMPILE := .build/.stamp-compile
 CONTRACT_SOURCES := $(shell find contracts -type f)
 
 .PHONY: setup setup-serve setup-test setup-train apt-packages demo demo-once lifecycle test test-contracts \
-	bench bench-gas bench-model compile lint train clean
+	bench bench-gas bench-model fuzz compile lint train clean
 
 # Everything `make test` needs (the serving set, the dev and train extras, the Debian packages).
 setup: setup-test
@@ -127,6 +127,10 @@ bench-model: setup-serve
 # End to end on anvil: claim-to-decision latency (2-of-3), one node's throughput, the bare model; bench/e2e.json.
 bench: bench-gas
 	claims-oracle bench
+
+# 10,000 generated requests across every gateway route on anvil, counted by status (target: no 5xx); bench/fuzz.json.
+fuzz: setup-serve
+	claims-oracle fuzz --requests 10000
 
 # Trains from the ImageNet weights into models/runs/train (about an hour on 2 cores); `claims-oracle model export`
 # then writes models/damage.onnx, which changes the on-chain model hash.

@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("oracle.claim.verify", "replay a recorded decision and compare it with the chain, field by field"),
     "node": ("oracle.node.command", "run one oracle committee member against a deployed ClaimsManager"),
     "bench": ("oracle.dev.bench", "measure claim latency, node throughput and the bare model on a local chain"),
+    "memory": ("oracle.dev.membench", "peak memory of a node batch of 8 claims x 12 photos at the pixel limit"),
+    "fuzz": ("oracle.dev.fuzz", "send generated hostile requests to every gateway route; count answers by status"),
 }
 
 

@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     adapter_port: int = Field(default=8080, ge=0, le=65535)
     adapter_max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
     adapter_max_concurrency: int = Field(default=2, ge=1)
+    # host names the dev-wallet relay answers under besides adapter_host (a JSON list in the environment)
+    adapter_allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
+    adapter_max_queue: int = Field(default=8, ge=0)  # uncached assessments that may wait; more get a 503
+    # hosts ("host" or "host:port") the bridge PATCHes async answers to: the Chainlink node's; none = no async mode
+    adapter_callback_hosts: tuple[str, ...] = ()
+    adapter_callback_pool: int = Field(default=8, ge=1)  # connections for those PATCHes, apart from everything else
+    adapter_callback_timeout_s: float = Field(default=10.0, gt=0)
 
     # model and data
     model_path: Path = REPO_ROOT / "models" / "damage.onnx"

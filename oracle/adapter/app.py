@@ -12,11 +12,26 @@ from dataclasses import dataclass, field
 import aiohttp
 from aiohttp import web
 from eth_utils import keccak
+from yarl import URL
 
 from oracle.adapter.cache import SingleFlightCache
-from oracle.adapter.http import PayloadTooLargeError, decode_json, read_limited
-from oracle.adapter.schema import BridgeRequest, job_run_id, parse_bridge_request
+from oracle.adapter.claims import (
+    CLAIMS,
+    ChainNotConfiguredError,
+    ChainUnavailableError,
+    ClaimNotOnChainError,
+    ClaimSource,
+)
+from oracle.adapter.http import (
+    ForbiddenRequestError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+    decode_json,
+    read_limited,
+)
+from oracle.adapter.schema import BridgeRequest, ClaimRequestData, job_run_id, parse_bridge_request
 from oracle.adapter.signatures import register_signature_routes
+from oracle.assess import Claim
 from oracle.cas.cid import InvalidCidError, is_cid
 from oracle.cas.store import BlobTooLargeError, ContentIntegrityError, ContentNotFoundError, ContentStore
 from oracle.claim.assessor import ClaimAssessor
@@ -25,6 +40,7 @@ from oracle.claim.context import ClaimContextError
 from oracle.claim.model import ModelUnavailableError, model_id
 from oracle.claim.replay import ExplanationNotFoundError
 from oracle.domain import Decision
+from oracle.encoding import MAX_JSON_DEPTH, json_depth
 from oracle.explain.canonical import hex0x
 from oracle.explain.evidence import EvidenceError
 from oracle.settings import Settings
@@ -39,7 +55,10 @@ BRIDGE_MAX_BODY_BYTES = 64 * 1024
 """A bridge request carries claim facts and hashes only; photos travel through the content store."""
 IMMUTABLE = "public, max-age=31536000, immutable"
 PATCH_ATTEMPTS = 3
-PATCH_TIMEOUT_S = 10.0
+MAX_PENDING_CALLBACKS = 256
+"""Async answers waiting to be delivered; past it, async requests are shed like uncached assessments."""
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+"""What the content, API and error responses allow a browser to do with them: nothing (no scripts, no framing)."""
 _KECCAK = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 
 
@@ -47,15 +66,25 @@ class NotFoundError(LookupError):
     """The requested content or explanation is not in the store."""
 
 
+class OverloadedError(RuntimeError):
+    """The bridge's queue of uncached assessments is full; the caller should retry after `retry_after_s`."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 @dataclass
 class Limiter:
     """The bound on concurrent assessments, with counters that show it holding."""
 
     limit: int
+    max_waiting: int = 8
     semaphore: asyncio.Semaphore = field(init=False)
     in_flight: int = 0
     peak: int = 0
     waiting: int = 0
+    shed: int = 0
 
     def __post_init__(self) -> None:
         self.semaphore = asyncio.Semaphore(self.limit)
@@ -68,11 +97,14 @@ CACHE = web.AppKey("cache", SingleFlightCache)
 LIMITER = web.AppKey("limiter", Limiter)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 BACKGROUND: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("background", set)
+CALLBACKS = web.AppKey("callbacks", aiohttp.ClientSession)
 
 # Domain errors and the HTTP status each one means; the first match wins, so subclasses come first.
 ERROR_STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (PayloadTooLargeError, 413),
     (BlobTooLargeError, 413),
+    (ForbiddenRequestError, 403),
+    (UnsupportedMediaTypeError, 415),
     (BadRequestError, 400),
     (InvalidCidError, 400),
     (EvidenceError, 400),
@@ -80,10 +112,14 @@ ERROR_STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (ClaimContextError, 400),
     (TermsError, 400),
     (UpstreamError, 502),
+    (ChainUnavailableError, 502),
+    (ClaimNotOnChainError, 404),
+    (ChainNotConfiguredError, 503),
     (ContentNotFoundError, 404),
     (NotFoundError, 404),
     (ExplanationNotFoundError, 404),
     (ModelUnavailableError, 503),
+    (OverloadedError, 503),
     (ContentIntegrityError, 500),
 )
 
@@ -118,10 +154,20 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
         failure = exc
     status, name, message = classify(failure)
     if status >= 500 and name == "InternalError":
-        log.exception("unexpected error on %s %s", request.method, request.path, exc_info=failure)
-    if "bridge_job" in request:
-        return web.json_response(bridge_error(request["bridge_job"], status, name, message), status=status)
-    return web.json_response({"error": {"name": name, "message": message}, "statusCode": status}, status=status)
+        log.exception("unexpected error on %s %s", request.method, request.path[:200], exc_info=failure)
+    else:  # one line, no traceback: the answer already says what was wrong
+        log.log(
+            logging.WARNING if status >= 500 else logging.INFO,
+            "%s %s -> %d %s: %s",
+            request.method,
+            request.path[:200],
+            status,
+            name,
+            " ".join(message[:300].split()),
+        )
+    headers = {"Retry-After": str(failure.retry_after_s)} if isinstance(failure, OverloadedError) else None
+    body = bridge_error(request.get("bridge_job"), status, name, message)
+    return web.json_response(body, status=status, headers=headers)
 
 
 def base_url(request: web.Request) -> str:
@@ -129,19 +175,19 @@ def base_url(request: web.Request) -> str:
     return f"{request.scheme}://{request.host}"
 
 
-def success_body(job_id: object, outcome: ClaimOutcome, request: BridgeRequest, base: str) -> dict:
+def success_body(job_id: object, claim: Claim, outcome: ClaimOutcome, base: str) -> dict:
     """The Chainlink bridge success body; result is the explanationHash, payout a decimal string (uint256)."""
     explanation_hash = hex0x(outcome.explanation_hash)
     data = {
-        "claimId": str(request.data.claimId),
+        "claimId": str(claim.claim_id),
         "decision": outcome.decision,
         "decisionName": Decision(outcome.decision).name,
         "payout": str(outcome.payout),
         "confidence": outcome.confidence_bps,
         "explanationHash": explanation_hash,
         "modelHash": hex0x(outcome.model_hash),
-        "evidenceRoot": hex0x(request.data.evidenceRoot),
-        "termsHash": hex0x(request.data.termsHash),
+        "evidenceRoot": hex0x(claim.evidence_root),
+        "termsHash": hex0x(claim.terms_hash),
         "explanationCid": outcome.explanation_cid,
         "explanationURI": f"ipfs://{outcome.explanation_cid}",
         "explanationURL": f"{base}/content/{outcome.explanation_cid}",
@@ -150,12 +196,34 @@ def success_body(job_id: object, outcome: ClaimOutcome, request: BridgeRequest, 
     return {"jobRunID": job_id, "data": data, "result": explanation_hash, "statusCode": 200}
 
 
-async def decide(app: web.Application, request: BridgeRequest) -> ClaimOutcome:
+async def read_claim(app: web.Application, data: ClaimRequestData) -> Claim:
+    """The claim a bridge request names, as the chain records it; the request supplies its id and nothing else."""
+    source = app.get(CLAIMS)
+    if source is None:
+        raise ChainNotConfiguredError(
+            "this gateway reads each claim from the chain and has no contract to read from: set "
+            "CLAIMS_ORACLE_CONTRACT_ADDRESS and CLAIMS_ORACLE_RPC_URL"
+        )
+    chain_id = await asyncio.to_thread(lambda: source.chain_id)
+    if data.chainId is not None and data.chainId != chain_id:
+        raise BadRequestError(f"data.chainId {data.chainId} is not this gateway's chain {chain_id}")
+    if data.contract is not None and data.contract.lower() != source.contract.lower():
+        raise BadRequestError(f"data.contract {data.contract} is not this gateway's ClaimsManager {source.contract}")
+    return await asyncio.to_thread(source.claim, data.claimId)
+
+
+async def decide(app: web.Application, claim: Claim) -> ClaimOutcome:
     """Assess a claim once per (chain, contract, claimId, evidenceRoot), within the concurrency bound."""
-    claim = request.data.claim()
     limiter, assessor = app[LIMITER], app[ASSESSOR]
 
     async def compute() -> ClaimOutcome:
+        if limiter.semaphore.locked() and limiter.waiting >= limiter.max_waiting:
+            limiter.shed += 1
+            raise OverloadedError(
+                f"the bridge is busy: {limiter.in_flight} assessments running and {limiter.waiting} waiting "
+                f"(CLAIMS_ORACLE_ADAPTER_MAX_QUEUE={limiter.max_waiting}); retry later",
+                retry_after_s=max(1, -(-(limiter.waiting + 1) // limiter.limit)),
+            )
         limiter.waiting += 1
         try:
             await limiter.semaphore.acquire()
@@ -182,20 +250,25 @@ async def bridge(request: web.Request) -> web.Response:
     if parsed.wants_async:
         if not parsed.responseURL:
             raise BadRequestError("async mode needs responseURL, the URL to PATCH the result to")
+        check_callback(app[SETTINGS], parsed.responseURL)
+        if len(app[BACKGROUND]) >= MAX_PENDING_CALLBACKS:
+            raise OverloadedError(f"{len(app[BACKGROUND])} async answers are waiting to be delivered; retry later", 5)
         task = asyncio.create_task(complete_async(app, parsed, base_url(request), parsed.responseURL))
         app[BACKGROUND].add(task)
         task.add_done_callback(app[BACKGROUND].discard)
         return web.json_response({"pending": True})
-    outcome = await decide(app, parsed)
-    return web.json_response(success_body(parsed.id, outcome, parsed, base_url(request)))
+    claim = await read_claim(app, parsed.data)
+    outcome = await decide(app, claim)
+    return web.json_response(success_body(parsed.id, claim, outcome, base_url(request)))
 
 
 async def complete_async(app: web.Application, request: BridgeRequest, base: str, response_url: str) -> None:
     """Assess in the background and PATCH `response_url` (the request's responseURL) with {"value": <success body
     as JSON text>} or {"error"}."""
     try:
-        outcome = await decide(app, request)
-        payload = {"value": json.dumps(success_body(request.id, outcome, request, base), separators=(",", ":"))}
+        claim = await read_claim(app, request.data)
+        outcome = await decide(app, claim)
+        payload = {"value": json.dumps(success_body(request.id, claim, outcome, base), separators=(",", ":"))}
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # noqa: BLE001 - every failure goes back to the node as an error
@@ -203,12 +276,10 @@ async def complete_async(app: web.Application, request: BridgeRequest, base: str
         if name == "InternalError":
             log.exception("async claim %s failed", request.data.claimId)
         payload = {"error": f"{name} ({status}): {message}"}
-    session = app[HTTP]
+    session = app[CALLBACKS]
     for attempt in range(1, PATCH_ATTEMPTS + 1):
         try:
-            async with session.patch(
-                response_url, json=payload, timeout=aiohttp.ClientTimeout(total=PATCH_TIMEOUT_S)
-            ) as response:
+            async with session.patch(response_url, json=payload, allow_redirects=False) as response:
                 if response.status < 500:
                     if response.status >= 400:
                         log.warning("responseURL %s refused the result: HTTP %s", response_url, response.status)
@@ -217,6 +288,23 @@ async def complete_async(app: web.Application, request: BridgeRequest, base: str
             log.warning("PATCH %s failed (attempt %d): %s", response_url, attempt, exc)
         await asyncio.sleep(0.2 * attempt)
     log.error("gave up delivering claim %s to %s", request.data.claimId, response_url)
+
+
+def check_callback(settings: Settings, url: str) -> None:
+    """Refuse a responseURL whose host is not a configured callback host (the Chainlink node), so nobody can have
+    the gateway send requests to any address it can reach."""
+    try:
+        target = URL(url)
+        host, port = (target.host or "").lower(), target.port
+    except ValueError:
+        host, port = "", None
+    allowed = {h.lower() for h in settings.adapter_callback_hosts}
+    if not host or (host not in allowed and f"{host}:{port}" not in allowed):
+        raise BadRequestError(
+            f"responseURL host {host or url[:80]!r} is not a callback host of this gateway "
+            f"(CLAIMS_ORACLE_ADAPTER_CALLBACK_HOSTS={sorted(allowed)}); ask synchronously or configure the "
+            "Chainlink node's host"
+        )
 
 
 async def health(request: web.Request) -> web.Response:
@@ -236,6 +324,8 @@ async def health(request: web.Request) -> web.Response:
         "inFlight": limiter.in_flight,
         "peakInFlight": limiter.peak,
         "waiting": limiter.waiting,
+        "maxQueue": limiter.max_waiting,
+        "shed": limiter.shed,
         "cache": {"entries": len(cache), "hits": cache.hits, "computations": cache.computations},
     }
     if not ok:
@@ -251,11 +341,11 @@ def content_type(data: bytes) -> str:
         return "image/jpeg"
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
-    if data[:1] in (b"{", b"["):
+    if data[:1] in (b"{", b"[") and json_depth(data) <= MAX_JSON_DEPTH:  # deeper text could crash the parser
         try:
             json.loads(data)
             return "application/json"
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
     return "application/octet-stream"
 
@@ -310,8 +400,16 @@ async def get_explanation(request: web.Request) -> web.Response:
 
 
 async def http_session(app: web.Application) -> AsyncIterator[None]:
-    """Cleanup context: the client session for async PATCHes; on shutdown, finish background work first."""
+    """Cleanup context: the client session for the dev-wallet relay, and a bounded one of its own for async
+    PATCHes to the callback hosts (so slow callbacks cannot starve anything else); on shutdown, finish background
+    work first."""
+    settings = app[SETTINGS]
     app[HTTP] = aiohttp.ClientSession()
+    timeout_s = settings.adapter_callback_timeout_s
+    app[CALLBACKS] = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=settings.adapter_callback_pool),
+        timeout=aiohttp.ClientTimeout(total=timeout_s, connect=min(timeout_s, 3.0)),
+    )
     yield
     background = app[BACKGROUND]
     for task in list(background):
@@ -319,12 +417,25 @@ async def http_session(app: web.Application) -> AsyncIterator[None]:
     await asyncio.gather(*background, return_exceptions=True)
     await app[CACHE].close()
     await app[HTTP].close()
+    await app[CALLBACKS].close()
+
+
+async def default_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Every response not setting its own (the dApp's pages do) gets a CSP that allows nothing, and nosniff."""
+    response.headers.setdefault("Content-Security-Policy", API_CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
 
 
 def create_app(
-    settings: Settings, assessor: ClaimAssessor, store: ContentStore, *, cache_entries: int = 4096
+    settings: Settings,
+    assessor: ClaimAssessor,
+    store: ContentStore,
+    *,
+    claims: ClaimSource | None = None,
+    cache_entries: int = 4096,
 ) -> web.Application:
-    """Build the adapter and gateway app around an assessor and a content store."""
+    """Build the adapter and gateway app around an assessor and a content store; the bridge assesses the claims
+    `claims` reads from the chain (without it the bridge answers 503 and the gateway still serves content)."""
     app = web.Application(
         middlewares=[error_middleware],
         client_max_size=max(settings.adapter_max_body_bytes, BRIDGE_MAX_BODY_BYTES),
@@ -333,13 +444,16 @@ def create_app(
     app[ASSESSOR] = assessor
     app[STORE] = store
     app[CACHE] = SingleFlightCache(cache_entries)
-    app[LIMITER] = Limiter(settings.adapter_max_concurrency)
+    app[LIMITER] = Limiter(settings.adapter_max_concurrency, settings.adapter_max_queue)
     app[BACKGROUND] = set()
+    if claims is not None:
+        app[CLAIMS] = claims
     app.cleanup_ctx.append(http_session)
+    app.on_response_prepare.append(default_headers)
     app.router.add_post("/", bridge, name="bridge")
     app.router.add_get("/health", health, name="health")
     app.router.add_get("/content/{cid}", get_content, name="content")
     app.router.add_post("/content", put_content, name="upload")
     app.router.add_get("/explanations/{hash}", get_explanation, name="explanation")
-    register_signature_routes(app)
+    register_signature_routes(app, claims)
     return app

@@ -10,10 +10,11 @@ import aiohttp
 from aiohttp import web
 
 from oracle.adapter.app import create_app
+from oracle.adapter.claims import chain_claims
 from oracle.adapter.dapp import DappConfig, register_dapp_routes
 from oracle.claim.wiring import WEATHER_CHOICES, build_assessor, load_model, weather_sources
+from oracle.db import NodeStore
 from oracle.settings import Settings, load_settings
-from oracle.sources.history import InMemoryClaimsHistory
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,21 +75,27 @@ async def build_app(
         print(f"warning: {exc}; serving the gateway only, /health reports 503", file=sys.stderr)
         model = None
     session = aiohttp.ClientSession()
+    settings.state_dir.mkdir(parents=True, exist_ok=True)  # where the default SQLite database lives
+    history = NodeStore(settings.db_url)  # the claims history, of on-chain claims only, and each policy's object
     assessor = build_assessor(
         settings,
-        InMemoryClaimsHistory(),
+        history,
         model,
         sources=weather_sources(settings, weather, session),
         workers=workers,
         record_history=True,
     )
-    app = create_app(settings, assessor, assessor.store)
+    claims = chain_claims(settings, history)
+    if claims is None:
+        print("no CLAIMS_ORACLE_CONTRACT_ADDRESS: the bridge answers 503 until one is set", file=sys.stderr)
+    app = create_app(settings, assessor, assessor.store, claims=claims)
     if dapp is not None:
         register_dapp_routes(app, dapp)
 
     async def close(_: web.Application) -> None:
         await session.close()
         assessor.close()
+        history.close()
 
     app.on_cleanup.append(close)
     return app

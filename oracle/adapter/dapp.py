@@ -4,6 +4,7 @@ decision replays, and (on a dev chain only) a JSON-RPC relay to the node's unloc
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -11,9 +12,10 @@ from typing import TypeVar
 import aiohttp
 from aiohttp import web
 from eth_utils import keccak
+from yarl import URL
 
 from oracle.adapter.app import HTTP, SETTINGS, STORE, NotFoundError
-from oracle.adapter.http import decode_json, read_limited
+from oracle.adapter.http import ForbiddenRequestError, decode_json, read_limited, require_json_content_type
 from oracle.chain.contracts import contract_type
 from oracle.claim.verify import VerificationError, verify_claim
 from oracle.domain import PHOTO_TYPES, REPO_ROOT, dapp_constants
@@ -22,15 +24,51 @@ from oracle.explain.evidence import CLAIMANT_KEYS, build_manifest, verify_eviden
 from oracle.sources.terms import MAX_TERMS_BYTES, parse_terms
 from oracle.wire.fields import BadRequestError
 
+log = logging.getLogger(__name__)
+
 DAPP_DIR = REPO_ROOT / "dapp"
 ETHERS_JS = REPO_ROOT / "node_modules" / "ethers" / "dist" / "ethers.min.js"
 STATIC_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 EVIDENCE_MAX_BODY_BYTES = 16 * 1024
 RPC_MAX_BODY_BYTES = 256 * 1024
 RPC_TIMEOUT_S = 30.0
-# What the dev-wallet relay forwards: ordinary eth_* calls; never anvil_*/evm_* chain surgery or debug_*.
-RPC_ALLOWED_PREFIXES = ("eth_", "net_")
-RPC_ALLOWED_METHODS = frozenset({"web3_clientVersion"})
+RPC_MAX_BATCH = 100
+"""ethers batches at most 100 calls (its batchMaxCount)."""
+# What the dev-wallet relay forwards: the reads, fee estimates and filters ethers makes for the dApp, and one way to
+# sign, eth_sendTransaction, only from a dev account meant for a person. Never eth_sendUnsignedTransaction,
+# eth_sign*, personal_*, anvil_*/evm_*/hardhat_* chain surgery or debug_*.
+RPC_READ_METHODS = frozenset(
+    {
+        "eth_accounts",
+        "eth_blockNumber",
+        "eth_call",
+        "eth_chainId",
+        "eth_estimateGas",
+        "eth_feeHistory",
+        "eth_gasPrice",
+        "eth_getBalance",
+        "eth_getBlockByHash",
+        "eth_getBlockByNumber",
+        "eth_getCode",
+        "eth_getLogs",
+        "eth_getStorageAt",
+        "eth_getTransactionByHash",
+        "eth_getTransactionCount",
+        "eth_getTransactionReceipt",
+        "eth_maxPriorityFeePerGas",
+        "eth_blobBaseFee",
+        "eth_newBlockFilter",
+        "eth_newFilter",
+        "eth_getFilterChanges",
+        "eth_getFilterLogs",
+        "eth_uninstallFilter",
+        "eth_syncing",
+        "net_version",
+        "net_listening",
+        "web3_clientVersion",
+    }
+)
+RPC_SENDING_METHODS = frozenset({"eth_sendTransaction"})
 CSP = (
     "default-src 'self'; img-src 'self' data: blob:; connect-src 'self'; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
@@ -54,6 +92,7 @@ ResponseT = TypeVar("ResponseT", bound=web.StreamResponse)
 
 DAPP_CONFIG = web.AppKey("dapp_config", DappConfig)
 ABIS = web.AppKey("abis", dict)
+RPC_HOSTS = web.AppKey("rpc_hosts", frozenset)
 
 
 def contract_abis() -> dict[str, list]:
@@ -201,27 +240,66 @@ async def verify(request: web.Request) -> web.Response:
     return web.json_response(result)
 
 
-def _rpc_allowed(call: object) -> bool:
-    """Whether one JSON-RPC call may pass the dev-wallet relay."""
+def check_rpc_call(call: object, people: frozenset[str]) -> None:
+    """Refuse one JSON-RPC call the dev-wallet relay must not forward: a method the dApp does not use, or a
+    transaction that is not `from` one of the dev accounts meant for people (never a node's or the deployer's)."""
     if not isinstance(call, dict) or not isinstance(call.get("method"), str):
-        return False
+        raise BadRequestError("each JSON-RPC call must be an object with a string method")
     method = call["method"]
-    return method.startswith(RPC_ALLOWED_PREFIXES) or method in RPC_ALLOWED_METHODS
+    if method in RPC_READ_METHODS:
+        return
+    if method not in RPC_SENDING_METHODS:
+        raise ForbiddenRequestError(
+            f"the dev-wallet relay does not forward {method[:64]!r}: it forwards the reads the dApp makes and "
+            "eth_sendTransaction from the dev accounts of the insurer, the claimants and the arbitration panel"
+        )
+    params = call.get("params")
+    tx = params[0] if isinstance(params, list) and params else None
+    sender = tx.get("from") if isinstance(tx, dict) else None
+    if not isinstance(sender, str) or sender.lower() not in people:
+        raise ForbiddenRequestError(
+            f"{method} from {str(sender)[:64]!r} refused: the dev wallet sends only from the accounts it lists in "
+            "/api/config (insurer, claimants, arbitration panel)"
+        )
+
+
+def same_origin_only(request: web.Request, allowed_hosts: frozenset[str]) -> None:
+    """Refuse a request addressed to a host name that is not the gateway's (DNS rebinding: a foreign name that
+    resolves to this machine) or sent by a page of another origin."""
+    host = request.host
+    try:
+        hostname = URL(f"http://{host}").host
+    except ValueError:
+        hostname = None
+    if not hostname or hostname.lower().strip("[]") not in allowed_hosts:
+        raise ForbiddenRequestError(
+            f"Host {host[:80]!r} is not one of this gateway's names {sorted(allowed_hosts)}; "
+            "set CLAIMS_ORACLE_ADAPTER_ALLOWED_HOSTS to serve the dev wallet under another name"
+        )
+    origin = request.headers.get("Origin")
+    if origin is not None and origin not in (f"http://{host}", f"https://{host}"):
+        raise ForbiddenRequestError(
+            f"Origin {origin[:80]!r} is not this gateway's; the dev wallet serves its own dApp only"
+        )
 
 
 async def rpc_relay(request: web.Request) -> web.Response:
-    """POST /rpc: forward ordinary JSON-RPC calls to the dev chain so the dApp can use its unlocked accounts."""
-    upstream = request.app[DAPP_CONFIG].rpc_upstream
-    if upstream is None:
+    """POST /rpc: forward the dApp's JSON-RPC calls to the dev chain so it can use the people's unlocked accounts."""
+    cfg = request.app[DAPP_CONFIG]
+    if cfg.rpc_upstream is None:
         raise NotFoundError("this gateway has no dev wallet; connect a browser wallet instead")
+    same_origin_only(request, request.app[RPC_HOSTS])
+    require_json_content_type(request)
     body = await read_limited(request, RPC_MAX_BODY_BYTES)
     payload = decode_json(body)
     calls = payload if isinstance(payload, list) else [payload]
-    refused = [c.get("method") if isinstance(c, dict) else None for c in calls if not _rpc_allowed(c)]
-    if refused:
-        raise BadRequestError(f"the dev-wallet relay forwards eth_* and net_* calls only, not {refused}")
+    if not calls or len(calls) > RPC_MAX_BATCH:
+        raise BadRequestError(f"a JSON-RPC batch holds 1 to {RPC_MAX_BATCH} calls, got {len(calls)}")
+    people = frozenset(str(account["address"]).lower() for account in cfg.dev_accounts)
+    for call in calls:  # a refusal is logged in one line by the error middleware
+        check_rpc_call(call, people)
     async with request.app[HTTP].post(
-        upstream,
+        cfg.rpc_upstream,
         data=body,
         headers={"Content-Type": "application/json"},
         timeout=aiohttp.ClientTimeout(total=RPC_TIMEOUT_S),
@@ -234,6 +312,9 @@ def register_dapp_routes(app: web.Application, dapp: DappConfig) -> None:
     """Serve the dApp and its API from the adapter/gateway app."""
     app[DAPP_CONFIG] = dapp
     app[ABIS] = contract_abis()
+    settings = app[SETTINGS]
+    names = (*settings.adapter_allowed_hosts, settings.adapter_host)
+    app[RPC_HOSTS] = frozenset(h.lower().strip("[]") for h in names) - {"0.0.0.0", "::"}  # wildcards name no host
     app.router.add_get("/", index, name="dapp")
     app.router.add_get("/app/{name}", asset, name="dapp_asset")
     app.router.add_get("/vendor/ethers.js", ethers_module, name="ethers")

@@ -7,64 +7,21 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from oracle.assess import Claim
-from oracle.claim.context import new_claim, peril_bit
-from oracle.explain.canonical import hex0x
-from oracle.wire.fields import Address, BadRequestError, Bytes32, Int256, Time, Uint, describe_validation_error
+from oracle.wire.fields import Address, BadRequestError, Uint, describe_validation_error
 
 MAX_URI_LENGTH = 2048
 
 
 class ClaimRequestData(BaseModel):
-    """The `data` of a bridge request: a claim as the chain records it, with its policy and product facts."""
+    """The `data` of a bridge request: which claim to assess. Every fact about it (evidence, times, place, amounts,
+    policy and product) is read from the chain; a caller who could supply them could poison the claims history."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     claimId: Uint = Field(gt=0)
-    chainId: Uint = Field(gt=0)
-    contract: Address
-    policyId: Uint
-    productId: Uint
-    evidenceRoot: Bytes32
-    evidenceURI: str = Field(default="", max_length=MAX_URI_LENGTH)
-    incidentTime: Time
-    peril: Uint = Field(le=255, description="the ClaimSubmitted event's peril bit index (1 = hail)")
-    latitudeE6: Int256 = Field(ge=-90_000_000, le=90_000_000)
-    longitudeE6: Int256 = Field(ge=-180_000_000, le=180_000_000)
-    claimedAmount: Uint
-    submittedAt: Time
-    policyStart: Time
-    policyEnd: Time
-    remainingCoverage: Uint
-    deductible: Uint
-    coveredPerils: Uint
-    termsHash: Bytes32
-    insuredObject: Bytes32
+    chainId: Uint | None = Field(default=None, gt=0, description="if given, must be the gateway's chain")
+    contract: Address | None = Field(default=None, description="if given, must be the gateway's ClaimsManager")
     async_: bool = Field(default=False, alias="async", strict=True)
-
-    def claim(self) -> Claim:
-        """Return the claim this request describes."""
-        return new_claim(
-            claim_id=self.claimId,
-            chain_id=self.chainId,
-            contract=self.contract,
-            policy_id=self.policyId,
-            product_id=self.productId,
-            evidence_root=self.evidenceRoot,
-            evidence_uri=self.evidenceURI,
-            terms_hash=self.termsHash,
-            policy_start=self.policyStart,
-            policy_end=self.policyEnd,
-            incident_time=self.incidentTime,
-            submitted_at=self.submittedAt,
-            lat_e6=self.latitudeE6,
-            lon_e6=self.longitudeE6,
-            peril=peril_bit(self.peril),
-            claimed_amount=self.claimedAmount,
-            remaining_coverage=self.remainingCoverage,
-            deductible=self.deductible,
-            covered_perils=self.coveredPerils,
-            insured_object_id=hex0x(self.insuredObject),
-        )
 
 
 class BridgeRequest(BaseModel):
@@ -83,10 +40,20 @@ class BridgeRequest(BaseModel):
         return bool(self.data.async_ or (self.meta or {}).get("async") is True)
 
 
+REQUEST_DATA_KEYS = frozenset(("claimId", "chainId", "contract", "async"))
+
+
 def parse_bridge_request(body: object) -> BridgeRequest:
     """Validate a decoded JSON body as a bridge request, raising BadRequestError that names every bad field."""
     if not isinstance(body, dict):
         raise BadRequestError(f"request body must be a JSON object, got {type(body).__name__}")
+    data = body.get("data")
+    if isinstance(data, dict) and set(data) - REQUEST_DATA_KEYS:
+        extra = sorted(str(key)[:40] for key in set(data) - REQUEST_DATA_KEYS)[:10]
+        raise BadRequestError(
+            f"the bridge takes data.claimId only (optionally chainId and contract, to check) and reads every other "
+            f"fact of the claim from the chain; remove {extra} (see chainlink/claims_assessment_job.toml)"
+        )
     try:
         return BridgeRequest.model_validate(body)
     except ValidationError as exc:
@@ -99,26 +66,5 @@ def job_run_id(body: object) -> Any:
 
 
 def bridge_data(claim: Claim) -> dict[str, Any]:
-    """Return the bridge request `data` for a claim (the inverse of ClaimRequestData.claim)."""
-    return {
-        "claimId": claim.claim_id,
-        "chainId": claim.chain_id,
-        "contract": claim.contract,
-        "policyId": claim.policy_id,
-        "productId": claim.product_id,
-        "evidenceRoot": hex0x(claim.evidence_root),
-        "evidenceURI": claim.evidence_uri,
-        "incidentTime": claim.incident_time,
-        "peril": claim.peril.bit_length() - 1,
-        "latitudeE6": claim.lat_e6,
-        "longitudeE6": claim.lon_e6,
-        "claimedAmount": str(claim.claimed_amount),
-        "submittedAt": claim.submitted_at,
-        "policyStart": claim.policy_start,
-        "policyEnd": claim.policy_end,
-        "remainingCoverage": str(claim.remaining_coverage),
-        "deductible": str(claim.deductible),
-        "coveredPerils": claim.covered_perils,
-        "termsHash": hex0x(claim.terms_hash),
-        "insuredObject": claim.insured_object_id,
-    }
+    """Return the bridge request `data` that asks for a claim: its id, with the chain and contract to check."""
+    return {"claimId": claim.claim_id, "chainId": claim.chain_id, "contract": claim.contract}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from oracle.adapter.http import decode_json, read_limited
+from oracle.adapter.claims import CLAIMS, ClaimSource, Committees
+from oracle.adapter.http import ForbiddenRequestError, decode_json, read_limited
 from oracle.chain.report import report_digest
 from oracle.explain.canonical import hex0x
 from oracle.wire.fields import Address, BadRequestError, Uint, describe_validation_error
@@ -69,11 +71,32 @@ class SignatureBook:
 
 
 SIGNATURES = web.AppKey("signatures", SignatureBook)
+COMMITTEES = web.AppKey("committees", Committees)
+
+
+async def check_member(app: web.Application, signed: SignedReport) -> None:
+    """With a chain to read, refuse a signature for another contract or chain, or from outside the claim's
+    committee, so throwaway keys cannot push members' signatures out of the book."""
+    source = app.get(CLAIMS)
+    if source is None:
+        return  # a relay without a chain keeps any valid signature; nodes check membership themselves
+    chain_id = await asyncio.to_thread(lambda: source.chain_id)
+    if signed.chainId != chain_id or signed.contract.lower() != source.contract.lower():
+        raise BadRequestError(
+            f"this relay keeps signatures for ClaimsManager {source.contract} on chain {chain_id}, "
+            f"not {signed.contract} on chain {signed.chainId}"
+        )
+    if not await asyncio.to_thread(app[COMMITTEES].is_member, signed.claimId, signed.signer):
+        raise ForbiddenRequestError(
+            f"{signed.signer} is not on the oracle committee of claim {signed.claimId}; the relay keeps members' "
+            "signatures only"
+        )
 
 
 async def post_signature(request: web.Request) -> web.Response:
     """POST /signatures: store a signed report after checking it recovers to its signer; 201 new, 200 known."""
     signed = parse_signed_report(decode_json(await read_limited(request, MAX_SIGNATURE_BODY_BYTES)))
+    await check_member(request.app, signed)
     stored = request.app[SIGNATURES].add(signed)
     digest = hex0x(report_digest(signed.report(), signed.domain()))
     return web.json_response({"stored": stored, "digest": digest}, status=201 if stored else 200)
@@ -88,8 +111,10 @@ async def get_signatures(request: web.Request) -> web.Response:
     return web.json_response({"signatures": request.app[SIGNATURES].get(key.chainId, key.contract, key.claimId)})
 
 
-def register_signature_routes(app: web.Application) -> None:
-    """Serve the signature relay from `app`, with its own in-memory book."""
+def register_signature_routes(app: web.Application, claims: ClaimSource | None = None) -> None:
+    """Serve the signature relay from `app`, with its own in-memory book; with `claims`, members' signatures only."""
     app[SIGNATURES] = SignatureBook()
+    if claims is not None:
+        app[COMMITTEES] = Committees(claims)
     app.router.add_post("/signatures", post_signature, name="post_signature")
     app.router.add_get("/signatures/{chainId}/{contract}/{claimId}", get_signatures, name="signatures")

@@ -7,6 +7,8 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
+from eth_keys.exceptions import BadSignature
+from eth_keys.exceptions import ValidationError as KeysValidationError
 from eth_utils import keccak
 
 from oracle.domain import BPS, REPORT_VALIDITY_S, Decision
@@ -118,7 +120,10 @@ def recover_signer(report: Report, domain: Domain, signature: Signature) -> str:
         raise ValueError(f"signature v must be 27 or 28, got {v}")
     if not 0 < vrs[2] <= SECP256K1_HALF_N:
         raise ValueError("signature s is zero or in the upper half of the curve order (malleable)")
-    signer: str = Account.recover_message(_signable(report, domain), vrs=vrs)  # untyped (a combomethod)
+    try:
+        signer: str = Account.recover_message(_signable(report, domain), vrs=vrs)  # untyped (a combomethod)
+    except (BadSignature, KeysValidationError) as exc:  # r is no point's x coordinate, or out of range
+        raise ValueError(f"the signature recovers to no public key ({type(exc).__name__})") from None
     return signer
 
 

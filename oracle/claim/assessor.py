@@ -30,6 +30,8 @@ from oracle.sources.weather import WeatherSource
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+MODEL_BATCH_PHOTOS = 32
+"""Photos the network runs at once; a node batch of 8 claims with 3 photos each is still one call."""
 Recorder = Callable[[Claim, ClaimOutcome], None]
 """Called with each decided claim before the next one of its batch is decided (it joins the claims history)."""
 
@@ -192,7 +194,9 @@ class ClaimAssessor:
             return
         model = self._require_model()
         try:
-            flat = model.classify(everything, batch_size=len(everything))
+            # in network batches of MODEL_BATCH_PHOTOS: a node batch of 8 claims x 12 photos in one call took the
+            # model's activations for 96 photos (most of a gigabyte), which its memory arena then kept
+            flat = model.classify(everything, batch_size=MODEL_BATCH_PHOTOS)
         except ValueError:
             for item in live:
                 try:

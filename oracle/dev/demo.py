@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import signal
 import sys
 import tempfile
@@ -127,27 +128,40 @@ def run(args: argparse.Namespace) -> int:
     photo_root = args.photos or default_photo_root(settings)
     if photo_root is None:
         raise SystemExit(f"demo: no photos: ../shared/data not found at {settings.data_dir}; pass --photos DIR")
-
-    print("loading the damage model ...", file=sys.stderr)
-    model = DamageModel.load(settings.model_path)
-    port = settings.adapter_port if args.port is None else args.port
-    return asyncio.run(
-        run_demo(
-            settings,
-            model,
-            sample_claims(photo_root, model),
-            args.timeout,
-            once=args.once,
-            port=0 if args.once else port,
+    try:
+        print("loading the damage model ...", file=sys.stderr)
+        model = DamageModel.load(settings.model_path)
+        port = settings.adapter_port if args.port is None else args.port
+        return asyncio.run(
+            run_demo(
+                settings,
+                model,
+                sample_claims(photo_root, model),
+                args.timeout,
+                once=args.once,
+                port=0 if args.once else port,
+            )
         )
-    )
+    finally:
+        if not args.photos:  # the folder of links made for this run
+            shutil.rmtree(photo_root, ignore_errors=True)
 
 
 async def run_demo(settings, model, claims: list[SampleClaim], timeout: float, once: bool, port: int = 0) -> int:
     """Start the stack, file the claims, drive disputes and finalization, report, and serve unless `once`."""
 
     state = Path(tempfile.mkdtemp(prefix="claims-demo-"))
-    print(f"demo state in {state}", file=sys.stderr)
+    print(f"demo state in {state} (removed on exit)", file=sys.stderr)
+    try:
+        return await _run_demo(settings, model, claims, timeout, once, port, state)
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+
+
+async def _run_demo(
+    settings, model, claims: list[SampleClaim], timeout: float, once: bool, port: int, state: Path
+) -> int:
+    """run_demo in the state folder `state`."""
     stop = asyncio.Event()
     if not once:
         loop = asyncio.get_running_loop()

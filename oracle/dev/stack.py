@@ -15,6 +15,7 @@ from aiohttp import web
 from web3 import Web3
 
 from oracle.adapter.app import create_app
+from oracle.adapter.claims import chain_claims
 from oracle.adapter.dapp import DappConfig, register_dapp_routes
 from oracle.assess import DEFAULT_TERMS_PATH
 from oracle.cas.store import LocalContentStore
@@ -28,7 +29,6 @@ from oracle.explain.document import describe_code_version
 from oracle.node.service import OracleNode
 from oracle.node.signer import Signer
 from oracle.settings import Settings, load_settings
-from oracle.sources.history import InMemoryClaimsHistory
 from oracle.vision import DamageModel
 
 GENESIS = 1546387200  # 2019-01-02 00:00 UTC: the NOAA Storm Events tables cover January to March 2019
@@ -150,8 +150,12 @@ async def running_stack(
             db_url=f"sqlite:///{state_dir / 'node0.db'}",
             state_dir=state_dir,
         )
-        bridge_assessor = build_assessor(settings, InMemoryClaimsHistory(), model, code_version=code_version, store=cas)
-        app = create_app(gateway_settings, bridge_assessor, cas)
+        # the bridge's own claims history (on-chain claims only, read by id) beside the nodes' databases
+        bridge_history = NodeStore(f"sqlite:///{state_dir / 'gateway.db'}")
+        bridge_assessor = build_assessor(
+            settings, bridge_history, model, code_version=code_version, store=cas, record_history=True
+        )
+        app = create_app(gateway_settings, bridge_assessor, cas, claims=chain_claims(gateway_settings, bridge_history))
         register_dapp_routes(
             app,
             DappConfig(
@@ -188,6 +192,7 @@ async def running_stack(
             await asyncio.gather(*tasks, return_exceptions=True)
             await runner.cleanup()
             bridge_assessor.close()
+            bridge_history.close()
 
 
 async def wait_until_ready(nodes: list, tasks: list[asyncio.Task], timeout: float = 120.0) -> None:

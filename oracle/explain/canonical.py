@@ -9,6 +9,8 @@ from typing import Any
 
 from eth_utils import keccak
 
+from oracle.encoding import MAX_JSON_DEPTH, json_depth
+
 MAX_SAFE_INTEGER = 2**53 - 1
 """Largest integer every JCS implementation (IEEE-754 doubles) encodes exactly; bigger ones go as strings."""
 
@@ -89,13 +91,22 @@ def canonical_json(doc: Any) -> bytes:
 
 def parse_canonical(data: bytes) -> Any:
     """Parse JSON bytes and insist they are already canonical, so a hash over them means one document."""
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise CanonicalJSONError(f"document nests arrays or objects more than {MAX_JSON_DEPTH} deep")
     try:
         doc = json.loads(data.decode("utf-8"), parse_float=_reject_float, parse_constant=_reject_float)
     except UnicodeDecodeError as exc:
         raise CanonicalJSONError(f"document is not UTF-8: {exc}") from None
     except json.JSONDecodeError as exc:
         raise CanonicalJSONError(f"document is not JSON: {exc}") from None
-    again = canonical_json(doc)
+    except RecursionError:
+        raise CanonicalJSONError("document nests arrays or objects too deeply to read") from None
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise CanonicalJSONError(f"document is not JSON this oracle reads: {exc}") from None
+    try:
+        again = canonical_json(doc)
+    except RecursionError:
+        raise CanonicalJSONError("document nests arrays or objects too deeply to read") from None
     if again != data:
         raise CanonicalJSONError(
             f"document is JSON but not canonical ({len(data)} bytes; canonical form is {len(again)} bytes)"

@@ -12,6 +12,7 @@ import requests
 from oracle.chain.contracts import ClaimsManagerClient
 from oracle.chain.report import Domain, Report
 from oracle.db import DONE, JobView, NodeStore
+from oracle.encoding import MAX_JSON_DEPTH, json_depth
 from oracle.node.signer import Signer
 from oracle.node.submitter import TransactionSubmitter
 from oracle.wire.fields import BadRequestError
@@ -55,6 +56,8 @@ class SignatureRelayClient:
                     raise RelayError(f"relay answer from {url} is over {MAX_RELAY_RESPONSE_BYTES} bytes")
                 if response.status_code >= 300:
                     raise RelayError(f"relay {method} {url} answered {response.status_code}: {body[:300]!r}")
+                if json_depth(body) > MAX_JSON_DEPTH:  # the relay is untrusted: deep JSON could crash the parser
+                    raise RelayError(f"relay answer from {url} nests more than {MAX_JSON_DEPTH} deep")
                 return json.loads(body)
         except (requests.RequestException, ValueError) as exc:
             raise RelayError(f"relay {method} {url} failed: {type(exc).__name__}: {exc}") from None

@@ -7,6 +7,8 @@ import asyncio
 import getpass
 import logging
 import signal
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from web3 import Web3
@@ -16,7 +18,7 @@ from oracle.claim.wiring import build_assessor, load_model
 from oracle.db import NodeStore
 from oracle.domain import DEV_MNEMONIC
 from oracle.node.aggregate import SignatureRelayClient
-from oracle.node.service import OracleNode
+from oracle.node.service import RPC_ERRORS, OracleNode
 from oracle.node.signer import Signer
 from oracle.settings import Settings, load_settings
 
@@ -75,9 +77,12 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         signer = build_signer(args)
+        wait_for_chain(settings.rpc_url)
         node = build_node(settings, signer)
     except ValueError as exc:  # a wrong keystore password, or aggregate mode without a relay
         raise SystemExit(f"claims-oracle node: {exc}") from None
+    except KeyboardInterrupt:
+        return 130
     logging.getLogger(__name__).info(
         "node %s watching %s on %s (%s mode)",
         signer.address,
@@ -86,6 +91,26 @@ def run(args: argparse.Namespace) -> int:
         settings.report_mode,
     )
     return asyncio.run(_serve(node))
+
+
+START_RETRY_MAX_S = 30.0
+"""The longest wait between two attempts to reach the RPC at start (the waits double from one second)."""
+
+
+def wait_for_chain(rpc_url: str, sleep: Callable[[float], None] = time.sleep) -> int:
+    """Return the chain id once the RPC answers; until then log one line per attempt and retry with back-off, as
+    a running node does (Ctrl-C or SIGTERM stop the wait)."""
+    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 10}))
+    delay = 1.0
+    while True:
+        try:
+            return int(w3.eth.chain_id)
+        except RPC_ERRORS as exc:
+            logging.getLogger(__name__).warning(
+                "RPC %s unavailable at start (%s); retrying in %.0f s", rpc_url, type(exc).__name__, delay
+            )
+        sleep(delay)
+        delay = min(delay * 2, START_RETRY_MAX_S)
 
 
 def build_node(settings: Settings, signer: Signer, history_store: NodeStore | None = None) -> OracleNode:

@@ -10,6 +10,7 @@ from typing import Any, TypedDict
 import aiohttp
 
 from oracle.domain import DEFAULT_GUST_KMH_MIN, Peril
+from oracle.encoding import MAX_JSON_DEPTH, json_depth
 from oracle.sources.records import (
     DEFAULT_PRECIP_MM_MIN,
     SourceError,
@@ -107,6 +108,9 @@ def parse_response(
 ) -> list[WeatherRecord]:
     """Summarise an archive response over the window: peak gust, total precipitation and any hail hours."""
     if isinstance(body, (bytes, str)):
+        raw = body.encode() if isinstance(body, str) else body
+        if json_depth(raw) > MAX_JSON_DEPTH:
+            raise SourceError(f"{SOURCE_NAME}: response nests more than {MAX_JSON_DEPTH} deep")
         try:
             body = json.loads(body)
         except ValueError as exc:

@@ -17,7 +17,7 @@ from pydantic import (
 
 from oracle.cas.store import ContentStore, ContentStoreError
 from oracle.domain import PERIL_NAMES, SEVERITIES
-from oracle.encoding import bytes32
+from oracle.encoding import MAX_JSON_DEPTH, bytes32, json_depth
 from oracle.sources.records import SourceError
 
 PERIL_BITS_BY_NAME = {name: peril for peril, name in PERIL_NAMES.items()}
@@ -155,10 +155,14 @@ def parse_terms(data: bytes) -> Terms:
     """Parse and validate terms document bytes, raising TermsError that lists every problem."""
     if len(data) > MAX_TERMS_BYTES:
         raise TermsError(f"terms document is {len(data)} bytes, over the limit of {MAX_TERMS_BYTES}")
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise TermsError(f"terms document nests arrays or objects more than {MAX_JSON_DEPTH} deep")
     try:
         doc = json.loads(data.decode("utf-8"), parse_float=_reject_float, parse_constant=_reject_float)
     except (UnicodeDecodeError, ValueError) as exc:
         raise TermsError(f"terms document is not UTF-8 JSON with integer numbers: {exc}") from None
+    except RecursionError:
+        raise TermsError("terms document nests arrays or objects too deeply to read") from None
     try:
         return Terms.model_validate(doc)
     except ValidationError as exc:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import io
+import threading
 import warnings
 from dataclasses import dataclass
 
@@ -21,6 +23,24 @@ PAD_VALUE = 128
 
 MAX_BYTES = 25 * 1024 * 1024  # a phone photo is 2-8 MB; anything far beyond is not a plain photo
 MIN_SIDE = 16  # below this there is nothing to look at
+FULL_SIZE_PIXELS = 12_000_000
+"""Photos over this many pixels (a 12 MP phone photo) are decoded one at a time in the whole process (`prepare`
+with `keep_side`): a 40 MP PNG takes 120 MB as RGB and several times that while it is converted."""
+_FULL_SIZE = threading.Lock()
+MMAP_THRESHOLD_BYTES = 8 * 1024 * 1024
+"""Allocations at least this big (Pillow holds a big photo in 16 MiB blocks) are mapped on their own and go back to
+the system when freed. glibc otherwise raises its threshold after the first such free and keeps the blocks of
+every later big photo in its heap: 1 claim of 12 photos at the pixel limit then held 448 MiB after it was
+decided instead of 88 MiB."""
+
+
+def _fix_mmap_threshold() -> None:
+    """Set glibc's mmap threshold to MMAP_THRESHOLD_BYTES (nothing elsewhere)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).mallopt(-3, MMAP_THRESHOLD_BYTES)  # -3: M_MMAP_THRESHOLD
+
+
+_fix_mmap_threshold()
 
 
 class ImageError(ValueError):
@@ -162,14 +182,43 @@ def normalize_batch(pixels: np.ndarray) -> np.ndarray:
     return out
 
 
-def prepare(image: bytes | Image.Image, size: int = INPUT_SIZE) -> tuple[np.ndarray, Image.Image, Letterbox]:
+def prepare(
+    image: bytes | Image.Image, size: int = INPUT_SIZE, keep_side: int | None = None
+) -> tuple[np.ndarray, Image.Image, Letterbox]:
     """Decode one photo and return (the letterboxed uint8 HWC pixels, the decoded RGB photo, its letterbox).
 
     Batched serving keeps the cheap uint8 pixels per photo and normalises a whole batch at once with
-    normalize_batch; the result is identical to stacking preprocess() outputs."""
-    rgb = decode(image, draft_size=size * 2)
-    square, box = letterbox(rgb, size)
+    normalize_batch; the result is identical to stacking preprocess() outputs. With `keep_side`, the photo returned
+    is `fit_within(photo, keep_side)` and the full-size decode is dropped at once; a photo over FULL_SIZE_PIXELS is
+    then decoded under a process-wide lock, so at most one such photo is in memory at a time."""
+    large = keep_side is not None and declared_pixels(image) > FULL_SIZE_PIXELS
+    with _FULL_SIZE if large else contextlib.nullcontext():
+        rgb = decode(image, draft_size=size * 2)
+        square, box = letterbox(rgb, size)
+        if keep_side is not None:
+            rgb = fit_within(rgb, keep_side)
     return np.asarray(square, dtype=np.uint8), rgb, box
+
+
+def fit_within(photo: Image.Image, longest: int) -> Image.Image:
+    """The photo scaled (bilinear) so that its long side is at most `longest`; the photo itself if it fits.
+    Applying it twice gives the first result back, so heat maps drawn over a kept copy have the same bytes."""
+    scale = min(1.0, longest / max(photo.size))
+    target = (max(1, round(photo.size[0] * scale)), max(1, round(photo.size[1] * scale)))
+    return photo.resize(target, Image.Resampling.BILINEAR) if target != photo.size else photo
+
+
+def declared_pixels(image: bytes | Image.Image) -> int:
+    """The pixel count a photo's header declares (nothing decoded); 0 when unreadable (decode says why)."""
+    if isinstance(image, Image.Image):
+        return image.size[0] * image.size[1]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(image)) as img:
+                return int(img.size[0] * img.size[1])
+    except Exception:  # noqa: BLE001 - any unreadable header: decode reports it with its reason
+        return 0
 
 
 def preprocess(image: bytes | Image.Image, size: int = INPUT_SIZE) -> tuple[np.ndarray, Image.Image, Letterbox]:

@@ -20,6 +20,7 @@ from oracle.vision.images import (
     INPUT_SIZE,
     ImageError,
     Letterbox,
+    fit_within,
     normalize_batch,
     prepare,
 )
@@ -65,9 +66,8 @@ def heatmap_png(photo: Image.Image, cam: np.ndarray, box: Letterbox, size: int =
     # Upsample to the model input square, then cut out the part the photo occupies (drop the letterbox).
     square = Image.fromarray((cam * 255).astype(np.uint8), "L").resize((size, size), Image.Resampling.BICUBIC)
     region = square.crop((box.left, box.top, box.left + box.width, box.top + box.height))
-    scale = min(1.0, HEATMAP_MAX_SIDE / max(photo.size))
-    target = (max(1, round(photo.size[0] * scale)), max(1, round(photo.size[1] * scale)))
-    base = photo.resize(target, Image.Resampling.BILINEAR) if target != photo.size else photo
+    base = fit_within(photo, HEATMAP_MAX_SIDE)
+    target = base.size
     overlay = Image.fromarray(_COLOURS[np.asarray(region.resize(target, Image.Resampling.BICUBIC))], "RGB")
     blended = Image.blend(base.convert("RGB"), overlay, HEATMAP_ALPHA)
     buf = io.BytesIO()
@@ -121,6 +121,9 @@ class DamageModel:
         # ONNX Runtime's own default counts physical cores, which leaves one of 2 vCPUs idle here.
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.inter_op_num_threads = 1
+        # no memory arena: the activations of a batch go back when the run ends instead of staying reserved for the
+        # next one, so a node holds them only while the network runs (not also while it decodes the next photos)
+        options.enable_cpu_mem_arena = False
         session = ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
         return cls(session, path, hashlib.sha256(data).hexdigest())
 
@@ -149,7 +152,8 @@ class DamageModel:
         prepared = []
         for i, image in enumerate(images):
             try:
-                prepared.append(prepare(image, self.input_size))
+                # the photo kept for the heat map is already at heat-map size: a batch holds no full-size photo
+                prepared.append(prepare(image, self.input_size, keep_side=HEATMAP_MAX_SIDE))
             except ImageError as exc:
                 raise ImageError(f"photo {i}: {exc}") from exc
         results: list[tuple[PhotoPrediction, PendingHeatmap]] = []

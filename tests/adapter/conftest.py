@@ -1,4 +1,5 @@
-"""Fixtures for the adapter tests: the real app factory around a real assessor, store and (when exported) model."""
+"""Fixtures for the adapter tests: the real app factory around a real assessor, store and (when exported) model, and
+a ledger standing in for the chain the bridge reads claims from (tests/adapter/test_bridge_chain.py uses anvil)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from collections.abc import Callable
 import pytest
 
 from oracle.adapter.app import create_app
+from oracle.adapter.claims import ClaimNotOnChainError
 from oracle.adapter.schema import bridge_data
 from oracle.assess import Claim
 from oracle.settings import load_settings
 from tests.claim.conftest import (  # noqa: F401 - fixtures shared with the pipeline tests
+    CONTRACT,
     damage_model,
     make_assessor,
     make_context,
@@ -21,19 +24,60 @@ from tests.claim.conftest import (  # noqa: F401 - fixtures shared with the pipe
 )
 
 
+class Ledger:
+    """Claims as a chain would record them, by id: what the bridge may assess (a ClaimSource)."""
+
+    def __init__(self, chain_id: int = 31337, contract: str = CONTRACT) -> None:
+        self.chain_id, self.contract = chain_id, contract
+        self.claims: dict[int, Claim] = {}
+        self.committees: dict[int, list[str]] = {}
+
+    def put(self, claim: Claim) -> Claim:
+        """Record a claim, as submitClaim would; returns it."""
+        self.claims[claim.claim_id] = claim
+        return claim
+
+    def claim(self, claim_id: int) -> Claim:
+        """The recorded claim, or ClaimNotOnChainError."""
+        if claim_id not in self.claims:
+            raise ClaimNotOnChainError(f"claim {claim_id} is not a submitted claim of ClaimsManager {self.contract}")
+        return self.claims[claim_id]
+
+    def committee(self, claim_id: int) -> list[str]:
+        """The committee of a recorded claim (`committees`, none by default), or ClaimNotOnChainError."""
+        self.claim(claim_id)
+        return self.committees.get(claim_id, [])
+
+
+@pytest.fixture
+def ledger() -> Ledger:
+    """An empty ledger of claims."""
+    return Ledger()
+
+
+@pytest.fixture
+def on_chain(make_context, ledger) -> Callable[..., Claim]:  # noqa: F811 - the fixture, not the import
+    """Factory: a claim with its evidence stored (as make_context builds it), recorded on the ledger."""
+
+    def build(*args, **kwargs) -> Claim:
+        return ledger.put(make_context(*args, **kwargs))
+
+    return build
+
+
 def bridge_body(ctx: Claim, job_id: object = "job-1", **data_overrides) -> dict:
-    """A Chainlink bridge request for a claim, as the job spec sends it."""
+    """A Chainlink bridge request for a claim, as the job spec sends it (the claim's id, chain and contract)."""
     data = bridge_data(ctx)
     data.update(data_overrides)
     return {"id": job_id, "data": data, "meta": {"oracleRequest": {"requester": "0x" + "00" * 20}}}
 
 
 @pytest.fixture
-def make_client(aiohttp_client, store) -> Callable:  # noqa: F811 - `store` is the fixture imported above
-    """Factory: a test client around create_app(settings, assessor, store), with settings overrides."""
+def make_client(aiohttp_client, store, ledger) -> Callable:  # noqa: F811 - `store` is the fixture imported above
+    """Factory: a test client around create_app(settings, assessor, store, claims=ledger), with settings overrides."""
 
     async def build(assessor, **settings_overrides):
         settings = load_settings(**settings_overrides)
-        return await aiohttp_client(create_app(settings, assessor, store))
+        return await aiohttp_client(create_app(settings, assessor, store, claims=ledger))
 
     return build

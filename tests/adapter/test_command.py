@@ -24,7 +24,12 @@ def test_weather_names__unknown_source__exits_naming_it():
 
 @pytest.mark.asyncio
 async def test_build_app__no_model_file__gateway_serves_and_health_says_why(aiohttp_client, tmp_path, capsys):
-    settings = load_settings(model_path=tmp_path / "missing.onnx", content_store_url=f"file://{tmp_path / 'cas'}")
+    settings = load_settings(
+        model_path=tmp_path / "missing.onnx",
+        content_store_url=f"file://{tmp_path / 'cas'}",
+        state_dir=tmp_path,
+        db_url=f"sqlite:///{tmp_path / 'gateway.db'}",
+    )
     client = await aiohttp_client(await command.build_app(settings, ["noaa"], workers=1))
     health = await client.get("/health")
     assert health.status == 503 and (await health.json())["ok"] is False
@@ -35,7 +40,9 @@ async def test_build_app__no_model_file__gateway_serves_and_health_says_why(aioh
 
 @pytest.mark.asyncio
 async def test_build_app__model_present__health_reports_its_hash(aiohttp_client, tmp_path, damage_model):
-    settings = load_settings(model_path=damage_model.path, content_store_url="memory://")
+    settings = load_settings(
+        model_path=damage_model.path, content_store_url="memory://", state_dir=tmp_path, db_url="sqlite://"
+    )
     client = await aiohttp_client(await command.build_app(settings, ["noaa", "open-meteo"], workers=1))
     body = await (await client.get("/health")).json()
     assert body["ok"] is True and body["model"]["sha256"] == "0x" + damage_model.model_sha256

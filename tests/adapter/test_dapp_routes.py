@@ -1,11 +1,13 @@
 """The gateway's dApp routes without a chain: static files, configuration, evidence and terms uploads, the dev
-wallet relay's allow-list, and the replay endpoint's refusals."""
+wallet relay's refusals (methods, accounts, origins, host names, media types, batches), and the replay endpoint's."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+import pytest_asyncio
+from aiohttp import web
 from eth_utils import keccak
 
 from oracle.adapter.app import create_app
@@ -138,20 +140,141 @@ async def test_rpc_relay__off_without_a_dev_chain(make_dapp_client):
     assert response.status == 404 and "no dev wallet" in (await response.json())["error"]["message"]
 
 
+PERSON = "0x" + "22" * 20  # the dev account the test gateway lends (a claimant)
+NODE = "0x" + "33" * 20  # any other account of the dev chain: an oracle node's, the deployer's, the contract's
+
+
+@pytest_asyncio.fixture
+async def upstream(aiohttp_server):
+    """A stand-in dev chain that records every JSON-RPC body it receives and answers each call with null."""
+    received: list = []
+
+    async def answer(request: web.Request) -> web.Response:
+        body = await request.json()
+        received.append(body)
+        calls = body if isinstance(body, list) else [body]
+        results = [{"jsonrpc": "2.0", "id": c.get("id"), "result": None} for c in calls]
+        return web.json_response(results if isinstance(body, list) else results[0])
+
+    app = web.Application()
+    app.router.add_post("/", answer)
+    server = await aiohttp_server(app)
+    server.received = received
+    return server
+
+
+def rpc(method: str, *params) -> dict:
+    """One JSON-RPC call."""
+    return {"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}
+
+
+async def test_rpc_relay__dapp_reads_and_a_persons_transaction__forwarded(make_dapp_client, upstream):
+    client = await make_dapp_client(rpc_upstream=str(upstream.make_url("/")))
+    batch = [
+        rpc("eth_chainId"),
+        rpc("eth_getLogs", {"fromBlock": "0x0"}),
+        rpc("eth_estimateGas", {"from": NODE}),
+        rpc("eth_sendTransaction", {"from": PERSON.upper().replace("0X", "0x"), "to": MANAGER, "data": "0x"}),
+    ]
+    response = await client.post("/rpc", json=batch, headers={"Origin": str(client.make_url("")).rstrip("/")})
+    assert response.status == 200, await response.text()
+    assert len(await response.json()) == 4 and upstream.received == [batch]
+
+
 @pytest.mark.parametrize(
     "call",
     [
-        {"jsonrpc": "2.0", "id": 1, "method": "anvil_setBalance", "params": []},
-        [{"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}, {"jsonrpc": "2.0", "id": 2, "method": "evm_mine"}],
-        {"jsonrpc": "2.0", "id": 1},
+        rpc("eth_sendUnsignedTransaction", {"from": MANAGER, "to": NODE, "value": hex(10**18)}),
+        rpc("eth_sendUnsignedTransaction", {"from": PERSON, "to": NODE}),
+        rpc("anvil_setBalance", NODE, "0x1"),
+        rpc("anvil_impersonateAccount", MANAGER),
+        rpc("evm_mine"),
+        rpc("evm_increaseTime", 86400),
+        rpc("hardhat_impersonateAccount", MANAGER),
+        rpc("debug_traceTransaction", "0x" + "00" * 32),
+        rpc("eth_sign", PERSON, "0x00"),
+        rpc("personal_sign", "0x00", PERSON),
+        rpc("eth_signTypedData_v4", PERSON, "{}"),
+        rpc("eth_signTransaction", {"from": PERSON}),
+        rpc("eth_sendRawTransaction", "0x00"),
     ],
+    ids=lambda call: call["method"],
 )
-async def test_rpc_relay__chain_surgery_refused_before_reaching_the_node(make_dapp_client, call):
-    client = await make_dapp_client(rpc_upstream="http://127.0.0.1:9")  # nothing listens there
+async def test_rpc_relay__method_the_dapp_does_not_use__refused_before_reaching_the_chain(
+    make_dapp_client, upstream, call
+):
+    client = await make_dapp_client(rpc_upstream=str(upstream.make_url("/")))
     response = await client.post("/rpc", json=call)
-    assert (
-        response.status == 400 and "forwards eth_* and net_* calls only" in (await response.json())["error"]["message"]
+    assert response.status == 403
+    assert "does not forward" in (await response.json())["error"]["message"] and upstream.received == []
+
+
+@pytest.mark.parametrize("sender", [NODE, MANAGER, None, 5])
+async def test_rpc_relay__send_transaction_from_an_oracle_node_or_deployer__refused(make_dapp_client, upstream, sender):
+    client = await make_dapp_client(rpc_upstream=str(upstream.make_url("/")))
+    tx = {"to": MANAGER, "data": "0x"} | ({} if sender is None else {"from": sender})
+    response = await client.post("/rpc", json=rpc("eth_sendTransaction", tx))
+    assert response.status == 403
+    assert "sends only from the accounts" in (await response.json())["error"]["message"] and upstream.received == []
+
+
+async def test_rpc_relay__batch_hiding_an_unsigned_transaction__whole_batch_refused(make_dapp_client, upstream):
+    client = await make_dapp_client(rpc_upstream=str(upstream.make_url("/")))
+    batch = [rpc("eth_chainId"), rpc("eth_sendUnsignedTransaction", {"from": MANAGER, "to": NODE, "value": "0x1"})]
+    response = await client.post("/rpc", json=batch)
+    assert response.status == 403 and upstream.received == []
+
+
+@pytest.mark.parametrize("body", [[], [rpc("eth_chainId")] * 101, [5], {"jsonrpc": "2.0", "id": 1}])
+async def test_rpc_relay__empty_huge_or_malformed_batch__400(make_dapp_client, upstream, body):
+    client = await make_dapp_client(rpc_upstream=str(upstream.make_url("/")))
+    response = await client.post("/rpc", json=body)
+    assert response.status == 400 and upstream.received == []
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", None]
+)
+async def test_rpc_relay__simple_request_from_a_foreign_page__415_without_preflight(
+    make_dapp_client, upstream, content_type
+):
+    client = await make_dapp_client(rpc_upstream=str(upstream.make_url("/")))
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = await client.post(
+        "/rpc", data=json.dumps(rpc("eth_accounts")).encode(), headers=headers, skip_auto_headers=["Content-Type"]
     )
+    assert response.status == 415
+    assert "application/json" in (await response.json())["error"]["message"] and upstream.received == []
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "null", "http://127.0.0.1:1"])
+async def test_rpc_relay__unsigned_transaction_from_foreign_origin__refused(make_dapp_client, upstream, origin):
+    client = await make_dapp_client(rpc_upstream=str(upstream.make_url("/")))
+    unsigned = rpc("eth_sendUnsignedTransaction", {"from": MANAGER, "to": NODE, "value": hex(10**18)})
+    response = await client.post("/rpc", json=unsigned, headers={"Origin": origin})
+    assert response.status == 403
+    assert "Origin" in (await response.json())["error"]["message"] and upstream.received == []
+
+
+async def test_rpc_relay__dns_rebinding_host_name__refused(make_dapp_client, upstream):
+    client = await make_dapp_client(rpc_upstream=str(upstream.make_url("/")))
+    port = client.make_url("").port
+    response = await client.post(
+        "/rpc",
+        json=rpc("eth_accounts"),
+        headers={"Host": f"rebind.evil.example:{port}", "Origin": f"http://rebind.evil.example:{port}"},
+    )
+    assert response.status == 403
+    assert "is not one of this gateway's names" in (await response.json())["error"]["message"]
+    assert upstream.received == []
+
+
+async def test_rpc_relay__extra_allowed_host_name__served(make_dapp_client, upstream):
+    client = await make_dapp_client(rpc_upstream=str(upstream.make_url("/")), adapter_allowed_hosts=["demo.lan"])
+    response = await client.post(
+        "/rpc", json=rpc("eth_chainId"), headers={"Host": "demo.lan:8080", "Origin": "http://demo.lan:8080"}
+    )
+    assert response.status == 200 and len(upstream.received) == 1
 
 
 async def test_verify__no_contract_configured__404_says_so(make_dapp_client):

@@ -43,8 +43,8 @@ def render(template: str, variables: dict) -> object:
 
 
 def cbor_request(ctx) -> dict:
-    """The OracleRequest CBOR payload a requester sends for a claim, decoded as the node's cborparse task would."""
-    return cbor2.loads(cbor2.dumps(bridge_data(ctx)))
+    """The OracleRequest CBOR payload a requester sends for a claim (its id only), decoded as cborparse would."""
+    return cbor2.loads(cbor2.dumps({"claimId": bridge_data(ctx)["claimId"]}))
 
 
 def test_job_spec__parses__directrequest_calling_the_bridge_then_voting():
@@ -64,6 +64,8 @@ def test_job_spec__parses__directrequest_calling_the_bridge_then_voting():
         "confidence",
         "explanation",
         "model",
+        "evidence",
+        "terms",
         "encode_vote",
         "submit_vote",
     ]
@@ -81,11 +83,20 @@ def test_job_spec__vote_abi__matches_the_contracts_voteReport():
     ]
 
 
+def test_job_spec__bridge_request__names_the_claim_only_and_the_report_takes_chain_facts_from_the_answer():
+    graph = tasks()
+    request = render(graph["assess"]["requestData"], {"jobSpec.externalJobID": "j", "decode_cbor.claimId": 8193})
+    assert request == {"id": "j", "data": {"claimId": 8193}}
+    report = graph["encode_vote"]["data"]
+    assert "$(evidence)" in report and "$(terms)" in report
+    assert set(_VAR.findall(report)) & {f"decode_cbor.{k}" for k in ("evidenceRoot", "termsHash")} == set()
+
+
 @pytest.mark.asyncio
 async def test_job_spec__exact_bridge_request__adapter_answers_and_vote_encodes(
-    damage_model, noaa, make_assessor, make_context, make_client, photo_bytes
+    damage_model, noaa, make_assessor, on_chain, make_client, photo_bytes
 ):
-    ctx = make_context(photo_bytes)
+    ctx = on_chain(photo_bytes)
     decoded = cbor_request(ctx)
     variables = {"jobSpec.externalJobID": EXTERNAL_JOB_ID, **{f"decode_cbor.{k}": v for k, v in decoded.items()}}
     # the requester adds the committee epoch and the report deadline, which go into the vote only
@@ -100,7 +111,7 @@ async def test_job_spec__exact_bridge_request__adapter_answers_and_vote_encodes(
     answer = await response.json()
     assert response.status == 200 and answer["jobRunID"] == EXTERNAL_JOB_ID
 
-    for task in ("decision", "payout", "confidence", "explanation", "model"):
+    for task in ("decision", "payout", "confidence", "explanation", "model", "evidence", "terms"):
         path = graph[task]["path"].split(",")
         value = answer
         for key in path:

@@ -5,6 +5,7 @@ and a rejected signature, an oversized photo and a wrong network each give a cle
 from __future__ import annotations
 
 import re
+import shutil
 
 import pytest
 from eth_utils import keccak
@@ -115,7 +116,8 @@ def photos(shared_data, model, tmp_path_factory):
     """Real validation photos the model reads clearly: two minor, two whole cars."""
 
     root = default_photo_root(load_settings())
-    return {"minor": confident_photos(root, model, "minor", 2), "whole": confident_photos(root, model, "whole", 2)}
+    yield {"minor": confident_photos(root, model, "minor", 2), "whole": confident_photos(root, model, "whole", 2)}
+    shutil.rmtree(root, ignore_errors=True)  # the folder of links default_photo_root made
 
 
 def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):

@@ -2,6 +2,7 @@
 served at the printed URL, and SIGTERM stops the nodes, the gateway and anvil."""
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -31,13 +32,14 @@ def read_until(process: subprocess.Popen, marker: str, timeout: float) -> list[s
     raise AssertionError(f"{marker!r} never printed; output so far:\n" + "\n".join(lines))
 
 
-def test_demo__real_photos__every_claim_path_as_expected_then_serves_until_sigterm(shared_data):
+def test_demo__real_photos__every_claim_path_as_expected_then_serves_until_sigterm(shared_data, tmp_path):
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "oracle.cli", "demo", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},  # where its temporary folders go, to check they are gone
     )
     try:
         lines = read_until(process, "Ctrl-C stops everything", timeout=600)
@@ -73,3 +75,4 @@ def test_demo__real_photos__every_claim_path_as_expected_then_serves_until_sigte
     for url in (f"http://127.0.0.1:{port}/", chain_url):
         with pytest.raises(urllib.error.URLError):
             urllib.request.urlopen(url, timeout=5)
+    assert sorted(p.name for p in tmp_path.glob("claims-demo*")) == []  # state and photo links removed on exit

@@ -14,7 +14,8 @@ from PIL import Image
 
 from oracle.domain import CLASSES
 from oracle.vision import DamageModel, ImageError
-from oracle.vision.runtime import DEFAULT_MODEL_PATH
+from oracle.vision.images import FULL_SIZE_PIXELS, decode, letterbox
+from oracle.vision.runtime import DEFAULT_MODEL_PATH, HEATMAP_MAX_SIDE, heatmap_png
 
 
 def _bytes(img: Image.Image, fmt: str) -> bytes:
@@ -117,3 +118,15 @@ def test_serving__without_torch_installed__predicts():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() in CLASSES
+
+
+def test_classify__photo_near_the_pixel_limit__keeps_a_heat_map_sized_copy_and_draws_the_same_bytes(damage_model):
+    photo = Image.new("RGB", (4500, 3000), (90, 120, 150))  # 13.5 MP: over FULL_SIZE_PIXELS, decoded alone
+    photo.paste((200, 40, 40), (1000, 800, 2600, 2000))
+    png = _bytes(photo, "PNG")
+    assert FULL_SIZE_PIXELS < 4500 * 3000
+    ((prediction, pending),) = damage_model.classify([png])
+    assert max(pending.photo.size) == HEATMAP_MAX_SIDE  # not the 4500x3000 decode: a batch holds no full-size photo
+    full = decode(png)
+    _, box = letterbox(full)
+    assert pending.render() == heatmap_png(full, pending.cam, box)  # the same bytes as drawn over the full photo
