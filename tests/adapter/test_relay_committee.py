@@ -39,7 +39,16 @@ async def test_signature_relay__throwaway_keys_flooding_a_claim__refused_and_the
     client = await aiohttp_client(app)
     domain = Domain(chain_id=w3.eth.chain_id, verifying_contract=manager.address)
     report = Report(
-        claim_id, int(Decision.PARTIAL), ETH, 8000, keccak(b"explanation"), MODEL_HASH, keccak(b"manifest"), TERMS_HASH
+        claim_id,
+        int(Decision.PARTIAL),
+        ETH,
+        8000,
+        keccak(b"explanation"),
+        MODEL_HASH,
+        keccak(b"manifest"),
+        TERMS_HASH,
+        1,  # the relay checks who signed, not the epoch or deadline (the contract does)
+        now + 7 * 86_400,
     )
     member = Signer.from_dev_mnemonic(DEV_MNEMONIC, 3)
     assert member.address in deployed.oracles
