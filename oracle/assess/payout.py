@@ -12,10 +12,11 @@ def compute_payout(claim: Claim, terms: Terms, severity: str | None) -> PayoutAr
 
     This is the contract's order too (a ruling for the claimant pays claimed - deductible, and every payout is
     then capped by the policy's remaining coverage). The deductible is the policy's, raised to the terms'
-    minimum (0 when the terms say it does not apply). With no severity or no schedule row the payout is 0.
+    minimum when the terms apply one; terms never waive it, since the contract refuses a payout above claimed
+    less the policy's deductible. With no severity or no schedule row the payout is 0.
     """
     vehicle_class = claim.require_vehicle_class()
-    deductible = max(claim.deductible, terms.deductible.minimum) if terms.deductible.applies else 0
+    deductible = max(claim.deductible, terms.deductible.minimum) if terms.deductible.applies else claim.deductible
     estimate = None if severity is None else terms.repair_cost(vehicle_class, severity)
     loss = 0 if estimate is None else min(estimate, claim.claimed_amount)
     net = max(0, loss - deductible)

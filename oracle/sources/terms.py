@@ -88,7 +88,8 @@ class Severities(_Strict):
 
 
 class Deductible(_Strict):
-    """How the deductible applies: the policy's deductible, raised to at least `minimum`."""
+    """How the deductible applies: the policy's deductible (the contract caps every payout at claimed less it, so
+    terms cannot waive it), raised to at least `minimum` when `applies`."""
 
     applies: bool = True
     minimum: Amount = 0

@@ -44,8 +44,15 @@ def test_compute_payout__no_severity_or_unknown_class__zero(claim, terms):
 def test_compute_payout__terms_minimum_deductible__raises_policy_deductible(claim, terms):
     strict = terms.model_copy(update={"deductible": Deductible(applies=True, minimum=ETH // 4)})
     assert compute_payout(replace(claim, deductible=0), strict, "severe").deductible == ETH // 4
-    lax = terms.model_copy(update={"deductible": Deductible(applies=False)})
-    assert compute_payout(claim, lax, "severe").deductible == 0
+
+
+def test_compute_payout__terms_waive_the_deductible__policy_deductible_still_applies_as_the_contract_enforces(
+    claim, terms
+):
+    lax = terms.model_copy(update={"deductible": Deductible(applies=False, minimum=ETH)})
+    arithmetic = compute_payout(claim, lax, "severe")
+    assert arithmetic.deductible == claim.deductible > 0
+    assert arithmetic.payout <= claim.claimed_amount - claim.deductible
 
 
 @settings(max_examples=200, deadline=None)
