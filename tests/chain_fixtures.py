@@ -24,10 +24,12 @@ from oracle.assess import DEFAULT_TERMS_PATH
 from oracle.cas.store import LocalContentStore
 from oracle.chain.contracts import ClaimsManagerClient
 from oracle.chain.deploy import ETH, buy_policy, create_product, demo_product_config, deploy_system, submit_claim
+from oracle.chain.report import Report, report_deadline
 from oracle.claim.assessor import ClaimAssessor
 from oracle.claim.evidence import store_evidence, store_terms
 from oracle.db import NodeStore
 from oracle.dev.devchain import DEV_MNEMONIC, dev_chain, free_port
+from oracle.domain import Decision
 from oracle.node.service import OracleNode
 from oracle.node.signer import Signer
 from oracle.settings import load_settings
@@ -106,6 +108,28 @@ def make_node(world, model, index: int, **options):
     return OracleNode(
         world["manager"], store, assessor, Signer.from_dev_mnemonic(DEV_MNEMONIC, 3 + index), confirmations=0, **options
     )
+
+
+def submit_agreed_claim(deployed) -> tuple[int, Report]:
+    """Submit a 3 ETH claim on the deployed policy, with the PARTIAL 2 ETH report the committee agrees on."""
+    root = keccak(b"manifest")
+    now = deployed.chain.w3.eth.get_block("latest").timestamp
+    claim_id = submit_claim(
+        deployed.manager, deployed.holder, deployed.policy_id, root, "ipfs://m", now, 1, 0, 0, 3 * ETH
+    )
+    report = Report(
+        claim_id,
+        int(Decision.PARTIAL),
+        2 * ETH,
+        8000,
+        keccak(b"explanation"),
+        MODEL_HASH,
+        root,
+        TERMS_HASH,
+        1,
+        report_deadline(deployed.chain.w3.eth.get_block("latest").timestamp),
+    )
+    return claim_id, report
 
 
 def submit_photos(world, photos: list[Path], amount: int) -> int:

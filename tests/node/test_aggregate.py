@@ -11,18 +11,23 @@ import time
 
 import pytest
 from eth_account import Account
-from eth_utils import keccak
 
 from oracle.adapter.signatures import SignedReport
-from oracle.chain.deploy import ETH, submit_claim
-from oracle.chain.report import SECP256K1_HALF_N, Decision, Report, report_deadline, sign_report
+from oracle.chain.deploy import ETH
+from oracle.chain.report import SECP256K1_HALF_N, Decision, Report, sign_report
 from oracle.db import ASSESSED, DONE, SENDING, NodeStore
 from oracle.dev.devchain import DEV_MNEMONIC
 from oracle.node.aggregate import AggregateSubmitter, SignatureRelayClient
 from oracle.node.command import build_node
 from oracle.node.signer import Signer
 from oracle.settings import load_settings
-from tests.chain_fixtures import MODEL_HASH, MODEL_PATH, TERMS_HASH, make_node, needs_model, submit_photos
+from tests.chain_fixtures import (
+    MODEL_PATH,
+    make_node,
+    needs_model,
+    submit_agreed_claim,
+    submit_photos,
+)
 
 SUBMITTED, DECIDED = 1, 2
 OUTSIDER = Account.from_key(b"\x42" * 32)
@@ -31,31 +36,7 @@ OUTSIDER = Account.from_key(b"\x42" * 32)
 @pytest.fixture
 def claim(deployed):
     """A submitted claim, the report the committee agrees on, and the members in turn order for it."""
-    root = keccak(b"manifest")
-    claim_id = submit_claim(
-        deployed.manager,
-        deployed.holder,
-        deployed.policy_id,
-        root,
-        "ipfs://m",
-        deployed.chain.w3.eth.get_block("latest").timestamp,
-        1,
-        0,
-        0,
-        3 * ETH,
-    )
-    report = Report(
-        claim_id,
-        int(Decision.PARTIAL),
-        2 * ETH,
-        8000,
-        keccak(b"explanation"),
-        MODEL_HASH,
-        root,
-        TERMS_HASH,
-        1,
-        report_deadline(deployed.chain.w3.eth.get_block("latest").timestamp),
-    )
+    claim_id, report = submit_agreed_claim(deployed)
     first = claim_id % 3
     in_turn = [3 + (first + rank) % 3 for rank in range(3)]  # dev account indices: designated, fallback 1, 2
     return claim_id, report, in_turn

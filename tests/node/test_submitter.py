@@ -12,7 +12,7 @@ from oracle.db import ASSESSED, DONE, SENDING, NodeStore
 from oracle.dev.devchain import DEV_MNEMONIC
 from oracle.node.signer import Signer
 from oracle.node.submitter import VoteSubmitter
-from tests.chain_fixtures import MODEL_HASH, TERMS_HASH
+from tests.chain_fixtures import MODEL_HASH, TERMS_HASH, submit_agreed_claim
 
 DECIDED = 2
 
@@ -28,32 +28,7 @@ def store(db_url):
 @pytest.fixture
 def claim(deployed):
     """A submitted claim and the report the committee agrees on."""
-    w3 = deployed.chain.w3
-    root = keccak(b"manifest")
-    claim_id = submit_claim(
-        deployed.manager,
-        deployed.holder,
-        deployed.policy_id,
-        root,
-        "ipfs://m",
-        w3.eth.get_block("latest").timestamp,
-        1,
-        0,
-        0,
-        3 * ETH,
-    )
-    report = Report(
-        claim_id,
-        int(Decision.PARTIAL),
-        2 * ETH,
-        8000,
-        keccak(b"explanation"),
-        MODEL_HASH,
-        root,
-        TERMS_HASH,
-        1,
-        report_deadline(deployed.chain.w3.eth.get_block("latest").timestamp),
-    )
+    claim_id, report = submit_agreed_claim(deployed)
     return claim_id, report
 
 
