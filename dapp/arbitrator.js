@@ -1,7 +1,9 @@
 // Arbitrator: the queue of disputed and escalated claims, each with its photos, explanation, the parties'
 // ERC-1497 evidence, a replay of the decision, and ruling buttons that say what each ruling pays.
 import { DECISION, RULINGS, describeError, followScreen, send, state } from "./chain.js";
-import { fetchByHash, renderExplanation } from "./explain.js";
+import { evidencePhoto, fetchByHash, fetchManifest, renderExplanation } from "./explain.js";
+import { KEY_GRANTS_TYPE, claimKey } from "./keys.js";
+import { toHex } from "./seal.js";
 import { needWallet } from "./claimant.js";
 import { eth, h, mount, pct, reconcile, short, signature, when } from "./ui.js";
 
@@ -73,6 +75,9 @@ function rulingPays(item, code) {
 
 function evidenceEntry({ party, uri, doc }) {
   const who = h("strong", {}, `${short(party, 10)}: `);
+  if (doc?.type === KEY_GRANTS_TYPE) {
+    return h("li", { class: "evidence-grants" }, who, `${doc.name}: the claim's key, wrapped for ${(doc.grants || []).map((g) => short(g.to, 10)).join(", ")}.`);
+  }
   if (!uri.startsWith("ipfs://")) return h("li", {}, who, uri);
   const cid = uri.slice("ipfs://".length);
   if (!doc) return h("li", {}, who, h("a", { href: `/content/${cid}` }, uri));
@@ -81,18 +86,27 @@ function evidenceEntry({ party, uri, doc }) {
   return h("li", { class: "evidence-item" }, who, `${doc.name ?? "(untitled)"}: ${doc.description ?? ""}`, file);
 }
 
-async function photos(item) {
+/** The claim's evidence as this account can read it: whether it is sealed, and its key if a grant opens. */
+async function evidenceOf(item) {
+  const manifest = await fetchManifest(item.record.evidenceRoot);
+  if (!manifest.sealed) return { manifest, sealed: false, key: null };
+  return { manifest, sealed: true, key: await claimKey(manifest, item.evidence.map((e) => e.doc)) };
+}
+
+async function photos(item, evidence) {
   try {
-    const manifest = await fetchByHash(item.record.evidenceRoot);
-    return manifest.photos.map((p) => h("img", { src: `/content/${p.cid}`, alt: `evidence photo ${p.name}`, loading: "lazy" }));
+    const { manifest } = evidence;
+    return manifest.photos.map((p) => evidencePhoto(p.cid, evidence, `evidence photo ${p.name}`));
   } catch (error) {
     return [h("p", { class: "error" }, error.message)];
   }
 }
 
-async function replay(item, out) {
+async function replay(item, evidence, out) {
   mount(out, h("p", {}, "Replaying the assessment from the stored inputs ..."));
-  const response = await fetch(`/api/claims/${item.id}/verify`, { method: "POST" });
+  // sealed photos: the replay runs on the gateway, so this sends it the claim's key (the page says so)
+  const payload = evidence.key ? JSON.stringify({ contentKey: toHex(evidence.key) }) : "";
+  const response = await fetch(`/api/claims/${item.id}/verify`, { method: "POST", headers: { "Content-Type": "application/json" }, body: payload });
   const body = await response.json();
   if (!response.ok) {
     mount(out, h("p", { class: "error", role: "alert" }, `Replay failed: ${body.error?.message || response.status}`));
@@ -119,16 +133,17 @@ function disputeCard(first) {
   const replayOut = h("div", { class: "replay-out" });
   const rulings = h("div", { class: "rulings", role: "group", "aria-label": "ruling" });
   const explanation = h("div", { class: "details" });
-  photos(item).then((els) => mount(photosEl, els));
+  const evidence = evidenceOf(item).catch((error) => ({ error }));
+  evidence.then((ev) => (ev.error ? [h("p", { class: "error" }, describeError(ev.error))] : photos(item, ev))).then((els) => mount(photosEl, els));
   if (item.decided) {
     const hash = item.decided.explanationHash;
-    fetchByHash(hash).then((doc) => mount(explanation, renderExplanation(doc, hash)))
+    Promise.all([fetchByHash(hash), evidence]).then(([doc, ev]) => mount(explanation, renderExplanation(doc, hash, ev.error ? undefined : ev)))
       .catch((error) => mount(explanation, h("p", { class: "error" }, error.message)));
   }
   const el = h("li", { class: "card dispute", "data-claim": String(item.id) }, facts, photosEl,
     h("h4", {}, "Evidence submitted by the parties (ERC-1497)"), evidenceEl,
     h("div", { class: "actions" },
-      item.decided ? h("button", { type: "button", class: "replay", onclick: () => replay(item, replayOut).catch((e) => mount(replayOut, h("p", { class: "error" }, describeError(e)))) }, "Replay decision") : null),
+      item.decided ? h("button", { type: "button", class: "replay", onclick: () => evidence.then((ev) => replay(item, ev.error ? {} : ev, replayOut)).catch((e) => mount(replayOut, h("p", { class: "error" }, describeError(e)))) }, "Replay decision") : null),
     replayOut, rulings, explanation);
   const update = (next) => {
     item = next;

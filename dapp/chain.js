@@ -57,6 +57,7 @@ export function contracts(runner = state.reader) {
     governor: c.ProductGovernor?.address ? new ethers.Contract(c.ProductGovernor.address, c.ProductGovernor.abi, runner) : null,
     desk: c.DisputeDesk?.address ? new ethers.Contract(c.DisputeDesk.address, c.DisputeDesk.abi, runner) : null,
     panel: c.PanelArbitrator.address ? new ethers.Contract(c.PanelArbitrator.address, c.PanelArbitrator.abi, runner) : null,
+    keys: c.KeyDirectory?.address ? new ethers.Contract(c.KeyDirectory.address, c.KeyDirectory.abi, runner) : null,
   };
 }
 

@@ -1,6 +1,8 @@
 // Claimant: buy a policy, submit a claim with photos, follow it live, read the explanation, dispute, withdraw.
 import { DECISION, PERILS, STATUS, chainTime, contracts, describeError, ethers, followScreen, send, snapshot, state } from "./chain.js";
-import { fetchByHash, renderExplanation } from "./explain.js";
+import { fetchByHash, fetchManifest, renderExplanation } from "./explain.js";
+import { claimKey as evidenceKey, panelReaders, productReaders, sealForReaders, shareClaimKey } from "./keys.js";
+import { sealPhoto } from "./seal.js";
 import { eth, field, h, mount, mountIfChanged, notice, parseEth, progress, reconcile, short, signature, when } from "./ui.js";
 
 const STEPS = ["Submitted", "Decided", "Window / dispute", "Resolved", "Paid"];
@@ -124,6 +126,24 @@ async function upload(file) {
   return body.cid;
 }
 
+/** Seal the photos in this page for the product's committee, its insurer and the claimant, upload only the
+ * ciphertext, and have the gateway build the manifest; answers {evidenceRoot, evidenceURI}. */
+async function sealedEvidence(files, policy, product, vehicleClass) {
+  const readers = await productReaders(policy.productId, product);
+  const bytes = await Promise.all(files.map(async (f) => new Uint8Array(await f.arrayBuffer())));
+  const { sealedPhotos, sealed } = await sealForReaders(bytes, readers, sealPhoto);
+  const photos = [];
+  for (const [i, data] of sealedPhotos.entries()) {
+    const name = `photo-${i + 1}`; // the file's own name can name a plate or a person
+    photos.push({ name, cid: await upload(new File([data], name, { type: "application/octet-stream" })) });
+  }
+  const response = await fetch("/api/evidence", { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ photos, claimant: { vehicleClass }, sealed }) });
+  const evidence = await response.json();
+  if (!response.ok) throw new Error(`the evidence was refused: ${evidence.error?.message || response.status}`);
+  return evidence;
+}
+
 /** The claim form of a policy; `policyNow()` gives the policy as of the newest block the screen has read. */
 async function claimForm(policyNow, product, onDone) {
   const policy = policyNow();
@@ -183,12 +203,7 @@ async function claimForm(policyNow, product, onDone) {
     }
     button.disabled = true;
     try {
-      const cids = [];
-      for (const file of files) cids.push({ name: file.name, cid: await upload(file) });
-      const response = await fetch("/api/evidence", { method: "POST", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ photos: cids, claimant: { vehicleClass: vehicle.value } }) });
-      const evidence = await response.json();
-      if (!response.ok) throw new Error(`the evidence was refused: ${evidence.error?.message || response.status}`);
+      const evidence = await sealedEvidence(files, policy, product, vehicle.value);
       const receipt = await send(`Submit claim on policy ${policy.id}`, ({ manager }) => manager.submitClaim(
         policy.id, evidence.evidenceRoot, evidence.evidenceURI, incidentTime, Number(peril.value), latE6, lonE6, claimed));
       if (receipt) {
@@ -269,9 +284,10 @@ function claimCard(first) {
       return;
     }
     const hash = c.decided.explanationHash;
-    fetchByHash(hash)
-      .then((doc) => {
-        explanation = renderExplanation(doc, hash);
+    Promise.all([fetchByHash(hash), fetchManifest(c.submitted.evidenceRoot)])
+      .then(async ([doc, manifest]) => {
+        const evidence = { sealed: Boolean(manifest.sealed), key: manifest.sealed ? await evidenceKey(manifest) : null };
+        explanation = renderExplanation(doc, hash, evidence);
         if (open) mount(details, explanation);
       })
       .catch((error) => { if (open) mount(details, h("p", { class: "error" }, error.message)); });
@@ -292,6 +308,10 @@ function claimCard(first) {
           const cost = await (await snapshot()).desk.disputeCost(c.id);
           return desk.dispute(c.id, { value: cost });
         }) }, "Dispute this decision"));
+    }
+    if (status === 3) {
+      actions.push(h("button", { type: "button", class: "share-key", onclick: () => shareWithPanel(c).catch((e) => notice(describeError(e), "error")) },
+        "Share the photos with the arbitration panel"));
     }
     if (status === 2 && c.now >= windowEnds) {
       actions.push(h("button", { type: "button", onclick: () => send(`Finalize claim ${c.id}`, ({ manager }) => manager.finalize(c.id)) },
@@ -333,6 +353,17 @@ function claimCard(first) {
     if (open) showDetails();
   };
   return { el, update };
+}
+
+/** Let the arbitration panel open a disputed claim's sealed photos: wrap its key for each panelist, as evidence. */
+async function shareWithPanel(c) {
+  const manifest = await fetchManifest(c.submitted.evidenceRoot);
+  if (!manifest.sealed) return notice("This claim's photos are not sealed; the panel can already see them.");
+  const key = await evidenceKey(manifest);
+  if (!key) throw new Error("this account holds no key for the claim's photos");
+  const readers = await panelReaders();
+  if (!readers.length) throw new Error("no panel member has published an evidence key yet");
+  await shareClaimKey(c.id, manifest, key, readers, "Photos' key for the arbitration panel");
 }
 
 /** Store an ERC-1497 evidence document (a statement, optionally with a file) and publish its URI on-chain. */

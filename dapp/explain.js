@@ -1,6 +1,7 @@
 // A decision's explanation in plain language: what the model saw (with heat maps), the weather records,
 // the fraud signals, the rules that fired and the payout arithmetic. The document is hash-checked in the browser.
 import { ethers } from "./chain.js";
+import { fromHex, openPhoto, openPrivate } from "./seal.js";
 import { eth, h, pct, when } from "./ui.js";
 
 const SIGNAL_WORDS = { weak: "weak signal", strong: "strong signal" };
@@ -17,22 +18,64 @@ export async function fetchByHash(hash) {
   return JSON.parse(new TextDecoder().decode(bytes));
 }
 
+/** A claim's evidence manifest by its root (hash-checked here), with the root it was fetched by. */
+export async function fetchManifest(root) {
+  return { ...(await fetchByHash(root)), root: root.toLowerCase() };
+}
+
+/** An image of sealed content: fetched as ciphertext, opened in this page with the claim's key. */
+export function sealedImage(cid, key, open, alt) {
+  const img = h("img", { alt, "data-cid": cid, class: "sealed" });
+  fetch(`/content/${cid}`)
+    .then((response) => { if (!response.ok) throw new Error(`not in the content store (HTTP ${response.status})`); return response.arrayBuffer(); })
+    .then((buffer) => open(key, new Uint8Array(buffer)))
+    .then((bytes) => { img.src = URL.createObjectURL(new Blob([bytes])); img.dataset.opened = "true"; })
+    .catch((error) => { img.alt = `${alt}: ${error.message}`; img.dataset.opened = "false"; });
+  return img;
+}
+
+/** A claim photo: plain, opened with the key, or a note that it is sealed and this account holds no key. */
+export function evidencePhoto(cid, evidence, alt) {
+  if (!evidence.sealed) return h("img", { src: `/content/${cid}`, alt, loading: "lazy" });
+  if (!evidence.key) return h("p", { class: "sealed-note" }, `${alt} is sealed: only its committee, insurer, claimant and whoever they share its key with can see it.`);
+  return sealedImage(cid, evidence.key, openPhoto, alt);
+}
+
+/** A heat map: sealed with the claim's key when the photos are (it shows the photo), so opened like them. */
+function heatMap(cid, evidence, alt) {
+  if (!evidence.sealed) return h("img", { src: `/content/${cid}`, alt, loading: "lazy" });
+  if (!evidence.key) return null; // the photo's note already says it is sealed
+  return sealedImage(cid, evidence.key, openPrivate, alt);
+}
+
+/** The EXIF line of a finding: sealed facts are opened here with the claim's key, or said to be sealed. */
+function exifLine(exif, evidence) {
+  if (!exif?.sealed) return h("small", { class: "exif" }, exifWords(exif));
+  const line = h("small", { class: "exif sealed" }, " Camera metadata is sealed with the claim's key.");
+  if (evidence.key) {
+    openPrivate(evidence.key, fromHex(exif.sealed))
+      .then((bytes) => { line.textContent = exifWords(JSON.parse(new TextDecoder().decode(bytes))); line.dataset.opened = "true"; })
+      .catch(() => { line.textContent = " Camera metadata is sealed and did not open with this key."; });
+  }
+  return line;
+}
+
 function exifWords(exif) {
   const known = Object.entries(exif || {}).filter(([, v]) => v !== null && v !== false);
   if (!known.length) return " The photo carries no camera time or place.";
   return ` Camera metadata: ${known.map(([k, v]) => `${k} ${v}`).join(", ")}.`;
 }
 
-function photoFinding(f, names) {
+function photoFinding(f, names, evidence) {
   const label = f.damaged ? `${f.severity} damage` : "no damage seen";
   return h("figure", { class: "finding" },
     h("div", { class: "pair" },
-      h("img", { src: `/content/${f.cid}`, alt: `claim photo ${f.index + 1} (${names[f.index] || f.cid})`, loading: "lazy" }),
-      f.heatmapCid ? h("img", { src: `/content/${f.heatmapCid}`, alt: `heat map of what the model looked at in photo ${f.index + 1}`, loading: "lazy" }) : null),
+      evidencePhoto(f.cid, evidence, `claim photo ${f.index + 1} (${names[f.index] || f.cid})`),
+      f.heatmapCid ? heatMap(f.heatmapCid, evidence, `heat map of what the model looked at in photo ${f.index + 1}`) : null),
     h("figcaption", {},
       h("strong", {}, `Photo ${f.index + 1}: ${label}`),
       ` - the model says ${f.label} with ${pct(f.confidenceBps)} confidence; probability of any damage ${pct(f.damageBps)}.`,
-      h("small", { class: "exif" }, exifWords(f.exif))));
+      exifLine(f.exif, evidence)));
 }
 
 function weather(records) {
@@ -44,8 +87,9 @@ function weather(records) {
     `${r.magnitude !== null ? `, magnitude ${r.magnitude} ${r.magnitudeUnit || ""}` : ""}; match: ${r.match}; as of ${r.asOf}`)));
 }
 
-/** Render an explanation document. */
-export function renderExplanation(doc, hash) {
+/** Render an explanation document; `evidence` says whether the claim's photos are sealed and holds their key if
+ * this account has one. */
+export function renderExplanation(doc, hash, evidence = { sealed: false, key: null }) {
   const a = doc.payoutArithmetic;
   const names = Object.fromEntries((doc.inputs?.photos || []).map((p, i) => [i, p.name]));
   const incident = doc.claim.incident;
@@ -62,7 +106,7 @@ export function renderExplanation(doc, hash) {
         `Loss = min(estimate, claimed ${eth(a.claimed)}) = ${eth(a.loss)}; minus the deductible ${eth(a.deductible)} ` +
         `= ${eth(a.net)}; capped by the remaining coverage ${eth(a.remainingCoverage)}: payout ${eth(a.payout)}.`),
     h("h5", {}, "What the model saw"),
-    h("div", { class: "findings" }, doc.findings.map((f) => photoFinding(f, names))),
+    h("div", { class: "findings" }, doc.findings.map((f) => photoFinding(f, names, evidence))),
     h("h5", {}, "Fraud signals"),
     doc.fraudSignals.length
       ? h("ul", { class: "signals" }, doc.fraudSignals.map((s) => h("li", {}, `${SIGNAL_WORDS[s.strength] || s.strength}: ${s.reason}`)))

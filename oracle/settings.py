@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from oracle.domain import REPO_ROOT
@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     rpc_url: str = "http://127.0.0.1:8545"
     chain_id: int = Field(default=31337, ge=1)
     contract_address: str | None = None
+    # the KeyDirectory where members publish the X25519 key claim evidence is sealed for (none: plain evidence only)
+    key_directory_address: str | None = None
     confirmations: int = Field(default=2, ge=0, le=1000)
     start_block: int = Field(default=0, ge=0)
     poll_interval_s: float = Field(default=1.0, gt=0)
@@ -71,17 +73,17 @@ class Settings(BaseSettings):
     max_photo_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_blob_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
 
-    @field_validator("contract_address")
+    @field_validator("contract_address", "key_directory_address")
     @classmethod
-    def _check_address(cls, value: str | None) -> str | None:
+    def _check_address(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None or value == "":
             return None
         if not (value.startswith("0x") and len(value) == 42):
-            raise ValueError(f"contract_address must be a 0x-prefixed 20-byte hex address, got {value!r}")
+            raise ValueError(f"{info.field_name} must be a 0x-prefixed 20-byte hex address, got {value!r}")
         try:
             int(value[2:], 16)
         except ValueError:
-            raise ValueError(f"contract_address is not hex: {value!r}") from None
+            raise ValueError(f"{info.field_name} is not hex: {value!r}") from None
         return value
 
     @property

@@ -9,10 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from eth_account import Account
+from eth_account.messages import encode_defunct
 from PIL import Image
 
 from oracle.assess import DEFAULT_TERMS_PATH, AssessmentInputs, Claim, Peril, Prediction
 from oracle.explain.evidence import Photo, photo_entry
+from oracle.privacy import Reader, encryption_key_message, identity_from_signature
 from oracle.settings import DEFAULT_DATA_DIR
 from oracle.sources.history import InMemoryClaimsHistory
 from oracle.sources.terms import parse_terms
@@ -160,3 +163,16 @@ def make_inputs(claim, terms):
         )
 
     return build
+
+
+KEY_DIRECTORY = "0x" + "ab" * 20
+IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"RIFF")
+"""How JPEG, PNG and WebP files begin: sealed evidence must begin with none of them."""
+
+
+def reader_for(index: int) -> Reader:
+    """A reader whose key is derived from a fresh account's signature, as a node derives its own."""
+    account = Account.from_key(bytes([index + 1]) * 32)
+    message = encryption_key_message(31337, KEY_DIRECTORY, account.address)
+    signature = account.sign_message(encode_defunct(text=message)).signature
+    return Reader(account.address, identity_from_signature(bytes(signature)))

@@ -19,7 +19,7 @@ LAYERS = [
     ["oracle.db", "oracle.chain"],
     ["oracle.assess"],
     ["oracle.sources", "oracle.explain", "oracle.vision"],
-    ["oracle.cas"],
+    ["oracle.cas", "oracle.privacy"],
     ["oracle.settings", "oracle.encoding"],
     ["oracle.domain", "oracle"],
 ]

@@ -21,6 +21,7 @@ from oracle.claim.verify import VerificationError, verify_claim
 from oracle.domain import PHOTO_TYPES, REPO_ROOT, dapp_constants
 from oracle.explain.canonical import hex0x
 from oracle.explain.evidence import CLAIMANT_KEYS, build_manifest, verify_evidence
+from oracle.privacy import SealError, encryption_key_message, parse_content_key
 from oracle.sources.terms import MAX_TERMS_BYTES, parse_terms
 from oracle.wire.fields import BadRequestError
 
@@ -29,7 +30,8 @@ log = logging.getLogger(__name__)
 DAPP_DIR = REPO_ROOT / "dapp"
 ETHERS_JS = REPO_ROOT / "node_modules" / "ethers" / "dist" / "ethers.min.js"
 STATIC_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
-EVIDENCE_MAX_BODY_BYTES = 16 * 1024
+EVIDENCE_MAX_BODY_BYTES = 32 * 1024
+VERIFY_MAX_BODY_BYTES = 1024
 RPC_MAX_BODY_BYTES = 256 * 1024
 RPC_TIMEOUT_S = 30.0
 RPC_MAX_BATCH = 100
@@ -69,6 +71,8 @@ RPC_READ_METHODS = frozenset(
     }
 )
 RPC_SENDING_METHODS = frozenset({"eth_sendTransaction"})
+RPC_KEY_SIGNING_METHOD = "personal_sign"
+"""Forwarded only for the message an account signs to derive its evidence key (oracle.privacy), from a person."""
 CSP = (
     "default-src 'self'; img-src 'self' data: blob:; connect-src 'self'; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
@@ -83,6 +87,7 @@ class DappConfig:
     chain_name: str
     claims_manager: str
     arbitrator: str | None = None
+    key_directory: str | None = None
     rpc_upstream: str | None = None
     dev_accounts: list[dict] = field(default_factory=list)
     defaults: dict = field(default_factory=dict)
@@ -97,7 +102,7 @@ RPC_HOSTS = web.AppKey("rpc_hosts", frozenset)
 
 def contract_abis() -> dict[str, list]:
     """The ABIs of the contracts the dApp calls, from the compiled build (never copied by hand)."""
-    names = ("ClaimsManager", "ProductGovernor", "DisputeDesk", "PanelArbitrator")
+    names = ("ClaimsManager", "ProductGovernor", "DisputeDesk", "PanelArbitrator", "KeyDirectory")
     return {name: contract_type(name)["abi"] for name in names}
 
 
@@ -150,6 +155,7 @@ async def config(request: web.Request) -> web.Response:
             # the dApp reads these two addresses from the manager (`governor()`, `desk()`)
             "ProductGovernor": {"address": None, "abi": request.app[ABIS]["ProductGovernor"]},
             "DisputeDesk": {"address": None, "abi": request.app[ABIS]["DisputeDesk"]},
+            "KeyDirectory": {"address": cfg.key_directory, "abi": request.app[ABIS]["KeyDirectory"]},
         },
         "devWallet": {"rpcUrl": "/rpc", "accounts": cfg.dev_accounts} if cfg.rpc_upstream else None,
         "limits": {
@@ -168,8 +174,9 @@ async def config(request: web.Request) -> web.Response:
 async def make_evidence(request: web.Request) -> web.Response:
     """POST /api/evidence: build, check and store the evidence manifest for photos already uploaded to /content.
 
-    Body: {"photos": [{"name": ..., "cid": ...}], "claimant": {"vehicleClass": ...}}; answers the evidence root
-    the claim transaction must carry and the manifest's URI.
+    Body: {"photos": [{"name": ..., "cid": ...}], "claimant": {"vehicleClass": ...}, "sealed": {...}}; answers the
+    evidence root the claim transaction must carry and the manifest's URI. With `sealed` (the scheme, the key
+    commitment and the key grants the browser made) the photos are ciphertext, checked against the manifest only.
     """
     settings, store = request.app[SETTINGS], request.app[STORE]
     body = decode_json(await read_limited(request, EVIDENCE_MAX_BODY_BYTES))
@@ -193,8 +200,10 @@ async def make_evidence(request: web.Request) -> web.Response:
             raise BadRequestError(f"photo {i}: expected an object with string fields name and cid")
         data = await asyncio.to_thread(store.get, photo["cid"])
         pairs.append((photo["name"], data))
-    manifest = build_manifest(pairs, {k: v for k, v in claimant.items() if v})
-    # the same checks a node runs, so a claim the oracle would refuse is refused before it costs gas
+    sealed = body.get("sealed")
+    manifest = build_manifest(pairs, {k: v for k, v in claimant.items() if v}, sealed)
+    # the same checks a node runs (all but decoding, for sealed photos), so a claim the oracle would refuse is
+    # refused before it costs gas
     await asyncio.to_thread(
         verify_evidence,
         manifest.data,
@@ -202,6 +211,7 @@ async def make_evidence(request: web.Request) -> web.Response:
         store,
         max_photos=settings.max_photos,
         max_photo_bytes=settings.max_photo_bytes,
+        decode_images=sealed is None,
     )
     cid = await asyncio.to_thread(store.put, manifest.data)
     return web.json_response(
@@ -226,27 +236,39 @@ async def upload_terms(request: web.Request) -> web.Response:
 
 
 async def verify(request: web.Request) -> web.Response:
-    """POST /api/claims/{claim_id}/verify: replay the recorded decision, as `claims-oracle verify` does."""
+    """POST /api/claims/{claim_id}/verify: replay the recorded decision, as `claims-oracle verify` does; for sealed
+    evidence the body is {"contentKey": "0x..."}, which the caller discloses to this gateway by sending it."""
     settings = request.app[SETTINGS]
     if not settings.contract_address:
         raise NotFoundError("this gateway has no contract configured to replay decisions against")
     text = request.match_info["claim_id"]
     if not text.isdigit() or len(text) > 78:
         raise BadRequestError(f"claim id {text!r} is not a decimal number")
+    raw = await read_limited(request, VERIFY_MAX_BODY_BYTES)
+    body = decode_json(raw) if raw.strip() else {}
+    if not isinstance(body, dict) or set(body) - {"contentKey"}:
+        raise BadRequestError('expected an empty body or {"contentKey": "0x..."}')
     try:
-        result = await asyncio.to_thread(verify_claim, settings, int(text))
+        opener = parse_content_key(body["contentKey"]) if "contentKey" in body else None
+    except SealError as exc:
+        raise BadRequestError(str(exc)) from None
+    try:
+        result = await asyncio.to_thread(verify_claim, settings, int(text), opener)
     except VerificationError as exc:
         raise NotFoundError(str(exc)) from None
     return web.json_response(result)
 
 
-def check_rpc_call(call: object, people: frozenset[str]) -> None:
+def check_rpc_call(call: object, people: frozenset[str], cfg: DappConfig) -> None:
     """Refuse one JSON-RPC call the dev-wallet relay must not forward: a method the dApp does not use, or a
     transaction that is not `from` one of the dev accounts meant for people (never a node's or the deployer's)."""
     if not isinstance(call, dict) or not isinstance(call.get("method"), str):
         raise BadRequestError("each JSON-RPC call must be an object with a string method")
     method = call["method"]
     if method in RPC_READ_METHODS:
+        return
+    if method == RPC_KEY_SIGNING_METHOD:
+        check_key_signing(call.get("params"), people, cfg)
         return
     if method not in RPC_SENDING_METHODS:
         raise ForbiddenRequestError(
@@ -260,6 +282,23 @@ def check_rpc_call(call: object, people: frozenset[str]) -> None:
         raise ForbiddenRequestError(
             f"{method} from {str(sender)[:64]!r} refused: the dev wallet sends only from the accounts it lists in "
             "/api/config (insurer, claimants, arbitration panel)"
+        )
+
+
+def check_key_signing(params: object, people: frozenset[str], cfg: DappConfig) -> None:
+    """Refuse a personal_sign that is not a person's dev account signing exactly its evidence-key message."""
+    message, account = params if isinstance(params, list) and len(params) == 2 else (None, None)
+    if not isinstance(account, str) or account.lower() not in people:
+        raise ForbiddenRequestError(
+            f"personal_sign for {str(account)[:64]!r} refused: the dev wallet signs only for the accounts it lists"
+        )
+    try:
+        text = bytes.fromhex(str(message).removeprefix("0x")).decode("utf-8")
+    except ValueError:
+        text = ""
+    if cfg.key_directory is None or text != encryption_key_message(cfg.chain_id, cfg.key_directory, account):
+        raise ForbiddenRequestError(
+            "personal_sign refused: the dev wallet signs only the message that derives the account's evidence key"
         )
 
 
@@ -297,7 +336,7 @@ async def rpc_relay(request: web.Request) -> web.Response:
         raise BadRequestError(f"a JSON-RPC batch holds 1 to {RPC_MAX_BATCH} calls, got {len(calls)}")
     people = frozenset(str(account["address"]).lower() for account in cfg.dev_accounts)
     for call in calls:  # a refusal is logged in one line by the error middleware
-        check_rpc_call(call, people)
+        check_rpc_call(call, people, cfg)
     async with request.app[HTTP].post(
         cfg.rpc_upstream,
         data=body,

@@ -27,9 +27,12 @@ class PhotoExif:
     taken_at_has_offset: bool = False
     lat_e6: int | None = None
     lon_e6: int | None = None
+    sealed: str | None = None  # 0x-hex of the facts sealed with the claim's key, when its evidence is sealed
 
-    def to_doc(self) -> dict[str, int | bool | None]:
-        """Return the facts as a canonical-JSON-ready dict."""
+    def to_doc(self) -> dict[str, int | bool | str | None]:
+        """Return the facts as a canonical-JSON-ready dict (only the sealed form when they are sealed)."""
+        if self.sealed is not None:
+            return {"sealed": self.sealed}
         return {
             "takenAt": self.taken_at,
             "takenAtHasOffset": self.taken_at_has_offset,

@@ -250,8 +250,18 @@ def _finding_doc(f: PhotoFinding) -> dict[str, Any]:
     }
 
 
+def _exif_from_doc(exif: Mapping[str, Any]) -> PhotoExif:
+    if "sealed" in exif:
+        return PhotoExif(sealed=str(exif["sealed"]))
+    return PhotoExif(
+        taken_at=exif["takenAt"],
+        taken_at_has_offset=exif["takenAtHasOffset"],
+        lat_e6=exif["latE6"],
+        lon_e6=exif["lonE6"],
+    )
+
+
 def _finding_from_doc(doc: Mapping[str, Any], photo: PhotoInput) -> PhotoFinding:
-    exif = doc["exif"]
     return PhotoFinding(
         index=doc["index"],
         name=photo.name,
@@ -266,12 +276,7 @@ def _finding_from_doc(doc: Mapping[str, Any], photo: PhotoInput) -> PhotoFinding
         heatmap_cid=doc["heatmapCid"],
         phash=int(doc["phash"], 16),
         dhash=int(doc["dhash"], 16),
-        exif=PhotoExif(
-            taken_at=exif["takenAt"],
-            taken_at_has_offset=exif["takenAtHasOffset"],
-            lat_e6=exif["latE6"],
-            lon_e6=exif["lonE6"],
-        ),
+        exif=_exif_from_doc(doc["exif"]),
     )
 
 

@@ -54,10 +54,12 @@ class System:
     arbitrator: Contract
     governor: Contract
     desk: Contract
+    keys: Contract
 
 
 def deploy_system(w3: Web3, deployer: str, panel: list[str], quorum: int = 2, fee: int = ETH // 100) -> System:
-    """Deploy a panel arbitrator, a product governor, a dispute desk and the claims manager bound to both."""
+    """Deploy a panel arbitrator, a product governor, a dispute desk, the claims manager bound to both, and the key
+    directory where members publish the keys evidence is sealed for."""
     arbitrator = deploy(w3, "PanelArbitrator", panel, quorum, fee, sender=deployer)
     governor = deploy(w3, "ProductGovernor", sender=deployer)
     desk = deploy(w3, "DisputeDesk", sender=deployer)
@@ -65,7 +67,10 @@ def deploy_system(w3: Web3, deployer: str, panel: list[str], quorum: int = 2, fe
     for bound in (governor, desk):
         if bound.functions.manager().call() != manager.address:
             raise RuntimeError(f"{bound.address} is bound to another manager; deploy again")
-    return System(manager=ClaimsManagerClient(w3, manager.address), arbitrator=arbitrator, governor=governor, desk=desk)
+    keys = deploy(w3, "KeyDirectory", sender=deployer)
+    return System(
+        manager=ClaimsManagerClient(w3, manager.address), arbitrator=arbitrator, governor=governor, desk=desk, keys=keys
+    )
 
 
 def governor_of(manager: ClaimsManagerClient) -> Contract:

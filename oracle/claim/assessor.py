@@ -19,9 +19,11 @@ from oracle.claim.batch import ClaimBatch, ClaimInBatch, ClaimOutcome, ModelPred
 from oracle.claim.context import with_claimant
 from oracle.claim.history import HistoryWriter, record_in_history
 from oracle.claim.model import DamageModelLike, ModelUnavailableError, model_id, model_sha256_hex
+from oracle.claim.private import with_sealed_exif
 from oracle.claim.weather import claim_weather
 from oracle.domain import DEFAULT_MAX_PHOTO_BYTES, DEFAULT_MAX_PHOTOS
-from oracle.explain.evidence import load_manifest, manifest_claimant, verify_evidence
+from oracle.explain.evidence import evidence_key, load_manifest, manifest_claimant, verify_evidence
+from oracle.privacy import PRIVATE_PURPOSE, EvidenceOpener, seal_deterministic
 from oracle.sources.history import ClaimsHistory
 from oracle.sources.records import WeatherRecord
 from oracle.sources.terms import Terms, load_terms
@@ -56,8 +58,10 @@ class ClaimAssessor:
         max_photos: int = DEFAULT_MAX_PHOTOS,
         max_photo_bytes: int = DEFAULT_MAX_PHOTO_BYTES,
         record_history: bool = False,
+        reader: EvidenceOpener | None = None,
     ) -> None:
-        """Keep the parts; `record_history` adds each assessed claim and its photos to `history` (in memory)."""
+        """Keep the parts; `record_history` adds each assessed claim and its photos to `history`; `reader` opens
+        sealed evidence (a committee member's key grant)."""
         if not code_version:
             raise ValueError("code_version must be a non-empty string (see oracle.explain.describe_code_version)")
         self.store = store
@@ -68,6 +72,7 @@ class ClaimAssessor:
         self.max_photos = max_photos
         self.max_photo_bytes = max_photo_bytes
         self.record_history = record_history
+        self.reader = reader
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="assess")
         self._conclude_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="conclude")
         # heat maps are drawn here, beside the network (next batch) and the decisions (previous batch): Pillow
@@ -179,9 +184,15 @@ class ClaimAssessor:
                 self.store,
                 max_photos=self.max_photos,
                 max_photo_bytes=self.max_photo_bytes,
+                reader=self.reader,
             )
             terms = self.terms(claim.terms_hash)
-            return ClaimInBatch(with_claimant(claim, manifest_claimant(manifest), terms), photos=photos, terms=terms)
+            return ClaimInBatch(
+                with_claimant(claim, manifest_claimant(manifest), terms),
+                photos=photos,
+                terms=terms,
+                content_key=evidence_key(manifest, self.reader),
+            )
         except Exception as exc:  # noqa: BLE001 - the claim's own problem, handed back with its result
             return ClaimInBatch(claim, error=exc)
 
@@ -247,6 +258,9 @@ class ClaimAssessor:
         then the explanation)."""
         model = self._require_model()
         drawn = [heatmap.result() for heatmap in item.heatmaps]
+        # a heat map shows the photo: sealed like it, with the same bytes at every member
+        if item.content_key is not None:
+            drawn = [seal_deterministic(item.content_key, png, PRIVATE_PURPOSE) for png in drawn]
         # one heat map per prediction: `_attach` sets both from the model's answer
         predictions = [dataclasses.replace(p, heatmap_png=png) for p, png in zip(item.predictions, drawn, strict=True)]
         assert item.terms is not None  # a live item has its terms
@@ -264,6 +278,8 @@ class ClaimAssessor:
         explanation = explanation_for(
             inputs, result, model_id=model_id(model), model_sha256=model_hash, code_version=self.code_version
         )
+        if item.content_key is not None:
+            explanation = with_sealed_exif(explanation, item.content_key)
         data, digest = explanation.canonical()
         outcome = ClaimOutcome(  # the explanation's id is the one the store gives it (_conclude_all)
             decision=int(result.decision),

@@ -38,6 +38,7 @@ class ClaimInBatch:
     weather: list[WeatherRecord] | None = None  # None: no weather rule applies, or no source answered
     predictions: list[ModelPrediction] = field(default_factory=list)  # one per photo, once the model ran
     heatmaps: list[Future[bytes]] = field(default_factory=list)  # one PNG per photo, drawn on the render thread
+    content_key: bytes | None = None  # the key sealed evidence opened with: heat maps are sealed with it too
     error: Exception | None = None  # what stopped this claim (the rest of the batch goes on)
 
 

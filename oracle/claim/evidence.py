@@ -9,6 +9,7 @@ from eth_utils import keccak
 
 from oracle.cas.store import ContentStore
 from oracle.explain.evidence import build_manifest
+from oracle.privacy import PHOTO_PURPOSE, SEAL_SCHEME, key_commitment, new_content_key, seal, wrap_key
 from oracle.sources.terms import Terms
 
 
@@ -19,6 +20,7 @@ class StoredEvidence:
     root: bytes
     uri: str
     manifest_cid: str
+    content_key: bytes | None = None
 
 
 def store_terms(store: ContentStore, terms_bytes: bytes) -> bytes:
@@ -35,13 +37,23 @@ def store_evidence(
     county_fips: str | None = None,
     zone_fips: str | None = None,
     terms: Terms | None = None,
+    sealed_for: Sequence[tuple[str, bytes]] = (),
 ) -> StoredEvidence:
-    """Store a claim's photos and manifest (with optional claimant metadata) and return its root and URI."""
+    """Store a claim's photos and manifest (with optional claimant metadata) and return its root and URI; with
+    readers `sealed_for` ((address, X25519 public key) pairs), as the dApp does: only ciphertext is stored, and the
+    fresh content key is wrapped for each reader."""
     if terms is not None and vehicle_class is not None and vehicle_class not in terms.cost_schedule:
         known = ", ".join(terms.cost_schedule)
         raise ValueError(f"vehicle class {vehicle_class!r} is not in the terms' cost schedule ({known})")
-    manifest = build_manifest(photos, {"vehicleClass": vehicle_class, "countyFips": county_fips, "zoneFips": zone_fips})
+    content_key, sealed = None, None
+    if sealed_for:
+        content_key = new_content_key()
+        photos = [(f"photo-{i + 1}", seal(content_key, data, PHOTO_PURPOSE)) for i, (_, data) in enumerate(photos)]
+        grants = [wrap_key(content_key, public_key, address) for address, public_key in sealed_for]
+        sealed = {"scheme": SEAL_SCHEME, "keyCommitment": key_commitment(content_key), "grants": grants}
+    claimant = {"vehicleClass": vehicle_class, "countyFips": county_fips, "zoneFips": zone_fips}
+    manifest = build_manifest(photos, claimant, sealed)
     for _, data in photos:
         store.put(data)
     cid = store.put(manifest.data)
-    return StoredEvidence(root=manifest.root, uri=f"ipfs://{cid}", manifest_cid=cid)
+    return StoredEvidence(root=manifest.root, uri=f"ipfs://{cid}", manifest_cid=cid, content_key=content_key)

@@ -18,6 +18,7 @@ from oracle.claim.wiring import build_assessor, load_model
 from oracle.db import NodeStore
 from oracle.explain.canonical import hex0x
 from oracle.explain.document import ExplanationError
+from oracle.privacy import EvidenceOpener, SealError, parse_content_key
 from oracle.settings import Settings, load_settings
 
 
@@ -31,6 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rpc-url", help="JSON-RPC endpoint (CLAIMS_ORACLE_RPC_URL)")
     parser.add_argument("--contract", help="ClaimsManager address (CLAIMS_ORACLE_CONTRACT_ADDRESS)")
     parser.add_argument("--db-url", help="node database holding the claims history (CLAIMS_ORACLE_DB_URL)")
+    parser.add_argument(
+        "--content-key",
+        help="the claim's content key (0x + 64 hex digits), to replay a claim whose evidence is sealed",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
@@ -45,8 +50,9 @@ def run(args: argparse.Namespace) -> int:
     if not settings.contract_address:
         raise SystemExit("claims-oracle verify: no contract address (--contract or CLAIMS_ORACLE_CONTRACT_ADDRESS)")
     try:
-        report = verify_claim(settings, args.claim_id)
-    except VerificationError as exc:
+        opener = parse_content_key(args.content_key) if args.content_key else None
+        report = verify_claim(settings, args.claim_id, opener)
+    except (VerificationError, SealError) as exc:
         raise SystemExit(f"claims-oracle verify: {exc}") from None
     if args.json:
         print(json.dumps(report, sort_keys=True))
@@ -57,8 +63,9 @@ def run(args: argparse.Namespace) -> int:
     return 0 if report["match"] else 1
 
 
-def verify_claim(settings: Settings, claim_id: int) -> dict[str, Any]:
-    """Replay one claim's assessment and compare it with its `ClaimDecided` event and stored explanation."""
+def verify_claim(settings: Settings, claim_id: int, opener: EvidenceOpener | None = None) -> dict[str, Any]:
+    """Replay one claim's assessment and compare it with its `ClaimDecided` event and stored explanation; a claim
+    whose evidence is sealed needs an `opener` (its content key, or a reader holding a grant)."""
     if not settings.contract_address:
         raise VerificationError("no contract address (--contract or CLAIMS_ORACLE_CONTRACT_ADDRESS)")
     client = ClaimsManagerClient(Web3(Web3.HTTPProvider(settings.rpc_url)), settings.contract_address)
@@ -69,7 +76,7 @@ def verify_claim(settings: Settings, claim_id: int) -> dict[str, Any]:
     claim = claim_from_chain(client, claim_id, insured_objects=history, from_block=settings.start_block)
     if claim is None:
         raise VerificationError(f"claim {claim_id} is not on this chain")
-    assessor = build_assessor(settings, history, load_model(settings), sources=[], code_version="verify")
+    assessor = build_assessor(settings, history, load_model(settings), sources=[], code_version="verify", reader=opener)
     store = assessor.store
     cid = store.cid_for_keccak(bytes(decided["explanationHash"]))
     if cid is None:

@@ -16,6 +16,7 @@ import aiohttp
 from oracle.cas.store import ContentStore, open_store
 from oracle.claim.assessor import ClaimAssessor
 from oracle.explain.document import describe_code_version
+from oracle.privacy import EvidenceOpener
 from oracle.settings import Settings
 from oracle.sources.history import ClaimsHistory
 from oracle.sources.weather import NoaaStormEventsSource, OpenMeteoArchiveSource, WeatherSource
@@ -61,6 +62,7 @@ def build_assessor(
     workers: int = 1,
     record_history: bool = False,
     store: ContentStore | None = None,
+    reader: EvidenceOpener | None = None,
 ) -> ClaimAssessor:
     """A ClaimAssessor over the settings' content store and evidence limits (the committee's weather by default)."""
     return ClaimAssessor(
@@ -73,4 +75,5 @@ def build_assessor(
         max_photos=settings.max_photos,
         max_photo_bytes=settings.max_photo_bytes,
         record_history=record_history,
+        reader=reader,
     )

@@ -18,7 +18,7 @@ from web3.types import RPCEndpoint
 from oracle.assess import peril_index
 from oracle.chain.deploy import DAY, ETH, buy_policy, desk_of, submit_claim, transact
 from oracle.claim.evidence import store_evidence
-from oracle.dev.stack import running_stack
+from oracle.dev.stack import evidence_readers, running_stack
 from oracle.domain import STATUS_WORDS, ClaimStatus, Decision, Peril
 from oracle.settings import load_settings
 from oracle.vision import DamageModel
@@ -202,17 +202,20 @@ async def _run_demo(
 async def _run_claims(stack, claims: list[SampleClaim], timeout: float, live: bool) -> bool:
     """File the sample claims and drive each to its end; True if every one ended as expected."""
     manager = stack.system.manager
-    await _file_claims(manager, stack.cas, stack.roles.claimant, claims, stack.w3)
+    readers = evidence_readers(stack, stack.roles.claimant)
+    await _file_claims(manager, stack.cas, stack.roles.claimant, claims, stack.w3, readers)
     return await _drive(
         stack.w3, manager, stack.system.arbitrator, stack.roles.claimant, stack.roles.panel, claims, timeout, live=live
     )
 
 
-async def _file_claims(manager, cas, holder, claims, w3) -> None:
-    """Store each claim's evidence and submit it, one after the other so history order is fixed."""
+async def _file_claims(manager, cas, holder, claims, w3, readers) -> None:
+    """Seal each claim's evidence for its readers, as the dApp does, store it and submit the claim, one after the
+    other so history order is fixed."""
 
     for claim in claims:
-        evidence = store_evidence(cas, [(p.name, p.read_bytes()) for p in claim.photos], vehicle_class="sedan")
+        photos = [(p.name, p.read_bytes()) for p in claim.photos]
+        evidence = store_evidence(cas, photos, vehicle_class="sedan", sealed_for=readers)
         now = w3.eth.get_block("latest").timestamp
         claim.submitted_wall = time.monotonic()
         claim.claim_id = submit_claim(

@@ -20,14 +20,17 @@ from oracle.adapter.dapp import DappConfig, register_dapp_routes
 from oracle.assess import DEFAULT_TERMS_PATH
 from oracle.cas.store import LocalContentStore
 from oracle.chain.deploy import ETH, System, create_product, demo_product_config, deploy_system
+from oracle.chain.keys import publish_key, published_key
 from oracle.claim.evidence import store_terms
 from oracle.claim.wiring import build_assessor
 from oracle.db import NodeStore
 from oracle.dev.devchain import DevChain, dev_chain
 from oracle.domain import DEV_MNEMONIC
 from oracle.explain.document import describe_code_version
+from oracle.node.keys import member_reader
 from oracle.node.service import OracleNode
 from oracle.node.signer import Signer
+from oracle.privacy import Reader
 from oracle.settings import Settings, load_settings
 from oracle.vision import DamageModel
 
@@ -128,11 +131,15 @@ async def running_stack(
         product_id = None
         if with_product:
             product_id = create_product(system.manager, roles.insurer, defaults, DEMO_CAPITAL)
+        for person in (roles.insurer, roles.claimant, roles.second_claimant, *roles.panel):
+            reader = person_reader(chain.w3, system.keys.address, chain.accounts.index(person))
+            publish_key(system.keys, person, reader.public_key)
         nodes = []
         for index in range(COMMITTEE_SIZE):
             store = NodeStore(f"sqlite:///{state_dir / f'node{index}.db'}")
-            assessor = build_assessor(settings, store, model, code_version=code_version, store=cas)
             signer = Signer.from_dev_mnemonic(DEV_MNEMONIC, 3 + index)
+            reader = member_reader(chain.w3, signer, system.keys.address)
+            assessor = build_assessor(settings, store, model, code_version=code_version, store=cas, reader=reader)
             nodes.append(OracleNode(system.manager, store, assessor, signer, confirmations=0, poll_seconds=0.2))
         stop = asyncio.Event()
         tasks = [asyncio.create_task(node.run(stop)) for node in nodes]
@@ -163,6 +170,7 @@ async def running_stack(
                 chain_name="anvil dev chain",
                 claims_manager=system.manager.address,
                 arbitrator=system.arbitrator.address,
+                key_directory=system.keys.address,
                 rpc_upstream=chain.url,
                 dev_accounts=roles.for_dapp(),
                 defaults={**_json_defaults(defaults), "capital": str(DEMO_CAPITAL)},
@@ -193,6 +201,23 @@ async def running_stack(
             await runner.cleanup()
             bridge_assessor.close()
             bridge_history.close()
+
+
+def person_reader(w3: Web3, directory: str, account_index: int) -> Reader:
+    """The evidence reader a dev account derives in the dApp (the same signature, so the same key)."""
+    return Signer.from_dev_mnemonic(DEV_MNEMONIC, account_index).reader(int(w3.eth.chain_id), directory)
+
+
+def evidence_readers(stack: Stack, claimant: str) -> list[tuple[str, bytes]]:
+    """Who a claim's evidence is sealed for, with their published keys: the committee, the insurer and the
+    claimant, as the dApp seals it."""
+    readers = []
+    for account in (*stack.roles.oracles, stack.roles.insurer, claimant):
+        key = published_key(stack.system.keys, account)
+        if key is None:
+            raise RuntimeError(f"{account} has published no encryption key in the key directory")
+        readers.append((account, key))
+    return readers
 
 
 async def wait_until_ready(nodes: list, tasks: list[asyncio.Task], timeout: float = 120.0) -> None:

@@ -27,6 +27,16 @@ from oracle.explain.canonical import (
     hex0x,
     parse_canonical,
 )
+from oracle.privacy import (
+    NONCE_BYTES,
+    PHOTO_PURPOSE,
+    SEAL_SCHEME,
+    TAG_BYTES,
+    EvidenceOpener,
+    SealError,
+    check_grant,
+    open_sealed,
+)
 
 MANIFEST_VERSION = 1
 MAX_NAME_LENGTH = 255
@@ -35,6 +45,12 @@ _PHOTO_KEYS = {"cid", "sha256", "bytes", "name"}
 CLAIMANT_KEYS = ("vehicleClass", "countyFips", "zoneFips")
 """Optional claimant metadata a manifest may carry, bound to the claim by the evidence root."""
 MAX_VEHICLE_CLASS_LENGTH = 64
+SEALED_KEYS = frozenset({"scheme", "keyCommitment", "grants"})
+"""A sealed manifest's `sealed` section: how the photos are encrypted, a commitment to the key, the key grants."""
+MAX_GRANTS = 32
+"""Key grants a manifest may carry: the committee, the insurer and the claimant, with room to spare."""
+SEAL_OVERHEAD = NONCE_BYTES + TAG_BYTES
+_COMMITMENT = re.compile(r"^0x[0-9a-f]{64}$")
 _FIPS = re.compile(r"^[0-9]{5}$")
 
 
@@ -82,14 +98,20 @@ def photo_entry(name: str, data: bytes) -> dict[str, Any]:
     }
 
 
-def build_manifest(photos: Iterable[tuple[str, bytes]], claimant: Mapping[str, str | None] | None = None) -> Manifest:
+def build_manifest(
+    photos: Iterable[tuple[str, bytes]],
+    claimant: Mapping[str, str | None] | None = None,
+    sealed: Mapping[str, Any] | None = None,
+) -> Manifest:
     """Build the canonical evidence manifest for (name, bytes) photos in order, with optional claimant metadata
-    (keys whose value is None are left out)."""
+    (keys whose value is None are left out) and, for sealed photos (ciphertext), the `sealed` section."""
     entries = [photo_entry(name, data) for name, data in photos]
     doc: dict[str, Any] = {"version": MANIFEST_VERSION, "photos": entries}
     claimant = {key: value for key, value in (claimant or {}).items() if value is not None}
     if claimant:
         doc["claimant"] = claimant
+    if sealed is not None:
+        doc["sealed"] = dict(sealed)
     _check_manifest_doc(doc, max_photos=None, max_photo_bytes=None)
     data = canonical_json(doc)
     return Manifest(doc=doc, data=data, root=keccak(data))
@@ -124,15 +146,49 @@ def _check_claimant(claimant: object) -> dict[str, str]:
     return dict(claimant)
 
 
+def _check_sealed(sealed: object) -> dict[str, Any]:
+    if not isinstance(sealed, dict) or set(sealed) != SEALED_KEYS:
+        keys = sorted(sealed) if isinstance(sealed, dict) else type(sealed).__name__
+        raise EvidenceError(f"manifest sealed must have exactly the keys {sorted(SEALED_KEYS)}, got {keys}")
+    if sealed["scheme"] != SEAL_SCHEME:
+        raise EvidenceError(f"manifest sealed.scheme {sealed['scheme']!r} is not supported (expected {SEAL_SCHEME!r})")
+    if not isinstance(sealed["keyCommitment"], str) or not _COMMITMENT.match(sealed["keyCommitment"]):
+        commitment = sealed["keyCommitment"]
+        raise EvidenceError(f"manifest sealed.keyCommitment must be 0x + 64 hex digits, got {commitment!r}")
+    grants = sealed["grants"]
+    if not isinstance(grants, list) or not 1 <= len(grants) <= MAX_GRANTS:
+        raise EvidenceError(f"manifest sealed.grants must list 1..{MAX_GRANTS} key grants")
+    recipients: set[str] = set()
+    for i, grant in enumerate(grants):
+        try:
+            to = check_grant(grant)["to"]
+        except SealError as exc:
+            raise EvidenceError(f"manifest sealed.grants[{i}]: {exc}") from None
+        if to in recipients:
+            raise EvidenceError(f"manifest sealed.grants[{i}]: a second grant for {to}")
+        recipients.add(to)
+    return sealed
+
+
+def manifest_is_sealed(doc: Mapping[str, Any]) -> bool:
+    """Say whether a manifest's photos are ciphertext (it has a `sealed` section)."""
+    return "sealed" in doc
+
+
 def _check_manifest_doc(doc: object, *, max_photos: int | None, max_photo_bytes: int | None) -> list[dict[str, Any]]:
     if not isinstance(doc, dict):
         raise EvidenceError(f"manifest must be a JSON object, got {type(doc).__name__}")
-    if set(doc) - {"claimant"} != {"version", "photos"}:
+    if set(doc) - {"claimant", "sealed"} != {"version", "photos"}:
         raise EvidenceError(
-            f"manifest must have exactly the keys version and photos (and optionally claimant), got {sorted(doc)}"
+            "manifest must have exactly the keys version and photos (and optionally claimant and sealed), "
+            f"got {sorted(doc)}"
         )
     if "claimant" in doc:
         _check_claimant(doc["claimant"])
+    if "sealed" in doc:
+        _check_sealed(doc["sealed"])
+        if max_photo_bytes is not None:
+            max_photo_bytes += SEAL_OVERHEAD  # the limit is on the photo; its ciphertext adds a nonce and a tag
     if doc["version"] != MANIFEST_VERSION:
         raise EvidenceError(f"manifest version {doc['version']!r} is not supported (expected {MANIFEST_VERSION})")
     photos = doc["photos"]
@@ -192,8 +248,11 @@ def verify_evidence(
     max_photo_bytes: int = DEFAULT_MAX_PHOTO_BYTES,
     decode_images: bool = True,
     max_pixels: int = MAX_PIXELS,
+    reader: EvidenceOpener | None = None,
 ) -> list[Photo]:
-    """Check a manifest against the claim's evidence root, fetch and verify every photo, and return them."""
+    """Check a manifest against the claim's evidence root, fetch and verify every photo, and return them; sealed
+    photos are opened with the reader's key grant (without a reader they are checked as ciphertext only, which
+    is all the gateway can do, and then cannot be decoded)."""
     root = _as_root(expected_root)
     actual = keccak(manifest_bytes)
     if actual != root:
@@ -203,6 +262,9 @@ def verify_evidence(
     except CanonicalJSONError as exc:
         raise EvidenceError(f"manifest is not canonical JSON: {exc}") from None
     entries = _check_manifest_doc(doc, max_photos=max_photos, max_photo_bytes=max_photo_bytes)
+    content_key = _sealed_key(doc, reader)
+    if content_key is None and manifest_is_sealed(doc) and decode_images:
+        raise EvidenceError("the evidence is sealed and this reader holds no key to open it")
     photos = []
     for i, entry in enumerate(entries):
         where = f"photo {i} ({entry['name']!r}, {entry['cid']})"
@@ -219,10 +281,35 @@ def verify_evidence(
         sha = hex0x(hashlib.sha256(data).digest())
         if sha != entry["sha256"]:
             raise EvidenceError(f"{where}: bytes hash to sha256 {sha}, the manifest says {entry['sha256']}")
+        if content_key is not None:
+            try:
+                data = open_sealed(content_key, data, PHOTO_PURPOSE)
+            except SealError as exc:
+                raise EvidenceError(f"{where}: {exc}") from None
         if decode_images:
             _check_image(where, data, max_pixels)
         photos.append(Photo(index=i, name=entry["name"], cid=entry["cid"], sha256=sha, data=data))
     return photos
+
+
+def _sealed_key(doc: Mapping[str, Any], opener: EvidenceOpener | None) -> bytes | None:
+    """The content key of a checked manifest document, or None when it is not sealed or there is no opener."""
+    if not manifest_is_sealed(doc) or opener is None:
+        return None
+    try:
+        return opener.content_key(doc["sealed"])
+    except SealError as exc:
+        raise EvidenceError(str(exc)) from None
+
+
+def evidence_key(manifest_bytes: bytes, opener: EvidenceOpener | None) -> bytes | None:
+    """The content key sealed manifest bytes open with for this opener (None when the photos are not sealed)."""
+    try:
+        doc = parse_canonical(manifest_bytes)
+    except CanonicalJSONError as exc:
+        raise EvidenceError(f"manifest is not canonical JSON: {exc}") from None
+    _check_manifest_doc(doc, max_photos=None, max_photo_bytes=None)
+    return _sealed_key(doc, opener)
 
 
 def manifest_claimant(manifest_bytes: bytes) -> dict[str, str]:

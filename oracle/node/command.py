@@ -18,6 +18,7 @@ from oracle.claim.wiring import build_assessor, load_model
 from oracle.db import NodeStore
 from oracle.domain import DEV_MNEMONIC
 from oracle.node.aggregate import SignatureRelayClient
+from oracle.node.keys import member_reader
 from oracle.node.service import RPC_ERRORS, OracleNode
 from oracle.node.signer import Signer
 from oracle.settings import Settings, load_settings
@@ -27,6 +28,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `claims-oracle node` (defaults come from CLAIMS_ORACLE_* settings)."""
     parser.add_argument("--rpc-url", help="JSON-RPC endpoint (CLAIMS_ORACLE_RPC_URL)")
     parser.add_argument("--contract", help="ClaimsManager address (CLAIMS_ORACLE_CONTRACT_ADDRESS)")
+    parser.add_argument(
+        "--key-directory",
+        help="KeyDirectory address: open sealed evidence, publishing this member's key "
+        "(CLAIMS_ORACLE_KEY_DIRECTORY_ADDRESS)",
+    )
     parser.add_argument("--db-url", help="SQLAlchemy URL of the node database, e.g. postgresql://... (default SQLite)")
     key = parser.add_mutually_exclusive_group(required=True)
     key.add_argument("--keystore", type=Path, help="encrypted V3 keystore of this member's key")
@@ -63,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         for name, value in (
             ("rpc_url", args.rpc_url),
             ("contract_address", args.contract),
+            ("key_directory_address", args.key_directory),
             ("db_url", args.db_url),
             ("confirmations", args.confirmations),
             ("start_block", args.start_block),
@@ -121,7 +128,8 @@ def build_node(settings: Settings, signer: Signer, history_store: NodeStore | No
     w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 30}))
     client = ClaimsManagerClient(w3, settings.contract_address)
     store = history_store or NodeStore(settings.db_url)
-    assessor = build_assessor(settings, store, load_model(settings))
+    reader = member_reader(w3, signer, settings.key_directory_address) if settings.key_directory_address else None
+    assessor = build_assessor(settings, store, load_model(settings), reader=reader)
     relay = SignatureRelayClient(settings.signature_relay_url) if settings.signature_relay_url else None
     return OracleNode(
         client,

@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 from eth_account import Account
+from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
 from oracle.chain.report import Domain, Report, sign_report
+from oracle.privacy import Reader, encryption_key_message, identity_from_signature
 
 
 class Signer:
@@ -50,6 +52,13 @@ class Signer:
     def sign_report(self, report: Report, domain: Domain) -> tuple[int, bytes, bytes]:
         """Sign a report in a manager's EIP-712 domain."""
         return sign_report(report, domain, self._account.key)
+
+    def reader(self, chain_id: int, directory: str) -> Reader:
+        """The member's evidence reader: the X25519 key derived from its signature over the key directory's message
+        (deterministic, so the same key comes back on every start and from a backup of the signing key)."""
+        message = encryption_key_message(chain_id, directory, self.address)
+        signature = self._account.sign_message(encode_defunct(text=message)).signature
+        return Reader(self.address, identity_from_signature(bytes(signature)))
 
     def __repr__(self) -> str:
         """Show the address only: the key never appears in reprs, logs or tracebacks."""

@@ -14,11 +14,13 @@ from oracle.adapter.app import create_app
 from oracle.adapter.dapp import DappConfig, register_dapp_routes
 from oracle.assess import DEFAULT_TERMS_PATH
 from oracle.explain.evidence import build_manifest
+from oracle.privacy import encryption_key_message
 from oracle.settings import load_settings
 from tests.factories import make_jpeg
 
 pytestmark = pytest.mark.asyncio
 MANAGER = "0x" + "11" * 20
+KEY_DIRECTORY = "0x" + "44" * 20
 
 
 @pytest.fixture
@@ -34,6 +36,7 @@ def make_dapp_client(aiohttp_client, store, make_assessor):
                 chain_id=31337,
                 chain_name="test",
                 claims_manager=MANAGER,
+                key_directory=KEY_DIRECTORY,
                 rpc_upstream=rpc_upstream,
                 dev_accounts=[{"address": "0x" + "22" * 20, "role": "claimant"}],
             ),
@@ -193,7 +196,6 @@ async def test_rpc_relay__dapp_reads_and_a_persons_transaction__forwarded(make_d
         rpc("hardhat_impersonateAccount", MANAGER),
         rpc("debug_traceTransaction", "0x" + "00" * 32),
         rpc("eth_sign", PERSON, "0x00"),
-        rpc("personal_sign", "0x00", PERSON),
         rpc("eth_signTypedData_v4", PERSON, "{}"),
         rpc("eth_signTransaction", {"from": PERSON}),
         rpc("eth_sendRawTransaction", "0x00"),
@@ -207,6 +209,35 @@ async def test_rpc_relay__method_the_dapp_does_not_use__refused_before_reaching_
     response = await client.post("/rpc", json=call)
     assert response.status == 403
     assert "does not forward" in (await response.json())["error"]["message"] and upstream.received == []
+
+
+def key_message_hex(account: str, directory: str = KEY_DIRECTORY) -> str:
+    """The evidence-key message of an account, hex-encoded as ethers sends it with personal_sign."""
+    return "0x" + encryption_key_message(31337, directory, account).encode().hex()
+
+
+async def test_rpc_relay__personal_sign_of_the_evidence_key_message__forwarded(make_dapp_client, upstream):
+    client = await make_dapp_client(rpc_upstream=str(upstream.make_url("/")))
+    response = await client.post("/rpc", json=rpc("personal_sign", key_message_hex(PERSON), PERSON))
+    assert response.status == 200 and len(upstream.received) == 1
+
+
+@pytest.mark.parametrize(
+    "message, account",
+    [
+        ("0x00", PERSON),  # any other message: a login, a permit, a transaction in disguise
+        (key_message_hex(PERSON, directory=MANAGER), PERSON),  # the key message for another directory
+        (key_message_hex(NODE), PERSON),  # another account's key message
+        (key_message_hex(NODE), NODE),  # an oracle node's key: the relay never signs for it
+    ],
+)
+async def test_rpc_relay__personal_sign_of_any_other_message_or_account__refused(
+    make_dapp_client, upstream, message, account
+):
+    client = await make_dapp_client(rpc_upstream=str(upstream.make_url("/")))
+    response = await client.post("/rpc", json=rpc("personal_sign", message, account))
+    assert response.status == 403 and "personal_sign" in (await response.json())["error"]["message"]
+    assert upstream.received == []
 
 
 @pytest.mark.parametrize("sender", [NODE, MANAGER, None, 5])

@@ -4,6 +4,7 @@ and a rejected signature, an oversized photo and a wrong network each give a cle
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 
@@ -14,8 +15,10 @@ from playwright.sync_api import expect
 from oracle.chain.deploy import DAY, ETH, buy_policy, create_product
 from oracle.dev.demo import confident_photos, default_photo_root
 from oracle.dev.stack import product_defaults
+from oracle.explain.evidence import load_manifest
 from oracle.settings import load_settings
 from tests.dapp.conftest import screenshot
+from tests.factories import IMAGE_MAGIC
 
 TIMEOUT_MS = 30_000
 PROMPT_MS = 5_000  # a screen shows a confirmed transaction or a new block this soon (it reads that block at once)
@@ -176,6 +179,13 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
     expect(card.locator(".explanation")).to_contain_text("Payout arithmetic", timeout=TIMEOUT_MS)
     expect(card.locator(".explanation .verified")).to_be_visible()
     expect(card.locator(".finding img")).to_have_count(4)  # each photo with its heat map
+    expect(card.locator('.finding img[data-opened="true"]')).to_have_count(4, timeout=TIMEOUT_MS)  # opened here
+    # the photos were sealed in the browser: whoever asks the gateway for them gets ciphertext, without EXIF
+    manifest = json.loads(load_manifest(manager.claim(first)["evidenceRoot"], stack.cas))
+    assert {grant["to"] for grant in manifest["sealed"]["grants"]} >= {a.lower() for a in stack.roles.oracles}
+    for entry in manifest["photos"]:
+        body = page.request.get(stack.url + "content/" + entry["cid"]).body()
+        assert len(body) == entry["bytes"] and not body.startswith(IMAGE_MAGIC) and b"Exif" not in body
     screenshot(page, "claimant")
     before = stack.w3.eth.get_balance(stack.roles.claimant)
     transaction(page, "Withdraw payout", card.locator("button.withdraw").click)
@@ -195,6 +205,8 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
     card.locator('input[name="evidence-title"]').fill("Dashcam statement")
     card.locator('textarea[name="evidence-statement"]').fill("The dent is on the rear door, out of these photos' view.")
     transaction(page, "Submit evidence", card.locator("details.evidence-form button[type=submit]").click)
+    # the photos are sealed: the claimant shares their key with the panel, as ERC-1497 evidence
+    transaction(page, f"Share claim {second}", card.locator("button.share-key").click)
 
     # arbitrators: replay the decision, then two of the three panel members rule for the claimant
     for member in ("arbitration panel 1", "arbitration panel 2"):
@@ -207,6 +219,8 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
             expect(dispute.locator(".evidence-item")).to_contain_text(
                 "Dashcam statement: The dent is on the rear door", timeout=TIMEOUT_MS
             )
+            photos = dispute.locator(".evidence-photos img")
+            expect(photos.first).to_have_attribute("data-opened", "true", timeout=TIMEOUT_MS)
             dispute.locator("button.replay").click()
             expect(dispute.locator("[data-match]")).to_have_attribute("data-match", "true", timeout=TIMEOUT_MS)
             expect(dispute.locator("table.replay")).to_contain_text("REJECT (3)")  # decisions by name, not code

@@ -1,0 +1,102 @@
+// Evidence keys in the dApp: the account's own X25519 identity (derived from one signature per session, kept in
+// memory only), publishing it in the KeyDirectory, and the readers a claim's evidence is sealed for.
+import { contracts, ethers, send, state } from "./chain.js";
+import { SEAL_SCHEME, contentKeyFor, fromHex, identityFromSignature, keyCommitment, keyMessage, newContentKey, toHex, unwrapKey, wrapKey } from "./seal.js";
+
+const identities = new Map(); // address -> identity, for this page's life only
+
+/** The connected account's evidence identity; the wallet signs the key message once per session. */
+export async function myIdentity() {
+  const { address, signer } = state.wallet;
+  const known = identities.get(address.toLowerCase());
+  if (known) return known;
+  const { keys } = contracts();
+  if (!keys) throw new Error("this gateway names no key directory, so evidence cannot be sealed");
+  const signature = await signer.signMessage(keyMessage(state.config.chainId, await keys.getAddress(), address));
+  const identity = await identityFromSignature(address, signature);
+  identities.set(address.toLowerCase(), identity);
+  return identity;
+}
+
+/** The public key an account published, or null. */
+export async function publishedKey(account) {
+  const key = await contracts().keys.keyOf(account);
+  return BigInt(key) === 0n ? null : fromHex(key);
+}
+
+/** Publish the connected account's evidence key unless it is already the published one; true if it sent. */
+export async function publishMyKey() {
+  const identity = await myIdentity();
+  const current = await publishedKey(state.wallet.address);
+  if (current && toHex(current) === toHex(identity.publicKey)) return false;
+  await send("Publish your evidence key", ({ keys }) => keys.publish(toHex(identity.publicKey)));
+  return true;
+}
+
+/** Who a claim on this product is sealed for (the committee and the insurer), with their published keys. */
+export async function productReaders(productId, product) {
+  const { manager } = contracts();
+  const members = [...(await manager.committee(productId))];
+  const accounts = [...members, product.insurer];
+  const keys = await Promise.all(accounts.map(publishedKey));
+  const missing = accounts.filter((_, i) => !keys[i]);
+  if (missing.length) {
+    throw new Error(`${missing.map((a) => ethers.getAddress(a)).join(", ")} published no evidence key, so the photos ` +
+      "could not be sealed for them; the claim was not filed");
+  }
+  return accounts.map((address, i) => ({ address, key: keys[i] }));
+}
+
+/** Seal a claim's photo bytes for its readers and the claimant: {sealedPhotos, sealed} for /api/evidence. */
+export async function sealForReaders(photoBytes, readers, sealPhoto) {
+  const contentKey = newContentKey();
+  const me = await myIdentity();
+  const sealedPhotos = await Promise.all(photoBytes.map((bytes) => sealPhoto(contentKey, bytes)));
+  const everyone = [...readers, { address: me.address, key: me.publicKey }];
+  const unique = [...new Map(everyone.map((r) => [r.address.toLowerCase(), r])).values()];
+  const grants = await Promise.all(unique.map((r) => wrapKey(contentKey, r.key, r.address)));
+  return { sealedPhotos, sealed: { scheme: SEAL_SCHEME, keyCommitment: await keyCommitment(contentKey), grants } };
+}
+
+/** The content key of a claim's manifest for the connected account, or null if it holds no grant for it. */
+export async function myContentKey(manifest) {
+  return contentKeyFor(manifest, await myIdentity());
+}
+
+export const KEY_GRANTS_TYPE = "claims-oracle/key-grants";
+
+/** The arbitration panel's members with their published keys (members without one are left out). */
+export async function panelReaders() {
+  const { panel } = contracts();
+  const members = [];
+  for (let i = 0; ; i += 1) {
+    try { members.push(await panel.panel(i)); } catch { break; }
+  }
+  const keys = await Promise.all(members.map(publishedKey));
+  return members.map((address, i) => ({ address, key: keys[i] })).filter((r) => r.key);
+}
+
+/** The content key of a claim for the connected account: from its grant in the manifest, else from a key-grants
+ * evidence document addressed to it; null when it holds none. */
+export async function claimKey(manifest, evidenceDocs = []) {
+  const me = await myIdentity();
+  const own = await contentKeyFor(manifest, me);
+  if (own) return own;
+  for (const doc of evidenceDocs) {
+    if (doc?.type !== KEY_GRANTS_TYPE || doc.evidenceRoot?.toLowerCase() !== manifest.root) continue;
+    const grant = (doc.grants || []).find((g) => g.to === me.address);
+    if (grant) return unwrapKey(grant, me, manifest.sealed.keyCommitment);
+  }
+  return null;
+}
+
+/** Wrap a claim's content key for more readers and publish the grants as ERC-1497 evidence on the claim. */
+export async function shareClaimKey(claimId, manifest, contentKey, readers, label) {
+  const grants = await Promise.all(readers.map((r) => wrapKey(contentKey, r.key, r.address)));
+  const doc = { type: KEY_GRANTS_TYPE, name: label, description: `The claim's content key, wrapped for ${readers.length} reader(s).`,
+    claimId: String(claimId), evidenceRoot: manifest.root, grants };
+  const response = await fetch("/content", { method: "POST", body: new Blob([JSON.stringify(doc)], { type: "application/json" }) });
+  const body = await response.json();
+  if (!response.ok) throw new Error(`storing the key grants failed: ${body.error?.message || response.status}`);
+  return send(`Share claim ${claimId} with the arbitration panel`, ({ desk }) => desk.submitEvidence(claimId, `ipfs://${body.cid}`));
+}
