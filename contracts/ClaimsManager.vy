@@ -83,6 +83,9 @@ MAX_BPS: constant(uint256) = 10_000
 MAX_CLAIMS_PER_POLICY: constant(uint256) = 4095
 MAX_AMOUNT: constant(uint256) = 2**96 - 1
 MAX_PERIL: constant(uint256) = 15
+# @dev Claims name their place on-chain only to a 0.1-degree grid (about 11 km): enough for the weather check, and
+#      public for ever; the precise place travels sealed inside the evidence manifest.
+AREA_GRID_E6: constant(int256) = 100_000
 
 REPORT_TYPEHASH: constant(bytes32) = keccak256(
     "Report(uint256 claimId,uint8 decision,uint256 payout,uint16 confidence,bytes32 explanationHash,bytes32 modelHash,bytes32 evidenceRoot,bytes32 termsHash,uint256 epoch,uint256 deadline)"
@@ -614,7 +617,8 @@ def submitClaim(
     @notice Submits a claim on the caller's policy; the oracle committee picks it up from the event.
     @dev Only the policy holder, until the policy's end. Reverts on an incident outside the term
          or in the future, a peril the product does not cover, a zero evidence root, a claimed
-         amount of zero or above 2**96 - 1, coordinates out of range, or a 4096th claim. Stores
+         amount of zero or above 2**96 - 1, coordinates out of range or finer than the 0.1-degree
+         grid (the precise place stays sealed in the evidence), or a 4096th claim. Stores
          only what later steps check (evidence root, claimed amount, status, time). Moves no
          funds; the open claim keeps the policy's coverage locked until it is resolved.
     @param policy_id The caller's policy.
@@ -622,8 +626,8 @@ def submitClaim(
     @param evidence_uri Where the manifest can be fetched (content id URI).
     @param incident_time Unix time of the incident, within the policy term and not in the future.
     @param peril The peril's bit index in the product's perils mask.
-    @param latitude_e6 Incident latitude in millionths of a degree.
-    @param longitude_e6 Incident longitude in millionths of a degree.
+    @param latitude_e6 Incident latitude in millionths of a degree, on the 0.1-degree grid.
+    @param longitude_e6 Incident longitude in millionths of a degree, on the 0.1-degree grid.
     @param claimed_amount The amount claimed in base units of the payout asset.
     @return uint256 The claim id (policyId * 4096 + index).
     """
@@ -640,6 +644,7 @@ def submitClaim(
     assert claimed_amount <= MAX_AMOUNT, "claims: claimed amount too large"
     assert latitude_e6 >= -90_000_000 and latitude_e6 <= 90_000_000, "claims: latitude out of range"
     assert longitude_e6 >= -180_000_000 and longitude_e6 <= 180_000_000, "claims: longitude out of range"
+    assert latitude_e6 % AREA_GRID_E6 == 0 and longitude_e6 % AREA_GRID_E6 == 0, "claims: place finer than 0.1 degree"
 
     index: uint256 = ((word >> POLICY_COUNT_SHIFT) & MASK_12) + 1
     assert index <= MAX_CLAIMS_PER_POLICY, "claims: too many claims"

@@ -1,8 +1,7 @@
 // Claimant: buy a policy, submit a claim with photos, follow it live, read the explanation, dispute, withdraw.
 import { DECISION, PERILS, STATUS, chainTime, contracts, describeError, ethers, followScreen, send, snapshot, state } from "./chain.js";
 import { fetchByHash, fetchManifest, renderExplanation } from "./explain.js";
-import { claimKey as evidenceKey, panelReaders, productReaders, sealForReaders, shareClaimKey } from "./keys.js";
-import { sealPhoto } from "./seal.js";
+import { claimKey as evidenceKey, insuredObject, panelReaders, productReaders, sealForReaders, shareClaimKey } from "./keys.js";
 import { eth, field, h, mount, mountIfChanged, notice, parseEth, progress, reconcile, short, signature, when } from "./ui.js";
 
 const STEPS = ["Submitted", "Decided", "Window / dispute", "Resolved", "Paid"];
@@ -39,11 +38,11 @@ function productCard(first) {
       return;
     }
     const { id, premium } = p;
-    const receipt = await send(`Buy policy on product ${id}`, ({ manager }) =>
-      manager.buyPolicy(id, ethers.id(insured), { value: premium }));
+    const receipt = await send(`Buy policy on product ${id}`, async ({ manager }) =>
+      manager.buyPolicy(id, await insuredObject(insured), { value: premium }));
     if (receipt && vehicle.value.trim() === insured) vehicle.value = "";
   };
-  const form = h("form", { class: "inline", onsubmit: buy }, field("Insured vehicle id", vehicle), button);
+  const form = h("form", { class: "inline", onsubmit: buy }, field("Insured vehicle id", vehicle, "the chain stores only a commitment salted by your wallet's signature"), button);
   const el = h("li", { class: "card product", "data-product": String(p.id) }, info, form);
   const update = (next) => {
     p = next;
@@ -128,17 +127,17 @@ async function upload(file) {
 
 /** Seal the photos in this page for the product's committee, its insurer and the claimant, upload only the
  * ciphertext, and have the gateway build the manifest; answers {evidenceRoot, evidenceURI}. */
-async function sealedEvidence(files, policy, product, vehicleClass) {
+async function sealedEvidence(files, policy, product, vehicleClass, place) {
   const readers = await productReaders(policy.productId, product);
   const bytes = await Promise.all(files.map(async (f) => new Uint8Array(await f.arrayBuffer())));
-  const { sealedPhotos, sealed } = await sealForReaders(bytes, readers, sealPhoto);
+  const { sealedPhotos, sealed, place: sealedPlace } = await sealForReaders(bytes, readers, place);
   const photos = [];
   for (const [i, data] of sealedPhotos.entries()) {
     const name = `photo-${i + 1}`; // the file's own name can name a plate or a person
     photos.push({ name, cid: await upload(new File([data], name, { type: "application/octet-stream" })) });
   }
   const response = await fetch("/api/evidence", { method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ photos, claimant: { vehicleClass }, sealed }) });
+    body: JSON.stringify({ photos, claimant: { vehicleClass }, sealed, place: sealedPlace }) });
   const evidence = await response.json();
   if (!response.ok) throw new Error(`the evidence was refused: ${evidence.error?.message || response.status}`);
   return evidence;
@@ -203,9 +202,12 @@ async function claimForm(policyNow, product, onDone) {
     }
     button.disabled = true;
     try {
-      const evidence = await sealedEvidence(files, policy, product, vehicle.value);
+      const evidence = await sealedEvidence(files, policy, product, vehicle.value, { latE6, lonE6 });
+      // the chain gets only the 0.1-degree area (about 11 km), enough for the weather check; the place is sealed
+      const grid = state.config.constants.areaGridE6;
       const receipt = await send(`Submit claim on policy ${policy.id}`, ({ manager }) => manager.submitClaim(
-        policy.id, evidence.evidenceRoot, evidence.evidenceURI, incidentTime, Number(peril.value), latE6, lonE6, claimed));
+        policy.id, evidence.evidenceRoot, evidence.evidenceURI, incidentTime, Number(peril.value),
+        Math.round(latE6 / grid) * grid, Math.round(lonE6 / grid) * grid, claimed));
       if (receipt) {
         const { manager } = contracts();
         const log = receipt.logs.map((l) => { try { return manager.interface.parseLog(l); } catch { return null; } })
@@ -223,7 +225,7 @@ async function claimForm(policyNow, product, onDone) {
     h("h3", {}, `New claim on policy ${policy.id}`), drop, photoError, previews,
     h("div", { class: "grid" },
       field("Incident time (UTC, chain clock)", incident),
-      field("Latitude", lat), field("Longitude", lon),
+      field("Latitude", lat, "sealed with the photos; the chain gets only the 0.1° area"), field("Longitude", lon),
       field("Peril", peril), field("Vehicle class", vehicle, "sets the repair cost schedule the oracle applies"),
       field("Claimed amount (ETH)", amount, `at most ${eth(policy.remainingCoverage)}`)),
     formError, h("div", { class: "actions" }, button, h("button", { type: "button", class: "cancel", onclick: onDone }, "Cancel")));

@@ -1,7 +1,7 @@
 // Evidence keys in the dApp: the account's own X25519 identity (derived from one signature per session, kept in
 // memory only), publishing it in the KeyDirectory, and the readers a claim's evidence is sealed for.
 import { contracts, ethers, send, state } from "./chain.js";
-import { SEAL_SCHEME, contentKeyFor, fromHex, identityFromSignature, keyCommitment, keyMessage, newContentKey, toHex, unwrapKey, wrapKey } from "./seal.js";
+import { SEAL_SCHEME, contentKeyFor, fromHex, identityFromSignature, keyCommitment, keyMessage, newContentKey, sealPhoto, sealPlace, toHex, unwrapKey, wrapKey } from "./seal.js";
 
 const identities = new Map(); // address -> identity, for this page's life only
 
@@ -47,15 +47,17 @@ export async function productReaders(productId, product) {
   return accounts.map((address, i) => ({ address, key: keys[i] }));
 }
 
-/** Seal a claim's photo bytes for its readers and the claimant: {sealedPhotos, sealed} for /api/evidence. */
-export async function sealForReaders(photoBytes, readers, sealPhoto) {
+/** Seal a claim's photo bytes and precise place for its readers and the claimant: {sealedPhotos, sealed, place} for
+ * /api/evidence. */
+export async function sealForReaders(photoBytes, readers, place) {
   const contentKey = newContentKey();
   const me = await myIdentity();
   const sealedPhotos = await Promise.all(photoBytes.map((bytes) => sealPhoto(contentKey, bytes)));
   const everyone = [...readers, { address: me.address, key: me.publicKey }];
   const unique = [...new Map(everyone.map((r) => [r.address.toLowerCase(), r])).values()];
   const grants = await Promise.all(unique.map((r) => wrapKey(contentKey, r.key, r.address)));
-  return { sealedPhotos, sealed: { scheme: SEAL_SCHEME, keyCommitment: await keyCommitment(contentKey), grants } };
+  return { sealedPhotos, sealed: { scheme: SEAL_SCHEME, keyCommitment: await keyCommitment(contentKey), grants },
+    place: await sealPlace(contentKey, place.latE6, place.lonE6) };
 }
 
 /** The content key of a claim's manifest for the connected account, or null if it holds no grant for it. */
@@ -99,4 +101,13 @@ export async function shareClaimKey(claimId, manifest, contentKey, readers, labe
   const body = await response.json();
   if (!response.ok) throw new Error(`storing the key grants failed: ${body.error?.message || response.status}`);
   return send(`Share claim ${claimId} with the arbitration panel`, ({ desk }) => desk.submitEvidence(claimId, `ipfs://${body.cid}`));
+}
+
+/** The insured object the chain stores for a vehicle id: keccak256(salt || normalised id), the salt derived from
+ * the account's own signature (as oracle.privacy.insured_object_commitment), so a plate cannot be brute-forced. */
+export async function insuredObject(vehicleId) {
+  const normalised = vehicleId.replace(/\s+/g, "").toUpperCase();
+  if (!normalised) throw new Error("Enter the insured vehicle's id (its VIN or plate).");
+  const { salt } = await myIdentity();
+  return ethers.keccak256(ethers.concat([salt, ethers.toUtf8Bytes(normalised)]));
 }

@@ -7,8 +7,10 @@ const text = new TextEncoder();
 export const SEAL_SCHEME = "x25519-hkdf-sha256-aes256gcm/v1";
 const PHOTO_PURPOSE = text.encode("claims-oracle/photo/v1");
 const PRIVATE_PURPOSE = text.encode("claims-oracle/private/v1");
+const PLACE_PURPOSE = text.encode("claims-oracle/place/v1");
 const WRAP_INFO = text.encode("claims-oracle/key-wrap/v1");
 const IDENTITY_INFO = text.encode("claims-oracle/x25519-identity/v1");
+const INSURED_SALT_INFO = text.encode("claims-oracle/insured-object-salt/v1");
 const COMMITMENT_PREFIX = text.encode("claims-oracle/key-commitment/v1");
 const NONCE_BYTES = 12;
 // PKCS #8 wrapping of a raw X25519 private key (RFC 8410): WebCrypto imports private keys only in this form
@@ -37,13 +39,15 @@ export function keyMessage(chainId, directory, account) {
   return `claims-oracle encryption key v1\nchain ${chainId}\ndirectory ${directory.toLowerCase()}\naccount ${account.toLowerCase()}`;
 }
 
-/** An identity ({address, privateKey, publicKey}) from the account's 65-byte signature over keyMessage. */
+/** An identity ({address, privateKey, publicKey, salt}) from the account's 65-byte signature over keyMessage; the
+ * salt commits the account's vehicle ids. */
 export async function identityFromSignature(address, signatureHex) {
   const seed = await hkdf(fromHex(signatureHex), IDENTITY_INFO);
+  const salt = await hkdf(fromHex(signatureHex), INSURED_SALT_INFO);
   const privateKey = await subtle.importKey("pkcs8", concat(X25519_PKCS8_PREFIX, seed), { name: "X25519" }, true, ["deriveBits"]);
   const jwk = await subtle.exportKey("jwk", privateKey);
   const publicKey = Uint8Array.from(atob(jwk.x.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
-  return { address: address.toLowerCase(), privateKey, publicKey };
+  return { address: address.toLowerCase(), privateKey, publicKey, salt };
 }
 
 /** A fresh random content key for one claim. */
@@ -76,6 +80,10 @@ async function openWith(key, sealed, purpose) {
 export const sealPhoto = (key, bytes) => sealWith(key, bytes, PHOTO_PURPOSE);
 /** Decrypt a sealed photo. */
 export const openPhoto = (key, sealed) => openWith(key, sealed, PHOTO_PURPOSE);
+/** Seal the claim's precise place (micro-degrees) for the manifest: the chain only gets its 0.1-degree area. */
+export async function sealPlace(key, latE6, lonE6) {
+  return toHex(await sealWith(key, text.encode(JSON.stringify({ latE6, lonE6 })), PLACE_PURPOSE));
+}
 /** Decrypt what an explanation keeps private (heat maps, EXIF facts). */
 export const openPrivate = (key, sealed) => openWith(key, sealed, PRIVATE_PURPOSE);
 

@@ -94,6 +94,9 @@ CLASSES: tuple[str, ...] = ("whole", "minor", "moderate", "severe")
 SEVERITIES: tuple[str, ...] = CLASSES[1:]
 """The damage classes (every class but whole), from least to most severe."""
 
+AREA_GRID_E6 = 100_000
+"""A claim's place on-chain, in micro-degrees, is a multiple of this (0.1 degree, about 11 km); the contract's own
+AREA_GRID_E6. The precise place travels sealed in the evidence manifest."""
 MAX_PIXELS = 40_000_000
 """Largest image (width x height) any part decodes; above it Pillow needs gigabytes: a decompression bomb."""
 DEFAULT_MAX_PHOTOS = 12
@@ -104,6 +107,12 @@ PHOTO_TYPES: dict[str, str] = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP":
 
 DEFAULT_GUST_KMH_MIN = 75.0
 """Gust speed from which wind backs a wind claim: roughly Beaufort 9 (severe gale), where loose objects damage cars."""
+
+
+def public_area(place_e6: tuple[int, int]) -> tuple[int, int]:
+    """The on-chain area of a precise place: each micro-degree coordinate rounded to the AREA_GRID_E6 grid."""
+    lat_e6, lon_e6 = place_e6
+    return round(lat_e6 / AREA_GRID_E6) * AREA_GRID_E6, round(lon_e6 / AREA_GRID_E6) * AREA_GRID_E6
 
 
 def dapp_constants() -> dict[str, Any]:
@@ -117,5 +126,6 @@ def dapp_constants() -> dict[str, Any]:
         "classes": list(CLASSES),
         "severities": list(SEVERITIES),
         "bps": BPS,
+        "areaGridE6": AREA_GRID_E6,
         "photoTypes": sorted(PHOTO_TYPES.values()),
     }

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from eth_utils import keccak
 
 SEAL_SCHEME = "x25519-hkdf-sha256-aes256gcm/v1"
 """The name a manifest gives this construction, so a reader knows how to open it."""
@@ -28,8 +29,11 @@ PHOTO_PURPOSE = b"claims-oracle/photo/v1"
 """Associated data of a sealed claim photo: a photo's ciphertext cannot be passed off as another kind of blob."""
 PRIVATE_PURPOSE = b"claims-oracle/private/v1"
 """Associated data of what an explanation keeps private (heat maps, EXIF facts)."""
+PLACE_PURPOSE = b"claims-oracle/place/v1"
+"""Associated data of the claim's precise place, sealed in the manifest (the chain holds only a 0.1-degree area)."""
 _WRAP_INFO = b"claims-oracle/key-wrap/v1"
 _IDENTITY_INFO = b"claims-oracle/x25519-identity/v1"
+_INSURED_SALT_INFO = b"claims-oracle/insured-object-salt/v1"
 _COMMITMENT_PREFIX = b"claims-oracle/key-commitment/v1"
 _SIV_PREFIX = b"claims-oracle/synthetic-nonce/v1"
 ENCRYPTION_KEY_MESSAGE = "claims-oracle encryption key v1\nchain {chain_id}\ndirectory {directory}\naccount {account}"
@@ -93,6 +97,20 @@ def identity_from_signature(signature: bytes) -> X25519PrivateKey:
         raise SealError(f"an EIP-191 signature is 65 bytes, got {len(signature)}")
     seed = HKDF(algorithm=hashes.SHA256(), length=X25519_KEY_BYTES, salt=None, info=_IDENTITY_INFO).derive(signature)
     return X25519PrivateKey.from_private_bytes(seed)
+
+
+def insured_object_salt(signature: bytes) -> bytes:
+    """The salt an account commits to its vehicles' ids with, derived from the same signature as its key, so the
+    claimant can always re-derive it and nobody else can brute-force a plate or VIN from the chain."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INSURED_SALT_INFO).derive(signature)
+
+
+def insured_object_commitment(salt: bytes, vehicle_id: str) -> bytes:
+    """The on-chain insured object: keccak256(salt || normalised vehicle id), normalised as upper case, no spaces."""
+    normalised = "".join(vehicle_id.split()).upper()
+    if not normalised:
+        raise ValueError("a vehicle id (VIN or plate) is needed")
+    return keccak(salt + normalised.encode("utf-8"))
 
 
 def public_bytes(identity: X25519PrivateKey) -> bytes:

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from oracle.domain import REPO_ROOT, ClaimStatus, Decision, Ruling, dapp_constants
+from oracle.domain import AREA_GRID_E6, REPO_ROOT, ClaimStatus, Decision, Ruling, dapp_constants
 
 CLAIMS_MANAGER = REPO_ROOT / "contracts" / "ClaimsManager.vy"
 
@@ -15,7 +15,7 @@ def contract_constants() -> dict[str, int]:
     """Every `NAME: constant(uint...) = N` of ClaimsManager.vy."""
     text = CLAIMS_MANAGER.read_text()
     return {
-        m[1]: int(m[2].replace("_", "")) for m in re.finditer(r"^(\w+): constant\(uint\d+\) = ([0-9_]+)$", text, re.M)
+        m[1]: int(m[2].replace("_", "")) for m in re.finditer(r"^(\w+): constant\(u?int\d+\) = ([0-9_]+)$", text, re.M)
     }
 
 
@@ -23,6 +23,10 @@ def contract_constants() -> dict[str, int]:
 def test_domain__decisions_and_statuses__equal_the_contract_constants(enum):
     constants = contract_constants()
     assert {member.name: int(member) for member in enum} == {member.name: constants[member.name] for member in enum}
+
+
+def test_domain__area_grid__equals_the_contract_constant():
+    assert contract_constants()["AREA_GRID_E6"] == AREA_GRID_E6 == dapp_constants()["areaGridE6"]
 
 
 def test_domain__rulings__equal_the_contract_constants():

@@ -174,9 +174,10 @@ async def config(request: web.Request) -> web.Response:
 async def make_evidence(request: web.Request) -> web.Response:
     """POST /api/evidence: build, check and store the evidence manifest for photos already uploaded to /content.
 
-    Body: {"photos": [{"name": ..., "cid": ...}], "claimant": {"vehicleClass": ...}, "sealed": {...}}; answers the
-    evidence root the claim transaction must carry and the manifest's URI. With `sealed` (the scheme, the key
-    commitment and the key grants the browser made) the photos are ciphertext, checked against the manifest only.
+    Body: {"photos": [{"name": ..., "cid": ...}], "claimant": {"vehicleClass": ...}, "sealed": {...}, "place": "0x.."};
+    answers the evidence root the claim transaction must carry and the manifest's URI. With `sealed` (the scheme, the
+    key commitment and the key grants the browser made) the photos are ciphertext, checked against the manifest
+    only, and `place` is the precise place sealed with the same key.
     """
     settings, store = request.app[SETTINGS], request.app[STORE]
     body = decode_json(await read_limited(request, EVIDENCE_MAX_BODY_BYTES))
@@ -200,8 +201,8 @@ async def make_evidence(request: web.Request) -> web.Response:
             raise BadRequestError(f"photo {i}: expected an object with string fields name and cid")
         data = await asyncio.to_thread(store.get, photo["cid"])
         pairs.append((photo["name"], data))
-    sealed = body.get("sealed")
-    manifest = build_manifest(pairs, {k: v for k, v in claimant.items() if v}, sealed)
+    sealed, place = body.get("sealed"), body.get("place")
+    manifest = build_manifest(pairs, {k: v for k, v in claimant.items() if v}, sealed, place)
     # the same checks a node runs (all but decoding, for sealed photos), so a claim the oracle would refuse is
     # refused before it costs gas
     await asyncio.to_thread(

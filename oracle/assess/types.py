@@ -102,6 +102,8 @@ class Claim:
     vehicle_class: str | None = None
     county_fips: str | None = None
     zone_fips: str | None = None
+    # the precise place (micro-degrees) from the sealed evidence; lat_e6/lon_e6 are the public, coarse on-chain ones
+    place_e6: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         """Refuse facts no chain could have recorded, naming the field."""
@@ -127,8 +129,9 @@ class Claim:
             value = getattr(self, name)
             if not isinstance(value, (bytes, bytearray)) or len(value) != 32:
                 raise AssessmentError(f"claim.{name} must be 32 bytes, got {value!r}")
-        if not (-90_000_000 <= self.lat_e6 <= 90_000_000 and -180_000_000 <= self.lon_e6 <= 180_000_000):
-            raise AssessmentError(f"claim position ({self.lat_e6}, {self.lon_e6}) micro-degrees is out of range")
+        for lat_e6, lon_e6 in ((self.lat_e6, self.lon_e6), self.place_e6 or (0, 0)):
+            if not (-90_000_000 <= lat_e6 <= 90_000_000 and -180_000_000 <= lon_e6 <= 180_000_000):
+                raise AssessmentError(f"claim position ({lat_e6}, {lon_e6}) micro-degrees is out of range")
         if self.policy_end < self.policy_start:
             raise AssessmentError(f"policy ends ({self.policy_end}) before it starts ({self.policy_start})")
 
@@ -147,13 +150,13 @@ class Claim:
 
     @property
     def lat(self) -> float:
-        """Incident latitude in degrees."""
-        return self.lat_e6 / 1_000_000
+        """Incident latitude in degrees: the precise place when the evidence gave it, else the on-chain area's."""
+        return (self.place_e6[0] if self.place_e6 else self.lat_e6) / 1_000_000
 
     @property
     def lon(self) -> float:
-        """Incident longitude in degrees."""
-        return self.lon_e6 / 1_000_000
+        """Incident longitude in degrees: the precise place when the evidence gave it, else the on-chain area's."""
+        return (self.place_e6[1] if self.place_e6 else self.lon_e6) / 1_000_000
 
 
 @dataclass(frozen=True)

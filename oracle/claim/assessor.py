@@ -22,7 +22,7 @@ from oracle.claim.model import DamageModelLike, ModelUnavailableError, model_id,
 from oracle.claim.private import with_sealed_exif
 from oracle.claim.weather import claim_weather
 from oracle.domain import DEFAULT_MAX_PHOTO_BYTES, DEFAULT_MAX_PHOTOS
-from oracle.explain.evidence import evidence_key, load_manifest, manifest_claimant, verify_evidence
+from oracle.explain.evidence import evidence_key, load_manifest, manifest_claimant, sealed_place, verify_evidence
 from oracle.privacy import PRIVATE_PURPOSE, EvidenceOpener, seal_deterministic
 from oracle.sources.history import ClaimsHistory
 from oracle.sources.records import WeatherRecord
@@ -187,12 +187,11 @@ class ClaimAssessor:
                 reader=self.reader,
             )
             terms = self.terms(claim.terms_hash)
-            return ClaimInBatch(
-                with_claimant(claim, manifest_claimant(manifest), terms),
-                photos=photos,
-                terms=terms,
-                content_key=evidence_key(manifest, self.reader),
-            )
+            content_key = evidence_key(manifest, self.reader)
+            claim = with_claimant(claim, manifest_claimant(manifest), terms)
+            if content_key is not None:  # the precise place, for the weather and EXIF checks only
+                claim = dataclasses.replace(claim, place_e6=sealed_place(manifest, content_key))
+            return ClaimInBatch(claim, photos=photos, terms=terms, content_key=content_key)
         except Exception as exc:  # noqa: BLE001 - the claim's own problem, handed back with its result
             return ClaimInBatch(claim, error=exc)
 

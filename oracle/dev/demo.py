@@ -12,14 +12,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eth_utils import keccak
 from web3.types import RPCEndpoint
 
 from oracle.assess import peril_index
 from oracle.chain.deploy import DAY, ETH, buy_policy, desk_of, submit_claim, transact
 from oracle.claim.evidence import store_evidence
-from oracle.dev.stack import evidence_readers, running_stack
-from oracle.domain import STATUS_WORDS, ClaimStatus, Decision, Peril
+from oracle.dev.stack import evidence_readers, insured_object_of, running_stack
+from oracle.domain import STATUS_WORDS, ClaimStatus, Decision, Peril, public_area
 from oracle.settings import load_settings
 from oracle.vision import DamageModel
 from oracle.vision.data import list_samples
@@ -39,8 +38,7 @@ class SampleClaim:
     amount: int
     expected: str
     peril: int = PERIL_COLLISION
-    lat_e6: int = 41_600_000
-    lon_e6: int = -93_600_000
+    place_e6: tuple[int, int] = (41_587_300, -93_624_900)  # Des Moines; sealed in the evidence
     incident_time: int | None = None
     policy_id: int = 0
     claim_id: int = 0
@@ -175,7 +173,7 @@ async def _run_demo(
         assert product_id is not None  # running_stack creates the demo product unless told not to
         for claim in claims:  # one policy per insured car, so claim frequency stays within the terms
             claim.policy_id = buy_policy(
-                manager, stack.roles.claimant, product_id, keccak(f"DEMO-VIN-{claim.name}".encode())
+                manager, stack.roles.claimant, product_id, insured_object_of(stack, stack.roles.claimant, claim.name)
             )
         stack.w3.provider.make_request(RPCEndpoint("evm_setNextBlockTimestamp"), [CLAIMS_OPEN])
         stack.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
@@ -215,7 +213,8 @@ async def _file_claims(manager, cas, holder, claims, w3, readers) -> None:
 
     for claim in claims:
         photos = [(p.name, p.read_bytes()) for p in claim.photos]
-        evidence = store_evidence(cas, photos, vehicle_class="sedan", sealed_for=readers)
+        evidence = store_evidence(cas, photos, vehicle_class="sedan", sealed_for=readers, place_e6=claim.place_e6)
+        lat_e6, lon_e6 = public_area(claim.place_e6)
         now = w3.eth.get_block("latest").timestamp
         claim.submitted_wall = time.monotonic()
         claim.claim_id = submit_claim(
@@ -226,8 +225,8 @@ async def _file_claims(manager, cas, holder, claims, w3, readers) -> None:
             evidence.uri,
             claim.incident_time or now - 3600,
             claim.peril,
-            claim.lat_e6,
-            claim.lon_e6,
+            lat_e6,
+            lon_e6,
             claim.amount,
         )
         await asyncio.sleep(0)  # let the nodes pick claims up as they land

@@ -30,7 +30,7 @@ from oracle.explain.document import describe_code_version
 from oracle.node.keys import member_reader
 from oracle.node.service import OracleNode
 from oracle.node.signer import Signer
-from oracle.privacy import Reader
+from oracle.privacy import Reader, insured_object_commitment, insured_object_salt
 from oracle.settings import Settings, load_settings
 from oracle.vision import DamageModel
 
@@ -206,6 +206,13 @@ async def running_stack(
 def person_reader(w3: Web3, directory: str, account_index: int) -> Reader:
     """The evidence reader a dev account derives in the dApp (the same signature, so the same key)."""
     return Signer.from_dev_mnemonic(DEV_MNEMONIC, account_index).reader(int(w3.eth.chain_id), directory)
+
+
+def insured_object_of(stack: Stack, holder: str, vehicle_id: str) -> bytes:
+    """The salted insured-object commitment a dev account's dApp would make for a vehicle id."""
+    signer = Signer.from_dev_mnemonic(DEV_MNEMONIC, stack.chain.accounts.index(holder))
+    salt = insured_object_salt(signer.key_signature(int(stack.w3.eth.chain_id), stack.system.keys.address))
+    return insured_object_commitment(salt, vehicle_id)
 
 
 def evidence_readers(stack: Stack, claimant: str) -> list[tuple[str, bytes]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from oracle.explain.canonical import (
 from oracle.privacy import (
     NONCE_BYTES,
     PHOTO_PURPOSE,
+    PLACE_PURPOSE,
     SEAL_SCHEME,
     TAG_BYTES,
     EvidenceOpener,
@@ -51,6 +53,8 @@ MAX_GRANTS = 32
 """Key grants a manifest may carry: the committee, the insurer and the claimant, with room to spare."""
 SEAL_OVERHEAD = NONCE_BYTES + TAG_BYTES
 _COMMITMENT = re.compile(r"^0x[0-9a-f]{64}$")
+MAX_SEALED_PLACE_BYTES = 128
+_SEALED_PLACE = re.compile(rf"^0x(?:[0-9a-f]{{2}}){{1,{MAX_SEALED_PLACE_BYTES}}}$")
 _FIPS = re.compile(r"^[0-9]{5}$")
 
 
@@ -102,9 +106,11 @@ def build_manifest(
     photos: Iterable[tuple[str, bytes]],
     claimant: Mapping[str, str | None] | None = None,
     sealed: Mapping[str, Any] | None = None,
+    place: str | None = None,
 ) -> Manifest:
     """Build the canonical evidence manifest for (name, bytes) photos in order, with optional claimant metadata
-    (keys whose value is None are left out) and, for sealed photos (ciphertext), the `sealed` section."""
+    (keys whose value is None are left out) and, for sealed photos (ciphertext), the `sealed` section and the
+    precise place sealed with the same key (0x-hex)."""
     entries = [photo_entry(name, data) for name, data in photos]
     doc: dict[str, Any] = {"version": MANIFEST_VERSION, "photos": entries}
     claimant = {key: value for key, value in (claimant or {}).items() if value is not None}
@@ -112,6 +118,8 @@ def build_manifest(
         doc["claimant"] = claimant
     if sealed is not None:
         doc["sealed"] = dict(sealed)
+    if place is not None:
+        doc["place"] = place
     _check_manifest_doc(doc, max_photos=None, max_photo_bytes=None)
     data = canonical_json(doc)
     return Manifest(doc=doc, data=data, root=keccak(data))
@@ -178,11 +186,17 @@ def manifest_is_sealed(doc: Mapping[str, Any]) -> bool:
 def _check_manifest_doc(doc: object, *, max_photos: int | None, max_photo_bytes: int | None) -> list[dict[str, Any]]:
     if not isinstance(doc, dict):
         raise EvidenceError(f"manifest must be a JSON object, got {type(doc).__name__}")
-    if set(doc) - {"claimant", "sealed"} != {"version", "photos"}:
+    if set(doc) - {"claimant", "sealed", "place"} != {"version", "photos"}:
         raise EvidenceError(
-            "manifest must have exactly the keys version and photos (and optionally claimant and sealed), "
+            "manifest must have exactly the keys version and photos (and optionally claimant, sealed and place), "
             f"got {sorted(doc)}"
         )
+    if "place" in doc:
+        place = doc["place"]
+        if "sealed" not in doc:
+            raise EvidenceError("manifest place is sealed with the claim's key, so it needs a sealed section")
+        if not isinstance(place, str) or not _SEALED_PLACE.match(place):
+            raise EvidenceError(f"manifest place must be 0x + up to {2 * MAX_SEALED_PLACE_BYTES} hex digits")
     if "claimant" in doc:
         _check_claimant(doc["claimant"])
     if "sealed" in doc:
@@ -310,6 +324,23 @@ def evidence_key(manifest_bytes: bytes, opener: EvidenceOpener | None) -> bytes 
         raise EvidenceError(f"manifest is not canonical JSON: {exc}") from None
     _check_manifest_doc(doc, max_photos=None, max_photo_bytes=None)
     return _sealed_key(doc, opener)
+
+
+def sealed_place(manifest_bytes: bytes, key: bytes) -> tuple[int, int] | None:
+    """The claim's precise place (micro-degrees) sealed in its manifest, or None when it carries none."""
+    doc = parse_canonical(manifest_bytes)
+    if not isinstance(doc, dict) or "place" not in doc:
+        return None
+    try:
+        place = json.loads(open_sealed(key, bytes.fromhex(doc["place"][2:]), PLACE_PURPOSE))
+    except (SealError, ValueError) as exc:
+        raise EvidenceError(f"manifest place does not open: {exc}") from None
+    lat, lon = (place.get(k) if isinstance(place, dict) else None for k in ("latE6", "lonE6"))
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (lat, lon)):
+        raise EvidenceError(f"manifest place must hold integer latE6 and lonE6, got {place!r}")
+    if not (-90_000_000 <= lat <= 90_000_000 and -180_000_000 <= lon <= 180_000_000):  # type: ignore[operator]
+        raise EvidenceError(f"manifest place ({lat}, {lon}) micro-degrees is out of range")
+    return lat, lon  # type: ignore[return-value]
 
 
 def manifest_claimant(manifest_bytes: bytes) -> dict[str, str]:

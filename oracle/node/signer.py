@@ -53,12 +53,15 @@ class Signer:
         """Sign a report in a manager's EIP-712 domain."""
         return sign_report(report, domain, self._account.key)
 
-    def reader(self, chain_id: int, directory: str) -> Reader:
-        """The member's evidence reader: the X25519 key derived from its signature over the key directory's message
-        (deterministic, so the same key comes back on every start and from a backup of the signing key)."""
+    def key_signature(self, chain_id: int, directory: str) -> bytes:
+        """The account's signature over the key directory's message (deterministic, RFC 6979), which its evidence
+        key and its insured-object salt are derived from, as the dApp derives them from a wallet's signature."""
         message = encryption_key_message(chain_id, directory, self.address)
-        signature = self._account.sign_message(encode_defunct(text=message)).signature
-        return Reader(self.address, identity_from_signature(bytes(signature)))
+        return bytes(self._account.sign_message(encode_defunct(text=message)).signature)
+
+    def reader(self, chain_id: int, directory: str) -> Reader:
+        """The account's evidence reader (the same key on every start and from a backup of the signing key)."""
+        return Reader(self.address, identity_from_signature(self.key_signature(chain_id, directory)))
 
     def __repr__(self) -> str:
         """Show the address only: the key never appears in reprs, logs or tracebacks."""

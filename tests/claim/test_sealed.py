@@ -73,3 +73,22 @@ async def test_sealed_claim__replay_with_the_disclosed_key__matches(
     assert replay(make_assessor(damage_model, [noaa], reader=KnownKey(key)), ctx, outcome.explanation_cid) == {}
     with pytest.raises(EvidenceError, match="not the key"):
         replay(make_assessor(damage_model, [noaa], reader=KnownKey(bytes(32))), ctx, outcome.explanation_cid)
+
+
+async def test_sealed_claim__precise_place__used_by_the_checks_and_absent_from_the_public_record(
+    damage_model, noaa, make_assessor, make_context, sealed_photos, store
+):
+    member = reader_for(10)
+    place = (30_512_345, -85_276_543)  # the public area stays the context's on-grid (30.5, -85.3)
+    readers = [(member.address, member.public_key)]
+    ctx = make_context(sealed_photos, claimant={"sealed_for": readers, "place_e6": place})
+    assessor = make_assessor(damage_model, [noaa], reader=member)
+    loaded = assessor.load_claim(ctx)
+    assert loaded.error is None and loaded.claim.place_e6 == place
+    assert (loaded.claim.lat, loaded.claim.lon) == (place[0] / 1e6, place[1] / 1e6)
+    outcome = await assessor.assess(ctx)
+    public = store.get(outcome.explanation_cid)
+    incident = json.loads(public)["claim"]["incident"]
+    assert (incident["latE6"], incident["lonE6"]) == (ctx.lat_e6, ctx.lon_e6)
+    assert b"30512345" not in public and b"85276543" not in public
+    assert b"30512345" not in load_manifest(ctx.evidence_root, store)  # sealed in the manifest too

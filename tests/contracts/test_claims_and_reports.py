@@ -76,6 +76,14 @@ def test_submit_claim__invalid_input__reverts(manager, create_product, buy_polic
         _submit(manager, policy_id, claimant, chain, **overrides)
 
 
+@pytest.mark.parametrize("place", [{"lat": 41_587_300}, {"lon": -93_624_900}, {"lat": 1}])
+def test_precise_place_on_chain_is_refused(manager, create_product, buy_policy, claimant, chain, place):
+    """A claim names only its 0.1-degree area on-chain, where it is public for ever; the place itself is sealed."""
+    policy_id = buy_policy(create_product())
+    with ape.reverts("claims: place finer than 0.1 degree"):
+        _submit(manager, policy_id, claimant, chain, **place)
+
+
 def test_submit_claim__not_holder__reverts(manager, create_product, buy_policy, stranger, chain):
     policy_id = buy_policy(create_product())
     with ape.reverts("claims: not the policy holder"):

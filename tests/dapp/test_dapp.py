@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from oracle.chain.deploy import DAY, ETH, buy_policy, create_product
 from oracle.dev.demo import confident_photos, default_photo_root
-from oracle.dev.stack import product_defaults
+from oracle.dev.stack import insured_object_of, person_reader, product_defaults
 from oracle.explain.evidence import load_manifest
 from oracle.settings import load_settings
 from tests.dapp.conftest import screenshot
@@ -270,6 +270,25 @@ def test_claimant_screen_fits_a_narrow_phone_screen(page, stack):
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the page is {overflow} px wider than a 360 px screen"
     screenshot(page, "claimant-narrow")
+
+
+def test_browser_and_python_derive_the_same_evidence_key_and_insured_object(page, stack):
+    """The dApp's WebCrypto derivation and oracle.privacy agree: a key one publishes, the other can open."""
+    open_app(page, stack)
+    choose_account(page, "arbitration panel 1")
+    derived = page.evaluate(
+        """async () => {
+          const keys = await import("/app/keys.js");
+          const seal = await import("/app/seal.js");
+          const me = await keys.myIdentity();
+          return { publicKey: seal.toHex(me.publicKey), insured: await keys.insuredObject(" ab 123 ") };
+        }"""
+    )
+    panelist = stack.roles.panel[0]
+    expected = person_reader(stack.w3, stack.system.keys.address, stack.chain.accounts.index(panelist))
+    assert derived["publicKey"] == "0x" + expected.public_key.hex()
+    assert derived["insured"] == "0x" + insured_object_of(stack, panelist, "AB123").hex()
+    assert page.problems == []
 
 
 INJECTED_WALLET = """
