@@ -49,8 +49,8 @@ from oracle.chain.deploy import DAY, buy_policy, create_product, deploy_system, 
 from oracle.claim.evidence import store_evidence, store_terms
 from oracle.dev.demo import CLAIMS_OPEN
 from oracle.dev.devchain import DevChain, dev_chain
-from oracle.dev.stack import DEMO_CAPITAL, GENESIS, Roles, product_defaults
-from oracle.domain import REPO_ROOT, Decision
+from oracle.dev.stack import DEMO_CAPITAL, GENESIS, Roles, person_reader, product_defaults
+from oracle.domain import REPO_ROOT, Decision, public_area
 from oracle.settings import load_settings
 from oracle.vision import DamageModel
 from oracle.vision.data import list_samples
@@ -58,6 +58,7 @@ from oracle.vision.data import list_samples
 DEFAULT_OUTPUT = REPO_ROOT / "bench" / "e2e.json"
 DEFAULT_GAS = REPO_ROOT / "bench" / "gas.json"
 PHOTOS_PER_CLAIM = 3
+BENCH_PLACE_E6 = (41_587_300, -93_624_900)  # each claim's precise place, sealed; the chain gets its 0.1-degree area
 LABELS = ("minor", "moderate", "severe", "whole")  # claim i shows three photos of LABELS[i % 4]
 HAIL_EVERY = 5  # every fifth claim is a hail claim, so the weather lookup is on the path as well
 TARGETS = {"latency_p50_s": 1.0, "latency_p95_s": 2.0, "pipeline_vs_model_ratio": 0.8}
@@ -295,6 +296,7 @@ class NodeProcess:
         tag: str,
         chain_url: str,
         contract: str,
+        key_directory: str,
         state_dir: Path,
         start_block: int,
         poll_seconds: float | None,
@@ -316,6 +318,8 @@ class NodeProcess:
             chain_url,
             "--contract",
             contract,
+            "--key-directory",
+            key_directory,
             "--db-url",
             f"sqlite:///{state_dir / f'{tag}-node{index}.db'}",
             "--confirmations",
@@ -397,6 +401,7 @@ class BenchWorld:
     args: argparse.Namespace
     observer: ChainObserver | None = None
     notes: list[str] = field(default_factory=list)
+    key_directories: dict[str, str] = field(default_factory=dict)  # by manager address: where its members publish
 
     @property
     def started_observer(self) -> ChainObserver:
@@ -423,11 +428,18 @@ def _prepare_phase(world: BenchWorld, claims: list[PlannedClaim], committee: lis
     }
     capital = max(DEMO_CAPITAL, len(claims) * config["coverageLimit"])  # each policy locks its coverage
     product_id = create_product(system.manager, world.roles.insurer, config, capital)
+    world.key_directories[system.manager.address] = system.keys.address
+    # sealed as the dApp seals: for each member's key (the one its node derives and publishes when it starts)
+    readers = [
+        (member, person_reader(w3, system.keys.address, world.chain.accounts.index(member)).public_key)
+        for member in committee
+    ]
     for i, claim in enumerate(claims):
         claim.policy_id = buy_policy(
             system.manager, world.roles.claimant, product_id, keccak(f"BENCH-VIN-{tag}-{i}".encode())
         )
-        evidence = store_evidence(world.cas, [(p.name, p.read_bytes()) for p in claim.photos], vehicle_class="sedan")
+        photos = [(p.name, p.read_bytes()) for p in claim.photos]
+        evidence = store_evidence(world.cas, photos, vehicle_class="sedan", sealed_for=readers, place_e6=BENCH_PLACE_E6)
         claim.evidence_root, claim.evidence_uri = evidence.root, evidence.uri
     return system.manager, start_block
 
@@ -445,8 +457,7 @@ def _submit(manager: ClaimsManagerClient, holder: str, claim: PlannedClaim) -> N
             claim.evidence_uri,
             incident,
             claim.peril,
-            41_600_000,
-            -93_600_000,
+            *public_area(BENCH_PLACE_E6),
             2 * 10**18,
         ),
         holder,
@@ -470,6 +481,7 @@ def _start_nodes(world: BenchWorld, tag: str, manager, start_block: int, members
             tag,
             world.chain.url,
             manager.address,
+            world.key_directories[manager.address],
             world.state_dir,
             start_block,
             world.args.poll_seconds,
