@@ -2,7 +2,7 @@
 // ERC-1497 evidence, a replay of the decision, and ruling buttons that say what each ruling pays.
 import { DECISION, RULINGS, describeError, followScreen, send, state } from "./chain.js";
 import { evidencePhoto, fetchByHash, fetchManifest, renderExplanation } from "./explain.js";
-import { KEY_GRANTS_TYPE, claimKey } from "./keys.js";
+import { KEY_GRANTS_TYPE, claimKey, keyStatus } from "./keys.js";
 import { toHex } from "./seal.js";
 import { needWallet } from "./claimant.js";
 import { eth, h, mount, pct, reconcile, short, signature, when } from "./ui.js";
@@ -186,6 +186,7 @@ export async function arbitratorView(view) {
   };
   mount(view, h("h1", {}, "Arbitrator"), h("p", { class: "hint" },
     `Panel arbitrator ${state.config.contracts.PanelArbitrator.address}; a ruling takes effect when the panel's quorum agrees.`),
+  keyStatus("a panelist"),
   h("section", { class: "panel", "aria-label": "dispute queue" }, h("h2", {}, "Dispute queue"), list));
   return followScreen(render);
 }

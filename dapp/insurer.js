@@ -3,6 +3,7 @@
 import { DECISION, PERILS, contracts, describeError, ethers, follow, send, state } from "./chain.js";
 import { fetchByHash } from "./explain.js";
 import { needWallet } from "./claimant.js";
+import { keyStatus, publishMyKey } from "./keys.js";
 import { eth, field, h, mount, mountIfChanged, notice, parseEth, reconcile, short, signature } from "./ui.js";
 
 const ZERO = "0x0000000000000000000000000000000000000000";
@@ -122,6 +123,7 @@ async function createForm(onCreated) {
       if (!response.ok) throw new Error(`the terms document was refused: ${terms.error?.message || response.status}`);
       config.termsHash = terms.termsHash;
       if (!config.metaEvidenceURI) config.metaEvidenceURI = `ipfs://${terms.cid}`;
+      await publishMyKey(); // claimants seal their photos for the insurer too: its key must be published first
       const receipt = await send("Create product", ({ governor }) => governor.createProduct(config));
       if (!receipt) return;
       const { manager } = contracts();
@@ -310,7 +312,7 @@ export async function insurerView(view) {
     mountIfChanged(chartEl, signature(stats.map((s) => [s.id, s.premiums, s.payouts])), () => chart(stats));
     reconcile(rows, stats, { id: (s) => s.id, create: productRow });
   };
-  mount(view, h("h1", {}, "Insurer"), dashboard, formSlot);
+  mount(view, h("h1", {}, "Insurer"), keyStatus("an insurer"), dashboard, formSlot);
   const live = follow(render);
   try {
     await live.refresh();

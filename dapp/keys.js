@@ -1,6 +1,7 @@
 // Evidence keys in the dApp: the account's own X25519 identity (derived from one signature per session, kept in
 // memory only), publishing it in the KeyDirectory, and the readers a claim's evidence is sealed for.
-import { contracts, ethers, send, state } from "./chain.js";
+import { contracts, describeError, ethers, send, state } from "./chain.js";
+import { h, mount, notice } from "./ui.js";
 import { SEAL_SCHEME, contentKeyFor, fromHex, identityFromSignature, keyCommitment, keyMessage, newContentKey, sealPhoto, sealPlace, toHex, unwrapKey, wrapKey } from "./seal.js";
 
 const identities = new Map(); // address -> identity, for this page's life only
@@ -110,4 +111,22 @@ export async function insuredObject(vehicleId) {
   if (!normalised) throw new Error("Enter the insured vehicle's id (its VIN or plate).");
   const { salt } = await myIdentity();
   return ethers.keccak256(ethers.concat([salt, ethers.toUtf8Bytes(normalised)]));
+}
+
+/** A line saying whether the connected account has published its evidence key, with a button to publish it: an
+ * insurer or a panelist without one cannot read the sealed photos of the claims they decide. */
+export function keyStatus(role) {
+  const line = h("p", { class: "key-status" });
+  const paint = async () => {
+    const published = await publishedKey(state.wallet.address);
+    if (published) {
+      mount(line, "Your evidence key is published: claimants seal their photos for it.");
+      return;
+    }
+    mount(line, `As ${role} you need an evidence key so claimants can seal their photos for you. `,
+      h("button", { type: "button", class: "publish-key", onclick: () => publishMyKey().then(paint).catch((e) => notice(describeError(e), "error")) },
+        "Publish my evidence key"));
+  };
+  paint().catch((e) => mount(line, describeError(e)));
+  return line;
 }
