@@ -33,12 +33,13 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from oracle.sources.history import PHASH_BANDS, ClaimOrder, PriorClaim, PriorPhoto, phash_bands
 
-# Job states, in the order a job moves through them; ORPHANED and FAILED end a job early.
+# Job states, in the order a job moves through them; ORPHANED, NOT_OURS and FAILED end a job early.
 DISCOVERED = "discovered"  # event seen at confirmation depth, not yet assessed
 ASSESSED = "assessed"  # outcome computed and explanation stored
 SENDING = "sending"  # a signed transaction is written down; it may or may not have reached the chain
 DONE = "done"  # our vote or report is mined, or the claim no longer needs it
 ORPHANED = "orphaned"  # a reorg removed the claim
+NOT_OURS = "not-ours"  # the claim's product has a committee without this node: nothing to assess or vote
 FAILED = "failed"  # gave up after repeated errors (see `error`)
 OPEN_STATES = (DISCOVERED, ASSESSED, SENDING)
 

@@ -92,6 +92,9 @@ def world(tmp_path, model, shared_data):
         yield {
             "chain": chain,
             "manager": system.manager,
+            "system": system,
+            "config": config,
+            "insurer": insurer,
             "cas": cas,
             "holder": holder,
             "policy_id": policy_id,
@@ -132,15 +135,16 @@ def submit_agreed_claim(deployed) -> tuple[int, Report]:
     return claim_id, report
 
 
-def submit_photos(world, photos: list[Path], amount: int) -> int:
-    """File a claim with these photos as its evidence, incident now; returns the claim id."""
+def submit_photos(world, photos: list[Path], amount: int, policy_id: int | None = None) -> int:
+    """File a claim with these photos as its evidence, incident now, on the world's policy unless another is
+    named; returns the claim id."""
 
     evidence = store_evidence(world["cas"], [(p.name, p.read_bytes()) for p in photos])
     now = world["chain"].w3.eth.get_block("latest").timestamp
     return submit_claim(
         world["manager"],
         world["holder"],
-        world["policy_id"],
+        world["policy_id"] if policy_id is None else policy_id,
         evidence.root,
         evidence.uri,
         now,

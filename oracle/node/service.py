@@ -22,7 +22,7 @@ from oracle.claim.assessor import ClaimAssessor
 from oracle.claim.batch import ClaimBatch, ClaimOutcome
 from oracle.claim.context import claim_from_chain
 from oracle.claim.history import record_in_history
-from oracle.db import ASSESSED, DISCOVERED, FAILED, ORPHANED, SENDING, JobView, NodeStore
+from oracle.db import ASSESSED, DISCOVERED, FAILED, NOT_OURS, ORPHANED, SENDING, JobView, NodeStore
 from oracle.node.aggregate import AggregateSubmitter, SignatureRelayClient
 from oracle.node.signer import Signer
 from oracle.node.submitter import TransactionSubmitter, VoteSubmitter
@@ -66,6 +66,10 @@ def report_for(claim_id: int, context: dict[str, Any], outcome: dict[str, Any], 
         epoch,
         report_deadline(int(context["submitted_at"])),
     )
+
+
+class NotOurClaimError(Exception):
+    """A claim of a product whose committee does not include this node."""
 
 
 class OracleNode:
@@ -189,7 +193,9 @@ class OracleNode:
         live: list[tuple[JobView, Claim]] = []
         orphaned: list[tuple[int, str | None, dict[str, Any]]] = []
         for job, context in zip(batch, contexts, strict=True):  # one context per job
-            if isinstance(context, Exception):
+            if isinstance(context, NotOurClaimError):  # anyone can create a product: its claims cost us nothing
+                orphaned.append((job.claim_id, DISCOVERED, {"state": NOT_OURS, "error": str(context)}))
+            elif isinstance(context, Exception):
                 self._fail_or_raise(job, context)
             elif context is None:
                 orphaned.append(
@@ -306,19 +312,24 @@ class OracleNode:
         """The chain's view of each claim, read at one block so the product is read once per batch."""
         block = int(self.client.rpc("eth_blockNumber", []), 16)
         products: dict[int, dict[str, Any]] = {}
+        members: dict[int, bool] = {}  # product -> whether this node is on its committee
         contexts: list[Claim | None | Exception] = []
         for job in batch:
             try:
-                contexts.append(
-                    claim_from_chain(
-                        self.client,
-                        job.claim_id,
-                        event_from_record(job.event),
-                        self.store,
-                        block=block,
-                        products=products,
-                    )
+                context = claim_from_chain(
+                    self.client, job.claim_id, event_from_record(job.event), self.store, block=block, products=products
                 )
+                product_id = None if context is None else context.product_id
+                if product_id is not None and product_id not in members:
+                    members[product_id] = self.signer.address in self.client.committee(product_id)
+                if product_id is not None and not members[product_id]:
+                    contexts.append(
+                        NotOurClaimError(
+                            f"{self.signer.address} is not on the committee of product {product_id}; claim skipped"
+                        )
+                    )
+                else:
+                    contexts.append(context)
             except RPC_ERRORS:
                 raise
             except (Web3Exception, ValueError, OSError) as exc:

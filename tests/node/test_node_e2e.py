@@ -15,10 +15,10 @@ from eth_utils import keccak
 from web3 import Web3
 
 from oracle.chain.contracts import ClaimsManagerClient
-from oracle.chain.deploy import DAY, ETH, desk_of, transact
+from oracle.chain.deploy import DAY, ETH, buy_policy, create_product, desk_of, transact
 from oracle.claim.assessor import ClaimAssessor
 from oracle.claim.verify import verify_claim
-from oracle.db import ASSESSED, DONE, NodeStore
+from oracle.db import ASSESSED, DONE, NOT_OURS, NodeStore
 from oracle.dev.devchain import DEV_MNEMONIC
 from oracle.explain.canonical import canonical_json
 from oracle.node.service import OracleNode
@@ -45,6 +45,21 @@ def test_committee__two_nodes_vote__decision_and_explanation_hash_on_chain(world
     assert keccak(document) == bytes(decided.args.explanationHash)  # the hash on-chain is the stored document's
     assert canonical_json(json.loads(document)) == document
     assert decided.args.decision == job.outcome["decision"] and decided.args.payout == int(job.outcome["payout"])
+
+
+def test_claim_flood_from_a_product_with_another_committee_costs_the_node_nothing(world, model):
+    """Anyone can create a product; a node assesses only the claims of products whose committee it is on."""
+    strangers = world["chain"].accounts[6:9]  # a committee without this node
+    config = {**world["config"], "committee": strangers}
+    product_id = create_product(world["manager"], world["insurer"], config, 10 * ETH)
+    policy_id = buy_policy(world["manager"], world["holder"], product_id, keccak(b"VIN-ELSEWHERE"))
+    photos = sorted((world["data"] / "images/vds2500/val/minor").glob("*"))[:1]
+    claim_id = submit_photos(world, photos, ETH, policy_id=policy_id)
+    node = make_node(world, model, 0)
+    node.assessor.load_batch = None  # any assessment would fail the test
+    asyncio.run(node.run_once())
+    job = node.store.job(node.chain_id, world["manager"].address, claim_id)
+    assert job.state == NOT_OURS and "not on the committee" in job.error
 
 
 def test_node__restart_after_assessment__votes_once(world, model):
