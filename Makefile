@@ -5,6 +5,7 @@
 #                 node_modules/.stamp-npm   npm ci (anvil, ethers)         package.json, package-lock.json
 #                 .build/.stamp-compile     ape compile                    contracts/, ape-config.yaml, serving set
 #   test set      .venv/.stamp-test         pip install -e '.[dev,train]'  serving set (+ ruff, mypy in dev)
+#                 tests/contracts/solidity/node_modules/.stamp-npm  npm ci (solcjs, tests only)  its package files
 #                 apt-packages              chromium, postgresql           checked with dpkg on every run
 #   training      .venv/.stamp-train        pip install -e '.[train]'      serving set
 #
@@ -34,6 +35,8 @@ STAMP_TEST := $(VENV)/.stamp-test
 STAMP_TRAIN := $(VENV)/.stamp-train
 STAMP_NPM := node_modules/.stamp-npm
 STAMP_COMPILE := .build/.stamp-compile
+SOLIDITY_TESTS := tests/contracts/solidity
+STAMP_SOLC := $(SOLIDITY_TESTS)/node_modules/.stamp-npm
 CONTRACT_SOURCES := $(shell find contracts -type f)
 
 .PHONY: setup setup-serve setup-test setup-train apt-packages demo demo-once lifecycle test test-contracts \
@@ -44,7 +47,7 @@ setup: setup-test
 
 setup-serve: $(STAMP_SERVE) $(STAMP_NPM) $(STAMP_COMPILE)
 
-setup-test: setup-serve $(STAMP_TEST) apt-packages
+setup-test: setup-serve $(STAMP_TEST) $(STAMP_SOLC) apt-packages
 
 setup-train: $(STAMP_TRAIN)
 
@@ -70,6 +73,12 @@ $(STAMP_NPM): package.json package-lock.json
 	@echo "==> anvil and the dApp's ethers from npm"
 	npm ci --no-audit --no-fund
 	anvil --version | head -1
+	touch $@
+
+# solcjs, only for the tests' second ERC-792 arbitrator (Solidity, sharing no code with PanelArbitrator)
+$(STAMP_SOLC): $(SOLIDITY_TESTS)/package.json $(SOLIDITY_TESTS)/package-lock.json
+	@echo "==> solcjs from npm for the tests' Solidity arbitrator"
+	npm ci --no-audit --no-fund --prefix $(SOLIDITY_TESTS)
 	touch $@
 
 $(STAMP_COMPILE): $(CONTRACT_SOURCES) ape-config.yaml $(STAMP_SERVE)
