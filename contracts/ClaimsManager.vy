@@ -126,6 +126,7 @@ RULES_SIZE_SHIFT: constant(uint256) = 120
 RULES_CONFIDENCE_SHIFT: constant(uint256) = 128
 RULES_PAUSED_SHIFT: constant(uint256) = 144
 RULES_INSTANT_SHIFT: constant(uint256) = 152
+RULES_OPEN_SHIFT: constant(uint256) = 248  # the most open claims a policy may have (8 bits, the governor sets it)
 
 # claim ids carry their policy: claimId = policyId * 4096 + index (index 1..4095).
 CLAIM_INDEX_BITS: constant(uint256) = 12
@@ -153,6 +154,7 @@ struct Product:
     paused: bool
     capital: uint256
     locked: uint256
+    maxOpenClaims: uint256
 
 struct Policy:
     holder: address
@@ -618,7 +620,8 @@ def submitClaim(
     @dev Only the policy holder, until the policy's end. Reverts on an incident outside the term
          or in the future, a peril the product does not cover, a zero evidence root, a claimed
          amount of zero or above 2**96 - 1, coordinates out of range or finer than the 0.1-degree
-         grid (the precise place stays sealed in the evidence), or a 4096th claim. Stores
+         grid (the precise place stays sealed in the evidence), a 4096th claim, or a claim beyond
+         the product's most open claims per policy (`maxOpenClaims`, K). Stores
          only what later steps check (evidence root, claimed amount, status, time). Moves no
          funds; the open claim keeps the policy's coverage locked until it is resolved.
     @param policy_id The caller's policy.
@@ -648,6 +651,7 @@ def submitClaim(
 
     index: uint256 = ((word >> POLICY_COUNT_SHIFT) & MASK_12) + 1
     assert index <= MAX_CLAIMS_PER_POLICY, "claims: too many claims"
+    assert (word >> POLICY_OPEN_SHIFT) & MASK_12 < rules >> RULES_OPEN_SHIFT, "claims: too many open claims"
     # claimCount and openClaims both grow by one; openClaims cannot overflow as it is <= claimCount
     self._policies[policy_id] = word + (1 << POLICY_COUNT_SHIFT) + (1 << POLICY_OPEN_SHIFT)
     claim_id: uint256 = (policy_id << CLAIM_INDEX_BITS) | index
@@ -916,6 +920,7 @@ def product(product_id: uint256) -> Product:
         paused=(rules >> RULES_PAUSED_SHIFT) & MASK_8 != 0,
         capital=funds & MASK_128,
         locked=funds >> 128,
+        maxOpenClaims=rules >> RULES_OPEN_SHIFT,
     )
 
 

@@ -35,6 +35,7 @@ MAX_AMOUNT: constant(uint256) = 2**96 - 1
 MIN_DISPUTE_WINDOW: constant(uint256) = 86_400  # a day to read a decision and dispute it
 MIN_ORACLE_TIMEOUT: constant(uint256) = 3_600  # an hour before a silent committee may be bypassed
 MAX_DISPUTE_BOND: constant(uint256) = 10**18  # 1 ETH: a bond no claimant can pay is no remedy
+MASK_8: constant(uint256) = 2**8 - 1
 MASK_16: constant(uint256) = 2**16 - 1
 MASK_32: constant(uint256) = 2**32 - 1
 
@@ -43,6 +44,7 @@ MASK_32: constant(uint256) = 2**32 - 1
 RULES_TERM_SHIFT: constant(uint256) = 16
 RULES_WINDOW_SHIFT: constant(uint256) = 48
 RULES_TIMEOUT_SHIFT: constant(uint256) = 80
+RULES_OPEN_SHIFT: constant(uint256) = 248
 
 
 # ============================================================ STRUCTS
@@ -66,6 +68,7 @@ struct ProductConfig:
     oracleTimeout: uint256
     termsHash: bytes32
     metaEvidenceURI: String[MAX_URI]
+    maxOpenClaims: uint256
 
 
 # ============================================================ STORAGE
@@ -123,12 +126,14 @@ def createProduct(config: ProductConfig) -> uint256:
     assert config.asset == empty(address) or config.asset.is_contract, "products: asset has no code"
     assert config.termsHash != empty(bytes32), "products: terms hash is zero"
     assert len(config.models) > 0, "products: no approved model"
+    assert config.maxOpenClaims > 0 and config.maxOpenClaims <= MASK_8, "products: bad open-claims limit"
 
     rules: uint256 = (
         config.perils
         | (config.term << RULES_TERM_SHIFT)
         | (config.disputeWindow << RULES_WINDOW_SHIFT)
         | (config.oracleTimeout << RULES_TIMEOUT_SHIFT)
+        | (config.maxOpenClaims << RULES_OPEN_SHIFT)
     )
     product_id: uint256 = extcall IClaimsManagerAdmin(self.manager).registerProduct(
         msg.sender, config.asset, config.coverageLimit | (config.deductible << 96), config.premium,

@@ -62,6 +62,7 @@ async function createForm(onCreated) {
     bond: input("disputeBond", weiToEthText(d.disputeBond), { inputmode: "decimal" }),
     arbitrator: input("arbitrator", d.arbitrator ?? ""),
     extraData: input("arbitratorExtraData", "0x"),
+    maxOpenClaims: input("maxOpenClaims", String(d.maxOpenClaims ?? 3), { inputmode: "numeric" }),
     timeoutHours: input("oracleTimeoutHours", String((d.oracleTimeout ?? 86400) / 3600), { inputmode: "numeric" }),
     metaEvidence: input("metaEvidenceURI", d.metaEvidenceURI ?? ""),
     capital: input("capital", weiToEthText(d.capital ?? 0), { inputmode: "decimal" }),
@@ -109,6 +110,7 @@ async function createForm(onCreated) {
         disputeBond: parseEth(f.bond.value, "Dispute bond"), arbitrator: ethers.getAddress(f.arbitrator.value),
         arbitratorExtraData: f.extraData.value, oracleTimeout: integer(f.timeoutHours.value, "Oracle timeout (hours)", 1, 24 * 90) * 3600,
         termsHash: ethers.ZeroHash, metaEvidenceURI: f.metaEvidence.value.trim(),
+        maxOpenClaims: integer(f.maxOpenClaims.value, "Open claims per policy", 1, 255),
       };
       if (config.metaEvidenceURI.length > 256) throw new Error("The meta-evidence URI is longer than 256 characters.");
       JSON.parse(f.terms.value);
@@ -145,7 +147,8 @@ async function createForm(onCreated) {
     h("h2", { id: "create-h" }, "Create a product"),
     h("fieldset", {}, h("legend", {}, "Cover"), h("div", { class: "grid" },
       g("Payout asset", f.asset, "0x000...000 for ETH, else an ERC-20 address"), g("Coverage limit (ETH)", f.coverage),
-      g("Deductible (ETH)", f.deductible), g("Premium (ETH)", f.premium), g("Term (days)", f.termDays)),
+      g("Deductible (ETH)", f.deductible), g("Premium (ETH)", f.premium), g("Term (days)", f.termDays),
+      g("Open claims per policy", f.maxOpenClaims, "a policy holder may have at most this many claims open at once")),
     h("div", { class: "perils", role: "group", "aria-label": "covered perils" }, perilBoxes)),
     h("fieldset", {}, h("legend", {}, "Oracle"), h("div", { class: "grid" },
       g("Committee members (one address per line)", f.committee), g("Signatures needed (M of N)", f.threshold),

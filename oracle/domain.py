@@ -94,6 +94,8 @@ CLASSES: tuple[str, ...] = ("whole", "minor", "moderate", "severe")
 SEVERITIES: tuple[str, ...] = CLASSES[1:]
 """The damage classes (every class but whole), from least to most severe."""
 
+DEFAULT_MAX_OPEN_CLAIMS = 3
+"""K: the most open claims a policy may have at once, unless its product says otherwise (1..255)."""
 AREA_GRID_E6 = 100_000
 """A claim's place on-chain, in micro-degrees, is a multiple of this (0.1 degree, about 11 km); the contract's own
 AREA_GRID_E6. The precise place travels sealed in the evidence manifest."""

@@ -12,6 +12,7 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt, Wei
 
 from oracle.chain.contracts import ClaimsManagerClient, contract_type, deploy
+from oracle.domain import DEFAULT_MAX_OPEN_CLAIMS
 
 ETH = 10**18
 DAY = 24 * 3600
@@ -41,6 +42,7 @@ def demo_product_config(
         "oracleTimeout": DAY,
         "termsHash": terms_hash,
         "metaEvidenceURI": "ipfs://claims-oracle-demo-meta-evidence",
+        "maxOpenClaims": DEFAULT_MAX_OPEN_CLAIMS,
     }
     config.update(overrides)
     return config

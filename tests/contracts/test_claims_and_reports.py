@@ -84,6 +84,25 @@ def test_precise_place_on_chain_is_refused(manager, create_product, buy_policy, 
         _submit(manager, policy_id, claimant, chain, **place)
 
 
+def test_claim_spam_beyond_the_open_claims_limit_is_refused(manager, create_product, buy_policy, claimant, chain):
+    """A policy may hold at most K open claims (the product's maxOpenClaims, 3 by default), not 4,095."""
+    policy_id = buy_policy(create_product())
+    for _ in range(3):
+        _submit(manager, policy_id, claimant, chain)
+    assert manager.policy(policy_id).openClaims == 3
+    with ape.reverts("claims: too many open claims"):
+        _submit(manager, policy_id, claimant, chain)
+
+
+def test_open_claims_limit__set_per_product(manager, create_product, buy_policy, claimant, chain):
+    product_id = create_product(maxOpenClaims=1)
+    assert manager.product(product_id).maxOpenClaims == 1
+    policy_id = buy_policy(product_id)
+    _submit(manager, policy_id, claimant, chain)
+    with ape.reverts("claims: too many open claims"):
+        _submit(manager, policy_id, claimant, chain)
+
+
 def test_submit_claim__not_holder__reverts(manager, create_product, buy_policy, stranger, chain):
     policy_id = buy_policy(create_product())
     with ape.reverts("claims: not the policy holder"):

@@ -49,6 +49,8 @@ def test_create_product__valid_config__stores_every_parameter_and_emits_meta_evi
         ({"disputeWindow": 86_399}, "products: bad dispute window"),
         ({"oracleTimeout": 1}, "products: bad oracle timeout"),
         ({"oracleTimeout": 3_599}, "products: bad oracle timeout"),
+        ({"maxOpenClaims": 0}, "products: bad open-claims limit"),
+        ({"maxOpenClaims": 256}, "products: bad open-claims limit"),
         ({"disputeBond": ETH + 1}, "products: dispute bond too large"),
         ({"disputeBond": 2**255}, "products: dispute bond too large"),
         ({"models": [keccak(b"model"), b"\x00" * 32]}, "products: model hash is zero"),
