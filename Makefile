@@ -40,7 +40,7 @@ STAMP_SOLC := $(SOLIDITY_TESTS)/node_modules/.stamp-npm
 CONTRACT_SOURCES := $(shell find contracts -type f)
 
 .PHONY: setup setup-serve setup-test setup-train apt-packages demo demo-once lifecycle test test-contracts \
-	bench bench-gas bench-model fuzz compile lint train clean
+	bench bench-gas bench-model fuzz compile lint train clean test-long
 
 # Everything `make test` needs (the serving set, the dev and train extras, the Debian packages).
 setup: setup-test
@@ -117,6 +117,14 @@ test: setup-test lint
 test-contracts: setup-serve $(STAMP_TEST)
 	pytest -m "not anvil" tests/contracts
 	pytest -m anvil --network ethereum:local:foundry tests/contracts
+
+# The contracts' state machine for at least 100,000 steps (outside CI; the README reports its last run).
+test-long: STATEFUL_EXAMPLES = 2100
+test-long: STATEFUL_MIN_STEPS = 100000
+test-long: setup-serve $(STAMP_TEST)
+	@start=$$(date +%s); pytest -q -s -p no:cacheprovider tests/contracts/test_stateful.py > bench/test-long.log 2>&1; \
+		status=$$?; grep -E "stateful machine ran|passed|failed" bench/test-long.log; \
+		echo "test-long: exit $$status after $$(( $$(date +%s) - start )) s" | tee -a bench/test-long.log; exit $$status
 
 # ruff (lint and format) and mypy, the first step of `make test`: all three run, and the target fails if any fails.
 # The format check names the files only (`ruff format --diff oracle tests` shows the changes).
