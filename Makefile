@@ -122,7 +122,8 @@ test-contracts: setup-serve $(STAMP_TEST)
 test-long: STATEFUL_EXAMPLES = 2100
 test-long: STATEFUL_MIN_STEPS = 100000
 test-long: setup-serve $(STAMP_TEST)
-	@start=$$(date +%s); pytest -q -s -p no:cacheprovider tests/contracts/test_stateful.py > bench/test-long.log 2>&1; \
+	@start=$$(date +%s); pytest -q -s -p no:cacheprovider -m anvil --network ethereum:local:foundry \
+		tests/contracts/test_stateful.py > bench/test-long.log 2>&1; \
 		status=$$?; grep -E "stateful machine ran|passed|failed" bench/test-long.log; \
 		echo "test-long: exit $$status after $$(( $$(date +%s) - start )) s" | tee -a bench/test-long.log; exit $$status
 
