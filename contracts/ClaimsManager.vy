@@ -126,7 +126,11 @@ RULES_SIZE_SHIFT: constant(uint256) = 120
 RULES_CONFIDENCE_SHIFT: constant(uint256) = 128
 RULES_PAUSED_SHIFT: constant(uint256) = 144
 RULES_INSTANT_SHIFT: constant(uint256) = 152
-RULES_OPEN_SHIFT: constant(uint256) = 248  # the most open claims a policy may have (8 bits, the governor sets it)
+RULES_OPEN_SHIFT: constant(uint256) = 248
+# the instant-payout budget word of a product: daily cap (96 bits) | day (40 bits) | paid that day (96 bits)
+BUDGET_DAY_SHIFT: constant(uint256) = 96
+BUDGET_SPENT_SHIFT: constant(uint256) = 136
+DAY: constant(uint256) = 86_400  # the most open claims a policy may have (8 bits, the governor sets it)
 
 # claim ids carry their policy: claimId = policyId * 4096 + index (index 1..4095).
 CLAIM_INDEX_BITS: constant(uint256) = 12
@@ -155,6 +159,7 @@ struct Product:
     capital: uint256
     locked: uint256
     maxOpenClaims: uint256
+    instantDailyCap: uint256
 
 struct Policy:
     holder: address
@@ -208,6 +213,7 @@ policyCount: public(uint256)
 _product_insurer: HashMap[uint256, address]
 _product_asset: HashMap[uint256, address]
 _product_rules: HashMap[uint256, uint256]
+_instant_budget: HashMap[uint256, uint256]  # daily cap | day | paid that day (BUDGET_* shifts)
 _product_limits: HashMap[uint256, uint256]  # coverageLimit 0..95 | deductible 96..191
 _product_premium: HashMap[uint256, uint256]
 _product_bond: HashMap[uint256, uint256]
@@ -467,18 +473,20 @@ def updateModel(product_id: uint256, model_hash: bytes32, approved: bool):
 
 
 @external
-def updateInstantRules(product_id: uint256, instant_limit: uint256, min_confidence: uint256):
+def updateInstantRules(product_id: uint256, instant_limit: uint256, min_confidence: uint256, daily_cap: uint256):
     """
     @notice Sets the instant-payout rules; see `ProductGovernor.setInstantPayoutRules`.
-    @dev Only the governor, which checks the bounds.
+    @dev Only the governor, which checks the bounds. The day's spending so far is kept.
     @param product_id The product.
     @param instant_limit Largest instant payout.
     @param min_confidence Minimum confidence in basis points.
+    @param daily_cap Most paid instantly per UTC day, all claims of the product together.
     """
     self._only_governor()
     rules: uint256 = self._product_rules[product_id]
     rules = rules & ~(MASK_16 << RULES_CONFIDENCE_SHIFT) & ~(MASK_96 << RULES_INSTANT_SHIFT)
     self._product_rules[product_id] = rules | (min_confidence << RULES_CONFIDENCE_SHIFT) | (instant_limit << RULES_INSTANT_SHIFT)
+    self._instant_budget[product_id] = (self._instant_budget[product_id] & ~MASK_96) | daily_cap
     log InstantPayoutRulesSet(productId=product_id, instantLimit=instant_limit, minConfidence=min_confidence)
 
 
@@ -696,7 +704,7 @@ def submitSignedReport(report: Report, signatures: DynArray[Signature, MAX_COMMI
         assert convert(signer, uint256) > convert(previous, uint256), "oracle: signers not ascending"
         assert self._is_member[product_id][signer], "oracle: signer not in committee"
         previous = signer
-    self._record_decision(report, claim_word, rules)
+    self._record_decision(report, claim_word, rules, product_id)
 
 
 @external
@@ -724,7 +732,7 @@ def voteReport(report: Report):
     self._votes[report.claimId][vote_key] = votes
     log ReportVoted(claimId=report.claimId, oracle=msg.sender, reportDigest=digest, votes=votes)
     if votes >= (rules >> RULES_THRESHOLD_SHIFT) & MASK_8:
-        self._record_decision(report, claim_word, rules)
+        self._record_decision(report, claim_word, rules, product_id)
 
 
 @external
@@ -921,6 +929,7 @@ def product(product_id: uint256) -> Product:
         capital=funds & MASK_128,
         locked=funds >> 128,
         maxOpenClaims=rules >> RULES_OPEN_SHIFT,
+        instantDailyCap=self._instant_budget[product_id] & MASK_96,
     )
 
 
@@ -1153,18 +1162,33 @@ def _report_digest(report: Report) -> bytes32:
 
 
 @internal
-def _record_decision(report: Report, claim_word: uint256, rules: uint256):
+def _record_decision(report: Report, claim_word: uint256, rules: uint256, product_id: uint256):
     """
-    @notice Records a quorum decision: pays a small confident approval at once, else opens the window.
+    @notice Records a quorum decision: pays a small confident approval at once while the product's
+            instant payouts of the day stay within its daily cap, else opens the window.
     @param report The decision.
     @param claim_word The claim's packed word.
     @param rules The product's rules word.
+    @param product_id The claim's product.
     """
     instant: bool = (
         (report.decision == APPROVE or report.decision == PARTIAL)
         and report.payout <= (rules >> RULES_INSTANT_SHIFT) & MASK_96
         and convert(report.confidence, uint256) >= (rules >> RULES_CONFIDENCE_SHIFT) & MASK_16
     )
+    if instant:
+        # the one path with no human in it: past the day's cap, a decision opens the window as usual
+        budget: uint256 = self._instant_budget[product_id]
+        today: uint256 = block.timestamp // DAY
+        spent: uint256 = 0
+        if (budget >> BUDGET_DAY_SHIFT) & MASK_40 == today:
+            spent = budget >> BUDGET_SPENT_SHIFT
+        if spent + report.payout > budget & MASK_96:
+            instant = False
+        else:
+            self._instant_budget[product_id] = (
+                (budget & MASK_96) | (today << BUDGET_DAY_SHIFT) | ((spent + report.payout) << BUDGET_SPENT_SHIFT)
+            )
     # keep claimed amount and flags; set decision, time and payout; status follows
     word: uint256 = claim_word & ((MASK_96 << CLAIM_CLAIMED_SHIFT) | (MASK_8 << CLAIM_FLAGS_SHIFT))
     word = word | (convert(report.decision, uint256) << CLAIM_DECISION_SHIFT) | (block.timestamp << CLAIM_TIME_SHIFT)

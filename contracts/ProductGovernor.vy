@@ -69,6 +69,7 @@ struct ProductConfig:
     termsHash: bytes32
     metaEvidenceURI: String[MAX_URI]
     maxOpenClaims: uint256
+    instantDailyCap: uint256
 
 
 # ============================================================ STORAGE
@@ -77,6 +78,7 @@ manager: public(address)
 desk: public(address)
 insurerOf: public(HashMap[uint256, address])
 _coverage_limit: HashMap[uint256, uint256]
+_instant_daily_cap: HashMap[uint256, uint256]
 
 
 # ============================================================ EXTERNAL
@@ -127,6 +129,7 @@ def createProduct(config: ProductConfig) -> uint256:
     assert config.termsHash != empty(bytes32), "products: terms hash is zero"
     assert len(config.models) > 0, "products: no approved model"
     assert config.maxOpenClaims > 0 and config.maxOpenClaims <= MASK_8, "products: bad open-claims limit"
+    assert config.instantDailyCap <= MAX_AMOUNT, "products: daily cap too large"
 
     rules: uint256 = (
         config.perils
@@ -145,7 +148,10 @@ def createProduct(config: ProductConfig) -> uint256:
     )
     self.insurerOf[product_id] = msg.sender
     self._coverage_limit[product_id] = config.coverageLimit
-    extcall IClaimsManagerAdmin(self.manager).updateInstantRules(product_id, config.instantLimit, config.minConfidence)
+    self._instant_daily_cap[product_id] = config.instantDailyCap
+    extcall IClaimsManagerAdmin(self.manager).updateInstantRules(
+        product_id, config.instantLimit, config.minConfidence, config.instantDailyCap
+    )
     return product_id
 
 
@@ -208,19 +214,29 @@ def setModelApproval(product_id: uint256, model_hash: bytes32, approved: bool):
 
 
 @external
-def setInstantPayoutRules(product_id: uint256, instant_limit: uint256, min_confidence: uint256):
+def setInstantPayoutRules(
+    product_id: uint256, instant_limit: uint256, min_confidence: uint256, daily_cap: uint256 = max_value(uint256)
+):
     """
-    @notice Sets the largest approval paid without a dispute window and the confidence it needs.
-    @dev Only the product's insurer. Reverts when `instant_limit` exceeds the coverage limit or
-         `min_confidence` exceeds 10000. Applies to decisions recorded from now on.
+    @notice Sets the largest approval paid without a dispute window, the confidence it needs and,
+            optionally, the most paid that way per UTC day (left out: unchanged).
+    @dev Only the product's insurer. Reverts when `instant_limit` exceeds the coverage limit,
+         `min_confidence` exceeds 10000 or the cap is over 2**96 - 1. Applies to decisions
+         recorded from now on.
     @param product_id The product.
     @param instant_limit Largest instant payout in base units (0 disables instant payouts).
     @param min_confidence Minimum oracle confidence in basis points.
+    @param daily_cap Most paid instantly per UTC day across the product's claims.
     """
     self._only_insurer(product_id)
     assert instant_limit <= self._coverage_limit[product_id], "products: instant over coverage"
     assert min_confidence <= MAX_BPS, "products: confidence over 10000"
-    extcall IClaimsManagerAdmin(self.manager).updateInstantRules(product_id, instant_limit, min_confidence)
+    cap: uint256 = daily_cap
+    if cap == max_value(uint256):
+        cap = self._instant_daily_cap[product_id]
+    assert cap <= MAX_AMOUNT, "products: daily cap too large"
+    self._instant_daily_cap[product_id] = cap
+    extcall IClaimsManagerAdmin(self.manager).updateInstantRules(product_id, instant_limit, min_confidence, cap)
 
 
 # ============================================================ INTERNAL

@@ -57,6 +57,7 @@ async function createForm(onCreated) {
     threshold: input("threshold", String(d.threshold ?? 2), { inputmode: "numeric" }),
     models: h("textarea", { name: "models", rows: 2 }, (d.models || []).join("\n")),
     instantLimit: input("instantLimit", weiToEthText(d.instantLimit), { inputmode: "decimal" }),
+    dailyCap: input("instantDailyCap", weiToEthText(d.instantDailyCap ?? 0), { inputmode: "decimal" }),
     minConfidence: input("minConfidence", String(d.minConfidence ?? 9000), { inputmode: "numeric" }),
     windowHours: input("windowHours", String((d.disputeWindow ?? 259200) / 3600), { inputmode: "numeric" }),
     bond: input("disputeBond", weiToEthText(d.disputeBond), { inputmode: "decimal" }),
@@ -111,6 +112,7 @@ async function createForm(onCreated) {
         arbitratorExtraData: f.extraData.value, oracleTimeout: integer(f.timeoutHours.value, "Oracle timeout (hours)", 1, 24 * 90) * 3600,
         termsHash: ethers.ZeroHash, metaEvidenceURI: f.metaEvidence.value.trim(),
         maxOpenClaims: integer(f.maxOpenClaims.value, "Open claims per policy", 1, 255),
+        instantDailyCap: parseEth(f.dailyCap.value, "Instant payouts per day"),
       };
       if (config.metaEvidenceURI.length > 256) throw new Error("The meta-evidence URI is longer than 256 characters.");
       JSON.parse(f.terms.value);
@@ -153,7 +155,8 @@ async function createForm(onCreated) {
     h("fieldset", {}, h("legend", {}, "Oracle"), h("div", { class: "grid" },
       g("Committee members (one address per line)", f.committee), g("Signatures needed (M of N)", f.threshold),
       g("Approved model hashes (sha256)", f.models, "the shipped model's hash is filled in"),
-      g("Instant payout limit (ETH)", f.instantLimit), g("Minimum confidence for instant payout (bps)", f.minConfidence),
+      g("Instant payout limit (ETH)", f.instantLimit),
+      g("Instant payouts per day (ETH)", f.dailyCap, "past this, decisions open the dispute window as usual"), g("Minimum confidence for instant payout (bps)", f.minConfidence),
       g("Oracle timeout (hours)", f.timeoutHours, "after this, claimant or insurer may escalate to the arbitrator"))),
     h("fieldset", {}, h("legend", {}, "Disputes"), h("div", { class: "grid" },
       g("Dispute window (hours)", f.windowHours), g("Dispute bond (ETH)", f.bond), g("Arbitrator (ERC-792)", f.arbitrator),

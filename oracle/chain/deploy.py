@@ -43,6 +43,7 @@ def demo_product_config(
         "termsHash": terms_hash,
         "metaEvidenceURI": "ipfs://claims-oracle-demo-meta-evidence",
         "maxOpenClaims": DEFAULT_MAX_OPEN_CLAIMS,
+        "instantDailyCap": 5 * ETH,
     }
     config.update(overrides)
     return config

@@ -103,8 +103,8 @@ def run_lifecycle() -> LifecycleResult:
             "ipfs://evidence",
             incident,
             1,
-            41_878_000,
-            -93_097_000,
+            41_900_000,
+            -93_100_000,
             amount,
             sender=claimant,
         )

@@ -145,6 +145,21 @@ def test_signed_report__small_confident_approval__pays_instantly(manager, open_c
     assert manager.policy(policy_id).openClaims == 0
 
 
+def test_instant_payouts_past_the_daily_cap_open_the_window(
+    manager, create_product, buy_policy, submit_claim, decide, chain
+):
+    """A photo that fools the model is paid at once: at most the product's daily cap a day, then humans look."""
+    product_id = create_product(instantDailyCap=ETH)
+    assert manager.product(product_id).instantDailyCap == ETH
+    claims = [submit_claim(buy_policy(product_id)) for _ in range(3)]
+    first, second, third = (decide(claim_id, payout=ETH // 2, confidence=9500) for claim_id in claims)
+    assert [r.decode_logs(manager.ClaimDecided)[0].instant for r in (first, second, third)] == [True, True, False]
+    assert manager.claim(claims[2]).status == DECIDED  # the window is open; the claim is not lost
+    chain.pending_timestamp += DAY  # a new UTC day: the budget is fresh
+    fourth = decide(submit_claim(buy_policy(product_id)), payout=ETH // 2, confidence=9500)
+    assert fourth.decode_logs(manager.ClaimDecided)[0].instant
+
+
 @pytest.mark.parametrize(
     "fields",
     [

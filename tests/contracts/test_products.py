@@ -149,6 +149,11 @@ def test_set_instant_payout_rules__insurer__updates_and_checks_bounds(manager, c
     product = manager.product(product_id)
     assert product.instantLimit == 2 * ETH and product.minConfidence == 8000
     assert product.threshold == 2 and product.perils == 0b111111  # neighbours in the packed word intact
+    assert product.instantDailyCap == 5 * ETH  # left out: unchanged
+    governor.setInstantPayoutRules(product_id, 2 * ETH, 8000, 3 * ETH, sender=insurer)
+    assert manager.product(product_id).instantDailyCap == 3 * ETH
+    with ape.reverts("products: daily cap too large"):
+        governor.setInstantPayoutRules(product_id, 2 * ETH, 8000, 2**96, sender=insurer)
     with ape.reverts("products: instant over coverage"):
         governor.setInstantPayoutRules(product_id, 11 * ETH, 8000, sender=insurer)
     with ape.reverts("products: confidence over 10000"):
