@@ -126,11 +126,14 @@ RULES_SIZE_SHIFT: constant(uint256) = 120
 RULES_CONFIDENCE_SHIFT: constant(uint256) = 128
 RULES_PAUSED_SHIFT: constant(uint256) = 144
 RULES_INSTANT_SHIFT: constant(uint256) = 152
-RULES_OPEN_SHIFT: constant(uint256) = 248
+RULES_OPEN_SHIFT: constant(uint256) = 248  # the most open claims a policy may have (8 bits, the governor sets it)
 # the instant-payout budget word of a product: daily cap (96 bits) | day (40 bits) | paid that day (96 bits)
 BUDGET_DAY_SHIFT: constant(uint256) = 96
 BUDGET_SPENT_SHIFT: constant(uint256) = 136
-DAY: constant(uint256) = 86_400  # the most open claims a policy may have (8 bits, the governor sets it)
+DAY: constant(uint256) = 86_400
+# @dev How long past its oracle timeout a claim nobody moved on (no report, no escalation) stays open before
+#      anyone may close it with no payout (`closeStale`).
+STALE_AFTER: constant(uint256) = 30 * DAY
 
 # claim ids carry their policy: claimId = policyId * 4096 + index (index 1..4095).
 CLAIM_INDEX_BITS: constant(uint256) = 12
@@ -315,6 +318,9 @@ event ClaimDecided:
     modelHash: bytes32
     instant: bool
     windowEnds: uint256
+
+event ClaimClosedStale:
+    claimId: indexed(uint256)
 
 event ClaimResolved:
     claimId: indexed(uint256)
@@ -761,6 +767,25 @@ def finalize(claim_id: uint256):
     assert word & MASK_8 == DECIDED, "claims: not awaiting finalize"
     self._check_window_over(claim_id, word)
     self._resolve(claim_id, word, (word >> CLAIM_PAYOUT_SHIFT) & MASK_96)
+
+
+@external
+def closeStale(claim_id: uint256):
+    """
+    @notice Closes a claim nobody moved on: the committee never reported and neither party escalated
+            within `STALE_AFTER` past the oracle timeout; callable by anyone. It resolves with no
+            payout, which frees the policy's open-claim slot and lets `releasePolicy` run.
+    @dev Reverts unless the claim still awaits the oracle and the oracle timeout plus `STALE_AFTER`
+         has passed since submission. Emits `ClaimClosedStale` and `ClaimResolved`.
+    @param claim_id The claim.
+    """
+    word: uint256 = self._claims[claim_id]
+    assert word & MASK_8 == SUBMITTED, "claims: not awaiting the oracle"
+    rules: uint256 = self._product_rules[self._product_of_claim(claim_id)]
+    since: uint256 = (word >> CLAIM_TIME_SHIFT) & MASK_40
+    assert block.timestamp >= since + ((rules >> RULES_TIMEOUT_SHIFT) & MASK_32) + STALE_AFTER, "claims: not stale yet"
+    log ClaimClosedStale(claimId=claim_id)
+    self._resolve(claim_id, word, 0)
 
 
 @external

@@ -94,6 +94,9 @@ CLASSES: tuple[str, ...] = ("whole", "minor", "moderate", "severe")
 SEVERITIES: tuple[str, ...] = CLASSES[1:]
 """The damage classes (every class but whole), from least to most severe."""
 
+STALE_AFTER_S = 30 * 86_400
+"""How long past its oracle timeout an unanswered, unescalated claim waits before anyone may close it (the
+contract's STALE_AFTER)."""
 DEFAULT_MAX_OPEN_CLAIMS = 3
 """K: the most open claims a policy may have at once, unless its product says otherwise (1..255)."""
 AREA_GRID_E6 = 100_000

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from oracle.domain import AREA_GRID_E6, REPO_ROOT, ClaimStatus, Decision, Ruling, dapp_constants
+from oracle.domain import AREA_GRID_E6, REPO_ROOT, STALE_AFTER_S, ClaimStatus, Decision, Ruling, dapp_constants
 
 CLAIMS_MANAGER = REPO_ROOT / "contracts" / "ClaimsManager.vy"
 
@@ -27,6 +27,12 @@ def test_domain__decisions_and_statuses__equal_the_contract_constants(enum):
 
 def test_domain__area_grid__equals_the_contract_constant():
     assert contract_constants()["AREA_GRID_E6"] == AREA_GRID_E6 == dapp_constants()["areaGridE6"]
+
+
+def test_domain__stale_delay__equals_the_contract_constant():
+    text = CLAIMS_MANAGER.read_text()
+    days = int(re.search(r"^STALE_AFTER: constant\(uint256\) = (\d+) \* DAY$", text, re.M)[1])
+    assert days * contract_constants()["DAY"] == STALE_AFTER_S
 
 
 def test_domain__rulings__equal_the_contract_constants():

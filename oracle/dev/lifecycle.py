@@ -12,7 +12,7 @@ from eth_utils import keccak
 
 from oracle.chain.deploy import DAY, ETH, demo_product_config
 from oracle.chain.report import Domain, Report, report_deadline, sign_quorum
-from oracle.domain import Decision
+from oracle.domain import STALE_AFTER_S, Decision
 
 DEMO_MODEL_HASH = keccak(b"damage-model-demo")
 DEMO_TERMS_HASH = keccak(b"terms-demo")
@@ -163,6 +163,12 @@ def run_lifecycle() -> LifecycleResult:
     gas["rule"] = arbitrator.vote(dispute_id, 2, sender=panelists[1]).gas_used
     gas["withdraw_credit"] = desk.withdrawCredit(sender=claimant).gas_used
     outcome("reject_vote_dispute_claimant_wins", claim_id)
+
+    # 4. a claim nobody moved on: no report, no escalation; anyone closes it 30 days past the oracle timeout
+    claim_id = submit(ETH)
+    chain.pending_timestamp += DAY + STALE_AFTER_S
+    gas["close_stale"] = manager.closeStale(claim_id, sender=deployer).gas_used
+    outcome("stale_closed_by_anyone", claim_id)
 
     # one claim alone, as a holder now takes it: submit, a 2-of-3 signed report, collect (finalize and pay in
     # one transaction); the older two-step ending (finalize, then withdraw) is reported beside it

@@ -5,6 +5,7 @@ import pytest
 from eth_utils import keccak
 
 from oracle.chain.report import Decision, Domain, report_digest, sign_report
+from oracle.domain import STALE_AFTER_S
 
 from .conftest import DAY, ETH, EVIDENCE_ROOT, OTHER_MODEL_HASH, PERIL_HAIL
 
@@ -101,6 +102,35 @@ def test_open_claims_limit__set_per_product(manager, create_product, buy_policy,
     _submit(manager, policy_id, claimant, chain)
     with ape.reverts("claims: too many open claims"):
         _submit(manager, policy_id, claimant, chain)
+
+
+def test_claim_nobody_answers_is_closed_by_anyone_after_its_deadlines(
+    manager, create_product, buy_policy, submit_claim, stranger, chain
+):
+    """A silent committee and a claimant who never escalates no longer keep a claim, and its capital, open for
+    ever: 30 days past the oracle timeout anyone closes it with no payout, and the policy's slot is free."""
+    policy_id = buy_policy(create_product())
+    claim_id = submit_claim(policy_id)
+    timeout = manager.product(manager.policy(policy_id).productId).oracleTimeout
+    chain.pending_timestamp += timeout + STALE_AFTER_S - 3600
+    with ape.reverts("claims: not stale yet"):
+        manager.closeStale(claim_id, sender=stranger)
+    chain.pending_timestamp += 3600
+    receipt = manager.closeStale(claim_id, sender=stranger)
+    assert receipt.decode_logs(manager.ClaimClosedStale)[0].claimId == claim_id
+    claim = manager.claim(claim_id)
+    assert claim.status == RESOLVED and claim.payout == 0
+    assert manager.policy(policy_id).openClaims == 0
+    with ape.reverts("claims: not awaiting the oracle"):
+        manager.closeStale(claim_id, sender=stranger)
+
+
+def test_decided_claim_cannot_be_closed_as_stale(manager, open_claim, decide, stranger, chain):
+    _, _, claim_id = open_claim()
+    decide(claim_id, decision=Decision.REJECT, payout=0)
+    chain.pending_timestamp += 400 * DAY
+    with ape.reverts("claims: not awaiting the oracle"):
+        manager.closeStale(claim_id, sender=stranger)
 
 
 def test_submit_claim__not_holder__reverts(manager, create_product, buy_policy, stranger, chain):
