@@ -28,6 +28,7 @@ GAS_KEYS = (
     "collect",
     "dispute",
     "rule",
+    "close_stale",
 )
 
 

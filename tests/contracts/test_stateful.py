@@ -24,6 +24,7 @@ from hypothesis.stateful import (
 from web3.exceptions import ContractLogicError as Web3Revert
 
 from oracle.chain.report import Decision, Report, report_deadline, sign_quorum
+from oracle.domain import STALE_AFTER_S
 
 from .conftest import ARBITRATION_FEE, DAY, ETH, MODEL_HASH, TERMS_HASH
 
@@ -33,6 +34,8 @@ SUBMITTED, DECIDED, DISPUTED, RESOLVED, PAID = 1, 2, 3, 4, 5
 COVERAGE, DEDUCTIBLE, PREMIUM, BOND = 10 * ETH, ETH // 2, ETH // 10, ETH // 20
 PANEL_RULING_PERIOD, DISPUTE_TIMEOUT = 14 * 24 * 3600, 30 * 24 * 3600
 INSTANT_LIMIT, MIN_CONFIDENCE, WINDOW, TIMEOUT = ETH, 9000, 3 * DAY, DAY
+INSTANT_DAILY_CAP = 2 * ETH  # small, so the cap is met within a day of instant payouts
+MAX_OPEN_CLAIMS = 3
 
 
 @dataclass
@@ -75,7 +78,13 @@ class ClaimsMachine(RuleBasedStateMachine):
         e = self.env
         self.chain, self.manager, self.desk, self.arbitrator = e["chain"], e["manager"], e["desk"], e["arbitrator"]
         self.snapshot = self.chain.snapshot()
-        self.product_id = e["create_product"](capital=40 * ETH, instantLimit=INSTANT_LIMIT)
+        self.product_id = e["create_product"](
+            capital=40 * ETH,
+            instantLimit=INSTANT_LIMIT,
+            instantDailyCap=INSTANT_DAILY_CAP,
+            maxOpenClaims=MAX_OPEN_CLAIMS,
+        )
+        self.instant_day, self.instant_spent = -1, 0
         self.capital, self.locked = 40 * ETH, 0
         self.credits: dict[str, int] = {}
         self.held_bonds = 0
@@ -148,6 +157,12 @@ class ClaimsMachine(RuleBasedStateMachine):
             and confidence >= MIN_CONFIDENCE
         )
         claim.payout, claim.decided_at = payout, self.last_timestamp()
+        if instant:  # the product's instant payouts of the day stay within its cap, else the window opens
+            day = claim.decided_at // DAY
+            spent = self.instant_spent if day == self.instant_day else 0
+            instant = spent + payout <= INSTANT_DAILY_CAP
+            if instant:
+                self.instant_day, self.instant_spent = day, spent + payout
         if instant:
             self.resolve(claim_id, payout)
         else:
@@ -245,6 +260,21 @@ class ClaimsMachine(RuleBasedStateMachine):
         policy_id = data.draw(st.sampled_from(sorted(self.policies)), label="policy")
         policy = self.policies[policy_id]
         claim_id = policy_id * 4096 + self.manager.policy(policy_id).claimCount + 1
+        if self.now() <= policy.start + 365 * DAY and policy.open_claims >= MAX_OPEN_CLAIMS:
+            self.expect_revert(
+                self.manager.submitClaim,
+                policy_id,
+                keccak(b"evidence-%d" % claim_id),
+                "ipfs://e",
+                policy.start,
+                1,
+                0,
+                0,
+                amount,
+                sender=policy.holder,
+                reason="claims: too many open claims",
+            )
+            return
         if self.now() > policy.start + 365 * DAY:
             self.expect_revert(
                 self.manager.submitClaim,
@@ -290,9 +320,11 @@ class ClaimsMachine(RuleBasedStateMachine):
         """One natural next action for a claim in its current state."""
         status = self.claims[claim_id].status
         if status == SUBMITTED:
-            action = data.draw(st.sampled_from(["sign", "sign", "vote", "escalate"]), label="action")
+            action = data.draw(st.sampled_from(["sign", "sign", "vote", "escalate", "stale"]), label="action")
             if action == "escalate":
                 self.advance_time(TIMEOUT)
+            elif action == "stale":
+                self.advance_time(TIMEOUT + STALE_AFTER_S)
         elif status == DECIDED:
             action = data.draw(st.sampled_from(["dispute", "finalize"]), label="action")
             if action == "finalize":
@@ -306,7 +338,9 @@ class ClaimsMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.claims)
     @rule(
         data=st.data(),
-        action=st.sampled_from(["sign", "vote", "escalate", "dispute", "finalize", "rule", "withdraw", "timeout"]),
+        action=st.sampled_from(
+            ["sign", "vote", "escalate", "dispute", "finalize", "rule", "withdraw", "timeout", "stale"]
+        ),
     )
     def poke(self, data, action):
         """Try any action on any claim; the model says whether it must succeed or revert."""
@@ -340,6 +374,8 @@ class ClaimsMachine(RuleBasedStateMachine):
             self.default_ruling(claim_id)
         elif action == "timeout":
             self.close_timed_out(claim_id)
+        elif action == "stale":
+            self.close_stale(claim_id)
         else:
             self.withdraw_payout(claim_id, data.draw(st.booleans(), label="collect"))
 
@@ -406,6 +442,14 @@ class ClaimsMachine(RuleBasedStateMachine):
             self.held_bonds += BOND
         else:
             self.expect_revert(self.desk.dispute, claim_id, value=value, sender=who)
+
+    def close_stale(self, claim_id):
+        claim = self.claims[claim_id]
+        if claim.status == SUBMITTED and self.now() >= claim.submitted_at + TIMEOUT + STALE_AFTER_S:
+            self.manager.closeStale(claim_id, sender=self.env["stranger"])
+            self.resolve(claim_id, 0)
+        else:
+            self.expect_revert(self.manager.closeStale, claim_id, sender=self.env["stranger"])
 
     def escalate(self, claim_id):
         claim = self.claims[claim_id]
