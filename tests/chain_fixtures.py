@@ -35,6 +35,7 @@ from oracle.node.signer import Signer
 from oracle.settings import load_settings
 from oracle.vision import DamageModel
 
+NODE_TEST_OPEN_CLAIMS = 64  # the node tests file many claims on one policy; K itself is tested in tests/contracts
 MODEL_HASH = keccak(b"node-test-model")
 TERMS_HASH = keccak(b"node-test-terms")
 MODEL_PATH = load_settings().model_path  # the shipped models/damage.onnx unless CLAIMS_ORACLE_MODEL_PATH says other
@@ -61,7 +62,9 @@ def deployed():
         deployer, insurer, holder = accounts[:3]
         oracles, panel = accounts[3:6], accounts[6:9]
         system = deploy_system(chain.w3, deployer, panel)
-        config = demo_product_config(oracles, 2, system.arbitrator.address, MODEL_HASH, TERMS_HASH)
+        config = demo_product_config(
+            oracles, 2, system.arbitrator.address, MODEL_HASH, TERMS_HASH, maxOpenClaims=NODE_TEST_OPEN_CLAIMS
+        )
         product_id = create_product(system.manager, insurer, config, 50 * ETH)
         policy_id = buy_policy(system.manager, holder, product_id, keccak(b"VIN-TEST"))
         yield Deployed(chain, system.manager, product_id, policy_id, holder, oracles)
@@ -85,7 +88,12 @@ def world(tmp_path, model, shared_data):
         oracles, panel = chain.accounts[3:6], chain.accounts[6:9]
         system = deploy_system(chain.w3, deployer, panel)
         config = demo_product_config(
-            oracles, 2, system.arbitrator.address, bytes.fromhex(model.model_sha256), terms_hash
+            oracles,
+            2,
+            system.arbitrator.address,
+            bytes.fromhex(model.model_sha256),
+            terms_hash,
+            maxOpenClaims=NODE_TEST_OPEN_CLAIMS,
         )
         product_id = create_product(system.manager, insurer, config, 50 * ETH)
         policy_id = buy_policy(system.manager, holder, product_id, keccak(b"VIN-E2E"))
