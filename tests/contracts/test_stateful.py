@@ -260,47 +260,16 @@ class ClaimsMachine(RuleBasedStateMachine):
         policy_id = data.draw(st.sampled_from(sorted(self.policies)), label="policy")
         policy = self.policies[policy_id]
         claim_id = policy_id * 4096 + self.manager.policy(policy_id).claimCount + 1
-        if self.now() <= policy.start + 365 * DAY and policy.open_claims >= MAX_OPEN_CLAIMS:
-            self.expect_revert(
-                self.manager.submitClaim,
-                policy_id,
-                keccak(b"evidence-%d" % claim_id),
-                "ipfs://e",
-                policy.start,
-                1,
-                0,
-                0,
-                amount,
-                sender=policy.holder,
-                reason="claims: too many open claims",
-            )
-            return
+        args = (policy_id, keccak(b"evidence-%d" % claim_id), "ipfs://e", policy.start, 1, 0, 0, amount)
+        refusal = None
         if self.now() > policy.start + 365 * DAY:
-            self.expect_revert(
-                self.manager.submitClaim,
-                policy_id,
-                keccak(b"evidence-%d" % claim_id),
-                "ipfs://e",
-                policy.start,
-                1,
-                0,
-                0,
-                amount,
-                sender=policy.holder,
-                reason="claims: policy expired",
-            )
+            refusal = "claims: policy expired"
+        elif policy.open_claims >= MAX_OPEN_CLAIMS:
+            refusal = "claims: too many open claims"
+        if refusal is not None:
+            self.expect_revert(self.manager.submitClaim, *args, sender=policy.holder, reason=refusal)
             return
-        receipt = self.manager.submitClaim(
-            policy_id,
-            keccak(b"evidence-%d" % claim_id),
-            "ipfs://e",
-            policy.start,
-            1,
-            0,
-            0,
-            amount,
-            sender=policy.holder,
-        )
+        receipt = self.manager.submitClaim(*args, sender=policy.holder)
         assert receipt.decode_logs(self.manager.ClaimSubmitted)[0].claimId == claim_id
         policy.open_claims += 1
         self.claims[claim_id] = ModelClaim(policy_id=policy_id, claimed=amount, submitted_at=self.last_timestamp())
