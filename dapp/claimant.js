@@ -1,5 +1,5 @@
 // Claimant: buy a policy, submit a claim with photos, follow it live, read the explanation, dispute, withdraw.
-import { DECISION, PERILS, STATUS, chainTime, contracts, describeError, ethers, followScreen, send, snapshot, state } from "./chain.js";
+import { DECISION, DECISION_WORDS, PERILS, STATUS, chainTime, contracts, describeError, ethers, followScreen, send, snapshot, state } from "./chain.js";
 import { fetchByHash, fetchManifest, renderExplanation } from "./explain.js";
 import { claimKey as evidenceKey, insuredObject, panelReaders, productReaders, sealForReaders, shareClaimKey } from "./keys.js";
 import { eth, field, h, mount, mountIfChanged, notice, parseEth, progress, reconcile, short, signature, when } from "./ui.js";
@@ -109,13 +109,41 @@ function checkPhotos(files) {
   const { maxPhotos, maxPhotoBytes, photoTypes } = state.config.limits;
   if (!files.length) return "Add at least one photo of the damage.";
   if (files.length > maxPhotos) return `${files.length} photos is more than the ${maxPhotos} a claim may carry.`;
-  for (const file of files) {
-    if (!photoTypes.includes(file.type)) return `"${file.name}" is not a JPEG, PNG or WebP photo (it is ${file.type || "of unknown type"}).`;
+  for (const [i, file] of files.entries()) {
+    if (file.type && !photoTypes.includes(file.type)) return `Photo ${i + 1}, "${file.name}", is not a JPEG, PNG or WebP photo.`;
     if (file.size > maxPhotoBytes) {
-      return `"${file.name}" is ${(file.size / 1048576).toFixed(1)} MB; photos may be at most ${(maxPhotoBytes / 1048576).toFixed(0)} MB each.`;
+      return `Photo ${i + 1}, "${file.name}" is ${(file.size / 1048576).toFixed(1)} MB; photos may be at most ${(maxPhotoBytes / 1048576).toFixed(0)} MB each.`;
     }
   }
   return null;
+}
+
+/** What a file really is, by its first bytes and the gateway's file signatures: {words, mediaType} or null. */
+async function sniffFile(file) {
+  const head = new Uint8Array(await file.slice(0, 16).arrayBuffer());
+  const hex = Array.from(head, (b) => b.toString(16).padStart(2, "0")).join("");
+  return state.config.constants.fileSignatures
+    .find((s) => s.parts.every(([offset, magic]) => hex.startsWith(magic, offset * 2))) ?? null;
+}
+
+/** The first photo whose bytes are no JPEG, PNG or WebP (whatever its name says), in words with its number from 1. */
+async function sniffPhotos(files) {
+  const { photoTypes } = state.config.limits;
+  for (const [i, file] of files.entries()) {
+    const found = await sniffFile(file);
+    if (found?.mediaType && photoTypes.includes(found.mediaType)) continue;
+    const what = found ? `is ${found.words}` : "is not a photo this page can read";
+    const way = found?.words.includes("HEIC")
+      ? "Set the camera to \"Most Compatible\" (JPEG) or share the photo as JPEG, then add it again."
+      : "Choose the JPEG, PNG or WebP photo itself.";
+    return `Photo ${i + 1}, "${file.name}", ${what}, not a JPEG, PNG or WebP photo, whatever its name says. ${way}`;
+  }
+  return null;
+}
+
+/** Everything wrong with a set of photos, checked in this page before anything is uploaded, or null. */
+async function photoProblem(files) {
+  return checkPhotos(files) ?? (await sniffPhotos(files));
 }
 
 async function upload(file) {
@@ -143,6 +171,33 @@ async function sealedEvidence(files, policy, product, vehicleClass, place) {
   return evidence;
 }
 
+/** The incident time a new claim starts with: an hour ago by the chain's clock, but never before the policy's
+ * start (a policy bought in the newest block starts at the chain's current time, so that is the default then). */
+export function defaultIncidentTime(start, now) {
+  return Math.max(start, Math.min(now, now - 3600));
+}
+
+/** Seconds since the epoch as a datetime-local value in UTC, with seconds only when they are not zero. */
+export function incidentInputValue(seconds) {
+  const text = new Date(seconds * 1000).toISOString().slice(0, 19);
+  return text.endsWith(":00") ? text.slice(0, 16) : text;
+}
+
+/** A chain time in UTC to the second, so two times in the same minute never read the same. */
+function whenExact(seconds) {
+  return new Date(Number(seconds) * 1000).toISOString().replace("T", " ").slice(0, 19) + " UTC";
+}
+
+/** The typed incident time (UTC) in seconds, or a sentence saying why a claim cannot carry it. */
+export function checkIncidentTime(value, start, now) {
+  const text = String(value || "");
+  const seconds = Math.floor(Date.parse(text + (text.length === 16 ? ":00Z" : "Z")) / 1000);
+  if (!text || !Number.isFinite(seconds)) throw new Error("Incident time is not a date and time.");
+  if (seconds > now) throw new Error(`Incident time ${whenExact(seconds)} is after the chain's current time (${whenExact(now)}).`);
+  if (seconds < start) throw new Error(`Incident time ${whenExact(seconds)} is before the policy started (${whenExact(start)}).`);
+  return seconds;
+}
+
 /** The claim form of a policy; `policyNow()` gives the policy as of the newest block the screen has read. */
 async function claimForm(policyNow, product, onDone) {
   const policy = policyNow();
@@ -153,9 +208,9 @@ async function claimForm(policyNow, product, onDone) {
   const photoError = h("p", { class: "error", role: "alert", id: "photo-error" });
   const fileInput = h("input", { type: "file", name: "photos", multiple: true, accept: state.config.limits.photoTypes.join(",") });
   const setFiles = (list) => {
-    files = [...list];
-    const problem = checkPhotos(files);
-    photoError.textContent = problem || "";
+    const chosen = (files = [...list]);
+    photoError.textContent = checkPhotos(files) || "";
+    photoProblem(chosen).then((problem) => { if (files === chosen) photoError.textContent = problem || ""; });
     mount(previews, files.map((f) => h("li", {}, h("img", { src: URL.createObjectURL(f), alt: `preview of ${f.name}` }),
       h("small", {}, `${f.name} (${Math.ceil(f.size / 1024)} KB)`))));
   };
@@ -166,8 +221,8 @@ async function claimForm(policyNow, product, onDone) {
     ondragleave: () => drop.classList.remove("over"),
     ondrop: (e) => { e.preventDefault(); drop.classList.remove("over"); setFiles(e.dataTransfer.files); } },
   "Drop photos here, or choose them:", fileInput);
-  const incident = h("input", { type: "datetime-local", name: "incident", required: true, step: 60,
-    value: new Date(Math.min(now, Math.max(now - 3600, Number(policy.start) + 60)) * 1000).toISOString().slice(0, 16) });
+  const incident = h("input", { type: "datetime-local", name: "incident", required: true, step: 1,
+    value: incidentInputValue(defaultIncidentTime(Number(policy.start), now)) });
   const lat = h("input", { type: "number", name: "lat", required: true, step: "0.000001", min: -90, max: 90, value: "41.6" });
   const lon = h("input", { type: "number", name: "lon", required: true, step: "0.000001", min: -180, max: 180, value: "-93.6" });
   const covered = PERILS.map((name, i) => ({ name, i })).filter(({ i }) => (BigInt(product.perils) >> BigInt(i)) & 1n);
@@ -180,7 +235,7 @@ async function claimForm(policyNow, product, onDone) {
   const submit = async (event) => {
     event.preventDefault();
     formError.textContent = "";
-    const problem = checkPhotos(files);
+    const problem = await photoProblem(files);
     if (problem) { formError.textContent = problem; return; }
     let claimed, incidentTime, latE6, lonE6;
     try {
@@ -188,10 +243,7 @@ async function claimForm(policyNow, product, onDone) {
       if (claimed === 0n) throw new Error("Claimed amount must be more than zero.");
       const cover = BigInt(policyNow().remainingCoverage);
       if (claimed > cover) throw new Error(`Claimed amount is more than the remaining cover of ${eth(cover)}.`);
-      incidentTime = Math.floor(Date.parse(incident.value + ":00Z") / 1000);
-      if (!Number.isFinite(incidentTime)) throw new Error("Incident time is not a date and time.");
-      if (incidentTime > (await chainTime())) throw new Error(`Incident time is after the chain's current time (${when(await chainTime())}).`);
-      if (incidentTime < Number(policy.start)) throw new Error(`Incident time ${when(incidentTime)} is before the policy started (${when(policy.start)}).`);
+      incidentTime = checkIncidentTime(incident.value, Number(policy.start), await chainTime());
       latE6 = Math.round(Number(lat.value) * 1e6);
       lonE6 = Math.round(Number(lon.value) * 1e6);
       if (!lat.value || Math.abs(latE6) > 90e6) throw new Error("Latitude must be between -90 and 90.");
@@ -224,7 +276,7 @@ async function claimForm(policyNow, product, onDone) {
   return h("form", { class: "claim-form", onsubmit: submit, "aria-label": `new claim on policy ${policy.id}`, novalidate: true },
     h("h3", {}, `New claim on policy ${policy.id}`), drop, photoError, previews,
     h("div", { class: "grid" },
-      field("Incident time (UTC, chain clock)", incident),
+      field("Incident time (UTC, chain clock)", incident, `from the policy's start, ${whenExact(policy.start)}, to the chain's current time`),
       field("Latitude", lat, "sealed with the photos; the chain gets only the 0.1° area"), field("Longitude", lon),
       field("Peril", peril), field("Vehicle class", vehicle, "sets the repair cost schedule the oracle applies"),
       field("Claimed amount (ETH)", amount, `at most ${eth(policy.remainingCoverage)}`)),
@@ -325,7 +377,7 @@ function claimCard(first) {
     }
     const decision = Number(r.decision);
     let summary = `Status: ${STATUS[status]}.`;
-    if (decision) summary += ` Oracle decision: ${DECISION[decision]} with ${Number(c.decided?.confidence ?? 0) / 100}% confidence, payout ${eth(c.decided?.payout ?? r.payout)}.`;
+    if (decision) summary += ` The oracle's decision: ${DECISION_WORDS[decision]}, paying ${eth(c.decided?.payout ?? r.payout)} (${Number(c.decided?.confidence ?? 0) / 100}% sure of what it saw in the photos).`;
     if (status === 2) summary += ` Dispute window open until ${when(windowEnds)}.`;
     if (status >= 4) summary += ` Final payout ${eth(r.payout)}.`;
     const cost = c.cost ? h("p", { class: "hint dispute-cost", "data-claim": String(c.id) },

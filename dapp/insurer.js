@@ -45,6 +45,54 @@ async function defaultTermsText() {
   }
 }
 
+/** Show a form's error and bring it into view (on a phone the form's foot may be off-screen). */
+function showError(error, text) {
+  error.textContent = text;
+  if (text) error.scrollIntoView?.({ block: "center" });
+}
+
+/** Refuse, before anything is sent, initial capital (in ETH) the insurer's account does not hold. */
+async function checkBalance(capital, asset) {
+  if (asset !== ZERO || capital === 0n) return; // an ERC-20's balance is the token's business; it reverts in words
+  const balance = await state.reader.getBalance(state.wallet.address);
+  if (balance <= capital) {
+    throw new Error(`Your account holds ${eth(balance)}, not enough for ${eth(capital)} of initial capital and the gas. ` +
+      "Lower the initial capital or add ETH to the account; nothing was created.");
+  }
+}
+
+/** Put a newly created product on sale only funded: pause it, fund it, then unpause it; a failed step leaves it
+ * paused and says so beside the form, and pressing the button again resumes from there (never a duplicate). */
+async function finishProduct(p, button, error, done) {
+  const sendNear = (label, build) => send(label, build, button);
+  if (!p.paused) {
+    if (!(await sendNear(`Pause product ${p.id} until it is funded`, ({ governor }) => governor.setPaused(p.id, true)))) {
+      showError(error, `Product ${p.id} was created but could not be paused: it is on sale with no capital. Press the button again, or pause it in My products.`);
+      return;
+    }
+    p.paused = true;
+  }
+  if (p.capital === 0n) {
+    showError(error, `Product ${p.id} was created with no capital and stays paused: fund it and unpause it in My products.`);
+    done();
+    return;
+  }
+  if (!p.funded) {
+    if (!(await sendNear(`Fund product ${p.id}`, ({ manager }) => manager.depositCapital(p.id, p.capital, { value: p.asset === ZERO ? p.capital : 0n })))) {
+      showError(error, `Product ${p.id} was created but not funded, so it stays paused and off sale. ` +
+        `Press "Fund product ${p.id} and put it on sale" to try again; no second product is created.`);
+      return;
+    }
+    p.funded = true;
+  }
+  if (!(await sendNear(`Unpause product ${p.id}`, ({ governor }) => governor.setPaused(p.id, false)))) {
+    showError(error, `Product ${p.id} is funded but still paused: press the button again, or unpause it in My products.`);
+    return;
+  }
+  notice(`Product ${p.id} created with terms "${p.name}", funded with ${eth(p.capital)} and on sale.`);
+  done();
+}
+
 async function createForm(onCreated) {
   const d = state.config.defaults;
   const f = {
@@ -78,10 +126,19 @@ async function createForm(onCreated) {
   });
   const error = h("p", { class: "error", role: "alert", id: "product-error" });
   const button = h("button", { type: "submit" }, "Upload terms, create product and fund it");
+  const resetButton = () => { button.textContent = "Upload terms, create product and fund it"; };
 
+  let unfinished = null; // {id, capital, asset}: a product created here whose funding has not gone through yet
   const submit = async (event) => {
     event.preventDefault();
     error.textContent = "";
+    if (unfinished) {
+      button.disabled = true;
+      await finishProduct(unfinished, button, error, () => { unfinished = null; resetButton(); onCreated(); })
+        .catch((e) => showError(error, describeError(e)))
+        .finally(() => { button.disabled = false; });
+      return;
+    }
     let config, capital;
     try {
       let perils = 0;
@@ -117,29 +174,27 @@ async function createForm(onCreated) {
       if (config.metaEvidenceURI.length > 256) throw new Error("The meta-evidence URI is longer than 256 characters.");
       JSON.parse(f.terms.value);
     } catch (e) {
-      error.textContent = e instanceof SyntaxError ? `The terms document is not valid JSON: ${e.message}` : e.message;
+      showError(error, e instanceof SyntaxError ? `The terms document is not valid JSON: ${e.message}` : e.message);
       return;
     }
     button.disabled = true;
     try {
+      await checkBalance(capital, config.asset);
       const response = await fetch("/api/terms", { method: "POST", headers: { "Content-Type": "application/json" }, body: f.terms.value });
       const terms = await response.json();
       if (!response.ok) throw new Error(`the terms document was refused: ${terms.error?.message || response.status}`);
       config.termsHash = terms.termsHash;
       if (!config.metaEvidenceURI) config.metaEvidenceURI = `ipfs://${terms.cid}`;
       await publishMyKey(); // claimants seal their photos for the insurer too: its key must be published first
-      const receipt = await send("Create product", ({ governor }) => governor.createProduct(config));
+      const receipt = await send("Create product", ({ governor }) => governor.createProduct(config), button);
       if (!receipt) return;
       const { manager } = contracts();
       const log = receipt.logs.map((l) => { try { return manager.interface.parseLog(l); } catch { return null; } }).find((l) => l?.name === "ProductCreated");
-      const id = log.args.productId;
-      notice(`Product ${id} created with terms "${terms.name}".`);
-      if (capital > 0n) {
-        await send(`Fund product ${id}`, ({ manager: m }) => m.depositCapital(id, capital, { value: config.asset === ZERO ? capital : 0n }));
-      }
-      onCreated();
+      unfinished = { id: log.args.productId, capital, asset: config.asset, paused: false, name: terms.name };
+      button.textContent = `Fund product ${unfinished.id} and put it on sale`;
+      await finishProduct(unfinished, button, error, () => { unfinished = null; resetButton(); onCreated(); });
     } catch (e) {
-      error.textContent = describeError(e);
+      showError(error, describeError(e));
     } finally {
       button.disabled = false;
     }
@@ -192,10 +247,16 @@ async function productStats(snap, insurer) {
   }));
 }
 
-function chart(stats) {
+/** The largest premium or payout total of any product (at least 1 wei): the full length of the chart's bars. */
+export function chartMax(stats) {
+  return stats.reduce((m, s) => [s.premiums, s.payouts].reduce((a, v) => (BigInt(v) > a ? BigInt(v) : a), m), 1n);
+}
+
+/** The premiums-versus-payouts bar chart, every bar scaled to the same maximum. */
+export function chart(stats) {
   const width = 360, bar = 18, gap = 14, rowHeight = bar * 2 + gap;
   const height = Math.max(1, stats.length) * rowHeight + 30;
-  const max = stats.reduce((m, s) => (s.premiums > m ? s.premiums : s.payouts > m ? s.payouts : m), 1n);
+  const max = chartMax(stats);
   const svg = document.createElementNS(SVG, "svg");
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   svg.setAttribute("role", "img");

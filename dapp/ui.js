@@ -74,8 +74,21 @@ export function notice(text, kind = "info") {
 
 let txCount = 0;
 
-/** A transaction's status line: pending, then confirmed or failed with a reason (numbered, newest first). */
-export function txStatus(label) {
+const nearLines = new WeakMap(); // the element a transaction was started from -> its status line beside it
+
+/** A copy of a transaction's status line right after `anchor` (the button that started it), replacing the last one
+ * there, so the result shows where the person is looking, on a phone too. */
+function nearLine(anchor, label) {
+  nearLines.get(anchor)?.remove();
+  const el = h("p", { class: "tx tx-near pending", role: "status", "data-label": label }, h("strong", {}, label + ": "), h("span", {}, ""));
+  anchor.after(el);
+  nearLines.set(anchor, el);
+  return el;
+}
+
+/** A transaction's status line: pending, then confirmed or failed with a reason (numbered, newest first); with an
+ * `anchor` element, also beside it. */
+export function txStatus(label, anchor = null) {
   const area = document.getElementById("transactions");
   const text = h("span", { class: "tx-text" }, "");
   txCount += 1;
@@ -84,11 +97,19 @@ export function txStatus(label) {
     h("strong", {}, label + ": "), text);
   area.prepend(el);
   while (area.children.length > 6) area.lastChild.remove();
+  const near = anchor?.isConnected ? nearLine(anchor, label) : null;
   const set = (kind, message) => {
     el.className = `tx ${kind}`;
     el.setAttribute("data-state", kind);
     el.setAttribute("role", kind === "failed" ? "alert" : "status");
     text.textContent = message;
+    if (near) {
+      near.className = `tx tx-near ${kind}`;
+      near.setAttribute("data-state", kind);
+      near.setAttribute("role", kind === "failed" ? "alert" : "status");
+      near.lastChild.textContent = message;
+      if (kind !== "pending") near.scrollIntoView?.({ block: "nearest" });
+    }
   };
   return {
     pending: (m) => set("pending", `pending - ${m}`),

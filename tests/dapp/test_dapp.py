@@ -18,9 +18,11 @@ from oracle.dev.stack import insured_object_of, person_reader, product_defaults
 from oracle.explain.evidence import load_manifest
 from oracle.settings import load_settings
 from tests.dapp.conftest import screenshot
-from tests.factories import IMAGE_MAGIC
+from tests.factories import IMAGE_MAGIC, make_jpeg
 
 TIMEOUT_MS = 30_000
+RAW_TERMS = re.compile(r"\b(INFO|REFER|REJECT|APPROVE|PARTIAL|bps|ERC-1497|ERC-792|sha256|keccak\w*)\b")
+"""Codes and jargon the default view of a screen must not show (issue 19); technical details may."""
 PROMPT_MS = 5_000  # a screen shows a confirmed transaction or a new block this soon (it reads that block at once)
 
 
@@ -77,6 +79,13 @@ def shown_block(page, number: int) -> None:
     page.wait_for_function("n => +(document.body.dataset.block || 0) >= n", arg=number, timeout=PROMPT_MS)
 
 
+def iso_seconds(value: str) -> int:
+    """A datetime-local value (UTC, with or without seconds) as seconds since the epoch."""
+    from datetime import UTC, datetime
+
+    return int(datetime.fromisoformat(value).replace(tzinfo=UTC).timestamp())
+
+
 def eth_text(wei: int) -> str:
     """An amount as the dApp writes it (ui.js eth): ETH with at most 4 decimals, trailing zeros dropped."""
     whole, frac = divmod(wei, ETH)
@@ -130,14 +139,16 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
     expect(page.locator("h1")).to_contain_text("oracle")
     screenshot(page, "landing")
 
-    # insurer: the product form comes filled with the demo defaults (committee, model hash, terms); create and fund
+    # insurer: the product form comes filled with the demo defaults (committee, model hash, terms); create it, keep
+    # it paused while it is funded, then put it on sale
     choose_account(page, "insurer")
     page.goto(stack.url + "#/insurer")
     transaction(page, "Create product", page.locator("form.product-form button[type=submit]").click)
-    expect(last_tx(page, "Fund product")).to_be_visible(timeout=TIMEOUT_MS)
-    confirmed_next(page, "Fund product")
     product_id = manager.contract.functions.productCount().call()
-    assert manager.product(product_id)["capital"] == 100 * ETH
+    for step in ("Pause", "Fund", "Unpause"):
+        expect(last_tx(page, f"{step} product {product_id}")).to_be_visible(timeout=TIMEOUT_MS)
+        confirmed_next(page, f"{step} product {product_id}")
+    assert manager.product(product_id)["capital"] == 100 * ETH and manager.product(product_id)["paused"] is False
     assert manager.committee(product_id) == stack.roles.oracles
     expect(page.locator(f'#products-table tr[data-product="{product_id}"]')).to_contain_text(
         "100 ETH", timeout=TIMEOUT_MS
@@ -178,6 +189,7 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
     card.locator("button.explain").click()
     expect(card.locator(".explanation")).to_contain_text("Payout arithmetic", timeout=TIMEOUT_MS)
     expect(card.locator(".explanation .verified")).to_be_visible()
+    assert not RAW_TERMS.findall(card.locator(".explanation").inner_text())  # codes and hashes only behind a toggle
     expect(card.locator(".finding img")).to_have_count(4)  # each photo with its heat map
     expect(card.locator('.finding img[data-opened="true"]')).to_have_count(4, timeout=TIMEOUT_MS)  # opened here
     # the photos were sealed in the browser: whoever asks the gateway for them gets ciphertext, without EXIF
@@ -249,6 +261,9 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
     row = page.locator(f'#products-table tr[data-product="{product_id}"]')
     # premiums 2 x 0.1 ETH, payouts 0.1 + 1.9 ETH
     expect(row.locator(".loss-ratio")).to_have_text("1000.0%", timeout=TIMEOUT_MS)
+    # the payouts (2 ETH) are the longest bar, at the chart's full length; the premiums a tenth of it
+    widths = page.locator(".chart rect").evaluate_all("rects => rects.map((r) => +r.getAttribute('width'))")
+    assert widths == [24, 240], widths
     screenshot(page, "insurer")
     row.locator(f'input[name="amount-{product_id}"]').fill("1.5")
     capital = manager.product(product_id)["capital"]
@@ -260,16 +275,217 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
     assert page.problems == []
 
 
-def test_claimant_screen_fits_a_narrow_phone_screen(page, stack):
+def sideways_overflow(page) -> int:
+    """How many px the page is wider than the screen (0 or less: no sideways scrolling)."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+def test_narrow_screen_breaks_once_the_claim_form_opens(page, stack, photos):
+    """At 360 and 390 px nothing scrolls sideways, with the claim form open and photos chosen too."""
+    product_id = create_product_directly(stack)
+    buy_policy(stack.system.manager, stack.roles.second_claimant, product_id, keccak(b"NARROW-VIN"))
     page.set_viewport_size({"width": 360, "height": 740})
     open_app(page, stack)
-    choose_account(page, "claimant")
+    choose_account(page, "claimant 2")
     page.goto(stack.url + "#/claimant")
     expect(page.locator("h1")).to_have_text("Claimant")
-    page.wait_for_timeout(500)
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"the page is {overflow} px wider than a 360 px screen"
+    expect(page.locator("li.policy").first).to_be_visible(timeout=TIMEOUT_MS)
+    assert sideways_overflow(page) <= 0, "the claimant screen is wider than a 360 px screen"
+    page.locator("li.policy").last.locator("button.new-claim").click()
+    form = page.locator("form.claim-form")
+    form.locator('input[type="file"]').set_input_files([str(p) for p in photos["minor"]])
+    expect(form.locator(".previews li")).to_have_count(len(photos["minor"]))
+    for width in (360, 390):
+        page.set_viewport_size({"width": width, "height": 740})
+        page.wait_for_function("w => window.innerWidth === w", arg=width)
+        overflow = sideways_overflow(page)
+        assert overflow <= 0, f"with the claim form open the page is {overflow} px wider than a {width} px screen"
     screenshot(page, "claimant-narrow")
+    assert page.problems == []
+
+
+def test_pdf_renamed_jpg__named_in_words_before_upload(page, stack):
+    """A PDF or a HEIC photo with a .jpg name is refused in the page, numbered from 1, in words, before any upload."""
+    product_id = create_product_directly(stack)
+    buy_policy(stack.system.manager, stack.roles.second_claimant, product_id, keccak(b"PDF-VIN"))
+    open_app(page, stack)
+    choose_account(page, "claimant 2")
+    page.goto(stack.url + "#/claimant")
+    page.locator("li.policy").last.locator("button.new-claim").click()
+    form = page.locator("form.claim-form")
+    jpeg = {"name": "front.jpg", "mimeType": "image/jpeg", "buffer": make_jpeg(1)}
+    pdf = b"%PDF-1.4\n% a scanned repair quote\n"
+    renamed = {"name": "quote.jpg", "mimeType": "image/jpeg", "buffer": pdf}
+    form.locator('input[type="file"]').set_input_files([jpeg, renamed])
+    expect(form.locator("#photo-error")).to_have_text(
+        'Photo 2, "quote.jpg", is a PDF document, not a JPEG, PNG or WebP photo, whatever its name says. '
+        "Choose the JPEG, PNG or WebP photo itself."
+    )
+    form.locator('input[name="amount"]').fill("1")
+    form.locator('button[type="submit"]').click()
+    expect(form.locator("#claim-error")).to_contain_text('Photo 2, "quote.jpg", is a PDF document')
+    heic = b"\x00\x00\x00\x18ftypheic" + b"\x00" * 64
+    iphone = {"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": heic}
+    form.locator('input[type="file"]').set_input_files([iphone])
+    expect(form.locator("#photo-error")).to_contain_text('Photo 1, "IMG_0001.jpg", is a HEIC photo')
+    expect(form.locator("#photo-error")).to_contain_text("Most Compatible")
+    for message in form.locator(".error").all_inner_texts():
+        assert "Error" not in message and "BytesIO" not in message and "photo 0" not in message.lower()
+    assert stack.cas.cid_for_keccak(keccak(pdf)) is None  # nothing was uploaded
+    assert page.problems == []
+
+
+def test_claim_on_a_freshly_bought_policy__default_incident_time_is_valid(page, stack, photos):
+    """The form's default incident time lies within the policy even when no block was mined since the purchase."""
+    product_id = create_product_directly(stack)
+    policy_id = buy_policy(stack.system.manager, stack.roles.second_claimant, product_id, keccak(b"FRESH-VIN"))
+    start = stack.system.manager.policy(policy_id)["start"]
+    open_app(page, stack)
+    choose_account(page, "claimant 2")
+    page.goto(stack.url + "#/claimant")
+    card = page.locator(f'li.policy[data-policy="{policy_id}"]')
+    card.locator("button.new-claim").click()
+    form = page.locator("form.claim-form")
+    default = form.locator('input[name="incident"]').input_value()
+    assert start <= iso_seconds(default) <= stack.w3.eth.get_block("latest")["timestamp"], (default, start)
+    # a time in the policy's first minute but before its start says so with the seconds that tell them apart
+    message = page.evaluate(
+        """async ([start]) => {
+          const { checkIncidentTime, incidentInputValue } = await import("/app/claimant.js");
+          try { checkIncidentTime(incidentInputValue(start - 1), start, start); } catch (e) { return e.message; }
+          return "";
+        }""",
+        [start],
+    )
+    before, started = re.findall(r"\d{2}:\d{2}:\d{2} UTC", message)
+    assert "is before the policy started" in message and before != started, message
+    form.locator('input[type="file"]').set_input_files([str(p) for p in photos["minor"]])
+    form.locator('select[name="vehicleClass"]').select_option("sedan")
+    form.locator('input[name="amount"]').fill("0.5")
+    transaction(page, "Submit claim", form.locator('button[type="submit"]').click)
+    assert newest_claim_id(stack, stack.roles.second_claimant) > 0
+    assert page.problems == []
+
+
+REFERRED_EXPLANATION = {
+    "claim": {
+        "claimId": 7,
+        "submittedAt": 1551657600,
+        "incident": {
+            "perilName": "collision",
+            "timeIso": "2019-03-04T00:00:00Z",
+            "latE6": 41600000,
+            "lonE6": -93600000,
+            "claimedAmount": str(ETH // 5),
+        },
+    },
+    "inputs": {"photos": []},
+    "rules": [{"id": "confidence.low", "outcome": "REFER", "reason": "confidence 87.0% is below the 90.0% required"}],
+    "payoutArithmetic": {
+        "estimate": str(ETH // 5),
+        "vehicleClass": "sedan",
+        "severity": "minor",
+        "claimed": str(ETH // 5),
+        "loss": str(ETH // 5),
+        "deductible": str(ETH // 10),
+        "net": str(ETH // 10),
+        "remainingCoverage": str(5 * ETH),
+        "payout": str(ETH // 10),
+    },
+    "findings": [],
+    "fraudSignals": [],
+    "sources": None,
+    "model": {"id": "damage", "sha256": "0x" + "ab" * 32},
+    "code": {"version": "test"},
+    "termsHash": "0x" + "cd" * 32,
+    "decision": {"code": 4, "name": "REFER"},
+    "payout": "0",
+    "confidenceBps": 8700,
+}
+
+
+def test_explanation_contradicts_itself__hypothetical_payout_marked_and_no_raw_terms(page, stack):
+    """A referred claim's header and arithmetic agree (the 0.1 ETH is what approval would pay); codes, basis points
+    and hashes sit behind the closed "Technical details" toggle."""
+    open_app(page, stack)
+    view = page.evaluate(
+        """async ([doc]) => {
+          const { renderExplanation } = await import("/app/explain.js");
+          const el = renderExplanation(doc, "0x" + "ef".repeat(32));
+          document.getElementById("view").replaceChildren(el);
+          const text = el.innerText;
+          el.querySelector("details.technical").open = true;
+          return { text, technical: el.querySelector("details.technical").innerText };
+        }""",
+        [REFERRED_EXPLANATION],
+    )
+    text = view["text"]
+    assert "Decision: sent to a person for review; it pays 0 ETH." in text
+    assert "If the claim were approved (it is not, so far)" in text and "it would pay 0.1 ETH" in text
+    assert "This is not a payout: the decision pays 0 ETH." in text
+    assert "Confidence 87.0%: how sure the oracle is of what it found in the photos" in text
+    assert "Needs a person: confidence 87.0% is below" in text
+    assert not RAW_TERMS.findall(text), RAW_TERMS.findall(text)
+    assert "REFER (4)" in view["technical"] and "8700 basis points" in view["technical"]
+    assert page.problems == []
+
+
+def test_loss_ratio_chart__bars_scaled_to_the_largest_premium_or_payout(page, stack):
+    """A payout larger than every premium sets the chart's full length; no bar runs past it."""
+    open_app(page, stack)
+    widths = page.evaluate(
+        """async () => {
+          const { chart } = await import("/app/insurer.js");
+          const eth = (tenths) => BigInt(tenths) * 10n ** 17n;
+          const stats = [{ id: 1n, premiums: eth(7), payouts: eth(50) }, { id: 2n, premiums: eth(10), payouts: 0n }];
+          const svg = chart(stats);
+          return [...svg.querySelectorAll("rect")].map((r) => +r.getAttribute("width"));
+        }"""
+    )
+    # product 1: premiums 0.7 ETH, payouts 5 ETH (the maximum); product 2: premiums 1 ETH, payouts 0
+    assert widths == [240 * 7 // 50, 240, 240 * 10 // 50, 1], widths
+
+
+def test_product_creation_and_funding__never_on_sale_unfunded_and_no_duplicate(page, stack):
+    """Capital the account lacks is refused before anything is sent; a funding that fails leaves the new product
+    paused, says so beside the form (in view on a phone), and pressing again funds that product, never a second."""
+    manager = stack.system.manager
+    deposit = "0x" + keccak(b"depositCapital(uint256,uint256)")[:4].hex()
+    data = 'String(params[0].data || "")'
+    reject_once = f'{data}.startsWith("{deposit}") && !window.__refused && (window.__refused = true)'
+    page.add_init_script(wallet_script(stack, stack.w3.eth.chain_id, reject_once, account=stack.roles.insurer))
+    page.set_viewport_size({"width": 390, "height": 800})
+    open_app(page, stack)
+    page.locator("#connect-wallet").click()
+    expect(page.locator("#account")).to_contain_text("wallet:")
+    page.goto(stack.url + "#/insurer")
+    form = page.locator("form.product-form")
+    error = page.locator("#product-error")
+    count = manager.contract.functions.productCount().call()
+
+    form.locator('input[name="capital"]').fill("100000000")
+    form.locator("button[type=submit]").click()
+    expect(error).to_contain_text("not enough for 100000000 ETH of initial capital", timeout=TIMEOUT_MS)
+    expect(error).to_be_in_viewport()
+    assert manager.contract.functions.productCount().call() == count  # nothing was created
+
+    form.locator('input[name="capital"]').fill("2")
+    transaction(page, "Create product", form.locator("button[type=submit]").click)
+    product_id = count + 1
+    expect(last_tx(page, f"Fund product {product_id}")).to_have_attribute("data-state", "failed", timeout=TIMEOUT_MS)
+    expect(error).to_contain_text(f"Product {product_id} was created but not funded, so it stays paused")
+    expect(error).to_be_in_viewport()
+    expect(form.locator(".tx-near")).to_contain_text("You rejected the request in your wallet")  # beside the button
+    assert manager.product(product_id)["paused"] is True and manager.product(product_id)["capital"] == 0
+
+    retry = form.locator("button[type=submit]")
+    expect(retry).to_have_text(f"Fund product {product_id} and put it on sale")
+    transaction(page, f"Fund product {product_id}", retry.click)
+    confirmed_next(page, f"Unpause product {product_id}")
+    assert manager.contract.functions.productCount().call() == product_id  # no duplicate
+    assert manager.product(product_id)["capital"] == 2 * ETH and manager.product(product_id)["paused"] is False
+    expect(retry).to_have_text("Upload terms, create product and fund it")
+    assert page.problems == []
 
 
 def test_browser_and_python_derive_the_same_evidence_key_and_insured_object(page, stack):
@@ -298,7 +514,7 @@ window.ethereum = {
     if (method === "eth_chainId") return "%(chain)s";
     if (method === "net_version") return String(parseInt("%(chain)s", 16));
     if (method === "eth_requestAccounts" || method === "eth_accounts") return ["%(account)s"];
-    if (method === "eth_sendTransaction" && %(reject)s) {
+    if (method === "eth_sendTransaction" && (%(reject)s)) {
       const error = new Error("User rejected the request.");
       error.code = 4001;
       throw error;
@@ -316,12 +532,13 @@ window.ethereum = {
 """
 
 
-def wallet_script(stack, chain_id: int, reject: bool) -> str:
-    """An EIP-1193 wallet for the page that reports `chain_id` and can refuse to sign, as a user would."""
+def wallet_script(stack, chain_id: int, reject: bool | str, account: str | None = None) -> str:
+    """An EIP-1193 wallet for the page that reports `chain_id` and can refuse to sign, as a user would (`reject`:
+    always, never, or a JS condition on the call's `params`)."""
     return INJECTED_WALLET % {
         "chain": hex(chain_id),
-        "account": stack.roles.second_claimant,
-        "reject": "true" if reject else "false",
+        "account": account or stack.roles.second_claimant,
+        "reject": reject if isinstance(reject, str) else "true" if reject else "false",
     }
 
 
@@ -344,7 +561,7 @@ def test_rejected_signature_says_nothing_was_sent(page, stack):
     tx = transaction(page, "Buy policy", product.locator('button[type="submit"]').click, outcome="failed")
     expect(tx).to_contain_text("You rejected the request in your wallet; nothing was sent.")
     policies = stack.system.manager.contract.events.PolicyPurchased().get_logs(
-        from_block=0, argument_filters={"holder": stack.roles.second_claimant}
+        from_block=0, argument_filters={"holder": stack.roles.second_claimant, "productId": product_id}
     )
     assert policies == []
 

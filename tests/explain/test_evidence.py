@@ -40,7 +40,7 @@ def test_build_manifest__two_photos__canonical_with_root_keccak(photos):
 
 
 def test_build_manifest__duplicate_photo__raises(photos):
-    with pytest.raises(EvidenceError, match="already listed as photo 0"):
+    with pytest.raises(EvidenceError, match="already listed as photo 1"):
         build_manifest([photos[0], ("again.jpg", photos[0][1])])
 
 
