@@ -74,6 +74,10 @@ export function notice(text, kind = "info") {
 
 let txCount = 0;
 
+let pressed = null; // the button last pressed (by click, tap or keyboard): a transaction it starts reports beside it
+document.addEventListener("click", (event) => { pressed = event.target.closest?.("button") ?? pressed; }, true);
+document.addEventListener("submit", (event) => { pressed = event.submitter ?? pressed; }, true);
+
 const nearLines = new WeakMap(); // the element a transaction was started from -> its status line beside it
 
 /** A copy of a transaction's status line right after `anchor` (the button that started it), replacing the last one
@@ -86,8 +90,8 @@ function nearLine(anchor, label) {
   return el;
 }
 
-/** A transaction's status line: pending, then confirmed or failed with a reason (numbered, newest first); with an
- * `anchor` element, also beside it. */
+/** A transaction's status line: pending, then confirmed or failed with a reason (numbered, newest first), and the
+ * same beside `anchor` (by default the button last pressed, which started it). */
 export function txStatus(label, anchor = null) {
   const area = document.getElementById("transactions");
   const text = h("span", { class: "tx-text" }, "");
@@ -97,7 +101,8 @@ export function txStatus(label, anchor = null) {
     h("strong", {}, label + ": "), text);
   area.prepend(el);
   while (area.children.length > 6) area.lastChild.remove();
-  const near = anchor?.isConnected ? nearLine(anchor, label) : null;
+  const beside = anchor ?? pressed;
+  const near = beside?.isConnected ? nearLine(beside, label) : null;
   const set = (kind, message) => {
     el.className = `tx ${kind}`;
     el.setAttribute("data-state", kind);

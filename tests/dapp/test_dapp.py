@@ -599,6 +599,23 @@ def test_oversized_photo_is_refused_before_upload(page, stack):
     assert stack.cas.cid_for_keccak(keccak(big)) is None  # nothing was uploaded
 
 
+def test_results_appear_far_from_the_action__shown_beside_the_button(page, stack):
+    """On a phone a refused transaction's reason shows beside the button pressed, in view, not only at the top."""
+    product_id = create_product_directly(stack)
+    page.set_viewport_size({"width": 390, "height": 740})
+    open_app(page, stack)
+    choose_account(page, "insurer")
+    page.goto(stack.url + "#/insurer")
+    row = page.locator(f'#products-table tr[data-product="{product_id}"]')
+    row.locator(f'input[name="amount-{product_id}"]').fill("1000")
+    transaction(page, "Withdraw from product", row.locator("button", has_text="Withdraw").click, outcome="failed")
+    beside = row.locator(".tx-near")
+    expect(beside).to_have_attribute("data-state", "failed")
+    expect(beside).to_contain_text("that is more than the product's free (unlocked) capital")
+    expect(beside).to_be_in_viewport()
+    assert page.problems == []
+
+
 def test_contract_revert__reason_in_words_and_nothing_changes(page, stack):
     product_id = create_product_directly(stack)
     capital = stack.system.manager.product(product_id)["capital"]
