@@ -2,6 +2,7 @@
 import { DECISION, DECISION_WORDS, PERILS, STATUS, chainTime, contracts, describeError, ethers, followScreen, send, snapshot, state } from "./chain.js";
 import { fetchByHash, fetchManifest, renderExplanation } from "./explain.js";
 import { claimKey as evidenceKey, insuredObject, panelReaders, productReaders, sealForReaders, shareClaimKey } from "./keys.js";
+import { clearDraft, draftKey, hasDraft, keepDraft } from "./drafts.js";
 import { eth, field, h, mount, mountIfChanged, notice, parseEth, progress, reconcile, short, signature, when } from "./ui.js";
 
 const STEPS = ["Submitted", "Decided", "Window / dispute", "Resolved", "Paid"];
@@ -88,6 +89,7 @@ function policyCard(first, productOf) {
   };
   const el = h("li", { class: "card policy", "data-policy": String(p.id) },
     h("h3", {}, `Policy ${p.id}`), summary, h("button", { type: "button", class: "new-claim", onclick: open }, "Submit a claim"), slot);
+  if (hasDraft(draftKey(state.wallet.address, p.id))) open(); // a claim half filled before a reload opens again
   const update = (next) => {
     p = next;
     summary.textContent = `Product ${p.productId}; cover left ${eth(p.remainingCoverage)}; valid ${when(p.start)} to ${when(p.end)}; ` +
@@ -213,7 +215,10 @@ async function claimForm(policyNow, product, onDone) {
     photoProblem(chosen).then((problem) => { if (files === chosen) photoError.textContent = problem || ""; });
     mount(previews, files.map((f) => h("li", {}, h("img", { src: URL.createObjectURL(f), alt: `preview of ${f.name}` }),
       h("small", {}, `${f.name} (${Math.ceil(f.size / 1024)} KB)`))));
+    saveDraft();
   };
+  let saveDraft = () => {}; // set once the form exists (keepDraft): a reload keeps what was typed and chosen
+  const draft = draftKey(state.wallet.address, policy.id);
   fileInput.addEventListener("change", () => setFiles(fileInput.files));
   const drop = h("div", { class: "drop", tabindex: "0", role: "button", "aria-label": "drop photos here or press Enter to choose files",
     onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); fileInput.click(); } },
@@ -265,6 +270,7 @@ async function claimForm(policyNow, product, onDone) {
         const log = receipt.logs.map((l) => { try { return manager.interface.parseLog(l); } catch { return null; } })
           .find((l) => l?.name === "ClaimSubmitted");
         notice(`Claim ${log?.args.claimId ?? ""} submitted; the oracle committee is assessing it.`);
+        await clearDraft(draft).catch(() => {});
         onDone(); // the screen reads the new block (send announced it): the claim and the policy's count show up
       }
     } catch (error) {
@@ -273,14 +279,19 @@ async function claimForm(policyNow, product, onDone) {
       button.disabled = false;
     }
   };
-  return h("form", { class: "claim-form", onsubmit: submit, "aria-label": `new claim on policy ${policy.id}`, novalidate: true },
+  const form = h("form", { class: "claim-form", onsubmit: submit, "aria-label": `new claim on policy ${policy.id}`, novalidate: true },
     h("h3", {}, `New claim on policy ${policy.id}`), drop, photoError, previews,
     h("div", { class: "grid" },
       field("Incident time (UTC, chain clock)", incident, `from the policy's start, ${whenExact(policy.start)}, to the chain's current time`),
       field("Latitude", lat, "sealed with the photos; the chain gets only the 0.1° area"), field("Longitude", lon),
       field("Peril", peril), field("Vehicle class", vehicle, "sets the repair cost schedule the oracle applies"),
       field("Claimed amount (ETH)", amount, `at most ${eth(policy.remainingCoverage)}`)),
-    formError, h("div", { class: "actions" }, button, h("button", { type: "button", class: "cancel", onclick: onDone }, "Cancel")));
+    formError, h("div", { class: "actions" }, button, h("button", { type: "button", class: "cancel", onclick: () => {
+      clearDraft(draft).catch(() => {});
+      onDone();
+    } }, "Cancel")));
+  saveDraft = await keepDraft(form, draft, { incident, lat, lon, peril, vehicleClass: vehicle, amount }, () => files, setFiles);
+  return form;
 }
 
 async function claimRecords(snap, address) {

@@ -123,10 +123,12 @@ export function txStatus(label, anchor = null) {
   };
 }
 
-/** Parse a decimal ETH amount typed by a person into wei, or throw a sentence saying what is wrong. */
+/** Parse a decimal ETH amount typed by a person (a decimal point or comma) into wei, or throw a sentence saying
+ * what is wrong. */
 export function parseEth(text, what) {
-  const value = String(text ?? "").trim();
-  if (!/^\d+(\.\d{1,18})?$/.test(value)) throw new Error(`${what}: "${value}" is not an amount in ETH (e.g. 0.5)`);
+  const typed = String(text ?? "").trim();
+  const value = typed.replace(/^(\d+),(\d{1,18})$/, "$1.$2"); // 0,5 as many keyboards and locales write it
+  if (!/^\d+(\.\d{1,18})?$/.test(value)) throw new Error(`${what}: "${typed}" is not an amount in ETH (e.g. 0.5 or 0,5)`);
   const [whole, frac = ""] = value.split(".");
   return BigInt(whole) * WEI + BigInt((frac + "0".repeat(18)).slice(0, 18));
 }

@@ -430,6 +430,48 @@ def test_explanation_contradicts_itself__hypothetical_payout_marked_and_no_raw_t
     assert page.problems == []
 
 
+def test_reload_loses_everything__wallet_and_half_filled_claim_kept(page, stack, photos):
+    """A reload keeps the wallet choice and a half-filled claim form, photos included; Cancel forgets the draft."""
+    product_id = create_product_directly(stack)
+    policy_id = buy_policy(stack.system.manager, stack.roles.second_claimant, product_id, keccak(b"RELOAD-VIN"))
+    open_app(page, stack)
+    choose_account(page, "claimant 2")
+    page.goto(stack.url + "#/claimant")
+    page.locator(f'li.policy[data-policy="{policy_id}"] button.new-claim').click()
+    form = page.locator(f'li.policy[data-policy="{policy_id}"] form.claim-form')
+    form.locator('input[type="file"]').set_input_files([str(p) for p in photos["minor"]])
+    expect(form.locator(".previews li")).to_have_count(len(photos["minor"]))
+    form.locator('input[name="amount"]').fill("0,7")
+    page.reload()
+    page.wait_for_selector("body[data-ready]", timeout=TIMEOUT_MS)
+    expect(page.locator("body")).to_have_attribute("data-wallet", stack.roles.second_claimant)
+    expect(page.locator("#dev-account")).to_have_value(stack.roles.second_claimant)
+    expect(form.locator('input[name="amount"]')).to_have_value("0,7", timeout=TIMEOUT_MS)
+    expect(form.locator(".previews li")).to_have_count(len(photos["minor"]))
+    expect(form.locator(".previews li").first).to_contain_text(photos["minor"][0].name)
+    form.locator("button.cancel").click()
+    page.reload()
+    page.wait_for_selector("body[data-ready]", timeout=TIMEOUT_MS)
+    expect(page.locator(f'li.policy[data-policy="{policy_id}"]')).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.locator("form.claim-form")).to_have_count(0)
+    assert page.problems == []
+
+
+def test_amounts_in_eth_accept_a_decimal_comma(page, stack):
+    """0,7 and 0.7 are the same amount; a thousands separator is refused in words."""
+    open_app(page, stack)
+    parsed = page.evaluate(
+        """async () => {
+          const { parseEth } = await import("/app/ui.js");
+          let refused = "";
+          try { parseEth("1,000.5", "Amount"); } catch (e) { refused = e.message; }
+          return { comma: String(parseEth("0,7", "Amount")), point: String(parseEth("0.7", "Amount")), refused };
+        }"""
+    )
+    assert parsed["comma"] == parsed["point"] == str(7 * ETH // 10)
+    assert parsed["refused"] == 'Amount: "1,000.5" is not an amount in ETH (e.g. 0.5 or 0,5)'
+
+
 def test_loss_ratio_chart__bars_scaled_to_the_largest_premium_or_payout(page, stack):
     """A payout larger than every premium sets the chart's full length; no bar runs past it."""
     open_app(page, stack)
