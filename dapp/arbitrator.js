@@ -1,6 +1,6 @@
 // Arbitrator: the queue of disputed and escalated claims, each with its photos, explanation, the parties'
 // ERC-1497 evidence, a replay of the decision, and ruling buttons that say what each ruling pays.
-import { DECISION, RULINGS, describeError, followScreen, send, state } from "./chain.js";
+import { DECISION, DECISION_WORDS, RULINGS, describeError, followScreen, send, state } from "./chain.js";
 import { evidencePhoto, fetchByHash, fetchManifest, renderExplanation } from "./explain.js";
 import { KEY_GRANTS_TYPE, claimKey, keyStatus } from "./keys.js";
 import { toHex } from "./seal.js";
@@ -141,7 +141,7 @@ function disputeCard(first) {
       .catch((error) => mount(explanation, h("p", { class: "error" }, error.message)));
   }
   const el = h("li", { class: "card dispute", "data-claim": String(item.id) }, facts, photosEl,
-    h("h4", {}, "Evidence submitted by the parties (ERC-1497)"), evidenceEl,
+    h("h4", {}, "Evidence submitted by the parties"), evidenceEl,
     h("div", { class: "actions" },
       item.decided ? h("button", { type: "button", class: "replay", onclick: () => evidence.then((ev) => replay(item, ev.error ? {} : ev, replayOut)).catch((e) => mount(replayOut, h("p", { class: "error" }, describeError(e)))) }, "Replay decision") : null),
     replayOut, rulings, explanation);
@@ -151,7 +151,7 @@ function disputeCard(first) {
     mount(facts,
       h("h3", {}, `Claim ${item.id}, dispute ${item.disputeId} (${item.kind} by ${short(item.by, 10)})`),
       h("p", {}, item.decided
-        ? `Oracle decision ${DECISION[Number(item.decided.decision)]}, payout ${eth(item.decided.payout)}; claimed ${eth(item.record.claimedAmount)}.`
+        ? `The oracle's decision: ${DECISION_WORDS[Number(item.decided.decision)]}, paying ${eth(item.decided.payout)}; claimed ${eth(item.record.claimedAmount)}.`
         : `Escalated without an oracle decision; claimed ${eth(item.record.claimedAmount)}.`),
       s ? h("p", { class: "hint" }, `Incident ${when(s.incidentTime)} at ${(Number(s.latitudeE6) / 1e6).toFixed(4)}, ${(Number(s.longitudeE6) / 1e6).toFixed(4)}.`) : null);
     mount(evidenceEl, item.evidence.length ? item.evidence.map(evidenceEntry) : h("li", {}, "none"));

@@ -459,7 +459,7 @@ function evidenceSubmission(claimId) {
       error.textContent = describeError(e);
     }
   };
-  return h("details", { class: "evidence-form" }, h("summary", {}, "Add evidence for the arbitrator (ERC-1497)"),
+  return h("details", { class: "evidence-form" }, h("summary", {}, "Add evidence for the arbitrator"),
     h("form", { onsubmit: submit, novalidate: true }, field("Title", title), field("Statement", statement),
       field("Attachment (optional)", file), error, h("button", { type: "submit" }, "Publish evidence")));
 }

@@ -1,6 +1,6 @@
 // Insurer: create and configure products (every contract parameter), fund and withdraw capital, pause,
 // and a dashboard of policies, claims, decisions, payouts, capital and loss ratio with a chart.
-import { DECISION, PERILS, contracts, describeError, ethers, follow, send, state } from "./chain.js";
+import { DECISION, DECISION_WORDS, PERILS, contracts, describeError, ethers, follow, send, state } from "./chain.js";
 import { fetchByHash } from "./explain.js";
 import { needWallet } from "./claimant.js";
 import { keyStatus, publishMyKey } from "./keys.js";
@@ -27,6 +27,13 @@ function bytes32List(text, what) {
   const list = text.split(/[\s,]+/).filter(Boolean);
   for (const x of list) if (!/^0x[0-9a-fA-F]{64}$/.test(x)) throw new Error(`${what}: "${x}" is not a 32-byte hash (0x + 64 hex digits)`);
   return list;
+}
+
+/** A percentage typed by a person (up to two decimals, point or comma) as the basis points the contract takes. */
+export function percentToBps(text, what) {
+  const value = String(text ?? "").trim().replace(",", ".");
+  if (!/^\d{1,3}(\.\d{1,2})?$/.test(value) || Number(value) > 100) throw new Error(`${what} must be a percentage from 0 to 100 (e.g. 90 or 92.5)`);
+  return Math.round(Number(value) * 100);
 }
 
 function integer(text, what, min, max) {
@@ -106,7 +113,7 @@ async function createForm(onCreated) {
     models: h("textarea", { name: "models", rows: 2 }, (d.models || []).join("\n")),
     instantLimit: input("instantLimit", weiToEthText(d.instantLimit), { inputmode: "decimal" }),
     dailyCap: input("instantDailyCap", weiToEthText(d.instantDailyCap ?? 0), { inputmode: "decimal" }),
-    minConfidence: input("minConfidence", String(d.minConfidence ?? 9000), { inputmode: "numeric" }),
+    minConfidence: input("minConfidence", String((d.minConfidence ?? 9000) / 100), { inputmode: "decimal" }),
     windowHours: input("windowHours", String((d.disputeWindow ?? 259200) / 3600), { inputmode: "numeric" }),
     bond: input("disputeBond", weiToEthText(d.disputeBond), { inputmode: "decimal" }),
     arbitrator: input("arbitrator", d.arbitrator ?? ""),
@@ -148,9 +155,9 @@ async function createForm(onCreated) {
       if (!committee.length) throw new Error("The oracle committee needs at least one member.");
       const threshold = integer(f.threshold.value, "Threshold", 1, committee.length);
       const models = bytes32List(f.models.value, "Approved model hashes");
-      if (!models.length) throw new Error("Approve at least one model hash (the shipped model's sha256 is the default).");
+      if (!models.length) throw new Error("Approve at least one damage model (the shipped model's fingerprint is the default).");
       if (!ethers.isAddress(f.asset.value)) throw new Error("Asset must be an address (0x000... for ETH).");
-      if (!ethers.isAddress(f.arbitrator.value)) throw new Error("Arbitrator must be the address of an ERC-792 arbitrator contract.");
+      if (!ethers.isAddress(f.arbitrator.value)) throw new Error("Arbitrator must be the address of an arbitrator contract.");
       if (!/^0x([0-9a-fA-F]{2})*$/.test(f.extraData.value) || f.extraData.value.length > 2 + 512) {
         throw new Error("Arbitrator extra data must be hex bytes (at most 256).");
       }
@@ -163,7 +170,7 @@ async function createForm(onCreated) {
       config = {
         asset: ethers.getAddress(f.asset.value), coverageLimit, deductible, premium: parseEth(f.premium.value, "Premium"),
         term: integer(f.termDays.value, "Term (days)", 1, 3650) * 86400, perils, committee, threshold, models, instantLimit,
-        minConfidence: integer(f.minConfidence.value, "Minimum confidence (bps)", 0, 10000),
+        minConfidence: percentToBps(f.minConfidence.value, "Minimum confidence"),
         disputeWindow: integer(f.windowHours.value, "Dispute window (hours)", 24, 24 * 90) * 3600,
         disputeBond: parseEth(f.bond.value, "Dispute bond"), arbitrator: ethers.getAddress(f.arbitrator.value),
         arbitratorExtraData: f.extraData.value, oracleTimeout: integer(f.timeoutHours.value, "Oracle timeout (hours)", 1, 24 * 90) * 3600,
@@ -209,15 +216,16 @@ async function createForm(onCreated) {
     h("div", { class: "perils", role: "group", "aria-label": "covered perils" }, perilBoxes)),
     h("fieldset", {}, h("legend", {}, "Oracle"), h("div", { class: "grid" },
       g("Committee members (one address per line)", f.committee), g("Signatures needed (M of N)", f.threshold),
-      g("Approved model hashes (sha256)", f.models, "the shipped model's hash is filled in"),
+      g("Approved damage models (fingerprints, one per line)", f.models, "the shipped model's is filled in"),
       g("Instant payout limit (ETH)", f.instantLimit),
-      g("Instant payouts per day (ETH)", f.dailyCap, "past this, decisions open the dispute window as usual"), g("Minimum confidence for instant payout (bps)", f.minConfidence),
+      g("Instant payouts per day (ETH)", f.dailyCap, "past this, decisions open the dispute window as usual"),
+      g("Minimum confidence for instant payout (%)", f.minConfidence),
       g("Oracle timeout (hours)", f.timeoutHours, "after this, claimant or insurer may escalate to the arbitrator"))),
     h("fieldset", {}, h("legend", {}, "Disputes"), h("div", { class: "grid" },
-      g("Dispute window (hours)", f.windowHours), g("Dispute bond (ETH)", f.bond), g("Arbitrator (ERC-792)", f.arbitrator),
-      g("Arbitrator extra data (hex)", f.extraData), g("Meta-evidence URI (ERC-1497)", f.metaEvidence, "empty: the terms document's URI"))),
+      g("Dispute window (hours)", f.windowHours), g("Dispute bond (ETH)", f.bond), g("Arbitrator contract", f.arbitrator),
+      g("Arbitrator extra data (hex)", f.extraData), g("Dispute rules document (URI)", f.metaEvidence, "empty: the terms document's URI"))),
     h("fieldset", {}, h("legend", {}, "Terms document (cost schedule and thresholds)"),
-      field("Upload a terms JSON file", termsFile), field("Terms JSON", f.terms, "its keccak256 becomes the product's termsHash")),
+      field("Upload a terms JSON file", termsFile), field("Terms JSON", f.terms, "its fingerprint is recorded with the product, so it cannot change later")),
     h("fieldset", {}, h("legend", {}, "Capital"), field("Initial capital (ETH)", f.capital)),
     error, button);
 }
@@ -322,12 +330,12 @@ function productRow(first) {
       h("button", { type: "button", onclick: withAmount("Withdraw from", ({ manager }, v) => manager.withdrawCapital(s.id, v, state.wallet.address)) }, "Withdraw"),
       pause,
       h("details", {}, h("summary", {}, "Instant payout rules"),
-        field("Instant limit (ETH)", instant), field("Min confidence (bps)", confidence),
+        field("Instant limit (ETH)", instant), field("Min confidence (%)", confidence),
         h("button", { type: "button", onclick: async () => {
           let limit, bps;
           try {
             limit = parseEth(instant.value, "Instant limit");
-            bps = integer(confidence.value, "Minimum confidence", 0, 10000);
+            bps = percentToBps(confidence.value, "Minimum confidence");
           } catch (e) {
             notice(e.message, "error");
             return;
@@ -339,12 +347,12 @@ function productRow(first) {
     const p = s.product;
     const lossRatio = s.premiums > 0n ? `${(Number((s.payouts * 10000n) / s.premiums) / 100).toFixed(1)}%` : "-";
     head.textContent = `#${s.id}${p.paused ? " (paused)" : ""}`;
-    const texts = [String(s.policies), String(s.claims), DECISION.slice(1).map((name, i) => `${name} ${s.decisions[i + 1]}`).join(", "),
+    const texts = [String(s.policies), String(s.claims), DECISION_WORDS.slice(1).map((words, i) => `${words} ${s.decisions[i + 1]}`).join(", "),
       eth(s.premiums), eth(s.payouts), lossRatio, eth(p.capital), eth(p.locked), eth(BigInt(p.capital) - BigInt(p.locked))];
     texts.forEach((text, i) => { if (cells[i].textContent !== text) cells[i].textContent = text; });
     pause.textContent = p.paused ? "Unpause" : "Pause";
     following(instant, ethers.formatEther(p.instantLimit));
-    following(confidence, String(p.minConfidence));
+    following(confidence, String(Number(p.minConfidence) / 100));
   };
   return { el, update };
 }

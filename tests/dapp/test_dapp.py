@@ -213,6 +213,7 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
     expect(card.locator(".dispute-cost")).to_contain_text("bond of 0.05 ETH")
     transaction(page, "Dispute claim", card.locator("button.dispute").click)
     expect(card).to_have_attribute("data-status", "disputed", timeout=TIMEOUT_MS)
+    shows_no_jargon(page, "claimant")
     card.locator("details.evidence-form summary").click()
     card.locator('input[name="evidence-title"]').fill("Dashcam statement")
     card.locator('textarea[name="evidence-statement"]').fill("The dent is on the rear door, out of these photos' view.")
@@ -233,6 +234,8 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
             )
             photos = dispute.locator(".evidence-photos img")
             expect(photos.first).to_have_attribute("data-opened", "true", timeout=TIMEOUT_MS)
+            expect(dispute.locator(".explanation")).to_be_visible(timeout=TIMEOUT_MS)
+            shows_no_jargon(page, "arbitrator")
             dispute.locator("button.replay").click()
             expect(dispute.locator("[data-match]")).to_have_attribute("data-match", "true", timeout=TIMEOUT_MS)
             expect(dispute.locator("table.replay")).to_contain_text("REJECT (3)")  # decisions by name, not code
@@ -454,6 +457,39 @@ def test_reload_loses_everything__wallet_and_half_filled_claim_kept(page, stack,
     page.wait_for_selector("body[data-ready]", timeout=TIMEOUT_MS)
     expect(page.locator(f'li.policy[data-policy="{policy_id}"]')).to_be_visible(timeout=TIMEOUT_MS)
     expect(page.locator("form.claim-form")).to_have_count(0)
+    assert page.problems == []
+
+
+def shows_no_jargon(page, screen: str) -> None:
+    """Fail naming the raw codes or jargon the open screen's default view shows."""
+    found = RAW_TERMS.findall(page.locator("#view").inner_text())
+    assert not found, f"the {screen} screen shows {sorted(set(found))}"
+
+
+def test_default_views_show_no_codes_or_jargon__confidence_in_percent(page, stack):
+    """Each role's main screen, as it first opens, uses words (no REFER, bps, ERC-1497, sha256...); the insurer
+    types confidence in percent, with a decimal comma too, and the contract gets basis points."""
+    product_id = create_product_directly(stack)
+    open_app(page, stack)
+    choose_account(page, "insurer")
+    page.goto(stack.url + "#/insurer")
+    expect(page.locator("form.product-form")).to_be_visible(timeout=TIMEOUT_MS)
+    row = page.locator(f'#products-table tr[data-product="{product_id}"]')
+    expect(row).to_be_visible(timeout=TIMEOUT_MS)
+    shows_no_jargon(page, "insurer")
+    expect(page.locator('form.product-form input[name="minConfidence"]')).to_have_value("80")
+    row.locator("details summary").click()
+    row.locator(f'input[name="confidence-{product_id}"]').fill("85,5")
+    transaction(page, f"Set instant rules of product {product_id}", row.locator("button", has_text="Save rules").click)
+    assert stack.system.manager.product(product_id)["minConfidence"] == 8550
+    for role, screen, ready in (
+        ("claimant 2", "claimant", "#products li.product"),
+        ("arbitration panel 1", "arbitrator", "#disputes li"),
+    ):
+        choose_account(page, role)
+        page.goto(stack.url + f"#/{screen}")
+        expect(page.locator(ready).first).to_be_visible(timeout=TIMEOUT_MS)
+        shows_no_jargon(page, screen)
     assert page.problems == []
 
 
