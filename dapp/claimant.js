@@ -325,6 +325,48 @@ function stepOf(record) {
   return { 1: 0, 2: 2, 3: 2, 4: 3, 5: 4 }[s] ?? 0;
 }
 
+/** What happens next to a claim, by when, and what the claimant receives by doing nothing, in one or two sentences. */
+export function nextStep(c) {
+  const status = Number(c.record.status);
+  const payout = eth(c.decided?.payout ?? c.record.payout);
+  const windowEnds = c.decided ? Number(c.decided.windowEnds) : 0;
+  if (status === 1) {
+    return "Next: the oracle committee checks your photos, the weather and fraud signals, usually within minutes. " +
+      "If it stays silent past the product's oracle timeout, you can take the claim to the arbitration panel.";
+  }
+  if (status === 2 && c.now < windowEnds) {
+    return `If you do nothing, you receive ${payout} once the dispute window closes on ${when(windowEnds)} and the claim ` +
+      "is finalized. If you think the decision is wrong, dispute it before then: the arbitration panel then decides.";
+  }
+  if (status === 2) return `The dispute window closed on ${when(windowEnds)}: finalize the claim to receive ${payout}.`;
+  if (status === 3) {
+    return "Next: the arbitration panel decides, when a majority of its members agree; add any evidence that helps. " +
+      "If the panel rules for you, your bond comes back.";
+  }
+  if (status === 4) return BigInt(c.record.payout) > 0n ? `Decided: withdraw your ${eth(c.record.payout)} when you like.` : "Decided: the claim pays nothing.";
+  if (status === 5) return `Done: ${eth(c.record.payout)} was paid to your account.`;
+  return "";
+}
+
+/** The step before a dispute, which costs money: what it costs, what comes back, who decides next; answers the
+ * element with a confirm and a cancel button. */
+function disputeConfirmation(c, cancel) {
+  const fee = c.cost ? BigInt(c.cost.total) - BigInt(c.cost.bond) : null;
+  return h("div", { class: "confirm", role: "group", "aria-label": `confirm the dispute of claim ${c.id}` },
+    h("p", {}, c.cost
+      ? `Disputing sends ${eth(c.cost.total)} from your account: a bond of ${eth(c.cost.bond)}, returned if the panel rules ` +
+        `for you, and an arbitration fee of ${eth(fee)}. `
+      : "Disputing sends the bond and the arbitration fee from your account. ",
+    "The arbitration panel then decides instead of the oracle, when a majority of its members agree; until then the " +
+      "decision pays nothing."),
+    h("button", { type: "button", class: "dispute-confirm", onclick: () =>
+      send(`Dispute claim ${c.id}`, async ({ desk }) => {
+        const cost = await (await snapshot()).desk.disputeCost(c.id);
+        return desk.dispute(c.id, { value: cost });
+      }).then(cancel) }, c.cost ? `Dispute and pay ${eth(c.cost.total)}` : "Dispute and pay"),
+    h("button", { type: "button", class: "cancel", onclick: cancel }, "Keep the decision"));
+}
+
 /**
  * A claim as a card: its status, decision and actions are redrawn when the claim changes on-chain; its evidence form
  * (with what is typed in it) and its explanation, once opened, stay as they are.
@@ -334,6 +376,7 @@ function claimCard(first) {
   let open = false;
   let explanation = null; // the rendered explanation, fetched and hash-checked once
   let evidenceForm = null;
+  let confirming = false; // the dispute's confirmation step is open
   const body = h("div");
   const evidenceSlot = h("div");
   const details = h("div", { class: "details" });
@@ -368,11 +411,10 @@ function claimCard(first) {
     const windowEnds = c.decided ? Number(c.decided.windowEnds) : 0;
     const actions = [];
     if (status === 2 && c.now < windowEnds) {
-      actions.push(h("button", { type: "button", class: "dispute", onclick: () =>
-        send(`Dispute claim ${c.id}`, async ({ desk }) => {
-          const cost = await (await snapshot()).desk.disputeCost(c.id);
-          return desk.dispute(c.id, { value: cost });
-        }) }, "Dispute this decision"));
+      actions.push(confirming
+        ? disputeConfirmation(c, () => { confirming = false; paint(); })
+        : h("button", { type: "button", class: "dispute", onclick: () => { confirming = true; paint(); el.querySelector(".dispute-confirm")?.focus(); } },
+          "Dispute this decision"));
     }
     if (status === 3) {
       actions.push(h("button", { type: "button", class: "share-key", onclick: () => shareWithPanel(c).catch((e) => notice(describeError(e), "error")) },
@@ -400,6 +442,7 @@ function claimCard(first) {
       h("h3", {}, `Claim ${c.id}`, h("span", { class: "badge" }, STATUS[status])),
       progress(STEPS, stepOf(r)),
       h("p", { class: "summary" }, summary),
+      h("p", { class: "next-step" }, nextStep(c)),
       h("p", { class: "hint" }, `Claimed ${eth(c.submitted.claimedAmount)} for ${PERILS[Number(c.submitted.peril)]} on ${when(c.submitted.incidentTime)}; evidence ${short(c.submitted.evidenceRoot, 12)}`),
       cost,
       h("div", { class: "actions" }, actions,

@@ -211,7 +211,13 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
     expect(card).to_have_attribute("data-status", "decided, window open", timeout=TIMEOUT_MS)
     assert manager.claim(second)["decision"] == 3  # REJECT
     expect(card.locator(".dispute-cost")).to_contain_text("bond of 0.05 ETH")
-    transaction(page, "Dispute claim", card.locator("button.dispute").click)
+    expect(card.locator(".next-step")).to_contain_text("If you do nothing, you receive 0 ETH once the dispute window")
+    card.locator("button.dispute").click()  # money: a confirmation first, saying what it costs and who decides next
+    expect(card.locator(".confirm")).to_contain_text("a bond of 0.05 ETH, returned if the panel rules for you")
+    card.locator(".confirm button.cancel").click()
+    expect(card.locator(".confirm")).to_have_count(0)
+    card.locator("button.dispute").click()
+    transaction(page, "Dispute claim", card.locator("button.dispute-confirm").click)
     expect(card).to_have_attribute("data-status", "disputed", timeout=TIMEOUT_MS)
     shows_no_jargon(page, "claimant")
     card.locator("details.evidence-form summary").click()
@@ -242,7 +248,9 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
             expect(dispute.locator("table.replay")).to_contain_text("0 ETH")
             expect(dispute.locator(".explanation")).to_be_visible(timeout=TIMEOUT_MS)
             screenshot(page, "arbitrator")
-        transaction(page, "Rule on claim", dispute.locator("button.rule-2").click)
+        dispute.locator("button.rule-2").click()  # a vote is final: a confirmation first, saying what it pays
+        expect(dispute.locator(".confirm")).to_contain_text("the claimant would receive 1.9 ETH")
+        transaction(page, "Rule on claim", dispute.locator("button.confirm-vote").click)
     record = manager.claim(second)
     assert record["status"] == 4 and record["payout"] == 2 * ETH - ETH // 10
 
