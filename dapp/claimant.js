@@ -143,6 +143,13 @@ async function sniffPhotos(files) {
   return null;
 }
 
+/** On a phone, a button that opens the camera and adds each photo taken to those already chosen. */
+function cameraInput(add) {
+  const camera = h("input", { type: "file", name: "camera", accept: state.config.limits.photoTypes.join(","), capture: "environment", class: "camera" });
+  camera.addEventListener("change", () => { add([...camera.files]); camera.value = ""; });
+  return h("label", { class: "camera-button" }, "Take a photo ", camera);
+}
+
 /** Everything wrong with a set of photos, checked in this page before anything is uploaded, or null. */
 async function photoProblem(files) {
   return checkPhotos(files) ?? (await sniffPhotos(files));
@@ -225,7 +232,7 @@ async function claimForm(policyNow, product, onDone) {
     ondragover: (e) => { e.preventDefault(); drop.classList.add("over"); },
     ondragleave: () => drop.classList.remove("over"),
     ondrop: (e) => { e.preventDefault(); drop.classList.remove("over"); setFiles(e.dataTransfer.files); } },
-  "Drop photos here, or choose them:", fileInput);
+  "Drop photos here, or choose them:", fileInput, cameraInput((taken) => setFiles([...files, ...taken])));
   const incident = h("input", { type: "datetime-local", name: "incident", required: true, step: 1,
     value: incidentInputValue(defaultIncidentTime(Number(policy.start), now)) });
   const lat = h("input", { type: "number", name: "lat", required: true, step: "0.000001", min: -90, max: 90, value: "41.6" });

@@ -133,7 +133,10 @@ async function createForm(onCreated) {
   });
   const error = h("p", { class: "error", role: "alert", id: "product-error" });
   const button = h("button", { type: "submit" }, "Upload terms, create product and fund it");
-  const resetButton = () => { button.textContent = "Upload terms, create product and fund it"; };
+  const resetButton = () => {
+    button.textContent = "Upload terms, create product and fund it";
+    button.form?.reset(); // the next product starts from the defaults again
+  };
 
   let unfinished = null; // {id, capital, asset}: a product created here whose funding has not gone through yet
   const submit = async (event) => {
@@ -251,7 +254,9 @@ async function productStats(snap, insurer) {
     for (const l of decided) if (claimIds.has(String(l.args.claimId))) decisions[Number(l.args.decision)] += 1;
     let payouts = 0n;
     for (const l of resolved) if (claimIds.has(String(l.args.claimId))) payouts += BigInt(l.args.payout);
-    return { id, product, policies: policies.length, premiums, claims: claimIds.size, decisions, payouts };
+    const closed = new Set(resolved.map((l) => String(l.args.claimId)));
+    const open = [...claimIds].filter((c) => !closed.has(c)).length;
+    return { id, product, policies: policies.length, premiums, claims: claimIds.size, open, decisions, payouts };
   }));
 }
 
@@ -346,7 +351,10 @@ function productRow(first) {
     s = next;
     const p = s.product;
     const lossRatio = s.premiums > 0n ? `${(Number((s.payouts * 10000n) / s.premiums) / 100).toFixed(1)}%` : "-";
-    head.textContent = `#${s.id}${p.paused ? " (paused)" : ""}`;
+    mountIfChanged(head, signature([s.id, p.paused, p.coverageLimit, p.premium, p.perils, s.open]), () => [
+      `#${s.id}${p.paused ? " (paused, not on sale)" : ""}`,
+      h("small", { class: "product-terms" }, `cover ${eth(p.coverageLimit)}, premium ${eth(p.premium)}; ` +
+        `${PERILS.filter((_, i) => (BigInt(p.perils) >> BigInt(i)) & 1n).join(", ")}; ${s.open} open claim(s)`)]);
     const texts = [String(s.policies), String(s.claims), DECISION_WORDS.slice(1).map((words, i) => `${words} ${s.decisions[i + 1]}`).join(", "),
       eth(s.premiums), eth(s.payouts), lossRatio, eth(p.capital), eth(p.locked), eth(BigInt(p.capital) - BigInt(p.locked))];
     texts.forEach((text, i) => { if (cells[i].textContent !== text) cells[i].textContent = text; });

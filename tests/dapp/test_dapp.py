@@ -116,7 +116,7 @@ def submit_claim_in_browser(page, policy: int, photos, amount: str) -> None:
     """Open the claim form of the policy-th policy on the page, attach real photos, and send the claim."""
     page.locator("li.policy").nth(policy).locator("button.new-claim").click()
     form = page.locator("form.claim-form")
-    form.locator('input[type="file"]').set_input_files([str(p) for p in photos])
+    form.locator('input[name="photos"]').set_input_files([str(p) for p in photos])
     expect(form.locator(".previews li")).to_have_count(len(photos))
     form.locator('select[name="vehicleClass"]').select_option("sedan")
     form.locator('input[name="amount"]').fill(amount)
@@ -304,8 +304,12 @@ def test_narrow_screen_breaks_once_the_claim_form_opens(page, stack, photos):
     assert sideways_overflow(page) <= 0, "the claimant screen is wider than a 360 px screen"
     page.locator("li.policy").last.locator("button.new-claim").click()
     form = page.locator("form.claim-form")
-    form.locator('input[type="file"]').set_input_files([str(p) for p in photos["minor"]])
+    form.locator('input[name="photos"]').set_input_files([str(p) for p in photos["minor"]])
     expect(form.locator(".previews li")).to_have_count(len(photos["minor"]))
+    camera = form.locator('input[name="camera"]')  # on a phone this opens the camera; each photo taken is added
+    expect(camera).to_have_attribute("capture", "environment")
+    camera.set_input_files([str(photos["whole"][0])])
+    expect(form.locator(".previews li")).to_have_count(len(photos["minor"]) + 1)
     for width in (360, 390):
         page.set_viewport_size({"width": width, "height": 740})
         page.wait_for_function("w => window.innerWidth === w", arg=width)
@@ -327,7 +331,7 @@ def test_pdf_renamed_jpg__named_in_words_before_upload(page, stack):
     jpeg = {"name": "front.jpg", "mimeType": "image/jpeg", "buffer": make_jpeg(1)}
     pdf = b"%PDF-1.4\n% a scanned repair quote\n"
     renamed = {"name": "quote.jpg", "mimeType": "image/jpeg", "buffer": pdf}
-    form.locator('input[type="file"]').set_input_files([jpeg, renamed])
+    form.locator('input[name="photos"]').set_input_files([jpeg, renamed])
     expect(form.locator("#photo-error")).to_have_text(
         'Photo 2, "quote.jpg", is a PDF document, not a JPEG, PNG or WebP photo, whatever its name says. '
         "Choose the JPEG, PNG or WebP photo itself."
@@ -337,7 +341,7 @@ def test_pdf_renamed_jpg__named_in_words_before_upload(page, stack):
     expect(form.locator("#claim-error")).to_contain_text('Photo 2, "quote.jpg", is a PDF document')
     heic = b"\x00\x00\x00\x18ftypheic" + b"\x00" * 64
     iphone = {"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": heic}
-    form.locator('input[type="file"]').set_input_files([iphone])
+    form.locator('input[name="photos"]').set_input_files([iphone])
     expect(form.locator("#photo-error")).to_contain_text('Photo 1, "IMG_0001.jpg", is a HEIC photo')
     expect(form.locator("#photo-error")).to_contain_text("Most Compatible")
     for message in form.locator(".error").all_inner_texts():
@@ -370,7 +374,7 @@ def test_claim_on_a_freshly_bought_policy__default_incident_time_is_valid(page, 
     )
     before, started = re.findall(r"\d{2}:\d{2}:\d{2} UTC", message)
     assert "is before the policy started" in message and before != started, message
-    form.locator('input[type="file"]').set_input_files([str(p) for p in photos["minor"]])
+    form.locator('input[name="photos"]').set_input_files([str(p) for p in photos["minor"]])
     form.locator('select[name="vehicleClass"]').select_option("sedan")
     form.locator('input[name="amount"]').fill("0.5")
     transaction(page, "Submit claim", form.locator('button[type="submit"]').click)
@@ -450,7 +454,7 @@ def test_reload_loses_everything__wallet_and_half_filled_claim_kept(page, stack,
     page.goto(stack.url + "#/claimant")
     page.locator(f'li.policy[data-policy="{policy_id}"] button.new-claim').click()
     form = page.locator(f'li.policy[data-policy="{policy_id}"] form.claim-form')
-    form.locator('input[type="file"]').set_input_files([str(p) for p in photos["minor"]])
+    form.locator('input[name="photos"]').set_input_files([str(p) for p in photos["minor"]])
     expect(form.locator(".previews li")).to_have_count(len(photos["minor"]))
     form.locator('input[name="amount"]').fill("0,7")
     page.reload()
@@ -485,6 +489,9 @@ def test_default_views_show_no_codes_or_jargon__confidence_in_percent(page, stac
     row = page.locator(f'#products-table tr[data-product="{product_id}"]')
     expect(row).to_be_visible(timeout=TIMEOUT_MS)
     shows_no_jargon(page, "insurer")
+    # two products can be told apart: cover, premium, perils and open claims beside the id
+    expect(row.locator("th")).to_contain_text("cover 10 ETH, premium 0.1 ETH; collision, hail")
+    expect(row.locator("th")).to_contain_text("0 open claim(s)")
     expect(page.locator('form.product-form input[name="minConfidence"]')).to_have_value("80")
     row.locator("details summary").click()
     row.locator(f'input[name="confidence-{product_id}"]').fill("85,5")
@@ -571,6 +578,7 @@ def test_product_creation_and_funding__never_on_sale_unfunded_and_no_duplicate(p
     assert manager.contract.functions.productCount().call() == product_id  # no duplicate
     assert manager.product(product_id)["capital"] == 2 * ETH and manager.product(product_id)["paused"] is False
     expect(retry).to_have_text("Upload terms, create product and fund it")
+    expect(form.locator('input[name="capital"]')).to_have_value("100.0")  # the form is back to its defaults
     assert page.problems == []
 
 
@@ -677,7 +685,8 @@ def test_oversized_photo_is_refused_before_upload(page, stack):
     page.locator("li.policy").last.locator("button.new-claim").click()
     form = page.locator("form.claim-form")
     big = b"\xff\xd8\xff\xe0" + b"\x00" * (11 * 1024 * 1024)
-    form.locator('input[type="file"]').set_input_files([{"name": "huge.jpg", "mimeType": "image/jpeg", "buffer": big}])
+    huge = {"name": "huge.jpg", "mimeType": "image/jpeg", "buffer": big}
+    form.locator('input[name="photos"]').set_input_files([huge])
     expect(form.locator("#photo-error")).to_contain_text('"huge.jpg" is 11.0 MB; photos may be at most 10 MB each.')
     form.locator('input[name="amount"]').fill("1")
     form.locator('button[type="submit"]').click()
