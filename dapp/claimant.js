@@ -39,8 +39,10 @@ function productCard(first) {
       return;
     }
     const { id, premium } = p;
+    const commitment = await insuredObject(insured);
     const receipt = await send(`Buy policy on product ${id}`, async ({ manager }) =>
-      manager.buyPolicy(id, await insuredObject(insured), { value: premium }));
+      manager.buyPolicy(id, commitment, { value: premium }));
+    if (receipt) rememberVehicle(commitment, insured);
     if (receipt && vehicle.value.trim() === insured) vehicle.value = "";
   };
   const form = h("form", { class: "inline", onsubmit: buy }, field("Insured vehicle id", vehicle, "the chain stores only a commitment salted by your wallet's signature"), button);
@@ -63,7 +65,46 @@ function productCard(first) {
 async function myPolicies(snap, address) {
   const { manager } = snap;
   const logs = await snap.events(manager, manager.filters.PolicyPurchased(null, null, address));
-  return Promise.all(logs.map(async (log) => ({ id: log.args.policyId, ...(await manager.policy(log.args.policyId)).toObject() })));
+  return Promise.all(logs.map(async (log) => ({ id: log.args.policyId, insuredObject: log.args.insuredObject,
+    ...(await manager.policy(log.args.policyId)).toObject() })));
+}
+
+const VEHICLES_KEY = "claims-oracle.vehicles"; // insured-object commitment -> the vehicle id typed, on this device only
+
+/** Remember, in this browser only, which vehicle id a policy's on-chain commitment stands for. */
+function rememberVehicle(commitment, vehicleId) {
+  const known = JSON.parse(localStorage.getItem(VEHICLES_KEY) || "{}");
+  known[String(commitment).toLowerCase()] = vehicleId;
+  localStorage.setItem(VEHICLES_KEY, JSON.stringify(known));
+}
+
+/** The vehicle id this browser remembers for a commitment, or null. */
+function vehicleOf(commitment) {
+  try {
+    return JSON.parse(localStorage.getItem(VEHICLES_KEY) || "{}")[String(commitment).toLowerCase()] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** What a policy on `product` pays for each vehicle class and damage level under its terms' cost schedule (the
+ * repair estimate, less the deductible, at most the cover left), as a table behind a toggle; null without terms. */
+async function payoutTable(product, coverLeft) {
+  const terms = await fetchByHash(product.termsHash).catch(() => null);
+  if (!terms?.costSchedule) return null;
+  const levels = state.config.constants.severities;
+  const deductible = terms.deductible?.applies && BigInt(terms.deductible.minimum) > BigInt(product.deductible)
+    ? BigInt(terms.deductible.minimum) : BigInt(product.deductible);
+  const pays = (estimate) => {
+    const net = BigInt(estimate) > deductible ? BigInt(estimate) - deductible : 0n;
+    return net < BigInt(coverLeft) ? net : BigInt(coverLeft);
+  };
+  return h("details", { class: "pays" }, h("summary", {}, "What this policy pays for each damage level"),
+    h("div", { class: "table-wrap" }, h("table", {},
+      h("caption", {}, `The repair estimate less the ${eth(deductible)} deductible, at most the cover left; a claim is paid at most what it claims.`),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Vehicle"), levels.map((l) => h("th", { scope: "col" }, `${l} damage`)))),
+      h("tbody", {}, Object.entries(terms.costSchedule).map(([vehicleClass, costs]) => h("tr", {},
+        h("th", { scope: "row" }, vehicleClass), levels.map((l) => h("td", {}, costs[l] === undefined ? "-" : eth(pays(costs[l]))))))))));
 }
 
 /** A policy with its cover left; its claim form, once opened, stays open (with its input) while the policy updates. */
@@ -87,13 +128,28 @@ function policyCard(first, productOf) {
       opening = false;
     }
   };
+  const insuredEl = h("p", { class: "insured" });
+  const paysEl = h("div");
+  let paysKey = null;
+  const showInsured = (policy) => {
+    const vehicleId = vehicleOf(policy.insuredObject);
+    insuredEl.textContent = vehicleId ? `Insures vehicle ${vehicleId}.`
+      : "Insures the vehicle whose id you gave when buying (this browser does not know it; the chain keeps only a salted commitment).";
+    const product = productOf(policy.productId);
+    const key = `${policy.productId}:${policy.remainingCoverage}`;
+    if (product && key !== paysKey) {
+      paysKey = key;
+      payoutTable(product, policy.remainingCoverage).then((table) => mount(paysEl, table));
+    }
+  };
   const el = h("li", { class: "card policy", "data-policy": String(p.id) },
-    h("h3", {}, `Policy ${p.id}`), summary, h("button", { type: "button", class: "new-claim", onclick: open }, "Submit a claim"), slot);
+    h("h3", {}, `Policy ${p.id}`), insuredEl, summary, paysEl, h("button", { type: "button", class: "new-claim", onclick: open }, "Submit a claim"), slot);
   if (hasDraft(draftKey(state.wallet.address, p.id))) open(); // a claim half filled before a reload opens again
   const update = (next) => {
     p = next;
     summary.textContent = `Product ${p.productId}; cover left ${eth(p.remainingCoverage)}; valid ${when(p.start)} to ${when(p.end)}; ` +
       `${p.claimCount} claim(s).`;
+    showInsured(p);
   };
   return { el, update };
 }
@@ -447,6 +503,7 @@ function claimCard(first) {
     el.setAttribute("data-status", STATUS[status]);
     mount(body,
       h("h3", {}, `Claim ${c.id}`, h("span", { class: "badge" }, STATUS[status])),
+      h("p", { class: "claim-policy" }, `On policy ${c.record.policyId}${c.vehicle ? `, vehicle ${c.vehicle}` : ""}.`),
       progress(STEPS, stepOf(r)),
       h("p", { class: "summary" }, summary),
       h("p", { class: "next-step" }, nextStep(c)),
@@ -532,6 +589,8 @@ export async function claimantView(view) {
     const [products, policies, claims, credit] = await Promise.all([
       listProducts(snap), myPolicies(snap, address), claimRecords(snap, address), snap.desk.credits(address)]);
     productsById = new Map(products.map((p) => [String(p.id), p]));
+    const commitments = new Map(policies.map((p) => [String(p.id), p.insuredObject]));
+    for (const c of claims) c.vehicle = vehicleOf(commitments.get(String(c.record.policyId))); // claims name their vehicle
     reconcile(productList, products, { id: (p) => p.id, create: productCard,
       empty: () => h("li", { class: "empty" }, "No products yet: an insurer has to create one.") });
     reconcile(policyList, policies, { id: (p) => p.id, create: (p) => policyCard(p, productOf),

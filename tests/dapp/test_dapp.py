@@ -165,6 +165,12 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
         # the list reads the purchase's block at once, not a cached answer from before it
         expect(page.locator("li.policy")).to_have_count(count, timeout=PROMPT_MS)
     policies = [int(p.get_attribute("data-policy")) for p in page.locator("li.policy").all()]
+    # each policy names its vehicle (kept in this browser, not on-chain) and what it pays per damage level
+    first_policy = page.locator(f'li.policy[data-policy="{policies[0]}"]')
+    expect(first_policy.locator(".insured")).to_have_text("Insures vehicle BROWSER-VIN-1.")
+    first_policy.locator("details.pays summary").click()
+    sedan = first_policy.locator("details.pays tr", has_text="sedan")
+    expect(sedan).to_contain_text("0.1 ETH")  # minor: the 0.2 ETH estimate less the 0.1 ETH deductible
     covers = [cover_left(page, manager, policy) for policy in policies]
 
     # the screen follows new blocks without losing what is being typed: an open claim form keeps its input and focus
@@ -183,6 +189,7 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
     submit_claim_in_browser(page, 0, photos["minor"], "0.8")
     first = newest_claim_id(stack, stack.roles.claimant)
     card = claim_card(page, first)
+    expect(card.locator(".claim-policy")).to_have_text(f"On policy {policies[0]}, vehicle BROWSER-VIN-1.")
     expect(card).to_have_attribute("data-status", "resolved", timeout=TIMEOUT_MS)
     assert manager.claim(first)["payout"] == ETH // 10  # sedan minor repair 0.2 ETH less the 0.1 ETH deductible
     assert cover_left(page, manager, policies[0]) == covers[0] - ETH // 10  # the payout shows on the policy too
