@@ -33,8 +33,9 @@ function productCard(first) {
   const buy = async (event) => {
     event.preventDefault();
     const insured = vehicle.value.trim();
+    vehicleError.textContent = "";
     if (!insured) {
-      notice("Enter the insured vehicle's id (its VIN or plate) before buying.", "error");
+      vehicleError.textContent = "Enter the insured vehicle's id (its VIN or plate) before buying.";
       vehicle.focus();
       return;
     }
@@ -45,7 +46,8 @@ function productCard(first) {
     if (receipt) rememberVehicle(commitment, insured);
     if (receipt && vehicle.value.trim() === insured) vehicle.value = "";
   };
-  const form = h("form", { class: "inline", onsubmit: buy }, field("Insured vehicle id", vehicle, "the chain stores only a commitment salted by your wallet's signature"), button);
+  const vehicleError = h("p", { class: "error", role: "alert" });
+  const form = h("form", { class: "inline", onsubmit: buy, novalidate: true }, field("Insured vehicle id", vehicle, "the chain stores only a commitment salted by your wallet's signature"), vehicleError, button);
   const el = h("li", { class: "card product", "data-product": String(p.id) }, info, form);
   const update = (next) => {
     p = next;

@@ -44,10 +44,12 @@ export function eth(wei) {
   return `${negative ? "-" : ""}${text} ETH`;
 }
 
-/** A chain timestamp as UTC date and time. */
+/** A chain timestamp in the reader's own time zone, named (the chain counts in UTC seconds; on the demo chain its
+ * clock is not the wall clock's, so the date can be far from today's). */
 export function when(seconds) {
   if (!seconds) return "-";
-  return new Date(Number(seconds) * 1000).toISOString().replace("T", " ").slice(0, 16) + " UTC";
+  return new Date(Number(seconds) * 1000).toLocaleString(undefined,
+    { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
 }
 
 /** The first n characters of a long hex string or value, marked as shortened. */

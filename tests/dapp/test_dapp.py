@@ -515,6 +515,32 @@ def test_default_views_show_no_codes_or_jargon__confidence_in_percent(page, stac
     assert page.problems == []
 
 
+def test_times_in_the_users_local_time(browser, stack):
+    """Chain times read in the reader's own time zone, named; the page's clock zone is the person's, not UTC."""
+    context = browser.new_context(timezone_id="America/Chicago", locale="en-US")
+    try:
+        tab = context.new_page()
+        open_app(tab, stack)
+        text = tab.evaluate("async () => (await import('/app/ui.js')).when(1551657600)")  # 2019-03-04 00:00 UTC
+        assert text == "Mar 3, 2019, 06:00 PM CST", text
+    finally:
+        context.close()
+
+
+def test_errors_sit_next_to_the_field__vehicle_id(page, stack):
+    """Buying without a vehicle id says so beside the field, not at the top of the page."""
+    product_id = create_product_directly(stack)
+    open_app(page, stack)
+    choose_account(page, "claimant 2")
+    page.goto(stack.url + "#/claimant")
+    product = page.locator(f'li.product[data-product="{product_id}"]')
+    product.locator('button[type="submit"]').click()
+    expect(product.locator(".error")).to_have_text("Enter the insured vehicle's id (its VIN or plate) before buying.")
+    expect(product.locator('input[name="insured"]')).to_be_focused()
+    expect(page.locator("#notices .notice")).to_have_count(0)
+    assert page.problems == []
+
+
 def test_amounts_in_eth_accept_a_decimal_comma(page, stack):
     """0,7 and 0.7 are the same amount; a thousands separator is refused in words."""
     open_app(page, stack)
