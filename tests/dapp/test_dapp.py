@@ -541,6 +541,46 @@ def test_errors_sit_next_to_the_field__vehicle_id(page, stack):
     assert page.problems == []
 
 
+def tab_to(page, selector: str, limit: int = 300) -> None:
+    """Press Tab (only) until the focused element matches `selector`, as a keyboard user moves through the page."""
+    for _ in range(limit):
+        if page.evaluate("s => document.activeElement?.matches(s) ?? false", selector):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"{selector} cannot be reached with the Tab key")
+
+
+def test_claimant_main_task_with_the_keyboard_alone(page, stack, photos):
+    """Buy a policy and file a claim with only Tab, typing and Enter (the photos go to the focused file input)."""
+    product_id = create_product_directly(stack)
+    open_app(page, stack)
+    choose_account(page, "claimant 2")
+    page.goto(stack.url + "#/claimant")
+    product = f'li.product[data-product="{product_id}"]'
+    expect(page.locator(product)).to_be_visible(timeout=TIMEOUT_MS)
+    page.locator("body").focus()
+    tab_to(page, f'{product} input[name="insured"]')
+    page.keyboard.type("KEYBOARD-VIN")
+    owned = page.locator("li.policy").count()
+    transaction(page, "Buy policy", lambda: page.keyboard.press("Enter"))
+    expect(page.locator("li.policy")).to_have_count(owned + 1, timeout=PROMPT_MS)
+    policy_id = max(int(p.get_attribute("data-policy")) for p in page.locator("li.policy").all())
+    policy = f'li.policy[data-policy="{policy_id}"]'
+    expect(page.locator(policy)).to_contain_text("Insures vehicle KEYBOARD-VIN.", timeout=PROMPT_MS)
+    tab_to(page, f"{policy} button.new-claim")
+    page.keyboard.press("Enter")
+    tab_to(page, f'{policy} input[name="photos"]')
+    # the operating system's file dialog is not the page's: headless Chromium opened none on a key press here, so
+    # the files are handed to the focused input directly, as that dialog would
+    page.locator(f'{policy} input[name="photos"]').set_input_files([str(p) for p in photos["minor"]])
+    expect(page.locator(f"{policy} .previews li")).to_have_count(len(photos["minor"]))
+    tab_to(page, f'{policy} input[name="amount"]')
+    page.keyboard.type("0,5")
+    tab_to(page, f'{policy} form.claim-form button[type="submit"]')
+    transaction(page, "Submit claim", lambda: page.keyboard.press("Enter"))
+    assert page.problems == []
+
+
 def test_amounts_in_eth_accept_a_decimal_comma(page, stack):
     """0,7 and 0.7 are the same amount; a thousands separator is refused in words."""
     open_app(page, stack)
