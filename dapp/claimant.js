@@ -273,7 +273,7 @@ async function claimForm(policyNow, product, onDone) {
   let files = [];
   const previews = h("ul", { class: "previews", "aria-label": "selected photos" });
   const photoError = h("p", { class: "error", role: "alert", id: "photo-error" });
-  const fileInput = h("input", { type: "file", name: "photos", multiple: true, accept: state.config.limits.photoTypes.join(",") });
+  const fileInput = h("input", { type: "file", name: "photos", multiple: true, accept: state.config.limits.photoTypes.join(","), "aria-label": "choose photos" });
   const setFiles = (list) => {
     const chosen = (files = [...list]);
     photoError.textContent = checkPhotos(files) || "";
@@ -285,8 +285,9 @@ async function claimForm(policyNow, product, onDone) {
   let saveDraft = () => {}; // set once the form exists (keepDraft): a reload keeps what was typed and chosen
   const draft = draftKey(state.wallet.address, policy.id);
   fileInput.addEventListener("change", () => setFiles(fileInput.files));
-  const drop = h("div", { class: "drop", tabindex: "0", role: "button", "aria-label": "drop photos here or press Enter to choose files",
-    onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); fileInput.click(); } },
+  // a drop target for the mouse; the file input inside it is the keyboard's way (an interactive element may not
+  // hold another, so the zone itself is a labelled group, not a button)
+  const drop = h("div", { class: "drop", role: "group", "aria-label": "photos of the damage",
     ondragover: (e) => { e.preventDefault(); drop.classList.add("over"); },
     ondragleave: () => drop.classList.remove("over"),
     ondrop: (e) => { e.preventDefault(); drop.classList.remove("over"); setFiles(e.dataTransfer.files); } },

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from oracle.chain.deploy import DAY, ETH, buy_policy, create_product
 from oracle.dev.demo import confident_photos, default_photo_root
 from oracle.dev.stack import insured_object_of, person_reader, product_defaults
+from oracle.domain import REPO_ROOT
 from oracle.explain.evidence import load_manifest
 from oracle.settings import load_settings
 from tests.dapp.conftest import screenshot
@@ -579,6 +580,43 @@ def test_claimant_main_task_with_the_keyboard_alone(page, stack, photos):
     tab_to(page, f'{policy} form.claim-form button[type="submit"]')
     transaction(page, "Submit claim", lambda: page.keyboard.press("Enter"))
     assert page.problems == []
+
+
+AXE = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def test_accessibility__no_serious_or_critical_axe_violations_on_each_role_screen(browser, stack, photos):
+    """axe-core (npm), injected into each role's main screen with its forms open, finds nothing serious or critical."""
+    product_id = create_product_directly(stack)
+    buy_policy(stack.system.manager, stack.roles.second_claimant, product_id, keccak(b"AXE-VIN"))
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)  # to inject axe
+    try:
+        tab = context.new_page()
+        open_app(tab, stack)
+        found = {}
+        for role, screen, ready in (
+            ("claimant 2", "claimant", "li.policy"),
+            ("insurer", "insurer", "form.product-form"),
+            ("arbitration panel 1", "arbitrator", "#disputes li"),
+        ):
+            choose_account(tab, role)
+            tab.goto(stack.url + f"#/{screen}")
+            expect(tab.locator(ready).first).to_be_visible(timeout=TIMEOUT_MS)
+            if screen == "claimant":
+                tab.locator("li.policy").last.locator("button.new-claim").click()
+                expect(tab.locator("form.claim-form")).to_be_visible()
+            tab.add_script_tag(path=str(AXE))
+            violations = tab.evaluate(
+                """async () => (await axe.run(document, { resultTypes: ["violations"] })).violations
+                  .filter((v) => v.impact === "serious" || v.impact === "critical")
+                  .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("; ")}`)
+                """
+            )
+            if violations:
+                found[screen] = violations
+        assert not found, found
+    finally:
+        context.close()
 
 
 def test_amounts_in_eth_accept_a_decimal_comma(page, stack):
