@@ -66,12 +66,47 @@ function exifWords(exif) {
   return ` Camera metadata: ${known.map(([k, v]) => `${k} ${v}`).join(", ")}.`;
 }
 
+/** A full-size viewer of one photo in a modal dialog: zoom in and out, and its heat map shown in the photo's place
+ * and hidden again; Escape or Close shuts it. */
+export function openViewer(photo, heat, title) {
+  const img = h("img", { class: "viewed", alt: photo.alt, src: photo.src, "data-zoom": "1" });
+  let zoom = 1;
+  let heatOn = false;
+  const setZoom = (z) => {
+    zoom = Math.min(4, Math.max(1, z));
+    img.style.width = `${zoom * 100}%`;
+    img.dataset.zoom = String(zoom);
+  };
+  const heatButton = heat?.src ? h("button", { type: "button", class: "toggle-heat", "aria-pressed": "false", onclick: () => {
+    heatOn = !heatOn;
+    img.src = heatOn ? heat.src : photo.src;
+    img.alt = heatOn ? heat.alt : photo.alt;
+    heatButton.setAttribute("aria-pressed", String(heatOn));
+    heatButton.textContent = heatOn ? "Hide the heat map" : "Show the heat map";
+  } }, "Show the heat map") : null;
+  const dialog = h("dialog", { class: "viewer", "aria-label": title },
+    h("div", { class: "viewer-bar" }, h("strong", {}, title), heatButton,
+      h("button", { type: "button", class: "zoom-in", onclick: () => setZoom(zoom + 0.5) }, "Zoom in"),
+      h("button", { type: "button", class: "zoom-out", onclick: () => setZoom(zoom - 0.5) }, "Zoom out"),
+      h("button", { type: "button", class: "close-viewer", onclick: () => dialog.close() }, "Close")),
+    h("div", { class: "viewer-frame" }, img));
+  dialog.addEventListener("close", () => dialog.remove());
+  document.body.append(dialog);
+  dialog.showModal();
+  return dialog;
+}
+
 function photoFinding(f, names, evidence) {
   const label = f.damaged ? `${f.severity} damage` : "no damage seen";
+  const title = `Photo ${f.index + 1}`;
+  const photo = evidencePhoto(f.cid, evidence, `claim photo ${f.index + 1} (${names[f.index] || f.cid})`);
+  const heat = f.heatmapCid ? heatMap(f.heatmapCid, evidence, `heat map of what the model looked at in photo ${f.index + 1}`) : null;
+  const view = photo.tagName === "IMG"
+    ? h("button", { type: "button", class: "view-photo", onclick: () => openViewer(photo, heat, `${title}: ${label}`) }, `View ${title.toLowerCase()} full size`)
+    : null;
   return h("figure", { class: "finding" },
-    h("div", { class: "pair" },
-      evidencePhoto(f.cid, evidence, `claim photo ${f.index + 1} (${names[f.index] || f.cid})`),
-      f.heatmapCid ? heatMap(f.heatmapCid, evidence, `heat map of what the model looked at in photo ${f.index + 1}`) : null),
+    h("div", { class: "pair" }, photo, heat),
+    view,
     h("figcaption", {},
       h("strong", {}, `Photo ${f.index + 1}: ${label}`),
       ` - the model says ${f.label} with ${pct(f.confidenceBps)} confidence; probability of any damage ${pct(f.damageBps)}.`,

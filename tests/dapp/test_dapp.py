@@ -250,6 +250,23 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
             expect(photos.first).to_have_attribute("data-opened", "true", timeout=TIMEOUT_MS)
             expect(dispute.locator(".explanation")).to_be_visible(timeout=TIMEOUT_MS)
             shows_no_jargon(page, "arbitrator")
+            # a photo full size: zoom, and its heat map shown in its place and hidden again
+            finding = dispute.locator(".finding").first
+            expect(finding.locator('img[data-opened="true"]')).to_have_count(2, timeout=TIMEOUT_MS)
+            finding.locator("button.view-photo").click()
+            viewer = page.locator("dialog.viewer")
+            expect(viewer).to_be_visible()
+            shown = viewer.locator("img.viewed")
+            photo_src = shown.get_attribute("src")
+            viewer.locator("button.zoom-in").click()
+            expect(shown).to_have_attribute("data-zoom", "1.5")
+            viewer.locator("button.toggle-heat").click()
+            expect(shown).to_have_attribute("alt", re.compile("^heat map"))
+            assert shown.get_attribute("src") != photo_src
+            viewer.locator("button.toggle-heat").click()
+            expect(shown).to_have_attribute("src", photo_src)
+            page.keyboard.press("Escape")
+            expect(viewer).to_have_count(0)
             dispute.locator("button.replay").click()
             expect(dispute.locator("[data-match]")).to_have_attribute("data-match", "true", timeout=TIMEOUT_MS)
             expect(dispute.locator("table.replay")).to_contain_text("REJECT (3)")  # decisions by name, not code
