@@ -2,7 +2,7 @@
 # layers; each layer has its own stamp and re-runs only when its inputs change (or its folder is deleted):
 #
 #   serving set   .venv/.stamp-serve        pip install -e .               pyproject.toml
-#                 node_modules/.stamp-npm   npm ci (anvil, ethers)         package.json, package-lock.json
+#                 node_modules/.stamp-npm   npm ci (anvil, ethers, axe-core) package.json, package-lock.json
 #                 .build/.stamp-compile     ape compile                    contracts/, ape-config.yaml, serving set
 #   test set      .venv/.stamp-test         pip install -e '.[dev,train]'  serving set (+ ruff, mypy in dev)
 #                 tests/contracts/solidity/node_modules/.stamp-npm  npm ci (solcjs, tests only)  its package files
@@ -70,7 +70,7 @@ $(STAMP_TRAIN): $(STAMP_SERVE)
 	touch $@
 
 $(STAMP_NPM): package.json package-lock.json
-	@echo "==> anvil and the dApp's ethers from npm"
+	@echo "==> anvil, the dApp's ethers and the browser tests' axe-core from npm"
 	npm ci --no-audit --no-fund
 	anvil --version | head -1
 	touch $@

@@ -1,6 +1,6 @@
 // Arbitrator: the queue of disputed and escalated claims, each with its photos, explanation, the parties'
 // ERC-1497 evidence, a replay of the decision, and ruling buttons that say what each ruling pays.
-import { DECISION, RULINGS, describeError, followScreen, send, state } from "./chain.js";
+import { DECISION, DECISION_WORDS, RULINGS, describeError, followScreen, send, state } from "./chain.js";
 import { evidencePhoto, fetchByHash, fetchManifest, renderExplanation } from "./explain.js";
 import { KEY_GRANTS_TYPE, claimKey, keyStatus } from "./keys.js";
 import { toHex } from "./seal.js";
@@ -141,7 +141,7 @@ function disputeCard(first) {
       .catch((error) => mount(explanation, h("p", { class: "error" }, error.message)));
   }
   const el = h("li", { class: "card dispute", "data-claim": String(item.id) }, facts, photosEl,
-    h("h4", {}, "Evidence submitted by the parties (ERC-1497)"), evidenceEl,
+    h("h4", {}, "Evidence submitted by the parties"), evidenceEl,
     h("div", { class: "actions" },
       item.decided ? h("button", { type: "button", class: "replay", onclick: () => evidence.then((ev) => replay(item, ev.error ? {} : ev, replayOut)).catch((e) => mount(replayOut, h("p", { class: "error" }, describeError(e)))) }, "Replay decision") : null),
     replayOut, rulings, explanation);
@@ -151,19 +151,35 @@ function disputeCard(first) {
     mount(facts,
       h("h3", {}, `Claim ${item.id}, dispute ${item.disputeId} (${item.kind} by ${short(item.by, 10)})`),
       h("p", {}, item.decided
-        ? `Oracle decision ${DECISION[Number(item.decided.decision)]}, payout ${eth(item.decided.payout)}; claimed ${eth(item.record.claimedAmount)}.`
+        ? `The oracle's decision: ${DECISION_WORDS[Number(item.decided.decision)]}, paying ${eth(item.decided.payout)}; claimed ${eth(item.record.claimedAmount)}.`
         : `Escalated without an oracle decision; claimed ${eth(item.record.claimedAmount)}.`),
       s ? h("p", { class: "hint" }, `Incident ${when(s.incidentTime)} at ${(Number(s.latitudeE6) / 1e6).toFixed(4)}, ${(Number(s.longitudeE6) / 1e6).toFixed(4)}.`) : null);
     mount(evidenceEl, item.evidence.length ? item.evidence.map(evidenceEntry) : h("li", {}, "none"));
-    const { disputeId } = item;
+    paintRulings();
+  };
+  let choice = null; // the ruling chosen and waiting for its confirmation
+  const paintRulings = () => {
     mount(rulings,
       item.onPanel ? (item.voted ? h("p", {}, "You have voted on this dispute.") : null) : h("p", { class: "hint" }, "Only panel members can rule; choose a panel account."),
       RULINGS.map((r, i) => h("button", {
-        type: "button", class: `rule rule-${r.code}`, disabled: !item.onPanel || item.voted ? true : null,
-        onclick: () => send(`Rule on claim ${item.id}: ${r.name}`, ({ panel }) => panel.vote(disputeId, r.code)),
-      }, `${r.name}: pays ${eth(rulingPays(item, r.code))} (${item.tallies[i] ?? 0n} of ${item.quorum} votes)`)));
+        type: "button", class: `rule rule-${r.code}`, disabled: !item.onPanel || item.voted ? true : null, "aria-pressed": String(choice === r),
+        onclick: () => { choice = r; paintRulings(); rulings.querySelector(".confirm-vote")?.focus(); },
+      }, `${r.name}: pays ${eth(rulingPays(item, r.code))} (${item.tallies[i] ?? 0n} of ${item.quorum} votes)`)),
+      choice && item.onPanel && !item.voted ? voteConfirmation(item, choice, () => { choice = null; paintRulings(); }) : null);
   };
   return { el, update };
+}
+
+/** The step before a vote: what the chosen ruling pays, that the vote cannot be taken back, and who decides; answers
+ * the element with a confirm and a cancel button. */
+function voteConfirmation(item, ruling, cancel) {
+  return h("div", { class: "confirm", role: "group", "aria-label": `confirm your vote on claim ${item.id}` },
+    h("p", {}, `You vote "${ruling.name}": the claimant would receive ${eth(rulingPays(item, ruling.code))} (claimed ` +
+      `${eth(item.record.claimedAmount)}). A vote cannot be changed; the panel rules when ${item.quorum} members agree.`),
+    h("button", { type: "button", class: "confirm-vote", onclick: () =>
+      send(`Rule on claim ${item.id}: ${ruling.name}`, ({ panel }) => panel.vote(item.disputeId, ruling.code)).then(cancel) },
+    `Confirm my vote: ${ruling.name}`),
+    h("button", { type: "button", class: "cancel", onclick: cancel }, "Choose again"));
 }
 
 /** What a dispute card shows that can change: it is redrawn only when this does. */

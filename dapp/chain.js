@@ -9,12 +9,19 @@ export let STATUS = []; // a claim's status in words, by the contract's status c
 export let DECISION = []; // a decision's name by its code (0, no decision yet, is "-")
 export let PERILS = []; // peril names by bit index of a product's peril mask
 export let RULINGS = []; // [{code, name}]: the rulings a panel may give
+export let DECISION_WORDS = []; // a decision in words by its code ("sent to a person for review" for REFER)
+export let RULE_WORDS = {}; // a fired rule's outcome (REJECT, REFER, INFO) in words
 
 function takeConstants(constants) {
   if (!constants) throw new Error("the gateway's configuration carries no domain constants; update the gateway");
   STATUS = constants.statuses;
   DECISION = ["-"];
-  for (const [name, code] of Object.entries(constants.decisions)) DECISION[code] = name;
+  DECISION_WORDS = ["-"];
+  for (const [name, code] of Object.entries(constants.decisions)) {
+    DECISION[code] = name;
+    DECISION_WORDS[code] = constants.decisionWords[name];
+  }
+  RULE_WORDS = constants.ruleOutcomeWords;
   PERILS = constants.perils;
   RULINGS = constants.rulings;
 }
@@ -161,10 +168,11 @@ export function describeError(error) {
 
 /**
  * Send one transaction: check the network, show it pending, then confirmed or failed with the reason.
- * `build(contracts)` returns the pending transaction promise. Returns the receipt, or null on failure.
+ * `build(contracts)` returns the pending transaction promise; `anchor` (the button pressed) gets the status beside it
+ * too. Returns the receipt, or null on failure.
  */
-export async function send(label, build) {
-  const status = txStatus(label);
+export async function send(label, build, anchor = null) {
+  const status = txStatus(label, anchor);
   const problem = networkProblem();
   if (problem) {
     status.failed(problem);

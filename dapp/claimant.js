@@ -1,7 +1,8 @@
 // Claimant: buy a policy, submit a claim with photos, follow it live, read the explanation, dispute, withdraw.
-import { DECISION, PERILS, STATUS, chainTime, contracts, describeError, ethers, followScreen, send, snapshot, state } from "./chain.js";
+import { DECISION, DECISION_WORDS, PERILS, STATUS, chainTime, contracts, describeError, ethers, followScreen, send, snapshot, state } from "./chain.js";
 import { fetchByHash, fetchManifest, renderExplanation } from "./explain.js";
 import { claimKey as evidenceKey, insuredObject, panelReaders, productReaders, sealForReaders, shareClaimKey } from "./keys.js";
+import { clearDraft, draftKey, hasDraft, keepDraft } from "./drafts.js";
 import { eth, field, h, mount, mountIfChanged, notice, parseEth, progress, reconcile, short, signature, when } from "./ui.js";
 
 const STEPS = ["Submitted", "Decided", "Window / dispute", "Resolved", "Paid"];
@@ -32,17 +33,21 @@ function productCard(first) {
   const buy = async (event) => {
     event.preventDefault();
     const insured = vehicle.value.trim();
+    vehicleError.textContent = "";
     if (!insured) {
-      notice("Enter the insured vehicle's id (its VIN or plate) before buying.", "error");
+      vehicleError.textContent = "Enter the insured vehicle's id (its VIN or plate) before buying.";
       vehicle.focus();
       return;
     }
     const { id, premium } = p;
+    const commitment = await insuredObject(insured);
     const receipt = await send(`Buy policy on product ${id}`, async ({ manager }) =>
-      manager.buyPolicy(id, await insuredObject(insured), { value: premium }));
+      manager.buyPolicy(id, commitment, { value: premium }));
+    if (receipt) rememberVehicle(commitment, insured);
     if (receipt && vehicle.value.trim() === insured) vehicle.value = "";
   };
-  const form = h("form", { class: "inline", onsubmit: buy }, field("Insured vehicle id", vehicle, "the chain stores only a commitment salted by your wallet's signature"), button);
+  const vehicleError = h("p", { class: "error", role: "alert" });
+  const form = h("form", { class: "inline", onsubmit: buy, novalidate: true }, field("Insured vehicle id", vehicle, "the chain stores only a commitment salted by your wallet's signature"), vehicleError, button);
   const el = h("li", { class: "card product", "data-product": String(p.id) }, info, form);
   const update = (next) => {
     p = next;
@@ -62,7 +67,46 @@ function productCard(first) {
 async function myPolicies(snap, address) {
   const { manager } = snap;
   const logs = await snap.events(manager, manager.filters.PolicyPurchased(null, null, address));
-  return Promise.all(logs.map(async (log) => ({ id: log.args.policyId, ...(await manager.policy(log.args.policyId)).toObject() })));
+  return Promise.all(logs.map(async (log) => ({ id: log.args.policyId, insuredObject: log.args.insuredObject,
+    ...(await manager.policy(log.args.policyId)).toObject() })));
+}
+
+const VEHICLES_KEY = "claims-oracle.vehicles"; // insured-object commitment -> the vehicle id typed, on this device only
+
+/** Remember, in this browser only, which vehicle id a policy's on-chain commitment stands for. */
+function rememberVehicle(commitment, vehicleId) {
+  const known = JSON.parse(localStorage.getItem(VEHICLES_KEY) || "{}");
+  known[String(commitment).toLowerCase()] = vehicleId;
+  localStorage.setItem(VEHICLES_KEY, JSON.stringify(known));
+}
+
+/** The vehicle id this browser remembers for a commitment, or null. */
+function vehicleOf(commitment) {
+  try {
+    return JSON.parse(localStorage.getItem(VEHICLES_KEY) || "{}")[String(commitment).toLowerCase()] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** What a policy on `product` pays for each vehicle class and damage level under its terms' cost schedule (the
+ * repair estimate, less the deductible, at most the cover left), as a table behind a toggle; null without terms. */
+async function payoutTable(product, coverLeft) {
+  const terms = await fetchByHash(product.termsHash).catch(() => null);
+  if (!terms?.costSchedule) return null;
+  const levels = state.config.constants.severities;
+  const deductible = terms.deductible?.applies && BigInt(terms.deductible.minimum) > BigInt(product.deductible)
+    ? BigInt(terms.deductible.minimum) : BigInt(product.deductible);
+  const pays = (estimate) => {
+    const net = BigInt(estimate) > deductible ? BigInt(estimate) - deductible : 0n;
+    return net < BigInt(coverLeft) ? net : BigInt(coverLeft);
+  };
+  return h("details", { class: "pays" }, h("summary", {}, "What this policy pays for each damage level"),
+    h("div", { class: "table-wrap" }, h("table", {},
+      h("caption", {}, `The repair estimate less the ${eth(deductible)} deductible, at most the cover left; a claim is paid at most what it claims.`),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Vehicle"), levels.map((l) => h("th", { scope: "col" }, `${l} damage`)))),
+      h("tbody", {}, Object.entries(terms.costSchedule).map(([vehicleClass, costs]) => h("tr", {},
+        h("th", { scope: "row" }, vehicleClass), levels.map((l) => h("td", {}, costs[l] === undefined ? "-" : eth(pays(costs[l]))))))))));
 }
 
 /** A policy with its cover left; its claim form, once opened, stays open (with its input) while the policy updates. */
@@ -86,12 +130,28 @@ function policyCard(first, productOf) {
       opening = false;
     }
   };
+  const insuredEl = h("p", { class: "insured" });
+  const paysEl = h("div");
+  let paysKey = null;
+  const showInsured = (policy) => {
+    const vehicleId = vehicleOf(policy.insuredObject);
+    insuredEl.textContent = vehicleId ? `Insures vehicle ${vehicleId}.`
+      : "Insures the vehicle whose id you gave when buying (this browser does not know it; the chain keeps only a salted commitment).";
+    const product = productOf(policy.productId);
+    const key = `${policy.productId}:${policy.remainingCoverage}`;
+    if (product && key !== paysKey) {
+      paysKey = key;
+      payoutTable(product, policy.remainingCoverage).then((table) => mount(paysEl, table));
+    }
+  };
   const el = h("li", { class: "card policy", "data-policy": String(p.id) },
-    h("h3", {}, `Policy ${p.id}`), summary, h("button", { type: "button", class: "new-claim", onclick: open }, "Submit a claim"), slot);
+    h("h3", {}, `Policy ${p.id}`), insuredEl, summary, paysEl, h("button", { type: "button", class: "new-claim", onclick: open }, "Submit a claim"), slot);
+  if (hasDraft(draftKey(state.wallet.address, p.id))) open(); // a claim half filled before a reload opens again
   const update = (next) => {
     p = next;
     summary.textContent = `Product ${p.productId}; cover left ${eth(p.remainingCoverage)}; valid ${when(p.start)} to ${when(p.end)}; ` +
       `${p.claimCount} claim(s).`;
+    showInsured(p);
   };
   return { el, update };
 }
@@ -109,13 +169,48 @@ function checkPhotos(files) {
   const { maxPhotos, maxPhotoBytes, photoTypes } = state.config.limits;
   if (!files.length) return "Add at least one photo of the damage.";
   if (files.length > maxPhotos) return `${files.length} photos is more than the ${maxPhotos} a claim may carry.`;
-  for (const file of files) {
-    if (!photoTypes.includes(file.type)) return `"${file.name}" is not a JPEG, PNG or WebP photo (it is ${file.type || "of unknown type"}).`;
+  for (const [i, file] of files.entries()) {
+    if (file.type && !photoTypes.includes(file.type)) return `Photo ${i + 1}, "${file.name}", is not a JPEG, PNG or WebP photo.`;
     if (file.size > maxPhotoBytes) {
-      return `"${file.name}" is ${(file.size / 1048576).toFixed(1)} MB; photos may be at most ${(maxPhotoBytes / 1048576).toFixed(0)} MB each.`;
+      return `Photo ${i + 1}, "${file.name}" is ${(file.size / 1048576).toFixed(1)} MB; photos may be at most ${(maxPhotoBytes / 1048576).toFixed(0)} MB each.`;
     }
   }
   return null;
+}
+
+/** What a file really is, by its first bytes and the gateway's file signatures: {words, mediaType} or null. */
+async function sniffFile(file) {
+  const head = new Uint8Array(await file.slice(0, 16).arrayBuffer());
+  const hex = Array.from(head, (b) => b.toString(16).padStart(2, "0")).join("");
+  return state.config.constants.fileSignatures
+    .find((s) => s.parts.every(([offset, magic]) => hex.startsWith(magic, offset * 2))) ?? null;
+}
+
+/** The first photo whose bytes are no JPEG, PNG or WebP (whatever its name says), in words with its number from 1. */
+async function sniffPhotos(files) {
+  const { photoTypes } = state.config.limits;
+  for (const [i, file] of files.entries()) {
+    const found = await sniffFile(file);
+    if (found?.mediaType && photoTypes.includes(found.mediaType)) continue;
+    const what = found ? `is ${found.words}` : "is not a photo this page can read";
+    const way = found?.words.includes("HEIC")
+      ? "Set the camera to \"Most Compatible\" (JPEG) or share the photo as JPEG, then add it again."
+      : "Choose the JPEG, PNG or WebP photo itself.";
+    return `Photo ${i + 1}, "${file.name}", ${what}, not a JPEG, PNG or WebP photo, whatever its name says. ${way}`;
+  }
+  return null;
+}
+
+/** On a phone, a button that opens the camera and adds each photo taken to those already chosen. */
+function cameraInput(add) {
+  const camera = h("input", { type: "file", name: "camera", accept: state.config.limits.photoTypes.join(","), capture: "environment", class: "camera" });
+  camera.addEventListener("change", () => { add([...camera.files]); camera.value = ""; });
+  return h("label", { class: "camera-button" }, "Take a photo ", camera);
+}
+
+/** Everything wrong with a set of photos, checked in this page before anything is uploaded, or null. */
+async function photoProblem(files) {
+  return checkPhotos(files) ?? (await sniffPhotos(files));
 }
 
 async function upload(file) {
@@ -143,6 +238,33 @@ async function sealedEvidence(files, policy, product, vehicleClass, place) {
   return evidence;
 }
 
+/** The incident time a new claim starts with: an hour ago by the chain's clock, but never before the policy's
+ * start (a policy bought in the newest block starts at the chain's current time, so that is the default then). */
+export function defaultIncidentTime(start, now) {
+  return Math.max(start, Math.min(now, now - 3600));
+}
+
+/** Seconds since the epoch as a datetime-local value in UTC, with seconds only when they are not zero. */
+export function incidentInputValue(seconds) {
+  const text = new Date(seconds * 1000).toISOString().slice(0, 19);
+  return text.endsWith(":00") ? text.slice(0, 16) : text;
+}
+
+/** A chain time in UTC to the second, so two times in the same minute never read the same. */
+function whenExact(seconds) {
+  return new Date(Number(seconds) * 1000).toISOString().replace("T", " ").slice(0, 19) + " UTC";
+}
+
+/** The typed incident time (UTC) in seconds, or a sentence saying why a claim cannot carry it. */
+export function checkIncidentTime(value, start, now) {
+  const text = String(value || "");
+  const seconds = Math.floor(Date.parse(text + (text.length === 16 ? ":00Z" : "Z")) / 1000);
+  if (!text || !Number.isFinite(seconds)) throw new Error("Incident time is not a date and time.");
+  if (seconds > now) throw new Error(`Incident time ${whenExact(seconds)} is after the chain's current time (${whenExact(now)}).`);
+  if (seconds < start) throw new Error(`Incident time ${whenExact(seconds)} is before the policy started (${whenExact(start)}).`);
+  return seconds;
+}
+
 /** The claim form of a policy; `policyNow()` gives the policy as of the newest block the screen has read. */
 async function claimForm(policyNow, product, onDone) {
   const policy = policyNow();
@@ -151,23 +273,27 @@ async function claimForm(policyNow, product, onDone) {
   let files = [];
   const previews = h("ul", { class: "previews", "aria-label": "selected photos" });
   const photoError = h("p", { class: "error", role: "alert", id: "photo-error" });
-  const fileInput = h("input", { type: "file", name: "photos", multiple: true, accept: state.config.limits.photoTypes.join(",") });
+  const fileInput = h("input", { type: "file", name: "photos", multiple: true, accept: state.config.limits.photoTypes.join(","), "aria-label": "choose photos" });
   const setFiles = (list) => {
-    files = [...list];
-    const problem = checkPhotos(files);
-    photoError.textContent = problem || "";
+    const chosen = (files = [...list]);
+    photoError.textContent = checkPhotos(files) || "";
+    photoProblem(chosen).then((problem) => { if (files === chosen) photoError.textContent = problem || ""; });
     mount(previews, files.map((f) => h("li", {}, h("img", { src: URL.createObjectURL(f), alt: `preview of ${f.name}` }),
       h("small", {}, `${f.name} (${Math.ceil(f.size / 1024)} KB)`))));
+    saveDraft();
   };
+  let saveDraft = () => {}; // set once the form exists (keepDraft): a reload keeps what was typed and chosen
+  const draft = draftKey(state.wallet.address, policy.id);
   fileInput.addEventListener("change", () => setFiles(fileInput.files));
-  const drop = h("div", { class: "drop", tabindex: "0", role: "button", "aria-label": "drop photos here or press Enter to choose files",
-    onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); fileInput.click(); } },
+  // a drop target for the mouse; the file input inside it is the keyboard's way (an interactive element may not
+  // hold another, so the zone itself is a labelled group, not a button)
+  const drop = h("div", { class: "drop", role: "group", "aria-label": "photos of the damage",
     ondragover: (e) => { e.preventDefault(); drop.classList.add("over"); },
     ondragleave: () => drop.classList.remove("over"),
     ondrop: (e) => { e.preventDefault(); drop.classList.remove("over"); setFiles(e.dataTransfer.files); } },
-  "Drop photos here, or choose them:", fileInput);
-  const incident = h("input", { type: "datetime-local", name: "incident", required: true, step: 60,
-    value: new Date(Math.min(now, Math.max(now - 3600, Number(policy.start) + 60)) * 1000).toISOString().slice(0, 16) });
+  "Drop photos here, or choose them:", fileInput, cameraInput((taken) => setFiles([...files, ...taken])));
+  const incident = h("input", { type: "datetime-local", name: "incident", required: true, step: 1,
+    value: incidentInputValue(defaultIncidentTime(Number(policy.start), now)) });
   const lat = h("input", { type: "number", name: "lat", required: true, step: "0.000001", min: -90, max: 90, value: "41.6" });
   const lon = h("input", { type: "number", name: "lon", required: true, step: "0.000001", min: -180, max: 180, value: "-93.6" });
   const covered = PERILS.map((name, i) => ({ name, i })).filter(({ i }) => (BigInt(product.perils) >> BigInt(i)) & 1n);
@@ -180,7 +306,7 @@ async function claimForm(policyNow, product, onDone) {
   const submit = async (event) => {
     event.preventDefault();
     formError.textContent = "";
-    const problem = checkPhotos(files);
+    const problem = await photoProblem(files);
     if (problem) { formError.textContent = problem; return; }
     let claimed, incidentTime, latE6, lonE6;
     try {
@@ -188,10 +314,7 @@ async function claimForm(policyNow, product, onDone) {
       if (claimed === 0n) throw new Error("Claimed amount must be more than zero.");
       const cover = BigInt(policyNow().remainingCoverage);
       if (claimed > cover) throw new Error(`Claimed amount is more than the remaining cover of ${eth(cover)}.`);
-      incidentTime = Math.floor(Date.parse(incident.value + ":00Z") / 1000);
-      if (!Number.isFinite(incidentTime)) throw new Error("Incident time is not a date and time.");
-      if (incidentTime > (await chainTime())) throw new Error(`Incident time is after the chain's current time (${when(await chainTime())}).`);
-      if (incidentTime < Number(policy.start)) throw new Error(`Incident time ${when(incidentTime)} is before the policy started (${when(policy.start)}).`);
+      incidentTime = checkIncidentTime(incident.value, Number(policy.start), await chainTime());
       latE6 = Math.round(Number(lat.value) * 1e6);
       lonE6 = Math.round(Number(lon.value) * 1e6);
       if (!lat.value || Math.abs(latE6) > 90e6) throw new Error("Latitude must be between -90 and 90.");
@@ -213,6 +336,7 @@ async function claimForm(policyNow, product, onDone) {
         const log = receipt.logs.map((l) => { try { return manager.interface.parseLog(l); } catch { return null; } })
           .find((l) => l?.name === "ClaimSubmitted");
         notice(`Claim ${log?.args.claimId ?? ""} submitted; the oracle committee is assessing it.`);
+        await clearDraft(draft).catch(() => {});
         onDone(); // the screen reads the new block (send announced it): the claim and the policy's count show up
       }
     } catch (error) {
@@ -221,14 +345,19 @@ async function claimForm(policyNow, product, onDone) {
       button.disabled = false;
     }
   };
-  return h("form", { class: "claim-form", onsubmit: submit, "aria-label": `new claim on policy ${policy.id}`, novalidate: true },
+  const form = h("form", { class: "claim-form", onsubmit: submit, "aria-label": `new claim on policy ${policy.id}`, novalidate: true },
     h("h3", {}, `New claim on policy ${policy.id}`), drop, photoError, previews,
     h("div", { class: "grid" },
-      field("Incident time (UTC, chain clock)", incident),
+      field("Incident time (UTC, chain clock)", incident, `from the policy's start, ${whenExact(policy.start)}, to the chain's current time`),
       field("Latitude", lat, "sealed with the photos; the chain gets only the 0.1° area"), field("Longitude", lon),
       field("Peril", peril), field("Vehicle class", vehicle, "sets the repair cost schedule the oracle applies"),
       field("Claimed amount (ETH)", amount, `at most ${eth(policy.remainingCoverage)}`)),
-    formError, h("div", { class: "actions" }, button, h("button", { type: "button", class: "cancel", onclick: onDone }, "Cancel")));
+    formError, h("div", { class: "actions" }, button, h("button", { type: "button", class: "cancel", onclick: () => {
+      clearDraft(draft).catch(() => {});
+      onDone();
+    } }, "Cancel")));
+  saveDraft = await keepDraft(form, draft, { incident, lat, lon, peril, vehicleClass: vehicle, amount }, () => files, setFiles);
+  return form;
 }
 
 async function claimRecords(snap, address) {
@@ -262,6 +391,48 @@ function stepOf(record) {
   return { 1: 0, 2: 2, 3: 2, 4: 3, 5: 4 }[s] ?? 0;
 }
 
+/** What happens next to a claim, by when, and what the claimant receives by doing nothing, in one or two sentences. */
+export function nextStep(c) {
+  const status = Number(c.record.status);
+  const payout = eth(c.decided?.payout ?? c.record.payout);
+  const windowEnds = c.decided ? Number(c.decided.windowEnds) : 0;
+  if (status === 1) {
+    return "Next: the oracle committee checks your photos, the weather and fraud signals, usually within minutes. " +
+      "If it stays silent past the product's oracle timeout, you can take the claim to the arbitration panel.";
+  }
+  if (status === 2 && c.now < windowEnds) {
+    return `If you do nothing, you receive ${payout} once the dispute window closes on ${when(windowEnds)} and the claim ` +
+      "is finalized. If you think the decision is wrong, dispute it before then: the arbitration panel then decides.";
+  }
+  if (status === 2) return `The dispute window closed on ${when(windowEnds)}: finalize the claim to receive ${payout}.`;
+  if (status === 3) {
+    return "Next: the arbitration panel decides, when a majority of its members agree; add any evidence that helps. " +
+      "If the panel rules for you, your bond comes back.";
+  }
+  if (status === 4) return BigInt(c.record.payout) > 0n ? `Decided: withdraw your ${eth(c.record.payout)} when you like.` : "Decided: the claim pays nothing.";
+  if (status === 5) return `Done: ${eth(c.record.payout)} was paid to your account.`;
+  return "";
+}
+
+/** The step before a dispute, which costs money: what it costs, what comes back, who decides next; answers the
+ * element with a confirm and a cancel button. */
+function disputeConfirmation(c, cancel) {
+  const fee = c.cost ? BigInt(c.cost.total) - BigInt(c.cost.bond) : null;
+  return h("div", { class: "confirm", role: "group", "aria-label": `confirm the dispute of claim ${c.id}` },
+    h("p", {}, c.cost
+      ? `Disputing sends ${eth(c.cost.total)} from your account: a bond of ${eth(c.cost.bond)}, returned if the panel rules ` +
+        `for you, and an arbitration fee of ${eth(fee)}. `
+      : "Disputing sends the bond and the arbitration fee from your account. ",
+    "The arbitration panel then decides instead of the oracle, when a majority of its members agree; until then the " +
+      "decision pays nothing."),
+    h("button", { type: "button", class: "dispute-confirm", onclick: () =>
+      send(`Dispute claim ${c.id}`, async ({ desk }) => {
+        const cost = await (await snapshot()).desk.disputeCost(c.id);
+        return desk.dispute(c.id, { value: cost });
+      }).then(cancel) }, c.cost ? `Dispute and pay ${eth(c.cost.total)}` : "Dispute and pay"),
+    h("button", { type: "button", class: "cancel", onclick: cancel }, "Keep the decision"));
+}
+
 /**
  * A claim as a card: its status, decision and actions are redrawn when the claim changes on-chain; its evidence form
  * (with what is typed in it) and its explanation, once opened, stay as they are.
@@ -271,6 +442,7 @@ function claimCard(first) {
   let open = false;
   let explanation = null; // the rendered explanation, fetched and hash-checked once
   let evidenceForm = null;
+  let confirming = false; // the dispute's confirmation step is open
   const body = h("div");
   const evidenceSlot = h("div");
   const details = h("div", { class: "details" });
@@ -305,11 +477,10 @@ function claimCard(first) {
     const windowEnds = c.decided ? Number(c.decided.windowEnds) : 0;
     const actions = [];
     if (status === 2 && c.now < windowEnds) {
-      actions.push(h("button", { type: "button", class: "dispute", onclick: () =>
-        send(`Dispute claim ${c.id}`, async ({ desk }) => {
-          const cost = await (await snapshot()).desk.disputeCost(c.id);
-          return desk.dispute(c.id, { value: cost });
-        }) }, "Dispute this decision"));
+      actions.push(confirming
+        ? disputeConfirmation(c, () => { confirming = false; paint(); })
+        : h("button", { type: "button", class: "dispute", onclick: () => { confirming = true; paint(); el.querySelector(".dispute-confirm")?.focus(); } },
+          "Dispute this decision"));
     }
     if (status === 3) {
       actions.push(h("button", { type: "button", class: "share-key", onclick: () => shareWithPanel(c).catch((e) => notice(describeError(e), "error")) },
@@ -325,7 +496,7 @@ function claimCard(first) {
     }
     const decision = Number(r.decision);
     let summary = `Status: ${STATUS[status]}.`;
-    if (decision) summary += ` Oracle decision: ${DECISION[decision]} with ${Number(c.decided?.confidence ?? 0) / 100}% confidence, payout ${eth(c.decided?.payout ?? r.payout)}.`;
+    if (decision) summary += ` The oracle's decision: ${DECISION_WORDS[decision]}, paying ${eth(c.decided?.payout ?? r.payout)} (${Number(c.decided?.confidence ?? 0) / 100}% sure of what it saw in the photos).`;
     if (status === 2) summary += ` Dispute window open until ${when(windowEnds)}.`;
     if (status >= 4) summary += ` Final payout ${eth(r.payout)}.`;
     const cost = c.cost ? h("p", { class: "hint dispute-cost", "data-claim": String(c.id) },
@@ -335,8 +506,10 @@ function claimCard(first) {
     el.setAttribute("data-status", STATUS[status]);
     mount(body,
       h("h3", {}, `Claim ${c.id}`, h("span", { class: "badge" }, STATUS[status])),
+      h("p", { class: "claim-policy" }, `On policy ${c.record.policyId}${c.vehicle ? `, vehicle ${c.vehicle}` : ""}.`),
       progress(STEPS, stepOf(r)),
       h("p", { class: "summary" }, summary),
+      h("p", { class: "next-step" }, nextStep(c)),
       h("p", { class: "hint" }, `Claimed ${eth(c.submitted.claimedAmount)} for ${PERILS[Number(c.submitted.peril)]} on ${when(c.submitted.incidentTime)}; evidence ${short(c.submitted.evidenceRoot, 12)}`),
       cost,
       h("div", { class: "actions" }, actions,
@@ -396,7 +569,7 @@ function evidenceSubmission(claimId) {
       error.textContent = describeError(e);
     }
   };
-  return h("details", { class: "evidence-form" }, h("summary", {}, "Add evidence for the arbitrator (ERC-1497)"),
+  return h("details", { class: "evidence-form" }, h("summary", {}, "Add evidence for the arbitrator"),
     h("form", { onsubmit: submit, novalidate: true }, field("Title", title), field("Statement", statement),
       field("Attachment (optional)", file), error, h("button", { type: "submit" }, "Publish evidence")));
 }
@@ -419,6 +592,8 @@ export async function claimantView(view) {
     const [products, policies, claims, credit] = await Promise.all([
       listProducts(snap), myPolicies(snap, address), claimRecords(snap, address), snap.desk.credits(address)]);
     productsById = new Map(products.map((p) => [String(p.id), p]));
+    const commitments = new Map(policies.map((p) => [String(p.id), p.insuredObject]));
+    for (const c of claims) c.vehicle = vehicleOf(commitments.get(String(c.record.policyId))); // claims name their vehicle
     reconcile(productList, products, { id: (p) => p.id, create: productCard,
       empty: () => h("li", { class: "empty" }, "No products yet: an insurer has to create one.") });
     reconcile(policyList, policies, { id: (p) => p.id, create: (p) => policyCard(p, productOf),

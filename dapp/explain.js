@@ -1,6 +1,6 @@
 // A decision's explanation in plain language: what the model saw (with heat maps), the weather records,
 // the fraud signals, the rules that fired and the payout arithmetic. The document is hash-checked in the browser.
-import { ethers } from "./chain.js";
+import { DECISION_WORDS, RULE_WORDS, ethers, state } from "./chain.js";
 import { fromHex, openPhoto, openPrivate } from "./seal.js";
 import { eth, h, pct, when } from "./ui.js";
 
@@ -66,12 +66,47 @@ function exifWords(exif) {
   return ` Camera metadata: ${known.map(([k, v]) => `${k} ${v}`).join(", ")}.`;
 }
 
+/** A full-size viewer of one photo in a modal dialog: zoom in and out, and its heat map shown in the photo's place
+ * and hidden again; Escape or Close shuts it. */
+export function openViewer(photo, heat, title) {
+  const img = h("img", { class: "viewed", alt: photo.alt, src: photo.src, "data-zoom": "1" });
+  let zoom = 1;
+  let heatOn = false;
+  const setZoom = (z) => {
+    zoom = Math.min(4, Math.max(1, z));
+    img.style.width = `${zoom * 100}%`;
+    img.dataset.zoom = String(zoom);
+  };
+  const heatButton = heat?.src ? h("button", { type: "button", class: "toggle-heat", "aria-pressed": "false", onclick: () => {
+    heatOn = !heatOn;
+    img.src = heatOn ? heat.src : photo.src;
+    img.alt = heatOn ? heat.alt : photo.alt;
+    heatButton.setAttribute("aria-pressed", String(heatOn));
+    heatButton.textContent = heatOn ? "Hide the heat map" : "Show the heat map";
+  } }, "Show the heat map") : null;
+  const dialog = h("dialog", { class: "viewer", "aria-label": title },
+    h("div", { class: "viewer-bar" }, h("strong", {}, title), heatButton,
+      h("button", { type: "button", class: "zoom-in", onclick: () => setZoom(zoom + 0.5) }, "Zoom in"),
+      h("button", { type: "button", class: "zoom-out", onclick: () => setZoom(zoom - 0.5) }, "Zoom out"),
+      h("button", { type: "button", class: "close-viewer", onclick: () => dialog.close() }, "Close")),
+    h("div", { class: "viewer-frame" }, img));
+  dialog.addEventListener("close", () => dialog.remove());
+  document.body.append(dialog);
+  dialog.showModal();
+  return dialog;
+}
+
 function photoFinding(f, names, evidence) {
   const label = f.damaged ? `${f.severity} damage` : "no damage seen";
+  const title = `Photo ${f.index + 1}`;
+  const photo = evidencePhoto(f.cid, evidence, `claim photo ${f.index + 1} (${names[f.index] || f.cid})`);
+  const heat = f.heatmapCid ? heatMap(f.heatmapCid, evidence, `heat map of what the model looked at in photo ${f.index + 1}`) : null;
+  const view = photo.tagName === "IMG"
+    ? h("button", { type: "button", class: "view-photo", onclick: () => openViewer(photo, heat, `${title}: ${label}`) }, `View ${title.toLowerCase()} full size`)
+    : null;
   return h("figure", { class: "finding" },
-    h("div", { class: "pair" },
-      evidencePhoto(f.cid, evidence, `claim photo ${f.index + 1} (${names[f.index] || f.cid})`),
-      f.heatmapCid ? heatMap(f.heatmapCid, evidence, `heat map of what the model looked at in photo ${f.index + 1}`) : null),
+    h("div", { class: "pair" }, photo, heat),
+    view,
     h("figcaption", {},
       h("strong", {}, `Photo ${f.index + 1}: ${label}`),
       ` - the model says ${f.label} with ${pct(f.confidenceBps)} confidence; probability of any damage ${pct(f.damageBps)}.`,
@@ -87,25 +122,51 @@ function weather(records) {
     `${r.magnitude !== null ? `, magnitude ${r.magnitude} ${r.magnitudeUnit || ""}` : ""}; match: ${r.match}; as of ${r.asOf}`)));
 }
 
-/** Render an explanation document; `evidence` says whether the claim's photos are sealed and holds their key if
- * this account has one. */
+/** The heat maps' colour scale (the nodes' own ramp, from the gateway) and what the colours do and do not mean. */
+function heatmapLegend() {
+  const ramp = state.config.constants.heatmapRamp;
+  const bar = h("span", { class: "ramp", "aria-hidden": "true" });
+  bar.style.background = `linear-gradient(to right, ${ramp.map(([stop, [r, g, b]]) => `rgb(${r} ${g} ${b}) ${stop * 100}%`).join(", ")})`;
+  return h("div", { class: "heatmap-legend" },
+    h("p", { class: "scale" }, h("span", {}, "looked at least"), bar, h("span", {}, "most")),
+    h("p", { class: "hint" }, "Beside each photo, its heat map colours the parts the model looked at to reach its reading " +
+      "of that photo, from blue (least) to red (most). Every map has a red spot, so red is not damage: a photo with no damage " +
+      "shows red where the model looked to see that."));
+}
+
+/** The payout arithmetic in words; figures the decision does not pay are marked as what approval would pay. */
+function arithmeticWords(a, doc) {
+  const decided = BigInt(doc.payout);
+  const hypothetical = BigInt(a.payout) !== decided;
+  if (a.estimate === null) return `No repair estimate applies (damage found: ${a.severity ?? "none"}), so the claim pays ${eth(decided)}.`;
+  const steps = `the repair estimate for a ${a.vehicleClass} with ${a.severity} damage is ${eth(a.estimate)}; ` +
+    `the loss is the smaller of that and the ${eth(a.claimed)} claimed, ${eth(a.loss)}; less the ${eth(a.deductible)} ` +
+    `deductible that is ${eth(a.net)}, capped by the cover left (${eth(a.remainingCoverage)})`;
+  if (!hypothetical) return `How the payout was worked out: ${steps}, so the claim pays ${eth(a.payout)}.`;
+  return `If the claim were approved (it is not, so far): ${steps}, so it would pay ${eth(a.payout)}. ` +
+    `This is not a payout: the decision pays ${eth(decided)}.`;
+}
+
+/** Render an explanation document in words, with the codes and hashes behind a "Technical details" toggle;
+ * `evidence` says whether the claim's photos are sealed and holds their key if this account has one. */
 export function renderExplanation(doc, hash, evidence = { sealed: false, key: null }) {
   const a = doc.payoutArithmetic;
   const names = Object.fromEntries((doc.inputs?.photos || []).map((p, i) => [i, p.name]));
   const incident = doc.claim.incident;
+  const decision = DECISION_WORDS[doc.decision.code] || doc.decision.name;
   return h("section", { class: "explanation", "aria-label": "decision explanation" },
-    h("h4", {}, `Decision: ${doc.decision.name} with ${pct(doc.confidenceBps)} confidence, payout ${eth(doc.payout)}`),
-    h("p", {}, `Claim ${doc.claim.claimId}: ${incident.perilName} on ${incident.timeIso} at ` +
+    h("h4", {}, `Decision: ${decision}; it pays ${eth(doc.payout)}.`),
+    h("p", { class: "confidence" }, `Confidence ${pct(doc.confidenceBps)}: how sure the oracle is of what it found in the ` +
+      "photos (the least sure photo, lowered for any weak fraud signal); a person reviews decisions it is not sure enough of."),
+    h("p", {}, `Claim ${doc.claim.claimId}: ${incident.perilName} on ${incident.timeIso} near ` +
       `${(incident.latE6 / 1e6).toFixed(4)}, ${(incident.lonE6 / 1e6).toFixed(4)}; claimed ${eth(incident.claimedAmount)}.`),
     h("h5", {}, "Why"),
-    h("ul", { class: "rules" }, doc.rules.map((r) => h("li", { class: `rule ${r.outcome.toLowerCase()}` }, `${r.outcome}: ${r.reason}`))),
+    h("ul", { class: "rules" }, doc.rules.map((r) => h("li", { class: `rule ${r.outcome.toLowerCase()}` },
+      `${RULE_WORDS[r.outcome] || "Note"}: ${r.reason}`))),
     h("h5", {}, "Payout arithmetic"),
-    h("p", {}, a.estimate === null
-      ? `No repair estimate applies (severity: ${a.severity ?? "none"}); payout ${eth(a.payout)}.`
-      : `Repair estimate for a ${a.vehicleClass} with ${a.severity} damage: ${eth(a.estimate)}. ` +
-        `Loss = min(estimate, claimed ${eth(a.claimed)}) = ${eth(a.loss)}; minus the deductible ${eth(a.deductible)} ` +
-        `= ${eth(a.net)}; capped by the remaining coverage ${eth(a.remainingCoverage)}: payout ${eth(a.payout)}.`),
+    h("p", { class: "arithmetic", "data-hypothetical": String(BigInt(a.payout) !== BigInt(doc.payout)) }, arithmeticWords(a, doc)),
     h("h5", {}, "What the model saw"),
+    heatmapLegend(),
     h("div", { class: "findings" }, doc.findings.map((f) => photoFinding(f, names, evidence))),
     h("h5", {}, "Fraud signals"),
     doc.fraudSignals.length
@@ -113,8 +174,11 @@ export function renderExplanation(doc, hash, evidence = { sealed: false, key: nu
       : h("p", {}, "None."),
     h("h5", {}, "Weather records"),
     weather(doc.sources),
-    h("p", { class: "meta" },
-      `Model ${doc.model.id} (sha256 ${doc.model.sha256.slice(0, 14)}...), code ${doc.code.version}, ` +
-      `terms ${doc.termsHash.slice(0, 12)}..., submitted ${when(doc.claim.submittedAt)}. `,
-      h("span", { class: "verified" }, `Explanation hash ${hash.slice(0, 12)}... checked in your browser against the chain.`)));
+    h("p", { class: "verified" }, "Checked in your browser: this explanation is exactly the one recorded on the chain."),
+    h("details", { class: "technical" }, h("summary", {}, "Technical details"),
+      h("p", { class: "meta" },
+        `Decision code ${doc.decision.name} (${doc.decision.code}); confidence ${doc.confidenceBps} basis points; rules fired: ` +
+        `${doc.rules.map((r) => `${r.id} (${r.outcome})`).join(", ")}. Model ${doc.model.id} (sha256 ${doc.model.sha256}), ` +
+        `code ${doc.code.version}, terms keccak256 ${doc.termsHash}, submitted ${when(doc.claim.submittedAt)}. ` +
+        `Explanation keccak256 ${hash}, equal to the claim's on-chain explanationHash.`)));
 }

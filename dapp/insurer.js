@@ -1,6 +1,6 @@
 // Insurer: create and configure products (every contract parameter), fund and withdraw capital, pause,
 // and a dashboard of policies, claims, decisions, payouts, capital and loss ratio with a chart.
-import { DECISION, PERILS, contracts, describeError, ethers, follow, send, state } from "./chain.js";
+import { DECISION, DECISION_WORDS, PERILS, contracts, describeError, ethers, follow, send, state } from "./chain.js";
 import { fetchByHash } from "./explain.js";
 import { needWallet } from "./claimant.js";
 import { keyStatus, publishMyKey } from "./keys.js";
@@ -29,6 +29,13 @@ function bytes32List(text, what) {
   return list;
 }
 
+/** A percentage typed by a person (up to two decimals, point or comma) as the basis points the contract takes. */
+export function percentToBps(text, what) {
+  const value = String(text ?? "").trim().replace(",", ".");
+  if (!/^\d{1,3}(\.\d{1,2})?$/.test(value) || Number(value) > 100) throw new Error(`${what} must be a percentage from 0 to 100 (e.g. 90 or 92.5)`);
+  return Math.round(Number(value) * 100);
+}
+
 function integer(text, what, min, max) {
   const value = Number(String(text).trim());
   if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${what} must be a whole number from ${min} to ${max}`);
@@ -45,6 +52,54 @@ async function defaultTermsText() {
   }
 }
 
+/** Show a form's error and bring it into view (on a phone the form's foot may be off-screen). */
+function showError(error, text) {
+  error.textContent = text;
+  if (text) error.scrollIntoView?.({ block: "center" });
+}
+
+/** Refuse, before anything is sent, initial capital (in ETH) the insurer's account does not hold. */
+async function checkBalance(capital, asset) {
+  if (asset !== ZERO || capital === 0n) return; // an ERC-20's balance is the token's business; it reverts in words
+  const balance = await state.reader.getBalance(state.wallet.address);
+  if (balance <= capital) {
+    throw new Error(`Your account holds ${eth(balance)}, not enough for ${eth(capital)} of initial capital and the gas. ` +
+      "Lower the initial capital or add ETH to the account; nothing was created.");
+  }
+}
+
+/** Put a newly created product on sale only funded: pause it, fund it, then unpause it; a failed step leaves it
+ * paused and says so beside the form, and pressing the button again resumes from there (never a duplicate). */
+async function finishProduct(p, button, error, done) {
+  const sendNear = (label, build) => send(label, build, button);
+  if (!p.paused) {
+    if (!(await sendNear(`Pause product ${p.id} until it is funded`, ({ governor }) => governor.setPaused(p.id, true)))) {
+      showError(error, `Product ${p.id} was created but could not be paused: it is on sale with no capital. Press the button again, or pause it in My products.`);
+      return;
+    }
+    p.paused = true;
+  }
+  if (p.capital === 0n) {
+    showError(error, `Product ${p.id} was created with no capital and stays paused: fund it and unpause it in My products.`);
+    done();
+    return;
+  }
+  if (!p.funded) {
+    if (!(await sendNear(`Fund product ${p.id}`, ({ manager }) => manager.depositCapital(p.id, p.capital, { value: p.asset === ZERO ? p.capital : 0n })))) {
+      showError(error, `Product ${p.id} was created but not funded, so it stays paused and off sale. ` +
+        `Press "Fund product ${p.id} and put it on sale" to try again; no second product is created.`);
+      return;
+    }
+    p.funded = true;
+  }
+  if (!(await sendNear(`Unpause product ${p.id}`, ({ governor }) => governor.setPaused(p.id, false)))) {
+    showError(error, `Product ${p.id} is funded but still paused: press the button again, or unpause it in My products.`);
+    return;
+  }
+  notice(`Product ${p.id} created with terms "${p.name}", funded with ${eth(p.capital)} and on sale.`);
+  done();
+}
+
 async function createForm(onCreated) {
   const d = state.config.defaults;
   const f = {
@@ -58,7 +113,7 @@ async function createForm(onCreated) {
     models: h("textarea", { name: "models", rows: 2 }, (d.models || []).join("\n")),
     instantLimit: input("instantLimit", weiToEthText(d.instantLimit), { inputmode: "decimal" }),
     dailyCap: input("instantDailyCap", weiToEthText(d.instantDailyCap ?? 0), { inputmode: "decimal" }),
-    minConfidence: input("minConfidence", String(d.minConfidence ?? 9000), { inputmode: "numeric" }),
+    minConfidence: input("minConfidence", String((d.minConfidence ?? 9000) / 100), { inputmode: "decimal" }),
     windowHours: input("windowHours", String((d.disputeWindow ?? 259200) / 3600), { inputmode: "numeric" }),
     bond: input("disputeBond", weiToEthText(d.disputeBond), { inputmode: "decimal" }),
     arbitrator: input("arbitrator", d.arbitrator ?? ""),
@@ -78,10 +133,22 @@ async function createForm(onCreated) {
   });
   const error = h("p", { class: "error", role: "alert", id: "product-error" });
   const button = h("button", { type: "submit" }, "Upload terms, create product and fund it");
+  const resetButton = () => {
+    button.textContent = "Upload terms, create product and fund it";
+    button.form?.reset(); // the next product starts from the defaults again
+  };
 
+  let unfinished = null; // {id, capital, asset}: a product created here whose funding has not gone through yet
   const submit = async (event) => {
     event.preventDefault();
     error.textContent = "";
+    if (unfinished) {
+      button.disabled = true;
+      await finishProduct(unfinished, button, error, () => { unfinished = null; resetButton(); onCreated(); })
+        .catch((e) => showError(error, describeError(e)))
+        .finally(() => { button.disabled = false; });
+      return;
+    }
     let config, capital;
     try {
       let perils = 0;
@@ -91,9 +158,9 @@ async function createForm(onCreated) {
       if (!committee.length) throw new Error("The oracle committee needs at least one member.");
       const threshold = integer(f.threshold.value, "Threshold", 1, committee.length);
       const models = bytes32List(f.models.value, "Approved model hashes");
-      if (!models.length) throw new Error("Approve at least one model hash (the shipped model's sha256 is the default).");
+      if (!models.length) throw new Error("Approve at least one damage model (the shipped model's fingerprint is the default).");
       if (!ethers.isAddress(f.asset.value)) throw new Error("Asset must be an address (0x000... for ETH).");
-      if (!ethers.isAddress(f.arbitrator.value)) throw new Error("Arbitrator must be the address of an ERC-792 arbitrator contract.");
+      if (!ethers.isAddress(f.arbitrator.value)) throw new Error("Arbitrator must be the address of an arbitrator contract.");
       if (!/^0x([0-9a-fA-F]{2})*$/.test(f.extraData.value) || f.extraData.value.length > 2 + 512) {
         throw new Error("Arbitrator extra data must be hex bytes (at most 256).");
       }
@@ -106,7 +173,7 @@ async function createForm(onCreated) {
       config = {
         asset: ethers.getAddress(f.asset.value), coverageLimit, deductible, premium: parseEth(f.premium.value, "Premium"),
         term: integer(f.termDays.value, "Term (days)", 1, 3650) * 86400, perils, committee, threshold, models, instantLimit,
-        minConfidence: integer(f.minConfidence.value, "Minimum confidence (bps)", 0, 10000),
+        minConfidence: percentToBps(f.minConfidence.value, "Minimum confidence"),
         disputeWindow: integer(f.windowHours.value, "Dispute window (hours)", 24, 24 * 90) * 3600,
         disputeBond: parseEth(f.bond.value, "Dispute bond"), arbitrator: ethers.getAddress(f.arbitrator.value),
         arbitratorExtraData: f.extraData.value, oracleTimeout: integer(f.timeoutHours.value, "Oracle timeout (hours)", 1, 24 * 90) * 3600,
@@ -117,29 +184,27 @@ async function createForm(onCreated) {
       if (config.metaEvidenceURI.length > 256) throw new Error("The meta-evidence URI is longer than 256 characters.");
       JSON.parse(f.terms.value);
     } catch (e) {
-      error.textContent = e instanceof SyntaxError ? `The terms document is not valid JSON: ${e.message}` : e.message;
+      showError(error, e instanceof SyntaxError ? `The terms document is not valid JSON: ${e.message}` : e.message);
       return;
     }
     button.disabled = true;
     try {
+      await checkBalance(capital, config.asset);
       const response = await fetch("/api/terms", { method: "POST", headers: { "Content-Type": "application/json" }, body: f.terms.value });
       const terms = await response.json();
       if (!response.ok) throw new Error(`the terms document was refused: ${terms.error?.message || response.status}`);
       config.termsHash = terms.termsHash;
       if (!config.metaEvidenceURI) config.metaEvidenceURI = `ipfs://${terms.cid}`;
       await publishMyKey(); // claimants seal their photos for the insurer too: its key must be published first
-      const receipt = await send("Create product", ({ governor }) => governor.createProduct(config));
+      const receipt = await send("Create product", ({ governor }) => governor.createProduct(config), button);
       if (!receipt) return;
       const { manager } = contracts();
       const log = receipt.logs.map((l) => { try { return manager.interface.parseLog(l); } catch { return null; } }).find((l) => l?.name === "ProductCreated");
-      const id = log.args.productId;
-      notice(`Product ${id} created with terms "${terms.name}".`);
-      if (capital > 0n) {
-        await send(`Fund product ${id}`, ({ manager: m }) => m.depositCapital(id, capital, { value: config.asset === ZERO ? capital : 0n }));
-      }
-      onCreated();
+      unfinished = { id: log.args.productId, capital, asset: config.asset, paused: false, name: terms.name };
+      button.textContent = `Fund product ${unfinished.id} and put it on sale`;
+      await finishProduct(unfinished, button, error, () => { unfinished = null; resetButton(); onCreated(); });
     } catch (e) {
-      error.textContent = describeError(e);
+      showError(error, describeError(e));
     } finally {
       button.disabled = false;
     }
@@ -154,15 +219,16 @@ async function createForm(onCreated) {
     h("div", { class: "perils", role: "group", "aria-label": "covered perils" }, perilBoxes)),
     h("fieldset", {}, h("legend", {}, "Oracle"), h("div", { class: "grid" },
       g("Committee members (one address per line)", f.committee), g("Signatures needed (M of N)", f.threshold),
-      g("Approved model hashes (sha256)", f.models, "the shipped model's hash is filled in"),
+      g("Approved damage models (fingerprints, one per line)", f.models, "the shipped model's is filled in"),
       g("Instant payout limit (ETH)", f.instantLimit),
-      g("Instant payouts per day (ETH)", f.dailyCap, "past this, decisions open the dispute window as usual"), g("Minimum confidence for instant payout (bps)", f.minConfidence),
+      g("Instant payouts per day (ETH)", f.dailyCap, "past this, decisions open the dispute window as usual"),
+      g("Minimum confidence for instant payout (%)", f.minConfidence),
       g("Oracle timeout (hours)", f.timeoutHours, "after this, claimant or insurer may escalate to the arbitrator"))),
     h("fieldset", {}, h("legend", {}, "Disputes"), h("div", { class: "grid" },
-      g("Dispute window (hours)", f.windowHours), g("Dispute bond (ETH)", f.bond), g("Arbitrator (ERC-792)", f.arbitrator),
-      g("Arbitrator extra data (hex)", f.extraData), g("Meta-evidence URI (ERC-1497)", f.metaEvidence, "empty: the terms document's URI"))),
+      g("Dispute window (hours)", f.windowHours), g("Dispute bond (ETH)", f.bond), g("Arbitrator contract", f.arbitrator),
+      g("Arbitrator extra data (hex)", f.extraData), g("Dispute rules document (URI)", f.metaEvidence, "empty: the terms document's URI"))),
     h("fieldset", {}, h("legend", {}, "Terms document (cost schedule and thresholds)"),
-      field("Upload a terms JSON file", termsFile), field("Terms JSON", f.terms, "its keccak256 becomes the product's termsHash")),
+      field("Upload a terms JSON file", termsFile), field("Terms JSON", f.terms, "its fingerprint is recorded with the product, so it cannot change later")),
     h("fieldset", {}, h("legend", {}, "Capital"), field("Initial capital (ETH)", f.capital)),
     error, button);
 }
@@ -188,14 +254,22 @@ async function productStats(snap, insurer) {
     for (const l of decided) if (claimIds.has(String(l.args.claimId))) decisions[Number(l.args.decision)] += 1;
     let payouts = 0n;
     for (const l of resolved) if (claimIds.has(String(l.args.claimId))) payouts += BigInt(l.args.payout);
-    return { id, product, policies: policies.length, premiums, claims: claimIds.size, decisions, payouts };
+    const closed = new Set(resolved.map((l) => String(l.args.claimId)));
+    const open = [...claimIds].filter((c) => !closed.has(c)).length;
+    return { id, product, policies: policies.length, premiums, claims: claimIds.size, open, decisions, payouts };
   }));
 }
 
-function chart(stats) {
+/** The largest premium or payout total of any product (at least 1 wei): the full length of the chart's bars. */
+export function chartMax(stats) {
+  return stats.reduce((m, s) => [s.premiums, s.payouts].reduce((a, v) => (BigInt(v) > a ? BigInt(v) : a), m), 1n);
+}
+
+/** The premiums-versus-payouts bar chart, every bar scaled to the same maximum. */
+export function chart(stats) {
   const width = 360, bar = 18, gap = 14, rowHeight = bar * 2 + gap;
   const height = Math.max(1, stats.length) * rowHeight + 30;
-  const max = stats.reduce((m, s) => (s.premiums > m ? s.premiums : s.payouts > m ? s.payouts : m), 1n);
+  const max = chartMax(stats);
   const svg = document.createElementNS(SVG, "svg");
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   svg.setAttribute("role", "img");
@@ -261,12 +335,12 @@ function productRow(first) {
       h("button", { type: "button", onclick: withAmount("Withdraw from", ({ manager }, v) => manager.withdrawCapital(s.id, v, state.wallet.address)) }, "Withdraw"),
       pause,
       h("details", {}, h("summary", {}, "Instant payout rules"),
-        field("Instant limit (ETH)", instant), field("Min confidence (bps)", confidence),
+        field("Instant limit (ETH)", instant), field("Min confidence (%)", confidence),
         h("button", { type: "button", onclick: async () => {
           let limit, bps;
           try {
             limit = parseEth(instant.value, "Instant limit");
-            bps = integer(confidence.value, "Minimum confidence", 0, 10000);
+            bps = percentToBps(confidence.value, "Minimum confidence");
           } catch (e) {
             notice(e.message, "error");
             return;
@@ -277,13 +351,16 @@ function productRow(first) {
     s = next;
     const p = s.product;
     const lossRatio = s.premiums > 0n ? `${(Number((s.payouts * 10000n) / s.premiums) / 100).toFixed(1)}%` : "-";
-    head.textContent = `#${s.id}${p.paused ? " (paused)" : ""}`;
-    const texts = [String(s.policies), String(s.claims), DECISION.slice(1).map((name, i) => `${name} ${s.decisions[i + 1]}`).join(", "),
+    mountIfChanged(head, signature([s.id, p.paused, p.coverageLimit, p.premium, p.perils, s.open]), () => [
+      `#${s.id}${p.paused ? " (paused, not on sale)" : ""}`,
+      h("small", { class: "product-terms" }, `cover ${eth(p.coverageLimit)}, premium ${eth(p.premium)}; ` +
+        `${PERILS.filter((_, i) => (BigInt(p.perils) >> BigInt(i)) & 1n).join(", ")}; ${s.open} open claim(s)`)]);
+    const texts = [String(s.policies), String(s.claims), DECISION_WORDS.slice(1).map((words, i) => `${words} ${s.decisions[i + 1]}`).join(", "),
       eth(s.premiums), eth(s.payouts), lossRatio, eth(p.capital), eth(p.locked), eth(BigInt(p.capital) - BigInt(p.locked))];
     texts.forEach((text, i) => { if (cells[i].textContent !== text) cells[i].textContent = text; });
     pause.textContent = p.paused ? "Unpause" : "Pause";
     following(instant, ethers.formatEther(p.instantLimit));
-    following(confidence, String(p.minConfidence));
+    following(confidence, String(Number(p.minConfidence) / 100));
   };
   return { el, update };
 }

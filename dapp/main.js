@@ -6,6 +6,18 @@ import { insurerView } from "./insurer.js";
 import { arbitratorView } from "./arbitrator.js";
 
 const ROUTES = { claimant: claimantView, insurer: insurerView, arbitrator: arbitratorView };
+const WALLET_KEY = "claims-oracle.wallet"; // this tab's wallet choice ("injected" or a dev account), kept across a reload
+
+/** Reconnect the wallet this tab chose before a reload; a choice that no longer works is forgotten quietly. */
+async function restoreWallet() {
+  const saved = sessionStorage.getItem(WALLET_KEY);
+  try {
+    if (saved === "injected" && window.ethereum) await connectInjected();
+    else if (saved && state.config.devWallet?.accounts.some((a) => a.address.toLowerCase() === saved.toLowerCase())) await connectDev(saved);
+  } catch {
+    sessionStorage.removeItem(WALLET_KEY);
+  }
+}
 let current = null; // the mounted view's cleanup function
 
 function landing() {
@@ -33,6 +45,7 @@ function walletBar() {
     select.addEventListener("change", async () => {
       if (!select.value) return;
       try {
+        sessionStorage.setItem(WALLET_KEY, select.value);
         await connectDev(select.value);
       } catch (error) {
         notice(describeError(error), "error");
@@ -45,6 +58,7 @@ function walletBar() {
     onclick: async () => {
       try {
         await connectInjected();
+        sessionStorage.setItem(WALLET_KEY, "injected");
       } catch (error) {
         notice(error.message, "error");
       }
@@ -95,6 +109,8 @@ async function start() {
     mount(document.getElementById("view"), h("p", { class: "error", role: "alert" }, error.message));
     return;
   }
+  await restoreWallet();
+  document.body.setAttribute("data-wallet", state.wallet ? state.wallet.address : "");
   state.listeners.add(async () => {
     walletBar();
     await route();

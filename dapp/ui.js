@@ -44,10 +44,12 @@ export function eth(wei) {
   return `${negative ? "-" : ""}${text} ETH`;
 }
 
-/** A chain timestamp as UTC date and time. */
+/** A chain timestamp in the reader's own time zone, named (the chain counts in UTC seconds; on the demo chain its
+ * clock is not the wall clock's, so the date can be far from today's). */
 export function when(seconds) {
   if (!seconds) return "-";
-  return new Date(Number(seconds) * 1000).toISOString().replace("T", " ").slice(0, 16) + " UTC";
+  return new Date(Number(seconds) * 1000).toLocaleString(undefined,
+    { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
 }
 
 /** The first n characters of a long hex string or value, marked as shortened. */
@@ -74,8 +76,25 @@ export function notice(text, kind = "info") {
 
 let txCount = 0;
 
-/** A transaction's status line: pending, then confirmed or failed with a reason (numbered, newest first). */
-export function txStatus(label) {
+let pressed = null; // the button last pressed (by click, tap or keyboard): a transaction it starts reports beside it
+document.addEventListener("click", (event) => { pressed = event.target.closest?.("button") ?? pressed; }, true);
+document.addEventListener("submit", (event) => { pressed = event.submitter ?? pressed; }, true);
+
+const nearLines = new WeakMap(); // the element a transaction was started from -> its status line beside it
+
+/** A copy of a transaction's status line right after `anchor` (the button that started it), replacing the last one
+ * there, so the result shows where the person is looking, on a phone too. */
+function nearLine(anchor, label) {
+  nearLines.get(anchor)?.remove();
+  const el = h("p", { class: "tx tx-near pending", role: "status", "data-label": label }, h("strong", {}, label + ": "), h("span", {}, ""));
+  anchor.after(el);
+  nearLines.set(anchor, el);
+  return el;
+}
+
+/** A transaction's status line: pending, then confirmed or failed with a reason (numbered, newest first), and the
+ * same beside `anchor` (by default the button last pressed, which started it). */
+export function txStatus(label, anchor = null) {
   const area = document.getElementById("transactions");
   const text = h("span", { class: "tx-text" }, "");
   txCount += 1;
@@ -84,11 +103,20 @@ export function txStatus(label) {
     h("strong", {}, label + ": "), text);
   area.prepend(el);
   while (area.children.length > 6) area.lastChild.remove();
+  const beside = anchor ?? pressed;
+  const near = beside?.isConnected ? nearLine(beside, label) : null;
   const set = (kind, message) => {
     el.className = `tx ${kind}`;
     el.setAttribute("data-state", kind);
     el.setAttribute("role", kind === "failed" ? "alert" : "status");
     text.textContent = message;
+    if (near) {
+      near.className = `tx tx-near ${kind}`;
+      near.setAttribute("data-state", kind);
+      near.setAttribute("role", kind === "failed" ? "alert" : "status");
+      near.lastChild.textContent = message;
+      if (kind !== "pending") near.scrollIntoView?.({ block: "nearest" });
+    }
   };
   return {
     pending: (m) => set("pending", `pending - ${m}`),
@@ -97,10 +125,12 @@ export function txStatus(label) {
   };
 }
 
-/** Parse a decimal ETH amount typed by a person into wei, or throw a sentence saying what is wrong. */
+/** Parse a decimal ETH amount typed by a person (a decimal point or comma) into wei, or throw a sentence saying
+ * what is wrong. */
 export function parseEth(text, what) {
-  const value = String(text ?? "").trim();
-  if (!/^\d+(\.\d{1,18})?$/.test(value)) throw new Error(`${what}: "${value}" is not an amount in ETH (e.g. 0.5)`);
+  const typed = String(text ?? "").trim();
+  const value = typed.replace(/^(\d+),(\d{1,18})$/, "$1.$2"); // 0,5 as many keyboards and locales write it
+  if (!/^\d+(\.\d{1,18})?$/.test(value)) throw new Error(`${what}: "${typed}" is not an amount in ETH (e.g. 0.5 or 0,5)`);
   const [whole, frac = ""] = value.split(".");
   return BigInt(whole) * WEI + BigInt((frac + "0".repeat(18)).slice(0, 18));
 }

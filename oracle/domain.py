@@ -83,6 +83,25 @@ class Ruling(IntEnum):
     INSURER = 3  # nothing
 
 
+HEATMAP_RAMP: tuple[tuple[float, tuple[int, int, int]], ...] = (
+    (0.0, (20, 40, 160)),
+    (0.35, (30, 200, 220)),
+    (0.65, (250, 220, 40)),
+    (1.0, (220, 30, 20)),
+)
+"""The heat maps' colour ramp, blue (the model looked least) to red (most): drawn by the nodes, shown as the legend."""
+
+DECISION_WORDS: dict[Decision, str] = {
+    Decision.APPROVE: "approved",
+    Decision.PARTIAL: "partly approved",
+    Decision.REJECT: "turned down",
+    Decision.REFER: "sent to a person for review",
+}
+"""A decision as people read it; the code's name (REFER...) stays in the technical details."""
+
+RULE_OUTCOME_WORDS: dict[str, str] = {"REJECT": "Against the claim", "REFER": "Needs a person", "INFO": "Note"}
+"""What a fired rule's outcome means, in words, keyed by the outcome an explanation records."""
+
 RULING_WORDS: dict[Ruling, str] = {
     Ruling.UPHOLD: "Uphold the oracle's decision",
     Ruling.CLAIMANT: "For the claimant",
@@ -110,6 +129,20 @@ DEFAULT_MAX_BLOB_BYTES = 16 * 1024 * 1024
 PHOTO_TYPES: dict[str, str] = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 """Photo formats a claim may carry (Pillow's format name -> media type)."""
 
+FILE_SIGNATURES: tuple[tuple[str, str | None, tuple[tuple[int, bytes], ...]], ...] = (
+    ("a JPEG photo", "image/jpeg", ((0, b"\xff\xd8\xff"),)),
+    ("a PNG image", "image/png", ((0, b"\x89PNG\r\n\x1a\n"),)),
+    ("a WebP image", "image/webp", ((0, b"RIFF"), (8, b"WEBP"))),
+    ("a PDF document", None, ((0, b"%PDF-"),)),
+    ("a HEIC photo (the iPhone's own format)", None, ((4, b"ftypheic"),)),
+    ("a HEIC photo (the iPhone's own format)", None, ((4, b"ftypheix"),)),
+    ("a HEIC photo (the iPhone's own format)", None, ((4, b"ftypmif1"),)),
+    ("a GIF image", None, ((0, b"GIF8"),)),
+    ("a ZIP archive or office document", None, ((0, b"PK\x03\x04"),)),
+)
+"""How the browser tells a file's real type from its first bytes: (words, photo media type or None, (offset,
+magic) parts that must all match); a file that is no photo is named in words, whatever its name's extension."""
+
 DEFAULT_GUST_KMH_MIN = 75.0
 """Gust speed from which wind backs a wind claim: roughly Beaufort 9 (severe gale), where loose objects damage cars."""
 
@@ -127,10 +160,17 @@ def dapp_constants() -> dict[str, Any]:
         "perils": [PERIL_NAMES[p] for p in PERIL_NAMES],
         "weatherPerils": [PERIL_NAMES[p] for p in PERIL_NAMES if p & WEATHER_PERILS],
         "statuses": [STATUS_WORDS[s] for s in ClaimStatus],
+        "decisionWords": {d.name: DECISION_WORDS[d] for d in Decision},
+        "ruleOutcomeWords": RULE_OUTCOME_WORDS,
+        "heatmapRamp": [[stop, list(rgb)] for stop, rgb in HEATMAP_RAMP],
         "rulings": [{"code": int(r), "name": RULING_WORDS[r]} for r in RULING_WORDS],
         "classes": list(CLASSES),
         "severities": list(SEVERITIES),
         "bps": BPS,
         "areaGridE6": AREA_GRID_E6,
         "photoTypes": sorted(PHOTO_TYPES.values()),
+        "fileSignatures": [
+            {"words": words, "mediaType": media, "parts": [[offset, magic.hex()] for offset, magic in parts]}
+            for words, media, parts in FILE_SIGNATURES
+        ],
     }

@@ -40,6 +40,14 @@ def test_domain__rulings__equal_the_contract_constants():
     assert {r.name: int(r) for r in Ruling} == {r.name: constants[f"RULING_{r.name}"] for r in Ruling}
 
 
+def test_dapp_constants__words_for_every_decision_and_rule_outcome():
+    from oracle.assess.engine import INFO, REFER, REJECT
+
+    served = dapp_constants()
+    assert set(served["decisionWords"]) == set(served["decisions"])
+    assert set(served["ruleOutcomeWords"]) == {INFO, REFER, REJECT}
+
+
 def test_dapp_constants__no_hand_kept_copy_in_the_dapp():
     served = dapp_constants()
     assert served["decisions"] == {"APPROVE": 1, "PARTIAL": 2, "REJECT": 3, "REFER": 4}

@@ -131,7 +131,7 @@ def classify(exc: BaseException) -> tuple[int, str, str]:
     for kind, status in ERROR_STATUS:
         if isinstance(exc, kind):
             return status, type(exc).__name__, str(exc)
-    return 500, "InternalError", f"the adapter failed unexpectedly ({type(exc).__name__}: {exc}); see its log"
+    return 500, "InternalError", "the gateway failed unexpectedly; its log has the details"
 
 
 def bridge_error(job_id: object, status: int, name: str, message: str) -> dict:

@@ -192,7 +192,7 @@ async def make_evidence(request: web.Request) -> web.Response:
     if not isinstance(claimant, dict) or set(claimant) - set(CLAIMANT_KEYS):
         raise BadRequestError(f"claimant may hold only {list(CLAIMANT_KEYS)}")
     pairs = []
-    for i, photo in enumerate(photos):
+    for i, photo in enumerate(photos, start=1):
         if (
             not isinstance(photo, dict)
             or not isinstance(photo.get("cid"), str)

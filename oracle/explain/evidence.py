@@ -211,7 +211,7 @@ def _check_manifest_doc(doc: object, *, max_photos: int | None, max_photo_bytes:
     if max_photos is not None and len(photos) > max_photos:
         raise EvidenceError(f"manifest lists {len(photos)} photos, more than the limit of {max_photos}")
     seen: dict[str, int] = {}
-    for i, entry in enumerate(photos):
+    for i, entry in enumerate(photos, start=1):  # photos are numbered from 1, as people count them
         where = f"photo {i}"
         if not isinstance(entry, dict) or set(entry) != _PHOTO_KEYS:
             keys = sorted(entry) if isinstance(entry, dict) else type(entry).__name__
@@ -249,8 +249,10 @@ def _check_image(where: str, data: bytes, max_pixels: int) -> None:
             image.load()
     except EvidenceError:
         raise
-    except Exception as exc:  # Pillow raises many types for broken files
-        raise EvidenceError(f"{where}: the bytes do not decode as an image ({type(exc).__name__}: {exc})") from None
+    except Exception:  # Pillow raises many types for broken files; its messages name internals, not the problem
+        raise EvidenceError(
+            f"{where}: the bytes do not decode as an image (a JPEG, PNG or WebP photo is expected)"
+        ) from None
 
 
 def verify_evidence(
@@ -281,7 +283,7 @@ def verify_evidence(
         raise EvidenceError("the evidence is sealed and this reader holds no key to open it")
     photos = []
     for i, entry in enumerate(entries):
-        where = f"photo {i} ({entry['name']!r}, {entry['cid']})"
+        where = f"photo {i + 1} ({entry['name']!r}, {entry['cid']})"  # numbered from 1 for people; index stays 0-based
         try:
             data = store.get(entry["cid"])
         except ContentNotFoundError:

@@ -15,7 +15,7 @@ import numpy as np
 import onnxruntime as ort
 from PIL import Image
 
-from oracle.domain import CLASSES, REPO_ROOT, SEVERITIES
+from oracle.domain import CLASSES, HEATMAP_RAMP, REPO_ROOT, SEVERITIES
 from oracle.vision.images import (
     INPUT_SIZE,
     ImageError,
@@ -49,8 +49,8 @@ class PhotoPrediction:
 
 def _colormap(values: np.ndarray) -> np.ndarray:
     """Map values in [0, 1] to RGB uint8 with a blue-cyan-yellow-red ramp."""
-    stops = np.array([0.0, 0.35, 0.65, 1.0])
-    colours = np.array([[20, 40, 160], [30, 200, 220], [250, 220, 40], [220, 30, 20]], dtype=np.float64)
+    stops = np.array([stop for stop, _ in HEATMAP_RAMP])
+    colours = np.array([rgb for _, rgb in HEATMAP_RAMP], dtype=np.float64)
     out = np.stack([np.interp(values, stops, colours[:, k]) for k in range(3)], axis=-1)
     return out.astype(np.uint8)
 

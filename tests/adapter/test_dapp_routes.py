@@ -99,7 +99,7 @@ async def test_evidence__uploaded_photos__manifest_root_matches_the_node_side_bu
     [
         ({"photos": []}, "at least one photo"),
         ({"photos": "x"}, "expected"),
-        ({"photos": [{"name": "a", "cid": 5}]}, "photo 0"),
+        ({"photos": [{"name": "a", "cid": 5}]}, "photo 1"),
         ({"photos": [{"name": "a", "cid": "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e"}]}, "not"),
         ({"photos": [{"name": str(i), "cid": "x"} for i in range(4)]}, "over the limit of 3"),
         ({"photos": [{"name": "a", "cid": "x"}], "claimant": {"wallet": "0x"}}, "claimant may hold only"),
@@ -117,7 +117,9 @@ async def test_evidence__a_stored_file_that_is_not_an_image__refused_before_any_
     cid = store.put(b"%PDF-1.4 not a photo")
     response = await client.post("/api/evidence", json={"photos": [{"name": "doc.pdf", "cid": cid}]})
     assert response.status == 400
-    assert "do not decode as an image" in (await response.json())["error"]["message"]
+    message = (await response.json())["error"]["message"]
+    assert message.startswith("photo 1 ('doc.pdf'") and "do not decode as an image" in message
+    assert "Error" not in message and "BytesIO" not in message  # no Python exception names or reprs
 
 
 async def test_terms__valid_document__stored_under_its_keccak(make_dapp_client, store):

@@ -178,7 +178,7 @@ async def test_assess__no_model__evidence_checked_first_then_refused(make_assess
 
 async def test_assess__undecodable_photo__evidence_error_names_it(make_assessor, make_context, store):
     ctx = make_context([("ok.jpg", make_jpeg(1)), ("broken.jpg", b"\xff\xd8\xff not really a jpeg")])
-    with pytest.raises(EvidenceError, match=r"photo 1 \('broken.jpg'.*do not decode as an image"):
+    with pytest.raises(EvidenceError, match=r"photo 2 \('broken.jpg'.*do not decode as an image"):
         await make_assessor(None).assess(ctx)
 
 

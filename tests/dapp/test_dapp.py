@@ -15,12 +15,15 @@ from playwright.sync_api import expect
 from oracle.chain.deploy import DAY, ETH, buy_policy, create_product
 from oracle.dev.demo import confident_photos, default_photo_root
 from oracle.dev.stack import insured_object_of, person_reader, product_defaults
+from oracle.domain import REPO_ROOT
 from oracle.explain.evidence import load_manifest
 from oracle.settings import load_settings
 from tests.dapp.conftest import screenshot
-from tests.factories import IMAGE_MAGIC
+from tests.factories import IMAGE_MAGIC, make_jpeg
 
 TIMEOUT_MS = 30_000
+RAW_TERMS = re.compile(r"\b(INFO|REFER|REJECT|APPROVE|PARTIAL|bps|ERC-1497|ERC-792|sha256|keccak\w*)\b")
+"""Codes and jargon the default view of a screen must not show (issue 19); technical details may."""
 PROMPT_MS = 5_000  # a screen shows a confirmed transaction or a new block this soon (it reads that block at once)
 
 
@@ -77,6 +80,13 @@ def shown_block(page, number: int) -> None:
     page.wait_for_function("n => +(document.body.dataset.block || 0) >= n", arg=number, timeout=PROMPT_MS)
 
 
+def iso_seconds(value: str) -> int:
+    """A datetime-local value (UTC, with or without seconds) as seconds since the epoch."""
+    from datetime import UTC, datetime
+
+    return int(datetime.fromisoformat(value).replace(tzinfo=UTC).timestamp())
+
+
 def eth_text(wei: int) -> str:
     """An amount as the dApp writes it (ui.js eth): ETH with at most 4 decimals, trailing zeros dropped."""
     whole, frac = divmod(wei, ETH)
@@ -107,7 +117,7 @@ def submit_claim_in_browser(page, policy: int, photos, amount: str) -> None:
     """Open the claim form of the policy-th policy on the page, attach real photos, and send the claim."""
     page.locator("li.policy").nth(policy).locator("button.new-claim").click()
     form = page.locator("form.claim-form")
-    form.locator('input[type="file"]').set_input_files([str(p) for p in photos])
+    form.locator('input[name="photos"]').set_input_files([str(p) for p in photos])
     expect(form.locator(".previews li")).to_have_count(len(photos))
     form.locator('select[name="vehicleClass"]').select_option("sedan")
     form.locator('input[name="amount"]').fill(amount)
@@ -130,14 +140,16 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
     expect(page.locator("h1")).to_contain_text("oracle")
     screenshot(page, "landing")
 
-    # insurer: the product form comes filled with the demo defaults (committee, model hash, terms); create and fund
+    # insurer: the product form comes filled with the demo defaults (committee, model hash, terms); create it, keep
+    # it paused while it is funded, then put it on sale
     choose_account(page, "insurer")
     page.goto(stack.url + "#/insurer")
     transaction(page, "Create product", page.locator("form.product-form button[type=submit]").click)
-    expect(last_tx(page, "Fund product")).to_be_visible(timeout=TIMEOUT_MS)
-    confirmed_next(page, "Fund product")
     product_id = manager.contract.functions.productCount().call()
-    assert manager.product(product_id)["capital"] == 100 * ETH
+    for step in ("Pause", "Fund", "Unpause"):
+        expect(last_tx(page, f"{step} product {product_id}")).to_be_visible(timeout=TIMEOUT_MS)
+        confirmed_next(page, f"{step} product {product_id}")
+    assert manager.product(product_id)["capital"] == 100 * ETH and manager.product(product_id)["paused"] is False
     assert manager.committee(product_id) == stack.roles.oracles
     expect(page.locator(f'#products-table tr[data-product="{product_id}"]')).to_contain_text(
         "100 ETH", timeout=TIMEOUT_MS
@@ -154,6 +166,12 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
         # the list reads the purchase's block at once, not a cached answer from before it
         expect(page.locator("li.policy")).to_have_count(count, timeout=PROMPT_MS)
     policies = [int(p.get_attribute("data-policy")) for p in page.locator("li.policy").all()]
+    # each policy names its vehicle (kept in this browser, not on-chain) and what it pays per damage level
+    first_policy = page.locator(f'li.policy[data-policy="{policies[0]}"]')
+    expect(first_policy.locator(".insured")).to_have_text("Insures vehicle BROWSER-VIN-1.")
+    first_policy.locator("details.pays summary").click()
+    sedan = first_policy.locator("details.pays tr", has_text="sedan")
+    expect(sedan).to_contain_text("0.1 ETH")  # minor: the 0.2 ETH estimate less the 0.1 ETH deductible
     covers = [cover_left(page, manager, policy) for policy in policies]
 
     # the screen follows new blocks without losing what is being typed: an open claim form keeps its input and focus
@@ -172,12 +190,14 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
     submit_claim_in_browser(page, 0, photos["minor"], "0.8")
     first = newest_claim_id(stack, stack.roles.claimant)
     card = claim_card(page, first)
+    expect(card.locator(".claim-policy")).to_have_text(f"On policy {policies[0]}, vehicle BROWSER-VIN-1.")
     expect(card).to_have_attribute("data-status", "resolved", timeout=TIMEOUT_MS)
     assert manager.claim(first)["payout"] == ETH // 10  # sedan minor repair 0.2 ETH less the 0.1 ETH deductible
     assert cover_left(page, manager, policies[0]) == covers[0] - ETH // 10  # the payout shows on the policy too
     card.locator("button.explain").click()
     expect(card.locator(".explanation")).to_contain_text("Payout arithmetic", timeout=TIMEOUT_MS)
     expect(card.locator(".explanation .verified")).to_be_visible()
+    assert not RAW_TERMS.findall(card.locator(".explanation").inner_text())  # codes and hashes only behind a toggle
     expect(card.locator(".finding img")).to_have_count(4)  # each photo with its heat map
     expect(card.locator('.finding img[data-opened="true"]')).to_have_count(4, timeout=TIMEOUT_MS)  # opened here
     # the photos were sealed in the browser: whoever asks the gateway for them gets ciphertext, without EXIF
@@ -199,8 +219,15 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
     expect(card).to_have_attribute("data-status", "decided, window open", timeout=TIMEOUT_MS)
     assert manager.claim(second)["decision"] == 3  # REJECT
     expect(card.locator(".dispute-cost")).to_contain_text("bond of 0.05 ETH")
-    transaction(page, "Dispute claim", card.locator("button.dispute").click)
+    expect(card.locator(".next-step")).to_contain_text("If you do nothing, you receive 0 ETH once the dispute window")
+    card.locator("button.dispute").click()  # money: a confirmation first, saying what it costs and who decides next
+    expect(card.locator(".confirm")).to_contain_text("a bond of 0.05 ETH, returned if the panel rules for you")
+    card.locator(".confirm button.cancel").click()
+    expect(card.locator(".confirm")).to_have_count(0)
+    card.locator("button.dispute").click()
+    transaction(page, "Dispute claim", card.locator("button.dispute-confirm").click)
     expect(card).to_have_attribute("data-status", "disputed", timeout=TIMEOUT_MS)
+    shows_no_jargon(page, "claimant")
     card.locator("details.evidence-form summary").click()
     card.locator('input[name="evidence-title"]').fill("Dashcam statement")
     card.locator('textarea[name="evidence-statement"]').fill("The dent is on the rear door, out of these photos' view.")
@@ -221,13 +248,34 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
             )
             photos = dispute.locator(".evidence-photos img")
             expect(photos.first).to_have_attribute("data-opened", "true", timeout=TIMEOUT_MS)
+            expect(dispute.locator(".explanation")).to_be_visible(timeout=TIMEOUT_MS)
+            shows_no_jargon(page, "arbitrator")
+            # a photo full size: zoom, and its heat map shown in its place and hidden again
+            finding = dispute.locator(".finding").first
+            expect(finding.locator('img[data-opened="true"]')).to_have_count(2, timeout=TIMEOUT_MS)
+            finding.locator("button.view-photo").click()
+            viewer = page.locator("dialog.viewer")
+            expect(viewer).to_be_visible()
+            shown = viewer.locator("img.viewed")
+            photo_src = shown.get_attribute("src")
+            viewer.locator("button.zoom-in").click()
+            expect(shown).to_have_attribute("data-zoom", "1.5")
+            viewer.locator("button.toggle-heat").click()
+            expect(shown).to_have_attribute("alt", re.compile("^heat map"))
+            assert shown.get_attribute("src") != photo_src
+            viewer.locator("button.toggle-heat").click()
+            expect(shown).to_have_attribute("src", photo_src)
+            page.keyboard.press("Escape")
+            expect(viewer).to_have_count(0)
             dispute.locator("button.replay").click()
             expect(dispute.locator("[data-match]")).to_have_attribute("data-match", "true", timeout=TIMEOUT_MS)
             expect(dispute.locator("table.replay")).to_contain_text("REJECT (3)")  # decisions by name, not code
             expect(dispute.locator("table.replay")).to_contain_text("0 ETH")
             expect(dispute.locator(".explanation")).to_be_visible(timeout=TIMEOUT_MS)
             screenshot(page, "arbitrator")
-        transaction(page, "Rule on claim", dispute.locator("button.rule-2").click)
+        dispute.locator("button.rule-2").click()  # a vote is final: a confirmation first, saying what it pays
+        expect(dispute.locator(".confirm")).to_contain_text("the claimant would receive 1.9 ETH")
+        transaction(page, "Rule on claim", dispute.locator("button.confirm-vote").click)
     record = manager.claim(second)
     assert record["status"] == 4 and record["payout"] == 2 * ETH - ETH // 10
 
@@ -249,6 +297,9 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
     row = page.locator(f'#products-table tr[data-product="{product_id}"]')
     # premiums 2 x 0.1 ETH, payouts 0.1 + 1.9 ETH
     expect(row.locator(".loss-ratio")).to_have_text("1000.0%", timeout=TIMEOUT_MS)
+    # the payouts (2 ETH) are the longest bar, at the chart's full length; the premiums a tenth of it
+    widths = page.locator(".chart rect").evaluate_all("rects => rects.map((r) => +r.getAttribute('width'))")
+    assert widths == [24, 240], widths
     screenshot(page, "insurer")
     row.locator(f'input[name="amount-{product_id}"]').fill("1.5")
     capital = manager.product(product_id)["capital"]
@@ -260,16 +311,403 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
     assert page.problems == []
 
 
-def test_claimant_screen_fits_a_narrow_phone_screen(page, stack):
+def sideways_overflow(page) -> int:
+    """How many px the page is wider than the screen (0 or less: no sideways scrolling)."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+def test_narrow_screen_breaks_once_the_claim_form_opens(page, stack, photos):
+    """At 360 and 390 px nothing scrolls sideways, with the claim form open and photos chosen too."""
+    product_id = create_product_directly(stack)
+    buy_policy(stack.system.manager, stack.roles.second_claimant, product_id, keccak(b"NARROW-VIN"))
     page.set_viewport_size({"width": 360, "height": 740})
     open_app(page, stack)
-    choose_account(page, "claimant")
+    choose_account(page, "claimant 2")
     page.goto(stack.url + "#/claimant")
     expect(page.locator("h1")).to_have_text("Claimant")
-    page.wait_for_timeout(500)
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"the page is {overflow} px wider than a 360 px screen"
+    expect(page.locator("li.policy").first).to_be_visible(timeout=TIMEOUT_MS)
+    assert sideways_overflow(page) <= 0, "the claimant screen is wider than a 360 px screen"
+    page.locator("li.policy").last.locator("button.new-claim").click()
+    form = page.locator("form.claim-form")
+    form.locator('input[name="photos"]').set_input_files([str(p) for p in photos["minor"]])
+    expect(form.locator(".previews li")).to_have_count(len(photos["minor"]))
+    camera = form.locator('input[name="camera"]')  # on a phone this opens the camera; each photo taken is added
+    expect(camera).to_have_attribute("capture", "environment")
+    camera.set_input_files([str(photos["whole"][0])])
+    expect(form.locator(".previews li")).to_have_count(len(photos["minor"]) + 1)
+    for width in (360, 390):
+        page.set_viewport_size({"width": width, "height": 740})
+        page.wait_for_function("w => window.innerWidth === w", arg=width)
+        overflow = sideways_overflow(page)
+        assert overflow <= 0, f"with the claim form open the page is {overflow} px wider than a {width} px screen"
     screenshot(page, "claimant-narrow")
+    assert page.problems == []
+
+
+def test_pdf_renamed_jpg__named_in_words_before_upload(page, stack):
+    """A PDF or a HEIC photo with a .jpg name is refused in the page, numbered from 1, in words, before any upload."""
+    product_id = create_product_directly(stack)
+    buy_policy(stack.system.manager, stack.roles.second_claimant, product_id, keccak(b"PDF-VIN"))
+    open_app(page, stack)
+    choose_account(page, "claimant 2")
+    page.goto(stack.url + "#/claimant")
+    page.locator("li.policy").last.locator("button.new-claim").click()
+    form = page.locator("form.claim-form")
+    jpeg = {"name": "front.jpg", "mimeType": "image/jpeg", "buffer": make_jpeg(1)}
+    pdf = b"%PDF-1.4\n% a scanned repair quote\n"
+    renamed = {"name": "quote.jpg", "mimeType": "image/jpeg", "buffer": pdf}
+    form.locator('input[name="photos"]').set_input_files([jpeg, renamed])
+    expect(form.locator("#photo-error")).to_have_text(
+        'Photo 2, "quote.jpg", is a PDF document, not a JPEG, PNG or WebP photo, whatever its name says. '
+        "Choose the JPEG, PNG or WebP photo itself."
+    )
+    form.locator('input[name="amount"]').fill("1")
+    form.locator('button[type="submit"]').click()
+    expect(form.locator("#claim-error")).to_contain_text('Photo 2, "quote.jpg", is a PDF document')
+    heic = b"\x00\x00\x00\x18ftypheic" + b"\x00" * 64
+    iphone = {"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": heic}
+    form.locator('input[name="photos"]').set_input_files([iphone])
+    expect(form.locator("#photo-error")).to_contain_text('Photo 1, "IMG_0001.jpg", is a HEIC photo')
+    expect(form.locator("#photo-error")).to_contain_text("Most Compatible")
+    for message in form.locator(".error").all_inner_texts():
+        assert "Error" not in message and "BytesIO" not in message and "photo 0" not in message.lower()
+    assert stack.cas.cid_for_keccak(keccak(pdf)) is None  # nothing was uploaded
+    assert page.problems == []
+
+
+def test_claim_on_a_freshly_bought_policy__default_incident_time_is_valid(page, stack, photos):
+    """The form's default incident time lies within the policy even when no block was mined since the purchase."""
+    product_id = create_product_directly(stack)
+    policy_id = buy_policy(stack.system.manager, stack.roles.second_claimant, product_id, keccak(b"FRESH-VIN"))
+    start = stack.system.manager.policy(policy_id)["start"]
+    open_app(page, stack)
+    choose_account(page, "claimant 2")
+    page.goto(stack.url + "#/claimant")
+    card = page.locator(f'li.policy[data-policy="{policy_id}"]')
+    card.locator("button.new-claim").click()
+    form = page.locator("form.claim-form")
+    default = form.locator('input[name="incident"]').input_value()
+    assert start <= iso_seconds(default) <= stack.w3.eth.get_block("latest")["timestamp"], (default, start)
+    # a time in the policy's first minute but before its start says so with the seconds that tell them apart
+    message = page.evaluate(
+        """async ([start]) => {
+          const { checkIncidentTime, incidentInputValue } = await import("/app/claimant.js");
+          try { checkIncidentTime(incidentInputValue(start - 1), start, start); } catch (e) { return e.message; }
+          return "";
+        }""",
+        [start],
+    )
+    before, started = re.findall(r"\d{2}:\d{2}:\d{2} UTC", message)
+    assert "is before the policy started" in message and before != started, message
+    form.locator('input[name="photos"]').set_input_files([str(p) for p in photos["minor"]])
+    form.locator('select[name="vehicleClass"]').select_option("sedan")
+    form.locator('input[name="amount"]').fill("0.5")
+    transaction(page, "Submit claim", form.locator('button[type="submit"]').click)
+    assert newest_claim_id(stack, stack.roles.second_claimant) > 0
+    assert page.problems == []
+
+
+REFERRED_EXPLANATION = {
+    "claim": {
+        "claimId": 7,
+        "submittedAt": 1551657600,
+        "incident": {
+            "perilName": "collision",
+            "timeIso": "2019-03-04T00:00:00Z",
+            "latE6": 41600000,
+            "lonE6": -93600000,
+            "claimedAmount": str(ETH // 5),
+        },
+    },
+    "inputs": {"photos": []},
+    "rules": [{"id": "confidence.low", "outcome": "REFER", "reason": "confidence 87.0% is below the 90.0% required"}],
+    "payoutArithmetic": {
+        "estimate": str(ETH // 5),
+        "vehicleClass": "sedan",
+        "severity": "minor",
+        "claimed": str(ETH // 5),
+        "loss": str(ETH // 5),
+        "deductible": str(ETH // 10),
+        "net": str(ETH // 10),
+        "remainingCoverage": str(5 * ETH),
+        "payout": str(ETH // 10),
+    },
+    "findings": [],
+    "fraudSignals": [],
+    "sources": None,
+    "model": {"id": "damage", "sha256": "0x" + "ab" * 32},
+    "code": {"version": "test"},
+    "termsHash": "0x" + "cd" * 32,
+    "decision": {"code": 4, "name": "REFER"},
+    "payout": "0",
+    "confidenceBps": 8700,
+}
+
+
+def test_explanation_contradicts_itself__hypothetical_payout_marked_and_no_raw_terms(page, stack):
+    """A referred claim's header and arithmetic agree (the 0.1 ETH is what approval would pay); codes, basis points
+    and hashes sit behind the closed "Technical details" toggle."""
+    open_app(page, stack)
+    view = page.evaluate(
+        """async ([doc]) => {
+          const { renderExplanation } = await import("/app/explain.js");
+          const el = renderExplanation(doc, "0x" + "ef".repeat(32));
+          document.getElementById("view").replaceChildren(el);
+          const text = el.innerText;
+          el.querySelector("details.technical").open = true;
+          return { text, technical: el.querySelector("details.technical").innerText };
+        }""",
+        [REFERRED_EXPLANATION],
+    )
+    text = view["text"]
+    assert "Decision: sent to a person for review; it pays 0 ETH." in text
+    assert "If the claim were approved (it is not, so far)" in text and "it would pay 0.1 ETH" in text
+    assert "This is not a payout: the decision pays 0 ETH." in text
+    assert "Confidence 87.0%: how sure the oracle is of what it found in the photos" in text
+    assert "Needs a person: confidence 87.0% is below" in text
+    assert not RAW_TERMS.findall(text), RAW_TERMS.findall(text)
+    assert "REFER (4)" in view["technical"] and "8700 basis points" in view["technical"]
+    assert page.problems == []
+
+
+def test_reload_loses_everything__wallet_and_half_filled_claim_kept(page, stack, photos):
+    """A reload keeps the wallet choice and a half-filled claim form, photos included; Cancel forgets the draft."""
+    product_id = create_product_directly(stack)
+    policy_id = buy_policy(stack.system.manager, stack.roles.second_claimant, product_id, keccak(b"RELOAD-VIN"))
+    open_app(page, stack)
+    choose_account(page, "claimant 2")
+    page.goto(stack.url + "#/claimant")
+    page.locator(f'li.policy[data-policy="{policy_id}"] button.new-claim').click()
+    form = page.locator(f'li.policy[data-policy="{policy_id}"] form.claim-form')
+    form.locator('input[name="photos"]').set_input_files([str(p) for p in photos["minor"]])
+    expect(form.locator(".previews li")).to_have_count(len(photos["minor"]))
+    form.locator('input[name="amount"]').fill("0,7")
+    page.reload()
+    page.wait_for_selector("body[data-ready]", timeout=TIMEOUT_MS)
+    expect(page.locator("body")).to_have_attribute("data-wallet", stack.roles.second_claimant)
+    expect(page.locator("#dev-account")).to_have_value(stack.roles.second_claimant)
+    expect(form.locator('input[name="amount"]')).to_have_value("0,7", timeout=TIMEOUT_MS)
+    expect(form.locator(".previews li")).to_have_count(len(photos["minor"]))
+    expect(form.locator(".previews li").first).to_contain_text(photos["minor"][0].name)
+    form.locator("button.cancel").click()
+    page.reload()
+    page.wait_for_selector("body[data-ready]", timeout=TIMEOUT_MS)
+    expect(page.locator(f'li.policy[data-policy="{policy_id}"]')).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.locator("form.claim-form")).to_have_count(0)
+    assert page.problems == []
+
+
+def shows_no_jargon(page, screen: str) -> None:
+    """Fail naming the raw codes or jargon the open screen's default view shows."""
+    found = RAW_TERMS.findall(page.locator("#view").inner_text())
+    assert not found, f"the {screen} screen shows {sorted(set(found))}"
+
+
+def test_default_views_show_no_codes_or_jargon__confidence_in_percent(page, stack):
+    """Each role's main screen, as it first opens, uses words (no REFER, bps, ERC-1497, sha256...); the insurer
+    types confidence in percent, with a decimal comma too, and the contract gets basis points."""
+    product_id = create_product_directly(stack)
+    open_app(page, stack)
+    choose_account(page, "insurer")
+    page.goto(stack.url + "#/insurer")
+    expect(page.locator("form.product-form")).to_be_visible(timeout=TIMEOUT_MS)
+    row = page.locator(f'#products-table tr[data-product="{product_id}"]')
+    expect(row).to_be_visible(timeout=TIMEOUT_MS)
+    shows_no_jargon(page, "insurer")
+    # two products can be told apart: cover, premium, perils and open claims beside the id
+    expect(row.locator("th")).to_contain_text("cover 10 ETH, premium 0.1 ETH; collision, hail")
+    expect(row.locator("th")).to_contain_text("0 open claim(s)")
+    expect(page.locator('form.product-form input[name="minConfidence"]')).to_have_value("80")
+    row.locator("details summary").click()
+    row.locator(f'input[name="confidence-{product_id}"]').fill("85,5")
+    transaction(page, f"Set instant rules of product {product_id}", row.locator("button", has_text="Save rules").click)
+    assert stack.system.manager.product(product_id)["minConfidence"] == 8550
+    for role, screen, ready in (
+        ("claimant 2", "claimant", "#products li.product"),
+        ("arbitration panel 1", "arbitrator", "#disputes li"),
+    ):
+        choose_account(page, role)
+        page.goto(stack.url + f"#/{screen}")
+        expect(page.locator(ready).first).to_be_visible(timeout=TIMEOUT_MS)
+        shows_no_jargon(page, screen)
+    assert page.problems == []
+
+
+def test_times_in_the_users_local_time(browser, stack):
+    """Chain times read in the reader's own time zone, named; the page's clock zone is the person's, not UTC."""
+    context = browser.new_context(timezone_id="America/Chicago", locale="en-US")
+    try:
+        tab = context.new_page()
+        open_app(tab, stack)
+        text = tab.evaluate("async () => (await import('/app/ui.js')).when(1551657600)")  # 2019-03-04 00:00 UTC
+        assert text == "Mar 3, 2019, 06:00 PM CST", text
+    finally:
+        context.close()
+
+
+def test_errors_sit_next_to_the_field__vehicle_id(page, stack):
+    """Buying without a vehicle id says so beside the field, not at the top of the page."""
+    product_id = create_product_directly(stack)
+    open_app(page, stack)
+    choose_account(page, "claimant 2")
+    page.goto(stack.url + "#/claimant")
+    product = page.locator(f'li.product[data-product="{product_id}"]')
+    product.locator('button[type="submit"]').click()
+    expect(product.locator(".error")).to_have_text("Enter the insured vehicle's id (its VIN or plate) before buying.")
+    expect(product.locator('input[name="insured"]')).to_be_focused()
+    expect(page.locator("#notices .notice")).to_have_count(0)
+    assert page.problems == []
+
+
+def tab_to(page, selector: str, limit: int = 300) -> None:
+    """Press Tab (only) until the focused element matches `selector`, as a keyboard user moves through the page."""
+    for _ in range(limit):
+        if page.evaluate("s => document.activeElement?.matches(s) ?? false", selector):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"{selector} cannot be reached with the Tab key")
+
+
+def test_claimant_main_task_with_the_keyboard_alone(page, stack, photos):
+    """Buy a policy and file a claim with only Tab, typing and Enter (the photos go to the focused file input)."""
+    product_id = create_product_directly(stack)
+    open_app(page, stack)
+    choose_account(page, "claimant 2")
+    page.goto(stack.url + "#/claimant")
+    product = f'li.product[data-product="{product_id}"]'
+    expect(page.locator(product)).to_be_visible(timeout=TIMEOUT_MS)
+    page.locator("body").focus()
+    tab_to(page, f'{product} input[name="insured"]')
+    page.keyboard.type("KEYBOARD-VIN")
+    owned = page.locator("li.policy").count()
+    transaction(page, "Buy policy", lambda: page.keyboard.press("Enter"))
+    expect(page.locator("li.policy")).to_have_count(owned + 1, timeout=PROMPT_MS)
+    policy_id = max(int(p.get_attribute("data-policy")) for p in page.locator("li.policy").all())
+    policy = f'li.policy[data-policy="{policy_id}"]'
+    expect(page.locator(policy)).to_contain_text("Insures vehicle KEYBOARD-VIN.", timeout=PROMPT_MS)
+    tab_to(page, f"{policy} button.new-claim")
+    page.keyboard.press("Enter")
+    tab_to(page, f'{policy} input[name="photos"]')
+    # the operating system's file dialog is not the page's: headless Chromium opened none on a key press here, so
+    # the files are handed to the focused input directly, as that dialog would
+    page.locator(f'{policy} input[name="photos"]').set_input_files([str(p) for p in photos["minor"]])
+    expect(page.locator(f"{policy} .previews li")).to_have_count(len(photos["minor"]))
+    tab_to(page, f'{policy} input[name="amount"]')
+    page.keyboard.type("0,5")
+    tab_to(page, f'{policy} form.claim-form button[type="submit"]')
+    transaction(page, "Submit claim", lambda: page.keyboard.press("Enter"))
+    assert page.problems == []
+
+
+AXE = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def test_accessibility__no_serious_or_critical_axe_violations_on_each_role_screen(browser, stack, photos):
+    """axe-core (npm), injected into each role's main screen with its forms open, finds nothing serious or critical."""
+    product_id = create_product_directly(stack)
+    buy_policy(stack.system.manager, stack.roles.second_claimant, product_id, keccak(b"AXE-VIN"))
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)  # to inject axe
+    try:
+        tab = context.new_page()
+        open_app(tab, stack)
+        found = {}
+        for role, screen, ready in (
+            ("claimant 2", "claimant", "li.policy"),
+            ("insurer", "insurer", "form.product-form"),
+            ("arbitration panel 1", "arbitrator", "#disputes li"),
+        ):
+            choose_account(tab, role)
+            tab.goto(stack.url + f"#/{screen}")
+            expect(tab.locator(ready).first).to_be_visible(timeout=TIMEOUT_MS)
+            if screen == "claimant":
+                tab.locator("li.policy").last.locator("button.new-claim").click()
+                expect(tab.locator("form.claim-form")).to_be_visible()
+            tab.add_script_tag(path=str(AXE))
+            violations = tab.evaluate(
+                """async () => (await axe.run(document, { resultTypes: ["violations"] })).violations
+                  .filter((v) => v.impact === "serious" || v.impact === "critical")
+                  .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("; ")}`)
+                """
+            )
+            if violations:
+                found[screen] = violations
+        assert not found, found
+    finally:
+        context.close()
+
+
+def test_amounts_in_eth_accept_a_decimal_comma(page, stack):
+    """0,7 and 0.7 are the same amount; a thousands separator is refused in words."""
+    open_app(page, stack)
+    parsed = page.evaluate(
+        """async () => {
+          const { parseEth } = await import("/app/ui.js");
+          let refused = "";
+          try { parseEth("1,000.5", "Amount"); } catch (e) { refused = e.message; }
+          return { comma: String(parseEth("0,7", "Amount")), point: String(parseEth("0.7", "Amount")), refused };
+        }"""
+    )
+    assert parsed["comma"] == parsed["point"] == str(7 * ETH // 10)
+    assert parsed["refused"] == 'Amount: "1,000.5" is not an amount in ETH (e.g. 0.5 or 0,5)'
+
+
+def test_loss_ratio_chart__bars_scaled_to_the_largest_premium_or_payout(page, stack):
+    """A payout larger than every premium sets the chart's full length; no bar runs past it."""
+    open_app(page, stack)
+    widths = page.evaluate(
+        """async () => {
+          const { chart } = await import("/app/insurer.js");
+          const eth = (tenths) => BigInt(tenths) * 10n ** 17n;
+          const stats = [{ id: 1n, premiums: eth(7), payouts: eth(50) }, { id: 2n, premiums: eth(10), payouts: 0n }];
+          const svg = chart(stats);
+          return [...svg.querySelectorAll("rect")].map((r) => +r.getAttribute("width"));
+        }"""
+    )
+    # product 1: premiums 0.7 ETH, payouts 5 ETH (the maximum); product 2: premiums 1 ETH, payouts 0
+    assert widths == [240 * 7 // 50, 240, 240 * 10 // 50, 1], widths
+
+
+def test_product_creation_and_funding__never_on_sale_unfunded_and_no_duplicate(page, stack):
+    """Capital the account lacks is refused before anything is sent; a funding that fails leaves the new product
+    paused, says so beside the form (in view on a phone), and pressing again funds that product, never a second."""
+    manager = stack.system.manager
+    deposit = "0x" + keccak(b"depositCapital(uint256,uint256)")[:4].hex()
+    data = 'String(params[0].data || "")'
+    reject_once = f'{data}.startsWith("{deposit}") && !window.__refused && (window.__refused = true)'
+    page.add_init_script(wallet_script(stack, stack.w3.eth.chain_id, reject_once, account=stack.roles.insurer))
+    page.set_viewport_size({"width": 390, "height": 800})
+    open_app(page, stack)
+    page.locator("#connect-wallet").click()
+    expect(page.locator("#account")).to_contain_text("wallet:")
+    page.goto(stack.url + "#/insurer")
+    form = page.locator("form.product-form")
+    error = page.locator("#product-error")
+    count = manager.contract.functions.productCount().call()
+
+    form.locator('input[name="capital"]').fill("100000000")
+    form.locator("button[type=submit]").click()
+    expect(error).to_contain_text("not enough for 100000000 ETH of initial capital", timeout=TIMEOUT_MS)
+    expect(error).to_be_in_viewport()
+    assert manager.contract.functions.productCount().call() == count  # nothing was created
+
+    form.locator('input[name="capital"]').fill("2")
+    transaction(page, "Create product", form.locator("button[type=submit]").click)
+    product_id = count + 1
+    expect(last_tx(page, f"Fund product {product_id}")).to_have_attribute("data-state", "failed", timeout=TIMEOUT_MS)
+    expect(error).to_contain_text(f"Product {product_id} was created but not funded, so it stays paused")
+    expect(error).to_be_in_viewport()
+    expect(form.locator(".tx-near")).to_contain_text("You rejected the request in your wallet")  # beside the button
+    assert manager.product(product_id)["paused"] is True and manager.product(product_id)["capital"] == 0
+
+    retry = form.locator("button[type=submit]")
+    expect(retry).to_have_text(f"Fund product {product_id} and put it on sale")
+    transaction(page, f"Fund product {product_id}", retry.click)
+    confirmed_next(page, f"Unpause product {product_id}")
+    assert manager.contract.functions.productCount().call() == product_id  # no duplicate
+    assert manager.product(product_id)["capital"] == 2 * ETH and manager.product(product_id)["paused"] is False
+    expect(retry).to_have_text("Upload terms, create product and fund it")
+    expect(form.locator('input[name="capital"]')).to_have_value("100.0")  # the form is back to its defaults
+    assert page.problems == []
 
 
 def test_browser_and_python_derive_the_same_evidence_key_and_insured_object(page, stack):
@@ -298,7 +736,7 @@ window.ethereum = {
     if (method === "eth_chainId") return "%(chain)s";
     if (method === "net_version") return String(parseInt("%(chain)s", 16));
     if (method === "eth_requestAccounts" || method === "eth_accounts") return ["%(account)s"];
-    if (method === "eth_sendTransaction" && %(reject)s) {
+    if (method === "eth_sendTransaction" && (%(reject)s)) {
       const error = new Error("User rejected the request.");
       error.code = 4001;
       throw error;
@@ -316,12 +754,13 @@ window.ethereum = {
 """
 
 
-def wallet_script(stack, chain_id: int, reject: bool) -> str:
-    """An EIP-1193 wallet for the page that reports `chain_id` and can refuse to sign, as a user would."""
+def wallet_script(stack, chain_id: int, reject: bool | str, account: str | None = None) -> str:
+    """An EIP-1193 wallet for the page that reports `chain_id` and can refuse to sign, as a user would (`reject`:
+    always, never, or a JS condition on the call's `params`)."""
     return INJECTED_WALLET % {
         "chain": hex(chain_id),
-        "account": stack.roles.second_claimant,
-        "reject": "true" if reject else "false",
+        "account": account or stack.roles.second_claimant,
+        "reject": reject if isinstance(reject, str) else "true" if reject else "false",
     }
 
 
@@ -344,7 +783,7 @@ def test_rejected_signature_says_nothing_was_sent(page, stack):
     tx = transaction(page, "Buy policy", product.locator('button[type="submit"]').click, outcome="failed")
     expect(tx).to_contain_text("You rejected the request in your wallet; nothing was sent.")
     policies = stack.system.manager.contract.events.PolicyPurchased().get_logs(
-        from_block=0, argument_filters={"holder": stack.roles.second_claimant}
+        from_block=0, argument_filters={"holder": stack.roles.second_claimant, "productId": product_id}
     )
     assert policies == []
 
@@ -374,12 +813,30 @@ def test_oversized_photo_is_refused_before_upload(page, stack):
     page.locator("li.policy").last.locator("button.new-claim").click()
     form = page.locator("form.claim-form")
     big = b"\xff\xd8\xff\xe0" + b"\x00" * (11 * 1024 * 1024)
-    form.locator('input[type="file"]').set_input_files([{"name": "huge.jpg", "mimeType": "image/jpeg", "buffer": big}])
+    huge = {"name": "huge.jpg", "mimeType": "image/jpeg", "buffer": big}
+    form.locator('input[name="photos"]').set_input_files([huge])
     expect(form.locator("#photo-error")).to_contain_text('"huge.jpg" is 11.0 MB; photos may be at most 10 MB each.')
     form.locator('input[name="amount"]').fill("1")
     form.locator('button[type="submit"]').click()
     expect(form.locator("#claim-error")).to_contain_text("photos may be at most 10 MB each")
     assert stack.cas.cid_for_keccak(keccak(big)) is None  # nothing was uploaded
+
+
+def test_results_appear_far_from_the_action__shown_beside_the_button(page, stack):
+    """On a phone a refused transaction's reason shows beside the button pressed, in view, not only at the top."""
+    product_id = create_product_directly(stack)
+    page.set_viewport_size({"width": 390, "height": 740})
+    open_app(page, stack)
+    choose_account(page, "insurer")
+    page.goto(stack.url + "#/insurer")
+    row = page.locator(f'#products-table tr[data-product="{product_id}"]')
+    row.locator(f'input[name="amount-{product_id}"]').fill("1000")
+    transaction(page, "Withdraw from product", row.locator("button", has_text="Withdraw").click, outcome="failed")
+    beside = row.locator(".tx-near")
+    expect(beside).to_have_attribute("data-state", "failed")
+    expect(beside).to_contain_text("that is more than the product's free (unlocked) capital")
+    expect(beside).to_be_in_viewport()
+    assert page.problems == []
 
 
 def test_contract_revert__reason_in_words_and_nothing_changes(page, stack):

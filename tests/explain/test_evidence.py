@@ -40,7 +40,7 @@ def test_build_manifest__two_photos__canonical_with_root_keccak(photos):
 
 
 def test_build_manifest__duplicate_photo__raises(photos):
-    with pytest.raises(EvidenceError, match="already listed as photo 0"):
+    with pytest.raises(EvidenceError, match="already listed as photo 1"):
         build_manifest([photos[0], ("again.jpg", photos[0][1])])
 
 
@@ -63,7 +63,7 @@ def test_verify_evidence__wrong_root__raises_naming_both_hashes(store, photos):
 def test_verify_evidence__photo_missing_from_store__raises_naming_photo(store, photos):
     manifest = build_manifest(photos)
     store.put(photos[0][1])
-    with pytest.raises(EvidenceError, match=r"photo 1 \('side.jpg'.*not found"):
+    with pytest.raises(EvidenceError, match=r"photo 2 \('side.jpg'.*not found"):
         verify_evidence(manifest.data, manifest.root, store)
 
 
