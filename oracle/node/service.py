@@ -25,7 +25,7 @@ from oracle.claim.history import record_in_history
 from oracle.db import ASSESSED, DISCOVERED, FAILED, NOT_OURS, ORPHANED, SENDING, JobView, NodeStore
 from oracle.node.aggregate import AggregateSubmitter, SignatureRelayClient
 from oracle.node.signer import Signer
-from oracle.node.submitter import TransactionSubmitter, VoteSubmitter
+from oracle.node.submitter import MAX_FEE_CAP, REPLACE_SECONDS, TransactionSubmitter, VoteSubmitter
 from oracle.node.watcher import ClaimWatcher, event_from_record
 from oracle.settings import NODE_BATCH_CLAIMS
 
@@ -90,6 +90,8 @@ class OracleNode:
         relay: SignatureRelayClient | None = None,
         fallback_seconds: float = 30.0,
         batch_claims: int = NODE_BATCH_CLAIMS,
+        replace_after: float = REPLACE_SECONDS,
+        max_fee_cap: int = MAX_FEE_CAP,
     ) -> None:
         """Assemble a node that votes or, in "aggregate" mode, signs through `relay`; see `Settings` for the rest.
 
@@ -107,7 +109,9 @@ class OracleNode:
             assert relay is not None  # refused above
             self.submitter = AggregateSubmitter(client, store, signer, relay, fallback_seconds=fallback_seconds)
         else:
-            self.submitter = VoteSubmitter(client, store, signer)
+            self.submitter = VoteSubmitter(
+                client, store, signer, replace_after=replace_after, max_fee_cap=max_fee_cap
+            )
         self.poll_seconds, self.max_failures, self.batch_claims = poll_seconds, max_failures, batch_claims
         self.chain_id = self.watcher.chain_id
         self._retry_at: dict[int, float] = {}  # claim id -> when a job whose last attempt failed may try again

@@ -35,13 +35,15 @@ class ClaimWatcher:
         store: NodeStore,
         confirmations: int = 2,
         start_block: int = 0,
-        batch_blocks: int = 2_000,
+        batch_blocks: int | None = None,
         reorg_depth: int = 64,
     ) -> None:
-        """Watch `client`'s contract from `start_block`, `confirmations` blocks behind the head."""
+        """Watch `client`'s contract from `start_block`, `confirmations` blocks behind the head, `batch_blocks` blocks
+        per scan (by default the client's log chunk)."""
         self.client, self.store = client, store
         self.confirmations, self.start_block = confirmations, start_block
-        self.batch_blocks, self.reorg_depth = batch_blocks, reorg_depth
+        self.batch_blocks = client.log_chunk_blocks if batch_blocks is None else batch_blocks
+        self.reorg_depth = reorg_depth
         self.chain_id = client.chain_id
 
     def poll(self) -> list[int]:
