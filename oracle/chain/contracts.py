@@ -14,7 +14,6 @@ from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
 from web3 import Web3
-from web3.contract import Contract
 from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.types import RPCEndpoint, RPCError
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
@@ -36,7 +37,7 @@ Sender = str | TxSigner
 """Who sends a transaction: the address of an account unlocked on the node (dev chains), or a local signer."""
 
 
-def sender_address(sender: Sender) -> str:
+def sender_address(sender: Sender) -> ChecksumAddress:
     """The checksummed address a sender sends from."""
     return Web3.to_checksum_address(sender if isinstance(sender, str) else sender.address)
 

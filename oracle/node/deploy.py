@@ -148,7 +148,7 @@ def deploy_all(
 ) -> Deployment:
     """Deploy the arbitrator (if a panel is given) and the claims contracts, create the product, return the record."""
     start = w3.eth.block_number + 1  # no contract of this deployment can live below the next block
-    contracts = {}
+    contracts: dict[str, str] = {}
     panel_address = None
     if panel is not None:
         arbitrator = deploy_arbitrator(w3, deployer, panel, quorum, fee)
@@ -204,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 60}))
     try:
-        balance = w3.eth.get_balance(signer.address)
+        balance = w3.eth.get_balance(sender_address(signer))
         if balance == 0:
             print(f"claims-oracle deploy: {signer.address} holds no ETH on {settings.rpc_url}", file=sys.stderr)
             return 1

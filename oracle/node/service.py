@@ -109,9 +109,7 @@ class OracleNode:
             assert relay is not None  # refused above
             self.submitter = AggregateSubmitter(client, store, signer, relay, fallback_seconds=fallback_seconds)
         else:
-            self.submitter = VoteSubmitter(
-                client, store, signer, replace_after=replace_after, max_fee_cap=max_fee_cap
-            )
+            self.submitter = VoteSubmitter(client, store, signer, replace_after=replace_after, max_fee_cap=max_fee_cap)
         self.poll_seconds, self.max_failures, self.batch_claims = poll_seconds, max_failures, batch_claims
         self.chain_id = self.watcher.chain_id
         self._retry_at: dict[int, float] = {}  # claim id -> when a job whose last attempt failed may try again

@@ -304,7 +304,9 @@ class VoteSubmitter(TransactionSubmitter):
             if self.client.mined_nonce(self.signer.address) > nonce:
                 receipt = self.client.receipt(tx_hash)  # mined between the two questions
                 if receipt is None:  # another version of this vote took the nonce: build it again, to see if it counted
-                    log.info("claim %d: another transaction at nonce %d was mined; checking the vote again", claim_id, nonce)
+                    log.info(
+                        "claim %d: another transaction at nonce %d was mined; checking the vote again", claim_id, nonce
+                    )
                     self._sent_at.pop(bytes(tx_hash), None)
                     changes.append((claim_id, SENDING, {"state": ASSESSED, "raw_tx": None, "tx_hash": None}))
                     return ASSESSED, None
@@ -329,7 +331,11 @@ class VoteSubmitter(TransactionSubmitter):
                 nonce,
                 self.max_fee_cap,
             )
-            self._broadcast(claim_id, raw, tx_hash)
+            try:
+                self._broadcast(claim_id, raw, tx_hash)
+            except (ValueError, Web3RPCError) as exc:  # e.g. the base fee is above the cap: it waits in our store
+                log.warning("claim %d: the node refused the vote again: %s", claim_id, exc)
+                self._sent_at[bytes(tx_hash)] = time.monotonic()
             return raw, tx_hash
         new_raw, new_hash = replacement
         if not self.store.update_job(

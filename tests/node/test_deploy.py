@@ -56,7 +56,9 @@ def test_deploy__keystore_account__deploys_creates_the_product_and_writes_the_re
     account, keystore, password = keystore_account
     with dev_chain() as chain:
         w3, dev = chain.w3, chain.accounts
-        w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction({"from": dev[0], "to": account.address, "value": 50 * ETH}))
+        w3.eth.wait_for_transaction_receipt(
+            w3.eth.send_transaction({"from": dev[0], "to": account.address, "value": 50 * ETH})
+        )
         dev_nonces = [w3.eth.get_transaction_count(a) for a in dev]
         out = tmp_path / "deployment.json"
         code = main(
@@ -74,7 +76,13 @@ def test_deploy__keystore_account__deploys_creates_the_product_and_writes_the_re
         assert code == 0, printed.err
         record = read_deployment(out)
         assert record.chain_id == 31337 and record.deployer == account.address
-        assert set(record.contracts) == {"PanelArbitrator", "ProductGovernor", "DisputeDesk", "ClaimsManager", "KeyDirectory"}
+        assert set(record.contracts) == {
+            "PanelArbitrator",
+            "ProductGovernor",
+            "DisputeDesk",
+            "ClaimsManager",
+            "KeyDirectory",
+        }
         for name, contract in record.contracts.items():
             assert w3.eth.get_code(contract.address) != b"", name
             assert contract.abi_sha256 == abi_sha256(name)
