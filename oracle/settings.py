@@ -15,6 +15,7 @@ NODE_BATCH_CLAIMS = 8  # waiting claims a node assesses together: one model call
 LOG_CHUNK_BLOCKS = 2_000  # blocks one eth_getLogs asks for at most (public RPC providers refuse long ranges)
 GWEI = 10**9
 MAX_FEE_CAP_GWEI = 500  # the highest maxFeePerGas a replaced vote may offer, in gwei
+LOW_BALANCE_VOTES = 20  # a node warns when its balance cannot pay for this many more votes
 REPLACE_AFTER_S = 30.0  # a vote unmined this long is replaced at its nonce with higher fees
 
 
@@ -48,6 +49,9 @@ class Settings(BaseSettings):
     # a vote unmined after this long is replaced at the same nonce with fees 12.5% higher, up to the cap
     replace_after_s: float = Field(default=REPLACE_AFTER_S, gt=0)
     max_fee_cap_wei: int = Field(default=MAX_FEE_CAP_GWEI * GWEI, gt=0)
+    # Prometheus metrics of a node on 127.0.0.1 at this port (none: not served)
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    low_balance_votes: int = Field(default=LOW_BALANCE_VOTES, ge=1)
     node_batch_claims: int = Field(default=NODE_BATCH_CLAIMS, ge=1, le=256)
 
     # committee reports: one vote transaction per member, or one transaction carrying M signatures

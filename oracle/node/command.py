@@ -17,6 +17,7 @@ from oracle.claim.wiring import build_assessor, load_model
 from oracle.db import NodeStore
 from oracle.node.aggregate import SignatureRelayClient
 from oracle.node.keys import member_reader
+from oracle.node.metrics import NodeMetrics
 from oracle.node.service import RPC_ERRORS, OracleNode
 from oracle.node.signer import Signer, add_key_arguments, signer_from_args
 from oracle.settings import Settings, load_settings
@@ -39,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--db-url", help="SQLAlchemy URL of the node database, e.g. postgresql://... (default SQLite)")
     add_key_arguments(parser)
+    parser.add_argument(
+        "--metrics-port", type=int, help="serve Prometheus metrics on 127.0.0.1:PORT (CLAIMS_ORACLE_METRICS_PORT)"
+    )
     parser.add_argument("--confirmations", type=int, help="blocks a claim must be buried under before assessment")
     parser.add_argument("--start-block", type=int, help="first block to scan on a fresh database")
     parser.add_argument(
@@ -67,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
             ("start_block", args.start_block),
             ("report_mode", args.report_mode),
             ("signature_relay_url", args.signature_relay_url),
+            ("metrics_port", args.metrics_port),
         )
         if value is not None
     }
@@ -89,6 +94,13 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"claims-oracle node: {exc}") from None
     except KeyboardInterrupt:
         return 130
+    if settings.metrics_port is not None:
+        try:
+            node.metrics.serve(settings.metrics_port)
+        except OSError as exc:
+            raise SystemExit(
+                f"claims-oracle node: cannot serve metrics on port {settings.metrics_port}: {exc}"
+            ) from None
     logging.getLogger(__name__).info(
         "node %s watching %s on %s (%s mode)",
         signer.address,
@@ -144,6 +156,7 @@ def build_node(settings: Settings, signer: Signer, history_store: NodeStore | No
         batch_claims=settings.node_batch_claims,
         replace_after=settings.replace_after_s,
         max_fee_cap=settings.max_fee_cap_wei,
+        metrics=NodeMetrics(settings.low_balance_votes),
     )
 
 

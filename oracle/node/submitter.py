@@ -68,6 +68,7 @@ class TransactionSubmitter:
         self.client, self.store, self.signer = client, store, signer
         self.receipt_timeout = receipt_timeout
         self.replace_after, self.max_fee_cap = replace_after, max_fee_cap
+        self.on_mined: Callable[[], None] | None = None  # called once per transaction of ours mined successfully
         self.chain_id = client.chain_id
         self._sent_at: dict[bytes, float] = {}  # tx hash -> when this process last broadcast it
 
@@ -173,6 +174,8 @@ class TransactionSubmitter:
         self._sent_at.pop(bytes(tx_hash), None)
         if status == 1:
             log.info("claim %d: %s mined in block %d", claim_id, self.kind, block)
+            if self.on_mined is not None:
+                self.on_mined()
             return DONE, {"state": DONE}
         claim_status = self.client.claim(claim_id)["status"]
         if claim_status == SUBMITTED:  # our transaction failed and the claim still waits: report it, try again later

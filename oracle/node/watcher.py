@@ -45,13 +45,15 @@ class ClaimWatcher:
         self.batch_blocks = client.log_chunk_blocks if batch_blocks is None else batch_blocks
         self.reorg_depth = reorg_depth
         self.chain_id = client.chain_id
+        self.head: int | None = None  # the chain head the last poll saw
 
     def poll(self) -> list[int]:
         """Scan what has been confirmed since the last poll; return the claim ids newly recorded.
 
         One `eth_getLogs` per batch of blocks reads both new claims and new policies (whose insured objects the
         claims' context needs), and one database transaction records them with the cursor."""
-        safe_head = int(self.client.rpc("eth_blockNumber", []), 16) - self.confirmations
+        self.head = int(self.client.rpc("eth_blockNumber", []), 16)
+        safe_head = self.head - self.confirmations
         cursor = self.store.cursor(self.chain_id, self.client.address)
         if cursor is not None and not self._still_canonical(*cursor):
             cursor = self._rewind(cursor[0])
