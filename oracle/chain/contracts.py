@@ -18,6 +18,7 @@ from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.types import RPCEndpoint, RPCError
 
 from oracle.chain.report import Domain, Report, Signature
+from oracle.deployment import Deployment
 from oracle.domain import REPO_ROOT
 from oracle.settings import LOG_CHUNK_BLOCKS
 
@@ -67,6 +68,11 @@ def abi_sha256(name: str) -> str:
     """The sha256 (hex) of a compiled contract's ABI as canonical JSON: what a deployment record pins."""
     canonical = json.dumps(contract_type(name)["abi"], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def abi_mismatches(record: Deployment) -> list[str]:
+    """The contracts of a deployment record whose ABI differs from this checkout's build (another release)."""
+    return sorted(name for name, deployed in record.contracts.items() if deployed.abi_sha256 != abi_sha256(name))
 
 
 @dataclass(frozen=True)

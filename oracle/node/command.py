@@ -12,9 +12,10 @@ from pathlib import Path
 
 from web3 import Web3
 
-from oracle.chain.contracts import ClaimsManagerClient
+from oracle.chain.contracts import ClaimsManagerClient, abi_mismatches
 from oracle.claim.wiring import build_assessor, load_model
 from oracle.db import NodeStore
+from oracle.deployment import read_deployment
 from oracle.node.aggregate import SignatureRelayClient
 from oracle.node.keys import member_reader
 from oracle.node.metrics import NodeMetrics
@@ -88,6 +89,12 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(
                 f"{settings.rpc_url} serves chain {chain_id}, the deployment record {settings.deployment} "
                 f"chain {settings.chain_id}"
+            )
+        if settings.deployment and (differ := abi_mismatches(read_deployment(settings.deployment))):
+            logging.getLogger(__name__).warning(
+                "the ABIs of %s in %s differ from this checkout's build: was it deployed from another release?",
+                ", ".join(differ),
+                settings.deployment,
             )
         node = build_node(settings, signer)
     except ValueError as exc:  # a wrong keystore password, a chain other than the record's, aggregate mode alone

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 
 import pytest
 from eth_account import Account
 from eth_utils import keccak
 
-from oracle.chain.contracts import ClaimsManagerClient, abi_sha256
+from oracle.chain.contracts import ClaimsManagerClient, abi_mismatches, abi_sha256
 from oracle.chain.deploy import ETH, buy_policy, submit_claim
 from oracle.cli import main
 from oracle.db import NodeStore
 from oracle.deployment import read_deployment
-from oracle.dev.devchain import dev_chain
+from oracle.dev.devchain import dev_chain, free_port
 from oracle.node.watcher import ClaimWatcher
 from oracle.settings import load_settings
+from tests.chain_fixtures import MODEL_PATH, needs_model
+from tests.node.test_metrics import scrape
 
 PASSWORD = "correct horse battery staple"
 
@@ -50,6 +56,7 @@ def product_file(tmp_path, committee: list[str]) -> str:
     return str(path)
 
 
+@needs_model
 def test_deploy__keystore_account__deploys_creates_the_product_and_writes_the_record(
     tmp_path, keystore_account, capsys
 ):
@@ -86,6 +93,7 @@ def test_deploy__keystore_account__deploys_creates_the_product_and_writes_the_re
         for name, contract in record.contracts.items():
             assert w3.eth.get_code(contract.address) != b"", name
             assert contract.abi_sha256 == abi_sha256(name)
+        assert abi_mismatches(record) == []
         assert record.block_number <= min(
             w3.eth.get_transaction_receipt(tx)["blockNumber"] for tx in _sent_by(w3, account.address)
         )
@@ -115,6 +123,41 @@ def test_deploy__keystore_account__deploys_creates_the_product_and_writes_the_re
             ClaimsManagerClient(w3, settings.contract_address), store, confirmations=0, start_block=settings.start_block
         )
         assert watcher.poll() == [claim_id]
+
+        # and a node process started from the record alone finds the claim (its metrics say so)
+        assert _node_sees_claims(tmp_path, chain.url, out) == 1
+
+
+def _node_sees_claims(tmp_path, rpc_url: str, record) -> float:
+    """Run `claims-oracle node --deployment` until its metrics count a claim seen (or it exits); returns the count."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "CLAIMS_ORACLE_DB_URL": f"sqlite:///{tmp_path / 'process.db'}",
+        "CLAIMS_ORACLE_CONTENT_STORE_URL": f"file://{tmp_path / 'cas'}",
+        "CLAIMS_ORACLE_STATE_DIR": str(tmp_path),
+        "CLAIMS_ORACLE_CONFIRMATIONS": "0",
+        "CLAIMS_ORACLE_MODEL_PATH": str(MODEL_PATH),
+    }
+    command = [sys.executable, "-m", "oracle.cli", "node", "--rpc-url", rpc_url, "--deployment", str(record)]
+    command += ["--dev-account", "3", "--metrics-port", str(port)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seen = 0.0
+    try:
+        for _ in range(240):  # up to about two minutes on a busy machine
+            if process.poll() is not None:
+                break
+            try:
+                seen = scrape(port).get("claims_oracle_claims_seen_total", 0.0)
+            except OSError:
+                seen = 0.0  # not serving yet
+            if seen:
+                break
+            time.sleep(0.5)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return seen
 
 
 def _sent_by(w3, address: str) -> list[bytes]:
