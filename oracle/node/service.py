@@ -22,7 +22,7 @@ from oracle.claim.assessor import ClaimAssessor
 from oracle.claim.batch import ClaimBatch, ClaimOutcome
 from oracle.claim.context import claim_from_chain
 from oracle.claim.history import record_in_history
-from oracle.db import ASSESSED, DISCOVERED, FAILED, NOT_OURS, ORPHANED, SENDING, JobView, NodeStore
+from oracle.db import ASSESSED, ASSESSING, DISCOVERED, FAILED, NOT_OURS, ORPHANED, SENDING, JobView, NodeStore
 from oracle.node.aggregate import AggregateSubmitter, SignatureRelayClient
 from oracle.node.metrics import NodeMetrics
 from oracle.node.signer import Signer
@@ -117,6 +117,12 @@ class OracleNode:
         self.metrics = metrics or NodeMetrics(LOW_BALANCE_VOTES)
         self.submitter.on_mined = self.metrics.claims_voted.inc
         self._balance_due = 0.0  # when the balance is next read (0: at the next poll)
+        # several workers of one node may share a PostgreSQL store: all assess the claims they take (take_jobs), the
+        # one holding this lock also watches the chain and sends, so the nonces are handed out in one place
+        self._leader_lock = f"claims-oracle node {client.chain_id} {client.address} {signer.address}"
+        self._leading = False
+        if not store.shared:  # the only worker: jobs a previous run took are waiting again
+            store.release_jobs(client.chain_id, client.address)
         self.poll_seconds, self.max_failures, self.batch_claims = poll_seconds, max_failures, batch_claims
         self.chain_id = self.watcher.chain_id
         self._retry_at: dict[int, float] = {}  # claim id -> when a job whose last attempt failed may try again
@@ -161,13 +167,17 @@ class OracleNode:
         are waiting (up to PIPELINE_BATCHES batches a poll); votes of claims assessed before are sent alongside."""
         now = time.monotonic()
         resting = {claim_id for claim_id, at in self._retry_at.items() if at > now}
-        self._poll()
+        self._leading = self.store.try_lead(self._leader_lock)
+        if self._leading:
+            self._poll()
         if now >= self._balance_due:
             self._balance_due = now + BALANCE_CHECK_SECONDS
             self._record_balance()
         sendable = [
             job
-            for job in self.store.jobs(self.chain_id, self.client.address, (ASSESSED, SENDING))
+            for job in (
+                self.store.jobs(self.chain_id, self.client.address, (ASSESSED, SENDING)) if self._leading else []
+            )
             if job.claim_id not in resting
         ]
         sends = [self._send(sendable)] if sendable else []
@@ -187,13 +197,9 @@ class OracleNode:
         self, taken: set[int], resting: set[int], poll: bool
     ) -> tuple[list[JobView], list[Claim | None | Exception]]:
         """The next batch of waiting claims not yet taken, with their chain reads (after a watcher poll)."""
-        if poll:
+        if poll and self._leading:
             self._poll()
-        jobs = self.store.jobs(
-            self.chain_id, self.client.address, (DISCOVERED,), limit=self.batch_claims + len(taken) + len(resting)
-        )
-        batch = [job for job in jobs if job.claim_id not in taken and job.claim_id not in resting]
-        batch = batch[: self.batch_claims]
+        batch = self.store.take_jobs(self.chain_id, self.client.address, self.batch_claims, skip=resting)
         taken.update(job.claim_id for job in batch)
         return batch, self._contexts(batch) if batch else []
 
@@ -207,14 +213,14 @@ class OracleNode:
         orphaned: list[tuple[int, str | None, dict[str, Any]]] = []
         for job, context in zip(batch, contexts, strict=True):  # one context per job
             if isinstance(context, NotOurClaimError):  # anyone can create a product: its claims cost us nothing
-                orphaned.append((job.claim_id, DISCOVERED, {"state": NOT_OURS, "error": str(context)}))
+                orphaned.append((job.claim_id, ASSESSING, {"state": NOT_OURS, "error": str(context)}))
             elif isinstance(context, Exception):
                 self._fail_or_raise(job, context)
             elif context is None:
                 orphaned.append(
                     (
                         job.claim_id,
-                        DISCOVERED,
+                        ASSESSING,
                         {"state": ORPHANED, "error": "claim not on chain with this evidence root"},
                     )
                 )
@@ -295,7 +301,7 @@ class OracleNode:
             changes.append(
                 (
                     job.claim_id,
-                    DISCOVERED,
+                    ASSESSING,
                     {"state": ASSESSED, "outcome": record, "event_json": json.dumps(event, sort_keys=True)},
                 )
             )
@@ -306,7 +312,7 @@ class OracleNode:
             assessed = [job for job, ok in zip(assessed, written, strict=True) if ok]
             moved += len(assessed)
             self.metrics.claims_assessed.inc(len(assessed))
-            if assessed:
+            if assessed and self._leading:  # the other workers' votes go out with the leader's next poll
                 sends.append(self._send(assessed))
         log.info("decided %d claim(s) in %.3f s after the model", len(changes), time.perf_counter() - started)
         return moved
@@ -394,7 +400,7 @@ class OracleNode:
         """Count a failed attempt on a job; after five, park it as failed with the reason. The next attempt waits
         a little longer each time (a second, then 2, 4, 8), however fast the node polls."""
         attempts = job.attempts + 1
-        state = FAILED if attempts >= 5 else job.state
+        state = FAILED if attempts >= 5 else DISCOVERED if job.state == ASSESSING else job.state
         log.error("claim %d: attempt %d failed: %s", job.claim_id, attempts, exc)
         self.store.update_job(
             self.chain_id,
