@@ -1,6 +1,7 @@
 // The dApp's connection to the chain: configuration, the wallet (EIP-1193 or the dev chain's unlocked
 // accounts), contract handles, and transactions reported as pending, confirmed or failed in words.
 import { ethers } from "/vendor/ethers.js";
+import { blockRanges } from "./ranges.js";
 import { txStatus } from "./ui.js";
 
 // The domain's names and numbers, from the gateway's /api/config (oracle/domain.py) when loadConfig runs: the
@@ -228,8 +229,8 @@ export async function snapshot() {
     manager,
     desk,
     panel,
-    /** Events of one kind from the start of the chain up to this block. */
-    events: (contract, filter) => contract.queryFilter(filter, 0, block),
+    /** Events of one kind from the deployment up to this block. */
+    events: (contract, filter) => history(contract, filter, block),
     /** This block's timestamp, the chain's clock (on the demo chain not the wall clock). */
     time: () => (time ??= chainTime(block)),
   };
@@ -242,9 +243,22 @@ export async function chainTime(block) {
   return Number(header.timestamp);
 }
 
-/** Events of one kind from the start of the chain up to the current block (see readBlock). */
+/** Events of one kind from the deployment up to the current block (see readBlock). */
 export async function events(contract, filter) {
-  return contract.queryFilter(filter, 0, await readBlock());
+  return history(contract, filter, await readBlock());
+}
+
+/**
+ * Events of one kind from the deployment block (the gateway's config.logs.fromBlock) up to block `last`, asked
+ * config.logs.chunkBlocks blocks per query, in chain order: public RPC providers refuse long log ranges.
+ */
+export async function history(contract, filter, last) {
+  const { fromBlock, chunkBlocks } = state.config.logs;
+  const found = [];
+  for (const [from, to] of blockRanges(fromBlock, last, chunkBlocks)) {
+    found.push(...(await contract.queryFilter(filter, from, to)));
+  }
+  return found;
 }
 
 // New blocks: the node is asked for its block number every BLOCK_POLL_MS while a screen follows the chain; a

@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("oracle.dev.demo", "run the whole system locally with sample claims on every path"),
     "adapter": ("oracle.adapter.command", "serve the Chainlink bridge, health and the content gateway"),
     "verify": ("oracle.claim.verify", "replay a recorded decision and compare it with the chain, field by field"),
+    "deploy": ("oracle.node.deploy", "deploy the contracts (and a product) from a keystore; write a deployment record"),
     "node": ("oracle.node.command", "run one oracle committee member against a deployed ClaimsManager"),
     "bench": ("oracle.dev.bench", "measure claim latency, node throughput and the bare model on a local chain"),
     "memory": ("oracle.dev.membench", "peak memory of a node batch of 8 claims x 12 photos at the pixel limit"),
@@ -49,7 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         if exc.title != "Settings":
             raise
-        problems = "; ".join(f"CLAIMS_ORACLE_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"CLAIMS_ORACLE_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" if e["loc"] else e["msg"]
+            for e in exc.errors()
+        )
         print(f"claims-oracle {args.command}: invalid settings: {problems}", file=sys.stderr)
         return 2
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,9 +24,10 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
-from sqlalchemy.engine import CursorResult
+from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -35,6 +37,7 @@ from oracle.sources.history import PHASH_BANDS, ClaimOrder, PriorClaim, PriorPho
 
 # Job states, in the order a job moves through them; ORPHANED, NOT_OURS and FAILED end a job early.
 DISCOVERED = "discovered"  # event seen at confirmation depth, not yet assessed
+ASSESSING = "assessing"  # taken by one worker of the node for assessment, until its lease runs out
 ASSESSED = "assessed"  # outcome computed and explanation stored
 SENDING = "sending"  # a signed transaction is written down; it may or may not have reached the chain
 DONE = "done"  # our vote or report is mined, or the claim no longer needs it
@@ -42,6 +45,12 @@ ORPHANED = "orphaned"  # a reorg removed the claim
 NOT_OURS = "not-ours"  # the claim's product has a committee without this node: nothing to assess or vote
 FAILED = "failed"  # gave up after repeated errors (see `error`)
 OPEN_STATES = (DISCOVERED, ASSESSED, SENDING)
+LEASE_SECONDS = 120.0
+"""How long a worker holds the jobs it took (`take_jobs`); then another worker may take them (the first crashed)."""
+
+
+SHA256_HEX_CHARS = 66
+"""A photo's sha256 as the assessment's findings write it: 0x and 64 hex digits."""
 
 
 class Base(DeclarativeBase):
@@ -107,7 +116,7 @@ class HistoryPhoto(Base):
     claim_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     cid: Mapped[str] = mapped_column(String(80), primary_key=True)
     submitted_at: Mapped[int] = mapped_column(BigInteger)
-    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    sha256: Mapped[str] = mapped_column(String(SHA256_HEX_CHARS), index=True)  # 0x-hex, as findings carry it
     phash: Mapped[str] = mapped_column(String(20))  # 64-bit ints as decimal strings: portable across databases
     dhash: Mapped[str] = mapped_column(String(20))
 
@@ -149,7 +158,18 @@ class NodeStore:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         Base.metadata.create_all(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
+        self._leader: Connection | None = None  # the connection holding the leader lock (PostgreSQL)
+        self._widen_photo_sha256()
         self._index_earlier_photos()
+
+    def _widen_photo_sha256(self) -> None:
+        """Widen a PostgreSQL table created with room for 64 characters, which refused every 0x-prefixed sha256
+        (SQLite does not enforce lengths)."""
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.begin() as connection:
+                connection.execute(
+                    text(f"ALTER TABLE history_photos ALTER COLUMN sha256 TYPE VARCHAR({SHA256_HEX_CHARS})")
+                )
 
     def _index_earlier_photos(self) -> None:
         """Bring a database written before the pHash index up to date: the sha256 index and every photo's bands."""
@@ -166,8 +186,31 @@ class NodeStore:
                 )
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Release the database connections (and with them the leader lock)."""
+        if self._leader is not None:
+            self._leader.close()
+            self._leader = None
         self.engine.dispose()
+
+    @property
+    def shared(self) -> bool:
+        """Whether several processes may work on this database at once (PostgreSQL; SQLite serves one)."""
+        return self.engine.dialect.name == "postgresql"
+
+    def try_lead(self, name: str) -> bool:
+        """Whether this store holds the lock `name` that one worker of a node holds (taken now if free): a
+        PostgreSQL advisory lock on a connection kept open, so it goes with this process; always true on SQLite."""
+        if not self.shared or self._leader is not None:
+            return True
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        connection = self.engine.connect()
+        held = bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar())
+        connection.commit()  # the advisory lock belongs to the session, not to this transaction
+        if held:
+            self._leader = connection
+        else:
+            connection.close()
+        return held
 
     # ------------------------------------------------------------ cursor
 
@@ -253,6 +296,37 @@ class NodeStore:
             rows = session.scalars(query if limit is None else query.limit(limit)).all()
             return [self._view(row) for row in rows]
 
+    def take_jobs(
+        self, chain_id: int, contract: str, limit: int, skip: Iterable[int] = (), lease: float = LEASE_SECONDS
+    ) -> list[JobView]:
+        """Take up to `limit` waiting jobs (not in `skip`) for assessment, oldest first, marking them ASSESSING:
+        rows another worker is taking right now are skipped (SKIP LOCKED on PostgreSQL), and jobs taken more than
+        `lease` seconds ago are taken back (their worker died)."""
+        now = time.time()
+        with self._session.begin() as session:
+            waiting = or_(Job.state == DISCOVERED, and_(Job.state == ASSESSING, Job.updated_at < now - lease))
+            query = (
+                select(Job)
+                .where(Job.chain_id == chain_id, Job.contract == contract, waiting, Job.claim_id.not_in(list(skip)))
+                .order_by(Job.block_number, Job.claim_id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            rows = session.scalars(query).all()
+            for row in rows:
+                row.state, row.updated_at = ASSESSING, now
+            return [self._view(row) for row in rows]
+
+    def release_jobs(self, chain_id: int, contract: str) -> int:
+        """Put every job taken for assessment back to waiting (at the start of the only worker); returns how many."""
+        with self._session.begin() as session:
+            query = update(Job).where(Job.chain_id == chain_id, Job.contract == contract, Job.state == ASSESSING)
+            result = session.execute(
+                query.values(state=DISCOVERED, updated_at=time.time()).execution_options(synchronize_session=False)
+            )
+            assert isinstance(result, CursorResult)
+            return int(result.rowcount)
+
     def job_ids(self, chain_id: int, contract: str, states: Iterable[str] = OPEN_STATES) -> list[int]:
         """The claim ids of the jobs in the given states, without reading the jobs themselves."""
         with self._session() as session:
@@ -307,7 +381,7 @@ class NodeStore:
                     Job.chain_id == chain_id,
                     Job.contract == contract,
                     Job.block_number > block_number,
-                    Job.state.in_([DISCOVERED, ASSESSED]),
+                    Job.state.in_([DISCOVERED, ASSESSING, ASSESSED]),
                 )
             ).all()
             for row in rows:

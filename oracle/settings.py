@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from oracle.deployment import read_deployment
 from oracle.domain import REPO_ROOT
 
 NODE_BATCH_CLAIMS = 8  # waiting claims a node assesses together: one model call for all their photos
+LOG_CHUNK_BLOCKS = 2_000  # blocks one eth_getLogs asks for at most (public RPC providers refuse long ranges)
+GWEI = 10**9
+MAX_FEE_CAP_GWEI = 500  # the highest maxFeePerGas a replaced vote may offer, in gwei
+LOW_BALANCE_VOTES = 20  # a node warns when its balance cannot pay for this many more votes
+REPLACE_AFTER_S = 30.0  # a vote unmined this long is replaced at its nonce with higher fees
 
 
 DEFAULT_STATE_DIR = REPO_ROOT / "var"
@@ -29,6 +35,9 @@ class Settings(BaseSettings):
 
     # chain
     rpc_url: str = "http://127.0.0.1:8545"
+    # a deployment record (`claims-oracle deploy --out`): the contract addresses, chain id and start block come
+    # from it unless set on their own
+    deployment: Path | None = None
     chain_id: int = Field(default=31337, ge=1)
     contract_address: str | None = None
     # the KeyDirectory where members publish the X25519 key claim evidence is sealed for (none: plain evidence only)
@@ -36,6 +45,13 @@ class Settings(BaseSettings):
     confirmations: int = Field(default=2, ge=0, le=1000)
     start_block: int = Field(default=0, ge=0)
     poll_interval_s: float = Field(default=1.0, gt=0)
+    log_chunk_blocks: int = Field(default=LOG_CHUNK_BLOCKS, ge=1, le=1_000_000)
+    # a vote unmined after this long is replaced at the same nonce with fees 12.5% higher, up to the cap
+    replace_after_s: float = Field(default=REPLACE_AFTER_S, gt=0)
+    max_fee_cap_wei: int = Field(default=MAX_FEE_CAP_GWEI * GWEI, gt=0)
+    # Prometheus metrics of a node on 127.0.0.1 at this port (none: not served)
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    low_balance_votes: int = Field(default=LOW_BALANCE_VOTES, ge=1)
     node_batch_claims: int = Field(default=NODE_BATCH_CLAIMS, ge=1, le=256)
 
     # committee reports: one vote transaction per member, or one transaction carrying M signatures
@@ -72,6 +88,21 @@ class Settings(BaseSettings):
     max_photos: int = Field(default=12, ge=1)
     max_photo_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_blob_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_deployment(cls, data: Any) -> Any:
+        """Fill the addresses, chain id and start block from the deployment record, unless set on their own."""
+        if not isinstance(data, dict) or not data.get("deployment"):
+            return data
+        record = read_deployment(Path(data["deployment"]))  # DeploymentRecordError is a ValueError: a clear message
+        defaults = {
+            "contract_address": record.address("ClaimsManager"),
+            "key_directory_address": record.address("KeyDirectory"),
+            "chain_id": record.chain_id,
+            "start_block": record.block_number,
+        }
+        return {**{k: v for k, v in defaults.items() if v is not None}, **data}
 
     @field_validator("contract_address", "key_directory_address")
     @classmethod

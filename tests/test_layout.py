@@ -21,6 +21,7 @@ LAYERS = [
     ["oracle.sources", "oracle.explain", "oracle.vision"],
     ["oracle.cas", "oracle.privacy"],
     ["oracle.settings", "oracle.encoding"],
+    ["oracle.deployment"],
     ["oracle.domain", "oracle"],
 ]
 """Each layer may import the layers below it (and itself), never one above or beside it."""

@@ -154,4 +154,8 @@ def chain_claims(settings: Settings, insured_objects: InsuredObjects | None = No
     if not settings.contract_address:
         return None
     w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": CHAIN_TIMEOUT_S}))
-    return ChainClaims(ClaimsManagerClient(w3, settings.contract_address), insured_objects, settings.start_block)
+    return ChainClaims(
+        ClaimsManagerClient(w3, settings.contract_address, settings.log_chunk_blocks),
+        insured_objects,
+        settings.start_block,
+    )

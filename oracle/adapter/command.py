@@ -14,6 +14,7 @@ from oracle.adapter.claims import chain_claims
 from oracle.adapter.dapp import DappConfig, register_dapp_routes
 from oracle.claim.wiring import WEATHER_CHOICES, build_assessor, load_model, weather_sources
 from oracle.db import NodeStore
+from oracle.deployment import read_deployment
 from oracle.settings import Settings, load_settings
 
 
@@ -21,6 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the adapter's options; defaults come from the settings (CLAIMS_ORACLE_ADAPTER_HOST/_PORT)."""
     parser.add_argument("--host", default=None, help="interface to listen on (default: settings.adapter_host)")
     parser.add_argument("--port", type=int, default=None, help="port to listen on (default: settings.adapter_port)")
+    parser.add_argument(
+        "--deployment",
+        default=None,
+        help="deployment record of `claims-oracle deploy`: contracts, chain id, start block and the panel arbitrator, "
+        "unless set on their own (CLAIMS_ORACLE_DEPLOYMENT)",
+    )
     parser.add_argument(
         "--weather",
         default=",".join(WEATHER_CHOICES),
@@ -61,6 +68,7 @@ def dapp_config(settings: Settings, arbitrator: str | None, dev_wallet: bool, ch
         chain_name=f"chain {chain_id}",
         claims_manager=settings.contract_address,
         arbitrator=arbitrator,
+        key_directory=settings.key_directory_address,
         rpc_upstream=settings.rpc_url if dev_wallet else None,
     )
 
@@ -103,7 +111,9 @@ async def build_app(
 
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted; return the exit code."""
-    settings = load_settings()
+    settings = load_settings(**({"deployment": args.deployment} if args.deployment else {}))
+    if args.arbitrator is None and settings.deployment:
+        args.arbitrator = read_deployment(settings.deployment).address("PanelArbitrator")
     host = args.host or settings.adapter_host
     port = settings.adapter_port if args.port is None else args.port
     workers = args.workers or settings.adapter_max_concurrency

@@ -166,6 +166,8 @@ async def config(request: web.Request) -> web.Response:
         },
         "defaults": cfg.defaults,
         "verify": bool(settings.contract_address),
+        # history scans start at the deployment and ask for at most chunkBlocks blocks per eth_getLogs
+        "logs": {"fromBlock": settings.start_block, "chunkBlocks": settings.log_chunk_blocks},
         "constants": dapp_constants(),
     }
     return web.json_response(body, headers={"Cache-Control": "no-store"})

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -12,12 +14,13 @@ from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
 from web3 import Web3
-from web3.contract import Contract
 from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.types import RPCEndpoint, RPCError
 
 from oracle.chain.report import Domain, Report, Signature
+from oracle.deployment import Deployment
 from oracle.domain import REPO_ROOT
+from oracle.settings import LOG_CHUNK_BLOCKS
 
 BUILD_MANIFEST = REPO_ROOT / ".build" / "__local__.json"
 
@@ -52,16 +55,24 @@ def contract_type(name: str, manifest: Path = BUILD_MANIFEST) -> ContractType:
     return ContractType(abi=types[name]["abi"], bytecode=types[name]["deploymentBytecode"]["bytecode"])
 
 
-def deploy(w3: Web3, name: str, *args: Any, sender: str) -> Contract:
-    """Deploy a compiled contract from an unlocked account and return it bound to its address."""
-    spec = contract_type(name)
-    factory = w3.eth.contract(abi=spec["abi"], bytecode=spec["bytecode"])
-    tx_hash = factory.constructor(*args).transact({"from": sender})
-    receipt = w3.eth.wait_for_transaction_receipt(tx_hash)
-    address = receipt["contractAddress"]
-    if receipt["status"] != 1 or address is None:
-        raise RuntimeError(f"deploying {name} failed in transaction {tx_hash.hex()}")
-    return w3.eth.contract(address=address, abi=spec["abi"])
+def block_ranges(first: int, last: int, chunk: int) -> Iterator[tuple[int, int]]:
+    """[first, last] cut into consecutive inclusive ranges of at most `chunk` blocks."""
+    if chunk < 1:
+        raise ValueError(f"a log chunk must span at least one block, got {chunk}")
+    while first <= last:
+        yield first, min(last, first + chunk - 1)
+        first += chunk
+
+
+def abi_sha256(name: str) -> str:
+    """The sha256 (hex) of a compiled contract's ABI as canonical JSON: what a deployment record pins."""
+    canonical = json.dumps(contract_type(name)["abi"], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def abi_mismatches(record: Deployment) -> list[str]:
+    """The contracts of a deployment record whose ABI differs from this checkout's build (another release)."""
+    return sorted(name for name, deployed in record.contracts.items() if deployed.abi_sha256 != abi_sha256(name))
 
 
 @dataclass(frozen=True)
@@ -188,9 +199,11 @@ class PolicyPurchased:
 class ClaimsManagerClient:
     """Reads and events of one deployed ClaimsManager."""
 
-    def __init__(self, w3: Web3, address: str) -> None:
-        """Bind to the manager at `address` on the chain `w3` talks to."""
+    def __init__(self, w3: Web3, address: str, log_chunk_blocks: int = LOG_CHUNK_BLOCKS) -> None:
+        """Bind to the manager at `address` on the chain `w3` talks to; history is read `log_chunk_blocks` blocks
+        per `eth_getLogs` at most."""
         self.w3 = w3
+        self.log_chunk_blocks = log_chunk_blocks
         self.contract = w3.eth.contract(
             address=Web3.to_checksum_address(address), abi=contract_type("ClaimsManager")["abi"]
         )
@@ -269,26 +282,12 @@ class ClaimsManagerClient:
         return self.scan(from_block, to_block)[0]
 
     def scan(self, from_block: int, to_block: int) -> tuple[list[ClaimSubmitted], list[PolicyPurchased]]:
-        """Every `ClaimSubmitted` and `PolicyPurchased` event mined in [from_block, to_block], in chain order,
-        read with one `eth_getLogs`."""
+        """Every `ClaimSubmitted` and `PolicyPurchased` event mined in [from_block, to_block], in chain order, read
+        with one `eth_getLogs` per chunk of blocks."""
         if to_block < from_block:
             return [], []
         submitted, purchased = self._events["ClaimSubmitted"], self._events["PolicyPurchased"]
-        logs = self.rpc(
-            "eth_getLogs",
-            [
-                {
-                    "address": self.address,
-                    "fromBlock": hex(from_block),
-                    "toBlock": hex(to_block),
-                    "topics": [[submitted.topic, purchased.topic]],
-                }
-            ],
-        )
-        logs = sorted(
-            (log for log in logs if not log.get("removed")),
-            key=lambda log: (int(log["blockNumber"], 16), int(log["logIndex"], 16)),
-        )
+        logs = self.logs([[submitted.topic, purchased.topic]], from_block, to_block)
         claims: list[ClaimSubmitted] = []
         policies: list[PolicyPurchased] = []
         for log in logs:
@@ -301,45 +300,43 @@ class ClaimsManagerClient:
                 )
         return claims, policies
 
+    def logs(self, topics: list[Any], from_block: int, to_block: int | None = None) -> list[dict[str, Any]]:
+        """This contract's raw logs matching `topics` in [from_block, to_block] (None: the head), in chain order,
+        asked for `log_chunk_blocks` blocks at a time."""
+        last = int(self.rpc("eth_blockNumber", []), 16) if to_block is None else to_block
+        found: list[dict[str, Any]] = []
+        for first, end in block_ranges(from_block, last, self.log_chunk_blocks):
+            found += self.rpc(
+                "eth_getLogs",
+                [{"address": self.address, "fromBlock": hex(first), "toBlock": hex(end), "topics": topics}],
+            )
+        return sorted(
+            (log for log in found if not log.get("removed")),
+            key=lambda log: (int(log["blockNumber"], 16), int(log["logIndex"], 16)),
+        )
+
     def claim_submitted(self, claim_id: int, from_block: int = 0) -> ClaimSubmitted | None:
         """The `ClaimSubmitted` event of one claim on the current chain (mined from `from_block` on), or None."""
         submitted = self._events["ClaimSubmitted"]
-        logs = self.rpc(
-            "eth_getLogs",
-            [
-                {
-                    "address": self.address,
-                    "fromBlock": hex(from_block),
-                    "toBlock": "latest",
-                    "topics": [submitted.topic, "0x" + claim_id.to_bytes(32, "big").hex()],
-                }
-            ],
-        )
-        logs = [log for log in logs if not log.get("removed")]
+        logs = self.logs([submitted.topic, _uint_topic(claim_id)], from_block)
         return _claim_submitted(logs[-1], submitted.decode(logs[-1])) if logs else None
 
     def claim_decided(self, claim_id: int, from_block: int = 0) -> dict[str, Any] | None:
         """The `ClaimDecided` event of one claim (decision, payout, confidence, hashes), or None."""
-        logs = self.contract.events.ClaimDecided().get_logs(
-            from_block=from_block, argument_filters={"claimId": claim_id}
-        )
-        return dict(logs[-1].args) if logs else None
+        decided = self._events["ClaimDecided"]
+        logs = self.logs([decided.topic, _uint_topic(claim_id)], from_block)
+        return decided.decode(logs[-1]) if logs else None
 
     def insured_object(self, policy_id: int, policy_start: int, last_block: int) -> bytes:
         """The insured object of a policy, read from its `PolicyPurchased` event in the blocks of its start time."""
         first, last = blocks_at_time(self.w3, policy_start, last_block)
-        logs = (
-            []
-            if first > last
-            else self.contract.events.PolicyPurchased().get_logs(
-                from_block=first, to_block=last, argument_filters={"policyId": policy_id}
-            )
-        )
+        purchased = self._events["PolicyPurchased"]
+        logs = self.logs([purchased.topic, _uint_topic(policy_id)], first, last) if first <= last else []
         if not logs:
             raise ValueError(
                 f"no PolicyPurchased event of policy {policy_id} in blocks {first}..{last} (timestamp {policy_start})"
             )
-        return bytes(logs[-1].args.insuredObject)
+        return bytes(purchased.decode(logs[-1])["insuredObject"])
 
     def vote_report_tx(self, report: Report, sender: str, fees: dict[str, int] | None = None) -> dict[str, Any]:
         """An unsigned `voteReport` transaction from `sender`, with gas estimated (a revert raises
@@ -373,6 +370,10 @@ class ClaimsManagerClient:
         """`address`'s next nonce counting its pending transactions."""
         return int(self.rpc("eth_getTransactionCount", [address, "pending"]), 16)
 
+    def mined_nonce(self, address: str) -> int:
+        """`address`'s next nonce counting mined transactions only (below it every nonce is used up)."""
+        return int(self.rpc("eth_getTransactionCount", [address, "latest"]), 16)
+
     def send_raw(self, raw: bytes) -> None:
         """Broadcast a signed transaction."""
         self.rpc("eth_sendRawTransaction", ["0x" + bytes(raw).hex()])
@@ -405,6 +406,11 @@ def blocks_at_time(w3: Web3, timestamp: int, last_block: int) -> tuple[int, int]
         return low
 
     return first_after(timestamp - 1), first_after(timestamp) - 1
+
+
+def _uint_topic(value: int) -> str:
+    """An indexed uint256 argument as a log topic."""
+    return "0x" + value.to_bytes(32, "big").hex()
 
 
 def _claim_submitted(log: dict[str, Any], args: dict[str, Any]) -> ClaimSubmitted:

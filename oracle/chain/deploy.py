@@ -1,22 +1,68 @@
-"""Deploy the contracts and configure a demo product over plain web3 (the demo and the node tests use it)."""
+"""Deploy the contracts and configure products over plain web3, from an unlocked dev account or a local signer."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.logs import DISCARD
-from web3.types import TxReceipt, Wei
+from web3.types import TxParams, TxReceipt, Wei
 
-from oracle.chain.contracts import ClaimsManagerClient, contract_type, deploy
+from oracle.chain.contracts import ClaimsManagerClient, contract_type
 from oracle.domain import DEFAULT_MAX_OPEN_CLAIMS
 
 ETH = 10**18
 DAY = 24 * 3600
 ZERO_ADDRESS = "0x" + "00" * 20
+
+
+class TxSigner(Protocol):
+    """An account whose key signs here, never unlocked on the chain's node (a node's `Signer` is one)."""
+
+    @property
+    def address(self) -> str:
+        """The account's checksummed address."""
+        ...
+
+    def sign_transaction(self, tx: dict[str, Any]) -> tuple[bytes, bytes]:
+        """Sign a transaction; returns (raw bytes, hash)."""
+        ...
+
+
+Sender = str | TxSigner
+"""Who sends a transaction: the address of an account unlocked on the node (dev chains), or a local signer."""
+
+
+def sender_address(sender: Sender) -> ChecksumAddress:
+    """The checksummed address a sender sends from."""
+    return Web3.to_checksum_address(sender if isinstance(sender, str) else sender.address)
+
+
+def send(w3: Web3, sender: Sender, tx: TxParams) -> TxReceipt:
+    """Send a built transaction (gas and fees filled) and return its receipt: through the node for an unlocked
+    account, else signed here at the account's next nonce and sent raw; the one place either path diverges."""
+    if isinstance(sender, str):
+        tx_hash = w3.eth.send_transaction(tx)
+    else:
+        nonce = w3.eth.get_transaction_count(sender_address(sender), "pending")
+        raw, _ = sender.sign_transaction({**dict(tx), "nonce": nonce})
+        tx_hash = w3.eth.send_raw_transaction(raw)
+    return w3.eth.wait_for_transaction_receipt(tx_hash)
+
+
+def deploy(w3: Web3, name: str, *args: Any, sender: Sender) -> Contract:
+    """Deploy a compiled contract and return it bound to its address."""
+    spec = contract_type(name)
+    factory = w3.eth.contract(abi=spec["abi"], bytecode=spec["bytecode"])
+    receipt = send(w3, sender, factory.constructor(*args).build_transaction({"from": sender_address(sender)}))
+    address = receipt["contractAddress"]
+    if receipt["status"] != 1 or address is None:
+        raise RuntimeError(f"deploying {name} failed in transaction {receipt['transactionHash'].hex()}")
+    return w3.eth.contract(address=address, abi=spec["abi"])
 
 
 def demo_product_config(
@@ -50,20 +96,30 @@ def demo_product_config(
 
 
 @dataclass
-class System:
-    """The deployed contracts."""
+class Contracts:
+    """The claims contracts: the manager, the governor and dispute desk bound to it, and the key directory."""
 
     manager: ClaimsManagerClient
-    arbitrator: Contract
     governor: Contract
     desk: Contract
     keys: Contract
 
 
-def deploy_system(w3: Web3, deployer: str, panel: list[str], quorum: int = 2, fee: int = ETH // 100) -> System:
-    """Deploy a panel arbitrator, a product governor, a dispute desk, the claims manager bound to both, and the key
-    directory where members publish the keys evidence is sealed for."""
-    arbitrator = deploy(w3, "PanelArbitrator", panel, quorum, fee, sender=deployer)
+@dataclass
+class System(Contracts):
+    """The deployed contracts with the panel arbitrator the demo products name."""
+
+    arbitrator: Contract
+
+
+def deploy_arbitrator(w3: Web3, deployer: Sender, panel: list[str], quorum: int = 2, fee: int = ETH // 100) -> Contract:
+    """Deploy a PanelArbitrator whose `quorum` of `panel` rule, for `fee` wei per dispute."""
+    return deploy(w3, "PanelArbitrator", panel, quorum, fee, sender=deployer)
+
+
+def deploy_contracts(w3: Web3, deployer: Sender) -> Contracts:
+    """Deploy a product governor, a dispute desk, the claims manager bound to both, and the key directory where
+    members publish the keys evidence is sealed for."""
     governor = deploy(w3, "ProductGovernor", sender=deployer)
     desk = deploy(w3, "DisputeDesk", sender=deployer)
     manager = deploy(w3, "ClaimsManager", governor.address, desk.address, sender=deployer)
@@ -71,9 +127,13 @@ def deploy_system(w3: Web3, deployer: str, panel: list[str], quorum: int = 2, fe
         if bound.functions.manager().call() != manager.address:
             raise RuntimeError(f"{bound.address} is bound to another manager; deploy again")
     keys = deploy(w3, "KeyDirectory", sender=deployer)
-    return System(
-        manager=ClaimsManagerClient(w3, manager.address), arbitrator=arbitrator, governor=governor, desk=desk, keys=keys
-    )
+    return Contracts(manager=ClaimsManagerClient(w3, manager.address), governor=governor, desk=desk, keys=keys)
+
+
+def deploy_system(w3: Web3, deployer: Sender, panel: list[str], quorum: int = 2, fee: int = ETH // 100) -> System:
+    """Deploy a panel arbitrator and the claims contracts (`deploy_contracts`)."""
+    arbitrator = deploy_arbitrator(w3, deployer, panel, quorum, fee)
+    return System(**vars(deploy_contracts(w3, deployer)), arbitrator=arbitrator)
 
 
 def governor_of(manager: ClaimsManagerClient) -> Contract:
@@ -92,15 +152,16 @@ def _bound(manager: ClaimsManagerClient, getter: str, name: str) -> Contract:
     return manager.w3.eth.contract(address=address, abi=contract_type(name)["abi"])
 
 
-def transact(w3: Web3, call: ContractFunction, sender: str, value: int = 0) -> TxReceipt:
-    """Send a contract call from an unlocked account and return its successful receipt."""
-    receipt = w3.eth.wait_for_transaction_receipt(call.transact({"from": sender, "value": Wei(value)}))
+def transact(w3: Web3, call: ContractFunction, sender: Sender, value: int = 0) -> TxReceipt:
+    """Send a contract call and return its successful receipt."""
+    address = sender_address(sender)
+    receipt = send(w3, sender, call.build_transaction({"from": address, "value": Wei(value)}))
     if receipt["status"] != 1:
-        raise RuntimeError(f"transaction {receipt['transactionHash'].hex()} from {sender} reverted")
+        raise RuntimeError(f"transaction {receipt['transactionHash'].hex()} from {address} reverted")
     return receipt
 
 
-def create_product(manager: ClaimsManagerClient, insurer: str, config: dict[str, Any], capital: int) -> int:
+def create_product(manager: ClaimsManagerClient, insurer: Sender, config: dict[str, Any], capital: int) -> int:
     """Create an ETH product from `config` through the manager's governor, fund it with `capital` wei, return its id."""
     functions = manager.contract.functions
     receipt = transact(manager.w3, governor_of(manager).functions.createProduct(config), insurer)

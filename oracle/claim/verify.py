@@ -68,7 +68,9 @@ def verify_claim(settings: Settings, claim_id: int, opener: EvidenceOpener | Non
     whose evidence is sealed needs an `opener` (its content key, or a reader holding a grant)."""
     if not settings.contract_address:
         raise VerificationError("no contract address (--contract or CLAIMS_ORACLE_CONTRACT_ADDRESS)")
-    client = ClaimsManagerClient(Web3(Web3.HTTPProvider(settings.rpc_url)), settings.contract_address)
+    client = ClaimsManagerClient(
+        Web3(Web3.HTTPProvider(settings.rpc_url)), settings.contract_address, settings.log_chunk_blocks
+    )
     decided = client.claim_decided(claim_id, settings.start_block)
     if decided is None:
         raise VerificationError(f"claim {claim_id} has no recorded decision on this chain")

@@ -271,10 +271,10 @@ async def _drive(w3, manager, arbitrator, holder, panel, claims, timeout, live: 
             claim.notes.append("finalized after the window")
         record = manager.claim(claim.claim_id)
         claim.status, claim.payout = record["status"], record["payout"]
-    for event in manager.contract.events.ClaimDecided().get_logs(from_block=0):
-        for claim in claims:
-            if claim.claim_id == event.args.claimId:
-                claim.explanation_hash = bytes(event.args.explanationHash)
+    for claim in claims:
+        decided = manager.claim_decided(claim.claim_id)
+        if decided is not None:
+            claim.explanation_hash = bytes(decided["explanationHash"])
     return all(_as_expected(c) for c in claims)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import logging
 import signal
 import time
@@ -13,20 +12,27 @@ from pathlib import Path
 
 from web3 import Web3
 
-from oracle.chain.contracts import ClaimsManagerClient
+from oracle.chain.contracts import ClaimsManagerClient, abi_mismatches
 from oracle.claim.wiring import build_assessor, load_model
 from oracle.db import NodeStore
-from oracle.domain import DEV_MNEMONIC
+from oracle.deployment import read_deployment
 from oracle.node.aggregate import SignatureRelayClient
 from oracle.node.keys import member_reader
+from oracle.node.metrics import NodeMetrics
 from oracle.node.service import RPC_ERRORS, OracleNode
-from oracle.node.signer import Signer
+from oracle.node.signer import Signer, add_key_arguments, signer_from_args
 from oracle.settings import Settings, load_settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `claims-oracle node` (defaults come from CLAIMS_ORACLE_* settings)."""
     parser.add_argument("--rpc-url", help="JSON-RPC endpoint (CLAIMS_ORACLE_RPC_URL)")
+    parser.add_argument(
+        "--deployment",
+        type=Path,
+        help="deployment record of `claims-oracle deploy`: contracts, chain id and start block, unless set on their "
+        "own (CLAIMS_ORACLE_DEPLOYMENT)",
+    )
     parser.add_argument("--contract", help="ClaimsManager address (CLAIMS_ORACLE_CONTRACT_ADDRESS)")
     parser.add_argument(
         "--key-directory",
@@ -34,12 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(CLAIMS_ORACLE_KEY_DIRECTORY_ADDRESS)",
     )
     parser.add_argument("--db-url", help="SQLAlchemy URL of the node database, e.g. postgresql://... (default SQLite)")
-    key = parser.add_mutually_exclusive_group(required=True)
-    key.add_argument("--keystore", type=Path, help="encrypted V3 keystore of this member's key")
-    key.add_argument(
-        "--dev-account", type=int, metavar="INDEX", help="use anvil's dev mnemonic account INDEX (local chains only)"
+    add_key_arguments(parser)
+    parser.add_argument(
+        "--metrics-port", type=int, help="serve Prometheus metrics on 127.0.0.1:PORT (CLAIMS_ORACLE_METRICS_PORT)"
     )
-    parser.add_argument("--password-file", type=Path, help="file holding the keystore password (else prompt)")
     parser.add_argument("--confirmations", type=int, help="blocks a claim must be buried under before assessment")
     parser.add_argument("--start-block", type=int, help="first block to scan on a fresh database")
     parser.add_argument(
@@ -54,20 +58,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_signer(args: argparse.Namespace) -> Signer:
-    """The member's signer from a keystore (password from a file or prompt) or a dev account."""
-    if args.dev_account is not None:
-        return Signer.from_dev_mnemonic(DEV_MNEMONIC, args.dev_account)
-    password = args.password_file.read_text().strip() if args.password_file else getpass.getpass("keystore password: ")
-    return Signer.from_keystore(args.keystore, password)
-
-
 def run(args: argparse.Namespace) -> int:
     """Start the node and run until SIGINT or SIGTERM."""
     overrides = {
         name: value
         for name, value in (
             ("rpc_url", args.rpc_url),
+            ("deployment", args.deployment),
             ("contract_address", args.contract),
             ("key_directory_address", args.key_directory),
             ("db_url", args.db_url),
@@ -75,21 +72,42 @@ def run(args: argparse.Namespace) -> int:
             ("start_block", args.start_block),
             ("report_mode", args.report_mode),
             ("signature_relay_url", args.signature_relay_url),
+            ("metrics_port", args.metrics_port),
         )
         if value is not None
     }
     settings = load_settings(**overrides)
     if not settings.contract_address:
-        raise SystemExit("claims-oracle node: no contract address (--contract or CLAIMS_ORACLE_CONTRACT_ADDRESS)")
+        raise SystemExit(
+            "claims-oracle node: no contract address (--deployment, --contract or CLAIMS_ORACLE_CONTRACT_ADDRESS)"
+        )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
-        signer = build_signer(args)
-        wait_for_chain(settings.rpc_url)
+        signer = signer_from_args(args)
+        chain_id = wait_for_chain(settings.rpc_url)
+        if settings.deployment and chain_id != settings.chain_id:
+            raise ValueError(
+                f"{settings.rpc_url} serves chain {chain_id}, the deployment record {settings.deployment} "
+                f"chain {settings.chain_id}"
+            )
+        if settings.deployment and (differ := abi_mismatches(read_deployment(settings.deployment))):
+            logging.getLogger(__name__).warning(
+                "the ABIs of %s in %s differ from this checkout's build: was it deployed from another release?",
+                ", ".join(differ),
+                settings.deployment,
+            )
         node = build_node(settings, signer)
-    except ValueError as exc:  # a wrong keystore password, or aggregate mode without a relay
+    except ValueError as exc:  # a wrong keystore password, a chain other than the record's, aggregate mode alone
         raise SystemExit(f"claims-oracle node: {exc}") from None
     except KeyboardInterrupt:
         return 130
+    if settings.metrics_port is not None:
+        try:
+            node.metrics.serve(settings.metrics_port)
+        except OSError as exc:
+            raise SystemExit(
+                f"claims-oracle node: cannot serve metrics on port {settings.metrics_port}: {exc}"
+            ) from None
     logging.getLogger(__name__).info(
         "node %s watching %s on %s (%s mode)",
         signer.address,
@@ -126,7 +144,7 @@ def build_node(settings: Settings, signer: Signer, history_store: NodeStore | No
         raise ValueError("no contract address (--contract or CLAIMS_ORACLE_CONTRACT_ADDRESS)")
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 30}))
-    client = ClaimsManagerClient(w3, settings.contract_address)
+    client = ClaimsManagerClient(w3, settings.contract_address, settings.log_chunk_blocks)
     store = history_store or NodeStore(settings.db_url)
     reader = member_reader(w3, signer, settings.key_directory_address) if settings.key_directory_address else None
     assessor = build_assessor(settings, store, load_model(settings), reader=reader)
@@ -143,6 +161,9 @@ def build_node(settings: Settings, signer: Signer, history_store: NodeStore | No
         relay=relay,
         fallback_seconds=settings.aggregate_fallback_s,
         batch_claims=settings.node_batch_claims,
+        replace_after=settings.replace_after_s,
+        max_fee_cap=settings.max_fee_cap_wei,
+        metrics=NodeMetrics(settings.low_balance_votes),
     )
 
 

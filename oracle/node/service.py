@@ -22,17 +22,19 @@ from oracle.claim.assessor import ClaimAssessor
 from oracle.claim.batch import ClaimBatch, ClaimOutcome
 from oracle.claim.context import claim_from_chain
 from oracle.claim.history import record_in_history
-from oracle.db import ASSESSED, DISCOVERED, FAILED, NOT_OURS, ORPHANED, SENDING, JobView, NodeStore
+from oracle.db import ASSESSED, ASSESSING, DISCOVERED, FAILED, NOT_OURS, ORPHANED, SENDING, JobView, NodeStore
 from oracle.node.aggregate import AggregateSubmitter, SignatureRelayClient
+from oracle.node.metrics import NodeMetrics
 from oracle.node.signer import Signer
-from oracle.node.submitter import TransactionSubmitter, VoteSubmitter
+from oracle.node.submitter import MAX_FEE_CAP, REPLACE_SECONDS, TransactionSubmitter, VoteSubmitter
 from oracle.node.watcher import ClaimWatcher, event_from_record
-from oracle.settings import NODE_BATCH_CLAIMS
+from oracle.settings import LOW_BALANCE_VOTES, NODE_BATCH_CLAIMS
 
 log = logging.getLogger(__name__)
 RPC_ERRORS = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ConnectionError, TimeoutError)
 PIPELINE_BATCHES = 16  # batches one poll takes on at most, deciding one while the next is in the model
 FULL_POLL_SECONDS = 5.0  # a full poll at least this often even without a new block (a reorg at the same height)
+BALANCE_CHECK_SECONDS = 60.0  # how often the account's balance is read for the metrics and the low-balance warning
 
 Loaded = tuple[list[tuple[JobView, Claim]], ClaimBatch | None, int]
 """A batch ready for the model: the live jobs with their claims, the loaded batch (None: none live), jobs orphaned."""
@@ -90,10 +92,14 @@ class OracleNode:
         relay: SignatureRelayClient | None = None,
         fallback_seconds: float = 30.0,
         batch_claims: int = NODE_BATCH_CLAIMS,
+        replace_after: float = REPLACE_SECONDS,
+        max_fee_cap: int = MAX_FEE_CAP,
+        metrics: NodeMetrics | None = None,
     ) -> None:
         """Assemble a node that votes or, in "aggregate" mode, signs through `relay`; see `Settings` for the rest.
 
-        Up to `batch_claims` waiting claims are assessed together (one model call for all their photos)."""
+        Up to `batch_claims` waiting claims are assessed together (one model call for all their photos); the node's
+        health goes to `metrics` (by default a registry of its own that nothing serves)."""
         if report_mode not in ("vote", "aggregate"):
             raise ValueError(f"report mode must be 'vote' or 'aggregate', got {report_mode!r}")
         if report_mode == "aggregate" and relay is None:
@@ -107,7 +113,16 @@ class OracleNode:
             assert relay is not None  # refused above
             self.submitter = AggregateSubmitter(client, store, signer, relay, fallback_seconds=fallback_seconds)
         else:
-            self.submitter = VoteSubmitter(client, store, signer)
+            self.submitter = VoteSubmitter(client, store, signer, replace_after=replace_after, max_fee_cap=max_fee_cap)
+        self.metrics = metrics or NodeMetrics(LOW_BALANCE_VOTES)
+        self.submitter.on_mined = self.metrics.claims_voted.inc
+        self._balance_due = 0.0  # when the balance is next read (0: at the next poll)
+        # several workers of one node may share a PostgreSQL store: all assess the claims they take (take_jobs), the
+        # one holding this lock also watches the chain and sends, so the nonces are handed out in one place
+        self._leader_lock = f"claims-oracle node {client.chain_id} {client.address} {signer.address}"
+        self._leading = False
+        if not store.shared:  # the only worker: jobs a previous run took are waiting again
+            store.release_jobs(client.chain_id, client.address)
         self.poll_seconds, self.max_failures, self.batch_claims = poll_seconds, max_failures, batch_claims
         self.chain_id = self.watcher.chain_id
         self._retry_at: dict[int, float] = {}  # claim id -> when a job whose last attempt failed may try again
@@ -135,6 +150,7 @@ class OracleNode:
                 failures = 0
             except RPC_ERRORS as exc:
                 failures += 1
+                self.metrics.rpc_errors.inc()
                 log.warning("RPC unavailable (%s); retry %d of %d", type(exc).__name__, failures, self.max_failures)
             if failures >= self.max_failures:
                 raise RuntimeError(f"node {self.signer.address} stopped after {failures} consecutive RPC failures")
@@ -151,10 +167,17 @@ class OracleNode:
         are waiting (up to PIPELINE_BATCHES batches a poll); votes of claims assessed before are sent alongside."""
         now = time.monotonic()
         resting = {claim_id for claim_id, at in self._retry_at.items() if at > now}
-        self.watcher.poll()
+        self._leading = self.store.try_lead(self._leader_lock)
+        if self._leading:
+            self._poll()
+        if now >= self._balance_due:
+            self._balance_due = now + BALANCE_CHECK_SECONDS
+            self._record_balance()
         sendable = [
             job
-            for job in self.store.jobs(self.chain_id, self.client.address, (ASSESSED, SENDING))
+            for job in (
+                self.store.jobs(self.chain_id, self.client.address, (ASSESSED, SENDING)) if self._leading else []
+            )
             if job.claim_id not in resting
         ]
         sends = [self._send(sendable)] if sendable else []
@@ -174,13 +197,9 @@ class OracleNode:
         self, taken: set[int], resting: set[int], poll: bool
     ) -> tuple[list[JobView], list[Claim | None | Exception]]:
         """The next batch of waiting claims not yet taken, with their chain reads (after a watcher poll)."""
-        if poll:
-            self.watcher.poll()
-        jobs = self.store.jobs(
-            self.chain_id, self.client.address, (DISCOVERED,), limit=self.batch_claims + len(taken) + len(resting)
-        )
-        batch = [job for job in jobs if job.claim_id not in taken and job.claim_id not in resting]
-        batch = batch[: self.batch_claims]
+        if poll and self._leading:
+            self._poll()
+        batch = self.store.take_jobs(self.chain_id, self.client.address, self.batch_claims, skip=resting)
         taken.update(job.claim_id for job in batch)
         return batch, self._contexts(batch) if batch else []
 
@@ -194,14 +213,14 @@ class OracleNode:
         orphaned: list[tuple[int, str | None, dict[str, Any]]] = []
         for job, context in zip(batch, contexts, strict=True):  # one context per job
             if isinstance(context, NotOurClaimError):  # anyone can create a product: its claims cost us nothing
-                orphaned.append((job.claim_id, DISCOVERED, {"state": NOT_OURS, "error": str(context)}))
+                orphaned.append((job.claim_id, ASSESSING, {"state": NOT_OURS, "error": str(context)}))
             elif isinstance(context, Exception):
                 self._fail_or_raise(job, context)
             elif context is None:
                 orphaned.append(
                     (
                         job.claim_id,
-                        DISCOVERED,
+                        ASSESSING,
                         {"state": ORPHANED, "error": "claim not on chain with this evidence root"},
                     )
                 )
@@ -282,7 +301,7 @@ class OracleNode:
             changes.append(
                 (
                     job.claim_id,
-                    DISCOVERED,
+                    ASSESSING,
                     {"state": ASSESSED, "outcome": record, "event_json": json.dumps(event, sort_keys=True)},
                 )
             )
@@ -292,10 +311,24 @@ class OracleNode:
             written = await asyncio.to_thread(self.store.update_jobs, self.chain_id, self.client.address, changes)
             assessed = [job for job, ok in zip(assessed, written, strict=True) if ok]
             moved += len(assessed)
-            if assessed:
+            self.metrics.claims_assessed.inc(len(assessed))
+            if assessed and self._leading:  # the other workers' votes go out with the leader's next poll
                 sends.append(self._send(assessed))
         log.info("decided %d claim(s) in %.3f s after the model", len(changes), time.perf_counter() - started)
         return moved
+
+    def _poll(self) -> None:
+        """Record new claims (the watcher's poll), counting them and the lag behind the head."""
+        self.metrics.claims_seen.inc(len(self.watcher.poll()))
+        cursor = self.store.cursor(self.chain_id, self.client.address)
+        if self.watcher.head is not None:
+            scanned = cursor[0] if cursor else self.watcher.start_block - 1
+            self.metrics.head_lag.set(max(self.watcher.head - scanned, 0))
+
+    def _record_balance(self) -> None:
+        """Read the account's balance and the current fees into the metrics (which warn when it runs low)."""
+        balance = int(self.client.rpc("eth_getBalance", [self.signer.address, "latest"]), 16)
+        self.metrics.record_balance(self.signer.address, balance, self.client.fee_fields()["maxFeePerGas"])
 
     def _send(self, jobs: list[JobView]) -> asyncio.Future[int]:
         """Hand jobs to the sender thread: one call at a time, so nonces are handed out in order."""
@@ -367,7 +400,7 @@ class OracleNode:
         """Count a failed attempt on a job; after five, park it as failed with the reason. The next attempt waits
         a little longer each time (a second, then 2, 4, 8), however fast the node polls."""
         attempts = job.attempts + 1
-        state = FAILED if attempts >= 5 else job.state
+        state = FAILED if attempts >= 5 else DISCOVERED if job.state == ASSESSING else job.state
         log.error("claim %d: attempt %d failed: %s", job.claim_id, attempts, exc)
         self.store.update_job(
             self.chain_id,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import getpass
 import json
 from pathlib import Path
 
@@ -10,6 +12,7 @@ from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
 from oracle.chain.report import Domain, Report, sign_report
+from oracle.domain import DEV_MNEMONIC
 from oracle.privacy import Reader, encryption_key_message, identity_from_signature
 
 
@@ -66,3 +69,27 @@ class Signer:
     def __repr__(self) -> str:
         """Show the address only: the key never appears in reprs, logs or tracebacks."""
         return f"Signer({self.address})"
+
+
+def add_key_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that choose an account: a V3 keystore (password from a file or a prompt) or a dev account."""
+    key = parser.add_mutually_exclusive_group(required=True)
+    key.add_argument("--keystore", type=Path, help="encrypted V3 keystore of the account's key")
+    key.add_argument(
+        "--dev-account", type=int, metavar="INDEX", help="use anvil's dev mnemonic account INDEX (local chains only)"
+    )
+    parser.add_argument("--password-file", type=Path, help="file holding the keystore password (else prompt)")
+
+
+def signer_from_args(args: argparse.Namespace) -> Signer:
+    """The signer the key options name; an unreadable password file or keystore raises ValueError."""
+    if args.dev_account is not None:
+        return Signer.from_dev_mnemonic(DEV_MNEMONIC, args.dev_account)
+    if args.password_file:
+        try:
+            password = args.password_file.read_text().strip()
+        except OSError as exc:
+            raise ValueError(f"cannot read the password file {args.password_file}: {exc.strerror or exc}") from None
+    else:
+        password = getpass.getpass("keystore password: ")
+    return Signer.from_keystore(args.keystore, password)

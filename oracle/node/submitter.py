@@ -7,7 +7,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from eth_account.typed_transactions import TypedTransaction
 from eth_typing import Hash32
+from hexbytes import HexBytes
 from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.types import TxReceipt
 
@@ -15,19 +17,30 @@ from oracle.chain.contracts import ClaimsManagerClient, Receipt
 from oracle.chain.report import Report
 from oracle.db import ASSESSED, DONE, SENDING, JobView, NodeStore
 from oracle.node.signer import Signer
+from oracle.settings import GWEI, MAX_FEE_CAP_GWEI, REPLACE_AFTER_S
 
 log = logging.getLogger(__name__)
 SUBMITTED = 1
 # Reverts that mean the work is already done: by us before a crash, or by the rest of the committee.
 SETTLED_REASONS = ("oracle: already voted", "oracle: claim not awaiting one")
 
-REBROADCAST_SECONDS = 30.0  # a sent transaction still unmined after this long is broadcast again (same bytes)
+REPLACE_SECONDS = REPLACE_AFTER_S  # a sent vote still unmined after this long is replaced with higher fees
+MAX_FEE_CAP = MAX_FEE_CAP_GWEI * GWEI  # the highest maxFeePerGas a replacement may offer
+FEE_BUMP = (9, 8)  # a replacement's fees: at least 12.5% above the old ones (nodes require 10%), as a fraction
 SETTLE_SECONDS = 0.5  # how long a batch of votes just sent waits for receipts before moving on
+REPLACED_FIELDS = ("chainId", "nonce", "gas", "to", "value", "data", "accessList")
+"""The fields a replacement keeps of the transaction it replaces (the fees change, the signature is new)."""
 
 
 def _settled(exc: ContractLogicError) -> bool:
     """Whether a revert says the work is already done (SETTLED_REASONS)."""
     return any(reason in str(exc) for reason in SETTLED_REASONS)
+
+
+def _bumped(old: int, floor: int) -> int:
+    """A fee FEE_BUMP above `old` (rounded up, at least one wei more) and at least `floor`."""
+    numerator, denominator = FEE_BUMP
+    return max(-(-old * numerator // denominator), old + 1, floor)
 
 
 def _written_down(job: JobView) -> tuple[bytes, bytes]:
@@ -42,11 +55,20 @@ class TransactionSubmitter:
     kind = "transaction"
 
     def __init__(
-        self, client: ClaimsManagerClient, store: NodeStore, signer: Signer, receipt_timeout: float = 60
+        self,
+        client: ClaimsManagerClient,
+        store: NodeStore,
+        signer: Signer,
+        receipt_timeout: float = 60,
+        replace_after: float = REPLACE_SECONDS,
+        max_fee_cap: int = MAX_FEE_CAP,
     ) -> None:
-        """Submit through `client`, recording progress in `store`, signing with `signer`."""
+        """Submit through `client`, recording progress in `store`, signing with `signer`; a vote unmined for
+        `replace_after` seconds is replaced with higher fees, up to a maxFeePerGas of `max_fee_cap` wei."""
         self.client, self.store, self.signer = client, store, signer
         self.receipt_timeout = receipt_timeout
+        self.replace_after, self.max_fee_cap = replace_after, max_fee_cap
+        self.on_mined: Callable[[], None] | None = None  # called once per transaction of ours mined successfully
         self.chain_id = client.chain_id
         self._sent_at: dict[bytes, float] = {}  # tx hash -> when this process last broadcast it
 
@@ -101,6 +123,18 @@ class TransactionSubmitter:
         tx = {**tx, "nonce": self.client.nonce(self.signer.address), "chainId": self.chain_id}
         return self.signer.sign_transaction(tx)
 
+    def replacement(self, raw: bytes) -> tuple[bytes, bytes] | None:
+        """The transaction `raw` signed again at its nonce with fees FEE_BUMP higher (and at least what the chain
+        asks now), as (raw, hash); None when the cap leaves no room for a valid replacement."""
+        old = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
+        now = self.client.fee_fields()
+        tip = _bumped(old["maxPriorityFeePerGas"], now["maxPriorityFeePerGas"])
+        fee = min(_bumped(old["maxFeePerGas"], now["maxFeePerGas"]), self.max_fee_cap)
+        if fee < _bumped(old["maxFeePerGas"], 0):
+            return None
+        tx = {key: old[key] for key in REPLACED_FIELDS if key in old}
+        return self.signer.sign_transaction({**tx, "maxFeePerGas": fee, "maxPriorityFeePerGas": min(tip, fee)})
+
     def _resume(self, job: JobView) -> str:
         """After a restart: the written-down transaction is either mined, pending, or must be sent again."""
         raw, tx_hash = _written_down(job)
@@ -140,6 +174,8 @@ class TransactionSubmitter:
         self._sent_at.pop(bytes(tx_hash), None)
         if status == 1:
             log.info("claim %d: %s mined in block %d", claim_id, self.kind, block)
+            if self.on_mined is not None:
+                self.on_mined()
             return DONE, {"state": DONE}
         claim_status = self.client.claim(claim_id)["status"]
         if claim_status == SUBMITTED:  # our transaction failed and the claim still waits: report it, try again later
@@ -173,8 +209,9 @@ class VoteSubmitter(TransactionSubmitter):
     def submit_many(self, items: Sequence[tuple[JobView, Report]]) -> dict[int, str | Exception]:
         """Vote on several claims without waiting for blocks, keeping `send_once`'s exactly-once guarantee.
 
-        Votes already written down are checked for a receipt (and broadcast again, the same bytes, if one has
-        been out for REBROADCAST_SECONDS without being mined). New votes are built (a revert that means the work
+        Votes already written down are checked for a receipt; one out for `replace_after` seconds without being
+        mined is replaced at its nonce with higher fees (written down before it is sent), and one this process has
+        not sent (after a restart) is broadcast again, the same bytes. New votes are built (a revert that means the work
         is done ends the job), signed at consecutive nonces, all written down in one transaction, and only then
         broadcast; receipts already there are recorded, the rest are looked for on later calls. Returns each
         job's new state, or the error that stopped it."""
@@ -184,10 +221,9 @@ class VoteSubmitter(TransactionSubmitter):
         for job, _ in items:
             if job.state == SENDING and job.raw_tx:
                 raw, tx_hash = _written_down(job)
-                already = self._sent_at.get(bytes(tx_hash))
-                states[job.claim_id] = self._check_sent(job.claim_id, raw, tx_hash, changes)
-                if states[job.claim_id] == SENDING and self._sent_at.get(bytes(tx_hash)) != already:
-                    sent.append((job.claim_id, raw, tx_hash))  # broadcast again just now
+                states[job.claim_id], out = self._check_sent(job.claim_id, raw, tx_hash, changes, stale_ok=True)
+                if states[job.claim_id] == SENDING and out is not None:
+                    sent.append((job.claim_id, *out))  # broadcast again, or replaced, just now
         built: list[tuple[JobView, dict[str, Any]]] = []
         fees: dict[str, int] | None = None
         for job, report in items:
@@ -241,7 +277,7 @@ class VoteSubmitter(TransactionSubmitter):
         deadline, pause = time.monotonic() + SETTLE_SECONDS, 0.005
         while sent:
             for claim_id, raw, tx_hash in sent:
-                states[claim_id] = self._check_sent(claim_id, raw, tx_hash, changes)
+                states[claim_id], _ = self._check_sent(claim_id, raw, tx_hash, changes, stale_ok=False)
             sent = [entry for entry in sent if states[entry[0]] == SENDING]
             if not sent or time.monotonic() + pause > deadline:
                 break
@@ -252,16 +288,80 @@ class VoteSubmitter(TransactionSubmitter):
         return states
 
     def _check_sent(
-        self, claim_id: int, raw: bytes, tx_hash: bytes, changes: list[tuple[int, str | None, dict[str, Any]]]
-    ) -> str:
-        """A written-down vote's state: settled if mined (the change is queued), else sent again if it has been
-        out too long (or not by this process); returns the job's state."""
+        self,
+        claim_id: int,
+        raw: bytes,
+        tx_hash: bytes,
+        changes: list[tuple[int, str | None, dict[str, Any]]],
+        stale_ok: bool,
+    ) -> tuple[str, tuple[bytes, bytes] | None]:
+        """A written-down vote's state, and the (raw, hash) broadcast by this call if any: settled if mined (the
+        change is queued); if unmined and `stale_ok`, sent again when this process has not sent it, replaced when
+        it has been out `replace_after` seconds, or taken back when another version of it was mined."""
         receipt = self.client.receipt(tx_hash)
         if receipt is None:
             sent_at = self._sent_at.get(bytes(tx_hash))
-            if sent_at is None or time.monotonic() - sent_at > REBROADCAST_SECONDS:
+            if not stale_ok or (sent_at is not None and time.monotonic() - sent_at <= self.replace_after):
+                return SENDING, None
+            nonce = int(TypedTransaction.from_bytes(HexBytes(raw)).as_dict()["nonce"])
+            if self.client.mined_nonce(self.signer.address) > nonce:
+                receipt = self.client.receipt(tx_hash)  # mined between the two questions
+                if receipt is None:  # another version of this vote took the nonce: build it again, to see if it counted
+                    log.info(
+                        "claim %d: another transaction at nonce %d was mined; checking the vote again", claim_id, nonce
+                    )
+                    self._sent_at.pop(bytes(tx_hash), None)
+                    changes.append((claim_id, SENDING, {"state": ASSESSED, "raw_tx": None, "tx_hash": None}))
+                    return ASSESSED, None
+            elif sent_at is None:
                 self._broadcast(claim_id, raw, tx_hash)
-            return SENDING
+                return SENDING, (raw, tx_hash)
+            else:
+                return SENDING, self._replace(claim_id, raw, tx_hash, nonce)
         state, fields = self._settlement(claim_id, receipt["status"], receipt["blockNumber"], tx_hash)
         changes.append((claim_id, SENDING, fields))
-        return state
+        return state, None
+
+    def _replace(self, claim_id: int, raw: bytes, tx_hash: bytes, nonce: int) -> tuple[bytes, bytes]:
+        """Replace a stuck vote with higher fees (write-ahead: the replacement is written down, then sent), or, at
+        the fee cap, broadcast the same bytes again; returns what is out now."""
+        replacement = self.replacement(raw)
+        if replacement is None:
+            log.warning(
+                "claim %d: vote %s at nonce %d is stuck and its fees are at the cap (%d wei); sending it again as is",
+                claim_id,
+                tx_hash.hex(),
+                nonce,
+                self.max_fee_cap,
+            )
+            try:
+                self._broadcast(claim_id, raw, tx_hash)
+            except (ValueError, Web3RPCError) as exc:  # e.g. the base fee is above the cap: it waits in our store
+                log.warning("claim %d: the node refused the vote again: %s", claim_id, exc)
+                self._sent_at[bytes(tx_hash)] = time.monotonic()
+            return raw, tx_hash
+        new_raw, new_hash = replacement
+        if not self.store.update_job(
+            self.chain_id,
+            self.client.address,
+            claim_id,
+            expect_state=SENDING,
+            raw_tx=new_raw,
+            tx_hash=new_hash,
+        ):
+            return raw, tx_hash  # another process moved the job: it is no longer ours to replace
+        fees = TypedTransaction.from_bytes(HexBytes(new_raw)).as_dict()
+        log.warning(
+            "claim %d: vote %s at nonce %d unmined after %.0f s; replaced by %s with maxFeePerGas %d and "
+            "maxPriorityFeePerGas %d wei",
+            claim_id,
+            tx_hash.hex(),
+            nonce,
+            self.replace_after,
+            new_hash.hex(),
+            fees["maxFeePerGas"],
+            fees["maxPriorityFeePerGas"],
+        )
+        self._sent_at.pop(bytes(tx_hash), None)
+        self._broadcast(claim_id, new_raw, new_hash)
+        return new_raw, new_hash

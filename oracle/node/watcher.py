@@ -35,21 +35,25 @@ class ClaimWatcher:
         store: NodeStore,
         confirmations: int = 2,
         start_block: int = 0,
-        batch_blocks: int = 2_000,
+        batch_blocks: int | None = None,
         reorg_depth: int = 64,
     ) -> None:
-        """Watch `client`'s contract from `start_block`, `confirmations` blocks behind the head."""
+        """Watch `client`'s contract from `start_block`, `confirmations` blocks behind the head, `batch_blocks` blocks
+        per scan (by default the client's log chunk)."""
         self.client, self.store = client, store
         self.confirmations, self.start_block = confirmations, start_block
-        self.batch_blocks, self.reorg_depth = batch_blocks, reorg_depth
+        self.batch_blocks = client.log_chunk_blocks if batch_blocks is None else batch_blocks
+        self.reorg_depth = reorg_depth
         self.chain_id = client.chain_id
+        self.head: int | None = None  # the chain head the last poll saw
 
     def poll(self) -> list[int]:
         """Scan what has been confirmed since the last poll; return the claim ids newly recorded.
 
         One `eth_getLogs` per batch of blocks reads both new claims and new policies (whose insured objects the
         claims' context needs), and one database transaction records them with the cursor."""
-        safe_head = int(self.client.rpc("eth_blockNumber", []), 16) - self.confirmations
+        self.head = int(self.client.rpc("eth_blockNumber", []), 16)
+        safe_head = self.head - self.confirmations
         cursor = self.store.cursor(self.chain_id, self.client.address)
         if cursor is not None and not self._still_canonical(*cursor):
             cursor = self._rewind(cursor[0])

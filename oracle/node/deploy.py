@@ -1,0 +1,224 @@
+"""`claims-oracle deploy`: deploy the contracts from a locally signing account and write the deployment record."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from requests.exceptions import RequestException
+from web3 import Web3
+from web3.exceptions import Web3Exception
+
+from oracle.chain.contracts import BuildMissingError, abi_sha256
+from oracle.chain.deploy import (
+    ETH,
+    ZERO_ADDRESS,
+    Sender,
+    create_product,
+    demo_product_config,
+    deploy_arbitrator,
+    deploy_contracts,
+    sender_address,
+)
+from oracle.deployment import DeployedContract, Deployment
+from oracle.explain.document import describe_code_version
+from oracle.node.signer import add_key_arguments, signer_from_args
+from oracle.settings import load_settings
+
+PANEL_ARBITRATOR = "panel"
+"""A product file's `arbitrator` that names the PanelArbitrator this command deploys."""
+REQUIRED_PRODUCT_FIELDS = ("committee", "threshold", "models", "termsHash")
+
+
+class DeployInputError(ValueError):
+    """A command-line value or product file this command cannot use."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `claims-oracle deploy`."""
+    parser.add_argument("--rpc-url", help="JSON-RPC endpoint of the chain (CLAIMS_ORACLE_RPC_URL)")
+    add_key_arguments(parser)
+    parser.add_argument(
+        "--panel", help="comma-separated panelist addresses: also deploy a PanelArbitrator with this panel"
+    )
+    parser.add_argument("--quorum", type=int, default=2, help="panelists whose votes rule a dispute (default 2)")
+    parser.add_argument(
+        "--fee", type=int, default=ETH // 100, help="the panel's arbitration fee in wei (default 0.01 ETH)"
+    )
+    parser.add_argument(
+        "--product",
+        type=Path,
+        help="JSON file of a product to create and fund: the ProductGovernor.createProduct fields (committee, "
+        "threshold, models, termsHash required; arbitrator 'panel' names the deployed panel) and capital in wei",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("deployment.json"), help="where to write the deployment record"
+    )
+
+
+def _hex32(value: Any, field: str) -> bytes:
+    """A 0x-hex 32-byte value of the product file."""
+    if not (isinstance(value, str) and value.startswith("0x") and len(value) == 66):
+        raise DeployInputError(f"product field {field} must be 0x-hex of 32 bytes, got {value!r}")
+    try:
+        return bytes.fromhex(value[2:])
+    except ValueError:
+        raise DeployInputError(f"product field {field} is not hex: {value!r}") from None
+
+
+def _address(value: Any, field: str) -> str:
+    """A checksummed address from a product field or option."""
+    if not (isinstance(value, str) and Web3.is_address(value)):
+        raise DeployInputError(f"{field} must be a 0x-prefixed 20-byte address, got {value!r}")
+    return Web3.to_checksum_address(value)
+
+
+def _wei(value: Any, field: str) -> int:
+    """A non-negative integer given as a JSON number or a decimal string."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise DeployInputError(f"product field {field} must be an integer, got {value!r}")
+    try:
+        number = int(value)
+    except ValueError:
+        raise DeployInputError(f"product field {field} must be an integer, got {value!r}") from None
+    if number < 0:
+        raise DeployInputError(f"product field {field} must not be negative, got {number}")
+    return number
+
+
+def product_from_file(path: Path) -> tuple[dict[str, Any], int]:
+    """The createProduct config and the capital (wei) of a product file, with the demo product's defaults for
+    the fields it leaves out; an arbitrator of 'panel' stays that placeholder until the panel is deployed."""
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise DeployInputError(f"cannot read the product file {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise DeployInputError(f"the product file {path} is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise DeployInputError(f"the product file {path} must hold a JSON object")
+    missing = [name for name in REQUIRED_PRODUCT_FIELDS if name not in data]
+    if missing:
+        raise DeployInputError(f"the product file {path} lacks {', '.join(missing)}")
+    capital = _wei(data.pop("capital", 0), "capital")
+    arbitrator = data.pop("arbitrator", PANEL_ARBITRATOR)
+    if arbitrator != PANEL_ARBITRATOR:
+        arbitrator = _address(arbitrator, "product field arbitrator")
+    committee = data.pop("committee")
+    if not isinstance(committee, list) or not committee:
+        raise DeployInputError("product field committee must be a non-empty list of addresses")
+    models = data.pop("models")
+    if not isinstance(models, list) or not models:
+        raise DeployInputError("product field models must be a non-empty list of 0x-hex model hashes")
+    config = demo_product_config(
+        [_address(member, "committee member") for member in committee],
+        _wei(data.pop("threshold"), "threshold"),
+        arbitrator,
+        _hex32(models[0], "models"),
+        _hex32(data.pop("termsHash"), "termsHash"),
+    )
+    config["models"] = [_hex32(model, "models") for model in models]
+    for name, value in data.items():
+        if name not in config:
+            raise DeployInputError(f"unknown product field {name!r}; known: {sorted(config)}")
+        if name == "asset":
+            config[name] = _address(value, "product field asset")
+        elif name == "arbitratorExtraData":
+            config[name] = bytes.fromhex(str(value).removeprefix("0x"))
+        elif name == "metaEvidenceURI":
+            config[name] = str(value)
+        else:
+            config[name] = _wei(value, name)
+    if config["asset"] != ZERO_ADDRESS and capital:
+        raise DeployInputError("this command funds ETH products only; deposit ERC-20 capital separately")
+    return config, capital
+
+
+def deploy_all(
+    w3: Web3,
+    deployer: Sender,
+    panel: list[str] | None,
+    quorum: int,
+    fee: int,
+    product: tuple[dict[str, Any], int] | None,
+    code_version: str,
+) -> Deployment:
+    """Deploy the arbitrator (if a panel is given) and the claims contracts, create the product, return the record."""
+    start = w3.eth.block_number + 1  # no contract of this deployment can live below the next block
+    contracts: dict[str, str] = {}
+    panel_address = None
+    if panel is not None:
+        arbitrator = deploy_arbitrator(w3, deployer, panel, quorum, fee)
+        panel_address = arbitrator.address
+        contracts["PanelArbitrator"] = arbitrator.address
+    deployed = deploy_contracts(w3, deployer)
+    contracts.update(
+        ClaimsManager=deployed.manager.address,
+        ProductGovernor=deployed.governor.address,
+        DisputeDesk=deployed.desk.address,
+        KeyDirectory=deployed.keys.address,
+    )
+    product_ids: tuple[int, ...] = ()
+    if product is not None:
+        config, capital = product
+        if config["arbitrator"] == PANEL_ARBITRATOR:
+            config = {**config, "arbitrator": panel_address}
+        product_ids = (create_product(deployed.manager, deployer, config, capital),)
+    return Deployment(
+        chain_id=int(w3.eth.chain_id),
+        block_number=start,
+        code_version=code_version,
+        deployer=sender_address(deployer),
+        contracts={name: DeployedContract(address, abi_sha256(name)) for name, address in contracts.items()},
+        product_ids=product_ids,
+    )
+
+
+def _panel(args: argparse.Namespace) -> list[str] | None:
+    """The --panel addresses, checked against --quorum."""
+    if not args.panel:
+        return None
+    panel = [_address(member.strip(), "--panel member") for member in args.panel.split(",") if member.strip()]
+    if not 1 <= args.quorum <= len(panel):
+        raise DeployInputError(f"--quorum must be between 1 and the panel's size {len(panel)}, got {args.quorum}")
+    if args.fee < 0:
+        raise DeployInputError(f"--fee must not be negative, got {args.fee}")
+    return panel
+
+
+def run(args: argparse.Namespace) -> int:
+    """Deploy, create the product if asked, write the record and print where everything is."""
+    settings = load_settings(**({"rpc_url": args.rpc_url} if args.rpc_url else {}))
+    try:
+        panel = _panel(args)
+        product = product_from_file(args.product) if args.product else None
+        signer = signer_from_args(args)
+    except ValueError as exc:
+        print(f"claims-oracle deploy: {exc}", file=sys.stderr)
+        return 2
+    if product is not None and product[0]["arbitrator"] == PANEL_ARBITRATOR and panel is None:
+        print("claims-oracle deploy: the product names the panel arbitrator, but no --panel is given", file=sys.stderr)
+        return 2
+    w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 60}))
+    try:
+        balance = w3.eth.get_balance(sender_address(signer))
+        if balance == 0:
+            print(f"claims-oracle deploy: {signer.address} holds no ETH on {settings.rpc_url}", file=sys.stderr)
+            return 1
+        record = deploy_all(w3, signer, panel, args.quorum, args.fee, product, describe_code_version())
+    except (RequestException, ConnectionError) as exc:
+        print(f"claims-oracle deploy: the chain at {settings.rpc_url} did not answer ({exc})", file=sys.stderr)
+        return 1
+    except (Web3Exception, BuildMissingError, RuntimeError, ValueError) as exc:
+        print(f"claims-oracle deploy: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    record.write(args.out)
+    for name, contract in sorted(record.contracts.items()):
+        print(f"{name:16} {contract.address}")
+    if record.product_ids:
+        print(f"product          {record.product_ids[0]}")
+    print(f"deployment record {args.out} (chain {record.chain_id}, from block {record.block_number})")
+    return 0

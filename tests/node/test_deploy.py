@@ -1,0 +1,197 @@
+"""`claims-oracle deploy` on anvil from a keystore account (signed locally, sent raw), and the deployment record."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from eth_account import Account
+from eth_utils import keccak
+
+from oracle.chain.contracts import ClaimsManagerClient, abi_mismatches, abi_sha256
+from oracle.chain.deploy import ETH, buy_policy, submit_claim
+from oracle.cli import main
+from oracle.db import NodeStore
+from oracle.deployment import read_deployment
+from oracle.dev.devchain import dev_chain, free_port
+from oracle.node.watcher import ClaimWatcher
+from oracle.settings import load_settings
+from tests.chain_fixtures import MODEL_PATH, needs_model
+from tests.node.test_metrics import scrape
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def keystore_account(tmp_path):
+    """A fresh key in a V3 keystore (cheap KDF for the test), its password file, and its account."""
+    account = Account.create()
+    keystore = tmp_path / "deployer.json"
+    keystore.write_text(json.dumps(Account.encrypt(account.key, PASSWORD, kdf="pbkdf2", iterations=2)))
+    password = tmp_path / "password"
+    password.write_text(PASSWORD + "\n")
+    return account, keystore, password
+
+
+def product_file(tmp_path, committee: list[str]) -> str:
+    """A product JSON file: a 2-of-3 committee, the deployed panel as arbitrator, 20 ETH of capital."""
+    path = tmp_path / "product.json"
+    path.write_text(
+        json.dumps(
+            {
+                "committee": committee,
+                "threshold": 2,
+                "models": ["0x" + keccak(b"model").hex()],
+                "termsHash": "0x" + keccak(b"terms").hex(),
+                "arbitrator": "panel",
+                "capital": str(20 * ETH),
+                "coverageLimit": 8 * ETH,
+            }
+        )
+    )
+    return str(path)
+
+
+@needs_model
+def test_deploy__keystore_account__deploys_creates_the_product_and_writes_the_record(
+    tmp_path, keystore_account, capsys
+):
+    account, keystore, password = keystore_account
+    with dev_chain() as chain:
+        w3, dev = chain.w3, chain.accounts
+        w3.eth.wait_for_transaction_receipt(
+            w3.eth.send_transaction({"from": dev[0], "to": account.address, "value": 50 * ETH})
+        )
+        dev_nonces = [w3.eth.get_transaction_count(a) for a in dev]
+        out = tmp_path / "deployment.json"
+        code = main(
+            [
+                "deploy",
+                "--rpc-url", chain.url,
+                "--keystore", str(keystore),
+                "--password-file", str(password),
+                "--panel", ",".join(dev[6:9]),
+                "--product", product_file(tmp_path, dev[3:6]),
+                "--out", str(out),
+            ]
+        )  # fmt: skip
+        printed = capsys.readouterr()
+        assert code == 0, printed.err
+        record = read_deployment(out)
+        assert record.chain_id == 31337 and record.deployer == account.address
+        assert set(record.contracts) == {
+            "PanelArbitrator",
+            "ProductGovernor",
+            "DisputeDesk",
+            "ClaimsManager",
+            "KeyDirectory",
+        }
+        for name, contract in record.contracts.items():
+            assert w3.eth.get_code(contract.address) != b"", name
+            assert contract.abi_sha256 == abi_sha256(name)
+        assert abi_mismatches(record) == []
+        assert record.block_number <= min(
+            w3.eth.get_transaction_receipt(tx)["blockNumber"] for tx in _sent_by(w3, account.address)
+        )
+        manager = ClaimsManagerClient(w3, record.contracts["ClaimsManager"].address)
+        [product_id] = record.product_ids
+        product = manager.product(product_id)
+        assert product["insurer"] == account.address and product["capital"] == 20 * ETH
+        assert product["arbitrator"] == record.contracts["PanelArbitrator"].address
+        assert product["coverageLimit"] == 8 * ETH and manager.committee(product_id) == dev[3:6]
+        # every transaction came from the keystore account, signed here: the dev accounts sent nothing
+        assert [w3.eth.get_transaction_count(a) for a in dev] == dev_nonces
+        assert w3.eth.get_transaction_count(account.address) == 7  # 5 contracts, createProduct, depositCapital
+        assert account.key.hex().removeprefix("0x") not in printed.out + printed.err
+        assert PASSWORD not in printed.out + printed.err
+
+        # a node's settings come from the record alone, and its watcher finds a claim from the deployment block on
+        settings = load_settings(deployment=out)
+        assert settings.contract_address == record.contracts["ClaimsManager"].address
+        assert settings.key_directory_address == record.contracts["KeyDirectory"].address
+        assert (settings.chain_id, settings.start_block) == (31337, record.block_number)
+        holder = dev[2]
+        policy_id = buy_policy(manager, holder, product_id, keccak(b"VIN-DEPLOY"))
+        now = w3.eth.get_block("latest").timestamp
+        claim_id = submit_claim(manager, holder, policy_id, keccak(b"m"), "ipfs://m", now, 1, 0, 0, ETH)
+        store = NodeStore(f"sqlite:///{tmp_path / 'node.db'}")
+        watcher = ClaimWatcher(
+            ClaimsManagerClient(w3, settings.contract_address), store, confirmations=0, start_block=settings.start_block
+        )
+        assert watcher.poll() == [claim_id]
+
+        # and a node process started from the record alone finds the claim (its metrics say so)
+        assert _node_sees_claims(tmp_path, chain.url, out) == 1
+
+
+def _node_sees_claims(tmp_path, rpc_url: str, record) -> float:
+    """Run `claims-oracle node --deployment` until its metrics count a claim seen (or it exits); returns the count."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "CLAIMS_ORACLE_DB_URL": f"sqlite:///{tmp_path / 'process.db'}",
+        "CLAIMS_ORACLE_CONTENT_STORE_URL": f"file://{tmp_path / 'cas'}",
+        "CLAIMS_ORACLE_STATE_DIR": str(tmp_path),
+        "CLAIMS_ORACLE_CONFIRMATIONS": "0",
+        "CLAIMS_ORACLE_MODEL_PATH": str(MODEL_PATH),
+    }
+    command = [sys.executable, "-m", "oracle.cli", "node", "--rpc-url", rpc_url, "--deployment", str(record)]
+    command += ["--dev-account", "3", "--metrics-port", str(port)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seen = 0.0
+    try:
+        for _ in range(240):  # up to about two minutes on a busy machine
+            if process.poll() is not None:
+                break
+            try:
+                seen = scrape(port).get("claims_oracle_claims_seen_total", 0.0)
+            except OSError:
+                seen = 0.0  # not serving yet
+            if seen:
+                break
+            time.sleep(0.5)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return seen
+
+
+def _sent_by(w3, address: str) -> list[bytes]:
+    """The hashes of the transactions `address` sent, found by walking the (short) test chain."""
+    hashes = []
+    for number in range(w3.eth.block_number + 1):
+        for tx in w3.eth.get_block(number, full_transactions=True)["transactions"]:
+            if tx["from"] == address:
+                hashes.append(tx["hash"])
+    return hashes
+
+
+def test_deploy__wrong_password__says_so_without_a_traceback(tmp_path, keystore_account, capsys):
+    _, keystore, password = keystore_account
+    password.write_text("wrong")
+    code = main(["deploy", "--keystore", str(keystore), "--password-file", str(password), "--out", str(tmp_path / "d")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "wrong password" in err and "Traceback" not in err
+
+
+def test_deploy__product_file_without_committee__names_the_missing_fields(tmp_path, keystore_account, capsys):
+    _, keystore, password = keystore_account
+    product = tmp_path / "p.json"
+    product.write_text(json.dumps({"threshold": 1}))
+    code = main(["deploy", "--keystore", str(keystore), "--password-file", str(password), "--product", str(product)])
+    assert code == 2
+    assert "lacks committee, models, termsHash" in capsys.readouterr().err
+
+
+def test_node__broken_deployment_record__clear_error(tmp_path, capsys):
+    record = tmp_path / "deployment.json"
+    record.write_text(json.dumps({"format": 1, "contracts": {}}))
+    code = main(["node", "--deployment", str(record), "--dev-account", "3"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "contracts.ClaimsManager is missing" in err and "Traceback" not in err
