@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 import aiohttp
 from aiohttp import web
-from eth_utils import keccak
 from yarl import URL
 
 from oracle.adapter.cache import SingleFlightCache
@@ -31,6 +30,12 @@ from oracle.adapter.http import (
 )
 from oracle.adapter.schema import BridgeRequest, ClaimRequestData, job_run_id, parse_bridge_request
 from oracle.adapter.signatures import register_signature_routes
+from oracle.adapter.uploads import (
+    UploadForbiddenError,
+    UploadPermitRequiredError,
+    UploadQuotaError,
+    register_upload_routes,
+)
 from oracle.assess import Claim
 from oracle.cas.cid import InvalidCidError, is_cid
 from oracle.cas.store import BlobTooLargeError, ContentIntegrityError, ContentNotFoundError, ContentStore
@@ -103,7 +108,10 @@ CALLBACKS = web.AppKey("callbacks", aiohttp.ClientSession)
 ERROR_STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (PayloadTooLargeError, 413),
     (BlobTooLargeError, 413),
+    (UploadPermitRequiredError, 401),
+    (UploadForbiddenError, 403),
     (ForbiddenRequestError, 403),
+    (UploadQuotaError, 429),
     (UnsupportedMediaTypeError, 415),
     (BadRequestError, 400),
     (InvalidCidError, 400),
@@ -165,7 +173,8 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
             name,
             " ".join(message[:300].split()),
         )
-    headers = {"Retry-After": str(failure.retry_after_s)} if isinstance(failure, OverloadedError) else None
+    retry_after = getattr(failure, "retry_after_s", None)  # shed load (503) and quotas (429) say when to come back
+    headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else None
     body = bridge_error(request.get("bridge_job"), status, name, message)
     return web.json_response(body, status=status, headers=headers)
 
@@ -371,21 +380,6 @@ async def get_content(request: web.Request) -> web.Response:
     return immutable_response(request, cid, data)
 
 
-async def put_content(request: web.Request) -> web.Response:
-    """POST /content: store one blob (a photo or a manifest) and answer its content id and keccak256."""
-    settings = request.app[SETTINGS]
-    limit = min(settings.adapter_max_body_bytes, settings.max_blob_bytes)
-    data = await read_limited(request, limit)
-    if not data:
-        raise BadRequestError("upload is empty; send the file's bytes as the request body")
-    store = request.app[STORE]
-    cid = await asyncio.to_thread(store.put, data)
-    return web.json_response(
-        {"cid": cid, "bytes": len(data), "keccak256": hex0x(keccak(data)), "url": f"{base_url(request)}/content/{cid}"},
-        status=201,
-    )
-
-
 async def get_explanation(request: web.Request) -> web.Response:
     """GET /explanations/{hash}: the explanation whose keccak256 is the on-chain explanationHash."""
     text = request.match_info["hash"]
@@ -453,7 +447,7 @@ def create_app(
     app.router.add_post("/", bridge, name="bridge")
     app.router.add_get("/health", health, name="health")
     app.router.add_get("/content/{cid}", get_content, name="content")
-    app.router.add_post("/content", put_content, name="upload")
     app.router.add_get("/explanations/{hash}", get_explanation, name="explanation")
     register_signature_routes(app, claims)
+    register_upload_routes(app, settings, store, claims)
     return app

@@ -16,6 +16,7 @@ from oracle.assess import DEFAULT_TERMS_PATH
 from oracle.explain.evidence import build_manifest
 from oracle.privacy import encryption_key_message
 from oracle.settings import load_settings
+from tests.adapter.conftest import permit_for
 from tests.factories import make_jpeg
 
 pytestmark = pytest.mark.asyncio
@@ -24,12 +25,12 @@ KEY_DIRECTORY = "0x" + "44" * 20
 
 
 @pytest.fixture
-def make_dapp_client(aiohttp_client, store, make_assessor):
+def make_dapp_client(aiohttp_client, store, make_assessor, ledger):
     """Factory: the gateway with the dApp routes, optionally with a dev-wallet relay to `rpc_upstream`."""
 
     async def build(rpc_upstream: str | None = None, **settings_overrides):
         settings = load_settings(max_photos=3, **settings_overrides)
-        app = create_app(settings, make_assessor(None), store)
+        app = create_app(settings, make_assessor(None), store, claims=ledger)
         register_dapp_routes(
             app,
             DappConfig(
@@ -86,7 +87,7 @@ async def test_evidence__uploaded_photos__manifest_root_matches_the_node_side_bu
         "photos": [{"name": n, "cid": c} for (n, _), c in zip(photos, cids, strict=True)],
         "claimant": {"vehicleClass": "suv"},
     }
-    response = await client.post("/api/evidence", json=body)
+    response = await client.post("/api/evidence", json=body, headers=permit_for(client))
     answer = await response.json()
     assert response.status == 201, answer
     expected = build_manifest(photos, {"vehicleClass": "suv"})
@@ -107,7 +108,7 @@ async def test_evidence__uploaded_photos__manifest_root_matches_the_node_side_bu
 )
 async def test_evidence__bad_requests__clear_errors(make_dapp_client, body, fragment):
     client = await make_dapp_client()
-    response = await client.post("/api/evidence", json=body)
+    response = await client.post("/api/evidence", json=body, headers=permit_for(client))
     assert response.status in (400, 404)
     assert fragment in (await response.json())["error"]["message"]
 
@@ -115,7 +116,8 @@ async def test_evidence__bad_requests__clear_errors(make_dapp_client, body, frag
 async def test_evidence__a_stored_file_that_is_not_an_image__refused_before_any_gas_is_spent(make_dapp_client, store):
     client = await make_dapp_client()
     cid = store.put(b"%PDF-1.4 not a photo")
-    response = await client.post("/api/evidence", json={"photos": [{"name": "doc.pdf", "cid": cid}]})
+    body = {"photos": [{"name": "doc.pdf", "cid": cid}]}
+    response = await client.post("/api/evidence", json=body, headers=permit_for(client))
     assert response.status == 400
     assert "do not decode as an image" in (await response.json())["error"]["message"]
 
@@ -318,3 +320,12 @@ async def test_verify__claim_id_not_a_number__400(make_dapp_client):
     client = await make_dapp_client(contract_address=MANAGER)
     response = await client.post("/api/claims/12x/verify")
     assert response.status == 400 and "not a decimal number" in (await response.json())["error"]["message"]
+
+
+async def test_rpc_relay__personal_sign_of_an_upload_permit__from_a_person_only(make_dapp_client, upstream):
+    client = await make_dapp_client(rpc_upstream=str(upstream.make_url("/")))
+    origin = {"Origin": str(client.make_url("")).rstrip("/")}
+    refused = await client.post("/rpc", json=rpc("personal_sign", "0x00", NODE), headers=origin)
+    assert refused.status == 403 and upstream.received == []
+    answered = await client.post("/rpc", json=rpc("personal_sign", "0x00", PERSON), headers=origin)
+    assert answered.status == 200 and len(upstream.received) == 1
