@@ -146,6 +146,11 @@ bench-model: setup-serve
 bench: bench-gas
 	claims-oracle bench
 
+# The gateway's bridge (uncached real claims) and uploads at 20, 50 and 100 concurrent clients: accepted per second,
+# p50 and p95 of accepted requests, shed rate; bench/load.json (no nodes run: the gateway has the machine).
+bench-load: setup-serve
+	claims-oracle load
+
 # 100 claims with real photos while 20 random SIGKILLs hit the 2-of-3 committee's node processes; each claim must be
 # decided exactly once, with no conflicting votes or reports (exit 1 otherwise); bench/chaos.json.
 chaos: setup-serve

@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     # uploads (POST /content): per policy holder, per window; unreferenced uploads expire after the TTL
     upload_quota_count: int = Field(default=48, ge=1)  # four claims of 12 photos an hour
     upload_quota_bytes: int = Field(default=160 * 1024 * 1024, gt=0)
+    upload_open_claims: int = Field(default=2, ge=1)  # claims' worth of uploads no submitted claim names yet
     upload_window_s: float = Field(default=3600.0, gt=0)
     upload_ttl_s: float = Field(default=24 * 3600.0, gt=0)
     upload_sweep_interval_s: float = Field(default=300.0, gt=0)

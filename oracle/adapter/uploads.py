@@ -46,8 +46,6 @@ MAX_SIGNATURE_BYTES = 1024
 PERMIT_CACHE_S = 60.0
 """How long a checked permit (signature and policy) is trusted before the chain is asked again."""
 PERMIT_CACHE_ENTRIES = 4096
-OPEN_CLAIMS_PER_ADDRESS = 2
-"""Uploads not yet in a submitted claim an address may hold: this many claims' worth (photos plus a manifest)."""
 MAX_REFERENCE_DOC_BYTES = 64 * 1024
 """Largest manifest or ERC-1497 evidence document the sweeper reads to find what it references."""
 
@@ -292,7 +290,7 @@ class UploadGate:
     @property
     def pending_limit(self) -> int:
         """Unreferenced uploads one address may hold."""
-        return OPEN_CLAIMS_PER_ADDRESS * (self.settings.max_photos + 1)
+        return self.settings.upload_open_claims * (self.settings.max_photos + 1)  # photos and a manifest a claim
 
     async def holder(self, request: web.Request) -> str:
         """The policy holder whose permit this request carries, after checking origin, expiry, signature (EOA or
@@ -373,8 +371,9 @@ class UploadGate:
         if pending >= self.pending_limit:
             raise UploadQuotaError(
                 f"{address} holds {pending} uploads that no submitted claim references yet, the most allowed "
-                f"({OPEN_CLAIMS_PER_ADDRESS} claims of {settings.max_photos} photos and a manifest); submit the claim "
-                f"they are for, or wait until they expire ({settings.upload_ttl_s:.0f} s after upload)",
+                f"({settings.upload_open_claims} claims of {settings.max_photos} photos and a manifest, "
+                "CLAIMS_ORACLE_UPLOAD_OPEN_CLAIMS); submit the claim they are for, or wait until they expire "
+                f"({settings.upload_ttl_s:.0f} s after upload)",
                 int(settings.upload_sweep_interval_s),
             )
 
