@@ -89,7 +89,15 @@ class Limiter:
     in_flight: int = 0
     peak: int = 0
     waiting: int = 0
+    reading: int = 0
     shed: int = 0
+
+    @property
+    def max_reading(self) -> int:
+        """Claims read from the chain at once before a request is shed: as many as may run or wait to run. Without
+        this bound every request, the shed ones too, first read its claim on the shared thread pool, and at 100
+        clients those reads queued behind each other without end (p95 13 s at 100 clients against 3.7 s at 20)."""
+        return self.limit + self.max_waiting
 
     def __post_init__(self) -> None:
         self.semaphore = asyncio.Semaphore(self.limit)
@@ -213,12 +221,26 @@ async def read_claim(app: web.Application, data: ClaimRequestData) -> Claim:
             "this gateway reads each claim from the chain and has no contract to read from: set "
             "CLAIMS_ORACLE_CONTRACT_ADDRESS and CLAIMS_ORACLE_RPC_URL"
         )
-    chain_id = await asyncio.to_thread(lambda: source.chain_id)
-    if data.chainId is not None and data.chainId != chain_id:
-        raise BadRequestError(f"data.chainId {data.chainId} is not this gateway's chain {chain_id}")
-    if data.contract is not None and data.contract.lower() != source.contract.lower():
-        raise BadRequestError(f"data.contract {data.contract} is not this gateway's ClaimsManager {source.contract}")
-    return await asyncio.to_thread(source.claim, data.claimId)
+    limiter = app[LIMITER]
+    if limiter.reading >= limiter.max_reading:
+        limiter.shed += 1
+        raise OverloadedError(
+            f"the bridge is busy: {limiter.reading} claims are being read from the chain and {limiter.waiting} "
+            f"assessments wait (CLAIMS_ORACLE_ADAPTER_MAX_QUEUE={limiter.max_waiting}); retry later",
+            retry_after_s=max(1, -(-(limiter.waiting + 1) // limiter.limit)),
+        )
+    limiter.reading += 1
+    try:
+        chain_id = await asyncio.to_thread(lambda: source.chain_id)
+        if data.chainId is not None and data.chainId != chain_id:
+            raise BadRequestError(f"data.chainId {data.chainId} is not this gateway's chain {chain_id}")
+        if data.contract is not None and data.contract.lower() != source.contract.lower():
+            raise BadRequestError(
+                f"data.contract {data.contract} is not this gateway's ClaimsManager {source.contract}"
+            )
+        return await asyncio.to_thread(source.claim, data.claimId)
+    finally:
+        limiter.reading -= 1
 
 
 async def decide(app: web.Application, claim: Claim) -> ClaimOutcome:
@@ -333,6 +355,7 @@ async def health(request: web.Request) -> web.Response:
         "inFlight": limiter.in_flight,
         "peakInFlight": limiter.peak,
         "waiting": limiter.waiting,
+        "reading": limiter.reading,
         "maxQueue": limiter.max_waiting,
         "shed": limiter.shed,
         "cache": {"entries": len(cache), "hits": cache.hits, "computations": cache.computations},

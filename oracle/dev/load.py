@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import platform
 import shutil
@@ -326,6 +327,8 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"load: no photos: {settings.data_dir / 'images'} not found; pass --photos DIR")
     if not settings.model_path.is_file():
         raise SystemExit(f"load: damage model not found at {settings.model_path}")
+    # the gateway logs each shed request in one line; thousands of them would bury the table
+    logging.getLogger("oracle.adapter.app").setLevel(logging.ERROR)
     results = asyncio.run(run_load(args))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n")
