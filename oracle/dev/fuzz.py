@@ -269,7 +269,8 @@ async def one_request(session, base: str, rng: random.Random, world: World, tall
     if rng.random() < 0.05:
         headers["Host"] = rng.choice(["rebind.evil.example", "localhost"])
     if template in ("/content", "/api/evidence") and rng.random() < 0.6:
-        headers[PERMIT_HEADER] = rng.choice([*world.permits, random_text(rng, 40), "e30", "W10"])
+        junk = "".join(rng.choice(string.ascii_letters + string.digits + "+/=_-") for _ in range(rng.randint(0, 80)))
+        headers[PERMIT_HEADER] = rng.choice([*world.permits, junk, "e30", "W10"])
     body = random_body(rng, world, template) if method == "POST" else None
     try:
         async with session.request(
