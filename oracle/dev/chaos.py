@@ -386,6 +386,7 @@ def _run(args: argparse.Namespace, settings, state_dir: Path, claims: list[Plann
             "seed": args.seed,
         },
         "machine": {"cpus": os.cpu_count()},
+        "load_average_1min_at_end": round(os.getloadavg()[0], 2),
         "unix_time": int(time.time()),
     }
 

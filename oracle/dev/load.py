@@ -227,6 +227,7 @@ async def run_load(args: argparse.Namespace) -> dict:
     model = DamageModel.load(settings.model_path)
     pool_by_label, _ = photo_pool(settings, args.photos)
     photos = [p for label in ("minor", "moderate", "severe", "whole") for p in pool_by_label[label]]
+    load_at_start = round(os.getloadavg()[0], 2)
     needed = args.claims or int(MAX_BRIDGE_CLAIMS_PER_S * args.bridge_seconds * len(args.levels)) + 100
     state_dir = Path(tempfile.mkdtemp(prefix="claims-load-"))
     overrides = {
@@ -285,6 +286,7 @@ async def run_load(args: argparse.Namespace) -> dict:
             "waits its Retry-After",
         },
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "load_average_1min_at_start": load_at_start,
         "load_average_1min_at_end": round(os.getloadavg()[0], 2),
         "unix_time": int(time.time()),
     }
