@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import json
 import logging
+import multiprocessing
 import os
 import platform
 import shutil
@@ -27,11 +28,10 @@ import sys
 import tempfile
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Coroutine
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 from eth_utils import keccak
@@ -66,6 +66,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--bridge-seconds", type=float, default=20.0, help="seconds per bridge level (default 20)")
     parser.add_argument("--upload-seconds", type=float, default=8.0, help="seconds per upload level (default 8)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="the levels take turns this many times, each for its share of the seconds (default 3), so the "
+        "machine's other load falls on every level alike",
+    )
     parser.add_argument(
         "--claims", type=int, default=0, help="claims filed for the bridge (default: enough for the levels' time)"
     )
@@ -182,9 +189,28 @@ async def _run_clients(clients: int, client) -> None:
         await asyncio.gather(*(client(session) for _ in range(clients)))
 
 
-async def _in_own_loop(coroutine_factory: Callable[[], Coroutine[Any, Any, Level]]) -> Level:
-    """Run the clients in a fresh event loop on a thread of their own, apart from the gateway's loop, and wait."""
-    return await asyncio.to_thread(lambda: asyncio.run(coroutine_factory()))
+def _level_in_process(
+    route: str, base: str, clients: int, seconds: float, claims: list[int], photos: list[Path], permit: str
+) -> tuple[Level, list[int]]:
+    """One level's clients, in a process of their own (so they share no interpreter lock with the gateway); returns
+    the level and the claims still to ask for."""
+    if route == "bridge":
+        pool = deque(claims)
+        level = asyncio.run(_bridge_level(base, clients, seconds, pool))
+        return level, list(pool)
+    bodies = [path.read_bytes() for path in photos]
+    return asyncio.run(_upload_level(base, clients, seconds, bodies, permit)), claims
+
+
+def _merge(into: Level | None, level: Level) -> Level:
+    """Add a round's figures to the level's."""
+    if into is None:
+        return level
+    into.statuses.update(level.statuses)
+    into.accepted_latencies += level.accepted_latencies
+    into.seconds += level.seconds
+    into.exhausted = into.exhausted or level.exhausted
+    return into
 
 
 def _file_claims(stack: Stack, photos: list[Path], count: int) -> list[int]:
@@ -241,23 +267,39 @@ async def run_load(args: argparse.Namespace) -> dict:
         ) as stack:
             _say(f"filing {needed} claims with {PHOTOS_PER_CLAIM} real photos each ...")
             ids = await asyncio.to_thread(_file_claims, stack, photos, needed)
-            pool = deque(ids)
             base = stack.url
             permit = await asyncio.to_thread(_permit, stack, base.rstrip("/"))
-            upload_photos = [p.read_bytes() for p in photos[: max(200, 3 * max(args.levels))]]
-            results = []
-            for clients in args.levels:
-                _say(f"bridge, {clients} clients, {args.bridge_seconds:.0f} s ...")
-                level = await _in_own_loop(partial(_bridge_level, base, clients, args.bridge_seconds, pool))
-                results.append(level.summary())
-                _say(_row(results[-1]))
-            for clients in args.levels:
-                _say(f"uploads, {clients} clients, {args.upload_seconds:.0f} s ...")
-                level = await _in_own_loop(
-                    partial(_upload_level, base, clients, args.upload_seconds, upload_photos, permit)
-                )
-                results.append(level.summary())
-                _say(_row(results[-1]))
+            upload_photos = photos[: max(200, 3 * max(args.levels))]
+            merged: dict[tuple[str, int], Level] = {}
+            claims = list(ids)
+            loop = asyncio.get_running_loop()
+            # the levels take turns, round after round, so a change in the machine's other load falls on all of them
+            with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as clients_process:
+                for route, seconds in (("bridge", args.bridge_seconds), ("upload", args.upload_seconds)):
+                    for round_ in range(1, args.rounds + 1):
+                        for clients in args.levels:
+                            level, claims = await loop.run_in_executor(
+                                clients_process,
+                                partial(
+                                    _level_in_process,
+                                    route,
+                                    base,
+                                    clients,
+                                    seconds / args.rounds,
+                                    claims,
+                                    upload_photos,
+                                    permit,
+                                ),
+                            )
+                            load_now = os.getloadavg()[0]
+                            merged[(route, clients)] = _merge(merged.get((route, clients)), level)
+                            _say(
+                                f"{route} round {round_}/{args.rounds}, {clients} clients (load {load_now:.1f}): "
+                                + _row(level.summary())
+                            )
+            results = [merged[(route, clients)].summary() for route in ("bridge", "upload") for clients in args.levels]
+            for row in results:
+                _say(_row(row))
             gateway = gateway_limits()
     finally:
         shutil.rmtree(state_dir, ignore_errors=True)
@@ -282,8 +324,8 @@ async def run_load(args: argparse.Namespace) -> dict:
             "asked once (uncached); a shed claim is asked again later",
             "uploads": "POST /content of a real photo made unique, under one holder's permit (quota raised for the "
             "benchmark)",
-            "clients": "closed loop in one process, on a thread and event loop apart from the gateway's; a 503 or 429 "
-            "waits its Retry-After",
+            "clients": "closed loop, in a process apart from the gateway's; a 503 or 429 waits its Retry-After; "
+            f"the levels take turns in {args.rounds} rounds",
         },
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "load_average_1min_at_start": load_at_start,
