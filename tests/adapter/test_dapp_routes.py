@@ -12,6 +12,7 @@ from eth_utils import keccak
 
 from oracle.adapter.app import create_app
 from oracle.adapter.dapp import DappConfig, register_dapp_routes
+from oracle.adapter.uploads import permit_message
 from oracle.assess import DEFAULT_TERMS_PATH
 from oracle.explain.evidence import build_manifest
 from oracle.privacy import encryption_key_message
@@ -325,7 +326,12 @@ async def test_verify__claim_id_not_a_number__400(make_dapp_client):
 async def test_rpc_relay__personal_sign_of_an_upload_permit__from_a_person_only(make_dapp_client, upstream):
     client = await make_dapp_client(rpc_upstream=str(upstream.make_url("/")))
     origin = {"Origin": str(client.make_url("")).rstrip("/")}
-    refused = await client.post("/rpc", json=rpc("personal_sign", "0x00", NODE), headers=origin)
-    assert refused.status == 403 and upstream.received == []
-    answered = await client.post("/rpc", json=rpc("personal_sign", "0x00", PERSON), headers=origin)
+
+    def permit_text(account: str) -> str:
+        return "0x" + permit_message(origin["Origin"], account, 1_900_000_000).encode().hex()
+
+    for params in ([permit_text(NODE), NODE], ["0x00", PERSON], [permit_text(NODE), PERSON]):
+        refused = await client.post("/rpc", json=rpc("personal_sign", *params), headers=origin)
+        assert refused.status == 403 and upstream.received == [], params
+    answered = await client.post("/rpc", json=rpc("personal_sign", permit_text(PERSON), PERSON), headers=origin)
     assert answered.status == 200 and len(upstream.received) == 1
