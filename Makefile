@@ -40,7 +40,7 @@ STAMP_SOLC := $(SOLIDITY_TESTS)/node_modules/.stamp-npm
 CONTRACT_SOURCES := $(shell find contracts -type f)
 
 .PHONY: setup setup-serve setup-test setup-train apt-packages demo demo-once lifecycle test test-contracts \
-	bench bench-gas bench-model fuzz compile lint train clean test-long
+	bench bench-gas bench-model bench-load chaos fuzz compile lint train clean test-long
 
 # Everything `make test` needs (the serving set, the dev and train extras, the Debian packages).
 setup: setup-test
@@ -145,6 +145,16 @@ bench-model: setup-serve
 # End to end on anvil: claim-to-decision latency (2-of-3), one node's throughput, the bare model; bench/e2e.json.
 bench: bench-gas
 	claims-oracle bench
+
+# The gateway's bridge (uncached real claims) and uploads at 20, 50 and 100 concurrent clients: accepted per second,
+# p50 and p95 of accepted requests, shed rate; bench/load.json (no nodes run: the gateway has the machine).
+bench-load: setup-serve
+	claims-oracle load
+
+# 100 claims with real photos while 20 random SIGKILLs hit the 2-of-3 committee's node processes; each claim must be
+# decided exactly once, with no conflicting votes or reports (exit 1 otherwise); bench/chaos.json.
+chaos: setup-serve
+	claims-oracle chaos --claims 100 --kills 20
 
 # 10,000 generated requests across every gateway route on anvil, counted by status (target: no 5xx); bench/fuzz.json.
 fuzz: setup-serve

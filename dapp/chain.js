@@ -105,6 +105,28 @@ export async function connectInjected() {
   return state.wallet;
 }
 
+const permits = new Map(); // address -> { header, expires }: one signed upload permit per account per session
+
+/**
+ * The upload permit of the connected account: the gateway's message (naming this gateway, the address and an
+ * expiry) signed once per session with personal_sign, in the dev wallet or an EIP-1193 wallet; the header value
+ * the gateway's uploads (/content, /api/evidence) require.
+ */
+export async function uploadPermit() {
+  if (!state.wallet) throw new Error("Connect a wallet first.");
+  const address = state.wallet.address;
+  const known = permits.get(address);
+  if (known && known.expires > Date.now() / 1000 + 60) return { [known.name]: known.header };
+  const response = await fetch(`/permits/message?address=${address}`);
+  const body = await response.json();
+  if (!response.ok) throw new Error(`the gateway gave no upload permit to sign: ${body.error?.message || response.status}`);
+  const signature = await state.wallet.signer.signMessage(body.message);
+  const json = JSON.stringify({ origin: body.origin, address: body.address, expires: body.expires, signature });
+  const header = btoa(json).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  permits.set(address, { header, expires: body.expires, name: body.header });
+  return { [body.header]: header };
+}
+
 /** A sentence for the user when the wallet is on another chain, else null. */
 export function networkProblem() {
   if (!state.wallet) return "Connect a wallet first.";

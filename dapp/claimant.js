@@ -1,5 +1,5 @@
 // Claimant: buy a policy, submit a claim with photos, follow it live, read the explanation, dispute, withdraw.
-import { DECISION, DECISION_WORDS, PERILS, STATUS, chainTime, contracts, describeError, ethers, followScreen, send, snapshot, state } from "./chain.js";
+import { DECISION, DECISION_WORDS, PERILS, STATUS, chainTime, contracts, describeError, ethers, followScreen, send, snapshot, state, uploadPermit } from "./chain.js";
 import { fetchByHash, fetchManifest, renderExplanation } from "./explain.js";
 import { claimKey as evidenceKey, insuredObject, panelReaders, productReaders, sealForReaders, shareClaimKey } from "./keys.js";
 import { clearDraft, draftKey, hasDraft, keepDraft } from "./drafts.js";
@@ -213,8 +213,9 @@ async function photoProblem(files) {
   return checkPhotos(files) ?? (await sniffPhotos(files));
 }
 
+/** Upload one file to the gateway's content store under the account's upload permit (signed once a session). */
 async function upload(file) {
-  const response = await fetch("/content", { method: "POST", body: file });
+  const response = await fetch("/content", { method: "POST", body: file, headers: await uploadPermit() });
   const body = await response.json();
   if (!response.ok) throw new Error(`uploading "${file.name}" failed: ${body.error?.message || response.status}`);
   return body.cid;
@@ -231,7 +232,7 @@ async function sealedEvidence(files, policy, product, vehicleClass, place) {
     const name = `photo-${i + 1}`; // the file's own name can name a plate or a person
     photos.push({ name, cid: await upload(new File([data], name, { type: "application/octet-stream" })) });
   }
-  const response = await fetch("/api/evidence", { method: "POST", headers: { "Content-Type": "application/json" },
+  const response = await fetch("/api/evidence", { method: "POST", headers: { "Content-Type": "application/json", ...(await uploadPermit()) },
     body: JSON.stringify({ photos, claimant: { vehicleClass }, sealed, place: sealedPlace }) });
   const evidence = await response.json();
   if (!response.ok) throw new Error(`the evidence was refused: ${evidence.error?.message || response.status}`);

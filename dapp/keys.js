@@ -1,6 +1,6 @@
 // Evidence keys in the dApp: the account's own X25519 identity (derived from one signature per session, kept in
 // memory only), publishing it in the KeyDirectory, and the readers a claim's evidence is sealed for.
-import { contracts, describeError, ethers, send, state } from "./chain.js";
+import { contracts, describeError, ethers, send, state, uploadPermit } from "./chain.js";
 import { h, mount, notice } from "./ui.js";
 import { SEAL_SCHEME, contentKeyFor, fromHex, identityFromSignature, keyCommitment, keyMessage, newContentKey, sealPhoto, sealPlace, toHex, unwrapKey, wrapKey } from "./seal.js";
 
@@ -98,7 +98,8 @@ export async function shareClaimKey(claimId, manifest, contentKey, readers, labe
   const grants = await Promise.all(readers.map((r) => wrapKey(contentKey, r.key, r.address)));
   const doc = { type: KEY_GRANTS_TYPE, name: label, description: `The claim's content key, wrapped for ${readers.length} reader(s).`,
     claimId: String(claimId), evidenceRoot: manifest.root, grants };
-  const response = await fetch("/content", { method: "POST", body: new Blob([JSON.stringify(doc)], { type: "application/json" }) });
+  const response = await fetch("/content", { method: "POST", body: new Blob([JSON.stringify(doc)], { type: "application/json" }),
+    headers: await uploadPermit() });
   const body = await response.json();
   if (!response.ok) throw new Error(`storing the key grants failed: ${body.error?.message || response.status}`);
   return send(`Share claim ${claimId} with the arbitration panel`, ({ desk }) => desk.submitEvidence(claimId, `ipfs://${body.cid}`));

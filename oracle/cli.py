@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "node": ("oracle.node.command", "run one oracle committee member against a deployed ClaimsManager"),
     "bench": ("oracle.dev.bench", "measure claim latency, node throughput and the bare model on a local chain"),
     "memory": ("oracle.dev.membench", "peak memory of a node batch of 8 claims x 12 photos at the pixel limit"),
+    "chaos": ("oracle.dev.chaos", "file claims while committee members are SIGKILLed; check each is decided once"),
+    "load": ("oracle.dev.load", "the gateway's bridge and uploads under 20, 50 and 100 concurrent clients"),
     "fuzz": ("oracle.dev.fuzz", "send generated hostile requests to every gateway route; count answers by status"),
 }
 

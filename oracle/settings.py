@@ -76,6 +76,16 @@ class Settings(BaseSettings):
     adapter_callback_hosts: tuple[str, ...] = ()
     adapter_callback_pool: int = Field(default=8, ge=1)  # connections for those PATCHes, apart from everything else
     adapter_callback_timeout_s: float = Field(default=10.0, gt=0)
+    # origins (scheme://host[:port]) upload permits must name; none: http://<each allowed host>:<the listening port>
+    adapter_public_origins: tuple[str, ...] = ()
+
+    # uploads (POST /content): per policy holder, per window; unreferenced uploads expire after the TTL
+    upload_quota_count: int = Field(default=48, ge=1)  # four claims of 12 photos an hour
+    upload_quota_bytes: int = Field(default=160 * 1024 * 1024, gt=0)
+    upload_open_claims: int = Field(default=2, ge=1)  # claims' worth of uploads no submitted claim names yet
+    upload_window_s: float = Field(default=3600.0, gt=0)
+    upload_ttl_s: float = Field(default=24 * 3600.0, gt=0)
+    upload_sweep_interval_s: float = Field(default=300.0, gt=0)
 
     # model and data
     model_path: Path = REPO_ROOT / "models" / "damage.onnx"

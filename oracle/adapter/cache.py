@@ -43,6 +43,10 @@ class SingleFlightCache(Generic[T]):
         # a caller that goes away must not cancel the computation the others are waiting for
         return await asyncio.shield(task)
 
+    def any_key(self, match: Callable[[Hashable], bool]) -> bool:
+        """Whether a result is remembered, or being computed, under a key that `match` accepts."""
+        return any(match(key) for key in self._running) or any(match(key) for key in self._done)
+
     def _finish(self, key: Hashable, task: asyncio.Task[T]) -> None:
         self._running.pop(key, None)
         if task.cancelled() or task.exception() is not None:

@@ -50,6 +50,16 @@ class ClaimSource(Protocol):
     def committee(self, claim_id: int) -> list[str]:
         """The oracle committee of the claim's product now; ClaimNotOnChainError if there is no such claim."""
 
+    def holds_policy(self, account: str) -> bool:
+        """Whether `account` holds a policy that has not ended, or still has a claim open."""
+
+    def contract_accepts_signature(self, account: str, digest: bytes, signature: bytes) -> bool | None:
+        """EIP-1271 for a holder that is a contract; None when `account` is not a contract."""
+
+    def evidence_references(self, from_block: int) -> tuple[list[bytes], list[str], int]:
+        """Evidence roots of the claims submitted and ERC-1497 evidence URIs published from `from_block` on, and
+        the block to read from next time."""
+
 
 CLAIMS = web.AppKey("claims", ClaimSource)
 """Where the gateway reads claims (and their committees) from; absent when no contract is configured."""
@@ -135,6 +145,39 @@ class ChainClaims:
                     "signatures of on-chain claims only"
                 )
             return list(self.client.committee(self.client.policy(claim["policyId"])["productId"]))
+
+        return self._read(read)
+
+    def holds_policy(self, account: str) -> bool:
+        """Whether `account` holds a policy of this manager that has not ended, or still has a claim open."""
+
+        def read() -> bool:
+            ids = self.client.policies_of(account, self.from_block)
+            if not ids:
+                return False
+            now = self.client.latest_timestamp()
+            for policy_id in reversed(ids):  # the newest policy is the likeliest to be live
+                policy = self.client.policy(policy_id)
+                if policy["holder"].lower() == account.lower() and (policy["end"] >= now or policy["openClaims"]):
+                    return True
+            return False
+
+        return self._read(read)
+
+    def contract_accepts_signature(self, account: str, digest: bytes, signature: bytes) -> bool | None:
+        """EIP-1271 for a holder that is a contract; None when `account` is not a contract."""
+        return self._read(lambda: self.client.contract_accepts_signature(account, digest, signature))
+
+    def evidence_references(self, from_block: int) -> tuple[list[bytes], list[str], int]:
+        """Evidence roots of the claims submitted and ERC-1497 evidence URIs published from `from_block` on (at
+        least the configured start block), and the block to read from next time."""
+
+        def read() -> tuple[list[bytes], list[str], int]:
+            first = max(from_block, self.from_block)
+            last = self.client.w3.eth.block_number
+            claims, _ = self.client.scan(first, last)
+            uris = self.client.evidence_uris(first, last)
+            return [c.evidence_root for c in claims], uris, last + 1
 
         return self._read(read)
 

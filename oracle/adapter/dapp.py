@@ -16,6 +16,7 @@ from yarl import URL
 
 from oracle.adapter.app import HTTP, SETTINGS, STORE, NotFoundError
 from oracle.adapter.http import ForbiddenRequestError, decode_json, read_limited, require_json_content_type
+from oracle.adapter.uploads import UPLOADS, is_permit_message
 from oracle.chain.contracts import contract_type
 from oracle.claim.verify import VerificationError, verify_claim
 from oracle.domain import PHOTO_TYPES, REPO_ROOT, dapp_constants
@@ -72,7 +73,8 @@ RPC_READ_METHODS = frozenset(
 )
 RPC_SENDING_METHODS = frozenset({"eth_sendTransaction"})
 RPC_KEY_SIGNING_METHOD = "personal_sign"
-"""Forwarded only for the message an account signs to derive its evidence key (oracle.privacy), from a person."""
+"""Forwarded only for the messages a person signs in the dApp: the one deriving its evidence key (oracle.privacy)
+and its upload permit (oracle.adapter.uploads), each from that person's own dev account."""
 CSP = (
     "default-src 'self'; img-src 'self' data: blob:; connect-src 'self'; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
@@ -180,8 +182,10 @@ async def make_evidence(request: web.Request) -> web.Response:
     answers the evidence root the claim transaction must carry and the manifest's URI. With `sealed` (the scheme, the
     key commitment and the key grants the browser made) the photos are ciphertext, checked against the manifest
     only, and `place` is the precise place sealed with the same key.
+    Like an upload, it needs a policy holder's permit, and the manifest counts as one of the holder's uploads until a
+    submitted claim names it.
     """
-    settings, store = request.app[SETTINGS], request.app[STORE]
+    settings, store, gate = request.app[SETTINGS], request.app[STORE], request.app[UPLOADS]
     body = decode_json(await read_limited(request, EVIDENCE_MAX_BODY_BYTES))
     if not isinstance(body, dict) or not isinstance(body.get("photos"), list):
         raise BadRequestError('expected {"photos": [{"name": ..., "cid": ...}, ...], "claimant": {...}}')
@@ -193,7 +197,6 @@ async def make_evidence(request: web.Request) -> web.Response:
     claimant = body.get("claimant") or {}
     if not isinstance(claimant, dict) or set(claimant) - set(CLAIMANT_KEYS):
         raise BadRequestError(f"claimant may hold only {list(CLAIMANT_KEYS)}")
-    pairs = []
     for i, photo in enumerate(photos, start=1):
         if (
             not isinstance(photo, dict)
@@ -201,6 +204,9 @@ async def make_evidence(request: web.Request) -> web.Response:
             or not isinstance(photo.get("name"), str)
         ):
             raise BadRequestError(f"photo {i}: expected an object with string fields name and cid")
+    holder = await gate.holder(request)  # after the shape checks, so a malformed body is a 400 whoever sends it
+    pairs = []
+    for photo in photos:
         data = await asyncio.to_thread(store.get, photo["cid"])
         pairs.append((photo["name"], data))
     sealed, place = body.get("sealed"), body.get("place")
@@ -216,7 +222,7 @@ async def make_evidence(request: web.Request) -> web.Response:
         max_photo_bytes=settings.max_photo_bytes,
         decode_images=sealed is None,
     )
-    cid = await asyncio.to_thread(store.put, manifest.data)
+    cid = await asyncio.to_thread(gate.put, holder, manifest.data)
     return web.json_response(
         {"evidenceRoot": manifest.root_hex, "evidenceURI": f"ipfs://{cid}", "manifestCid": cid}, status=201
     )
@@ -289,7 +295,8 @@ def check_rpc_call(call: object, people: frozenset[str], cfg: DappConfig) -> Non
 
 
 def check_key_signing(params: object, people: frozenset[str], cfg: DappConfig) -> None:
-    """Refuse a personal_sign that is not a person's dev account signing exactly its evidence-key message."""
+    """Refuse a personal_sign that is not a person's dev account signing exactly its evidence-key message or its upload
+    permit."""
     message, account = params if isinstance(params, list) and len(params) == 2 else (None, None)
     if not isinstance(account, str) or account.lower() not in people:
         raise ForbiddenRequestError(
@@ -299,9 +306,12 @@ def check_key_signing(params: object, people: frozenset[str], cfg: DappConfig) -
         text = bytes.fromhex(str(message).removeprefix("0x")).decode("utf-8")
     except ValueError:
         text = ""
+    if is_permit_message(text, account):
+        return
     if cfg.key_directory is None or text != encryption_key_message(cfg.chain_id, cfg.key_directory, account):
         raise ForbiddenRequestError(
-            "personal_sign refused: the dev wallet signs only the message that derives the account's evidence key"
+            "personal_sign refused: the dev wallet signs only the message that derives the account's evidence key "
+            "and the account's upload permit"
         )
 
 

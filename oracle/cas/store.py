@@ -173,6 +173,21 @@ class LocalContentStore:
         except InvalidCidError:
             return False
 
+    def delete(self, cid: str) -> bool:
+        """Remove a blob and its keccak256 index entry (the gateway's sweeper of expired uploads); False if absent."""
+        path = self._blob_path(cid)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return False
+        index = self._index_path(keccak(data))
+        with contextlib.suppress(FileNotFoundError):
+            if index.read_text("ascii").strip() == cid:
+                index.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        return True
+
     def cid_for_keccak(self, h: bytes) -> str | None:
         """Return the content id of the content whose keccak256 is h, if stored."""
         path = self._index_path(_check_keccak(h))
@@ -213,6 +228,14 @@ class MemoryContentStore:
     def has(self, cid: str) -> bool:
         """Say whether the store holds this content id."""
         return cid in self._blobs
+
+    def delete(self, cid: str) -> bool:
+        """Remove a blob and its keccak256 index entry; False if absent."""
+        with self._lock:
+            data = self._blobs.pop(cid, None)
+            if data is not None and self._index.get(keccak(data)) == cid:
+                del self._index[keccak(data)]
+        return data is not None
 
     def cid_for_keccak(self, h: bytes) -> str | None:
         """Return the content id of the content whose keccak256 is h, if stored."""

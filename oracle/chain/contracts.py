@@ -23,6 +23,8 @@ from oracle.domain import REPO_ROOT
 from oracle.settings import LOG_CHUNK_BLOCKS
 
 BUILD_MANIFEST = REPO_ROOT / ".build" / "__local__.json"
+EIP1271_MAGIC = function_signature_to_4byte_selector("isValidSignature(bytes32,bytes)")
+"""What an EIP-1271 contract's isValidSignature returns for a signature it accepts (0x1626ba7e)."""
 
 
 class BuildMissingError(RuntimeError):
@@ -326,6 +328,50 @@ class ClaimsManagerClient:
         decided = self._events["ClaimDecided"]
         logs = self.logs([decided.topic, _uint_topic(claim_id)], from_block)
         return decided.decode(logs[-1]) if logs else None
+
+    def policies_of(self, holder: str, from_block: int = 0) -> list[int]:
+        """The ids of every policy `holder` bought (its `PolicyPurchased` events mined from `from_block` on)."""
+        purchased = self._events["PolicyPurchased"]
+        topic = "0x" + bytes.fromhex(Web3.to_checksum_address(holder)[2:]).rjust(32, b"\0").hex()
+        logs = self.rpc(
+            "eth_getLogs",
+            [
+                {
+                    "address": self.address,
+                    "fromBlock": hex(from_block),
+                    "toBlock": "latest",
+                    "topics": [purchased.topic, None, None, topic],
+                }
+            ],
+        )
+        return [int(log["topics"][1], 16) for log in logs if not log.get("removed")]
+
+    def latest_timestamp(self) -> int:
+        """The timestamp of the newest block (the chain's clock)."""
+        return int(self.rpc("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
+
+    def contract_accepts_signature(self, account: str, digest: bytes, signature: bytes) -> bool | None:
+        """EIP-1271: whether the contract at `account` accepts `signature` over `digest` (its isValidSignature
+        returns the magic value); None when `account` has no code (an externally owned account)."""
+        address = to_checksum_address(account)
+        if self.rpc("eth_getCode", [address, "latest"]) in (None, "", "0x"):
+            return None
+        data = "0x" + (EIP1271_MAGIC + abi_encode(["bytes32", "bytes"], [digest, signature])).hex()
+        try:
+            result = self.rpc("eth_call", [{"to": address, "data": data}, "latest"])
+        except ContractLogicError:
+            return False  # a contract that reverts refuses the signature
+        return isinstance(result, str) and bytes.fromhex(result[2:]).startswith(EIP1271_MAGIC)
+
+    def evidence_uris(self, from_block: int, to_block: int) -> list[str]:
+        """The ERC-1497 evidence URIs the manager's dispute desk published in [from_block, to_block]."""
+        if to_block < from_block:
+            return []
+        desk = self.w3.eth.contract(
+            address=Web3.to_checksum_address(self.call("desk")), abi=contract_type("DisputeDesk")["abi"]
+        )
+        logs = desk.events.Evidence().get_logs(from_block=from_block, to_block=to_block)
+        return [str(log.args._evidence) for log in logs]
 
     def insured_object(self, policy_id: int, policy_start: int, last_block: int) -> bytes:
         """The insured object of a policy, read from its `PolicyPurchased` event in the blocks of its start time."""

@@ -287,6 +287,46 @@ class ChainObserver:
 # ------------------------------------------------------------------ node processes
 
 
+def node_command(
+    index: int, chain_url: str, contract: str, key_directory: str, db_path: Path, start_block: int
+) -> list[str]:
+    """The `claims-oracle node` command line of committee member `index` (anvil account 3 + index), opening claim
+    evidence sealed for the key it publishes in `key_directory`."""
+    return [
+        "-m",
+        "oracle.cli",
+        "node",
+        "--dev-account",
+        str(3 + index),
+        "--rpc-url",
+        chain_url,
+        "--contract",
+        contract,
+        "--key-directory",
+        key_directory,
+        "--db-url",
+        f"sqlite:///{db_path}",
+        "--confirmations",
+        "0",
+        "--start-block",
+        str(start_block),
+    ]
+
+
+def node_env(cas_dir: Path, state_dir: Path, poll_seconds: float | None, model_threads: int) -> dict[str, str]:
+    """The environment of a node process: the shared content store, its own state folder, poll and threads."""
+    env = {
+        **os.environ,
+        "CLAIMS_ORACLE_CONTENT_STORE_URL": f"file://{cas_dir}",
+        "CLAIMS_ORACLE_STATE_DIR": str(state_dir),
+        "CLAIMS_ORACLE_MODEL_THREADS": str(model_threads),
+        "PYTHONUNBUFFERED": "1",
+    }
+    if poll_seconds is not None:
+        env["CLAIMS_ORACLE_POLL_INTERVAL_S"] = str(poll_seconds)
+    return env
+
+
 class NodeProcess:
     """One `claims-oracle node` process for committee member `index` (anvil account 3 + index)."""
 
@@ -308,34 +348,9 @@ class NodeProcess:
         if profile_dir is not None:
             profile_dir.mkdir(parents=True, exist_ok=True)
             command += ["-m", "cProfile", "-o", str(profile_dir / f"{tag}-node{index}.prof")]
-        command += [
-            "-m",
-            "oracle.cli",
-            "node",
-            "--dev-account",
-            str(3 + index),
-            "--rpc-url",
-            chain_url,
-            "--contract",
-            contract,
-            "--key-directory",
-            key_directory,
-            "--db-url",
-            f"sqlite:///{state_dir / f'{tag}-node{index}.db'}",
-            "--confirmations",
-            "0",
-            "--start-block",
-            str(start_block),
-        ]
-        env = {
-            **os.environ,
-            "CLAIMS_ORACLE_CONTENT_STORE_URL": f"file://{state_dir / 'cas'}",
-            "CLAIMS_ORACLE_STATE_DIR": str(state_dir),
-            "PYTHONUNBUFFERED": "1",
-        }
-        if poll_seconds is not None:
-            env["CLAIMS_ORACLE_POLL_INTERVAL_S"] = str(poll_seconds)
-        env["CLAIMS_ORACLE_MODEL_THREADS"] = str(model_threads)
+        db_path = state_dir / f"{tag}-node{index}.db"
+        command += node_command(index, chain_url, contract, key_directory, db_path, start_block)
+        env = node_env(state_dir / "cas", state_dir, poll_seconds, model_threads)
         self.log = self.log_path.open("w")
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=REPO_ROOT)
 

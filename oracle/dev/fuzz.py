@@ -26,6 +26,7 @@ from PIL import Image
 from oracle.adapter.app import create_app
 from oracle.adapter.claims import ChainClaims
 from oracle.adapter.dapp import DappConfig, register_dapp_routes
+from oracle.adapter.uploads import PERMIT_HEADER, encode_permit, permit_message
 from oracle.assess import DEFAULT_TERMS_PATH
 from oracle.cas.store import LocalContentStore
 from oracle.chain.deploy import ETH, buy_policy, create_product, demo_product_config, deploy_system, submit_claim
@@ -41,6 +42,7 @@ ROUTES = [
     ("GET", "/health"),
     ("GET", "/content/{cid}"),
     ("POST", "/content"),
+    ("GET", "/permits/message"),
     ("GET", "/explanations/{hash}"),
     ("POST", "/signatures"),
     ("GET", "/signatures/{chainId}/{contract}/{claimId}"),
@@ -120,6 +122,8 @@ class World:
     nodes: list[str]
     cids: list[str]
     hashes: list[str]
+    permits: list[str] = field(default_factory=list)
+    """Upload permit headers: a policy holder's for this gateway, one for another gateway, an expired one."""
 
 
 @dataclass
@@ -247,6 +251,8 @@ def random_path(rng: random.Random, world: World, template: str) -> str:
     path = template
     for key, value in fills.items():
         path = path.replace("{" + key + "}", "".join(c if c.isprintable() and c not in "/?#%" else "_" for c in value))
+    if template == "/permits/message" and rng.random() < 0.8:
+        path += "?address=" + rng.choice([*world.people, "0x123", random_text(rng, 12).replace("&", "_")])
     return path or "/"
 
 
@@ -262,6 +268,9 @@ async def one_request(session, base: str, rng: random.Random, world: World, tall
         headers["Origin"] = rng.choice(["https://evil.example", "null", base])
     if rng.random() < 0.05:
         headers["Host"] = rng.choice(["rebind.evil.example", "localhost"])
+    if template in ("/content", "/api/evidence") and rng.random() < 0.6:
+        junk = "".join(rng.choice(string.ascii_letters + string.digits + "+/=_-") for _ in range(rng.randint(0, 80)))
+        headers[PERMIT_HEADER] = rng.choice([*world.permits, junk, "e30", "W10"])
     body = random_body(rng, world, template) if method == "POST" else None
     try:
         async with session.request(
@@ -330,6 +339,12 @@ async def fuzz(requests: int, seed: int, with_model: bool, concurrency: int = 8)
             [evidence.uri.removeprefix("ipfs://")],
             ["0x" + evidence.root.hex(), "0x" + terms_hash.hex()],
         )
+        world.permits = [
+            _permit(chain.w3, base, roles.claimant, 3600),  # a policy holder's, for this gateway
+            _permit(chain.w3, "https://other-gateway.example", roles.claimant, 3600),
+            _permit(chain.w3, base, roles.claimant, -60),  # expired
+            _permit(chain.w3, base, roles.insurer, 3600),  # signed, but the insurer holds no policy
+        ]
         disk_before = _disk(state)
         tally, started = Tally(), time.perf_counter()
         try:
@@ -362,6 +377,14 @@ async def fuzz(requests: int, seed: int, with_model: bool, concurrency: int = 8)
         "peakRssMiB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "diskGrowthKiB": round((disk_after - disk_before) / 1024, 1),
     }
+
+
+def _permit(w3, origin: str, holder: str, lifetime_s: int) -> str:
+    """An upload permit signed by a dev chain's unlocked account (personal_sign), as the dApp's dev wallet signs."""
+    expires = int(time.time()) + lifetime_s
+    text = permit_message(origin, holder, expires)
+    answer = w3.provider.make_request("personal_sign", ["0x" + text.encode().hex(), holder])
+    return encode_permit(origin, holder, expires, bytes.fromhex(answer["result"][2:]))
 
 
 def _disk(root: Path) -> int:

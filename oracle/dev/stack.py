@@ -115,9 +115,18 @@ def _json_defaults(config: dict[str, Any]) -> dict[str, Any]:
 
 @asynccontextmanager
 async def running_stack(
-    settings: Settings, model: DamageModel, state_dir: Path, *, port: int = 0, with_product: bool = True, progress=None
+    settings: Settings,
+    model: DamageModel,
+    state_dir: Path,
+    *,
+    port: int = 0,
+    with_product: bool = True,
+    progress=None,
+    with_nodes: bool = True,
+    gateway: dict[str, Any] | None = None,
 ) -> AsyncIterator[Stack]:
-    """Start anvil, deploy, optionally create and fund the demo product, run three nodes and the gateway."""
+    """Start anvil, deploy, optionally create and fund the demo product, run three nodes (unless `with_nodes` is
+    False: the load benchmark measures the gateway alone) and the gateway, with `gateway` settings overrides."""
     say = progress or (lambda text: print(text, file=sys.stderr, flush=True))
     cas = LocalContentStore(state_dir / "cas")
     terms_hash = store_terms(cas, DEFAULT_TERMS_PATH.read_bytes())
@@ -135,7 +144,7 @@ async def running_stack(
             reader = person_reader(chain.w3, system.keys.address, chain.accounts.index(person))
             publish_key(system.keys, person, reader.public_key)
         nodes = []
-        for index in range(COMMITTEE_SIZE):
+        for index in range(COMMITTEE_SIZE if with_nodes else 0):
             store = NodeStore(f"sqlite:///{state_dir / f'node{index}.db'}")
             signer = Signer.from_dev_mnemonic(DEV_MNEMONIC, 3 + index)
             reader = member_reader(chain.w3, signer, system.keys.address)
@@ -156,11 +165,18 @@ async def running_stack(
             content_store_url=f"file://{state_dir / 'cas'}",
             db_url=f"sqlite:///{state_dir / 'node0.db'}",
             state_dir=state_dir,
+            **(gateway or {}),
         )
         # the bridge's own claims history (on-chain claims only, read by id) beside the nodes' databases
         bridge_history = NodeStore(f"sqlite:///{state_dir / 'gateway.db'}")
-        bridge_assessor = build_assessor(
-            settings, bridge_history, model, code_version=code_version, store=cas, record_history=True
+        bridge_assessor = build_assessor(  # as `claims-oracle adapter` builds it: a worker per concurrent assessment
+            settings,
+            bridge_history,
+            model,
+            code_version=code_version,
+            store=cas,
+            record_history=True,
+            workers=gateway_settings.adapter_max_concurrency,
         )
         app = create_app(gateway_settings, bridge_assessor, cas, claims=chain_claims(gateway_settings, bridge_history))
         register_dapp_routes(

@@ -3,13 +3,16 @@ a ledger standing in for the chain the bridge reads claims from (tests/adapter/t
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
+from eth_account import Account
 
 from oracle.adapter.app import create_app
 from oracle.adapter.claims import ClaimNotOnChainError
 from oracle.adapter.schema import bridge_data
+from oracle.adapter.uploads import PERMIT_HEADER, sign_permit
 from oracle.assess import Claim
 from oracle.settings import load_settings
 from tests.claim.conftest import (  # noqa: F401 - fixtures shared with the pipeline tests
@@ -31,6 +34,10 @@ class Ledger:
         self.chain_id, self.contract = chain_id, contract
         self.claims: dict[int, Claim] = {}
         self.committees: dict[int, list[str]] = {}
+        self.holders: set[str] = {HOLDER.address.lower()}  # who holds a live policy
+        self.contract_signers: dict[str, set[bytes]] = {}  # EIP-1271 holders: the signatures each accepts
+        self.evidence_roots: list[bytes] = []  # evidence roots of submitted claims, in order
+        self.evidence_uris: list[str] = []  # ERC-1497 evidence URIs published
 
     def put(self, claim: Claim) -> Claim:
         """Record a claim, as submitClaim would; returns it."""
@@ -47,6 +54,36 @@ class Ledger:
         """The committee of a recorded claim (`committees`, none by default), or ClaimNotOnChainError."""
         self.claim(claim_id)
         return self.committees.get(claim_id, [])
+
+    def holds_policy(self, account: str) -> bool:
+        """Whether `account` holds a live policy (`holders`)."""
+        return account.lower() in self.holders
+
+    def contract_accepts_signature(self, account: str, digest: bytes, signature: bytes) -> bool | None:
+        """EIP-1271 as a contract in `contract_signers` answers; None for an account without code."""
+        accepted = self.contract_signers.get(account.lower())
+        return None if accepted is None else signature in accepted
+
+    def evidence_references(self, from_block: int) -> tuple[list[bytes], list[str], int]:
+        """Roots and URIs recorded from index `from_block` on (the list index stands in for the block)."""
+        roots, uris = self.evidence_roots[from_block:], self.evidence_uris
+        return roots, uris, len(self.evidence_roots)
+
+
+HOLDER = Account.from_key("0x" + "4d" * 32)
+"""A policy holder on every ledger."""
+
+
+def permit_for(client, key: bytes | str = HOLDER.key, *, expires_in: float = 3600, origin: str | None = None) -> dict:
+    """Headers with an upload permit signed by `key` for the gateway `client` talks to (or `origin`)."""
+    origin = origin or str(client.make_url("")).rstrip("/")
+    return {PERMIT_HEADER: sign_permit(key, origin, int(time.time() + expires_in))}
+
+
+@pytest.fixture(autouse=True)
+def _state_dir(tmp_path, monkeypatch) -> None:
+    """Each test's gateway keeps its upload ledger in the test's own folder, not in the checkout's var/."""
+    monkeypatch.setenv("CLAIMS_ORACLE_STATE_DIR", str(tmp_path))
 
 
 @pytest.fixture

@@ -3,16 +3,20 @@ from the chain by id, and only claims that exist on-chain enter its claims histo
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import select
 
 from oracle.adapter.app import create_app
 from oracle.adapter.claims import ChainClaims
-from oracle.chain.deploy import ETH
+from oracle.adapter.uploads import PERMIT_HEADER, UPLOADS, encode_permit, permit_message
+from oracle.chain.deploy import ETH, submit_claim
 from oracle.claim.context import claim_from_chain
 from oracle.claim.wiring import build_assessor
 from oracle.db import HistoryClaim, NodeStore
 from oracle.explain.canonical import hex0x
+from oracle.explain.evidence import build_manifest
 from oracle.settings import load_settings
 from tests.chain_fixtures import needs_model, submit_photos
 from tests.factories import real_photo_paths
@@ -106,3 +110,52 @@ async def test_bridge__reposted_claim_an_hour_earlier_under_another_id__does_not
     assert body["data"] == {**expected["data"], "explanationURL": body["data"]["explanationURL"]}
     assert body["data"]["evidenceRoot"] == hex0x(genuine.evidence_root)
     assert history_claim_ids(history) == {claim_id}  # only the claim the chain holds, in the database
+
+
+async def test_uploads_on_a_real_chain__holder_checked_by_its_policy__unreferenced_upload_swept(
+    world, model, aiohttp_client
+):
+    settings = load_settings(
+        rpc_url=world["chain"].url,
+        contract_address=world["manager"].address,
+        db_url=f"sqlite:///{world['tmp'] / 'uploads-gateway.db'}",
+        state_dir=world["tmp"],
+        upload_ttl_s=60,
+    )
+    history = NodeStore(settings.db_url)
+    assessor = build_assessor(settings, history, model, sources=[], code_version="test", store=world["cas"])
+    try:
+        claims = ChainClaims(world["manager"], history)
+        client = await aiohttp_client(create_app(settings, assessor, world["cas"], claims=claims))
+        origin, w3 = str(client.make_url("")).rstrip("/"), world["chain"].w3
+
+        def permit(account: str) -> dict:
+            expires = int(time.time()) + 600
+            text = permit_message(origin, account, expires)
+            signed = w3.provider.make_request("personal_sign", ["0x" + text.encode().hex(), account])["result"]
+            return {PERMIT_HEADER: encode_permit(origin, account, expires, bytes.fromhex(signed[2:]))}
+
+        refused = await client.post("/content", data=b"x", headers=permit(world["insurer"]))  # holds no policy
+        assert refused.status == 403 and "holds no live policy" in (await refused.json())["error"]["message"]
+        assert claims.contract_accepts_signature(world["holder"], b"\0" * 32, b"\1" * 65) is None  # an EOA
+
+        holder = permit(world["holder"])
+        kept, dropped = (p.read_bytes() for p in real_photo_paths(2, cls="minor"))
+        kept_cid = (await (await client.post("/content", data=kept, headers=holder)).json())["cid"]
+        dropped_cid = (await (await client.post("/content", data=dropped, headers=holder)).json())["cid"]
+        manifest = build_manifest([("front.jpg", kept)])
+        manifest_cid = (await (await client.post("/content", data=manifest.data, headers=holder)).json())["cid"]
+        now = w3.eth.get_block("latest").timestamp
+        submit_claim(
+            world["manager"], world["holder"], world["policy_id"], manifest.root, f"ipfs://{manifest_cid}", now, 0,
+            41_600_000, -93_600_000, ETH,
+        )  # fmt: skip
+        gate = client.app[UPLOADS]
+        assert await gate.sweep() == {"referenced": 2, "deleted": 0}
+        gate.clock = lambda: time.time() + 61
+        assert await gate.sweep() == {"referenced": 0, "deleted": 1}
+        cas = world["cas"]
+        assert cas.has(kept_cid) and cas.has(manifest_cid) and not cas.has(dropped_cid)
+    finally:
+        assessor.close()
+        history.close()

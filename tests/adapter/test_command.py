@@ -7,6 +7,7 @@ import argparse
 import pytest
 
 from oracle.adapter import command
+from oracle.cas import cid_for_bytes
 from oracle.settings import load_settings
 
 
@@ -33,8 +34,9 @@ async def test_build_app__no_model_file__gateway_serves_and_health_says_why(aioh
     client = await aiohttp_client(await command.build_app(settings, ["noaa"], workers=1))
     health = await client.get("/health")
     assert health.status == 503 and (await health.json())["ok"] is False
-    upload = await client.post("/content", data=b"{}")
-    assert upload.status == 201
+    assert (await client.get("/content/" + cid_for_bytes(b"absent"))).status == 404  # the gateway answers
+    upload = await client.post("/content", data=b"{}")  # uploads need a policy holder's permit
+    assert upload.status == 401 and "permit" in (await upload.json())["error"]["message"]
     assert "serving the gateway only" in capsys.readouterr().err
 
 

@@ -12,10 +12,12 @@ from eth_utils import keccak
 
 from oracle.adapter.app import create_app
 from oracle.adapter.dapp import DappConfig, register_dapp_routes
+from oracle.adapter.uploads import permit_message
 from oracle.assess import DEFAULT_TERMS_PATH
 from oracle.explain.evidence import build_manifest
 from oracle.privacy import encryption_key_message
 from oracle.settings import load_settings
+from tests.adapter.conftest import permit_for
 from tests.factories import make_jpeg
 
 pytestmark = pytest.mark.asyncio
@@ -24,12 +26,12 @@ KEY_DIRECTORY = "0x" + "44" * 20
 
 
 @pytest.fixture
-def make_dapp_client(aiohttp_client, store, make_assessor):
+def make_dapp_client(aiohttp_client, store, make_assessor, ledger):
     """Factory: the gateway with the dApp routes, optionally with a dev-wallet relay to `rpc_upstream`."""
 
     async def build(rpc_upstream: str | None = None, **settings_overrides):
         settings = load_settings(max_photos=3, **settings_overrides)
-        app = create_app(settings, make_assessor(None), store)
+        app = create_app(settings, make_assessor(None), store, claims=ledger)
         register_dapp_routes(
             app,
             DappConfig(
@@ -86,7 +88,7 @@ async def test_evidence__uploaded_photos__manifest_root_matches_the_node_side_bu
         "photos": [{"name": n, "cid": c} for (n, _), c in zip(photos, cids, strict=True)],
         "claimant": {"vehicleClass": "suv"},
     }
-    response = await client.post("/api/evidence", json=body)
+    response = await client.post("/api/evidence", json=body, headers=permit_for(client))
     answer = await response.json()
     assert response.status == 201, answer
     expected = build_manifest(photos, {"vehicleClass": "suv"})
@@ -107,7 +109,7 @@ async def test_evidence__uploaded_photos__manifest_root_matches_the_node_side_bu
 )
 async def test_evidence__bad_requests__clear_errors(make_dapp_client, body, fragment):
     client = await make_dapp_client()
-    response = await client.post("/api/evidence", json=body)
+    response = await client.post("/api/evidence", json=body, headers=permit_for(client))
     assert response.status in (400, 404)
     assert fragment in (await response.json())["error"]["message"]
 
@@ -115,7 +117,8 @@ async def test_evidence__bad_requests__clear_errors(make_dapp_client, body, frag
 async def test_evidence__a_stored_file_that_is_not_an_image__refused_before_any_gas_is_spent(make_dapp_client, store):
     client = await make_dapp_client()
     cid = store.put(b"%PDF-1.4 not a photo")
-    response = await client.post("/api/evidence", json={"photos": [{"name": "doc.pdf", "cid": cid}]})
+    body = {"photos": [{"name": "doc.pdf", "cid": cid}]}
+    response = await client.post("/api/evidence", json=body, headers=permit_for(client))
     assert response.status == 400
     message = (await response.json())["error"]["message"]
     assert message.startswith("photo 1 ('doc.pdf'") and "do not decode as an image" in message
@@ -320,3 +323,17 @@ async def test_verify__claim_id_not_a_number__400(make_dapp_client):
     client = await make_dapp_client(contract_address=MANAGER)
     response = await client.post("/api/claims/12x/verify")
     assert response.status == 400 and "not a decimal number" in (await response.json())["error"]["message"]
+
+
+async def test_rpc_relay__personal_sign_of_an_upload_permit__from_a_person_only(make_dapp_client, upstream):
+    client = await make_dapp_client(rpc_upstream=str(upstream.make_url("/")))
+    origin = {"Origin": str(client.make_url("")).rstrip("/")}
+
+    def permit_text(account: str) -> str:
+        return "0x" + permit_message(origin["Origin"], account, 1_900_000_000).encode().hex()
+
+    for params in ([permit_text(NODE), NODE], ["0x00", PERSON], [permit_text(NODE), PERSON]):
+        refused = await client.post("/rpc", json=rpc("personal_sign", *params), headers=origin)
+        assert refused.status == 403 and upstream.received == [], params
+    answered = await client.post("/rpc", json=rpc("personal_sign", permit_text(PERSON), PERSON), headers=origin)
+    assert answered.status == 200 and len(upstream.received) == 1

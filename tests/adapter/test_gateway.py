@@ -11,6 +11,7 @@ from PIL import Image
 
 from oracle.cas import cid_for_bytes
 from oracle.explain import canonical_json
+from tests.adapter.conftest import permit_for
 from tests.factories import make_jpeg
 
 pytestmark = pytest.mark.asyncio
@@ -26,7 +27,7 @@ def png_bytes() -> bytes:
 async def test_upload_then_get__png__served_with_type_and_immutable_headers(make_assessor, make_client):
     client = await make_client(make_assessor(None))
     data = png_bytes()
-    upload = await client.post("/content", data=data)
+    upload = await client.post("/content", data=data, headers=permit_for(client))
     assert upload.status == 201
     answer = await upload.json()
     assert answer["cid"] == cid_for_bytes(data) and answer["bytes"] == len(data)
@@ -78,14 +79,14 @@ async def test_get_content__file_tampered_on_disk__refused(make_assessor, make_c
 
 async def test_upload__over_the_limit__413(make_assessor, make_client):
     client = await make_client(make_assessor(None), adapter_max_body_bytes=1024)
-    response = await client.post("/content", data=b"x" * 2048)
+    response = await client.post("/content", data=b"x" * 2048, headers=permit_for(client))
     body = await response.json()
     assert response.status == 413 and "over the limit of 1024 bytes" in body["error"]["message"]
 
 
 async def test_upload__empty__400(make_assessor, make_client):
     client = await make_client(make_assessor(None))
-    response = await client.post("/content", data=b"")
+    response = await client.post("/content", data=b"", headers=permit_for(client))
     assert response.status == 400 and "upload is empty" in (await response.json())["error"]["message"]
 
 
