@@ -20,7 +20,7 @@ from oracle.assess.types import (
     check_probabilities,
     to_bps,
 )
-from oracle.cas.cid import cid_for_bytes
+from oracle.cas.unixfs import cid_for_bytes
 from oracle.sources.records import WeatherQuery, WeatherRecord, iso_utc
 from oracle.sources.terms import Terms, Thresholds
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import tempfile
 import threading
@@ -15,10 +14,11 @@ from urllib.parse import unquote, urlparse
 
 from eth_utils import keccak
 
-from oracle.cas.cid import InvalidCidError, cid_for_bytes, digest_from_cid
+from oracle.cas.cid import InvalidCidError, parse_cid
+from oracle.cas.unixfs import cid_for_bytes, matches
+from oracle.domain import DEFAULT_MAX_BLOB_BYTES
 from oracle.encoding import bytes32
 
-DEFAULT_MAX_BLOB_BYTES = 16 * 1024 * 1024
 
 
 class ContentStoreError(Exception):
@@ -61,24 +61,23 @@ class ContentStore(Protocol):
         ...
 
 
-def _check_keccak(h: bytes | str) -> bytes:
+def check_keccak(h: bytes | str) -> bytes:
     """A keccak256 lookup key as 32 bytes (hex accepted)."""
     return bytes32(h, "keccak256 hash")
 
 
-def _verify(cid: str, data: bytes) -> bytes:
-    expected = digest_from_cid(cid)
-    actual = hashlib.sha256(data).digest()
-    if actual != expected:
+def verify_content(cid: str, data: bytes) -> bytes:
+    """Return `data` if it is the content `cid` names (recomputed from every byte), else raise ContentIntegrityError."""
+    if not matches(cid, data):
         raise ContentIntegrityError(
-            f"content {cid} is corrupt: stored bytes hash to sha256 {actual.hex()}, expected {expected.hex()}"
+            f"content {cid} is corrupt: its {len(data)} bytes have the content id {cid_for_bytes(data)}"
         )
     return data
 
 
 def _intact(cid: str, path: Path) -> bool:
     try:
-        return hashlib.sha256(path.read_bytes()).digest() == digest_from_cid(cid)
+        return matches(cid, path.read_bytes())
     except OSError:
         return False
 
@@ -100,7 +99,7 @@ class LocalContentStore:
         return f"LocalContentStore({str(self.root)!r})"
 
     def _blob_path(self, cid: str) -> Path:
-        digest_from_cid(cid)  # validates the id, so it is safe as a file name
+        parse_cid(cid)  # validates the id, so it is safe as a file name
         return self.root / "blobs" / cid[-2:] / cid
 
     def _index_path(self, h: bytes) -> Path:
@@ -136,7 +135,7 @@ class LocalContentStore:
 
     def put(self, data: bytes) -> str:
         """Store bytes and return their content id; storing the same bytes twice is a no-op."""
-        data = _within_limit(bytes(data), self.max_blob_bytes)
+        data = within_limit(bytes(data), self.max_blob_bytes)
         cid = cid_for_bytes(data)
         # an existing blob that no longer matches its id (disk damage, tampering) is replaced, not trusted
         self._write_atomic(self._blob_path(cid), data, intact=lambda p: _intact(cid, p))
@@ -164,7 +163,7 @@ class LocalContentStore:
             raise ContentNotFoundError(f"content {cid} is not in {self!r}") from None
         if size > self.max_blob_bytes:
             raise BlobTooLargeError(f"content {cid} is {size} bytes, over the limit of {self.max_blob_bytes}")
-        return _verify(cid, path.read_bytes())
+        return verify_content(cid, path.read_bytes())
 
     def has(self, cid: str) -> bool:
         """Say whether the store holds this content id."""
@@ -190,7 +189,7 @@ class LocalContentStore:
 
     def cid_for_keccak(self, h: bytes) -> str | None:
         """Return the content id of the content whose keccak256 is h, if stored."""
-        path = self._index_path(_check_keccak(h))
+        path = self._index_path(check_keccak(h))
         try:
             cid = path.read_text("ascii").strip()
         except FileNotFoundError:
@@ -209,7 +208,7 @@ class MemoryContentStore:
 
     def put(self, data: bytes) -> str:
         """Store bytes and return their content id; storing the same bytes twice is a no-op."""
-        data = _within_limit(bytes(data), self.max_blob_bytes)
+        data = within_limit(bytes(data), self.max_blob_bytes)
         cid = cid_for_bytes(data)
         with self._lock:
             self._blobs.setdefault(cid, data)
@@ -218,12 +217,12 @@ class MemoryContentStore:
 
     def get(self, cid: str) -> bytes:
         """Return the bytes for a content id, verified against it."""
-        digest_from_cid(cid)
+        parse_cid(cid)
         try:
             data = self._blobs[cid]
         except KeyError:
             raise ContentNotFoundError(f"content {cid} is not in the memory store") from None
-        return _verify(cid, data)
+        return verify_content(cid, data)
 
     def has(self, cid: str) -> bool:
         """Say whether the store holds this content id."""
@@ -239,7 +238,7 @@ class MemoryContentStore:
 
     def cid_for_keccak(self, h: bytes) -> str | None:
         """Return the content id of the content whose keccak256 is h, if stored."""
-        return self._index.get(_check_keccak(h))
+        return self._index.get(check_keccak(h))
 
 
 def put_all(store: ContentStore, blobs: Sequence[bytes]) -> list[str]:
@@ -276,7 +275,7 @@ register_store_scheme("file", _open_file)
 register_store_scheme("memory", _open_memory)
 
 
-def _within_limit(data: bytes, limit: int) -> bytes:
+def within_limit(data: bytes, limit: int) -> bytes:
     """Return `data`, or raise BlobTooLargeError when it is over a store's size limit."""
     if len(data) > limit:
         raise BlobTooLargeError(f"blob of {len(data)} bytes exceeds this store's limit of {limit} bytes")

@@ -13,13 +13,14 @@ from typing import Any
 from eth_utils import keccak
 from PIL import Image
 
-from oracle.cas.cid import InvalidCidError, cid_for_bytes, digest_from_cid
+from oracle.cas.cid import RAW_CODEC, InvalidCidError, parse_cid
 from oracle.cas.store import (
     ContentIntegrityError,
     ContentNotFoundError,
     ContentStore,
     ContentStoreError,
 )
+from oracle.cas.unixfs import cid_for_bytes
 from oracle.domain import DEFAULT_MAX_PHOTO_BYTES, DEFAULT_MAX_PHOTOS, MAX_PIXELS
 from oracle.encoding import bytes32
 from oracle.explain.canonical import (
@@ -225,11 +226,14 @@ def _check_manifest_doc(doc: object, *, max_photos: int | None, max_photo_bytes:
         if max_photo_bytes is not None and size > max_photo_bytes:
             raise EvidenceError(f"{where}: {size} bytes is over the per-photo limit of {max_photo_bytes} bytes")
         try:
-            digest = digest_from_cid(cid)
+            codec, digest = parse_cid(cid)
         except InvalidCidError as exc:
             raise EvidenceError(f"{where}: {exc}") from None
-        if sha != hex0x(digest):
+        # a raw cid is the sha256 itself; a UnixFS (dag-pb) cid is checked against the bytes once they are read
+        if codec == RAW_CODEC and sha != hex0x(digest):
             raise EvidenceError(f"{where}: sha256 {sha!r} does not match the digest in its cid {cid}")
+        if not isinstance(sha, str) or len(sha) != 66 or not sha.startswith("0x"):
+            raise EvidenceError(f"{where}: sha256 must be 0x followed by 64 hex digits, got {sha!r}")
         if cid in seen:
             raise EvidenceError(f"{where}: the same photo ({cid}) is already listed as photo {seen[cid]}")
         seen[cid] = i

@@ -1,0 +1,156 @@
+"""IPFS content: UnixFS ids equal to Helia's, two real peers exchanging big files, a hostile trustless gateway."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.request import Request, urlopen
+
+import pytest
+from eth_utils import keccak
+
+from oracle.cas import (
+    ContentIntegrityError,
+    ContentNotFoundError,
+    GatewayContentStore,
+    IpfsContentStore,
+    IpfsPeer,
+    cid_for_bytes,
+    open_store,
+)
+from oracle.cas.cid import DAG_PB_CODEC, RAW_CODEC, codec_of, raw_cid
+from oracle.cas.ipfs import peer_store_url
+from oracle.cas.peer import api_request
+from oracle.cas.unixfs import CHUNK_BYTES, DagError, build_file, decode_node, file_children
+
+MB = 1024 * 1024
+
+
+def blob(size: int, seed: int) -> bytes:
+    """Deterministic incompressible bytes."""
+    return random.Random(seed).randbytes(size)
+
+
+@pytest.fixture(scope="module")
+def peers(tmp_path_factory):
+    """Two Helia peers on loopback with separate repositories, the second dialled to the first."""
+    root = tmp_path_factory.mktemp("ipfs")
+    first, second = IpfsPeer(root / "a"), IpfsPeer(root / "b")
+    with first, second:
+        second.connect(first.multiaddr)
+        yield first, second, root
+
+
+def helia_cid(peer: IpfsPeer, data: bytes) -> str:
+    status, body = api_request(peer.api_url, "POST", "/add", data)
+    assert status == 200, body
+    return json.loads(body)["cid"]
+
+
+SIZES = [0, 1, CHUNK_BYTES, CHUNK_BYTES + 1, 5 * MB, 10 * MB]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_cid_for_bytes__size__equals_the_cid_helia_gives(peers, size):
+    first, _, _ = peers
+    data = blob(size, size)
+    assert cid_for_bytes(data) == helia_cid(first, data)
+
+
+def test_cid_for_bytes__one_chunk_or_less__is_the_raw_sha256_cid():
+    for size in (0, 1, CHUNK_BYTES):
+        data = blob(size, 7)
+        assert cid_for_bytes(data) == raw_cid(data)
+        assert codec_of(cid_for_bytes(data)) == RAW_CODEC
+    assert codec_of(cid_for_bytes(blob(CHUNK_BYTES + 1, 7))) == DAG_PB_CODEC
+
+
+def test_build_file__more_than_174_chunks__makes_a_second_level_that_decodes_back():
+    data = blob(175 * CHUNK_BYTES + 3, 11)
+    blocks: dict[str, bytes] = {}
+    root = build_file(data, lambda cid, block: blocks.__setitem__(cid, block))
+    inline, links = file_children(blocks[root], len(data))
+    assert inline == b"" and len(links) == 2
+    assert [len(decode_node(blocks[link.cid]).links) for link in links] == [174, 2]
+
+
+def test_decode_node__garbage__raises_dag_error():
+    with pytest.raises(DagError):
+        file_children(b"\x0a\xff\xff\xff\xff\x0f", 10)
+
+
+@pytest.mark.parametrize("size", [5 * MB, 10 * MB])
+def test_two_peers__big_file__moves_over_bitswap_by_unixfs_cid(peers, size):
+    first, second, root = peers
+    sender = IpfsContentStore(first.api_url, root / f"index-a-{size}.sqlite", max_blob_bytes=16 * MB)
+    receiver = open_store(peer_store_url(second.api_url, root / f"index-b-{size}.sqlite"), max_blob_bytes=16 * MB)
+    data = blob(size, size + 1)
+    cid = sender.put(data)
+    assert not receiver.has(cid)
+    assert receiver.get(cid) == data
+    assert receiver.has(cid)
+    assert receiver.cid_for_keccak(keccak(data)) == cid
+
+
+def test_peer_store__unknown_cid__not_found_after_the_timeout(peers):
+    _, second, root = peers
+    store = IpfsContentStore(second.api_url, root / "index-missing.sqlite", fetch_timeout_s=0.5)
+    with pytest.raises(ContentNotFoundError):
+        store.get(cid_for_bytes(b"nobody has this"))
+
+
+def test_peer_api__foreign_host_header__refused(peers):
+    first, _, _ = peers
+    request = Request(f"{first.api_url}/id", headers={"Host": "attacker.example"})
+    with pytest.raises(Exception, match="403"):
+        urlopen(request, timeout=5)
+
+
+def test_gateway_store__helia_raw_block_endpoint__reassembles_a_big_file(peers):
+    first, _, _ = peers
+    data = blob(3 * MB + 5, 99)
+    cid = helia_cid(first, data)
+    store = GatewayContentStore(first.api_url, max_blob_bytes=16 * MB)
+    assert store.get(cid) == data
+    assert store.cid_for_keccak(keccak(data)) == cid
+
+
+class _HostileGateway(BaseHTTPRequestHandler):
+    """Serves a real peer's blocks, but flips one byte in every leaf block it sends."""
+
+    upstream = ""
+
+    def do_GET(self):  # noqa: N802 - the http.server name
+        with urlopen(Request(self.upstream + self.path, headers={"Accept": "application/vnd.ipld.raw"})) as answer:
+            block = bytearray(answer.read())
+        if self.path.startswith("/ipfs/bafk") and block:
+            block[len(block) // 2] ^= 0xFF
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.ipld.raw")
+        self.send_header("Content-Length", str(len(block)))
+        self.end_headers()
+        self.wfile.write(bytes(block))
+
+    def log_message(self, *args):
+        pass
+
+
+def test_hostile_gateway_substituted_block_is_refused(peers):
+    first, _, _ = peers
+    data = blob(CHUNK_BYTES * 2 + 10, 5)
+    cid = helia_cid(first, data)
+    _HostileGateway.upstream = first.api_url
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _HostileGateway)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        store = GatewayContentStore(f"http://127.0.0.1:{server.server_port}", max_blob_bytes=16 * MB)
+        with pytest.raises(ContentIntegrityError):
+            store.get(cid)
+        with pytest.raises(ContentIntegrityError):
+            store.get(helia_cid(first, b"x" * 10))  # one raw block, also flipped
+    finally:
+        server.shutdown()
+        server.server_close()
