@@ -47,6 +47,10 @@ def test_digest_from_cid__valid__returns_sha256():
     assert digest_from_cid(HELLO_WORLD_CID) == hashlib.sha256(b"hello world").digest()
 
 
+def test_is_cid__dag_pb_sha256_cidv1__accepted():
+    assert is_cid("bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi")
+
+
 @pytest.mark.parametrize(
     "bad",
     [
@@ -55,10 +59,10 @@ def test_digest_from_cid__valid__returns_sha256():
         HELLO_WORLD_CID.upper(),
         "z" + HELLO_WORLD_CID[1:],
         HELLO_WORLD_CID[:-1],
-        "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi",  # dag-pb CIDv1, not raw
+        "bafyreigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi",  # dag-cbor CIDv1, neither raw nor dag-pb
     ],
 )
-def test_digest_from_cid__not_a_raw_sha256_cid__raises(bad):
+def test_digest_from_cid__not_a_raw_or_dag_pb_sha256_cid__raises(bad):
     with pytest.raises(InvalidCidError):
         digest_from_cid(bad)
     assert not is_cid(bad)
