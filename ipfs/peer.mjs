@@ -46,6 +46,8 @@ const DEFAULT_CAT_TIMEOUT_MS = 15000
 const MAX_CAT_TIMEOUT_MS = 120000
 const MAX_JSON_BODY = 4096
 const MAX_BLOCK_BYTES = 2 * 1024 * 1024
+// answer a want-have with the block itself for blocks up to a chunk: one round trip per block instead of two
+const REPLACE_HAVE_WITH_BLOCK_BYTES = CHUNK_BYTES
 const RAW_BLOCK_TYPE = 'application/vnd.ipld.raw'
 
 const { values: args } = parseArgs({
@@ -99,7 +101,7 @@ const helia = withBitswap(withLibp2pLight(createHeliaLight({ blockstore, datasto
   connectionGater: {
     denyDialMultiaddr: async (ma) => !isLoopbackAddr(ma)
   }
-}))
+}), { maxSizeReplaceHasWithBlock: REPLACE_HAVE_WITH_BLOCK_BYTES })
 await helia.start()
 const fs = unixfs(helia)
 

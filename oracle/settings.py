@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     state_dir: Path = DEFAULT_STATE_DIR
     db_url: str = f"sqlite:///{DEFAULT_STATE_DIR / 'node.db'}"
     content_store_url: str = f"file://{DEFAULT_STATE_DIR / 'cas'}"
+    # IPFS: with ipfs_peer the node (or gateway) runs its own Helia peer (ipfs/peer.mjs, repository in
+    # state_dir/ipfs, keccak index in state_dir/ipfs-index.sqlite) as its content store instead of
+    # content_store_url, dials ipfs_peers (multiaddrs with /p2p/ ids, a JSON list in the environment), and asks
+    # the claims gateway at ipfs_gateway_url for keccak256 -> cid lookups and takes announcements of what it stores
+    ipfs_peer: bool = False
+    ipfs_peers: tuple[str, ...] = ()
+    ipfs_gateway_url: str | None = Field(default=None, pattern=r"^https?://")
 
     # adapter / gateway
     adapter_host: str = "127.0.0.1"

@@ -38,7 +38,14 @@ from oracle.adapter.uploads import (
 )
 from oracle.assess import Claim
 from oracle.cas.cid import InvalidCidError, is_cid
-from oracle.cas.store import BlobTooLargeError, ContentIntegrityError, ContentNotFoundError, ContentStore
+from oracle.cas.ipfs import IpfsContentStore
+from oracle.cas.store import (
+    BlobTooLargeError,
+    ContentIntegrityError,
+    ContentNotFoundError,
+    ContentStore,
+    ContentStoreError,
+)
 from oracle.claim.assessor import ClaimAssessor
 from oracle.claim.batch import ClaimOutcome
 from oracle.claim.context import ClaimContextError
@@ -46,7 +53,7 @@ from oracle.claim.model import ModelUnavailableError, model_id
 from oracle.claim.replay import ExplanationNotFoundError
 from oracle.domain import Decision
 from oracle.encoding import MAX_JSON_DEPTH, json_depth
-from oracle.explain.canonical import hex0x
+from oracle.explain.canonical import CanonicalJSONError, hex0x, parse_canonical
 from oracle.explain.evidence import EvidenceError
 from oracle.settings import Settings
 from oracle.sources.open_meteo import UpstreamError
@@ -65,6 +72,13 @@ MAX_PENDING_CALLBACKS = 256
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 """What the content, API and error responses allow a browser to do with them: nothing (no scripts, no framing)."""
 _KECCAK = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+ANNOUNCE_MAX_BODY_BYTES = 8 * 1024
+MAX_ANNOUNCED = 32
+"""Content ids one announcement may name: an explanation and a heat map per photo fit with room."""
+MAX_ANNOUNCED_BYTES = 4 * 1024 * 1024
+"""The largest announced document the gateway fetches and pins (explanations and heat maps are far smaller)."""
+ANNOUNCE_CONCURRENCY = 2
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 class NotFoundError(LookupError):
@@ -103,6 +117,7 @@ class Limiter:
         self.semaphore = asyncio.Semaphore(self.limit)
 
 
+ANNOUNCING = web.AppKey("announcing", asyncio.Semaphore)
 SETTINGS = web.AppKey("settings", Settings)
 ASSESSOR = web.AppKey("assessor", ClaimAssessor)
 STORE = web.AppKey("store", ContentStore)
@@ -137,6 +152,7 @@ ERROR_STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (ModelUnavailableError, 503),
     (OverloadedError, 503),
     (ContentIntegrityError, 500),
+    (ContentStoreError, 502),
 )
 
 
@@ -402,7 +418,7 @@ async def get_content(request: web.Request) -> web.Response:
     """GET /content/{cid}: the bytes for a content id, re-hashed on every read."""
     cid = request.match_info["cid"]
     if not is_cid(cid):
-        raise BadRequestError(f"{cid!r} is not a content id (CIDv1, raw, sha2-256, base32 'b...')")
+        raise BadRequestError(f"{cid!r} is not a content id (CIDv1, raw or dag-pb, sha2-256, base32 'b...')")
     data = await asyncio.to_thread(request.app[STORE].get, cid)
     return immutable_response(request, cid, data)
 
@@ -418,6 +434,66 @@ async def get_explanation(request: web.Request) -> web.Response:
         raise NotFoundError(f"no explanation with keccak256 {text.lower()} is in the content store")
     data = await asyncio.to_thread(store.get, cid)
     return immutable_response(request, cid, data)
+
+
+def _keccak_param(text: str) -> bytes:
+    if not _KECCAK.match(text):
+        raise BadRequestError(f"{text[:80]!r} is not a keccak256 hash (0x followed by 64 hex digits)")
+    return bytes.fromhex(text.removeprefix("0x"))
+
+
+async def get_cid(request: web.Request) -> web.Response:
+    """GET /cids/{hash}: the content id of stored content whose keccak256 is hash (callers verify the bytes)."""
+    h = _keccak_param(request.match_info["hash"])
+    cid = await asyncio.to_thread(request.app[STORE].cid_for_keccak, h)
+    if cid is None:
+        raise NotFoundError(f"no content with keccak256 0x{h.hex()} is in the content store")
+    return web.json_response({"cid": cid, "keccak256": hex0x(h)})
+
+
+def _well_formed(data: bytes) -> str | None:
+    """Why announced bytes are refused (None when they are a PNG image or a canonical JSON document)."""
+    if data.startswith(PNG_MAGIC):
+        return None
+    try:
+        parse_canonical(data)
+    except CanonicalJSONError as exc:
+        return f"neither a PNG image nor a canonical JSON document ({exc})"
+    return None
+
+
+def _take_announced(store: IpfsContentStore, cid: str) -> str | None:
+    """Fetch announced content over IPFS, check it, then pin and index it; answer why it was refused, or None."""
+    try:
+        data = store.fetch(cid, pin=False, index=False, max_bytes=MAX_ANNOUNCED_BYTES)
+    except ContentStoreError as exc:
+        return str(exc)
+    reason = _well_formed(data)
+    if reason is None:
+        store.pin(cid)
+        store.index.add(data, cid)
+    return reason
+
+
+async def announce_content(request: web.Request) -> web.Response:
+    """POST /content/announce {"cids": [...]}: a node tells the gateway about documents its IPFS peer holds; the
+    gateway fetches each over IPFS, verifies it by CID, and pins and indexes it if it is a PNG or canonical JSON."""
+    store = request.app[STORE]
+    if not isinstance(store, IpfsContentStore):
+        raise NotFoundError("this gateway's content store is not on IPFS; there is nothing to announce to")
+    body = decode_json(await read_limited(request, ANNOUNCE_MAX_BODY_BYTES))
+    cids = body.get("cids") if isinstance(body, dict) else None
+    if not isinstance(cids, list) or not cids or len(cids) > MAX_ANNOUNCED:
+        raise BadRequestError(f'body must be {{"cids": [...]}} with 1..{MAX_ANNOUNCED} content ids')
+    for cid in cids:
+        if not is_cid(cid):
+            raise BadRequestError(f"{str(cid)[:80]!r} is not a content id (CIDv1, raw or dag-pb, sha2-256, base32)")
+    unique = list(dict.fromkeys(cids))
+    async with request.app[ANNOUNCING]:  # a few announcements at a time, each fetching its documents side by side
+        reasons = await asyncio.gather(*(asyncio.to_thread(_take_announced, store, cid) for cid in unique))
+    refused = [{"cid": cid, "reason": reason} for cid, reason in zip(unique, reasons, strict=True) if reason]
+    accepted = [cid for cid, reason in zip(unique, reasons, strict=True) if not reason]
+    return web.json_response({"accepted": accepted, "refused": refused})
 
 
 async def http_session(app: web.Application) -> AsyncIterator[None]:
@@ -467,6 +543,7 @@ def create_app(
     app[CACHE] = SingleFlightCache(cache_entries)
     app[LIMITER] = Limiter(settings.adapter_max_concurrency, settings.adapter_max_queue)
     app[BACKGROUND] = set()
+    app[ANNOUNCING] = asyncio.Semaphore(ANNOUNCE_CONCURRENCY)
     if claims is not None:
         app[CLAIMS] = claims
     app.cleanup_ctx.append(http_session)
@@ -475,6 +552,8 @@ def create_app(
     app.router.add_get("/health", health, name="health")
     app.router.add_get("/content/{cid}", get_content, name="content")
     app.router.add_get("/explanations/{hash}", get_explanation, name="explanation")
+    app.router.add_get("/cids/{hash}", get_cid, name="cid")
+    app.router.add_post("/content/announce", announce_content, name="announce")
     register_signature_routes(app, claims)
     register_upload_routes(app, settings, store, claims)
     return app

@@ -25,8 +25,9 @@ from eth_utils import keccak, to_checksum_address
 
 from oracle.adapter.claims import ChainNotConfiguredError, ClaimSource
 from oracle.adapter.http import ForbiddenRequestError, read_limited
-from oracle.cas.cid import cid_for_bytes, is_cid
+from oracle.cas.cid import is_cid
 from oracle.cas.store import ContentNotFoundError, ContentStore
+from oracle.cas.unixfs import cid_for_bytes
 from oracle.explain.canonical import hex0x
 from oracle.settings import Settings
 from oracle.wire.fields import BadRequestError

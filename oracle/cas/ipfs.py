@@ -13,6 +13,7 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ from urllib.parse import parse_qs, quote, urlparse
 from eth_utils import keccak
 
 from oracle.cas.cid import RAW_CODEC, InvalidCidError, parse_cid
-from oracle.cas.peer import PeerError, api_request
+from oracle.cas.peer import IpfsPeer, PeerError, api_request
 from oracle.cas.store import (
     DEFAULT_MAX_BLOB_BYTES,
     BlobTooLargeError,
@@ -36,6 +37,7 @@ from oracle.cas.store import (
     within_limit,
 )
 from oracle.cas.unixfs import DagError, block_matches, cid_for_bytes, file_children
+from oracle.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +46,10 @@ FETCH_TIMEOUT_S = 20.0
 ANNOUNCE_TIMEOUT_S = 30.0
 MAX_BLOCK_BYTES = 2 * 1024 * 1024
 """The largest block read from a trustless gateway (our chunks are 256 KiB; IPFS moves blocks up to 2 MiB)."""
-MAX_ANNOUNCED = 32
-"""Content ids one announcement may name: an explanation and a heat map per photo (12) fit with room."""
 MAX_BLOCKS_PER_FILE = 1024
+MAX_PENDING_ANNOUNCEMENTS = 64
+PEER_WORKERS = 4
+"""Requests one store sends its peer side by side (reads of a claim's photos, adds of its heat maps)."""
 RAW_BLOCK_TYPE = "application/vnd.ipld.raw"
 
 
@@ -113,6 +116,8 @@ class IpfsContentStore:
         self.fetch_timeout_s = fetch_timeout_s
         self.index = KeccakIndex(Path(index_path))
         self._pool: ThreadPoolExecutor | None = None
+        self._announcer: ThreadPoolExecutor | None = None
+        self._pending_announcements = 0
         self._pool_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -138,10 +143,7 @@ class IpfsContentStore:
 
     def put_many(self, blobs: Sequence[bytes]) -> list[str]:
         """Add several blobs side by side and announce them in one request; return their ids in order."""
-        with self._pool_lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ipfs-put")
-        cids = list(self._pool.map(self._add, blobs))
+        cids = list(self._workers().map(self._add, blobs))
         self.announce(cids)
         return cids
 
@@ -149,21 +151,239 @@ class IpfsContentStore:
         """Return the bytes for a content id, fetched over bitswap if the peer lacks them, and verified here."""
         return self.fetch(cid, pin=False)
 
-    def fetch(self, cid: str, *, pin: bool) -> bytes:
+    def get_many(self, cids: Sequence[str]) -> list[bytes | ContentStoreError]:
+        """Read several content ids side by side; each result is the bytes or the store error, in order."""
+
+        def one(cid: str) -> bytes | ContentStoreError:
+            try:
+                return self.get(cid)
+            except ContentStoreError as exc:
+                return exc
+
+        return list(self._workers().map(one, cids))
+
+    def _workers(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=PEER_WORKERS, thread_name_prefix="ipfs")
+            return self._pool
+
+    def fetch(self, cid: str, *, pin: bool, index: bool = True, max_bytes: int | None = None) -> bytes:
         """Read a content id through the peer (pinning it there if asked), verify it and index its keccak256."""
         parse_cid(cid)
-        query = f"?timeout_ms={int(self.fetch_timeout_s * 1000)}&max_bytes={self.max_blob_bytes}"
+        limit = min(max_bytes or self.max_blob_bytes, self.max_blob_bytes)
+        query = f"?timeout_ms={int(self.fetch_timeout_s * 1000)}&max_bytes={limit}"
         status, body = api_request(
             self.api_url, "GET", f"/cat/{cid}{query}{'&pin=1' if pin else ''}", timeout=self.fetch_timeout_s + 10
         )
         if status in (404, 504):
             raise ContentNotFoundError(f"content {cid} is not on {self!r} or its connected peers")
         if status == 413:
-            raise BlobTooLargeError(f"content {cid} is over the limit of {self.max_blob_bytes} bytes")
+            raise BlobTooLargeError(f"content {cid} is over the limit of {limit} bytes")
         if status != 200:
             raise ContentStoreError(f"IPFS peer {self.api_url} could not read {cid}: HTTP {status} {body[:300]!r}")
         data = verify_content(cid, body)
+        if index:
+            self.index.add(data, cid)
+        return data
+
+    def has(self, cid: str) -> bool:
+        """Say whether the peer holds the whole content locally."""
+        try:
+            parse_cid(cid)
+        except InvalidCidError:
+            return False
+        status, body = api_request(self.api_url, "GET", f"/has/{cid}")
+        return status == 200 and bool(json.loads(body).get("has"))
+
+    def pin(self, cid: str) -> None:
+        """Pin content on the peer (fetching what is missing), so it is kept and served to others."""
+        self._pin("POST", cid)
+
+    def unpin(self, cid: str) -> None:
+        """Unpin content on the peer; it may then be garbage-collected."""
+        self._pin("DELETE", cid)
+
+    def _pin(self, method: str, cid: str) -> None:
+        parse_cid(cid)
+        status, body = api_request(self.api_url, method, f"/pin/{cid}", timeout=FETCH_TIMEOUT_S * 6)
+        if status != 200:
+            raise ContentStoreError(f"IPFS peer {self.api_url} could not {method} pin {cid}: {body[:300]!r}")
+
+    def cid_for_keccak(self, h: bytes) -> str | None:
+        """Return the content id of the content whose keccak256 is h: from the index, else from the gateway's
+        index once the fetched bytes are checked to hash to h."""
+        h = check_keccak(h)
+        cid = self.index.get(h)
+        if cid is not None or self.gateway_url is None:
+            return cid
+        answer = _http_get(f"{self.gateway_url}/cids/0x{h.hex()}", limit=4096, timeout=self.fetch_timeout_s)
+        if answer is None:
+            return None
+        try:
+            cid = json.loads(answer)["cid"]
+            parse_cid(cid)
+        except (ValueError, KeyError, TypeError, InvalidCidError):
+            log.warning("gateway %s answered a malformed id for keccak %s", self.gateway_url, h.hex())
+            return None
+        try:
+            data = self.fetch(cid, pin=True)
+        except ContentNotFoundError:
+            return None
+        if keccak(data) != h:
+            log.warning("gateway %s named %s for keccak %s, whose bytes hash otherwise", self.gateway_url, cid, h.hex())
+            return None
+        return cid
+
+    def announce(self, cids: Sequence[str]) -> None:
+        """Tell the gateway, in the background, about content this peer now holds, so it fetches, checks and pins it
+        (best effort: at most MAX_PENDING_ANNOUNCEMENTS wait; a failure is logged)."""
+        if self.gateway_url is None or not cids:
+            return
+        with self._pool_lock:
+            if self._pending_announcements >= MAX_PENDING_ANNOUNCEMENTS:
+                log.warning("%d announcements are waiting; not announcing %d more", self._pending_announcements, len(cids))
+                return
+            self._pending_announcements += 1
+            if self._announcer is None:
+                self._announcer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ipfs-announce")
+            announcer = self._announcer
+        announcer.submit(self._announce_now, list(cids))
+
+    def _announce_now(self, cids: list[str]) -> None:
+        assert self.gateway_url is not None
+        body = json.dumps({"cids": cids}).encode()
+        request = urllib.request.Request(
+            f"{self.gateway_url}/content/announce", data=body, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=ANNOUNCE_TIMEOUT_S) as response:  # noqa: S310
+                answer = json.loads(response.read(64 * 1024))
+            for refused in answer.get("refused", []):
+                log.warning("the gateway refused announced content %s: %s", refused.get("cid"), refused.get("reason"))
+        except (OSError, ValueError) as exc:
+            log.warning("announcing %d content ids to %s failed: %s", len(cids), self.gateway_url, exc)
+        finally:
+            with self._pool_lock:
+                self._pending_announcements -= 1
+
+    def drain_announcements(self, timeout: float = ANNOUNCE_TIMEOUT_S) -> bool:
+        """Wait until every announcement made so far is answered; say whether they all were in time."""
+        deadline = time.monotonic() + timeout
+        while self._pending_announcements and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return not self._pending_announcements
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+
+def _http_get(url: str, *, limit: int, timeout: float, accept: str | None = None) -> bytes | None:
+    """GET a URL and return its body (None on 404), refusing bodies over `limit` bytes."""
+    request = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) URLs only
+            body = response.read(limit + 1)
+    except urllib.error.HTTPError as exc:
+        if exc.code in (404, 410):
+            return None
+        raise ContentStoreError(f"{url[:200]} answered HTTP {exc.code}") from None
+    except (OSError, ValueError) as exc:
+        raise ContentStoreError(f"{url[:200]} could not be read: {exc}") from None
+    if len(body) > limit:
+        raise BlobTooLargeError(f"{url[:200]} sent more than {limit} bytes")
+    return body
+
+
+class IpfsContentStore:
+    """Content on a local IPFS peer (its control API), verified by CID, with a keccak256 index of its own."""
+
+    def __init__(
+        self,
+        api_url: str,
+        index_path: Path | str,
+        *,
+        gateway_url: str | None = None,
+        max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES,
+        fetch_timeout_s: float = FETCH_TIMEOUT_S,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.gateway_url = gateway_url.rstrip("/") if gateway_url else None
+        self.max_blob_bytes = max_blob_bytes
+        self.fetch_timeout_s = fetch_timeout_s
+        self.index = KeccakIndex(Path(index_path))
+        self._pool: ThreadPoolExecutor | None = None
+        self._announcer: ThreadPoolExecutor | None = None
+        self._pending_announcements = 0
+        self._pool_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"IpfsContentStore({self.api_url!r})"
+
+    def put(self, data: bytes) -> str:
+        """Add bytes to the peer (pinned) and return their content id, checked against the one computed here."""
+        cid = self._add(data)
+        self.announce([cid])
+        return cid
+
+    def _add(self, data: bytes) -> str:
+        data = within_limit(bytes(data), self.max_blob_bytes)
+        expected = cid_for_bytes(data)
+        status, body = api_request(self.api_url, "POST", "/add", data)
+        if status != 200:
+            raise ContentStoreError(f"IPFS peer {self.api_url} refused to add {len(data)} bytes: {body[:300]!r}")
+        cid = json.loads(body)["cid"]
+        if cid != expected:
+            raise ContentIntegrityError(f"IPFS peer added the bytes as {cid}, but they are {expected}")
         self.index.add(data, cid)
+        return cid
+
+    def put_many(self, blobs: Sequence[bytes]) -> list[str]:
+        """Add several blobs side by side and announce them in one request; return their ids in order."""
+        cids = list(self._workers().map(self._add, blobs))
+        self.announce(cids)
+        return cids
+
+    def get(self, cid: str) -> bytes:
+        """Return the bytes for a content id, fetched over bitswap if the peer lacks them, and verified here."""
+        return self.fetch(cid, pin=False)
+
+    def get_many(self, cids: Sequence[str]) -> list[bytes | ContentStoreError]:
+        """Read several content ids side by side; each result is the bytes or the store error, in order."""
+
+        def one(cid: str) -> bytes | ContentStoreError:
+            try:
+                return self.get(cid)
+            except ContentStoreError as exc:
+                return exc
+
+        return list(self._workers().map(one, cids))
+
+    def _workers(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=PEER_WORKERS, thread_name_prefix="ipfs")
+            return self._pool
+
+    def fetch(self, cid: str, *, pin: bool, index: bool = True, max_bytes: int | None = None) -> bytes:
+        """Read a content id through the peer (pinning it there if asked), verify it and index its keccak256."""
+        parse_cid(cid)
+        limit = min(max_bytes or self.max_blob_bytes, self.max_blob_bytes)
+        query = f"?timeout_ms={int(self.fetch_timeout_s * 1000)}&max_bytes={limit}"
+        status, body = api_request(
+            self.api_url, "GET", f"/cat/{cid}{query}{'&pin=1' if pin else ''}", timeout=self.fetch_timeout_s + 10
+        )
+        if status in (404, 504):
+            raise ContentNotFoundError(f"content {cid} is not on {self!r} or its connected peers")
+        if status == 413:
+            raise BlobTooLargeError(f"content {cid} is over the limit of {limit} bytes")
+        if status != 200:
+            raise ContentStoreError(f"IPFS peer {self.api_url} could not read {cid}: HTTP {status} {body[:300]!r}")
+        data = verify_content(cid, body)
+        if index:
+            self.index.add(data, cid)
         return data
 
     def has(self, cid: str) -> bool:
@@ -230,8 +450,9 @@ class IpfsContentStore:
 
     def close(self) -> None:
         """Release the index and the worker threads."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False)
+        for pool in (self._announcer, self._pool):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
         self.index.close()
 
 
@@ -333,6 +554,24 @@ def peer_store_url(api_url: str, index_path: Path, gateway_url: str | None = Non
     """The `ipfs+http://` URL of a peer store (the inverse of what open_store parses)."""
     url = f"ipfs+{api_url.rstrip('/')}/?index={quote(str(index_path))}"
     return url + (f"&gateway={quote(gateway_url, safe=':/')}" if gateway_url else "")
+
+
+def start_peer_store(settings: Settings) -> tuple[IpfsContentStore, IpfsPeer]:
+    """Start the settings' own IPFS peer (state_dir/ipfs), dial ipfs_peers, and return its store and the peer."""
+    peer = IpfsPeer(settings.state_dir / "ipfs", max_bytes=settings.max_blob_bytes).start()
+    try:
+        for addr in settings.ipfs_peers:
+            peer.connect(addr)
+    except PeerError:
+        peer.stop()
+        raise
+    store = IpfsContentStore(
+        peer.api_url,
+        settings.state_dir / "ipfs-index.sqlite",
+        gateway_url=settings.ipfs_gateway_url,
+        max_blob_bytes=settings.max_blob_bytes,
+    )
+    return store, peer
 
 
 register_store_scheme("ipfs+http", _open_peer)

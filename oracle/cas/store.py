@@ -247,6 +247,21 @@ def put_all(store: ContentStore, blobs: Sequence[bytes]) -> list[str]:
     return list(put_many(blobs)) if put_many is not None else [store.put(data) for data in blobs]
 
 
+def get_all(store: ContentStore, cids: Sequence[str]) -> list[bytes | ContentStoreError]:
+    """Read several content ids, side by side where the store can (`get_many`); each result is the bytes or the
+    store error for that id, in order."""
+    get_many = getattr(store, "get_many", None)
+    if get_many is not None:
+        return list(get_many(cids))
+    out: list[bytes | ContentStoreError] = []
+    for cid in cids:
+        try:
+            out.append(store.get(cid))
+        except ContentStoreError as exc:
+            out.append(exc)
+    return out
+
+
 StoreFactory = Callable[..., ContentStore]
 
 _FACTORIES: dict[str, StoreFactory] = {}

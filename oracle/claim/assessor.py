@@ -34,6 +34,8 @@ T = TypeVar("T")
 
 MODEL_BATCH_PHOTOS = 32
 """Photos the network runs at once; a node batch of 8 claims with 3 photos each is still one call."""
+LOAD_WORKERS = 4
+"""Claims of a batch whose evidence is read side by side."""
 Recorder = Callable[[Claim, ClaimOutcome], None]
 """Called with each decided claim before the next one of its batch is decided (it joins the claims history)."""
 
@@ -78,6 +80,9 @@ class ClaimAssessor:
         # heat maps are drawn here, beside the network (next batch) and the decisions (previous batch): Pillow
         # lets go of the GIL while it resizes, blends and compresses
         self._render_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heatmaps")
+        # evidence is read here, a few claims side by side (over IPFS most of it is waiting for other peers), in
+        # threads of its own so a gateway in the same process keeps the default executor's threads
+        self._load_executor = ThreadPoolExecutor(max_workers=LOAD_WORKERS, thread_name_prefix="load")
         self._recorded: set[tuple[int, str, int, bytes]] = set()
         self._terms: dict[bytes, Terms] = {}  # by keccak256: a terms document never changes under its hash
 
@@ -106,6 +111,7 @@ class ClaimAssessor:
         self._executor.shutdown(wait=True)
         self._conclude_executor.shutdown(wait=True)
         self._render_executor.shutdown(wait=True)
+        self._load_executor.shutdown(wait=True)
 
     def terms(self, terms_hash: bytes) -> Terms:
         """The terms document under `terms_hash`, read from the store and validated once."""
@@ -142,7 +148,9 @@ class ClaimAssessor:
     async def load_batch(self, claims: Sequence[Claim]) -> ClaimBatch:
         """Verify each claim's evidence and gather its weather (not in the model's thread, so a node can load
         the next batch while the model works on this one)."""
-        batch = ClaimBatch(await asyncio.to_thread(lambda: [self.load_claim(claim) for claim in claims]))
+        loop = asyncio.get_running_loop()
+        loads = (loop.run_in_executor(self._load_executor, self.load_claim, claim) for claim in claims)
+        batch = ClaimBatch(list(await asyncio.gather(*loads)))
         live = batch.live()
         gathered = await asyncio.gather(
             *(self.weather(item.claim, item.terms) for item in live), return_exceptions=True

@@ -18,7 +18,8 @@ from oracle.adapter.app import create_app
 from oracle.adapter.claims import chain_claims
 from oracle.adapter.dapp import DappConfig, register_dapp_routes
 from oracle.assess import DEFAULT_TERMS_PATH
-from oracle.cas.store import LocalContentStore
+from oracle.cas.ipfs import IpfsContentStore, peer_store_url
+from oracle.cas.peer import IpfsPeer
 from oracle.chain.deploy import ETH, System, create_product, demo_product_config, deploy_system
 from oracle.chain.keys import publish_key, published_key
 from oracle.claim.evidence import store_terms
@@ -70,12 +71,15 @@ class Stack:
     system: System
     roles: Roles
     state_dir: Path
-    cas: LocalContentStore
+    cas: IpfsContentStore
     terms_hash: bytes
     model_hash: bytes
     url: str
     product_id: int | None = None
     nodes: list[OracleNode] = field(default_factory=list)
+    peers: list[IpfsPeer] = field(default_factory=list)
+    """The IPFS peers: the gateway's first, then one per node."""
+    node_stores: list[IpfsContentStore] = field(default_factory=list)
 
     @property
     def w3(self) -> Web3:
@@ -113,6 +117,28 @@ def _json_defaults(config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+async def start_peers(state_dir: Path, count: int, max_bytes: int) -> list[IpfsPeer]:
+    """Start the gateway's IPFS peer and one per node side by side, each in its own directory, and connect them:
+    every node peer dials the gateway peer and the node peers before it."""
+    peers = [IpfsPeer(state_dir / "gateway" / "ipfs", max_bytes=max_bytes)]
+    peers += [IpfsPeer(state_dir / f"node{index}" / "ipfs", max_bytes=max_bytes) for index in range(count)]
+    started = await asyncio.gather(*(asyncio.to_thread(peer.start) for peer in peers), return_exceptions=True)
+    failed = [result for result in started if isinstance(result, BaseException)]
+    if failed:
+        for peer in peers:
+            peer.stop()
+        raise failed[0]
+    try:
+        for index, peer in enumerate(peers[1:], start=1):
+            for other in peers[:index]:
+                await asyncio.to_thread(peer.connect, other.multiaddr)
+    except BaseException:
+        for peer in peers:
+            peer.stop()
+        raise
+    return peers
+
+
 @asynccontextmanager
 async def running_stack(
     settings: Settings,
@@ -125,10 +151,46 @@ async def running_stack(
     with_nodes: bool = True,
     gateway: dict[str, Any] | None = None,
 ) -> AsyncIterator[Stack]:
-    """Start anvil, deploy, optionally create and fund the demo product, run three nodes (unless `with_nodes` is
-    False: the load benchmark measures the gateway alone) and the gateway, with `gateway` settings overrides."""
+    """Start anvil, deploy, optionally create and fund the demo product, run the gateway (with `gateway` settings
+    overrides) and three nodes (unless `with_nodes` is False: the load benchmark measures the gateway alone), each
+    with its own state directory and IPFS peer (the gateway's in state_dir/gateway, node i's in state_dir/node<i>);
+    content moves between the peers over bitswap, and nodes share no path with each other or the gateway."""
     say = progress or (lambda text: print(text, file=sys.stderr, flush=True))
-    cas = LocalContentStore(state_dir / "cas")
+    members = COMMITTEE_SIZE if with_nodes else 0
+    say("starting the IPFS peers (the gateway's and one per node) ...")
+    peers = await start_peers(state_dir, members, settings.max_blob_bytes)
+    gateway_dir = state_dir / "gateway"
+    cas = IpfsContentStore(peers[0].api_url, gateway_dir / "ipfs-index.sqlite", max_blob_bytes=settings.max_blob_bytes)
+    node_stores: list[IpfsContentStore] = []
+    try:
+        async with _running_stack(
+            settings, model, state_dir, cas, peers, node_stores, port, with_product, say, gateway or {}
+        ) as stack:
+            yield stack
+    finally:
+        for store in node_stores:
+            store.close()
+        cas.close()
+        for peer in peers:
+            await asyncio.to_thread(peer.stop)
+
+
+@asynccontextmanager
+async def _running_stack(
+    settings: Settings,
+    model: DamageModel,
+    state_dir: Path,
+    cas: IpfsContentStore,
+    peers: list[IpfsPeer],
+    node_stores: list[IpfsContentStore],
+    port: int,
+    with_product: bool,
+    say,
+    gateway: dict[str, Any],
+) -> AsyncIterator[Stack]:
+    """The chain, contracts, gateway and nodes of running_stack (a node per peer after the gateway's), over IPFS
+    peers that are already running."""
+    gateway_dir = state_dir / "gateway"
     terms_hash = store_terms(cas, DEFAULT_TERMS_PATH.read_bytes())
     model_hash = bytes.fromhex(model.model_sha256)
     code_version = describe_code_version()
@@ -143,32 +205,16 @@ async def running_stack(
         for person in (roles.insurer, roles.claimant, roles.second_claimant, *roles.panel):
             reader = person_reader(chain.w3, system.keys.address, chain.accounts.index(person))
             publish_key(system.keys, person, reader.public_key)
-        nodes = []
-        for index in range(COMMITTEE_SIZE if with_nodes else 0):
-            store = NodeStore(f"sqlite:///{state_dir / f'node{index}.db'}")
-            signer = Signer.from_dev_mnemonic(DEV_MNEMONIC, 3 + index)
-            reader = member_reader(chain.w3, signer, system.keys.address)
-            assessor = build_assessor(settings, store, model, code_version=code_version, store=cas, reader=reader)
-            nodes.append(OracleNode(system.manager, store, assessor, signer, confirmations=0, poll_seconds=0.2))
-        stop = asyncio.Event()
-        tasks = [asyncio.create_task(node.run(stop)) for node in nodes]
-        say(f"starting {len(nodes)} oracle nodes (first model run, weather tables) ...")
-        try:
-            await wait_until_ready(nodes, tasks)
-        except BaseException:
-            stop.set()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
         gateway_settings = load_settings(
             rpc_url=chain.url,
             contract_address=system.manager.address,
-            content_store_url=f"file://{state_dir / 'cas'}",
-            db_url=f"sqlite:///{state_dir / 'node0.db'}",
-            state_dir=state_dir,
-            **(gateway or {}),
+            content_store_url=peer_store_url(peers[0].api_url, gateway_dir / "ipfs-index.sqlite"),
+            db_url=f"sqlite:///{gateway_dir / 'gateway.db'}",
+            state_dir=gateway_dir,
+            **gateway,
         )
-        # the bridge's own claims history (on-chain claims only, read by id) beside the nodes' databases
-        bridge_history = NodeStore(f"sqlite:///{state_dir / 'gateway.db'}")
+        # the bridge's own claims history (on-chain claims only, read by id), in the gateway's directory
+        bridge_history = NodeStore(f"sqlite:///{gateway_dir / 'gateway.db'}")
         bridge_assessor = build_assessor(  # as `claims-oracle adapter` builds it: a worker per concurrent assessment
             settings,
             bridge_history,
@@ -197,19 +243,46 @@ async def running_stack(
         site = web.TCPSite(runner, "127.0.0.1", port)
         await site.start()
         bound = runner.addresses[0][1]
-        stack = Stack(
-            chain=chain,
-            system=system,
-            roles=roles,
-            state_dir=state_dir,
-            cas=cas,
-            terms_hash=terms_hash,
-            model_hash=model_hash,
-            url=f"http://127.0.0.1:{bound}/",
-            product_id=product_id,
-            nodes=nodes,
-        )
+        url = f"http://127.0.0.1:{bound}"
+        nodes = []
+        stop = asyncio.Event()
+        tasks: list[asyncio.Task] = []
         try:
+            for index in range(len(peers) - 1):
+                node_dir = state_dir / f"node{index}"
+                store = NodeStore(f"sqlite:///{node_dir / 'node.db'}")
+                content = IpfsContentStore(
+                    peers[1 + index].api_url,
+                    node_dir / "ipfs-index.sqlite",
+                    gateway_url=url,
+                    max_blob_bytes=settings.max_blob_bytes,
+                )
+                node_stores.append(content)
+                signer = Signer.from_dev_mnemonic(DEV_MNEMONIC, 3 + index)
+                reader = member_reader(chain.w3, signer, system.keys.address)
+                assessor = build_assessor(
+                    settings, store, model, code_version=code_version, store=content, reader=reader
+                )
+                nodes.append(OracleNode(system.manager, store, assessor, signer, confirmations=0, poll_seconds=0.2))
+            for index, peer in enumerate(peers[1:]):
+                say(f"oracle node {index} ({roles.oracles[index]}): IPFS peer {peer.peer_id}")
+            tasks = [asyncio.create_task(node.run(stop)) for node in nodes]
+            say(f"starting {len(nodes)} oracle nodes (first model run, weather tables) ...")
+            await wait_until_ready(nodes, tasks)
+            stack = Stack(
+                chain=chain,
+                system=system,
+                roles=roles,
+                state_dir=state_dir,
+                cas=cas,
+                terms_hash=terms_hash,
+                model_hash=model_hash,
+                url=url + "/",
+                product_id=product_id,
+                nodes=nodes,
+                peers=peers,
+                node_stores=node_stores,
+            )
             yield stack
         finally:
             stop.set()

@@ -19,6 +19,7 @@ from oracle.cas.store import (
     ContentNotFoundError,
     ContentStore,
     ContentStoreError,
+    get_all,
 )
 from oracle.cas.unixfs import cid_for_bytes
 from oracle.domain import DEFAULT_MAX_PHOTO_BYTES, DEFAULT_MAX_PHOTOS, MAX_PIXELS
@@ -286,16 +287,14 @@ def verify_evidence(
     if content_key is None and manifest_is_sealed(doc) and decode_images:
         raise EvidenceError("the evidence is sealed and this reader holds no key to open it")
     photos = []
-    for i, entry in enumerate(entries):
+    for i, (entry, data) in enumerate(zip(entries, get_all(store, [e["cid"] for e in entries]), strict=True)):
         where = f"photo {i + 1} ({entry['name']!r}, {entry['cid']})"  # numbered from 1 for people; index stays 0-based
-        try:
-            data = store.get(entry["cid"])
-        except ContentNotFoundError:
-            raise EvidenceError(f"{where}: not found in the content store") from None
-        except ContentIntegrityError as exc:
-            raise EvidenceError(f"{where}: the stored copy is corrupt: {exc}") from None
-        except ContentStoreError as exc:
-            raise EvidenceError(f"{where}: cannot be read from the content store: {exc}") from None
+        if isinstance(data, ContentNotFoundError):
+            raise EvidenceError(f"{where}: not found in the content store")
+        if isinstance(data, ContentIntegrityError):
+            raise EvidenceError(f"{where}: the stored copy is corrupt: {data}")
+        if isinstance(data, ContentStoreError):
+            raise EvidenceError(f"{where}: cannot be read from the content store: {data}")
         if len(data) != entry["bytes"]:
             raise EvidenceError(f"{where}: has {len(data)} bytes, the manifest says {entry['bytes']}")
         sha = hex0x(hashlib.sha256(data).digest())

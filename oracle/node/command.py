@@ -12,6 +12,7 @@ from pathlib import Path
 
 from web3 import Web3
 
+from oracle.cas.ipfs import start_peer_store
 from oracle.chain.contracts import ClaimsManagerClient, abi_mismatches
 from oracle.claim.wiring import build_assessor, load_model
 from oracle.db import NodeStore
@@ -147,7 +148,11 @@ def build_node(settings: Settings, signer: Signer, history_store: NodeStore | No
     client = ClaimsManagerClient(w3, settings.contract_address, settings.log_chunk_blocks)
     store = history_store or NodeStore(settings.db_url)
     reader = member_reader(w3, signer, settings.key_directory_address) if settings.key_directory_address else None
-    assessor = build_assessor(settings, store, load_model(settings), reader=reader)
+    content = None
+    if settings.ipfs_peer:
+        content, peer = start_peer_store(settings)  # the peer stops with this process (its stdin closes)
+        logging.getLogger(__name__).info("IPFS peer %s listening on %s", peer.peer_id, " ".join(peer.addrs))
+    assessor = build_assessor(settings, store, load_model(settings), store=content, reader=reader)
     relay = SignatureRelayClient(settings.signature_relay_url) if settings.signature_relay_url else None
     return OracleNode(
         client,
