@@ -26,7 +26,6 @@ from eth_utils import keccak
 from oracle.cas.cid import RAW_CODEC, InvalidCidError, parse_cid
 from oracle.cas.peer import IpfsPeer, PeerError, api_request
 from oracle.cas.store import (
-    DEFAULT_MAX_BLOB_BYTES,
     BlobTooLargeError,
     ContentIntegrityError,
     ContentNotFoundError,
@@ -36,7 +35,8 @@ from oracle.cas.store import (
     verify_content,
     within_limit,
 )
-from oracle.cas.unixfs import DagError, block_matches, cid_for_bytes, file_children
+from oracle.cas.unixfs import DagError, PbLink, block_matches, cid_for_bytes, file_children
+from oracle.domain import DEFAULT_MAX_BLOB_BYTES
 from oracle.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def _http_get(url: str, *, limit: int, timeout: float, accept: str | None = None
     request = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) URLs only
-            body = response.read(limit + 1)
+            body: bytes = response.read(limit + 1)
     except urllib.error.HTTPError as exc:
         if exc.code in (404, 410):
             return None
@@ -135,7 +135,7 @@ class IpfsContentStore:
         status, body = api_request(self.api_url, "POST", "/add", data)
         if status != 200:
             raise ContentStoreError(f"IPFS peer {self.api_url} refused to add {len(data)} bytes: {body[:300]!r}")
-        cid = json.loads(body)["cid"]
+        cid = str(json.loads(body).get("cid"))
         if cid != expected:
             raise ContentIntegrityError(f"IPFS peer added the bytes as {cid}, but they are {expected}")
         self.index.add(data, cid)
@@ -221,7 +221,7 @@ class IpfsContentStore:
         if answer is None:
             return None
         try:
-            cid = json.loads(answer)["cid"]
+            cid = str(json.loads(answer)["cid"])
             parse_cid(cid)
         except (ValueError, KeyError, TypeError, InvalidCidError):
             log.warning("gateway %s answered a malformed id for keccak %s", self.gateway_url, h.hex())
@@ -242,7 +242,9 @@ class IpfsContentStore:
             return
         with self._pool_lock:
             if self._pending_announcements >= MAX_PENDING_ANNOUNCEMENTS:
-                log.warning("%d announcements are waiting; not announcing %d more", self._pending_announcements, len(cids))
+                log.warning(
+                    "%d announcements are waiting; not announcing %d more", self._pending_announcements, len(cids)
+                )
                 return
             self._pending_announcements += 1
             if self._announcer is None:
@@ -273,180 +275,6 @@ class IpfsContentStore:
         while self._pending_announcements and time.monotonic() < deadline:
             time.sleep(0.02)
         return not self._pending_announcements
-
-    def close(self) -> None:
-        """Close the database."""
-        with self._lock:
-            self._db.close()
-
-
-def _http_get(url: str, *, limit: int, timeout: float, accept: str | None = None) -> bytes | None:
-    """GET a URL and return its body (None on 404), refusing bodies over `limit` bytes."""
-    request = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) URLs only
-            body = response.read(limit + 1)
-    except urllib.error.HTTPError as exc:
-        if exc.code in (404, 410):
-            return None
-        raise ContentStoreError(f"{url[:200]} answered HTTP {exc.code}") from None
-    except (OSError, ValueError) as exc:
-        raise ContentStoreError(f"{url[:200]} could not be read: {exc}") from None
-    if len(body) > limit:
-        raise BlobTooLargeError(f"{url[:200]} sent more than {limit} bytes")
-    return body
-
-
-class IpfsContentStore:
-    """Content on a local IPFS peer (its control API), verified by CID, with a keccak256 index of its own."""
-
-    def __init__(
-        self,
-        api_url: str,
-        index_path: Path | str,
-        *,
-        gateway_url: str | None = None,
-        max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES,
-        fetch_timeout_s: float = FETCH_TIMEOUT_S,
-    ) -> None:
-        self.api_url = api_url.rstrip("/")
-        self.gateway_url = gateway_url.rstrip("/") if gateway_url else None
-        self.max_blob_bytes = max_blob_bytes
-        self.fetch_timeout_s = fetch_timeout_s
-        self.index = KeccakIndex(Path(index_path))
-        self._pool: ThreadPoolExecutor | None = None
-        self._announcer: ThreadPoolExecutor | None = None
-        self._pending_announcements = 0
-        self._pool_lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        return f"IpfsContentStore({self.api_url!r})"
-
-    def put(self, data: bytes) -> str:
-        """Add bytes to the peer (pinned) and return their content id, checked against the one computed here."""
-        cid = self._add(data)
-        self.announce([cid])
-        return cid
-
-    def _add(self, data: bytes) -> str:
-        data = within_limit(bytes(data), self.max_blob_bytes)
-        expected = cid_for_bytes(data)
-        status, body = api_request(self.api_url, "POST", "/add", data)
-        if status != 200:
-            raise ContentStoreError(f"IPFS peer {self.api_url} refused to add {len(data)} bytes: {body[:300]!r}")
-        cid = json.loads(body)["cid"]
-        if cid != expected:
-            raise ContentIntegrityError(f"IPFS peer added the bytes as {cid}, but they are {expected}")
-        self.index.add(data, cid)
-        return cid
-
-    def put_many(self, blobs: Sequence[bytes]) -> list[str]:
-        """Add several blobs side by side and announce them in one request; return their ids in order."""
-        cids = list(self._workers().map(self._add, blobs))
-        self.announce(cids)
-        return cids
-
-    def get(self, cid: str) -> bytes:
-        """Return the bytes for a content id, fetched over bitswap if the peer lacks them, and verified here."""
-        return self.fetch(cid, pin=False)
-
-    def get_many(self, cids: Sequence[str]) -> list[bytes | ContentStoreError]:
-        """Read several content ids side by side; each result is the bytes or the store error, in order."""
-
-        def one(cid: str) -> bytes | ContentStoreError:
-            try:
-                return self.get(cid)
-            except ContentStoreError as exc:
-                return exc
-
-        return list(self._workers().map(one, cids))
-
-    def _workers(self) -> ThreadPoolExecutor:
-        with self._pool_lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=PEER_WORKERS, thread_name_prefix="ipfs")
-            return self._pool
-
-    def fetch(self, cid: str, *, pin: bool, index: bool = True, max_bytes: int | None = None) -> bytes:
-        """Read a content id through the peer (pinning it there if asked), verify it and index its keccak256."""
-        parse_cid(cid)
-        limit = min(max_bytes or self.max_blob_bytes, self.max_blob_bytes)
-        query = f"?timeout_ms={int(self.fetch_timeout_s * 1000)}&max_bytes={limit}"
-        status, body = api_request(
-            self.api_url, "GET", f"/cat/{cid}{query}{'&pin=1' if pin else ''}", timeout=self.fetch_timeout_s + 10
-        )
-        if status in (404, 504):
-            raise ContentNotFoundError(f"content {cid} is not on {self!r} or its connected peers")
-        if status == 413:
-            raise BlobTooLargeError(f"content {cid} is over the limit of {limit} bytes")
-        if status != 200:
-            raise ContentStoreError(f"IPFS peer {self.api_url} could not read {cid}: HTTP {status} {body[:300]!r}")
-        data = verify_content(cid, body)
-        if index:
-            self.index.add(data, cid)
-        return data
-
-    def has(self, cid: str) -> bool:
-        """Say whether the peer holds the whole content locally."""
-        try:
-            parse_cid(cid)
-        except InvalidCidError:
-            return False
-        status, body = api_request(self.api_url, "GET", f"/has/{cid}")
-        return status == 200 and bool(json.loads(body).get("has"))
-
-    def pin(self, cid: str) -> None:
-        """Pin content on the peer (fetching what is missing), so it is kept and served to others."""
-        self._pin("POST", cid)
-
-    def unpin(self, cid: str) -> None:
-        """Unpin content on the peer; it may then be garbage-collected."""
-        self._pin("DELETE", cid)
-
-    def _pin(self, method: str, cid: str) -> None:
-        parse_cid(cid)
-        status, body = api_request(self.api_url, method, f"/pin/{cid}", timeout=FETCH_TIMEOUT_S * 6)
-        if status != 200:
-            raise ContentStoreError(f"IPFS peer {self.api_url} could not {method} pin {cid}: {body[:300]!r}")
-
-    def cid_for_keccak(self, h: bytes) -> str | None:
-        """Return the content id of the content whose keccak256 is h: from the index, else from the gateway's
-        index once the fetched bytes are checked to hash to h."""
-        h = check_keccak(h)
-        cid = self.index.get(h)
-        if cid is not None or self.gateway_url is None:
-            return cid
-        answer = _http_get(f"{self.gateway_url}/cids/0x{h.hex()}", limit=4096, timeout=self.fetch_timeout_s)
-        if answer is None:
-            return None
-        try:
-            cid = json.loads(answer)["cid"]
-            parse_cid(cid)
-        except (ValueError, KeyError, TypeError, InvalidCidError):
-            log.warning("gateway %s answered a malformed id for keccak %s", self.gateway_url, h.hex())
-            return None
-        try:
-            data = self.fetch(cid, pin=True)
-        except ContentNotFoundError:
-            return None
-        if keccak(data) != h:
-            log.warning("gateway %s named %s for keccak %s, whose bytes hash otherwise", self.gateway_url, cid, h.hex())
-            return None
-        return cid
-
-    def announce(self, cids: Sequence[str]) -> None:
-        """Tell the gateway about content this peer now holds, so it fetches, checks and pins it (best effort)."""
-        if self.gateway_url is None or not cids:
-            return
-        body = json.dumps({"cids": list(cids)}).encode()
-        request = urllib.request.Request(
-            f"{self.gateway_url}/content/announce", data=body, headers={"Content-Type": "application/json"}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=ANNOUNCE_TIMEOUT_S) as response:  # noqa: S310
-                response.read(4096)
-        except (OSError, ValueError) as exc:
-            log.warning("announcing %d content ids to %s failed: %s", len(cids), self.gateway_url, exc)
 
     def close(self) -> None:
         """Release the index and the worker threads."""
@@ -503,12 +331,14 @@ class GatewayContentStore:
             raise BlobTooLargeError(f"content has more than {MAX_BLOCKS_PER_FILE} blocks")
         block = self._block(cid)
         if parse_cid(cid)[0] == RAW_CODEC:
-            inline, links = block, []
+            inline, links = block, list[PbLink]()
         else:
             try:
                 inline, links = file_children(block, self.max_blob_bytes)
             except DagError as exc:
-                raise ContentIntegrityError(f"block {cid} from {self.base_url} is not a UnixFS file node: {exc}") from None
+                raise ContentIntegrityError(
+                    f"block {cid} from {self.base_url} is not a UnixFS file node: {exc}"
+                ) from None
         totals[0] += len(inline)
         if totals[0] > self.max_blob_bytes:
             raise BlobTooLargeError(f"content is over the limit of {self.max_blob_bytes} bytes")
@@ -539,7 +369,9 @@ def _open_peer(url: str, **options: object) -> IpfsContentStore:
     parsed = urlparse(url)
     query = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
     if parsed.hostname not in ("127.0.0.1", "localhost", "::1") or parsed.port is None:
-        raise ValueError(f"an IPFS peer store URL names the peer's loopback API: ipfs+http://127.0.0.1:PORT, got {url!r}")
+        raise ValueError(
+            f"an IPFS peer store URL names the peer's loopback API: ipfs+http://127.0.0.1:PORT, got {url!r}"
+        )
     if "index" not in query:
         raise ValueError(f"an IPFS peer store URL needs ?index=/path/to/keccak-index.sqlite, got {url!r}")
     api = f"http://{parsed.hostname}:{parsed.port}"

@@ -20,7 +20,6 @@ from oracle.domain import DEFAULT_MAX_BLOB_BYTES
 from oracle.encoding import bytes32
 
 
-
 class ContentStoreError(Exception):
     """Base class of content store errors."""
 

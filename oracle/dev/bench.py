@@ -43,13 +43,13 @@ from web3.logs import DISCARD
 from web3.types import RPCEndpoint
 
 from oracle.assess import DEFAULT_TERMS_PATH
-from oracle.cas.store import LocalContentStore
+from oracle.cas.ipfs import IpfsContentStore
 from oracle.chain.contracts import ClaimsManagerClient
 from oracle.chain.deploy import DAY, buy_policy, create_product, deploy_system, transact
 from oracle.claim.evidence import store_evidence, store_terms
 from oracle.dev.demo import CLAIMS_OPEN
 from oracle.dev.devchain import DevChain, dev_chain
-from oracle.dev.stack import DEMO_CAPITAL, GENESIS, Roles, person_reader, product_defaults
+from oracle.dev.stack import DEMO_CAPITAL, GENESIS, Roles, content_gateway, person_reader, product_defaults
 from oracle.domain import REPO_ROOT, Decision, public_area
 from oracle.settings import load_settings
 from oracle.vision import DamageModel
@@ -342,15 +342,21 @@ class NodeProcess:
         poll_seconds: float | None,
         profile_dir: Path | None,
         model_threads: int = 0,
+        gateway: tuple[str, str] | None = None,
     ):
         self.index, self.log_path = index, state_dir / f"{tag}-node{index}.log"
+        node_dir = state_dir / f"{tag}-node{index}"  # its database, IPFS peer and keccak index; nothing shared
         command = [sys.executable]
         if profile_dir is not None:
             profile_dir.mkdir(parents=True, exist_ok=True)
             command += ["-m", "cProfile", "-o", str(profile_dir / f"{tag}-node{index}.prof")]
-        db_path = state_dir / f"{tag}-node{index}.db"
-        command += node_command(index, chain_url, contract, key_directory, db_path, start_block)
-        env = node_env(state_dir / "cas", state_dir, poll_seconds, model_threads)
+        command += node_command(index, chain_url, contract, key_directory, node_dir / "node.db", start_block)
+        env = node_env(state_dir / "cas", node_dir, poll_seconds, model_threads)
+        if gateway is not None:  # its own IPFS peer, dialling the gateway's, which also answers keccak lookups
+            gateway_url, gateway_peer = gateway
+            env["CLAIMS_ORACLE_IPFS_PEER"] = "true"
+            env["CLAIMS_ORACLE_IPFS_PEERS"] = json.dumps([gateway_peer])
+            env["CLAIMS_ORACLE_IPFS_GATEWAY_URL"] = gateway_url
         self.log = self.log_path.open("w")
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=REPO_ROOT)
 
@@ -408,7 +414,9 @@ class BenchWorld:
     """The chain and what the phases share."""
 
     chain: DevChain
-    cas: LocalContentStore
+    cas: IpfsContentStore
+    gateway_url: str
+    gateway_peer: str
     roles: Roles
     terms_hash: bytes
     model_hash: bytes
@@ -502,6 +510,7 @@ def _start_nodes(world: BenchWorld, tag: str, manager, start_block: int, members
             world.args.poll_seconds,
             world.args.profile_dir,
             world.args.node_model_threads,
+            (world.gateway_url, world.gateway_peer),
         )
         for i in range(members)
     ]
@@ -659,13 +668,16 @@ def _run(args, settings, state_dir: Path, latency_claims, throughput_claims) -> 
     if not settings.model_path.is_file():
         raise SystemExit(f"bench: damage model not found at {settings.model_path}")
     model_sha256 = hashlib.sha256(settings.model_path.read_bytes()).hexdigest()  # as DamageModel.load hashes it
-    cas = LocalContentStore(state_dir / "cas")
-    terms_hash = store_terms(cas, DEFAULT_TERMS_PATH.read_bytes())
-    with dev_chain(timestamp=GENESIS) as chain:
+    gateway = content_gateway(settings, state_dir / "gateway", settings.max_blob_bytes)
+    with gateway as (gateway_url, cas, peer), dev_chain(timestamp=GENESIS) as chain:
+        _say(f"content gateway at {gateway_url}, its IPFS peer {peer.peer_id}")
+        terms_hash = store_terms(cas, DEFAULT_TERMS_PATH.read_bytes())
         roles = Roles.of(chain.accounts)
         world = BenchWorld(
             chain=chain,
             cas=cas,
+            gateway_url=gateway_url,
+            gateway_peer=peer.multiaddr,
             roles=roles,
             terms_hash=terms_hash,
             model_hash=bytes.fromhex(model_sha256),

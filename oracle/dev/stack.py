@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import threading
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import Future
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -314,6 +316,47 @@ def evidence_readers(stack: Stack, claimant: str) -> list[tuple[str, bytes]]:
             raise RuntimeError(f"{account} has published no encryption key in the key directory")
         readers.append((account, key))
     return readers
+
+
+@contextmanager
+def content_gateway(
+    settings: Settings, state_dir: Path, max_blob_bytes: int
+) -> Iterator[tuple[str, IpfsContentStore, IpfsPeer]]:
+    """Run a gateway's IPFS peer (in state_dir/ipfs) and its content routes (`/content`, `/cids`, announcements) on a
+    thread of its own, for tools whose nodes run as processes (`bench`); yields its URL, store and peer."""
+    peer = IpfsPeer(state_dir / "ipfs", max_bytes=max_blob_bytes).start()
+    store = IpfsContentStore(peer.api_url, state_dir / "ipfs-index.sqlite", max_blob_bytes=max_blob_bytes)
+    history = NodeStore(f"sqlite:///{state_dir / 'gateway.db'}")
+    gateway_settings = load_settings(
+        content_store_url=peer_store_url(peer.api_url, state_dir / "ipfs-index.sqlite"),
+        db_url=f"sqlite:///{state_dir / 'gateway.db'}",
+        state_dir=state_dir,
+    )
+    assessor = build_assessor(settings, history, None, sources=[], store=store)
+    loop = asyncio.new_event_loop()
+    started: Future[str] = Future()
+    stopping = asyncio.Event()
+
+    async def serve() -> None:
+        runner = web.AppRunner(create_app(gateway_settings, assessor, store), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        started.set_result(f"http://127.0.0.1:{runner.addresses[0][1]}")
+        await stopping.wait()
+        await runner.cleanup()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), name="content-gateway", daemon=True)
+    thread.start()
+    try:
+        yield started.result(timeout=30), store, peer
+    finally:
+        loop.call_soon_threadsafe(stopping.set)
+        thread.join(timeout=30)
+        loop.close()
+        assessor.close()
+        history.close()
+        store.close()
+        peer.stop()
 
 
 async def wait_until_ready(nodes: list, tasks: list[asyncio.Task], timeout: float = 120.0) -> None:
