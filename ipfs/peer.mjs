@@ -14,7 +14,7 @@
 //   GET  /cat/{cid}           the file's bytes, fetched over bitswap from connected peers if missing;
 //                             ?timeout_ms= (default 15000), ?max_bytes= (default and cap --max-bytes); ?pin=1 pins it
 //   GET  /has/{cid}           {"has": bool}: the whole file is in the local blockstore
-//   POST /pin/{cid}           pin (fetching what is missing); DELETE /pin/{cid} unpins
+//   POST /pin/{cid}           pin (fetching what is missing); DELETE /pin/{cid} unpins; GET says {"pinned"}
 //   GET  /id                  {"peerId", "addrs"}
 //   POST /connect             body {"addr": "/ip4/127.0.0.1/tcp/N/p2p/12D3..."}
 //   GET  /ipfs/{cid}?format=raw   one raw block from the local blockstore (trustless-gateway style)
@@ -204,6 +204,10 @@ async function handle (req, res) {
       if (err instanceof HttpError && err.status === 404) return json(res, 200, { has: false })
       throw err
     }
+  }
+  if (method === 'GET' && route === 'pin' && arg) {
+    const cid = parseCid(arg)
+    return json(res, 200, { cid: cid.toString(), pinned: await helia.pins.isPinned(cid) })
   }
   if (route === 'pin' && arg && (method === 'POST' || method === 'DELETE')) {
     const cid = parseCid(arg)

@@ -16,9 +16,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, quote, urlparse
 
 from eth_utils import keccak
@@ -36,7 +37,7 @@ from oracle.cas.store import (
     within_limit,
 )
 from oracle.cas.unixfs import DagError, PbLink, block_matches, cid_for_bytes, file_children
-from oracle.domain import DEFAULT_MAX_BLOB_BYTES
+from oracle.domain import DEFAULT_MAX_BLOB_BYTES, EVIDENCE_RETENTION_S
 from oracle.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,8 @@ ANNOUNCE_TIMEOUT_S = 30.0
 MAX_BLOCK_BYTES = 2 * 1024 * 1024
 """The largest block read from a trustless gateway (our chunks are 256 KiB; IPFS moves blocks up to 2 MiB)."""
 MAX_BLOCKS_PER_FILE = 1024
-MAX_PENDING_ANNOUNCEMENTS = 64
+MAX_PENDING_BACKGROUND = 256
+"""Announcements and pins one store may have waiting; past it they are dropped with a warning."""
 PEER_WORKERS = 4
 """Requests one store sends its peer side by side (reads of a claim's photos, adds of its heat maps)."""
 RAW_BLOCK_TYPE = "application/vnd.ipld.raw"
@@ -63,6 +65,7 @@ class KeccakIndex:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS keccak (h BLOB PRIMARY KEY, cid TEXT NOT NULL)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS pins (cid TEXT PRIMARY KEY, pinned_at REAL NOT NULL)")
 
     def add(self, data: bytes, cid: str) -> None:
         """Record that the content with these bytes has this cid."""
@@ -74,6 +77,22 @@ class KeccakIndex:
         with self._lock:
             row = self._db.execute("SELECT cid FROM keccak WHERE h = ?", (h,)).fetchone()
         return row[0] if row else None
+
+    def pinned(self, cid: str, at: float) -> None:
+        """Record that content was pinned at a time (seconds since the epoch); a later pin moves it on."""
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO pins (cid, pinned_at) VALUES (?, ?)", (cid, at))
+
+    def pins_before(self, at: float, limit: int) -> list[str]:
+        """Up to `limit` recorded pins older than a time."""
+        with self._lock:
+            rows = self._db.execute("SELECT cid FROM pins WHERE pinned_at < ? LIMIT ?", (at, limit)).fetchall()
+        return [row[0] for row in rows]
+
+    def unpinned(self, cid: str) -> None:
+        """Forget a recorded pin."""
+        with self._lock:
+            self._db.execute("DELETE FROM pins WHERE cid = ?", (cid,))
 
     def close(self) -> None:
         """Close the database."""
@@ -109,15 +128,17 @@ class IpfsContentStore:
         gateway_url: str | None = None,
         max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES,
         fetch_timeout_s: float = FETCH_TIMEOUT_S,
+        pin_reads: bool = False,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.gateway_url = gateway_url.rstrip("/") if gateway_url else None
         self.max_blob_bytes = max_blob_bytes
         self.fetch_timeout_s = fetch_timeout_s
         self.index = KeccakIndex(Path(index_path))
+        self.pin_reads = pin_reads
         self._pool: ThreadPoolExecutor | None = None
         self._announcer: ThreadPoolExecutor | None = None
-        self._pending_announcements = 0
+        self._pending = 0
         self._pool_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -148,8 +169,34 @@ class IpfsContentStore:
         return cids
 
     def get(self, cid: str) -> bytes:
-        """Return the bytes for a content id, fetched over bitswap if the peer lacks them, and verified here."""
-        return self.fetch(cid, pin=False)
+        """Return the bytes for a content id, fetched over bitswap if the peer lacks them, and verified here (and
+        pinned in the background when this store pins what it reads, as a committee member's does)."""
+        data = self.fetch(cid, pin=False)
+        if self.pin_reads:
+            self._background(self._pin_read, cid)
+        return data
+
+    def _pin_read(self, cid: str) -> None:
+        try:
+            self.pin(cid)
+            self.index.pinned(cid, time.time())
+        except ContentStoreError as exc:
+            log.warning("could not pin %s: %s", cid, exc)
+
+    def pinned(self, cid: str) -> bool:
+        """Say whether the peer has the content pinned."""
+        parse_cid(cid)
+        status, body = api_request(self.api_url, "GET", f"/pin/{cid}")
+        return status == 200 and bool(json.loads(body).get("pinned"))
+
+    def release_pins(self, older_than_s: float, limit: int = 1000) -> int:
+        """Unpin content this store pinned on read more than `older_than_s` seconds ago; return how many."""
+        released = 0
+        for cid in self.index.pins_before(time.time() - older_than_s, limit):
+            self.unpin(cid)
+            self.index.unpinned(cid)
+            released += 1
+        return released
 
     def get_many(self, cids: Sequence[str]) -> list[bytes | ContentStoreError]:
         """Read several content ids side by side; each result is the bytes or the store error, in order."""
@@ -237,20 +284,29 @@ class IpfsContentStore:
 
     def announce(self, cids: Sequence[str]) -> None:
         """Tell the gateway, in the background, about content this peer now holds, so it fetches, checks and pins it
-        (best effort: at most MAX_PENDING_ANNOUNCEMENTS wait; a failure is logged)."""
-        if self.gateway_url is None or not cids:
-            return
+        (best effort: a failure is logged)."""
+        if self.gateway_url is not None and cids:
+            self._background(self._announce_now, list(cids))
+
+    def _background(self, job: Callable[[Any], None], arg: Any) -> None:
+        """Run a job on this store's background thread; at most MAX_PENDING_BACKGROUND wait, more are dropped."""
         with self._pool_lock:
-            if self._pending_announcements >= MAX_PENDING_ANNOUNCEMENTS:
-                log.warning(
-                    "%d announcements are waiting; not announcing %d more", self._pending_announcements, len(cids)
-                )
+            if self._pending >= MAX_PENDING_BACKGROUND:
+                log.warning("%d background jobs are waiting; dropping %s", self._pending, job.__name__)
                 return
-            self._pending_announcements += 1
+            self._pending += 1
             if self._announcer is None:
-                self._announcer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ipfs-announce")
+                self._announcer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ipfs-background")
             announcer = self._announcer
-        announcer.submit(self._announce_now, list(cids))
+
+        def run() -> None:
+            try:
+                job(arg)
+            finally:
+                with self._pool_lock:
+                    self._pending -= 1
+
+        announcer.submit(run)
 
     def _announce_now(self, cids: list[str]) -> None:
         assert self.gateway_url is not None
@@ -265,16 +321,13 @@ class IpfsContentStore:
                 log.warning("the gateway refused announced content %s: %s", refused.get("cid"), refused.get("reason"))
         except (OSError, ValueError) as exc:
             log.warning("announcing %d content ids to %s failed: %s", len(cids), self.gateway_url, exc)
-        finally:
-            with self._pool_lock:
-                self._pending_announcements -= 1
 
-    def drain_announcements(self, timeout: float = ANNOUNCE_TIMEOUT_S) -> bool:
-        """Wait until every announcement made so far is answered; say whether they all were in time."""
+    def drain(self, timeout: float = ANNOUNCE_TIMEOUT_S) -> bool:
+        """Wait until every background job (announcements, pins) queued so far is done; say whether in time."""
         deadline = time.monotonic() + timeout
-        while self._pending_announcements and time.monotonic() < deadline:
+        while self._pending and time.monotonic() < deadline:
             time.sleep(0.02)
-        return not self._pending_announcements
+        return not self._pending
 
     def close(self) -> None:
         """Release the index and the worker threads."""
@@ -389,7 +442,8 @@ def peer_store_url(api_url: str, index_path: Path, gateway_url: str | None = Non
 
 
 def start_peer_store(settings: Settings) -> tuple[IpfsContentStore, IpfsPeer]:
-    """Start the settings' own IPFS peer (state_dir/ipfs), dial ipfs_peers, and return its store and the peer."""
+    """Start a committee member's own IPFS peer (state_dir/ipfs), dial ipfs_peers, release evidence pins past the
+    retention period, and return its store (which pins the evidence it reads) and the peer."""
     peer = IpfsPeer(settings.state_dir / "ipfs", max_bytes=settings.max_blob_bytes).start()
     try:
         for addr in settings.ipfs_peers:
@@ -402,7 +456,11 @@ def start_peer_store(settings: Settings) -> tuple[IpfsContentStore, IpfsPeer]:
         settings.state_dir / "ipfs-index.sqlite",
         gateway_url=settings.ipfs_gateway_url,
         max_blob_bytes=settings.max_blob_bytes,
+        pin_reads=True,
     )
+    released = store.release_pins(EVIDENCE_RETENTION_S)
+    if released:
+        log.info("unpinned %d pieces of evidence read more than %d days ago", released, EVIDENCE_RETENTION_S // 86400)
     return store, peer
 
 

@@ -258,6 +258,7 @@ async def _running_stack(
                     node_dir / "ipfs-index.sqlite",
                     gateway_url=url,
                     max_blob_bytes=settings.max_blob_bytes,
+                    pin_reads=True,  # each member keeps its claims' evidence, so the gateway is not the only copy
                 )
                 node_stores.append(content)
                 signer = Signer.from_dev_mnemonic(DEV_MNEMONIC, 3 + index)
