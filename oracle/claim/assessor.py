@@ -185,7 +185,7 @@ class ClaimAssessor:
     def load_claim(self, claim: Claim) -> ClaimInBatch:
         """Read and verify a claim's evidence and terms; an error stays with the claim."""
         try:
-            manifest = load_manifest(claim.evidence_root, self.store)
+            manifest = load_manifest(claim.evidence_root, self.store, claim.evidence_uri)
             photos = verify_evidence(
                 manifest,
                 claim.evidence_root,

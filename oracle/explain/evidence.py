@@ -13,7 +13,7 @@ from typing import Any
 from eth_utils import keccak
 from PIL import Image
 
-from oracle.cas.cid import RAW_CODEC, InvalidCidError, parse_cid
+from oracle.cas.cid import RAW_CODEC, InvalidCidError, is_cid, parse_cid
 from oracle.cas.store import (
     ContentIntegrityError,
     ContentNotFoundError,
@@ -58,6 +58,7 @@ _COMMITMENT = re.compile(r"^0x[0-9a-f]{64}$")
 MAX_SEALED_PLACE_BYTES = 128
 _SEALED_PLACE = re.compile(rf"^0x(?:[0-9a-f]{{2}}){{1,{MAX_SEALED_PLACE_BYTES}}}$")
 _FIPS = re.compile(r"^[0-9]{5}$")
+IPFS_URI_PREFIX = "ipfs://"
 
 
 class EvidenceError(ValueError):
@@ -358,9 +359,18 @@ def manifest_claimant(manifest_bytes: bytes) -> dict[str, str]:
     return dict(doc.get("claimant", {}))
 
 
-def load_manifest(expected_root: bytes | str, store: ContentStore) -> bytes:
-    """Fetch a claim's manifest bytes from the store by its evidence root (the keccak256 index)."""
+def load_manifest(expected_root: bytes | str, store: ContentStore, uri: str | None = None) -> bytes:
+    """Fetch a claim's manifest bytes by its evidence root: by the content id in the claim's `ipfs://` URI when it
+    names one whose bytes hash to the root, else through the store's keccak256 index."""
     root = _as_root(expected_root)
+    named = uri.removeprefix(IPFS_URI_PREFIX) if uri and uri.startswith(IPFS_URI_PREFIX) else None
+    if named is not None and is_cid(named):
+        try:
+            data = store.get(named)
+        except ContentStoreError:
+            data = b""
+        if data and keccak(data) == root:
+            return data
     cid = store.cid_for_keccak(root)
     if cid is None:
         raise EvidenceError(f"no manifest with keccak256 {hex0x(root)} is in the content store")
