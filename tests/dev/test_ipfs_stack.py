@@ -1,5 +1,6 @@
 """The stack over IPFS: three nodes with their own state directories and Helia peers reach a quorum on a claim
-whose big photos exist only on the gateway's peer, pin its evidence, and the gateway serves their explanation."""
+whose big photos exist only as ciphertext on the gateway's peer, pin its evidence, and the gateway serves their
+explanation."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from oracle.cas.cid import DAG_PB_CODEC, codec_of
 from oracle.chain.deploy import ETH, buy_policy, submit_claim
 from oracle.claim.evidence import store_evidence
 from oracle.dev.demo import CLAIMS_OPEN, PERIL_COLLISION
-from oracle.dev.stack import running_stack
+from oracle.dev.stack import evidence_readers, insured_object_of, running_stack
+from oracle.domain import public_area
 from oracle.settings import load_settings
 from oracle.vision import DamageModel
 from tests.chain_fixtures import needs_model
@@ -63,24 +65,26 @@ async def test_stack__photos_only_on_the_gateway_peer__three_separate_peers_reac
         assert len({peer.peer_id for peer in peers}) == 4
         manager = stack.system.manager
         assert stack.product_id is not None
-        policy = buy_policy(manager, stack.roles.claimant, stack.product_id, keccak(b"IPFS-TEST-VIN"))
+        claimant = stack.roles.claimant
+        policy = buy_policy(manager, claimant, stack.product_id, insured_object_of(stack, claimant, "IPFS-TEST-VIN"))
         stack.w3.provider.make_request("evm_setNextBlockTimestamp", [CLAIMS_OPEN])
         stack.w3.provider.make_request("evm_mine", [])
-        evidence = store_evidence(stack.cas, photos, vehicle_class="sedan")
+        place = (41_600_000, -93_600_000)
+        readers = evidence_readers(stack, claimant)
+        evidence = store_evidence(stack.cas, photos, vehicle_class="sedan", sealed_for=readers, place_e6=place)
         cids = [json.loads(stack.cas.get(evidence.manifest_cid))["photos"][i]["cid"] for i in range(2)]
         assert [codec_of(cid) for cid in cids] == [DAG_PB_CODEC, DAG_PB_CODEC]
         assert not any(store.has(cid) for store in stack.node_stores for cid in cids)
         now = stack.w3.eth.get_block("latest").timestamp
         claim_id = submit_claim(
             manager,
-            stack.roles.claimant,
+            claimant,
             policy,
             evidence.root,
             evidence.uri,
             now - 3600,
             PERIL_COLLISION,
-            41_600_000,
-            -93_600_000,
+            *public_area(place),
             ETH,
         )
         await _decided(manager, claim_id)
