@@ -125,3 +125,24 @@ async def test_health__model_loaded__200_with_model_hash(damage_model, make_asse
 async def test_unknown_route__404_json(make_assessor, make_client):
     response = await (await make_client(make_assessor(None))).get("/nope")
     assert response.status == 404 and (await response.json())["error"]["name"] == "HTTPNotFound"
+
+
+async def test_get_cid__stored_keccak__answers_its_cid_and_unknown_is_404(make_assessor, make_client, store):
+    client = await make_client(make_assessor(None))
+    data = canonical_json({"terms": 1})
+    cid = store.put(data)
+    response = await client.get(f"/cids/0x{keccak(data).hex()}")
+    assert response.status == 200 and (await response.json())["cid"] == cid
+    assert (await client.get(f"/cids/0x{'11' * 32}")).status == 404
+
+
+@pytest.mark.parametrize("bad", ["0x1234", "not-a-hash", "0x" + "zz" * 32])
+async def test_get_cid__malformed_hash__400(make_assessor, make_client, bad):
+    client = await make_client(make_assessor(None))
+    assert (await client.get(f"/cids/{bad}")).status == 400
+
+
+async def test_announce__store_not_on_ipfs__404_not_500(make_assessor, make_client):
+    client = await make_client(make_assessor(None))
+    response = await client.post("/content/announce", json={"cids": [cid_for_bytes(b"x")]})
+    assert response.status == 404

@@ -11,6 +11,7 @@ from urllib.request import Request, urlopen
 import pytest
 from eth_utils import keccak
 
+from oracle.adapter.app import create_app
 from oracle.cas import (
     ContentIntegrityError,
     ContentNotFoundError,
@@ -24,6 +25,9 @@ from oracle.cas.cid import DAG_PB_CODEC, RAW_CODEC, codec_of, raw_cid
 from oracle.cas.ipfs import peer_store_url
 from oracle.cas.peer import api_request
 from oracle.cas.unixfs import CHUNK_BYTES, DagError, build_file, decode_node, file_children
+from oracle.claim.wiring import build_assessor
+from oracle.db import NodeStore
+from oracle.settings import load_settings
 
 MB = 1024 * 1024
 
@@ -154,3 +158,24 @@ def test_hostile_gateway_substituted_block_is_refused(peers):
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.asyncio
+async def test_announce__bad_bodies__400_and_a_non_document__refused(peers, tmp_path, aiohttp_client):
+    first, second, _ = peers
+    gateway_store = IpfsContentStore(first.api_url, tmp_path / "gateway.sqlite")
+    settings = load_settings(state_dir=tmp_path, db_url=f"sqlite:///{tmp_path / 'g.db'}")
+    history = NodeStore(settings.db_url)
+    assessor = build_assessor(settings, history, None, sources=[], store=gateway_store)
+    client = await aiohttp_client(create_app(settings, assessor, gateway_store))
+    for body in ({}, {"cids": []}, {"cids": ["nope"]}, {"cids": [cid_for_bytes(b"x")] * 33}, [1]):
+        assert (await client.post("/content/announce", json=body)).status == 400
+    node = IpfsContentStore(second.api_url, tmp_path / "node.sqlite")
+    document, garbage = b'{"decision":1}', b"\x00not a document"
+    cids = [node._add(document), node._add(garbage)]
+    answer = await (await client.post("/content/announce", json={"cids": cids})).json()
+    assert answer["accepted"] == [cids[0]] and [r["cid"] for r in answer["refused"]] == [cids[1]]
+    assert gateway_store.cid_for_keccak(keccak(document)) == cids[0]
+    assert gateway_store.cid_for_keccak(keccak(garbage)) is None
+    assessor.close()
+    history.close()
