@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 
 FETCH_TIMEOUT_S = 20.0
 """How long a read waits for content to arrive from connected peers (or a gateway) before it is not found."""
+GATEWAY_FETCH_TIMEOUT_S = 5.0
+"""How long the claims gateway's store waits for content from other peers: anyone can ask it for any id, so an
+unknown one must not hold a thread for long (announced documents arrive well within it)."""
 ANNOUNCE_TIMEOUT_S = 30.0
 MAX_BLOCK_BYTES = 2 * 1024 * 1024
 """The largest block read from a trustless gateway (our chunks are 256 KiB; IPFS moves blocks up to 2 MiB)."""

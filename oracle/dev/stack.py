@@ -20,7 +20,7 @@ from oracle.adapter.app import create_app
 from oracle.adapter.claims import chain_claims
 from oracle.adapter.dapp import DappConfig, register_dapp_routes
 from oracle.assess import DEFAULT_TERMS_PATH
-from oracle.cas.ipfs import IpfsContentStore, peer_store_url
+from oracle.cas.ipfs import GATEWAY_FETCH_TIMEOUT_S, IpfsContentStore, peer_store_url
 from oracle.cas.peer import IpfsPeer
 from oracle.chain.deploy import ETH, System, create_product, demo_product_config, deploy_system
 from oracle.chain.keys import publish_key, published_key
@@ -162,7 +162,12 @@ async def running_stack(
     say("starting the IPFS peers (the gateway's and one per node) ...")
     peers = await start_peers(state_dir, members, settings.max_blob_bytes)
     gateway_dir = state_dir / "gateway"
-    cas = IpfsContentStore(peers[0].api_url, gateway_dir / "ipfs-index.sqlite", max_blob_bytes=settings.max_blob_bytes)
+    cas = IpfsContentStore(
+        peers[0].api_url,
+        gateway_dir / "ipfs-index.sqlite",
+        max_blob_bytes=settings.max_blob_bytes,
+        fetch_timeout_s=GATEWAY_FETCH_TIMEOUT_S,
+    )
     node_stores: list[IpfsContentStore] = []
     try:
         async with _running_stack(
@@ -326,7 +331,12 @@ def content_gateway(
     """Run a gateway's IPFS peer (in state_dir/ipfs) and its content routes (`/content`, `/cids`, announcements) on a
     thread of its own, for tools whose nodes run as processes (`bench`); yields its URL, store and peer."""
     peer = IpfsPeer(state_dir / "ipfs", max_bytes=max_blob_bytes).start()
-    store = IpfsContentStore(peer.api_url, state_dir / "ipfs-index.sqlite", max_blob_bytes=max_blob_bytes)
+    store = IpfsContentStore(
+        peer.api_url,
+        state_dir / "ipfs-index.sqlite",
+        max_blob_bytes=max_blob_bytes,
+        fetch_timeout_s=GATEWAY_FETCH_TIMEOUT_S,
+    )
     history = NodeStore(f"sqlite:///{state_dir / 'gateway.db'}")
     gateway_settings = load_settings(
         content_store_url=peer_store_url(peer.api_url, state_dir / "ipfs-index.sqlite"),
