@@ -43,7 +43,7 @@ from web3.logs import DISCARD
 from web3.types import RPCEndpoint
 
 from oracle.assess import DEFAULT_TERMS_PATH
-from oracle.cas.ipfs import IpfsContentStore
+from oracle.cas.store import ContentStore
 from oracle.chain.contracts import ClaimsManagerClient
 from oracle.chain.deploy import DAY, buy_policy, create_product, deploy_system, transact
 from oracle.claim.evidence import store_evidence, store_terms
@@ -414,14 +414,16 @@ class BenchWorld:
     """The chain and what the phases share."""
 
     chain: DevChain
-    cas: IpfsContentStore
-    gateway_url: str
-    gateway_peer: str
+    cas: ContentStore
     roles: Roles
     terms_hash: bytes
     model_hash: bytes
     state_dir: Path
     args: argparse.Namespace
+    gateway_url: str | None = None
+    """The claims gateway the node processes ask and announce to, with its IPFS peer's multiaddr (bench); without
+    it (chaos) the nodes share the store's directory."""
+    gateway_peer: str | None = None
     observer: ChainObserver | None = None
     notes: list[str] = field(default_factory=list)
     key_directories: dict[str, str] = field(default_factory=dict)  # by manager address: where its members publish
@@ -510,7 +512,7 @@ def _start_nodes(world: BenchWorld, tag: str, manager, start_block: int, members
             world.args.poll_seconds,
             world.args.profile_dir,
             world.args.node_model_threads,
-            (world.gateway_url, world.gateway_peer),
+            (world.gateway_url, world.gateway_peer) if world.gateway_url and world.gateway_peer else None,
         )
         for i in range(members)
     ]
