@@ -462,22 +462,49 @@ def _well_formed(data: bytes) -> str | None:
     return None
 
 
-def _take_announced(store: IpfsContentStore, cid: str) -> str | None:
-    """Fetch announced content over IPFS, check it, then pin and index it; answer why it was refused, or None."""
+def _fetch_announced(store: IpfsContentStore, cid: str) -> bytes | str:
+    """Fetch announced content over IPFS, verified by its id; answer the bytes, or why they cannot be had."""
     try:
-        data = store.fetch(cid, pin=False, index=False, max_bytes=MAX_ANNOUNCED_BYTES)
+        return store.fetch(cid, pin=False, index=False, max_bytes=MAX_ANNOUNCED_BYTES)
     except ContentStoreError as exc:
         return str(exc)
-    reason = _well_formed(data)
-    if reason is None:
-        store.pin(cid)
-        store.index.add(data, cid)
-    return reason
+
+
+def _heat_maps_named(data: bytes) -> set[str]:
+    """The heat-map ids an explanation document names (sealed heat maps are ciphertext, taken for its sake)."""
+    try:
+        doc = parse_canonical(data)
+    except CanonicalJSONError:
+        return set()
+    findings = doc.get("findings") if isinstance(doc, dict) else None
+    if not isinstance(findings, list):
+        return set()
+    return {f["heatmapCid"] for f in findings if isinstance(f, dict) and is_cid(f.get("heatmapCid"))}
+
+
+def _take_announced(store: IpfsContentStore, fetched: dict[str, bytes | str]) -> dict[str, str | None]:
+    """Pin and index what an announcement named: PNG images, canonical JSON documents, and the sealed heat maps
+    an announced explanation names; answer, per id, why it was refused (None when taken)."""
+    named: set[str] = set()
+    for data in fetched.values():
+        if isinstance(data, bytes):
+            named |= _heat_maps_named(data)
+    reasons: dict[str, str | None] = {}
+    for cid, data in fetched.items():
+        if isinstance(data, str):
+            reasons[cid] = data
+            continue
+        reasons[cid] = None if cid in named else _well_formed(data)
+        if reasons[cid] is None:
+            store.pin(cid)
+            store.index.add(data, cid)
+    return reasons
 
 
 async def announce_content(request: web.Request) -> web.Response:
     """POST /content/announce {"cids": [...]}: a node tells the gateway about documents its IPFS peer holds; the
-    gateway fetches each over IPFS, verifies it by CID, and pins and indexes it if it is a PNG or canonical JSON."""
+    gateway fetches each over IPFS, verifies it by CID, and pins and indexes it if it is a PNG, canonical JSON, or a
+    sealed heat map that an explanation announced with it names."""
     store = request.app[STORE]
     if not isinstance(store, IpfsContentStore):
         raise NotFoundError("this gateway's content store is not on IPFS; there is nothing to announce to")
@@ -490,9 +517,10 @@ async def announce_content(request: web.Request) -> web.Response:
             raise BadRequestError(f"{str(cid)[:80]!r} is not a content id (CIDv1, raw or dag-pb, sha2-256, base32)")
     unique = list(dict.fromkeys(cids))
     async with request.app[ANNOUNCING]:  # a few announcements at a time, each fetching its documents side by side
-        reasons = await asyncio.gather(*(asyncio.to_thread(_take_announced, store, cid) for cid in unique))
-    refused = [{"cid": cid, "reason": reason} for cid, reason in zip(unique, reasons, strict=True) if reason]
-    accepted = [cid for cid, reason in zip(unique, reasons, strict=True) if not reason]
+        fetched = await asyncio.gather(*(asyncio.to_thread(_fetch_announced, store, cid) for cid in unique))
+        reasons = await asyncio.to_thread(_take_announced, store, dict(zip(unique, fetched, strict=True)))
+    refused = [{"cid": cid, "reason": reason} for cid, reason in reasons.items() if reason]
+    accepted = [cid for cid, reason in reasons.items() if not reason]
     return web.json_response({"accepted": accepted, "refused": refused})
 
 

@@ -27,6 +27,7 @@ from oracle.cas.peer import api_request
 from oracle.cas.unixfs import CHUNK_BYTES, DagError, build_file, decode_node, file_children
 from oracle.claim.wiring import build_assessor
 from oracle.db import NodeStore
+from oracle.explain.canonical import canonical_json
 from oracle.settings import load_settings
 
 MB = 1024 * 1024
@@ -177,5 +178,14 @@ async def test_announce__bad_bodies__400_and_a_non_document__refused(peers, tmp_
     assert answer["accepted"] == [cids[0]] and [r["cid"] for r in answer["refused"]] == [cids[1]]
     assert gateway_store.cid_for_keccak(keccak(document)) == cids[0]
     assert gateway_store.cid_for_keccak(keccak(garbage)) is None
+    # a sealed heat map is ciphertext: taken when an explanation announced with it names it, and only then
+    sealed_map, stray = b"\x9a sealed heat map", b"\x9b another ciphertext"
+    map_cid, stray_cid = node._add(sealed_map), node._add(stray)
+    explanation = canonical_json({"findings": [{"heatmapCid": map_cid, "index": 0}]})
+    answer = await (
+        await client.post("/content/announce", json={"cids": [map_cid, node._add(explanation), stray_cid]})
+    ).json()
+    assert map_cid in answer["accepted"] and [r["cid"] for r in answer["refused"]] == [stray_cid]
+    assert gateway_store.cid_for_keccak(keccak(sealed_map)) == map_cid
     assessor.close()
     history.close()
