@@ -243,11 +243,8 @@ async def read_claim(app: web.Application, data: ClaimRequestData) -> Claim:
     # the queue is full, so shed requests cost no reading (at 100 clients they took a third of the throughput)
     known = busy and app[CACHE].any_key(lambda key: isinstance(key, tuple) and key[2:3] == (data.claimId,))
     if limiter.reading >= limiter.max_reading or (busy and not known):
-        limiter.shed += 1
-        raise OverloadedError(
-            f"the bridge is busy: {limiter.reading} claims are being read from the chain and {limiter.waiting} "
-            f"assessments wait (CLAIMS_ORACLE_ADAPTER_MAX_QUEUE={limiter.max_waiting}); retry later",
-            retry_after_s=max(1, -(-(limiter.waiting + 1) // limiter.limit)),
+        raise shed(
+            limiter, f"{limiter.reading} claims are being read from the chain and {limiter.waiting} assessments wait"
         )
     limiter.reading += 1
     try:
@@ -263,18 +260,22 @@ async def read_claim(app: web.Application, data: ClaimRequestData) -> Claim:
         limiter.reading -= 1
 
 
+def shed(limiter: Limiter, what: str) -> OverloadedError:
+    """Count a shed request and return the 503 that says why and when to retry."""
+    limiter.shed += 1
+    return OverloadedError(
+        f"the bridge is busy: {what} (CLAIMS_ORACLE_ADAPTER_MAX_QUEUE={limiter.max_waiting}); retry later",
+        retry_after_s=max(1, -(-(limiter.waiting + 1) // limiter.limit)),
+    )
+
+
 async def decide(app: web.Application, claim: Claim) -> ClaimOutcome:
     """Assess a claim once per (chain, contract, claimId, evidenceRoot), within the concurrency bound."""
     limiter, assessor = app[LIMITER], app[ASSESSOR]
 
     async def compute() -> ClaimOutcome:
         if limiter.semaphore.locked() and limiter.waiting >= limiter.max_waiting:
-            limiter.shed += 1
-            raise OverloadedError(
-                f"the bridge is busy: {limiter.in_flight} assessments running and {limiter.waiting} waiting "
-                f"(CLAIMS_ORACLE_ADAPTER_MAX_QUEUE={limiter.max_waiting}); retry later",
-                retry_after_s=max(1, -(-(limiter.waiting + 1) // limiter.limit)),
-            )
+            raise shed(limiter, f"{limiter.in_flight} assessments run and {limiter.waiting} wait")
         limiter.waiting += 1
         try:
             await limiter.semaphore.acquire()

@@ -327,6 +327,17 @@ def node_env(cas_dir: Path, state_dir: Path, poll_seconds: float | None, model_t
     return env
 
 
+def stop_process(process: subprocess.Popen) -> None:
+    """Stop a child process: SIGTERM, then SIGKILL if it has not ended after 30 s."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class NodeProcess:
     """One `claims-oracle node` process for committee member `index` (anvil account 3 + index)."""
 
@@ -384,13 +395,7 @@ class NodeProcess:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 30 s."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.log.close()
 
     def count(self, text: str) -> int:

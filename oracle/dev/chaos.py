@@ -52,6 +52,7 @@ from oracle.dev.bench import (
     node_env,
     photo_pool,
     plan_claims,
+    stop_process,
 )
 from oracle.dev.demo import CLAIMS_OPEN
 from oracle.dev.devchain import dev_chain
@@ -140,12 +141,7 @@ class Member:
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 30 s."""
         if self.process is not None and self.running:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            stop_process(self.process)
 
     def errors(self) -> list[str]:
         """Logged errors and tracebacks over every run (a SIGKILL leaves none: it cannot be caught)."""
