@@ -9,9 +9,16 @@ from typing import Any
 
 RECORD_FORMAT = 1
 """The version of the record's JSON layout; a reader refuses any other."""
-RECORDED_CONTRACTS = ("ClaimsManager", "ProductGovernor", "DisputeDesk", "KeyDirectory", "PanelArbitrator")
-"""The contracts a record may name; all but PanelArbitrator (optional) must be there."""
-OPTIONAL_CONTRACTS = ("PanelArbitrator",)
+RECORDED_CONTRACTS = (
+    "ClaimsManager",
+    "ProductGovernor",
+    "DisputeDesk",
+    "KeyDirectory",
+    "PanelArbitrator",
+    "AssessmentRequests",
+)
+"""The contracts a record may name; all but the OPTIONAL_CONTRACTS must be there."""
+OPTIONAL_CONTRACTS = ("PanelArbitrator", "AssessmentRequests")
 
 
 class DeploymentRecordError(ValueError):

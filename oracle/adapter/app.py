@@ -46,6 +46,7 @@ from oracle.cas.store import (
     ContentStore,
     ContentStoreError,
 )
+from oracle.chain.report import report_deadline
 from oracle.claim.assessor import ClaimAssessor
 from oracle.claim.batch import ClaimOutcome
 from oracle.claim.context import ClaimContextError
@@ -208,7 +209,7 @@ def base_url(request: web.Request) -> str:
     return f"{request.scheme}://{request.host}"
 
 
-def success_body(job_id: object, claim: Claim, outcome: ClaimOutcome, base: str) -> dict:
+def success_body(job_id: object, claim: Claim, outcome: ClaimOutcome, epoch: int, base: str) -> dict:
     """The Chainlink bridge success body; result is the explanationHash, payout a decimal string (uint256)."""
     explanation_hash = hex0x(outcome.explanation_hash)
     data = {
@@ -221,6 +222,8 @@ def success_body(job_id: object, claim: Claim, outcome: ClaimOutcome, base: str)
         "modelHash": hex0x(outcome.model_hash),
         "evidenceRoot": hex0x(claim.evidence_root),
         "termsHash": hex0x(claim.terms_hash),
+        "epoch": str(epoch),
+        "reportDeadline": str(report_deadline(claim.submitted_at)),
         "explanationCid": outcome.explanation_cid,
         "explanationURI": f"ipfs://{outcome.explanation_cid}",
         "explanationURL": f"{base}/content/{outcome.explanation_cid}",
@@ -258,6 +261,11 @@ async def read_claim(app: web.Application, data: ClaimRequestData) -> Claim:
         return await asyncio.to_thread(source.claim, data.claimId)
     finally:
         limiter.reading -= 1
+
+
+async def report_epoch(app: web.Application, claim: Claim) -> int:
+    """The committee epoch a report on `claim` must name, read from the chain as the answer is made."""
+    return await asyncio.to_thread(app[CLAIMS].report_epoch, claim.claim_id)
 
 
 def shed(limiter: Limiter, what: str) -> OverloadedError:
@@ -311,7 +319,8 @@ async def bridge(request: web.Request) -> web.Response:
         return web.json_response({"pending": True})
     claim = await read_claim(app, parsed.data)
     outcome = await decide(app, claim)
-    return web.json_response(success_body(parsed.id, claim, outcome, base_url(request)))
+    epoch = await report_epoch(app, claim)
+    return web.json_response(success_body(parsed.id, claim, outcome, epoch, base_url(request)))
 
 
 async def complete_async(app: web.Application, request: BridgeRequest, base: str, response_url: str) -> None:
@@ -320,7 +329,9 @@ async def complete_async(app: web.Application, request: BridgeRequest, base: str
     try:
         claim = await read_claim(app, request.data)
         outcome = await decide(app, claim)
-        payload = {"value": json.dumps(success_body(request.id, claim, outcome, base), separators=(",", ":"))}
+        epoch = await report_epoch(app, claim)
+        body = success_body(request.id, claim, outcome, epoch, base)
+        payload = {"value": json.dumps(body, separators=(",", ":"))}
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # noqa: BLE001 - every failure goes back to the node as an error

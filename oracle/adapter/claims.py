@@ -50,6 +50,9 @@ class ClaimSource(Protocol):
     def committee(self, claim_id: int) -> list[str]:
         """The oracle committee of the claim's product now; ClaimNotOnChainError if there is no such claim."""
 
+    def report_epoch(self, claim_id: int) -> int:
+        """The committee epoch a report on the claim must name."""
+
     def holds_policy(self, account: str) -> bool:
         """Whether `account` holds a policy that has not ended, or still has a claim open."""
 
@@ -145,6 +148,14 @@ class ChainClaims:
                     "signatures of on-chain claims only"
                 )
             return list(self.client.committee(self.client.policy(claim["policyId"])["productId"]))
+
+        return self._read(read)
+
+    def report_epoch(self, claim_id: int) -> int:
+        """The committee epoch a report on the claim must name: its product's current one."""
+
+        def read() -> int:
+            return self.client.committee_epoch(self.client.policy(self.client.claim(claim_id)["policyId"])["productId"])
 
         return self._read(read)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tomllib
+import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -13,11 +15,13 @@ from web3.logs import DISCARD
 from web3.types import TxParams, TxReceipt, Wei
 
 from oracle.chain.contracts import ClaimsManagerClient, contract_type
-from oracle.domain import DEFAULT_MAX_OPEN_CLAIMS
+from oracle.domain import DEFAULT_MAX_OPEN_CLAIMS, REPO_ROOT
 
 ETH = 10**18
 DAY = 24 * 3600
 ZERO_ADDRESS = "0x" + "00" * 20
+CHAINLINK_JOB_SPEC = REPO_ROOT / "chainlink" / "claims_assessment_job.toml"
+"""The shipped Chainlink directrequest job whose OracleRequest logs `AssessmentRequests` emits."""
 
 
 class TxSigner(Protocol):
@@ -134,6 +138,19 @@ def deploy_system(w3: Web3, deployer: Sender, panel: list[str], quorum: int = 2,
     """Deploy a panel arbitrator and the claims contracts (`deploy_contracts`)."""
     arbitrator = deploy_arbitrator(w3, deployer, panel, quorum, fee)
     return System(**vars(deploy_contracts(w3, deployer)), arbitrator=arbitrator)
+
+
+def chainlink_spec_id(external_job_id: str | None = None) -> bytes:
+    """The log topic a directrequest job answers to: its external job id's 32 hex digits as bytes (the shipped
+    job's id by default), as Chainlink encodes it."""
+    job_id = external_job_id or tomllib.loads(CHAINLINK_JOB_SPEC.read_text())["externalJobID"]
+    return uuid.UUID(job_id).hex.encode()
+
+
+def deploy_requests(w3: Web3, deployer: Sender, manager: str, external_job_id: str | None = None) -> Contract:
+    """Deploy the AssessmentRequests contract that asks the Chainlink job (`chainlink_spec_id`) about `manager`'s
+    claims."""
+    return deploy(w3, "AssessmentRequests", manager, chainlink_spec_id(external_job_id), sender=deployer)
 
 
 def governor_of(manager: ClaimsManagerClient) -> Contract:

@@ -21,6 +21,7 @@ from oracle.chain.deploy import (
     demo_product_config,
     deploy_arbitrator,
     deploy_contracts,
+    deploy_requests,
     sender_address,
 )
 from oracle.deployment import DeployedContract, Deployment
@@ -160,6 +161,7 @@ def deploy_all(
         ProductGovernor=deployed.governor.address,
         DisputeDesk=deployed.desk.address,
         KeyDirectory=deployed.keys.address,
+        AssessmentRequests=deploy_requests(w3, deployer, deployed.manager.address).address,
     )
     product_ids: tuple[int, ...] = ()
     if product is not None:

@@ -34,6 +34,7 @@ class Ledger:
         self.chain_id, self.contract = chain_id, contract
         self.claims: dict[int, Claim] = {}
         self.committees: dict[int, list[str]] = {}
+        self.epochs: dict[int, int] = {}  # the committee epoch of each claim's report (1 unless set)
         self.holders: set[str] = {HOLDER.address.lower()}  # who holds a live policy
         self.contract_signers: dict[str, set[bytes]] = {}  # EIP-1271 holders: the signatures each accepts
         self.evidence_roots: list[bytes] = []  # evidence roots of submitted claims, in order
@@ -54,6 +55,11 @@ class Ledger:
         """The committee of a recorded claim (`committees`, none by default), or ClaimNotOnChainError."""
         self.claim(claim_id)
         return self.committees.get(claim_id, [])
+
+    def report_epoch(self, claim_id: int) -> int:
+        """The epoch a report on a recorded claim names (`epochs`, 1 by default), or ClaimNotOnChainError."""
+        self.claim(claim_id)
+        return self.epochs.get(claim_id, 1)
 
     def holds_policy(self, account: str) -> bool:
         """Whether `account` holds a live policy (`holders`)."""

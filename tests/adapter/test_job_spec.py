@@ -66,6 +66,8 @@ def test_job_spec__parses__directrequest_calling_the_bridge_then_voting():
         "model",
         "evidence",
         "terms",
+        "epoch",
+        "deadline",
         "encode_vote",
         "submit_vote",
     ]
@@ -89,7 +91,8 @@ def test_job_spec__bridge_request__names_the_claim_only_and_the_report_takes_cha
     assert request == {"id": "j", "data": {"claimId": 8193}}
     report = graph["encode_vote"]["data"]
     assert "$(evidence)" in report and "$(terms)" in report
-    assert set(_VAR.findall(report)) & {f"decode_cbor.{k}" for k in ("evidenceRoot", "termsHash")} == set()
+    assert "$(epoch)" in report and "$(deadline)" in report
+    assert {v for v in _VAR.findall(report) if v.startswith("decode_cbor.")} == {"decode_cbor.claimId"}
 
 
 @pytest.mark.asyncio
@@ -99,9 +102,6 @@ async def test_job_spec__exact_bridge_request__adapter_answers_and_vote_encodes(
     ctx = on_chain(photo_bytes)
     decoded = cbor_request(ctx)
     variables = {"jobSpec.externalJobID": EXTERNAL_JOB_ID, **{f"decode_cbor.{k}": v for k, v in decoded.items()}}
-    # the requester adds the committee epoch and the report deadline, which go into the vote only
-    variables["decode_cbor.epoch"] = 1
-    variables["decode_cbor.reportDeadline"] = report_deadline(ctx.submitted_at)
     graph = tasks()
     request_body = render(graph["assess"]["requestData"], variables)
     request_body["meta"] = {"oracleRequest": {"requestId": "0x" + "11" * 32}}  # the node adds the run's meta
@@ -111,7 +111,7 @@ async def test_job_spec__exact_bridge_request__adapter_answers_and_vote_encodes(
     answer = await response.json()
     assert response.status == 200 and answer["jobRunID"] == EXTERNAL_JOB_ID
 
-    for task in ("decision", "payout", "confidence", "explanation", "model", "evidence", "terms"):
+    for task in ("decision", "payout", "confidence", "explanation", "model", "evidence", "terms", "epoch", "deadline"):
         path = graph[task]["path"].split(",")
         value = answer
         for key in path:

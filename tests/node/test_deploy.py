@@ -12,8 +12,8 @@ import pytest
 from eth_account import Account
 from eth_utils import keccak
 
-from oracle.chain.contracts import ClaimsManagerClient, abi_mismatches, abi_sha256
-from oracle.chain.deploy import ETH, buy_policy, submit_claim
+from oracle.chain.contracts import ClaimsManagerClient, abi_mismatches, abi_sha256, contract_type
+from oracle.chain.deploy import ETH, buy_policy, chainlink_spec_id, submit_claim
 from oracle.cli import main
 from oracle.db import NodeStore
 from oracle.deployment import read_deployment
@@ -89,6 +89,7 @@ def test_deploy__keystore_account__deploys_creates_the_product_and_writes_the_re
             "DisputeDesk",
             "ClaimsManager",
             "KeyDirectory",
+            "AssessmentRequests",
         }
         for name, contract in record.contracts.items():
             assert w3.eth.get_code(contract.address) != b"", name
@@ -103,9 +104,15 @@ def test_deploy__keystore_account__deploys_creates_the_product_and_writes_the_re
         assert product["insurer"] == account.address and product["capital"] == 20 * ETH
         assert product["arbitrator"] == record.contracts["PanelArbitrator"].address
         assert product["coverageLimit"] == 8 * ETH and manager.committee(product_id) == dev[3:6]
+        requests = w3.eth.contract(
+            address=record.contracts["AssessmentRequests"].address, abi=_abi("AssessmentRequests")
+        )
+        assert requests.functions.manager().call() == manager.address
+        assert requests.functions.specId().call() == chainlink_spec_id()  # the shipped job's id
         # every transaction came from the keystore account, signed here: the dev accounts sent nothing
         assert [w3.eth.get_transaction_count(a) for a in dev] == dev_nonces
-        assert w3.eth.get_transaction_count(account.address) == 7  # 5 contracts, createProduct, depositCapital
+        # 6 contracts, createProduct, depositCapital
+        assert w3.eth.get_transaction_count(account.address) == 8
         assert account.key.hex().removeprefix("0x") not in printed.out + printed.err
         assert PASSWORD not in printed.out + printed.err
 
@@ -158,6 +165,11 @@ def _node_sees_claims(tmp_path, rpc_url: str, record) -> float:
         process.terminate()
         process.wait(timeout=30)
     return seen
+
+
+def _abi(name: str) -> list:
+    """The compiled ABI of contract `name`."""
+    return contract_type(name)["abi"]
 
 
 def _sent_by(w3, address: str) -> list[bytes]:
