@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import pwd
-import shutil
-import subprocess
-import tempfile
 import threading
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
 import pytest
 from aiohttp import web
 from eth_utils import keccak
@@ -28,7 +21,8 @@ from oracle.chain.report import Report, report_deadline
 from oracle.claim.assessor import ClaimAssessor
 from oracle.claim.evidence import store_evidence, store_terms
 from oracle.db import NodeStore
-from oracle.dev.devchain import DEV_MNEMONIC, dev_chain, free_port
+from oracle.dev.devchain import DEV_MNEMONIC, dev_chain
+from oracle.dev.postgres import PostgresUnavailableError, new_database, throwaway_postgres
 from oracle.domain import Decision
 from oracle.node.service import OracleNode
 from oracle.node.signer import Signer
@@ -193,68 +187,21 @@ def relay():
         loop.close()
 
 
-def _postgres_bin() -> Path | None:
-    """The newest PostgreSQL server's bin directory under /usr/lib/postgresql (Debian's layout), or None."""
-    found = [path.parent for path in Path("/usr/lib/postgresql").glob("*/bin/initdb")]
-    return max(found, key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else 0, default=None)
-
-
 @pytest.fixture(scope="session")
 def postgres_server():
-    """A throwaway PostgreSQL cluster on a free loopback port (as the `postgres` OS user when run as root)."""
-    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[dev]')")
-    bindir = _postgres_bin()
-    if bindir is None:
-        pytest.skip("PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin (apt-get install -y postgresql)")
-    as_postgres: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        try:
-            pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.skip("running as root and there is no `postgres` OS user to run initdb as")
-        as_postgres = ["runuser", "-u", "postgres", "--"]
-    root = Path(tempfile.mkdtemp(prefix="claims-oracle-pg-"))
-    if as_postgres:
-        shutil.chown(root, "postgres", "postgres")
-    data, port = root / "data", free_port()
-
-    def run(*command) -> None:
-        result = subprocess.run(
-            [*as_postgres, *map(str, command)], capture_output=True, text=True, timeout=120, check=False
-        )
-        if result.returncode != 0:
-            log = root / "server.log"
-            raise RuntimeError(
-                f"{Path(command[0]).name} failed ({result.returncode}): {result.stderr[-2000:]}"
-                + (log.read_text()[-2000:] if log.is_file() else "")
-            )
-
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
+    """A throwaway PostgreSQL cluster on a free loopback port, for the session."""
     try:
-        run(bindir / "initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
-        run(bindir / "pg_ctl", "-D", data, "-l", root / "server.log", "-w", "-t", "60", "-o", options, "start")
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    finally:
-        subprocess.run(
-            [*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+        with throwaway_postgres() as url:
+            yield url
+    except PostgresUnavailableError as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture
 def postgres_url(postgres_server):
     """The URL of a new, empty database on the throwaway PostgreSQL server, dropped afterwards."""
-
-    name = f"node_{uuid.uuid4().hex[:16]}"
-    admin = postgres_server.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    yield f"{postgres_server}/{name}"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with new_database(postgres_server) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

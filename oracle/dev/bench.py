@@ -26,6 +26,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import signal
 import subprocess
@@ -34,6 +35,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +51,7 @@ from oracle.chain.deploy import DAY, buy_policy, create_product, deploy_system, 
 from oracle.claim.evidence import store_evidence, store_terms
 from oracle.dev.demo import CLAIMS_OPEN
 from oracle.dev.devchain import DevChain, dev_chain
+from oracle.dev.postgres import new_database, throwaway_postgres
 from oracle.dev.stack import DEMO_CAPITAL, GENESIS, Roles, content_gateway, person_reader, product_defaults
 from oracle.domain import REPO_ROOT, Decision, public_area
 from oracle.settings import load_settings
@@ -61,6 +64,9 @@ PHOTOS_PER_CLAIM = 3
 BENCH_PLACE_E6 = (41_587_300, -93_624_900)  # each claim's precise place, sealed; the chain gets its 0.1-degree area
 LABELS = ("minor", "moderate", "severe", "whole")  # claim i shows three photos of LABELS[i % 4]
 HAIL_EVERY = 5  # every fifth claim is a hail claim, so the weather lookup is on the path as well
+_ASSESSED = re.compile(r"decided (\d+) claim\(s\) in [\d.]+ s after the model")
+WORKER_ARMS = (1, 2)
+"""Worker processes of one member in the workers phase's arms."""
 TARGETS = {"latency_p50_s": 1.0, "latency_p95_s": 2.0, "pipeline_vs_model_ratio": 0.8}
 
 
@@ -74,6 +80,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=200,
         help="claims one node decides alone in the throughput phase (default 200)",
+    )
+    parser.add_argument(
+        "--workers-claims",
+        type=int,
+        default=100,
+        help="claims one member decides with 1, then 2 worker processes on one PostgreSQL database (default 100; "
+        "0 skips the phase)",
     )
     parser.add_argument(
         "--output", type=Path, default=DEFAULT_OUTPUT, help="where to write the JSON results (default bench/e2e.json)"
@@ -288,10 +301,10 @@ class ChainObserver:
 
 
 def node_command(
-    index: int, chain_url: str, contract: str, key_directory: str, db_path: Path, start_block: int
+    index: int, chain_url: str, contract: str, key_directory: str, db_url: str, start_block: int
 ) -> list[str]:
-    """The `claims-oracle node` command line of committee member `index` (anvil account 3 + index), opening claim
-    evidence sealed for the key it publishes in `key_directory`."""
+    """The `claims-oracle node` command line of committee member `index` (anvil account 3 + index) on the database
+    at `db_url`, opening claim evidence sealed for the key it publishes in `key_directory`."""
     return [
         "-m",
         "oracle.cli",
@@ -305,7 +318,7 @@ def node_command(
         "--key-directory",
         key_directory,
         "--db-url",
-        f"sqlite:///{db_path}",
+        db_url,
         "--confirmations",
         "0",
         "--start-block",
@@ -325,6 +338,33 @@ def node_env(cas_dir: Path, state_dir: Path, poll_seconds: float | None, model_t
     if poll_seconds is not None:
         env["CLAIMS_ORACLE_POLL_INTERVAL_S"] = str(poll_seconds)
     return env
+
+
+def process_tree_cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds of process `pid` and its living descendants (a node's IPFS peer), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent_of, used = {}, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended while we looked
+        child = int(stat.parent.name)
+        parent_of[child] = int(fields[1])
+        used[child] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    tree, grew = {pid}, True
+    while grew:
+        more = {child for child, parent in parent_of.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return sum(used.get(member, 0.0) for member in tree)
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds this machine's CPUs have spent busy (not idle, not waiting for I/O) since boot, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def stop_process(process: subprocess.Popen) -> None:
@@ -354,14 +394,16 @@ class NodeProcess:
         profile_dir: Path | None,
         model_threads: int = 0,
         gateway: tuple[str, str] | None = None,
+        db_url: str | None = None,
     ):
         self.index, self.log_path = index, state_dir / f"{tag}-node{index}.log"
         node_dir = state_dir / f"{tag}-node{index}"  # its database, IPFS peer and keccak index; nothing shared
+        db_url = db_url or f"sqlite:///{node_dir / 'node.db'}"  # several workers of one member share a PostgreSQL
         command = [sys.executable]
         if profile_dir is not None:
             profile_dir.mkdir(parents=True, exist_ok=True)
             command += ["-m", "cProfile", "-o", str(profile_dir / f"{tag}-node{index}.prof")]
-        command += node_command(index, chain_url, contract, key_directory, node_dir / "node.db", start_block)
+        command += node_command(index, chain_url, contract, key_directory, db_url, start_block)
         env = node_env(state_dir / "cas", node_dir, poll_seconds, model_threads)
         if gateway is not None:  # its own IPFS peer, dialling the gateway's, which also answers keccak lookups
             gateway_url, gateway_peer = gateway
@@ -397,6 +439,14 @@ class NodeProcess:
         """SIGTERM, then SIGKILL after 30 s."""
         stop_process(self.process)
         self.log.close()
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds the node process and its children have used so far."""
+        return process_tree_cpu_seconds(self.process.pid)
+
+    def claims_assessed(self) -> int:
+        """How many claims the node assessed, from its 'decided N claim(s) ... after the model' log lines."""
+        return sum(int(n) for n in _ASSESSED.findall(self.log_path.read_text(errors="replace")))
 
     def count(self, text: str) -> int:
         """How many of the node's log lines contain `text`."""
@@ -612,6 +662,69 @@ def throughput_phase(world: BenchWorld, manager, start_block: int, claims: list[
     }
 
 
+def workers_phase(world: BenchWorld, arms: dict[int, tuple], postgres_server: str) -> dict:
+    """For each arm (1 and 2 workers of one member on one PostgreSQL database, a 1-of-1 product), file every claim
+    first, then start the workers and time their decisions and the CPU they and the machine used."""
+    results = {}
+    for workers, (manager, start_block, claims) in arms.items():
+        _say(f"workers: filing {len(claims)} claims for {workers} worker(s) ...")
+        for claim in claims:
+            _submit(manager, world.roles.claimant, claim)
+        with new_database(postgres_server) as db_url:
+            nodes = [
+                NodeProcess(
+                    0,
+                    f"workers{workers}-{k}",
+                    world.chain.url,
+                    manager.address,
+                    world.key_directories[manager.address],
+                    world.state_dir,
+                    start_block,
+                    world.args.poll_seconds,
+                    world.args.profile_dir,
+                    world.args.node_model_threads,
+                    (world.gateway_url, world.gateway_peer) if world.gateway_url and world.gateway_peer else None,
+                    db_url,
+                )
+                for k in range(workers)
+            ]
+            times = []
+            try:
+                for node in nodes:
+                    node.wait_ready()
+                ready, node_cpu, machine = (
+                    time.perf_counter(),
+                    sum(n.cpu_seconds() for n in nodes),
+                    machine_busy_seconds(),
+                )
+                for claim in claims:
+                    try:
+                        claim.decided_block, claim.decision, decided = world.started_observer.wait_decided(
+                            manager.address, claim.claim_id, world.args.timeout
+                        )
+                    except TimeoutError:
+                        for node in nodes:
+                            node.check_alive()
+                        raise
+                    times.append(decided)
+                node_cpu = sum(n.cpu_seconds() for n in nodes) - node_cpu
+                machine = machine_busy_seconds() - machine
+            finally:
+                votes = _stop_nodes(world, nodes)
+        wall = max(times) - ready
+        results[str(workers)] = {
+            "claims": len(times),
+            "claims_per_second": round(len(times) / wall, 3),
+            "node_cpu_seconds": round(node_cpu, 2),
+            "claims_per_node_cpu_second": round(len(times) / node_cpu, 3),
+            "machine_cpu_seconds": round(machine, 2),
+            "claims_per_machine_cpu_second": round(len(times) / machine, 3),
+            "votes_mined": votes["votes_mined"],
+            "assessed_by_worker": [node.claims_assessed() for node in nodes],
+        }
+    return {"workers": results}
+
+
 def model_phase(settings, claims: list[PlannedClaim], batch_claims: int, node_threads: int) -> dict:
     """DamageModel.predict alone on the throughput phase's photos, in the node's batches: with the node's thread
     setting and with the library default, heat maps on (the node asks for them) and off (for reference)."""
@@ -649,14 +762,16 @@ def run(args: argparse.Namespace) -> int:
     pool, split_of = photo_pool(settings, args.photos)
     latency_claims = plan_claims(pool, args.claims)
     throughput_claims = plan_claims(pool, args.throughput_claims)
+    worker_claims = {w: plan_claims(pool, args.workers_claims) for w in WORKER_ARMS} if args.workers_claims > 0 else {}
     state_dir = Path(tempfile.mkdtemp(prefix="claims-bench-"))
     _say(f"state in {state_dir}")
     try:
-        results = _run(args, settings, state_dir, latency_claims, throughput_claims)
+        results = _run(args, settings, state_dir, latency_claims, throughput_claims, worker_claims)
     finally:
         if not args.keep_state:
             shutil.rmtree(state_dir, ignore_errors=True)
-    used = [p for c in latency_claims + throughput_claims for p in c.photos]
+    every_claim = latency_claims + throughput_claims + [c for claims in worker_claims.values() for c in claims]
+    used = [p for c in every_claim for p in c.photos]
     results["photos"] = {
         "per_claim": PHOTOS_PER_CLAIM,
         "distinct": len(set(used)),
@@ -670,13 +785,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(args, settings, state_dir: Path, latency_claims, throughput_claims) -> dict:
+def _run(args, settings, state_dir: Path, latency_claims, throughput_claims, worker_claims) -> dict:
 
     if not settings.model_path.is_file():
         raise SystemExit(f"bench: damage model not found at {settings.model_path}")
     model_sha256 = hashlib.sha256(settings.model_path.read_bytes()).hexdigest()  # as DamageModel.load hashes it
     gateway = content_gateway(settings, state_dir / "gateway", settings.max_blob_bytes)
-    with gateway as (gateway_url, cas, peer), dev_chain(timestamp=GENESIS) as chain:
+    with ExitStack() as stack:
+        gateway_url, cas, peer = stack.enter_context(gateway)
+        chain = stack.enter_context(dev_chain(timestamp=GENESIS))
+        postgres_server = stack.enter_context(throwaway_postgres()) if worker_claims else ""
         _say(f"content gateway at {gateway_url}, its IPFS peer {peer.peer_id}")
         terms_hash = store_terms(cas, DEFAULT_TERMS_PATH.read_bytes())
         roles = Roles.of(chain.accounts)
@@ -697,6 +815,10 @@ def _run(args, settings, state_dir: Path, latency_claims, throughput_claims) -> 
         )
         committee_manager, committee_start = _prepare_phase(world, latency_claims, roles.oracles, 2, "latency")
         solo_manager, solo_start = _prepare_phase(world, throughput_claims, roles.oracles[:1], 1, "throughput")
+        arms = {
+            w: (*_prepare_phase(world, claims, roles.oracles[:1], 1, f"workers{w}"), claims)
+            for w, claims in worker_claims.items()
+        }
         chain.w3.provider.make_request(RPCEndpoint("evm_setNextBlockTimestamp"), [CLAIMS_OPEN])
         chain.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
         decided_topic = keccak(text="ClaimDecided(uint256,uint8,uint256,uint16,bytes32,bytes32,bool,uint256)")
@@ -704,6 +826,7 @@ def _run(args, settings, state_dir: Path, latency_claims, throughput_claims) -> 
         try:
             latency = latency_phase(world, committee_manager, committee_start, latency_claims)
             throughput = throughput_phase(world, solo_manager, solo_start, throughput_claims)
+            workers = workers_phase(world, arms, postgres_server) if arms else {"workers": {}}
         finally:
             world.observer.stop()
     _say("bare model on the same photos ...")
@@ -715,6 +838,7 @@ def _run(args, settings, state_dir: Path, latency_claims, throughput_claims) -> 
     return {
         **{k: v for k, v in latency.items() if k != "latency_samples_s"},
         **throughput,
+        **workers,
         **bare,
         "pipeline_vs_model_ratio": round(ratio, 3),
         "pipeline_vs_model_ratio_no_heatmaps": round(
@@ -733,6 +857,8 @@ def _run(args, settings, state_dir: Path, latency_claims, throughput_claims) -> 
             "nodes": "separate `claims-oracle node` processes, SQLite databases, one shared local content store",
             "latency_committee": "2-of-3, vote transactions",
             "throughput_committee": "1-of-1, vote transactions",
+            "workers": "one member (1-of-1 product) running 1, then 2 `claims-oracle node` processes with one key on "
+            "one throwaway PostgreSQL database (fsync off), each with its own IPFS peer",
             "poll_seconds": args.poll_seconds if args.poll_seconds is not None else settings.poll_interval_s,
             "node_batch_claims": batch_claims,
             "node_model_threads": args.node_model_threads or "one per CPU",
@@ -754,6 +880,10 @@ def _run(args, settings, state_dir: Path, latency_claims, throughput_claims) -> 
             "library default (model_configs); the faster is used; the no_heatmaps "
             "figure is for reference",
             "pipeline_vs_model_ratio": "claims_per_second * photos per claim / model_images_per_second",
+            "workers": "all claims filed before the workers start; claims_per_second = claims / (last decision - all "
+            "workers ready); node_cpu_seconds = user+system CPU of the worker processes and their children "
+            "(IPFS peers) over the same span, from /proc; machine_cpu_seconds = the whole machine's busy CPU "
+            "time over the span (anvil, PostgreSQL, the gateway and this process included)",
             "pipeline_vs_model_ratio_no_heatmaps": "the same against the model without heat maps (the node renders "
             "them, so this only shows what the heat maps cost)",
         },
@@ -778,6 +908,10 @@ def format_table(results: dict) -> str:
         ("  without heat maps", results["model_images_per_second_no_heatmaps"], ""),
         ("pipeline vs model", results["pipeline_vs_model_ratio"], ">= 0.8"),
     ]
+    for workers, arm in results.get("workers", {}).items():
+        rows.append((f"{workers} worker(s): claims/s", arm["claims_per_second"], ""))
+        rows.append(("  per node CPU-second", arm["claims_per_node_cpu_second"], ""))
+        rows.append(("  per machine CPU-second", arm["claims_per_machine_cpu_second"], ""))
     lines = [f"{'measure':<30}{'value':>16}  target", "-" * 56]
     lines += [f"{name:<30}{value!s:>16}  {target}" for name, value, target in rows]
     lines.append(f"decisions: latency {results['latency_decisions']}, throughput {results['throughput_decisions']}")

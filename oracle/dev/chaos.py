@@ -343,7 +343,7 @@ def _run(args: argparse.Namespace, settings, state_dir: Path, claims: list[Plann
             folder = state_dir / f"member{index}"
             folder.mkdir()
             keys = world.key_directories[manager.address]
-            argv = node_command(index, chain.url, manager.address, keys, folder / "node.db", start_block)
+            argv = node_command(index, chain.url, manager.address, keys, f"sqlite:///{folder / 'node.db'}", start_block)
             command = [sys.executable, *argv]
             members.append(Member(index, folder, command, node_env(state_dir / "cas", folder, 0.2, 1)))
         observer = ChainObserver(chain.url.replace("http://", "ws://"), keccak(text=DECIDED_EVENT)).start()

@@ -37,6 +37,8 @@ def test_bench__tiny_counts__writes_every_number_with_its_setup(shared_data, tmp
             "3",
             "--throughput-claims",
             "3",
+            "--workers-claims",
+            "3",
             "--output",
             str(output),
             "--gas-json",
@@ -65,3 +67,9 @@ def test_bench__tiny_counts__writes_every_number_with_its_setup(shared_data, tmp
     )
     assert bench["photos"]["per_claim"] == 3 and bench["photos"]["distinct"] == 9  # each phase: 9 distinct photos
     assert bench["notes"] == []  # no node logged an error
+    # one and two workers of one member on one PostgreSQL database: every claim assessed once and voted once
+    assert set(bench["workers"]) == {"1", "2"}
+    for workers, arm in bench["workers"].items():
+        assert arm["claims"] == 3 and arm["votes_mined"] == 3, workers
+        assert len(arm["assessed_by_worker"]) == int(workers) and sum(arm["assessed_by_worker"]) == 3, workers
+        assert arm["claims_per_node_cpu_second"] > 0 and arm["claims_per_machine_cpu_second"] > 0
