@@ -190,7 +190,7 @@ def create_product(manager: ClaimsManagerClient, insurer: Sender, config: dict[s
     return product_id
 
 
-def buy_policy(manager: ClaimsManagerClient, holder: str, product_id: int, insured_object: bytes) -> int:
+def buy_policy(manager: ClaimsManagerClient, holder: Sender, product_id: int, insured_object: bytes) -> int:
     """Buy a policy on an ETH product and return its id."""
     premium = manager.product(product_id)["premium"]
     receipt = transact(
@@ -202,7 +202,7 @@ def buy_policy(manager: ClaimsManagerClient, holder: str, product_id: int, insur
 
 def submit_claim(
     manager: ClaimsManagerClient,
-    holder: str,
+    holder: Sender,
     policy_id: int,
     evidence_root: bytes,
     evidence_uri: str,

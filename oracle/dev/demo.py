@@ -201,13 +201,13 @@ async def _run_claims(stack, claims: list[SampleClaim], timeout: float, live: bo
     """File the sample claims and drive each to its end; True if every one ended as expected."""
     manager = stack.system.manager
     readers = evidence_readers(stack, stack.roles.claimant)
-    await _file_claims(manager, stack.cas, stack.roles.claimant, claims, stack.w3, readers)
-    return await _drive(
+    await file_claims(manager, stack.cas, stack.roles.claimant, claims, stack.w3, readers)
+    return await drive_claims(
         stack.w3, manager, stack.system.arbitrator, stack.roles.claimant, stack.roles.panel, claims, timeout, live=live
     )
 
 
-async def _file_claims(manager, cas, holder, claims, w3, readers) -> None:
+async def file_claims(manager, cas, holder, claims, w3, readers) -> None:
     """Seal each claim's evidence for its readers, as the dApp does, store it and submit the claim, one after the
     other so history order is fixed."""
 
@@ -232,7 +232,7 @@ async def _file_claims(manager, cas, holder, claims, w3, readers) -> None:
         await asyncio.sleep(0)  # let the nodes pick claims up as they land
 
 
-async def _drive(w3, manager, arbitrator, holder, panel, claims, timeout, live: bool = False) -> bool:
+async def drive_claims(w3, manager, arbitrator, holder, panel, claims, timeout, live: bool = False) -> bool:
     """Wait for decisions, dispute the rejection, let the panel rule, finalize the rest; True if all as expected.
 
     With `live`, a progress line is printed whenever a claim changes state.
