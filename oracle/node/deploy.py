@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
 from requests.exceptions import RequestException
 from web3 import Web3
 from web3.exceptions import Web3Exception
@@ -25,10 +27,13 @@ from oracle.chain.deploy import (
     sender_address,
 )
 from oracle.deployment import DeployedContract, Deployment
+from oracle.domain import REPO_ROOT
 from oracle.explain.document import describe_code_version
 from oracle.node.signer import add_key_arguments, signer_from_args
 from oracle.settings import load_settings
 
+APE_CONFIG = REPO_ROOT / "ape-config.yaml"
+"""Where `--network` names are looked up (ape's own configuration of the project)."""
 PANEL_ARBITRATOR = "panel"
 """A product file's `arbitrator` that names the PanelArbitrator this command deploys."""
 REQUIRED_PRODUCT_FIELDS = ("committee", "threshold", "models", "termsHash")
@@ -40,7 +45,13 @@ class DeployInputError(ValueError):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `claims-oracle deploy`."""
-    parser.add_argument("--rpc-url", help="JSON-RPC endpoint of the chain (CLAIMS_ORACLE_RPC_URL)")
+    chain = parser.add_mutually_exclusive_group()
+    chain.add_argument("--rpc-url", help="JSON-RPC endpoint of the chain (CLAIMS_ORACLE_RPC_URL)")
+    chain.add_argument(
+        "--network",
+        help="a network named in ape-config.yaml's `node:` section, as ECOSYSTEM:NETWORK or NETWORK (ethereum), "
+        "e.g. ethereum:sepolia; its `uri` (environment variables expanded) is the RPC endpoint",
+    )
     add_key_arguments(parser)
     parser.add_argument(
         "--panel", help="comma-separated panelist addresses: also deploy a PanelArbitrator with this panel"
@@ -191,9 +202,38 @@ def _panel(args: argparse.Namespace) -> list[str] | None:
     return panel
 
 
+def network_rpc_url(choice: str, config_path: Path | None = None) -> str:
+    """The RPC endpoint ape-config.yaml gives a network (`node: ECOSYSTEM: NETWORK: uri:`), env variables expanded."""
+    config_path = config_path or APE_CONFIG
+    ecosystem, _, network = choice.rpartition(":")
+    ecosystem = ecosystem.split(":")[0] if ecosystem else "ethereum"
+    try:
+        config = yaml.safe_load(config_path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise DeployInputError(f"cannot read the networks in {config_path}: {exc}") from None
+    networks = (config.get("node") or {}).get(ecosystem) or {}
+    entry = networks.get(network) if isinstance(networks, dict) else None
+    uri = entry.get("uri") if isinstance(entry, dict) else None
+    if not isinstance(uri, str):
+        known = sorted(f"{ecosystem}:{name}" for name in networks) if isinstance(networks, dict) else []
+        raise DeployInputError(
+            f"network {choice!r} has no `node: {ecosystem}: {network}: uri:` in {config_path}; named there: "
+            f"{', '.join(known) or 'none'}"
+        )
+    expanded = os.path.expandvars(uri)
+    if "$" in expanded:
+        raise DeployInputError(f"network {choice!r}: set the environment variable in its uri {uri!r}")
+    return expanded
+
+
 def run(args: argparse.Namespace) -> int:
     """Deploy, create the product if asked, write the record and print where everything is."""
-    settings = load_settings(**({"rpc_url": args.rpc_url} if args.rpc_url else {}))
+    try:
+        rpc_url = network_rpc_url(args.network) if args.network else args.rpc_url
+    except DeployInputError as exc:
+        print(f"claims-oracle deploy: {exc}", file=sys.stderr)
+        return 2
+    settings = load_settings(**({"rpc_url": rpc_url} if rpc_url else {}))
     try:
         panel = _panel(args)
         product = product_from_file(args.product) if args.product else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 from pathlib import Path
 
 from eth_account import Account
@@ -72,9 +73,13 @@ class Signer:
 
 
 def add_key_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options that choose an account: a V3 keystore (password from a file or a prompt) or a dev account."""
+    """The options that choose an account: a V3 keystore or an ape account alias (password from a file or a
+    prompt), or a dev account."""
     key = parser.add_mutually_exclusive_group(required=True)
     key.add_argument("--keystore", type=Path, help="encrypted V3 keystore of the account's key")
+    key.add_argument(
+        "--account", metavar="ALIAS", help="an ape account alias (`ape accounts import ALIAS`): its keystore"
+    )
     key.add_argument(
         "--dev-account", type=int, metavar="INDEX", help="use anvil's dev mnemonic account INDEX (local chains only)"
     )
@@ -85,6 +90,7 @@ def signer_from_args(args: argparse.Namespace) -> Signer:
     """The signer the key options name; an unreadable password file or keystore raises ValueError."""
     if args.dev_account is not None:
         return Signer.from_dev_mnemonic(DEV_MNEMONIC, args.dev_account)
+    keystore = ape_keystore(args.account) if getattr(args, "account", None) else args.keystore
     if args.password_file:
         try:
             password = args.password_file.read_text().strip()
@@ -92,4 +98,17 @@ def signer_from_args(args: argparse.Namespace) -> Signer:
             raise ValueError(f"cannot read the password file {args.password_file}: {exc.strerror or exc}") from None
     else:
         password = getpass.getpass("keystore password: ")
-    return Signer.from_keystore(args.keystore, password)
+    return Signer.from_keystore(keystore, password)
+
+
+def ape_keystore(alias: str) -> Path:
+    """The V3 keystore ape keeps for an account alias: $APE_DATA_FOLDER (default ~/.ape)/accounts/ALIAS.json."""
+    if not alias or "/" in alias or alias.startswith("."):
+        raise ValueError(f"not an ape account alias: {alias!r}")
+    folder = Path(os.environ.get("APE_DATA_FOLDER") or Path.home() / ".ape")
+    path = folder / "accounts" / f"{alias}.json"
+    if not path.is_file():
+        raise ValueError(
+            f"no ape account {alias!r}: {path} does not exist (create it with `ape accounts import {alias}`)"
+        )
+    return path

@@ -18,6 +18,7 @@ from oracle.cli import main
 from oracle.db import NodeStore
 from oracle.deployment import read_deployment
 from oracle.dev.devchain import dev_chain, free_port
+from oracle.node import deploy as deploy_command
 from oracle.node.watcher import ClaimWatcher
 from oracle.settings import load_settings
 from tests.chain_fixtures import MODEL_PATH, needs_model
@@ -207,3 +208,49 @@ def test_node__broken_deployment_record__clear_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert "contracts.ClaimsManager is missing" in err and "Traceback" not in err
+
+
+def test_deploy__ape_account_alias_on_a_named_network__deploys_from_the_alias_keystore(
+    tmp_path, keystore_account, monkeypatch, capsys
+):
+    account, keystore, password = keystore_account
+    (tmp_path / "ape" / "accounts").mkdir(parents=True)
+    keystore.rename(tmp_path / "ape" / "accounts" / "insurer-ops.json")  # where `ape accounts import` keeps it
+    config = tmp_path / "ape-config.yaml"
+    config.write_text("node:\n  ethereum:\n    devnet:\n      uri: $TEST_DEVNET_RPC_URL\n")
+    monkeypatch.setenv("APE_DATA_FOLDER", str(tmp_path / "ape"))
+    monkeypatch.setattr(deploy_command, "APE_CONFIG", config)
+    with dev_chain(accounts=0) as chain:
+        chain.w3.provider.make_request("anvil_setBalance", [account.address, hex(10 * ETH)])
+        monkeypatch.setenv("TEST_DEVNET_RPC_URL", chain.url)
+        out = tmp_path / "deployment.json"
+        args = ["deploy", "--network", "ethereum:devnet", "--account", "insurer-ops"]
+        code = main([*args, "--password-file", str(password), "--out", str(out)])
+        assert code == 0, capsys.readouterr().err
+        record = read_deployment(out)
+        assert record.deployer == account.address and record.chain_id == 31337
+        assert chain.w3.eth.get_code(record.contracts["ClaimsManager"].address) != b""
+
+
+@pytest.mark.parametrize(
+    ("network", "says"),
+    [
+        ("ethereum:nowhere", "named there: ethereum:mainnet, ethereum:sepolia"),
+        ("sepolia", "set the environment variable in its uri '$SEPOLIA_RPC_URL'"),
+    ],
+)
+def test_deploy__network_not_configured__says_what_to_set(
+    tmp_path, keystore_account, monkeypatch, capsys, network, says
+):
+    _, keystore, password = keystore_account
+    monkeypatch.delenv("SEPOLIA_RPC_URL", raising=False)
+    code = main(["deploy", "--network", network, "--keystore", str(keystore), "--password-file", str(password)])
+    err = capsys.readouterr().err
+    assert code == 2 and says in err and "Traceback" not in err
+
+
+def test_deploy__unknown_ape_alias__says_where_it_looked(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("APE_DATA_FOLDER", str(tmp_path))
+    code = main(["deploy", "--account", "nobody", "--password-file", str(tmp_path / "pw")])
+    err = capsys.readouterr().err
+    assert code == 2 and f"no ape account 'nobody': {tmp_path / 'accounts' / 'nobody.json'}" in err
