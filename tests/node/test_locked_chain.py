@@ -22,13 +22,12 @@ from web3.types import RPCEndpoint
 
 from oracle.adapter.uploads import PERMIT_HEADER, sign_permit
 from oracle.assess import DEFAULT_TERMS_PATH
-from oracle.cas.ipfs import IpfsContentStore, peer_store_url
+from oracle.cas.ipfs import peer_store_url
 from oracle.cas.peer import IpfsPeer
 from oracle.cas.unixfs import cid_for_bytes
 from oracle.chain.contracts import ClaimsManagerClient, contract_type
 from oracle.chain.deploy import ETH, buy_policy
 from oracle.chain.keys import publish_key, published_key
-from oracle.claim.evidence import store_terms
 from oracle.cli import main
 from oracle.deployment import read_deployment
 from oracle.dev.demo import CLAIMS_OPEN, drive_claims, file_claims, format_table, sample_claims
@@ -167,12 +166,9 @@ def test_dev_accounts_locked__nodes_and_gateway_from_the_record_alone__demo_clai
         panel = w3.eth.contract(address=record.address("PanelArbitrator"), abi=contract_type("PanelArbitrator")["abi"])
 
         try:
-            # the gateway: its own IPFS peer, where its operator (the insurer here) keeps the product's terms
+            # the gateway: its own IPFS peer, everything else from the record
             peer = IpfsPeer(tmp_path / "gateway" / "ipfs", max_bytes=settings.max_blob_bytes).start()
             index = tmp_path / "gateway" / "index.sqlite"
-            operator_store = IpfsContentStore(peer.api_url, index, max_blob_bytes=settings.max_blob_bytes)
-            store_terms(operator_store, terms)
-            operator_store.close()
             port = free_port()
             gateway_url = f"http://127.0.0.1:{port}"
             gateway_log = tmp_path / "gateway.log"
@@ -189,6 +185,10 @@ def test_dev_accounts_locked__nodes_and_gateway_from_the_record_alone__demo_clai
             with gateway_log.open("w") as out:
                 processes.append(subprocess.Popen(command, env=gateway_env, stdout=out, stderr=subprocess.STDOUT))
             _wait_until_serving(gateway_url, processes[-1], gateway_log)
+            # the insurer puts its terms document on the gateway, as the dApp's product form does
+            request = urllib.request.Request(f"{gateway_url}/api/terms", data=terms, method="POST")
+            with urllib.request.urlopen(request, timeout=60) as response:
+                assert json.loads(response.read())["termsHash"] == "0x" + keccak(terms).hex()
             # three members, each with its keystore, database, state folder and IPFS peer
             for i in range(3):
                 folder = tmp_path / f"member{i}"
