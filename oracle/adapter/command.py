@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 
@@ -12,6 +13,7 @@ from aiohttp import web
 from oracle.adapter.app import create_app
 from oracle.adapter.claims import chain_claims
 from oracle.adapter.dapp import DappConfig, register_dapp_routes
+from oracle.cas.ipfs import start_gateway_peer_store
 from oracle.claim.wiring import WEATHER_CHOICES, build_assessor, load_model, weather_sources
 from oracle.db import NodeStore
 from oracle.deployment import read_deployment
@@ -85,6 +87,9 @@ async def build_app(
     session = aiohttp.ClientSession()
     settings.state_dir.mkdir(parents=True, exist_ok=True)  # where the default SQLite database lives
     history = NodeStore(settings.db_url)  # the claims history, of on-chain claims only, and each policy's object
+    store = None
+    if settings.ipfs_peer:  # its own Helia peer, instead of content_store_url; it stops when this process exits
+        store, _ = await asyncio.to_thread(start_gateway_peer_store, settings)
     assessor = build_assessor(
         settings,
         history,
@@ -92,6 +97,7 @@ async def build_app(
         sources=weather_sources(settings, weather, session),
         workers=workers,
         record_history=True,
+        store=store,
     )
     claims = chain_claims(settings, history)
     if claims is None:

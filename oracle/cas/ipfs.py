@@ -444,9 +444,8 @@ def peer_store_url(api_url: str, index_path: Path, gateway_url: str | None = Non
     return url + (f"&gateway={quote(gateway_url, safe=':/')}" if gateway_url else "")
 
 
-def start_peer_store(settings: Settings) -> tuple[IpfsContentStore, IpfsPeer]:
-    """Start a committee member's own IPFS peer (state_dir/ipfs), dial ipfs_peers, release evidence pins past the
-    retention period, and return its store (which pins the evidence it reads) and the peer."""
+def _start_peer(settings: Settings) -> IpfsPeer:
+    """Start this process's own IPFS peer (state_dir/ipfs) and dial ipfs_peers."""
     peer = IpfsPeer(settings.state_dir / "ipfs", max_bytes=settings.max_blob_bytes).start()
     try:
         for addr in settings.ipfs_peers:
@@ -454,6 +453,14 @@ def start_peer_store(settings: Settings) -> tuple[IpfsContentStore, IpfsPeer]:
     except PeerError:
         peer.stop()
         raise
+    log.info("IPFS peer %s listening; others dial %s", peer.peer_id, peer.multiaddr)
+    return peer
+
+
+def start_peer_store(settings: Settings) -> tuple[IpfsContentStore, IpfsPeer]:
+    """Start a committee member's own IPFS peer (state_dir/ipfs), dial ipfs_peers, release evidence pins past the
+    retention period, and return its store (which pins the evidence it reads) and the peer."""
+    peer = _start_peer(settings)
     store = IpfsContentStore(
         peer.api_url,
         settings.state_dir / "ipfs-index.sqlite",
@@ -464,6 +471,19 @@ def start_peer_store(settings: Settings) -> tuple[IpfsContentStore, IpfsPeer]:
     released = store.release_pins(EVIDENCE_RETENTION_S)
     if released:
         log.info("unpinned %d pieces of evidence read more than %d days ago", released, EVIDENCE_RETENTION_S // 86400)
+    return store, peer
+
+
+def start_gateway_peer_store(settings: Settings) -> tuple[IpfsContentStore, IpfsPeer]:
+    """Start the gateway's own IPFS peer (state_dir/ipfs), which pins what claimants upload and serves it to the
+    members' peers, and return its store (reads give up after GATEWAY_FETCH_TIMEOUT_S) and the peer."""
+    peer = _start_peer(settings)
+    store = IpfsContentStore(
+        peer.api_url,
+        settings.state_dir / "ipfs-index.sqlite",
+        max_blob_bytes=settings.max_blob_bytes,
+        fetch_timeout_s=GATEWAY_FETCH_TIMEOUT_S,
+    )
     return store, peer
 
 

@@ -150,8 +150,7 @@ def build_node(settings: Settings, signer: Signer, history_store: NodeStore | No
     reader = member_reader(w3, signer, settings.key_directory_address) if settings.key_directory_address else None
     content = None
     if settings.ipfs_peer:
-        content, peer = start_peer_store(settings)  # the peer stops with this process (its stdin closes)
-        logging.getLogger(__name__).info("IPFS peer %s listening on %s", peer.peer_id, " ".join(peer.addrs))
+        content, _ = start_peer_store(settings)  # the peer stops with this process (its stdin closes)
     assessor = build_assessor(settings, store, load_model(settings), store=content, reader=reader)
     relay = SignatureRelayClient(settings.signature_relay_url) if settings.signature_relay_url else None
     return OracleNode(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,8 +23,6 @@ from web3.types import RPCEndpoint
 
 from oracle.adapter.uploads import PERMIT_HEADER, sign_permit
 from oracle.assess import DEFAULT_TERMS_PATH
-from oracle.cas.ipfs import peer_store_url
-from oracle.cas.peer import IpfsPeer
 from oracle.cas.unixfs import cid_for_bytes
 from oracle.chain.contracts import ClaimsManagerClient, contract_type
 from oracle.chain.deploy import ETH, buy_policy
@@ -43,6 +42,7 @@ from tests.chain_fixtures import MODEL_PATH, needs_model
 PASSWORD = "locked chain, keys on disk"
 START_TIMEOUT_S = 240.0  # three nodes and a gateway loading the model on a busy 2-core machine
 SETTLE_TIMEOUT_S = 240.0
+_PEER_LINE = re.compile(r"IPFS peer \S+ listening; others dial (\S+)")
 
 
 class GatewayUploads:
@@ -123,7 +123,6 @@ def test_dev_accounts_locked__nodes_and_gateway_from_the_record_alone__demo_clai
     password = tmp_path / "password"
     password.write_text(PASSWORD + "\n")
     processes: list[subprocess.Popen] = []
-    peer = None
     with dev_chain(timestamp=GENESIS, accounts=0) as chain:
         w3 = chain.w3
         assert w3.eth.accounts == []  # nothing is unlocked: every transaction below is signed where its key lives
@@ -166,9 +165,7 @@ def test_dev_accounts_locked__nodes_and_gateway_from_the_record_alone__demo_clai
         panel = w3.eth.contract(address=record.address("PanelArbitrator"), abi=contract_type("PanelArbitrator")["abi"])
 
         try:
-            # the gateway: its own IPFS peer, everything else from the record
-            peer = IpfsPeer(tmp_path / "gateway" / "ipfs", max_bytes=settings.max_blob_bytes).start()
-            index = tmp_path / "gateway" / "index.sqlite"
+            # the gateway: its own IPFS peer (CLAIMS_ORACLE_IPFS_PEER), everything else from the record
             port = free_port()
             gateway_url = f"http://127.0.0.1:{port}"
             gateway_log = tmp_path / "gateway.log"
@@ -178,13 +175,14 @@ def test_dev_accounts_locked__nodes_and_gateway_from_the_record_alone__demo_clai
                 "CLAIMS_ORACLE_RPC_URL": chain.url,
                 "CLAIMS_ORACLE_STATE_DIR": str(tmp_path / "gateway"),
                 "CLAIMS_ORACLE_DB_URL": f"sqlite:///{tmp_path / 'gateway' / 'gateway.db'}",
-                "CLAIMS_ORACLE_CONTENT_STORE_URL": peer_store_url(peer.api_url, index),
+                "CLAIMS_ORACLE_IPFS_PEER": "true",
             }
             command = [sys.executable, "-m", "oracle.cli", "adapter", "--deployment", str(record_path)]
             command += ["--host", "127.0.0.1", "--port", str(port)]
             with gateway_log.open("w") as out:
                 processes.append(subprocess.Popen(command, env=gateway_env, stdout=out, stderr=subprocess.STDOUT))
             _wait_until_serving(gateway_url, processes[-1], gateway_log)
+            gateway_peer = _PEER_LINE.search(gateway_log.read_text()).group(1)  # the multiaddr members dial
             # the insurer puts its terms document on the gateway, as the dApp's product form does
             request = urllib.request.Request(f"{gateway_url}/api/terms", data=terms, method="POST")
             with urllib.request.urlopen(request, timeout=60) as response:
@@ -202,7 +200,7 @@ def test_dev_accounts_locked__nodes_and_gateway_from_the_record_alone__demo_clai
                     "CLAIMS_ORACLE_POLL_INTERVAL_S": "0.2",
                     "CLAIMS_ORACLE_MODEL_THREADS": "1",
                     "CLAIMS_ORACLE_IPFS_PEER": "true",
-                    "CLAIMS_ORACLE_IPFS_PEERS": json.dumps([peer.multiaddr]),
+                    "CLAIMS_ORACLE_IPFS_PEERS": json.dumps([gateway_peer]),
                     "CLAIMS_ORACLE_IPFS_GATEWAY_URL": gateway_url,
                 }
                 command = [sys.executable, "-m", "oracle.cli", "node", "--rpc-url", chain.url]
@@ -247,6 +245,4 @@ def test_dev_accounts_locked__nodes_and_gateway_from_the_record_alone__demo_clai
                     process.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     process.kill()
-            if peer is not None:
-                peer.stop()
     shutil.rmtree(tmp_path / "photos", ignore_errors=True)
