@@ -554,26 +554,45 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
+def _node_process(
+    world: BenchWorld, manager, start_block: int, index: int, tag: str, db_url: str | None = None
+) -> NodeProcess:
+    """Start member `index`'s node process for `manager`, with the run's settings and the gateway's peer."""
+    return NodeProcess(
+        index,
+        tag,
+        world.chain.url,
+        manager.address,
+        world.key_directories[manager.address],
+        world.state_dir,
+        start_block,
+        world.args.poll_seconds,
+        world.args.profile_dir,
+        world.args.node_model_threads,
+        (world.gateway_url, world.gateway_peer) if world.gateway_url and world.gateway_peer else None,
+        db_url,
+    )
+
+
 def _start_nodes(world: BenchWorld, tag: str, manager, start_block: int, members: int) -> list[NodeProcess]:
-    nodes = [
-        NodeProcess(
-            i,
-            tag,
-            world.chain.url,
-            manager.address,
-            world.key_directories[manager.address],
-            world.state_dir,
-            start_block,
-            world.args.poll_seconds,
-            world.args.profile_dir,
-            world.args.node_model_threads,
-            (world.gateway_url, world.gateway_peer) if world.gateway_url and world.gateway_peer else None,
-        )
-        for i in range(members)
-    ]
+    nodes = [_node_process(world, manager, start_block, i, tag) for i in range(members)]
     for node in nodes:
         node.wait_ready()
     return nodes
+
+
+def _wait_decided(world: BenchWorld, manager, claim: PlannedClaim, nodes: list[NodeProcess]) -> float:
+    """Wait for a claim's decision, note it on the claim and return when its block arrived; a timeout first
+    checks that no node died."""
+    try:
+        claim.decided_block, claim.decision, decided = world.started_observer.wait_decided(
+            manager.address, claim.claim_id, world.args.timeout
+        )
+    except TimeoutError:
+        for node in nodes:
+            node.check_alive()
+        raise
+    return decided
 
 
 def _stop_nodes(world: BenchWorld, nodes: list[NodeProcess]) -> dict:
@@ -597,15 +616,7 @@ def latency_phase(world: BenchWorld, manager, start_block: int, claims: list[Pla
         for n, claim in enumerate(claims, 1):
             _submit(manager, world.roles.claimant, claim)
             filed = world.started_observer.wait_block(claim.claim_block)
-            try:
-                claim.decided_block, claim.decision, decided = world.started_observer.wait_decided(
-                    manager.address, claim.claim_id, world.args.timeout
-                )
-            except TimeoutError:
-                for node in nodes:
-                    node.check_alive()
-                raise
-            latencies.append(decided - filed)
+            latencies.append(_wait_decided(world, manager, claim, nodes) - filed)
             if n % 10 == 0 or n == len(claims):
                 _say(
                     f"latency: {n}/{len(claims)} decided, last {latencies[-1]:.3f} s, "
@@ -636,14 +647,7 @@ def throughput_phase(world: BenchWorld, manager, start_block: int, claims: list[
     times = []
     try:
         for n, claim in enumerate(claims, 1):
-            try:
-                claim.decided_block, claim.decision, decided = world.started_observer.wait_decided(
-                    manager.address, claim.claim_id, world.args.timeout
-                )
-            except TimeoutError:
-                node.check_alive()
-                raise
-            times.append(decided)
+            times.append(_wait_decided(world, manager, claim, [node]))
             if n % 50 == 0:
                 _say(f"throughput: {n}/{len(claims)} decided")
     finally:
@@ -672,21 +676,7 @@ def workers_phase(world: BenchWorld, arms: dict[int, tuple], postgres_server: st
             _submit(manager, world.roles.claimant, claim)
         with new_database(postgres_server) as db_url:
             nodes = [
-                NodeProcess(
-                    0,
-                    f"workers{workers}-{k}",
-                    world.chain.url,
-                    manager.address,
-                    world.key_directories[manager.address],
-                    world.state_dir,
-                    start_block,
-                    world.args.poll_seconds,
-                    world.args.profile_dir,
-                    world.args.node_model_threads,
-                    (world.gateway_url, world.gateway_peer) if world.gateway_url and world.gateway_peer else None,
-                    db_url,
-                )
-                for k in range(workers)
+                _node_process(world, manager, start_block, 0, f"workers{workers}-{k}", db_url) for k in range(workers)
             ]
             times = []
             try:
@@ -697,16 +687,7 @@ def workers_phase(world: BenchWorld, arms: dict[int, tuple], postgres_server: st
                     sum(n.cpu_seconds() for n in nodes),
                     machine_busy_seconds(),
                 )
-                for claim in claims:
-                    try:
-                        claim.decided_block, claim.decision, decided = world.started_observer.wait_decided(
-                            manager.address, claim.claim_id, world.args.timeout
-                        )
-                    except TimeoutError:
-                        for node in nodes:
-                            node.check_alive()
-                        raise
-                    times.append(decided)
+                times = [_wait_decided(world, manager, claim, nodes) for claim in claims]
                 node_cpu = sum(n.cpu_seconds() for n in nodes) - node_cpu
                 machine = machine_busy_seconds() - machine
             finally:
