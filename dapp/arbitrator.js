@@ -1,7 +1,7 @@
 // Arbitrator: the queue of disputed and escalated claims, each with its photos, explanation, the parties'
 // ERC-1497 evidence, a replay of the decision, and ruling buttons that say what each ruling pays.
 import { DECISION, DECISION_WORDS, RULINGS, describeError, followScreen, send, state } from "./chain.js";
-import { evidencePhoto, fetchByHash, fetchManifest, renderExplanation } from "./explain.js";
+import { evidencePhoto, fetchExplanation, fetchManifest, renderExplanation } from "./explain.js";
 import { KEY_GRANTS_TYPE, claimKey, keyStatus } from "./keys.js";
 import { toHex } from "./seal.js";
 import { needWallet } from "./claimant.js";
@@ -137,7 +137,7 @@ function disputeCard(first) {
   evidence.then((ev) => (ev.error ? [h("p", { class: "error" }, describeError(ev.error))] : photos(item, ev))).then((els) => mount(photosEl, els));
   if (item.decided) {
     const hash = item.decided.explanationHash;
-    Promise.all([fetchByHash(hash), evidence]).then(([doc, ev]) => mount(explanation, renderExplanation(doc, hash, ev.error ? undefined : ev)))
+    Promise.all([fetchExplanation(hash), evidence]).then(([doc, ev]) => mount(explanation, renderExplanation(doc, hash, ev.error ? undefined : ev)))
       .catch((error) => mount(explanation, h("p", { class: "error" }, error.message)));
   }
   const el = h("li", { class: "card dispute", "data-claim": String(item.id) }, facts, photosEl,

@@ -1,6 +1,6 @@
 // Claimant: buy a policy, submit a claim with photos, follow it live, read the explanation, dispute, withdraw.
 import { DECISION, DECISION_WORDS, PERILS, STATUS, chainTime, contracts, describeError, ethers, followScreen, send, snapshot, state, uploadPermit } from "./chain.js";
-import { fetchByHash, fetchManifest, renderExplanation } from "./explain.js";
+import { fetchByHash, fetchExplanation, fetchManifest, renderExplanation } from "./explain.js";
 import { claimKey as evidenceKey, insuredObject, panelReaders, productReaders, sealForReaders, shareClaimKey } from "./keys.js";
 import { clearDraft, draftKey, hasDraft, keepDraft } from "./drafts.js";
 import { eth, field, h, mount, mountIfChanged, notice, parseEth, progress, reconcile, short, signature, when } from "./ui.js";
@@ -459,7 +459,8 @@ function claimCard(first) {
       return;
     }
     const hash = c.decided.explanationHash;
-    Promise.all([fetchByHash(hash), fetchManifest(c.submitted.evidenceRoot)])
+    mount(details, h("p", { class: "waiting" }, "Fetching the committee's explanation ..."));
+    Promise.all([fetchExplanation(hash), fetchManifest(c.submitted.evidenceRoot)])
       .then(async ([doc, manifest]) => {
         const evidence = { sealed: Boolean(manifest.sealed), key: manifest.sealed ? await evidenceKey(manifest) : null };
         explanation = renderExplanation(doc, hash, evidence);

@@ -5,10 +5,18 @@ import { fromHex, openPhoto, openPrivate } from "./seal.js";
 import { eth, h, pct, when } from "./ui.js";
 
 const SIGNAL_WORDS = { weak: "weak signal", strong: "strong signal" };
+const EXPLANATION_ARRIVAL_MS = 60_000; // how long a decided claim's explanation may take to reach the gateway
+const EXPLANATION_POLL_MS = 1_000;
 
-/** Fetch a JSON document by its keccak256 from the gateway and check the hash here, not just on the server. */
-export async function fetchByHash(hash) {
-  const response = await fetch(`/explanations/${hash}`);
+/** Fetch a JSON document by its keccak256 from the gateway (asking again for `waitMs` while it is not there yet)
+ * and check the hash here, not just on the server. */
+export async function fetchByHash(hash, waitMs = 0) {
+  const giveUp = Date.now() + waitMs;
+  let response = await fetch(`/explanations/${hash}`);
+  while (response.status === 404 && Date.now() < giveUp) {
+    await new Promise((resolve) => setTimeout(resolve, EXPLANATION_POLL_MS));
+    response = await fetch(`/explanations/${hash}`);
+  }
   if (!response.ok) throw new Error(`document ${hash.slice(0, 10)}... is not in the content store (HTTP ${response.status})`);
   const bytes = new Uint8Array(await response.arrayBuffer());
   const actual = ethers.keccak256(bytes);
@@ -16,6 +24,15 @@ export async function fetchByHash(hash) {
     throw new Error(`the gateway returned a document whose hash ${actual} is not ${hash}; it was not shown`);
   }
   return JSON.parse(new TextDecoder().decode(bytes));
+}
+
+/**
+ * A decision's explanation by its on-chain hash: the committee's nodes announce it to the gateway, which fetches it
+ * from their IPFS peers, so right after a decision it may take a few seconds to arrive; until then the gateway
+ * answers 404 and this waits for it (EXPLANATION_ARRIVAL_MS at most).
+ */
+export function fetchExplanation(hash) {
+  return fetchByHash(hash, EXPLANATION_ARRIVAL_MS);
 }
 
 /** A claim's evidence manifest by its root (hash-checked here), with the root it was fetched by. */

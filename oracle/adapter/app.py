@@ -38,7 +38,7 @@ from oracle.adapter.uploads import (
 )
 from oracle.assess import Claim
 from oracle.cas.cid import InvalidCidError, is_cid
-from oracle.cas.ipfs import IpfsContentStore
+from oracle.cas.ipfs import FETCH_TIMEOUT_S, IpfsContentStore
 from oracle.cas.store import (
     BlobTooLargeError,
     ContentIntegrityError,
@@ -477,7 +477,7 @@ def _well_formed(data: bytes) -> str | None:
 def _fetch_announced(store: IpfsContentStore, cid: str) -> bytes | str:
     """Fetch announced content over IPFS, verified by its id; answer the bytes, or why they cannot be had."""
     try:
-        return store.fetch(cid, pin=False, index=False, max_bytes=MAX_ANNOUNCED_BYTES)
+        return store.fetch(cid, pin=False, index=False, max_bytes=MAX_ANNOUNCED_BYTES, timeout_s=FETCH_TIMEOUT_S)
     except ContentStoreError as exc:
         return str(exc)
 

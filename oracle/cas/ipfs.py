@@ -46,7 +46,8 @@ FETCH_TIMEOUT_S = 20.0
 """How long a read waits for content to arrive from connected peers (or a gateway) before it is not found."""
 GATEWAY_FETCH_TIMEOUT_S = 5.0
 """How long the claims gateway's store waits for content from other peers: anyone can ask it for any id, so an
-unknown one must not hold a thread for long (announced documents arrive well within it)."""
+unknown one must not hold a thread for long. Announced documents get FETCH_TIMEOUT_S: the announcer's peer holds
+them, and on a busy machine bitswap took longer than 5 s, so the gateway refused an explanation it never got again."""
 ANNOUNCE_TIMEOUT_S = 30.0
 MAX_BLOCK_BYTES = 2 * 1024 * 1024
 """The largest block read from a trustless gateway (our chunks are 256 KiB; IPFS moves blocks up to 2 MiB)."""
@@ -218,13 +219,23 @@ class IpfsContentStore:
                 self._pool = ThreadPoolExecutor(max_workers=PEER_WORKERS, thread_name_prefix="ipfs")
             return self._pool
 
-    def fetch(self, cid: str, *, pin: bool, index: bool = True, max_bytes: int | None = None) -> bytes:
-        """Read a content id through the peer (pinning it there if asked), verify it and index its keccak256."""
+    def fetch(
+        self,
+        cid: str,
+        *,
+        pin: bool,
+        index: bool = True,
+        max_bytes: int | None = None,
+        timeout_s: float | None = None,
+    ) -> bytes:
+        """Read a content id through the peer (pinning it there if asked), verify it and index its keccak256;
+        `timeout_s` overrides the store's wait for content from other peers."""
         parse_cid(cid)
         limit = min(max_bytes or self.max_blob_bytes, self.max_blob_bytes)
-        query = f"?timeout_ms={int(self.fetch_timeout_s * 1000)}&max_bytes={limit}"
+        wait = timeout_s or self.fetch_timeout_s
+        query = f"?timeout_ms={int(wait * 1000)}&max_bytes={limit}"
         status, body = api_request(
-            self.api_url, "GET", f"/cat/{cid}{query}{'&pin=1' if pin else ''}", timeout=self.fetch_timeout_s + 10
+            self.api_url, "GET", f"/cat/{cid}{query}{'&pin=1' if pin else ''}", timeout=wait + 10
         )
         if status in (404, 504):
             raise ContentNotFoundError(f"content {cid} is not on {self!r} or its connected peers")

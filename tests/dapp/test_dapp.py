@@ -470,6 +470,28 @@ def test_explanation_contradicts_itself__hypothetical_payout_marked_and_no_raw_t
     assert page.problems == []
 
 
+def test_explanation_read_right_after_the_decision__waits_for_it_to_reach_the_gateway(page, stack):
+    """The committee's explanation reaches the gateway a moment after the decision (nodes announce it, the gateway
+    fetches it from their peers); a claimant who opens it first used to read "not in the content store (HTTP 404)".
+    The dApp now asks again until it arrives and shows it, still hash-checked."""
+    open_app(page, stack)
+    body = json.dumps({"decision": "late but here"}, separators=(",", ":")).encode()
+    digest = "0x" + keccak(body).hex()
+    answers = []
+
+    def late(route):
+        answers.append(404 if len(answers) < 2 else 200)
+        route.fulfill(status=answers[-1], body=body if answers[-1] == 200 else b"not yet")
+
+    page.route(f"**/explanations/{digest}", late)
+    doc = page.evaluate(
+        """async ([hash]) => (await import("/app/explain.js")).fetchExplanation(hash)""",
+        [digest],
+    )
+    assert doc == {"decision": "late but here"} and answers == [404, 404, 200]
+    page.unroute(f"**/explanations/{digest}")
+
+
 def test_reload_loses_everything__wallet_and_half_filled_claim_kept(page, stack, photos):
     """A reload keeps the wallet choice and a half-filled claim form, photos included; Cancel forgets the draft."""
     product_id = create_product_directly(stack)
