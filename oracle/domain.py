@@ -126,10 +126,11 @@ MAX_PIXELS = 40_000_000
 DEFAULT_MAX_PHOTOS = 12
 DEFAULT_MAX_PHOTO_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_BLOB_BYTES = 16 * 1024 * 1024
-EVIDENCE_RETENTION_S = 180 * 24 * 3600
-"""How long a committee member's IPFS peer keeps a claim's evidence (manifest, photos, terms) pinned after it read
-it: longer than the oracle timeout, the longest dispute window and an arbitration, so the gateway is not the only
-copy while the claim can still be contested; a node unpins older evidence when it starts."""
+EVIDENCE_RETENTION_DAYS = 180
+"""How long after a claim is final a committee member's IPFS peer keeps its evidence pinned, unless the product's
+terms say otherwise (`evidenceRetentionDays`); evidence read but held by no claim goes this long after it was read."""
+EVIDENCE_RETENTION_S = EVIDENCE_RETENTION_DAYS * 86_400
+MAX_EVIDENCE_RETENTION_DAYS = 3650
 PHOTO_TYPES: dict[str, str] = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 """Photo formats a claim may carry (Pillow's format name -> media type)."""
 

@@ -59,6 +59,16 @@ PEER_WORKERS = 4
 RAW_BLOCK_TYPE = "application/vnd.ipld.raw"
 
 
+def hold_prefix(chain_id: int, contract: str) -> str:
+    """The start of the hold keys of one ClaimsManager's claims."""
+    return f"{chain_id}:{contract.lower()}:"
+
+
+def hold_key(chain_id: int, contract: str, claim_id: int) -> str:
+    """The key a claim's evidence is held under: chain, contract and claim id."""
+    return f"{hold_prefix(chain_id, contract)}{claim_id}"
+
+
 class KeccakIndex:
     """A keccak256 -> cid index in a SQLite file (one writer lock, bounded by what the owner stores)."""
 
@@ -70,6 +80,12 @@ class KeccakIndex:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS keccak (h BLOB PRIMARY KEY, cid TEXT NOT NULL)")
         self._db.execute("CREATE TABLE IF NOT EXISTS pins (cid TEXT PRIMARY KEY, pinned_at REAL NOT NULL)")
+        # a claim's evidence held until the claim is final plus its product's retention: release_at stays NULL
+        # until the node sees the claim final
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS holds (claim TEXT NOT NULL, cid TEXT NOT NULL, retention_s REAL NOT NULL, "
+            "release_at REAL, PRIMARY KEY (claim, cid))"
+        )
 
     def add(self, data: bytes, cid: str) -> None:
         """Record that the content with these bytes has this cid."""
@@ -88,10 +104,48 @@ class KeccakIndex:
             self._db.execute("INSERT OR REPLACE INTO pins (cid, pinned_at) VALUES (?, ?)", (cid, at))
 
     def pins_before(self, at: float, limit: int) -> list[str]:
-        """Up to `limit` recorded pins older than a time."""
+        """Up to `limit` recorded pins older than a time that no claim holds."""
         with self._lock:
-            rows = self._db.execute("SELECT cid FROM pins WHERE pinned_at < ? LIMIT ?", (at, limit)).fetchall()
+            rows = self._db.execute(
+                "SELECT cid FROM pins WHERE pinned_at < ? AND cid NOT IN (SELECT cid FROM holds) LIMIT ?", (at, limit)
+            ).fetchall()
         return [row[0] for row in rows]
+
+    def hold(self, claim: str, cids: Sequence[str], retention_s: float) -> None:
+        """Record that a claim's evidence stays pinned until the claim is final plus `retention_s`."""
+        with self._lock:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO holds (claim, cid, retention_s, release_at) VALUES (?, ?, ?, NULL)",
+                [(claim, cid, retention_s) for cid in cids],
+            )
+
+    def claims_not_final(self, prefix: str, limit: int) -> list[str]:
+        """Up to `limit` holding claims (keys starting with `prefix`) not yet seen final."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT DISTINCT claim FROM holds WHERE release_at IS NULL AND claim LIKE ? LIMIT ?",
+                (prefix.replace("%", "") + "%", limit),
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def final(self, claim: str, at: float) -> None:
+        """Record that a claim was seen final at a time: its evidence may go once its retention has passed."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE holds SET release_at = ? + retention_s WHERE claim = ? AND release_at IS NULL", (at, claim)
+            )
+
+    def released(self, at: float, limit: int) -> list[str]:
+        """Up to `limit` pinned ids whose every holding claim's release time has come by `at`; their holds go."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT cid FROM holds GROUP BY cid HAVING COUNT(release_at) = COUNT(*) AND MAX(release_at) <= ? "
+                "LIMIT ?",
+                (at, limit),
+            ).fetchall()
+            cids = [row[0] for row in rows]
+            self._db.executemany("DELETE FROM holds WHERE cid = ?", [(cid,) for cid in cids])
+        return cids
 
     def unpinned(self, cid: str) -> None:
         """Forget a recorded pin."""
@@ -201,6 +255,27 @@ class IpfsContentStore:
             self.index.unpinned(cid)
             released += 1
         return released
+
+    def hold_evidence(self, claim: str, cids: Sequence[str], retention_s: float) -> None:
+        """Keep a claim's evidence pinned until the claim is final plus `retention_s` (a member's store only)."""
+        if self.pin_reads:
+            self.index.hold(claim, cids, retention_s)
+
+    def claims_not_final(self, prefix: str, limit: int = 200) -> list[str]:
+        """Claims (keys starting with `prefix`) whose evidence this store holds until they are final."""
+        return self.index.claims_not_final(prefix, limit)
+
+    def claim_final(self, claim: str, at: float) -> None:
+        """Start a claim's retention period: it was seen final at `at`."""
+        self.index.final(claim, at)
+
+    def release_held(self, at: float, limit: int = 1000) -> int:
+        """Unpin evidence whose claims are all final and past their retention at `at`; return how many ids."""
+        cids = self.index.released(at, limit)
+        for cid in cids:
+            self.unpin(cid)
+            self.index.unpinned(cid)
+        return len(cids)
 
     def get_many(self, cids: Sequence[str]) -> list[bytes | ContentStoreError]:
         """Read several content ids side by side; each result is the bytes or the store error, in order."""

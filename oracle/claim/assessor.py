@@ -14,7 +14,9 @@ from typing import Any, TypeVar
 from PIL import Image
 
 from oracle.assess import AssessmentInputs, Claim, assess, explanation_for
+from oracle.cas.ipfs import IpfsContentStore, hold_key
 from oracle.cas.store import ContentStore, put_all
+from oracle.cas.unixfs import cid_for_bytes
 from oracle.claim.batch import ClaimBatch, ClaimInBatch, ClaimOutcome, ModelPrediction, PendingHeatmapLike
 from oracle.claim.context import with_claimant
 from oracle.claim.history import HistoryWriter, record_in_history
@@ -195,6 +197,13 @@ class ClaimAssessor:
                 reader=self.reader,
             )
             terms = self.terms(claim.terms_hash)
+            if isinstance(self.store, IpfsContentStore):  # a member keeps it until the claim is final + retention
+                cids = [cid_for_bytes(manifest), *(photo.cid for photo in photos)]
+                self.store.hold_evidence(
+                    hold_key(claim.chain_id, claim.contract, claim.claim_id),
+                    cids,
+                    terms.evidence_retention_days * 86_400,
+                )
             content_key = evidence_key(manifest, self.reader)
             claim = with_claimant(claim, manifest_claimant(manifest), terms)
             if content_key is not None:  # the precise place, for the weather and EXIF checks only

@@ -16,6 +16,7 @@ import requests
 from web3.exceptions import Web3Exception
 
 from oracle.assess import Claim
+from oracle.cas.ipfs import IpfsContentStore, hold_prefix
 from oracle.chain.contracts import ClaimsManagerClient
 from oracle.chain.report import Report, report_deadline
 from oracle.claim.assessor import ClaimAssessor
@@ -23,6 +24,7 @@ from oracle.claim.batch import ClaimBatch, ClaimOutcome
 from oracle.claim.context import claim_from_chain
 from oracle.claim.history import record_in_history
 from oracle.db import ASSESSED, ASSESSING, DISCOVERED, FAILED, NOT_OURS, ORPHANED, SENDING, JobView, NodeStore
+from oracle.domain import ClaimStatus
 from oracle.node.aggregate import AggregateSubmitter, SignatureRelayClient
 from oracle.node.metrics import NodeMetrics
 from oracle.node.signer import Signer
@@ -35,6 +37,8 @@ RPC_ERRORS = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, 
 PIPELINE_BATCHES = 16  # batches one poll takes on at most, deciding one while the next is in the model
 FULL_POLL_SECONDS = 5.0  # a full poll at least this often even without a new block (a reorg at the same height)
 BALANCE_CHECK_SECONDS = 60.0  # how often the account's balance is read for the metrics and the low-balance warning
+FINALITY_CHECK_SECONDS = 600.0  # how often the claims whose evidence this member holds are checked for finality
+FINALITY_CHECKS_PER_ROUND = 200  # claims read from the chain in one such check, at most
 
 Loaded = tuple[list[tuple[JobView, Claim]], ClaimBatch | None, int]
 """A batch ready for the model: the live jobs with their claims, the loaded batch (None: none live), jobs orphaned."""
@@ -117,6 +121,7 @@ class OracleNode:
         self.metrics = metrics or NodeMetrics(LOW_BALANCE_VOTES)
         self.submitter.on_mined = self.metrics.claims_voted.inc
         self._balance_due = 0.0  # when the balance is next read (0: at the next poll)
+        self._finality_due = 0.0  # when held evidence is next checked for claims that became final
         # several workers of one node may share a PostgreSQL store: all assess the claims they take (take_jobs), the
         # one holding this lock also watches the chain and sends, so the nonces are handed out in one place
         self._leader_lock = f"claims-oracle node {client.chain_id} {client.address} {signer.address}"
@@ -173,6 +178,9 @@ class OracleNode:
         if now >= self._balance_due:
             self._balance_due = now + BALANCE_CHECK_SECONDS
             self._record_balance()
+        if self._leading and now >= self._finality_due:
+            self._finality_due = now + FINALITY_CHECK_SECONDS
+            await asyncio.to_thread(self.release_final_evidence)
         sendable = [
             job
             for job in (
@@ -324,6 +332,23 @@ class OracleNode:
         if self.watcher.head is not None:
             scanned = cursor[0] if cursor else self.watcher.start_block - 1
             self.metrics.head_lag.set(max(self.watcher.head - scanned, 0))
+
+    def release_final_evidence(self, now: float | None = None) -> int:
+        """Start the retention period of held claims the chain now shows final (resolved or paid) and unpin the
+        evidence whose claims are all past it; returns how many content ids were unpinned."""
+        store = self.assessor.store
+        if not isinstance(store, IpfsContentStore):
+            return 0
+        now = time.time() if now is None else now
+        prefix = hold_prefix(self.chain_id, self.client.address)
+        for key in store.claims_not_final(prefix, FINALITY_CHECKS_PER_ROUND):
+            status = self.client.claim(int(key.removeprefix(prefix)))["status"]
+            if status in (ClaimStatus.RESOLVED, ClaimStatus.PAID):
+                store.claim_final(key, now)
+        released = store.release_held(now)
+        if released:
+            log.info("unpinned %d pieces of evidence of claims final for longer than their retention", released)
+        return released
 
     def _record_balance(self) -> None:
         """Read the account's balance and the current fees into the metrics (which warn when it runs low)."""

@@ -16,7 +16,7 @@ from pydantic import (
 )
 
 from oracle.cas.store import ContentStore, ContentStoreError
-from oracle.domain import PERIL_NAMES, SEVERITIES
+from oracle.domain import EVIDENCE_RETENTION_DAYS, MAX_EVIDENCE_RETENTION_DAYS, PERIL_NAMES, SEVERITIES
 from oracle.encoding import MAX_JSON_DEPTH, bytes32, json_depth
 from oracle.sources.records import SourceError
 
@@ -133,6 +133,13 @@ class Terms(_Strict):
     cost_schedule: dict[str, Severities] = Field(alias="costSchedule", min_length=1)
     deductible: Deductible = Deductible()
     thresholds: Thresholds = Thresholds()
+    evidence_retention_days: int = Field(
+        default=EVIDENCE_RETENTION_DAYS,
+        alias="evidenceRetentionDays",
+        ge=1,
+        le=MAX_EVIDENCE_RETENTION_DAYS,
+        strict=True,
+    )
 
     @property
     def perils_mask(self) -> int:

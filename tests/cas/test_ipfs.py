@@ -22,7 +22,7 @@ from oracle.cas import (
     open_store,
 )
 from oracle.cas.cid import DAG_PB_CODEC, RAW_CODEC, codec_of, raw_cid
-from oracle.cas.ipfs import peer_store_url
+from oracle.cas.ipfs import KeccakIndex, peer_store_url
 from oracle.cas.peer import api_request
 from oracle.cas.unixfs import CHUNK_BYTES, DagError, build_file, decode_node, file_children
 from oracle.claim.wiring import build_assessor
@@ -189,3 +189,25 @@ async def test_announce__bad_bodies__400_and_a_non_document__refused(peers, tmp_
     assert gateway_store.cid_for_keccak(keccak(sealed_map)) == map_cid
     assessor.close()
     history.close()
+
+
+def test_holds__shared_photo__kept_until_every_claim_holding_it_is_final_and_past_retention(tmp_path):
+    index = KeccakIndex(tmp_path / "index.sqlite")
+    index.pinned("manifest-a", 0.0)
+    index.pinned("photo", 0.0)
+    index.pinned("loose", 0.0)
+    index.hold("1:0xabc:4097", ["manifest-a", "photo"], 100.0)
+    index.hold("1:0xabc:8193", ["photo"], 500.0)  # the same photo, claimed again
+    index.hold("1:0xdef:4097", ["other"], 100.0)
+    assert index.pins_before(1_000.0, 10) == ["loose"]  # age alone releases only what no claim holds
+    assert sorted(index.claims_not_final("1:0xabc:", 10)) == ["1:0xabc:4097", "1:0xabc:8193"]
+    index.final("1:0xabc:4097", 1_000.0)
+    assert index.claims_not_final("1:0xabc:", 10) == ["1:0xabc:8193"]
+    assert index.released(1_099.0, 10) == []
+    assert index.released(1_100.0, 10) == ["manifest-a"]  # the photo waits for the second claim
+    index.final("1:0xabc:8193", 2_000.0)
+    assert index.released(2_499.0, 10) == []
+    assert index.released(2_500.0, 10) == ["photo"]
+    assert index.released(10_000.0, 10) == []  # released once; the other contract's hold is untouched
+    assert index.claims_not_final("1:0xdef:", 10) == ["1:0xdef:4097"]
+    index.close()

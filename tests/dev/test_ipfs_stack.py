@@ -16,11 +16,11 @@ from eth_utils import keccak
 from PIL import Image
 
 from oracle.cas.cid import DAG_PB_CODEC, codec_of
-from oracle.chain.deploy import ETH, buy_policy, submit_claim
+from oracle.chain.deploy import DAY, ETH, buy_policy, submit_claim, transact
 from oracle.claim.evidence import store_evidence
 from oracle.dev.demo import CLAIMS_OPEN, PERIL_COLLISION
 from oracle.dev.stack import evidence_readers, insured_object_of, running_stack
-from oracle.domain import public_area
+from oracle.domain import ClaimStatus, public_area
 from oracle.settings import load_settings
 from oracle.vision import DamageModel
 from tests.chain_fixtures import needs_model
@@ -106,5 +106,21 @@ async def test_stack__photos_only_on_the_gateway_peer__three_separate_peers_reac
                     raise
                 await asyncio.sleep(0.2)
         assert keccak(document) == explanation_hash
+
+        # each member keeps the evidence until the claim is final plus the terms' retention (180 days by default)
+        held = [evidence.manifest_cid, *cids]
+        node, store = stack.nodes[0], stack.node_stores[0]
+        # (a claim in its window is held whatever its age: tests/cas/test_ipfs.py; this one was paid at once)
+        if manager.claim(claim_id)["status"] == ClaimStatus.DECIDED:  # the window runs out, anyone finalizes
+            stack.w3.provider.make_request("evm_increaseTime", [3 * DAY + 1])
+            transact(stack.w3, manager.contract.functions.finalize(claim_id), claimant)
+        assert manager.claim(claim_id)["status"] in (ClaimStatus.RESOLVED, ClaimStatus.PAID)
+        final_seen = time.time()
+        assert node.release_final_evidence(now=final_seen) == 0  # final: the 180 days start now
+        assert node.release_final_evidence(now=final_seen + 179 * DAY) == 0
+        assert all(store.pinned(cid) for cid in held)
+        assert node.release_final_evidence(now=final_seen + 180 * DAY + 1) == len(held)
+        assert not any(store.pinned(cid) for cid in held)
+        assert stack.node_stores[1].pinned(evidence.manifest_cid)  # another member's own clock, its own copy
     for peer in peers:  # every peer process is gone
         assert peer._process is None
