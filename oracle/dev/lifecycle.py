@@ -122,7 +122,7 @@ def run_lifecycle() -> LifecycleResult:
             DEMO_MODEL_HASH,
             bytes(manager.claim(claim_id).evidenceRoot),
             DEMO_TERMS_HASH,
-            int(manager.committeeEpoch(product_id)),
+            int(manager.claim(claim_id).epoch),
             report_deadline(int(manager.claim(claim_id).timestamp)),
         )
 
