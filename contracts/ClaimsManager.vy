@@ -475,11 +475,12 @@ def removeMember(product_id: uint256, member: address) -> bool:
     epoch: uint256 = (self._product_rules[product_id] >> RULES_EPOCH_SHIFT) & MASK_32
     found: bool = False
     for age: uint256 in range(2):
-        key: uint256 = product_id | ((epoch - age) << EPOCH_KEY_SHIFT)
-        if epoch > age and self._is_member[key][member]:
-            found = True
-            self._is_member[key][member] = False
-            self._epoch_rules[key] -= 1 << EPOCH_SIZE_SHIFT
+        if epoch > age:
+            key: uint256 = product_id | ((epoch - age) << EPOCH_KEY_SHIFT)
+            if self._is_member[key][member]:
+                found = True
+                self._is_member[key][member] = False
+                self._epoch_rules[key] -= 1 << EPOCH_SIZE_SHIFT
     return found
 
 

@@ -368,7 +368,7 @@ function productRow(first) {
         } }, "Announce rules"),
         h("p", { class: "hint" }, "A change of the rules applies only after the product's change delay, and only to claims " +
           "filed after that; until then policy holders may cancel for a pro-rata refund.")),
-      changeEl)));
+      changeEl));
   const update = (next) => {
     s = next;
     const p = s.product;

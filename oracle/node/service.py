@@ -353,7 +353,9 @@ class OracleNode:
                     self.client, job.claim_id, event_from_record(job.event), self.store, block=block, products=products
                 )
                 product_id = None if context is None else context.product_id
-                key = None if product_id is None else (product_id, self.client.report_epoch(job.claim_id, product_id, block))
+                key = None
+                if product_id is not None:
+                    key = (product_id, self.client.report_epoch(job.claim_id, product_id, block))
                 if key is not None and key not in members:
                     members[key] = self.signer.address in self.client.committee(*key, block=block)
                 if key is not None and not members[key]:

@@ -150,7 +150,7 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
         expect(last_tx(page, f"{step} product {product_id}")).to_be_visible(timeout=TIMEOUT_MS)
         confirmed_next(page, f"{step} product {product_id}")
     assert manager.product(product_id)["capital"] == 100 * ETH and manager.product(product_id)["paused"] is False
-    assert manager.committee(product_id) == stack.roles.oracles
+    assert manager.committee(product_id, 1) == stack.roles.oracles
     expect(page.locator(f'#products-table tr[data-product="{product_id}"]')).to_contain_text(
         "100 ETH", timeout=TIMEOUT_MS
     )
