@@ -153,10 +153,11 @@ class ChainClaims:
         return self._read(read)
 
     def report_epoch(self, claim_id: int) -> int:
-        """The committee epoch a report on the claim must name: its product's current one."""
+        """The rules epoch a report on the claim must name: the one recorded when the claim was submitted."""
 
         def read() -> int:
-            return self.client.committee_epoch(self.client.policy(self.client.claim(claim_id)["policyId"])["productId"])
+            claim = self.client.claim(claim_id)
+            return self.client.report_epoch(claim_id, self.client.policy(claim["policyId"])["productId"])
 
         return self._read(read)
 
