@@ -19,6 +19,10 @@
      governed through `ProductGovernor`, disputes and escalations go through `DisputeDesk` (the
      ERC-792 arbitrable, which calls `openDispute` and `settleDispute` here). The common path
      (submit, report, finalize, withdraw) reads only this contract's storage and calls neither.
+     Rules epochs: a product's committee, threshold, approved models and instant-payout rules form
+     one numbered set (epoch 1 at creation). The governor applies a new set only after announcing
+     it for longer than a claim's longest path; every claim records the epoch in force when it was
+     submitted and is judged under that set, so a later change never touches it.
 """
 
 
@@ -107,7 +111,8 @@ POLICY_END_SHIFT: constant(uint256) = 192
 POLICY_COUNT_SHIFT: constant(uint256) = 232
 POLICY_OPEN_SHIFT: constant(uint256) = 244
 
-# claim word: status 0..7 | decision 8..15 | timestamp 16..55 | claimed 56..151 | payout 152..247 | flags 248..255
+# claim word: status 0..7 | decision 8..15 | timestamp 16..55 | claimed 56..151 | payout 152..247 | flags 248..255;
+#             while SUBMITTED the payout bits hold the rules epoch the claim is judged under
 CLAIM_DECISION_SHIFT: constant(uint256) = 8
 CLAIM_TIME_SHIFT: constant(uint256) = 16
 CLAIM_CLAIMED_SHIFT: constant(uint256) = 56
@@ -116,18 +121,23 @@ CLAIM_FLAGS_SHIFT: constant(uint256) = 248
 FLAG_ESCALATED: constant(uint256) = 1
 FLAG_INSURER_DISPUTED: constant(uint256) = 2
 
-# rules word: perils 0..15 | term 16..47 | window 48..79 | timeout 80..111 | threshold 112..119 |
-#             committeeSize 120..127 | minConfidence 128..143 | paused 144..151 | instantLimit 152..247
+# rules word (fixed at creation but for paused and epoch): perils 0..15 | term 16..47 | window 48..79 |
+#             timeout 80..111 | paused 144..151 | epoch 152..183 | maxOpenClaims 248..255
 RULES_TERM_SHIFT: constant(uint256) = 16
 RULES_WINDOW_SHIFT: constant(uint256) = 48
 RULES_TIMEOUT_SHIFT: constant(uint256) = 80
-RULES_THRESHOLD_SHIFT: constant(uint256) = 112
-RULES_SIZE_SHIFT: constant(uint256) = 120
-RULES_CONFIDENCE_SHIFT: constant(uint256) = 128
 RULES_PAUSED_SHIFT: constant(uint256) = 144
-RULES_INSTANT_SHIFT: constant(uint256) = 152
+RULES_EPOCH_SHIFT: constant(uint256) = 152
 RULES_OPEN_SHIFT: constant(uint256) = 248  # the most open claims a policy may have (8 bits, the governor sets it)
-# the instant-payout budget word of a product: daily cap (96 bits) | day (40 bits) | paid that day (96 bits)
+# epoch word, one per (product, epoch): dailyCap 0..95 | threshold 112..119 | committeeSize 120..127 |
+#             minConfidence 128..143 | instantLimit 152..247
+EPOCH_THRESHOLD_SHIFT: constant(uint256) = 112
+EPOCH_SIZE_SHIFT: constant(uint256) = 120
+EPOCH_CONFIDENCE_SHIFT: constant(uint256) = 128
+EPOCH_INSTANT_SHIFT: constant(uint256) = 152
+# per-epoch records are keyed by productId | epoch << 32
+EPOCH_KEY_SHIFT: constant(uint256) = 32
+# the instant-payout budget word of a product: day (40 bits) at 96 | paid that day (96 bits) at 136
 BUDGET_DAY_SHIFT: constant(uint256) = 96
 BUDGET_SPENT_SHIFT: constant(uint256) = 136
 DAY: constant(uint256) = 86_400
@@ -182,6 +192,7 @@ struct Claim:
     payout: uint256
     escalated: bool
     evidenceRoot: bytes32
+    epoch: uint256
 
 struct Report:
     claimId: uint256
@@ -216,15 +227,15 @@ policyCount: public(uint256)
 _product_insurer: HashMap[uint256, address]
 _product_asset: HashMap[uint256, address]
 _product_rules: HashMap[uint256, uint256]
-_instant_budget: HashMap[uint256, uint256]  # daily cap | day | paid that day (BUDGET_* shifts)
+_instant_budget: HashMap[uint256, uint256]  # day | paid that day (BUDGET_* shifts)
 _product_limits: HashMap[uint256, uint256]  # coverageLimit 0..95 | deductible 96..191
 _product_premium: HashMap[uint256, uint256]
 _product_bond: HashMap[uint256, uint256]
 _product_arbitrator: HashMap[uint256, address]
 _product_terms_hash: HashMap[uint256, bytes32]
 _product_funds: HashMap[uint256, uint256]  # capital 0..127 | locked 128..255
-_committee: HashMap[uint256, DynArray[address, MAX_COMMITTEE]]
-_committee_epoch: HashMap[uint256, uint256]
+# per (product, epoch), keyed by productId | epoch << 32: the rules a claim of that epoch is judged under
+_epoch_rules: HashMap[uint256, uint256]
 _is_member: HashMap[uint256, HashMap[address, bool]]
 _model_approved: HashMap[uint256, HashMap[bytes32, bool]]
 
@@ -234,7 +245,8 @@ _policy_coverage: HashMap[uint256, uint256]
 _claims: HashMap[uint256, uint256]
 _evidence_roots: HashMap[uint256, bytes32]
 
-# vote path: votes per (claim, report digest, committee epoch); one vote per member per claim and epoch
+# vote path: votes per (claim, report digest, roster); one vote per member per claim and roster, where the
+# roster is the claim's epoch word, which changes when a member leaves (votes cast before that are void)
 _votes: HashMap[uint256, HashMap[bytes32, uint256]]
 _voted: HashMap[uint256, HashMap[bytes32, bool]]
 
@@ -250,22 +262,6 @@ event ProductCreated:
 event ProductPaused:
     productId: indexed(uint256)
     paused: bool
-
-event CommitteeUpdated:
-    productId: indexed(uint256)
-    members: DynArray[address, MAX_COMMITTEE]
-    threshold: uint256
-    epoch: uint256
-
-event ModelApprovalSet:
-    productId: indexed(uint256)
-    modelHash: indexed(bytes32)
-    approved: bool
-
-event InstantPayoutRulesSet:
-    productId: indexed(uint256)
-    instantLimit: uint256
-    minConfidence: uint256
 
 event CapitalDeposited:
     productId: indexed(uint256)
@@ -289,6 +285,12 @@ event PolicyPurchased:
 
 event PolicyReleased:
     policyId: indexed(uint256)
+    releasedCoverage: uint256
+
+event PolicyCancelled:
+    policyId: indexed(uint256)
+    receiver: indexed(address)
+    refund: uint256
     releasedCoverage: uint256
 
 event ClaimSubmitted:
@@ -363,16 +365,12 @@ def registerProduct(
     arbitrator: address,
     terms_hash: bytes32,
     rules: uint256,
-    committee: DynArray[address, MAX_COMMITTEE],
-    threshold: uint256,
-    models: DynArray[bytes32, MAX_MODELS],
 ) -> uint256:
     """
     @notice Stores a product the governor has checked; see `ProductGovernor.createProduct`.
-    @dev Only the governor. `limits` is coverageLimit | deductible << 96; `rules` carries perils,
-         term, window and timeout (threshold and committee size are set here). Reverts on a bad
-         committee (threshold outside 1..N, a zero or duplicate member). Emits `ProductCreated`,
-         `CommitteeUpdated` and `ModelApprovalSet` per model (the desk emits `MetaEvidence`).
+    @dev Only the governor, which then applies the first rules epoch (`applyRules`). `limits` is
+         coverageLimit | deductible << 96; `rules` carries perils, term, window, timeout and the
+         open-claims limit. Emits `ProductCreated` (the desk emits `MetaEvidence`).
     @param insurer The product's owner.
     @param asset The payout asset (zero address for ETH).
     @param limits The packed coverage limit and deductible.
@@ -381,9 +379,6 @@ def registerProduct(
     @param arbitrator The ERC-792 arbitrator (the desk holds its extra data).
     @param terms_hash The off-chain terms document's hash.
     @param rules The packed rules word.
-    @param committee The oracle committee.
-    @param threshold M of N.
-    @param models The approved model hashes.
     @return uint256 The new product id.
     """
     self._only_governor()
@@ -398,9 +393,6 @@ def registerProduct(
     self._product_arbitrator[product_id] = arbitrator
     self._product_terms_hash[product_id] = terms_hash
     self._product_rules[product_id] = rules
-    self._set_committee(product_id, committee, threshold)
-    for model: bytes32 in models:
-        self._set_model(product_id, model, True)
     log ProductCreated(productId=product_id, insurer=insurer, asset=asset, termsHash=terms_hash)
     return product_id
 
@@ -423,77 +415,73 @@ def updatePaused(product_id: uint256, paused: bool):
 
 
 @external
-def updateCommittee(product_id: uint256, members: DynArray[address, MAX_COMMITTEE], threshold: uint256):
+def applyRules(
+    product_id: uint256,
+    members: DynArray[address, MAX_COMMITTEE],
+    threshold: uint256,
+    models: DynArray[bytes32, MAX_MODELS],
+    instant_limit: uint256,
+    min_confidence: uint256,
+    daily_cap: uint256,
+):
     """
-    @notice Replaces the oracle committee; see `ProductGovernor.setCommittee`.
-    @dev Only the governor. Starts a new committee epoch. Reverts on a threshold outside 1..N or a
-         zero or duplicate member.
+    @notice Starts the product's next rules epoch; claims submitted from now on are judged under it.
+    @dev Only the governor, which has checked every value and, after creation, waited out the
+         announced delay (`ProductGovernor.applyChange`). Earlier epochs keep their records, so
+         claims submitted under them are still judged by their own committee, threshold, models
+         and instant rules. The governor emits `RulesApplied` and keeps each epoch's member list.
     @param product_id The product.
     @param members The N distinct oracle signer addresses.
-    @param threshold M.
-    """
-    self._only_governor()
-    for member: address in self._committee[product_id]:
-        self._is_member[product_id][member] = False
-    self._set_committee(product_id, members, threshold)
-
-
-@external
-def removeMember(product_id: uint256, member: address):
-    """
-    @notice Takes one member out of the committee at once; see `ProductGovernor.leaveCommittee`.
-    @dev Only the governor, for a member leaving on its own. Starts a new committee epoch (reports
-         and votes collected before it no longer count). The threshold stays: if it is now above
-         the committee's size no report can reach it, and claims go to the arbitrator by
-         `escalate` after the oracle timeout; a leaving member never lowers the bar for the rest.
-    @param product_id The product.
-    @param member The leaving member.
-    """
-    self._only_governor()
-    assert self._is_member[product_id][member], "products: not a committee member"
-    self._is_member[product_id][member] = False
-    members: DynArray[address, MAX_COMMITTEE] = []
-    for other: address in self._committee[product_id]:
-        if other != member:
-            members.append(other)
-    self._committee[product_id] = members
-    epoch: uint256 = self._committee_epoch[product_id] + 1
-    self._committee_epoch[product_id] = epoch
-    rules: uint256 = self._product_rules[product_id]
-    threshold: uint256 = (rules >> RULES_THRESHOLD_SHIFT) & MASK_8
-    self._product_rules[product_id] = (rules & ~(MASK_8 << RULES_SIZE_SHIFT)) | (len(members) << RULES_SIZE_SHIFT)
-    log CommitteeUpdated(productId=product_id, members=members, threshold=threshold, epoch=epoch)
-
-
-@external
-def updateModel(product_id: uint256, model_hash: bytes32, approved: bool):
-    """
-    @notice Approves or withdraws a model hash; see `ProductGovernor.setModelApproval`.
-    @dev Only the governor.
-    @param product_id The product.
-    @param model_hash The model hash.
-    @param approved True to approve.
-    """
-    self._only_governor()
-    self._set_model(product_id, model_hash, approved)
-
-
-@external
-def updateInstantRules(product_id: uint256, instant_limit: uint256, min_confidence: uint256, daily_cap: uint256):
-    """
-    @notice Sets the instant-payout rules; see `ProductGovernor.setInstantPayoutRules`.
-    @dev Only the governor, which checks the bounds. The day's spending so far is kept.
-    @param product_id The product.
+    @param threshold M of N.
+    @param models The approved model hashes.
     @param instant_limit Largest instant payout.
-    @param min_confidence Minimum confidence in basis points.
+    @param min_confidence Minimum confidence for an instant payout, in basis points.
     @param daily_cap Most paid instantly per UTC day, all claims of the product together.
     """
     self._only_governor()
     rules: uint256 = self._product_rules[product_id]
-    rules = rules & ~(MASK_16 << RULES_CONFIDENCE_SHIFT) & ~(MASK_96 << RULES_INSTANT_SHIFT)
-    self._product_rules[product_id] = rules | (min_confidence << RULES_CONFIDENCE_SHIFT) | (instant_limit << RULES_INSTANT_SHIFT)
-    self._instant_budget[product_id] = (self._instant_budget[product_id] & ~MASK_96) | daily_cap
-    log InstantPayoutRulesSet(productId=product_id, instantLimit=instant_limit, minConfidence=min_confidence)
+    epoch: uint256 = ((rules >> RULES_EPOCH_SHIFT) & MASK_32) + 1
+    self._product_rules[product_id] = (rules & ~(MASK_32 << RULES_EPOCH_SHIFT)) | (epoch << RULES_EPOCH_SHIFT)
+    key: uint256 = product_id | (epoch << EPOCH_KEY_SHIFT)
+    for member: address in members:
+        self._is_member[key][member] = True
+    for model: bytes32 in models:
+        self._model_approved[key][model] = True
+    self._epoch_rules[key] = (
+        daily_cap
+        | (threshold << EPOCH_THRESHOLD_SHIFT)
+        | (len(members) << EPOCH_SIZE_SHIFT)
+        | (min_confidence << EPOCH_CONFIDENCE_SHIFT)
+        | (instant_limit << EPOCH_INSTANT_SHIFT)
+    )
+
+
+@external
+def removeMember(product_id: uint256, member: address) -> bool:
+    """
+    @notice Takes a member who leaves on its own out of the current and the previous epoch at once.
+    @dev Only the governor, from `ProductGovernor.leaveCommittee`. Its signatures stop counting and
+         the votes already cast on those epochs' claims are void (each epoch's word changes, and
+         votes count per word), so the others vote again. The threshold stays: a leaving member
+         never lowers the bar, and when too few remain, claims go to the arbitrator by `escalate`.
+         Two epochs suffice: epochs are at least the governor's change delay apart, which exceeds
+         the oracle timeout plus `STALE_AFTER`, after which no report on a claim counts. The
+         governor emits `MemberLeft` and updates its member lists.
+    @param product_id The product.
+    @param member The leaving member.
+    @return bool Whether it was a member of either epoch.
+    """
+    self._only_governor()
+    epoch: uint256 = (self._product_rules[product_id] >> RULES_EPOCH_SHIFT) & MASK_32
+    found: bool = False
+    for age: uint256 in range(2):
+        if epoch > age:
+            key: uint256 = product_id | ((epoch - age) << EPOCH_KEY_SHIFT)
+            if self._is_member[key][member]:
+                found = True
+                self._is_member[key][member] = False
+                self._epoch_rules[key] -= 1 << EPOCH_SIZE_SHIFT
+    return found
 
 
 # ============================================================ CAPITAL
@@ -616,6 +604,42 @@ def releasePolicy(policy_id: uint256):
     log PolicyReleased(policyId=policy_id, releasedCoverage=remaining)
 
 
+@external
+@nonreentrant
+def cancelPolicy(policy_id: uint256, receiver: address):
+    """
+    @notice Cancels the caller's policy while its product has a rules change announced, refunding
+            the premium for the rest of the term to `receiver` and releasing the coverage.
+    @dev Only the policy holder, before the policy's end, with no open claim, while the governor
+         reports a change pending (`ProductGovernor.changePending`). The refund is
+         premium * (end - now) / term, out of the product's capital; resolved payouts not yet
+         withdrawn stay payable. Books everything (coverage zero, which also refuses later claims)
+         before sending ETH or tokens; non-reentrant. Emits `PolicyCancelled`.
+    @param policy_id The policy.
+    @param receiver Where the refund goes.
+    """
+    assert receiver != empty(address), "policies: receiver is zero"
+    word: uint256 = self._policies[policy_id]
+    assert convert(word & MASK_160, address) == msg.sender, "policies: not the policy holder"
+    end: uint256 = (word >> POLICY_END_SHIFT) & MASK_40
+    assert block.timestamp < end, "policies: policy expired"
+    assert (word >> POLICY_OPEN_SHIFT) & MASK_12 == 0, "policies: open claims"
+    product_id: uint256 = (word >> POLICY_PRODUCT_SHIFT) & MASK_32
+    assert staticcall IProductGovernor(governor).changePending(product_id), "policies: no rules change pending"
+    remaining: uint256 = self._policy_coverage[policy_id]
+    assert remaining > 0, "policies: nothing to release"
+    refund: uint256 = self._product_premium[product_id] * (end - block.timestamp) // (
+        (self._product_rules[product_id] >> RULES_TERM_SHIFT) & MASK_32
+    )
+    self._policy_coverage[policy_id] = 0
+    # the refund leaves capital, the coverage leaves locked: capital - refund | (locked - remaining) << 128
+    funds: uint256 = self._product_funds[product_id]
+    assert (funds & MASK_128) - refund >= (funds >> 128) - remaining, "policies: not enough capital"
+    self._product_funds[product_id] = funds - refund - (remaining << 128)
+    asset_transfer._send(self._product_asset[product_id], receiver, refund)
+    log PolicyCancelled(policyId=policy_id, receiver=receiver, refund=refund, releasedCoverage=remaining)
+
+
 # ============================================================ CLAIMS
 
 @external
@@ -635,9 +659,11 @@ def submitClaim(
          or in the future, a peril the product does not cover, a zero evidence root, a claimed
          amount of zero or above 2**96 - 1, coordinates out of range or finer than the 0.1-degree
          grid (the precise place stays sealed in the evidence), a 4096th claim, or a claim beyond
-         the product's most open claims per policy (`maxOpenClaims`, K). Stores
-         only what later steps check (evidence root, claimed amount, status, time). Moves no
-         funds; the open claim keeps the policy's coverage locked until it is resolved.
+         the product's most open claims per policy (`maxOpenClaims`, K), or a policy with no
+         coverage left (used up or cancelled). Stores only what later steps check (evidence root,
+         claimed amount, status, time and the product's current rules epoch, under which the claim
+         is judged). Moves no funds; the open claim keeps the policy's coverage locked until it is
+         resolved.
     @param policy_id The caller's policy.
     @param evidence_root keccak256 of the canonical evidence manifest (photo content ids).
     @param evidence_uri Where the manifest can be fetched (content id URI).
@@ -666,10 +692,17 @@ def submitClaim(
     index: uint256 = ((word >> POLICY_COUNT_SHIFT) & MASK_12) + 1
     assert index <= MAX_CLAIMS_PER_POLICY, "claims: too many claims"
     assert (word >> POLICY_OPEN_SHIFT) & MASK_12 < rules >> RULES_OPEN_SHIFT, "claims: too many open claims"
+    assert self._policy_coverage[policy_id] > 0, "claims: no coverage left"
     # claimCount and openClaims both grow by one; openClaims cannot overflow as it is <= claimCount
     self._policies[policy_id] = word + (1 << POLICY_COUNT_SHIFT) + (1 << POLICY_OPEN_SHIFT)
     claim_id: uint256 = (policy_id << CLAIM_INDEX_BITS) | index
-    self._claims[claim_id] = SUBMITTED | (block.timestamp << CLAIM_TIME_SHIFT) | (claimed_amount << CLAIM_CLAIMED_SHIFT)
+    # the rules epoch in force now rides in the payout bits until a decision replaces it
+    self._claims[claim_id] = (
+        SUBMITTED
+        | (block.timestamp << CLAIM_TIME_SHIFT)
+        | (claimed_amount << CLAIM_CLAIMED_SHIFT)
+        | (((rules >> RULES_EPOCH_SHIFT) & MASK_32) << CLAIM_PAYOUT_SHIFT)
+    )
     self._evidence_roots[claim_id] = evidence_root
 
     log ClaimSubmitted(
@@ -691,16 +724,17 @@ def submitSignedReport(report: Report, signatures: DynArray[Signature, MAX_COMMI
          unless the claim awaits a decision and the report matches its evidence root, the
          product's terms hash and an approved model, with a known decision, a confidence up to
          10000 and a payout consistent with the decision and at most the claimed amount, and
-         unless every signer is a current committee member. A small confident approval is
-         resolved at once (still paid by `withdrawPayout`); otherwise the dispute window opens.
-         Moves no funds.
+         unless every signer is a member of the committee of the claim's rules epoch (the one in
+         force when it was submitted) who has not left. A small confident approval under that
+         epoch's instant rules is resolved at once (still paid by `withdrawPayout`); otherwise the
+         dispute window opens. Moves no funds.
     @param report The decision (see `Report`).
     @param signatures At least M signatures over `reportDigest(report)`.
     """
     claim_word: uint256 = self._claims[report.claimId]
     product_id: uint256 = self._product_of_claim(report.claimId)
-    rules: uint256 = self._check_report(report, claim_word, product_id)
-    assert len(signatures) >= (rules >> RULES_THRESHOLD_SHIFT) & MASK_8, "oracle: not enough signatures"
+    key: uint256 = self._check_report(report, claim_word, product_id)
+    assert len(signatures) >= (self._epoch_rules[key] >> EPOCH_THRESHOLD_SHIFT) & MASK_8, "oracle: not enough signatures"
     digest: bytes32 = self._report_digest(report)
     previous: address = empty(address)
     for signature: Signature in signatures:
@@ -708,37 +742,38 @@ def submitSignedReport(report: Report, signatures: DynArray[Signature, MAX_COMMI
             digest, convert(signature.v, uint256), convert(signature.r, uint256), convert(signature.s, uint256)
         )
         assert convert(signer, uint256) > convert(previous, uint256), "oracle: signers not ascending"
-        assert self._is_member[product_id][signer], "oracle: signer not in committee"
+        assert self._is_member[key][signer], "oracle: signer not in committee"
         previous = signer
-    self._record_decision(report, claim_word, rules, product_id)
+    self._record_decision(report, claim_word, key, product_id)
 
 
 @external
 def voteReport(report: Report):
     """
     @notice Casts the caller's committee vote for a report; the M-th matching vote records it.
-    @dev The shape a Chainlink node's ethtx task can send. Only current committee members; one
-         vote per member per claim and epoch. Votes count per report digest, so members who vouch
-         for different reports do not add up. Reverts on a report that does not match the claim,
-         as `submitSignedReport` does. The M-th matching vote records the decision exactly as
-         `submitSignedReport` would; no funds move.
+    @dev The shape a Chainlink node's ethtx task can send. Only members of the committee of the
+         claim's rules epoch who have not left; one vote per member per claim (and per roster: a
+         member leaving voids the votes cast before it). Votes count per report digest, so members
+         who vouch for different reports do not add up. Reverts on a report that does not match
+         the claim, as `submitSignedReport` does. The M-th matching vote records the decision
+         exactly as `submitSignedReport` would; no funds move.
     @param report The decision the caller vouches for.
     """
     claim_word: uint256 = self._claims[report.claimId]
     product_id: uint256 = self._product_of_claim(report.claimId)
-    rules: uint256 = self._check_report(report, claim_word, product_id)
-    assert self._is_member[product_id][msg.sender], "oracle: caller not in committee"
-    epoch: uint256 = self._committee_epoch[product_id]
-    voter_key: bytes32 = keccak256(abi_encode(msg.sender, epoch))
+    key: uint256 = self._check_report(report, claim_word, product_id)
+    assert self._is_member[key][msg.sender], "oracle: caller not in committee"
+    roster: uint256 = self._epoch_rules[key]
+    voter_key: bytes32 = keccak256(abi_encode(msg.sender, roster))
     assert not self._voted[report.claimId][voter_key], "oracle: already voted"
     self._voted[report.claimId][voter_key] = True
     digest: bytes32 = self._report_digest(report)
-    vote_key: bytes32 = keccak256(abi_encode(digest, epoch))
+    vote_key: bytes32 = keccak256(abi_encode(digest, roster))
     votes: uint256 = self._votes[report.claimId][vote_key] + 1
     self._votes[report.claimId][vote_key] = votes
     log ReportVoted(claimId=report.claimId, oracle=msg.sender, reportDigest=digest, votes=votes)
-    if votes >= (rules >> RULES_THRESHOLD_SHIFT) & MASK_8:
-        self._record_decision(report, claim_word, rules, product_id)
+    if votes >= (roster >> EPOCH_THRESHOLD_SHIFT) & MASK_8:
+        self._record_decision(report, claim_word, key, product_id)
 
 
 @external
@@ -819,6 +854,8 @@ def openDispute(claim_id: uint256, caller: address, escalation: bool) -> uint256
         if caller == insurer:
             flags = FLAG_INSURER_DISPUTED
     assert caller == self._holder_of_claim(claim_id) or caller == insurer, "claims: not claimant or insurer"
+    if escalation:
+        word = word & ~(MASK_96 << CLAIM_PAYOUT_SHIFT)  # drop the rules epoch: an escalated claim has no payout yet
     self._claims[claim_id] = (word & ~MASK_8 & ~(MASK_8 << CLAIM_FLAGS_SHIFT)) | DISPUTED | (flags << CLAIM_FLAGS_SHIFT)
     return product_id
 
@@ -925,7 +962,7 @@ def collect(claim_id: uint256, receiver: address):
 @view
 def product(product_id: uint256) -> Product:
     """
-    @notice A product's parameters and its capital.
+    @notice A product's parameters and its capital, with the rules of its current epoch.
     @dev An unknown id returns a zeroed record.
     @param product_id The product.
     @return Product The unpacked record.
@@ -933,6 +970,7 @@ def product(product_id: uint256) -> Product:
     rules: uint256 = self._product_rules[product_id]
     limits: uint256 = self._product_limits[product_id]
     funds: uint256 = self._product_funds[product_id]
+    current: uint256 = self._epoch_rules[product_id | (((rules >> RULES_EPOCH_SHIFT) & MASK_32) << EPOCH_KEY_SHIFT)]
     return Product(
         insurer=self._product_insurer[product_id],
         asset=self._product_asset[product_id],
@@ -941,10 +979,10 @@ def product(product_id: uint256) -> Product:
         premium=self._product_premium[product_id],
         term=(rules >> RULES_TERM_SHIFT) & MASK_32,
         perils=rules & MASK_16,
-        threshold=(rules >> RULES_THRESHOLD_SHIFT) & MASK_8,
-        committeeSize=(rules >> RULES_SIZE_SHIFT) & MASK_8,
-        instantLimit=(rules >> RULES_INSTANT_SHIFT) & MASK_96,
-        minConfidence=(rules >> RULES_CONFIDENCE_SHIFT) & MASK_16,
+        threshold=(current >> EPOCH_THRESHOLD_SHIFT) & MASK_8,
+        committeeSize=(current >> EPOCH_SIZE_SHIFT) & MASK_8,
+        instantLimit=(current >> EPOCH_INSTANT_SHIFT) & MASK_96,
+        minConfidence=(current >> EPOCH_CONFIDENCE_SHIFT) & MASK_16,
         disputeWindow=(rules >> RULES_WINDOW_SHIFT) & MASK_32,
         disputeBond=self._product_bond[product_id],
         arbitrator=self._product_arbitrator[product_id],
@@ -954,54 +992,45 @@ def product(product_id: uint256) -> Product:
         capital=funds & MASK_128,
         locked=funds >> 128,
         maxOpenClaims=rules >> RULES_OPEN_SHIFT,
-        instantDailyCap=self._instant_budget[product_id] & MASK_96,
+        instantDailyCap=current & MASK_96,
     )
 
 
 @external
 @view
-def committee(product_id: uint256) -> DynArray[address, MAX_COMMITTEE]:
+def isCommitteeMember(product_id: uint256, epoch: uint256, account: address) -> bool:
     """
-    @notice The product's current oracle committee.
+    @notice Whether `account`'s signature or vote counts for claims of the product's rules epoch.
     @param product_id The product.
-    @return DynArray The member addresses.
-    """
-    return self._committee[product_id]
-
-
-@external
-@view
-def isCommitteeMember(product_id: uint256, account: address) -> bool:
-    """
-    @notice Whether `account` is in the product's current committee.
-    @param product_id The product.
+    @param epoch The rules epoch.
     @param account The address.
-    @return bool True for a member.
+    @return bool True for a member that has not left.
     """
-    return self._is_member[product_id][account]
+    return self._is_member[product_id | (epoch << EPOCH_KEY_SHIFT)][account]
 
 
 @external
 @view
 def committeeEpoch(product_id: uint256) -> uint256:
     """
-    @notice The product's committee epoch (1 at creation, one more per rotation); reports must name it.
+    @notice The product's current rules epoch (1 at creation, one more per applied change); new claims record it.
     @param product_id The product.
     @return uint256 The epoch.
     """
-    return self._committee_epoch[product_id]
+    return (self._product_rules[product_id] >> RULES_EPOCH_SHIFT) & MASK_32
 
 
 @external
 @view
-def isModelApproved(product_id: uint256, model_hash: bytes32) -> bool:
+def isModelApproved(product_id: uint256, epoch: uint256, model_hash: bytes32) -> bool:
     """
-    @notice Whether reports may carry `model_hash` for this product.
+    @notice Whether reports on claims of the product's rules epoch may carry `model_hash`.
     @param product_id The product.
+    @param epoch The rules epoch.
     @param model_hash The model's sha256.
     @return bool True when approved.
     """
-    return self._model_approved[product_id][model_hash]
+    return self._model_approved[product_id | (epoch << EPOCH_KEY_SHIFT)][model_hash]
 
 
 @external
@@ -1037,11 +1066,16 @@ def claim(claim_id: uint256) -> Claim:
     """
     @notice A claim's record.
     @dev An unknown id returns status 0 (unknown) with `policyId` still read from the id's upper
-         bits.
+         bits. `epoch` is the rules epoch a claim awaiting the oracle is judged under (0 once
+         decided or escalated).
     @param claim_id The claim.
     @return Claim The unpacked record.
     """
     word: uint256 = self._claims[claim_id]
+    epoch: uint256 = 0
+    if word & MASK_8 == SUBMITTED:
+        epoch = (word >> CLAIM_PAYOUT_SHIFT) & MASK_32
+        word = word & ~(MASK_96 << CLAIM_PAYOUT_SHIFT)
     return Claim(
         policyId=claim_id >> CLAIM_INDEX_BITS,
         status=word & MASK_8,
@@ -1051,6 +1085,7 @@ def claim(claim_id: uint256) -> Claim:
         payout=(word >> CLAIM_PAYOUT_SHIFT) & MASK_96,
         escalated=(word >> CLAIM_FLAGS_SHIFT) & FLAG_ESCALATED != 0,
         evidenceRoot=self._evidence_roots[claim_id],
+        epoch=epoch,
     )
 
 
@@ -1073,41 +1108,6 @@ def _only_insurer(product_id: uint256):
     @param product_id The product.
     """
     assert self._product_insurer[product_id] == msg.sender, "products: not the insurer"
-
-
-@internal
-def _set_committee(product_id: uint256, members: DynArray[address, MAX_COMMITTEE], threshold: uint256):
-    """
-    @notice Stores a committee, checks M of N, and starts a new committee epoch.
-    @param product_id The product.
-    @param members The distinct signer addresses.
-    @param threshold M.
-    """
-    assert threshold > 0 and threshold <= len(members), "products: bad threshold"
-    for member: address in members:
-        assert member != empty(address), "products: zero member"
-        assert not self._is_member[product_id][member], "products: duplicate member"
-        self._is_member[product_id][member] = True
-    self._committee[product_id] = members
-    epoch: uint256 = self._committee_epoch[product_id] + 1
-    self._committee_epoch[product_id] = epoch
-    rules: uint256 = self._product_rules[product_id]
-    rules = rules & ~(MASK_16 << RULES_THRESHOLD_SHIFT)
-    self._product_rules[product_id] = rules | (threshold << RULES_THRESHOLD_SHIFT) | (len(members) << RULES_SIZE_SHIFT)
-    log CommitteeUpdated(productId=product_id, members=members, threshold=threshold, epoch=epoch)
-
-
-@internal
-def _set_model(product_id: uint256, model_hash: bytes32, approved: bool):
-    """
-    @notice Approves or withdraws a model hash for reports.
-    @param product_id The product.
-    @param model_hash The model's sha256; never zero.
-    @param approved True to approve.
-    """
-    assert model_hash != empty(bytes32), "products: model hash is zero"
-    self._model_approved[product_id][model_hash] = approved
-    log ModelApprovalSet(productId=product_id, modelHash=model_hash, approved=approved)
 
 
 @internal
@@ -1136,24 +1136,29 @@ def _holder_of_claim(claim_id: uint256) -> address:
 @view
 def _check_report(report: Report, claim_word: uint256, product_id: uint256) -> uint256:
     """
-    @notice Checks a report against the claim and product it names; returns the product's rules word.
-    @dev The report must name the product's current committee epoch (a rotation voids signatures
-         collected before it) and a deadline not yet passed (signatures expire).
+    @notice Checks a report against the claim and product it names; returns the claim's epoch key.
+    @dev The report must name the claim's rules epoch (the one in force at submission: later
+         changes never touch a claim, and signatures for another epoch do not count), a deadline
+         not yet passed (signatures expire), and come before the claim turns stale (`closeStale`).
          The payout rules the off-chain assessment follows, enforced here: REJECT and REFER carry 0;
          APPROVE and PARTIAL carry at least 1 and at most the claimed amount less the deductible.
          The remaining coverage caps every payout when the claim resolves (`_resolve`).
     @param report The decision.
     @param claim_word The claim's packed word.
     @param product_id The claim's product.
-    @return uint256 The product's rules word.
+    @return uint256 The claim's epoch key (productId | epoch << 32).
     """
     assert claim_word & MASK_8 == SUBMITTED, "oracle: claim not awaiting one"
-    # signatures collected under an earlier committee, or too old, do not count
-    assert report.epoch == self._committee_epoch[product_id], "oracle: report for another committee epoch"
+    # signatures for another epoch, or too old, do not count
+    epoch: uint256 = (claim_word >> CLAIM_PAYOUT_SHIFT) & MASK_32
+    assert report.epoch == epoch, "oracle: report for another committee epoch"
     assert block.timestamp <= report.deadline, "oracle: report expired"
+    rules: uint256 = self._product_rules[product_id]
+    assert block.timestamp < ((claim_word >> CLAIM_TIME_SHIFT) & MASK_40) + ((rules >> RULES_TIMEOUT_SHIFT) & MASK_32) + STALE_AFTER, "oracle: claim is stale"
+    key: uint256 = product_id | (epoch << EPOCH_KEY_SHIFT)
     assert report.evidenceRoot == self._evidence_roots[report.claimId], "oracle: evidence root mismatch"
     assert report.termsHash == self._product_terms_hash[product_id], "oracle: terms hash mismatch"
-    assert self._model_approved[product_id][report.modelHash], "oracle: model not approved"
+    assert self._model_approved[key][report.modelHash], "oracle: model not approved"
     assert report.decision >= APPROVE and report.decision <= REFER, "oracle: unknown decision"
     assert convert(report.confidence, uint256) <= MAX_BPS, "oracle: confidence over 10000"
     if report.decision == REJECT or report.decision == REFER:
@@ -1165,7 +1170,7 @@ def _check_report(report: Report, claim_word: uint256, product_id: uint256) -> u
         deductible: uint256 = self._product_limits[product_id] >> 96
         claimed: uint256 = (claim_word >> CLAIM_CLAIMED_SHIFT) & MASK_96
         assert report.payout + deductible <= claimed, "oracle: payout above claimed less deductible"
-    return self._product_rules[product_id]
+    return key
 
 
 @internal
@@ -1187,19 +1192,20 @@ def _report_digest(report: Report) -> bytes32:
 
 
 @internal
-def _record_decision(report: Report, claim_word: uint256, rules: uint256, product_id: uint256):
+def _record_decision(report: Report, claim_word: uint256, key: uint256, product_id: uint256):
     """
     @notice Records a quorum decision: pays a small confident approval at once while the product's
-            instant payouts of the day stay within its daily cap, else opens the window.
+            instant payouts of the day stay within the daily cap of the claim's epoch, else opens the window.
     @param report The decision.
     @param claim_word The claim's packed word.
-    @param rules The product's rules word.
+    @param key The claim's epoch key.
     @param product_id The claim's product.
     """
+    terms: uint256 = self._epoch_rules[key]
     instant: bool = (
         (report.decision == APPROVE or report.decision == PARTIAL)
-        and report.payout <= (rules >> RULES_INSTANT_SHIFT) & MASK_96
-        and convert(report.confidence, uint256) >= (rules >> RULES_CONFIDENCE_SHIFT) & MASK_16
+        and report.payout <= (terms >> EPOCH_INSTANT_SHIFT) & MASK_96
+        and convert(report.confidence, uint256) >= (terms >> EPOCH_CONFIDENCE_SHIFT) & MASK_16
     )
     if instant:
         # the one path with no human in it: past the day's cap, a decision opens the window as usual
@@ -1208,19 +1214,17 @@ def _record_decision(report: Report, claim_word: uint256, rules: uint256, produc
         spent: uint256 = 0
         if (budget >> BUDGET_DAY_SHIFT) & MASK_40 == today:
             spent = budget >> BUDGET_SPENT_SHIFT
-        if spent + report.payout > budget & MASK_96:
+        if spent + report.payout > terms & MASK_96:
             instant = False
         else:
-            self._instant_budget[product_id] = (
-                (budget & MASK_96) | (today << BUDGET_DAY_SHIFT) | ((spent + report.payout) << BUDGET_SPENT_SHIFT)
-            )
+            self._instant_budget[product_id] = (today << BUDGET_DAY_SHIFT) | ((spent + report.payout) << BUDGET_SPENT_SHIFT)
     # keep claimed amount and flags; set decision, time and payout; status follows
     word: uint256 = claim_word & ((MASK_96 << CLAIM_CLAIMED_SHIFT) | (MASK_8 << CLAIM_FLAGS_SHIFT))
     word = word | (convert(report.decision, uint256) << CLAIM_DECISION_SHIFT) | (block.timestamp << CLAIM_TIME_SHIFT)
     word = word | (report.payout << CLAIM_PAYOUT_SHIFT)
     window_end: uint256 = 0
     if not instant:
-        window_end = block.timestamp + ((rules >> RULES_WINDOW_SHIFT) & MASK_32)
+        window_end = block.timestamp + ((self._product_rules[product_id] >> RULES_WINDOW_SHIFT) & MASK_32)
         self._claims[report.claimId] = word | DECIDED
     log ClaimDecided(
         claimId=report.claimId, decision=report.decision, payout=report.payout, confidence=report.confidence,

@@ -42,7 +42,7 @@ RULING_OPTIONS: constant(uint256) = 3
 # A dispute the arbitrator has not ruled on this long after it opened may be closed by anyone, with the
 # default ruling 0 (the oracle decision stands; an escalated claim pays its claimed amount less the
 # deductible) and the bond back to whoever posted it. Longer than the panel's own ruling period (14 days).
-DISPUTE_TIMEOUT: constant(uint256) = 30 * 86_400
+DISPUTE_TIMEOUT: public(constant(uint256)) = 30 * 86_400
 
 # per-claim dispute word: disputer 0..159 | opened at 160..199 | escalated 200 | closed by timeout 201
 OPENED_SHIFT: constant(uint256) = 160
@@ -282,7 +282,7 @@ def closeTimedOutDispute(claim_id: uint256):
 @external
 def submitEvidence(claim_id: uint256, evidence_uri: String[MAX_URI]):
     """
-    @notice Publishes ERC-1497 evidence for a claim (claimant, insurer or committee member).
+    @notice Publishes ERC-1497 evidence for a claim (claimant, insurer or a member of the product's current committee).
     @dev Reverts on an unknown claim or another caller. Allowed in any status, even after the
          ruling. Only emits `Evidence` (naming the product's arbitrator); nothing is stored.
     @param claim_id The claim, used as the evidence group id.
@@ -297,7 +297,9 @@ def submitEvidence(claim_id: uint256, evidence_uri: String[MAX_URI]):
     assert (
         msg.sender == holder
         or msg.sender == insurer
-        or staticcall IClaimsManagerDisputes(self.manager).isCommitteeMember(product_id, msg.sender)
+        or staticcall IClaimsManagerDisputes(self.manager).isCommitteeMember(
+            product_id, staticcall IClaimsManagerDisputes(self.manager).committeeEpoch(product_id), msg.sender
+        )
     ), "claims: not a party"
     log Evidence(
         _arbitrator=self._product_arbitrator[product_id], _evidenceGroupID=claim_id,

@@ -244,11 +244,12 @@ export async function readBlock() {
 export async function snapshot() {
   const block = await readBlock();
   const reader = state.reader;
-  const { manager, desk, panel } = contracts({ provider: reader, call: (tx) => reader.call({ ...tx, blockTag: block }) });
+  const { manager, governor, desk, panel } = contracts({ provider: reader, call: (tx) => reader.call({ ...tx, blockTag: block }) });
   let time = null;
   return {
     block,
     manager,
+    governor,
     desk,
     panel,
     /** Events of one kind from the deployment up to this block. */

@@ -65,10 +65,36 @@ function productCard(first) {
 }
 
 async function myPolicies(snap, address) {
-  const { manager } = snap;
+  const { manager, governor } = snap;
   const logs = await snap.events(manager, manager.filters.PolicyPurchased(null, null, address));
-  return Promise.all(logs.map(async (log) => ({ id: log.args.policyId, insuredObject: log.args.insuredObject,
-    ...(await manager.policy(log.args.policyId)).toObject() })));
+  const now = BigInt(await snap.time());
+  return Promise.all(logs.map(async (log) => {
+    const policy = (await manager.policy(log.args.policyId)).toObject();
+    // a rules change announced for the product: until it applies, the holder may cancel for a pro-rata refund
+    const changeAt = governor ? BigInt(await governor.changeEffectiveAt(policy.productId)) : 0n;
+    let refund = null;
+    if (changeAt > 0n && BigInt(policy.remainingCoverage) > 0n && now < BigInt(policy.end)) {
+      const product = await manager.product(policy.productId);
+      refund = (BigInt(product.premium) * (BigInt(policy.end) - now)) / BigInt(product.term);
+    }
+    return { id: log.args.policyId, insuredObject: log.args.insuredObject, ...policy, changeAt, refund };
+  }));
+}
+
+/** What a holder may do about an announced rules change: the change's time and, if possible, cancel for a refund. */
+function changeNotice(p) {
+  if (!p.changeAt) return null;
+  const text = `The insurer announced new rules for product ${p.productId} (its oracle committee, approved models or ` +
+    `instant payouts), in force for claims filed from ${when(p.changeAt)}; claims filed before then keep today's rules.`;
+  if (p.refund === null) return h("p", { class: "rules-change" }, text);
+  if (BigInt(p.openClaims) > 0n) {
+    return h("p", { class: "rules-change" }, text, " You may cancel this policy once it has no open claim.");
+  }
+  return h("p", { class: "rules-change" }, text,
+    ` If you do not accept them, you may cancel this policy now: the premium for the rest of the term, about ${eth(p.refund)}, is refunded. `,
+    h("button", { type: "button", class: "cancel-policy", onclick: () =>
+      send(`Cancel policy ${p.id}`, ({ manager }) => manager.cancelPolicy(p.id, state.wallet.address)) },
+    `Cancel policy for about ${eth(p.refund)}`));
 }
 
 const VEHICLES_KEY = "claims-oracle.vehicles"; // insured-object commitment -> the vehicle id typed, on this device only
@@ -144,13 +170,15 @@ function policyCard(first, productOf) {
       payoutTable(product, policy.remainingCoverage).then((table) => mount(paysEl, table));
     }
   };
+  const changeEl = h("div");
   const el = h("li", { class: "card policy", "data-policy": String(p.id) },
-    h("h3", {}, `Policy ${p.id}`), insuredEl, summary, paysEl, h("button", { type: "button", class: "new-claim", onclick: open }, "Submit a claim"), slot);
+    h("h3", {}, `Policy ${p.id}`), insuredEl, summary, changeEl, paysEl, h("button", { type: "button", class: "new-claim", onclick: open }, "Submit a claim"), slot);
   if (hasDraft(draftKey(state.wallet.address, p.id))) open(); // a claim half filled before a reload opens again
   const update = (next) => {
     p = next;
     summary.textContent = `Product ${p.productId}; cover left ${eth(p.remainingCoverage)}; valid ${when(p.start)} to ${when(p.end)}; ` +
       `${p.claimCount} claim(s).`;
+    mountIfChanged(changeEl, signature([p.changeAt, p.refund, p.openClaims]), () => changeNotice(p));
     showInsured(p);
   };
   return { el, update };

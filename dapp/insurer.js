@@ -4,7 +4,7 @@ import { DECISION, DECISION_WORDS, PERILS, contracts, describeError, ethers, fol
 import { fetchByHash } from "./explain.js";
 import { needWallet } from "./claimant.js";
 import { keyStatus, publishMyKey } from "./keys.js";
-import { eth, field, h, mount, mountIfChanged, notice, parseEth, reconcile, short, signature } from "./ui.js";
+import { eth, field, h, mount, mountIfChanged, notice, parseEth, reconcile, short, signature, when } from "./ui.js";
 
 const ZERO = "0x0000000000000000000000000000000000000000";
 const SVG = "http://www.w3.org/2000/svg";
@@ -235,7 +235,7 @@ async function createForm(onCreated) {
 
 /** The insurer's products with their policies, premiums, claims, decisions and payouts, as of one snapshot. */
 async function productStats(snap, insurer) {
-  const { manager } = snap;
+  const { manager, governor } = snap;
   const [mine, purchased, submitted, decided, resolved] = await Promise.all([
     snap.events(manager, manager.filters.ProductCreated(null, insurer)),
     snap.events(manager, manager.filters.PolicyPurchased()),
@@ -246,6 +246,9 @@ async function productStats(snap, insurer) {
   return Promise.all(mine.map(async (log) => {
     const id = log.args.productId;
     const product = (await manager.product(id)).toObject();
+    // an announced rules change waits out the product's change delay; holders may cancel meanwhile
+    const changeAt = governor ? BigInt(await governor.changeEffectiveAt(id)) : 0n;
+    const pending = changeAt > 0n ? (await governor.pendingRules(id)).toObject() : null;
     const policies = purchased.filter((l) => l.args.productId === id);
     const policyIds = new Set(policies.map((l) => String(l.args.policyId)));
     const premiums = policies.reduce((sum, l) => sum + BigInt(l.args.premium), 0n);
@@ -256,7 +259,7 @@ async function productStats(snap, insurer) {
     for (const l of resolved) if (claimIds.has(String(l.args.claimId))) payouts += BigInt(l.args.payout);
     const closed = new Set(resolved.map((l) => String(l.args.claimId)));
     const open = [...claimIds].filter((c) => !closed.has(c)).length;
-    return { id, product, policies: policies.length, premiums, claims: claimIds.size, open, decisions, payouts };
+    return { id, product, changeAt, pending, policies: policies.length, premiums, claims: claimIds.size, open, decisions, payouts };
   }));
 }
 
@@ -299,6 +302,21 @@ function following(input, value) {
   input.dataset.shown = value;
 }
 
+/** The pending rules change of a product, in words, with its effective time and the insurer's two ways on. */
+function pendingChange(s) {
+  if (!s.pending) return null;
+  const r = s.pending;
+  return [
+    h("p", {}, `Announced: committee ${r.threshold} of ${r.members.length} (${[...r.members].map((m) => short(m, 10)).join(", ")}), ` +
+      `${r.models.length} approved model(s), instant payouts up to ${eth(r.instantLimit)} at ${Number(r.minConfidence) / 100}% ` +
+      `confidence and ${eth(r.dailyCap)} a day; in force from ${when(s.changeAt)}.`),
+    h("button", { type: "button", onclick: () => send(`Cancel the rules change of product ${s.id}`, ({ governor }) => governor.cancelChange(s.id)) },
+      "Cancel change"),
+    h("button", { type: "button", onclick: () => send(`Apply the rules change of product ${s.id}`, ({ governor }) => governor.applyChange(s.id)) },
+      "Apply change"),
+  ];
+}
+
 /**
  * A product's row: its figures are rewritten when they change on-chain; the manage cell (the amount and the rules
  * being typed, an open <details>) stays as it is.
@@ -328,6 +346,7 @@ function productRow(first) {
     const paused = Boolean(s.product.paused);
     return send(`${paused ? "Unpause" : "Pause"} product ${s.id}`, ({ governor }) => governor.setPaused(s.id, !paused));
   } });
+  const changeEl = h("div", { class: "rules-change" });
   const el = h("tr", { "data-product": String(s.id) }, head, cells,
     h("td", { class: "manage" },
       field("Amount", amount),
@@ -345,8 +364,11 @@ function productRow(first) {
             notice(e.message, "error");
             return;
           }
-          await send(`Set instant rules of product ${s.id}`, ({ governor }) => governor.setInstantPayoutRules(s.id, limit, bps));
-        } }, "Save rules"))));
+          await send(`Announce instant rules of product ${s.id}`, ({ governor }) => governor.setInstantPayoutRules(s.id, limit, bps));
+        } }, "Announce rules"),
+        h("p", { class: "hint" }, "A change of the rules applies only after the product's change delay, and only to claims " +
+          "filed after that; until then policy holders may cancel for a pro-rata refund.")),
+      changeEl));
   const update = (next) => {
     s = next;
     const p = s.product;
@@ -361,6 +383,7 @@ function productRow(first) {
     pause.textContent = p.paused ? "Unpause" : "Pause";
     following(instant, ethers.formatEther(p.instantLimit));
     following(confidence, String(Number(p.minConfidence) / 100));
+    mountIfChanged(changeEl, signature([s.changeAt, s.pending]), () => pendingChange(s));
   };
   return { el, update };
 }

@@ -34,10 +34,11 @@ export async function publishMyKey() {
   return true;
 }
 
-/** Who a claim on this product is sealed for (the committee and the insurer), with their published keys. */
+/** Who a claim on this product is sealed for (the committee of the rules epoch in force, which a claim filed now
+ * records, and the insurer), with their published keys. */
 export async function productReaders(productId, product) {
-  const { manager } = contracts();
-  const members = [...(await manager.committee(productId))];
+  const { manager, governor } = contracts();
+  const members = [...(await governor.committee(productId, await manager.committeeEpoch(productId)))];
   const accounts = [...members, product.insurer];
   const keys = await Promise.all(accounts.map(publishedKey));
   const missing = accounts.filter((_, i) => !keys[i]);

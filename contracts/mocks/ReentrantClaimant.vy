@@ -2,7 +2,7 @@
 """
 @title Reentrant claimant for tests
 @notice A policy holder contract that, when paid, calls back into the claims manager to try to
-        withdraw the same payout (or a credit) a second time.
+        withdraw the same payout (or a credit, or a cancellation refund) a second time.
 """
 
 interface IClaimsManager:
@@ -10,10 +10,12 @@ interface IClaimsManager:
     def submitClaim(policy_id: uint256, evidence_root: bytes32, evidence_uri: String[256], incident_time: uint256, peril: uint256, latitude_e6: int256, longitude_e6: int256, claimed_amount: uint256) -> uint256: nonpayable
     def withdrawPayout(claim_id: uint256): nonpayable
     def withdrawCredit(): nonpayable
+    def cancelPolicy(policy_id: uint256, receiver: address): nonpayable
 
 target: public(IClaimsManager)
 attackClaimId: public(uint256)
 attackCredit: public(bool)
+attackCancelPolicyId: public(uint256)
 reentered: public(bool)
 reentrySucceeded: public(bool)
 
@@ -62,6 +64,16 @@ def withdraw(claim_id: uint256):
 
 
 @external
+def cancel(policy_id: uint256):
+    """
+    @notice Cancels its policy with the refund paid to itself, arming the reentry.
+    @param policy_id The policy.
+    """
+    self.attackCancelPolicyId = policy_id
+    extcall self.target.cancelPolicy(policy_id, self)
+
+
+@external
 def withdrawCredit():
     """
     @notice Withdraws a credit, arming the reentry.
@@ -80,7 +92,13 @@ def __default__():
         return
     self.reentered = True
     success: bool = False
-    if self.attackCredit:
+    if self.attackCancelPolicyId != 0:
+        success = raw_call(
+            self.target.address,
+            abi_encode(self.attackCancelPolicyId, self, method_id=method_id("cancelPolicy(uint256,address)")),
+            revert_on_failure=False,
+        )
+    elif self.attackCredit:
         success = raw_call(self.target.address, method_id("withdrawCredit()"), revert_on_failure=False)
     else:
         success = raw_call(

@@ -67,7 +67,7 @@ class ClaimSource(Protocol):
 CLAIMS = web.AppKey("claims", ClaimSource)
 """Where the gateway reads claims (and their committees) from; absent when no contract is configured."""
 COMMITTEE_TTL_S = 60.0
-"""How long the relay trusts a committee it read (a product's committee can be rotated with setCommittee)."""
+"""How long the relay trusts a committee it read (a member can leave its committee at once)."""
 COMMITTEE_REFRESH_S = 5.0
 """A signer missing from a committee read longer ago than this triggers one fresh read (a member just added)."""
 
@@ -138,7 +138,7 @@ class ChainClaims:
         return claim
 
     def committee(self, claim_id: int) -> list[str]:
-        """The committee of the claim's product, as the chain holds it now."""
+        """The committee of the claim's rules epoch (the one recorded at its submission), as the chain holds it now."""
 
         def read() -> list[str]:
             claim = self.client.claim(claim_id)
@@ -147,15 +147,17 @@ class ChainClaims:
                     f"claim {claim_id} is not a submitted claim of ClaimsManager {self.contract}; the relay keeps "
                     "signatures of on-chain claims only"
                 )
-            return list(self.client.committee(self.client.policy(claim["policyId"])["productId"]))
+            product_id = self.client.policy(claim["policyId"])["productId"]
+            return self.client.committee(product_id, self.client.report_epoch(claim_id, product_id))
 
         return self._read(read)
 
     def report_epoch(self, claim_id: int) -> int:
-        """The committee epoch a report on the claim must name: its product's current one."""
+        """The rules epoch a report on the claim must name: the one recorded when the claim was submitted."""
 
         def read() -> int:
-            return self.client.committee_epoch(self.client.policy(self.client.claim(claim_id)["policyId"])["productId"])
+            claim = self.client.claim(claim_id)
+            return self.client.report_epoch(claim_id, self.client.policy(claim["policyId"])["productId"])
 
         return self._read(read)
 

@@ -211,6 +211,7 @@ class ClaimsManagerClient:
         )
         self._functions, self._events = _codecs("ClaimsManager")
         self._chain_id: int | None = None
+        self._governor: str | None = None
 
     @property
     def address(self) -> str:
@@ -271,13 +272,30 @@ class ClaimsManagerClient:
         """The product record as a dict of the contract's field names."""
         return self._struct("product", product_id, block)
 
-    def committee(self, product_id: int) -> list[str]:
-        """The product's current committee addresses."""
-        return list(self.call("committee", product_id))
+    def governor_call(self, function: str, *args: Any, block: int | str = "latest") -> Any:
+        """Call a view function of the manager's `ProductGovernor` (its address asked once)."""
+        if self._governor is None:
+            self._governor = str(self.call("governor"))
+        codec = _codecs("ProductGovernor")[0][function]
+        block_id = hex(block) if isinstance(block, int) else block
+        return codec.decode(self.rpc("eth_call", [{"to": self._governor, "data": codec.data(*args)}, block_id]))
+
+    def committee(self, product_id: int, epoch: int, block: int | str = "latest") -> list[str]:
+        """The committee whose signatures count for claims of the product's rules `epoch` (leavers removed)."""
+        return list(self.governor_call("committee", product_id, epoch, block=block))
+
+    def threshold(self, product_id: int, epoch: int) -> int:
+        """How many signatures a report on a claim of the product's rules `epoch` needs."""
+        return int(self.governor_call("rulesAt", product_id, epoch)["threshold"])
 
     def committee_epoch(self, product_id: int) -> int:
-        """The product's committee epoch, which every report on its claims must name."""
+        """The product's current rules epoch, which new claims record."""
         return int(self.call("committeeEpoch", product_id))
+
+    def report_epoch(self, claim_id: int, product_id: int, block: int | str = "latest") -> int:
+        """The rules epoch a report on the claim must name: the one recorded at its submission while it awaits the
+        oracle (the product's current epoch once it no longer does, when no report can land anyway)."""
+        return int(self.claim(claim_id, block)["epoch"]) or self.committee_epoch(product_id)
 
     def claims_submitted(self, from_block: int, to_block: int) -> list[ClaimSubmitted]:
         """Every `ClaimSubmitted` event mined in [from_block, to_block], in chain order."""

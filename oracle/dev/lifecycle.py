@@ -122,7 +122,7 @@ def run_lifecycle() -> LifecycleResult:
             DEMO_MODEL_HASH,
             bytes(manager.claim(claim_id).evidenceRoot),
             DEMO_TERMS_HASH,
-            int(manager.committeeEpoch(product_id)),
+            int(manager.claim(claim_id).epoch),
             report_deadline(int(manager.claim(claim_id).timestamp)),
         )
 
@@ -170,6 +170,17 @@ def run_lifecycle() -> LifecycleResult:
     chain.pending_timestamp += DAY + STALE_AFTER_S
     gas["close_stale"] = manager.closeStale(claim_id, sender=deployer).gas_used
     outcome("stale_closed_by_anyone", claim_id)
+
+    # 5. governance of a live policy: the insurer announces a rotation; a holder who does not accept it cancels
+    # for a pro-rata refund while it waits; anyone applies it after the delay; a member leaves at once
+    second = manager.buyPolicy(product_id, keccak(b"VIN-DEMO-2"), value=ETH // 10, sender=claimant)
+    second_id = second.decode_logs(manager.PolicyPurchased)[0].policyId
+    members = [o.address for o in oracles[1:]] + [panelists[0].address]
+    gas["announce_change"] = governor.setCommittee(product_id, members, 2, sender=insurer).gas_used
+    gas["cancel_policy"] = manager.cancelPolicy(second_id, claimant, sender=claimant).gas_used
+    chain.pending_timestamp = max(chain.pending_timestamp, governor.changeEffectiveAt(product_id))
+    gas["apply_change"] = governor.applyChange(product_id, sender=deployer).gas_used
+    gas["leave_committee"] = governor.leaveCommittee(product_id, sender=oracles[1]).gas_used
 
     # one claim alone, as a holder now takes it: submit, a 2-of-3 signed report, collect (finalize and pay in
     # one transaction); the older two-step ending (finalize, then withdraw) is reported beside it

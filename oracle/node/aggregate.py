@@ -95,9 +95,11 @@ class AggregateSubmitter(TransactionSubmitter):
     def _transaction(self, job: JobView, report: Report) -> dict | None:
         """The `submitSignedReport` transaction if this member holds a quorum and it is its turn, else None."""
         product_id = job.event["context"]["product_id"]
-        committee = self.client.committee(product_id)
+        committee = self.client.committee(product_id, report.epoch)
         if self.signer.address not in committee:
-            raise ValueError(f"{self.signer.address} is not in the committee of product {product_id}")
+            raise ValueError(
+                f"{self.signer.address} is not in the committee of product {product_id} for rules epoch {report.epoch}"
+            )
         domain = self.client.domain()
         own = self.signer.sign_report(report, domain)  # deterministic (RFC 6979): a restart signs the same bytes
         try:
@@ -108,7 +110,7 @@ class AggregateSubmitter(TransactionSubmitter):
             log.warning("claim %d: signature relay unavailable (%s); retrying next poll", job.claim_id, exc)
             return None
         signatures[self.signer.address] = own
-        threshold = self.client.product(product_id)["threshold"]
+        threshold = self.client.threshold(product_id, report.epoch)
         if len(signatures) < threshold or not self._my_turn(job.claim_id, committee):
             return None
         others = sorted(address for address in signatures if address != self.signer.address)

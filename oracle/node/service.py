@@ -57,7 +57,7 @@ def outcome_record(outcome: ClaimOutcome) -> dict[str, Any]:
 
 
 def report_for(claim_id: int, context: dict[str, Any], outcome: dict[str, Any], epoch: int) -> Report:
-    """The on-chain report for a stored outcome and claim context, signed for the product's committee `epoch`.
+    """The on-chain report for a stored outcome and claim context, signed for the claim's rules `epoch`.
 
     Its deadline follows from the claim's submission time, so every member's report has the same digest."""
     return Report(
@@ -370,7 +370,7 @@ class OracleNode:
         """The chain's view of each claim, read at one block so the product is read once per batch."""
         block = int(self.client.rpc("eth_blockNumber", []), 16)
         products: dict[int, dict[str, Any]] = {}
-        members: dict[int, bool] = {}  # product -> whether this node is on its committee
+        members: dict[tuple[int, int], bool] = {}  # (product, rules epoch) -> whether this node is on its committee
         contexts: list[Claim | None | Exception] = []
         for job in batch:
             try:
@@ -378,12 +378,16 @@ class OracleNode:
                     self.client, job.claim_id, event_from_record(job.event), self.store, block=block, products=products
                 )
                 product_id = None if context is None else context.product_id
-                if product_id is not None and product_id not in members:
-                    members[product_id] = self.signer.address in self.client.committee(product_id)
-                if product_id is not None and not members[product_id]:
+                key = None
+                if product_id is not None:
+                    key = (product_id, self.client.report_epoch(job.claim_id, product_id, block))
+                if key is not None and key not in members:
+                    members[key] = self.signer.address in self.client.committee(*key, block=block)
+                if key is not None and not members[key]:
                     contexts.append(
                         NotOurClaimError(
-                            f"{self.signer.address} is not on the committee of product {product_id}; claim skipped"
+                            f"{self.signer.address} is not on the committee of product {key[0]} for claims of its "
+                            f"rules epoch {key[1]}; claim skipped"
                         )
                     )
                 else:
@@ -396,13 +400,10 @@ class OracleNode:
 
     def _submit_jobs(self, jobs: list[JobView]) -> int:
         """Send (or check on) the transactions of assessed jobs; returns how many changed state."""
-        epochs: dict[int, int] = {}  # product -> committee epoch, read once per call from the latest block
 
         def epoch_of(job: JobView) -> int:
-            product_id = int(job.event["context"]["product_id"])
-            if product_id not in epochs:
-                epochs[product_id] = self.client.committee_epoch(product_id)
-            return epochs[product_id]
+            """The rules epoch the claim was submitted under, which its report must name."""
+            return self.client.report_epoch(job.claim_id, int(job.event["context"]["product_id"]))
 
         items = [(job, _report(job, epoch_of(job))) for job in jobs]
         states = self.submitter.submit_many(items)
@@ -439,7 +440,7 @@ class OracleNode:
 
 
 def _report(job: JobView, epoch: int) -> Report:
-    """The report of an assessed job, from the outcome and claim context its row keeps, for committee `epoch`."""
+    """The report of an assessed job, from the outcome and claim context its row keeps, for the claim's `epoch`."""
     assert job.outcome is not None, f"claim {job.claim_id}: a {job.state} job without its outcome"
     return report_for(job.claim_id, job.event["context"], job.outcome, epoch)
 

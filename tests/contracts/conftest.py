@@ -178,8 +178,8 @@ def make_report(manager):
             modelHash=MODEL_HASH,
             evidenceRoot=bytes(manager.claim(claim_id).evidenceRoot),
             termsHash=TERMS_HASH,
-            # the product's current committee epoch (1 for an unknown claim) and the deadline nodes use
-            epoch=max(1, manager.committeeEpoch(manager.policy(claim_id >> 12).productId)),
+            # the rules epoch the claim was submitted under (1 for an unknown claim) and the deadline nodes use
+            epoch=max(1, manager.claim(claim_id).epoch),
             deadline=report_deadline(manager.claim(claim_id).timestamp),
         )
         fields.update(overrides)
@@ -208,6 +208,17 @@ def decide(manager, make_report, sign, deployer):
         return manager.submitSignedReport(report.as_tuple(), sign(report), sender=deployer)
 
     return record
+
+
+@pytest.fixture(scope="session")
+def apply_change(governor, chain, stranger):
+    """Factory: waits out a product's pending change and applies it (anyone may); returns the receipt."""
+
+    def apply(product_id: int):
+        chain.pending_timestamp = max(chain.pending_timestamp, governor.changeEffectiveAt(product_id))
+        return governor.applyChange(product_id, sender=stranger)
+
+    return apply
 
 
 @pytest.fixture(scope="session")

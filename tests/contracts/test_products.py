@@ -4,7 +4,7 @@ import ape
 import pytest
 from eth_utils import keccak
 
-from .conftest import DEFAULT_PRODUCT, ETH, MODEL_HASH, OTHER_MODEL_HASH, TERMS_HASH
+from .conftest import DAY, DEFAULT_PRODUCT, ETH, MODEL_HASH, OTHER_MODEL_HASH, TERMS_HASH
 
 
 def test_create_product__valid_config__stores_every_parameter_and_emits_meta_evidence(
@@ -24,8 +24,13 @@ def test_create_product__valid_config__stores_every_parameter_and_emits_meta_evi
     assert product.disputeWindow == DEFAULT_PRODUCT["disputeWindow"] and product.disputeBond == ETH // 20
     assert product.oracleTimeout == DEFAULT_PRODUCT["oracleTimeout"] and product.arbitrator == arbitrator.address
     assert bytes(product.termsHash) == TERMS_HASH and not product.paused
-    assert manager.isModelApproved(product_id, MODEL_HASH)
-    assert manager.committee(product_id) == [o.address for o in oracles]
+    assert manager.committeeEpoch(product_id) == 1 and governor.currentEpoch(product_id) == 1
+    assert manager.isModelApproved(product_id, 1, MODEL_HASH)
+    assert governor.committee(product_id, 1) == [o.address for o in oracles]
+    assert all(manager.isCommitteeMember(product_id, 1, o) for o in oracles)
+    # the change delay: oracle timeout + reserved review deadline (14 d) + window + dispute timeout (30 d) + 1 d
+    expected = DEFAULT_PRODUCT["oracleTimeout"] + 14 * DAY + DEFAULT_PRODUCT["disputeWindow"] + 30 * DAY + DAY
+    assert governor.changeDelay(product_id) == expected and not governor.changePending(product_id)
     meta = receipt.decode_logs(desk.MetaEvidence)[0]
     assert meta._metaEvidenceID == product_id and meta._evidence == DEFAULT_PRODUCT["metaEvidenceURI"]
 
@@ -116,41 +121,76 @@ def test_insurer_settings__stranger__reverts(manager, create_product, stranger, 
         getattr(governor, call)(product_id, *args, sender=stranger)
 
 
-def test_set_committee__rotation__old_members_lose_membership(
-    manager, governor, create_product, insurer, oracles, stranger
+def test_set_committee__announced__applies_to_the_next_epoch_after_the_delay(
+    manager, governor, create_product, insurer, oracles, stranger, chain, apply_change
 ):
     product_id = create_product(capital=0)
     receipt = governor.setCommittee(product_id, [oracles[2].address, stranger.address], 2, sender=insurer)
-    assert receipt.decode_logs(manager.CommitteeUpdated)[0].epoch == 2
-    assert not manager.isCommitteeMember(product_id, oracles[0])
-    assert manager.isCommitteeMember(product_id, stranger)
+    announced = receipt.decode_logs(governor.RulesChangeAnnounced)[0]
+    assert announced.members == [oracles[2].address, stranger.address] and announced.threshold == 2
+    assert announced.models == [MODEL_HASH] and announced.instantLimit == ETH and announced.dailyCap == 5 * ETH
+    assert announced.effectiveAt == receipt.timestamp + governor.changeDelay(product_id)
+    assert governor.changePending(product_id) and governor.pendingRules(product_id).members == announced.members
+    assert manager.committeeEpoch(product_id) == 1 and not manager.isCommitteeMember(product_id, 1, stranger)
+    chain.pending_timestamp = announced.effectiveAt - 10
+    with ape.reverts("products: change delay not over"):
+        governor.applyChange(product_id, sender=stranger)
+    applied = apply_change(product_id).decode_logs(governor.RulesApplied)[0]
+    assert applied.epoch == 2 and applied.members == [oracles[2].address, stranger.address]
+    assert manager.committeeEpoch(product_id) == 2 and not governor.changePending(product_id)
+    assert manager.isCommitteeMember(product_id, 2, stranger) and not manager.isCommitteeMember(
+        product_id, 2, oracles[0]
+    )
+    assert manager.isCommitteeMember(product_id, 1, oracles[0])  # epoch 1 keeps its committee for its claims
     assert manager.product(product_id).committeeSize == 2 and manager.product(product_id).threshold == 2
+    with ape.reverts("products: no change pending"):
+        governor.applyChange(product_id, sender=stranger)
 
 
-def test_set_committee__threshold_above_size__reverts(manager, create_product, insurer, oracles, governor):
+def test_set_committee__threshold_above_size_or_duplicate__reverts(manager, create_product, insurer, oracles, governor):
     product_id = create_product(capital=0)
     with ape.reverts("products: bad threshold"):
         governor.setCommittee(product_id, [oracles[0].address], 2, sender=insurer)
+    with ape.reverts("products: duplicate member"):
+        governor.setCommittee(
+            product_id, [oracles[0].address, oracles[1].address, oracles[0].address], 2, sender=insurer
+        )
+    with ape.reverts("products: zero member"):
+        governor.setCommittee(product_id, [oracles[0].address, "0x" + "00" * 20], 1, sender=insurer)
 
 
-def test_set_model_approval__insurer__toggles_and_rejects_zero_hash(manager, create_product, insurer, governor):
+def test_set_model_approval__announced__toggles_in_the_next_epoch_and_rejects_bad_input(
+    manager, create_product, insurer, governor, apply_change
+):
     product_id = create_product(capital=0)
     governor.setModelApproval(product_id, OTHER_MODEL_HASH, True, sender=insurer)
-    assert manager.isModelApproved(product_id, OTHER_MODEL_HASH)
-    governor.setModelApproval(product_id, MODEL_HASH, False, sender=insurer)
-    assert not manager.isModelApproved(product_id, MODEL_HASH)
+    governor.setModelApproval(product_id, MODEL_HASH, False, sender=insurer)  # amends the pending change
+    assert governor.pendingRules(product_id).models == [OTHER_MODEL_HASH]
+    assert manager.isModelApproved(product_id, 1, MODEL_HASH)  # nothing applies before the delay
+    with ape.reverts("products: model approval unchanged"):
+        governor.setModelApproval(product_id, MODEL_HASH, False, sender=insurer)
     with ape.reverts("products: model hash is zero"):
         governor.setModelApproval(product_id, b"\x00" * 32, True, sender=insurer)
+    apply_change(product_id)
+    assert manager.isModelApproved(product_id, 2, OTHER_MODEL_HASH) and not manager.isModelApproved(
+        product_id, 2, MODEL_HASH
+    )
+    assert manager.isModelApproved(product_id, 1, MODEL_HASH)
 
 
-def test_set_instant_payout_rules__insurer__updates_and_checks_bounds(manager, create_product, insurer, governor):
+def test_set_instant_payout_rules__announced__updates_next_epoch_and_checks_bounds(
+    manager, create_product, insurer, governor, apply_change
+):
     product_id = create_product(capital=0)
     governor.setInstantPayoutRules(product_id, 2 * ETH, 8000, sender=insurer)
+    assert manager.product(product_id).instantLimit == ETH  # still the rules in force
+    apply_change(product_id)
     product = manager.product(product_id)
     assert product.instantLimit == 2 * ETH and product.minConfidence == 8000
-    assert product.threshold == 2 and product.perils == 0b111111  # neighbours in the packed word intact
+    assert product.threshold == 2 and product.perils == 0b111111  # neighbours intact
     assert product.instantDailyCap == 5 * ETH  # left out: unchanged
     governor.setInstantPayoutRules(product_id, 2 * ETH, 8000, 3 * ETH, sender=insurer)
+    apply_change(product_id)
     assert manager.product(product_id).instantDailyCap == 3 * ETH
     with ape.reverts("products: daily cap too large"):
         governor.setInstantPayoutRules(product_id, 2 * ETH, 8000, 2**96, sender=insurer)
@@ -158,6 +198,36 @@ def test_set_instant_payout_rules__insurer__updates_and_checks_bounds(manager, c
         governor.setInstantPayoutRules(product_id, 11 * ETH, 8000, sender=insurer)
     with ape.reverts("products: confidence over 10000"):
         governor.setInstantPayoutRules(product_id, ETH, 10_001, sender=insurer)
+
+
+def test_cancel_change__insurer__rules_stay_and_apply_refused(
+    manager, governor, create_product, insurer, oracles, stranger, chain
+):
+    product_id = create_product(capital=0)
+    with ape.reverts("products: no change pending"):
+        governor.cancelChange(product_id, sender=insurer)
+    governor.setCommittee(product_id, [stranger.address], 1, sender=insurer)
+    with ape.reverts("products: not the insurer"):
+        governor.cancelChange(product_id, sender=stranger)
+    receipt = governor.cancelChange(product_id, sender=insurer)
+    assert receipt.decode_logs(governor.RulesChangeCancelled)[0].productId == product_id
+    assert not governor.changePending(product_id) and governor.changeEffectiveAt(product_id) == 0
+    chain.pending_timestamp += governor.changeDelay(product_id) + 1
+    with ape.reverts("products: no change pending"):
+        governor.applyChange(product_id, sender=stranger)
+    assert manager.committeeEpoch(product_id) == 1 and governor.committee(product_id, 1) == [o.address for o in oracles]
+
+
+def test_amending_a_pending_change__restarts_the_delay(governor, create_product, insurer, oracles, chain):
+    # an insurer must not announce something harmless and swap it for something else just before it applies
+    product_id = create_product(capital=0)
+    governor.setInstantPayoutRules(product_id, ETH, 9500, sender=insurer)
+    first = governor.changeEffectiveAt(product_id)
+    chain.pending_timestamp = first - 60
+    receipt = governor.setCommittee(product_id, [oracles[0].address], 1, sender=insurer)
+    assert governor.changeEffectiveAt(product_id) == receipt.timestamp + governor.changeDelay(product_id) > first
+    pending = governor.pendingRules(product_id)
+    assert pending.minConfidence == 9500 and pending.members == [oracles[0].address]  # both amendments kept
 
 
 def test_eip712_domain__deployed__names_this_chain_and_contract(manager, chain):
@@ -176,24 +246,22 @@ def test_arbitrator_extra_data__set_at_creation__returned_and_bounded(manager, c
 # a committee member may remove itself at once (issue 13); nobody else can
 
 
-def test_leave_committee__member_with_compromised_key__removed_at_once_and_old_signatures_void(
+def test_leave_committee__member_with_compromised_key__removed_at_once_and_its_signature_void(
     manager, governor, open_claim, make_report, sign, oracles, deployer
 ):
     product_id, _, claim_id = open_claim()
     report = make_report(claim_id)
     signatures = sign(report)  # oracles[0] and oracles[1]
     receipt = governor.leaveCommittee(product_id, sender=oracles[0])
-    event = receipt.decode_logs(manager.CommitteeUpdated)[0]
-    assert event.epoch == report.epoch + 1 and event.threshold == 2
-    assert manager.committee(product_id) == [oracles[1].address, oracles[2].address]
-    assert not manager.isCommitteeMember(product_id, oracles[0])
+    event = receipt.decode_logs(governor.MemberLeft)[0]
+    assert event.member == oracles[0].address and event.epoch == 1
+    assert governor.committee(product_id, 1) == [oracles[1].address, oracles[2].address]
+    assert not manager.isCommitteeMember(product_id, 1, oracles[0])
     assert manager.product(product_id).committeeSize == 2 and manager.product(product_id).threshold == 2
-    with ape.reverts("oracle: report for another committee epoch"):
-        manager.submitSignedReport(report.as_tuple(), signatures, sender=deployer)
-    fresh = make_report(claim_id)
+    # the claim in flight no longer counts the leaver's signature; the others' signatures still do
     with ape.reverts("oracle: signer not in committee"):
-        manager.submitSignedReport(fresh.as_tuple(), sign(fresh), sender=deployer)
-    manager.submitSignedReport(fresh.as_tuple(), sign(fresh, signers=oracles[1:]), sender=deployer)
+        manager.submitSignedReport(report.as_tuple(), signatures, sender=deployer)
+    manager.submitSignedReport(report.as_tuple(), sign(report, signers=oracles[1:]), sender=deployer)
 
 
 def test_leave_committee__not_a_member_or_twice__reverts(governor, create_product, oracles, insurer, stranger):
@@ -218,3 +286,4 @@ def test_leave_committee__threshold_above_remaining__never_lowered(
     with ape.reverts("oracle: not enough signatures"):
         manager.submitSignedReport(report.as_tuple(), sign(report, signers=oracles[:1]), sender=deployer)
     assert manager.product(product_id).threshold == 2 and manager.product(product_id).committeeSize == 1
+    assert governor.rulesAt(product_id, 1).threshold == 2

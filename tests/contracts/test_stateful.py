@@ -1,5 +1,8 @@
 """A hypothesis state machine (on anvil) drives random claim lifecycles against a Python model of the contracts.
 
+The insurer announces committee rotations, cancels or applies them (applying right after a claim is filed, so
+rotations land in the middle of claims), and holders cancel policies for a pro-rata refund while a change waits.
+
 In CI (Makefile): 55 examples of at most 50 steps, and the run fails unless at least STATEFUL_MIN_STEPS = 2,000
 steps really ran. Raise all three for a longer search.
 """
@@ -36,6 +39,8 @@ PANEL_RULING_PERIOD, DISPUTE_TIMEOUT = 14 * 24 * 3600, 30 * 24 * 3600
 INSTANT_LIMIT, MIN_CONFIDENCE, WINDOW, TIMEOUT = ETH, 9000, 3 * DAY, DAY
 INSTANT_DAILY_CAP = 2 * ETH  # small, so the cap is met within a day of instant payouts
 MAX_OPEN_CLAIMS = 3
+TERM = 365 * DAY
+THRESHOLD = 2
 
 
 @dataclass
@@ -64,6 +69,7 @@ class ModelClaim:
     dispute_id: int = -1
     disputed_at: int = 0
     votes: dict = field(default_factory=dict)
+    epoch: int = 1
 
 
 class ClaimsMachine(RuleBasedStateMachine):
@@ -71,12 +77,14 @@ class ClaimsMachine(RuleBasedStateMachine):
 
     env: dict = {}
     steps_run = 0  # across all examples, to check the search did the work it claims
+    old_epoch_decisions = 0  # decisions recorded on a claim after its product's committee rotated
 
     @initialize()
     def setup(self):
         """Snapshot the chain and create a fresh funded product."""
         e = self.env
         self.chain, self.manager, self.desk, self.arbitrator = e["chain"], e["manager"], e["desk"], e["arbitrator"]
+        self.governor = e["governor"]
         self.snapshot = self.chain.snapshot()
         self.product_id = e["create_product"](
             capital=40 * ETH,
@@ -85,6 +93,10 @@ class ClaimsMachine(RuleBasedStateMachine):
             maxOpenClaims=MAX_OPEN_CLAIMS,
         )
         self.instant_day, self.instant_spent = -1, 0
+        # rules epochs: each epoch's committee (the oracles' indexes; threshold 2), the pending change and its time
+        self.epoch, self.committees = 1, {1: (0, 1, 2)}
+        self.pending: tuple[int, ...] | None = None
+        self.change_at = 0
         self.capital, self.locked = 40 * ETH, 0
         self.credits: dict[str, int] = {}
         self.held_bonds = 0
@@ -141,13 +153,17 @@ class ClaimsMachine(RuleBasedStateMachine):
             MODEL_HASH,
             root,
             TERMS_HASH,
-            1,
+            self.claims[claim_id].epoch,
             deadline,
         )
 
     def fresh(self, claim_id: int) -> bool:
-        """Whether a report signed for the claim is still before its deadline (the committee never rotates here)."""
+        """Whether a report signed for the claim is still before its deadline (whatever rotated since)."""
         return self.now() <= report_deadline(self.claims[claim_id].submitted_at)
+
+    def in_committee(self, claim_id: int, *oracle_indexes: int) -> bool:
+        """Whether every given oracle is on the committee of the claim's rules epoch (the one at its submission)."""
+        return set(oracle_indexes) <= set(self.committees[self.claims[claim_id].epoch])
 
     def apply_decision(self, claim_id: int, decision: Decision, payout: int, confidence: int):
         claim = self.claims[claim_id]
@@ -262,18 +278,83 @@ class ClaimsMachine(RuleBasedStateMachine):
         claim_id = policy_id * 4096 + self.manager.policy(policy_id).claimCount + 1
         args = (policy_id, keccak(b"evidence-%d" % claim_id), "ipfs://e", policy.start, 1, 0, 0, amount)
         refusal = None
-        if self.now() > policy.start + 365 * DAY:
+        if self.now() > policy.start + TERM:
             refusal = "claims: policy expired"
         elif policy.open_claims >= MAX_OPEN_CLAIMS:
             refusal = "claims: too many open claims"
+        elif policy.remaining == 0:  # used up, or cancelled
+            refusal = "claims: no coverage left"
         if refusal is not None:
             self.expect_revert(self.manager.submitClaim, *args, sender=policy.holder, reason=refusal)
             return
         receipt = self.manager.submitClaim(*args, sender=policy.holder)
         assert receipt.decode_logs(self.manager.ClaimSubmitted)[0].claimId == claim_id
         policy.open_claims += 1
-        self.claims[claim_id] = ModelClaim(policy_id=policy_id, claimed=amount, submitted_at=self.last_timestamp())
+        self.claims[claim_id] = ModelClaim(
+            policy_id=policy_id, claimed=amount, submitted_at=self.last_timestamp(), epoch=self.epoch
+        )
+        assert self.manager.claim(claim_id).epoch == self.epoch
         self.touched.add(claim_id)
+
+    @rule(data=st.data(), action=st.sampled_from(["announce", "announce", "apply", "apply", "cancel", "cancel_policy"]))
+    def govern(self, data, action):
+        """The insurer announces a rotation, withdraws it or (anyone) applies it; a holder cancels meanwhile."""
+        insurer, oracles = self.env["insurer"], self.env["oracles"]
+        if action == "announce":
+            members = data.draw(st.sampled_from([(0, 1), (1, 2), (0, 2), (2, 1, 0)]), label="committee")
+            receipt = self.governor.setCommittee(
+                self.product_id, [oracles[i].address for i in members], THRESHOLD, sender=insurer
+            )
+            self.pending, self.change_at = members, receipt.timestamp + self.governor.changeDelay(self.product_id)
+        elif action == "cancel":
+            if self.pending is None:
+                self.expect_revert(
+                    self.governor.cancelChange, self.product_id, sender=insurer, reason="products: no change pending"
+                )
+                return
+            self.governor.cancelChange(self.product_id, sender=insurer)
+            self.pending = None
+        elif action == "apply":
+            if self.pending is None:
+                self.expect_revert(
+                    self.governor.applyChange,
+                    self.product_id,
+                    sender=self.env["stranger"],
+                    reason="products: no change pending",
+                )
+                return
+            # a claim filed just before the change lands stays with the committee it was filed under
+            if self.now() < self.change_at - 2 * 3600:
+                self.advance_time(self.change_at - 2 * 3600 - self.now())
+            before = set(self.claims)
+            if self.policies and data.draw(st.booleans(), label="claim first"):
+                self.submit(data, 2 * ETH)
+            if self.now() < self.change_at:
+                self.advance_time(self.change_at - self.now())
+            self.governor.applyChange(self.product_id, sender=self.env["stranger"])
+            self.epoch += 1
+            self.committees[self.epoch], self.pending = self.pending, None
+            assert self.manager.committeeEpoch(self.product_id) == self.epoch
+            for claim_id in set(self.claims) - before:  # the old committee decides it after the rotation
+                self.report_signed(claim_id, Decision.APPROVE, 2, 9000, data.draw(st.sampled_from([2, 3]), label="n"))
+        elif self.policies:
+            self.cancel_policy(data.draw(st.sampled_from(sorted(self.policies)), label="policy"))
+
+    def cancel_policy(self, policy_id):
+        """The holder cancels while a change waits: premium * (end - now) / term back, the coverage released."""
+        policy = self.policies[policy_id]
+        end = policy.start + TERM
+        args = (policy_id, policy.holder)
+        if self.pending is None or self.now() >= end or policy.open_claims or policy.remaining == 0:
+            self.expect_revert(self.manager.cancelPolicy, *args, sender=policy.holder)
+            return
+        receipt = self.manager.cancelPolicy(*args, sender=policy.holder)
+        event = receipt.decode_logs(self.manager.PolicyCancelled)[0]
+        assert event.refund == PREMIUM * (end - receipt.timestamp) // TERM
+        assert event.releasedCoverage == policy.remaining
+        self.capital -= event.refund
+        self.locked -= policy.remaining
+        policy.remaining = 0
 
     @precondition(lambda self: self.claims)
     @rule(data=st.data())
@@ -364,8 +445,10 @@ class ClaimsMachine(RuleBasedStateMachine):
         oracles = self.env["oracles"][:signer_count]
         signatures = sign_quorum(report, self.env["domain"], {o.address: o.private_key for o in oracles})
         valid = self.report_valid(decision, payout, claim.claimed) and self.fresh(claim_id)
-        if claim.status == SUBMITTED and signer_count >= 2 and valid:
+        valid = valid and self.in_committee(claim_id, *range(signer_count))
+        if claim.status == SUBMITTED and signer_count >= THRESHOLD and valid:
             self.manager.submitSignedReport(report.as_tuple(), signatures, sender=self.env["deployer"])
+            ClaimsMachine.old_epoch_decisions += claim.epoch < self.epoch
             self.apply_decision(claim_id, decision, payout, confidence)
         else:
             self.expect_revert(
@@ -378,13 +461,18 @@ class ClaimsMachine(RuleBasedStateMachine):
         payout = 0 if decision in (Decision.REJECT, Decision.REFER) else claim.claimed // 2
         report = self.report(claim_id, decision, payout, 8000)
         voter = self.env["oracles"][voter_index]
-        invalid = not (self.report_valid(decision, payout, claim.claimed) and self.fresh(claim_id))
+        invalid = not (
+            self.report_valid(decision, payout, claim.claimed)
+            and self.fresh(claim_id)
+            and self.in_committee(claim_id, voter_index)
+        )
         if claim.status != SUBMITTED or voter.address in claim.votes or invalid:
             self.expect_revert(self.manager.voteReport, report.as_tuple(), sender=voter)
             return
         self.manager.voteReport(report.as_tuple(), sender=voter)
         claim.votes[voter.address] = report
-        if sum(1 for vote in claim.votes.values() if vote == report) >= 2:
+        if sum(1 for vote in claim.votes.values() if vote == report) >= THRESHOLD:
+            ClaimsMachine.old_epoch_decisions += claim.epoch < self.epoch
             self.apply_decision(claim_id, decision, payout, 8000)
 
     def advance_time(self, seconds):
@@ -549,7 +637,7 @@ class ClaimsMachine(RuleBasedStateMachine):
 
     def release_policy(self, policy_id):
         policy = self.policies[policy_id]
-        expired = self.now() > policy.start + 365 * DAY
+        expired = self.now() > policy.start + TERM
         if expired and policy.open_claims == 0 and policy.remaining > 0:
             self.manager.releasePolicy(policy_id, sender=self.env["stranger"])
             self.locked -= policy.remaining
@@ -610,6 +698,7 @@ class ClaimsMachine(RuleBasedStateMachine):
 def test_claims_state_machine__random_lifecycles__model_and_invariants_hold(
     chain,
     manager,
+    governor,
     desk,
     arbitrator,
     create_product,
@@ -625,6 +714,7 @@ def test_claims_state_machine__random_lifecycles__model_and_invariants_hold(
     ClaimsMachine.env = dict(
         chain=chain,
         manager=manager,
+        governor=governor,
         desk=desk,
         arbitrator=arbitrator,
         create_product=create_product,
@@ -636,7 +726,7 @@ def test_claims_state_machine__random_lifecycles__model_and_invariants_hold(
         deployer=deployer,
         stranger=stranger,
     )
-    ClaimsMachine.steps_run = 0
+    ClaimsMachine.steps_run = ClaimsMachine.old_epoch_decisions = 0
     run_state_machine_as_test(
         ClaimsMachine,
         settings=settings(
@@ -648,5 +738,8 @@ def test_claims_state_machine__random_lifecycles__model_and_invariants_hold(
         ),
     )
     minimum = int(os.environ.get("STATEFUL_MIN_STEPS", "0"))
-    print(f"stateful machine ran {ClaimsMachine.steps_run} steps")
+    print(
+        f"stateful machine ran {ClaimsMachine.steps_run} steps; "
+        f"{ClaimsMachine.old_epoch_decisions} decisions on claims whose committee had rotated since"
+    )
     assert ClaimsMachine.steps_run >= minimum, f"only {ClaimsMachine.steps_run} steps ran; raise STATEFUL_EXAMPLES"

@@ -12,7 +12,7 @@ import pytest
 from eth_utils import keccak
 from playwright.sync_api import expect
 
-from oracle.chain.deploy import DAY, ETH, buy_policy, create_product
+from oracle.chain.deploy import DAY, ETH, buy_policy, create_product, governor_of
 from oracle.dev.demo import confident_photos, default_photo_root
 from oracle.dev.stack import insured_object_of, person_reader, product_defaults
 from oracle.domain import REPO_ROOT
@@ -150,7 +150,7 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
         expect(last_tx(page, f"{step} product {product_id}")).to_be_visible(timeout=TIMEOUT_MS)
         confirmed_next(page, f"{step} product {product_id}")
     assert manager.product(product_id)["capital"] == 100 * ETH and manager.product(product_id)["paused"] is False
-    assert manager.committee(product_id) == stack.roles.oracles
+    assert manager.committee(product_id, 1) == stack.roles.oracles
     expect(page.locator(f'#products-table tr[data-product="{product_id}"]')).to_contain_text(
         "100 ETH", timeout=TIMEOUT_MS
     )
@@ -542,8 +542,14 @@ def test_default_views_show_no_codes_or_jargon__confidence_in_percent(page, stac
     expect(page.locator('form.product-form input[name="minConfidence"]')).to_have_value("80")
     row.locator("details summary").click()
     row.locator(f'input[name="confidence-{product_id}"]').fill("85,5")
-    transaction(page, f"Set instant rules of product {product_id}", row.locator("button", has_text="Save rules").click)
-    assert stack.system.manager.product(product_id)["minConfidence"] == 8550
+    transaction(
+        page, f"Announce instant rules of product {product_id}", row.locator("button", has_text="Announce rules").click
+    )
+    # announced, not applied: the rules in force stay until the product's change delay is over
+    pending = governor_of(stack.system.manager).functions.pendingRules(product_id).call()
+    assert pending[4] == 8550 and stack.system.manager.product(product_id)["minConfidence"] == 8000
+    expect(row.locator(".rules-change")).to_contain_text("at 85.5% confidence", timeout=PROMPT_MS)
+    expect(row.locator(".rules-change")).to_contain_text("in force from")
     for role, screen, ready in (
         ("claimant 2", "claimant", "#products li.product"),
         ("arbitration panel 1", "arbitrator", "#disputes li"),
@@ -791,6 +797,43 @@ def create_product_directly(stack) -> int:
 
     config = product_defaults(stack.roles, stack.system.arbitrator.address, stack.model_hash, stack.terms_hash)
     return create_product(stack.system.manager, stack.roles.insurer, config, 20 * ETH)
+
+
+def test_pending_rules_change__insurer_sees_it_and_a_holder_cancels_for_a_refund(page, stack):
+    """An announced change shows on the insurer's row with its time; a holder of the product sees it, with the
+    refund for the rest of the term, and cancels the policy; the insurer can withdraw the change."""
+    manager = stack.system.manager
+    product_id = create_product_directly(stack)
+    policy_id = buy_policy(manager, stack.roles.second_claimant, product_id, keccak(b"CHANGE-VIN"))
+    open_app(page, stack)
+    choose_account(page, "insurer")
+    page.goto(stack.url + "#/insurer")
+    row = page.locator(f'#products-table tr[data-product="{product_id}"]')
+    expect(row).to_be_visible(timeout=TIMEOUT_MS)
+    row.locator("details summary").click()
+    row.locator(f'input[name="instant-{product_id}"]').fill("0")
+    transaction(
+        page, f"Announce instant rules of product {product_id}", row.locator("button", has_text="Announce rules").click
+    )
+    expect(row.locator(".rules-change")).to_contain_text("instant payouts up to 0 ETH", timeout=PROMPT_MS)
+
+    choose_account(page, "claimant 2")
+    page.goto(stack.url + "#/claimant")
+    card = page.locator(f'li.policy[data-policy="{policy_id}"]')
+    expect(card.locator(".rules-change")).to_contain_text("announced new rules", timeout=TIMEOUT_MS)
+    button = card.locator("button.cancel-policy")
+    expect(button).to_contain_text("Cancel policy for about 0.")  # most of the 0.1 ETH premium
+    transaction(page, f"Cancel policy {policy_id}", button.click)
+    assert manager.policy(policy_id)["remainingCoverage"] == 0
+    expect(card).to_contain_text("cover left 0 ETH;", timeout=PROMPT_MS)
+
+    choose_account(page, "insurer")
+    page.goto(stack.url + "#/insurer")
+    transaction(
+        page, f"Cancel the rules change of product {product_id}", row.locator("button", has_text="Cancel change").click
+    )
+    assert governor_of(manager).functions.changeEffectiveAt(product_id).call() == 0
+    assert page.problems == []
 
 
 def test_rejected_signature_says_nothing_was_sent(page, stack):

@@ -104,7 +104,7 @@ def test_deploy__keystore_account__deploys_creates_the_product_and_writes_the_re
         product = manager.product(product_id)
         assert product["insurer"] == account.address and product["capital"] == 20 * ETH
         assert product["arbitrator"] == record.contracts["PanelArbitrator"].address
-        assert product["coverageLimit"] == 8 * ETH and manager.committee(product_id) == dev[3:6]
+        assert product["coverageLimit"] == 8 * ETH and manager.committee(product_id, 1) == dev[3:6]
         requests = w3.eth.contract(
             address=record.contracts["AssessmentRequests"].address, abi=_abi("AssessmentRequests")
         )
