@@ -17,6 +17,7 @@ from web3.exceptions import Web3Exception
 
 from oracle.assess import Claim
 from oracle.cas.ipfs import IpfsContentStore, hold_prefix
+from oracle.cas.store import ContentStoreError
 from oracle.chain.contracts import ClaimsManagerClient
 from oracle.chain.report import Report, report_deadline
 from oracle.claim.assessor import ClaimAssessor
@@ -31,9 +32,13 @@ from oracle.node.signer import Signer
 from oracle.node.submitter import MAX_FEE_CAP, REPLACE_SECONDS, TransactionSubmitter, VoteSubmitter
 from oracle.node.watcher import ClaimWatcher, event_from_record
 from oracle.settings import LOW_BALANCE_VOTES, NODE_BATCH_CLAIMS
+from oracle.sources.records import SourceError
 
 log = logging.getLogger(__name__)
 RPC_ERRORS = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ConnectionError, TimeoutError)
+# what is one claim's own problem: a failed attempt on it, never a reason to stop the node (a hostile insurer can
+# name a terms document nobody holds; a claimant, evidence that does not check out)
+CLAIM_ERRORS = (Web3Exception, ValueError, OSError, SourceError, ContentStoreError)
 PIPELINE_BATCHES = 16  # batches one poll takes on at most, deciding one while the next is in the model
 FULL_POLL_SECONDS = 5.0  # a full poll at least this often even without a new block (a reorg at the same height)
 BALANCE_CHECK_SECONDS = 60.0  # how often the account's balance is read for the metrics and the low-balance warning
@@ -417,8 +422,9 @@ class OracleNode:
         return moved
 
     def _fail_or_raise(self, job: JobView, exc: Exception) -> None:
-        """A job's own error counts as a failed attempt; an RPC outage or an unexpected error is raised."""
-        if isinstance(exc, RPC_ERRORS) or not isinstance(exc, (Web3Exception, ValueError, OSError)):
+        """A job's own error counts as a failed attempt (bad evidence, terms or photos nobody serves, a source that
+        failed); an RPC outage or an unexpected error is raised."""
+        if isinstance(exc, RPC_ERRORS) or not isinstance(exc, CLAIM_ERRORS):
             raise exc
         self._failed_attempt(job, exc)
 

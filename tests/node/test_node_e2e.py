@@ -63,6 +63,23 @@ def test_claim_flood_from_a_product_with_another_committee_costs_the_node_nothin
     assert job.state == NOT_OURS and "not on the committee" in job.error
 
 
+def test_product_whose_terms_nobody_has__node_keeps_running_and_parks_the_claim(world, model):
+    """An insurer names honest members as the committee of a product whose terms document exists nowhere: a claim
+    on it used to raise TermsError out of the node's loop and stop the process (again after every restart). It is
+    now the claim's own failed attempt, parked after five, while the node's other claims go on."""
+    config = {**world["config"], "termsHash": keccak(b"terms nobody has")}
+    product_id = create_product(world["manager"], world["insurer"], config, 10 * ETH)
+    policy_id = buy_policy(world["manager"], world["holder"], product_id, keccak(b"VIN-NO-TERMS"))
+    photos = sorted((world["data"] / "images/vds2500/val/minor").glob("*"))[:1]
+    orphan = submit_photos(world, photos, ETH, policy_id=policy_id)
+    fine = submit_photos(world, photos[:1], 2 * ETH)
+    node = make_node(world, model, 0)
+    asyncio.run(node.run_once())  # raised TermsError before the fix
+    job = node.store.job(node.chain_id, world["manager"].address, orphan)
+    assert job.attempts == 1 and "no terms document with keccak256" in job.error
+    assert node.store.job(node.chain_id, world["manager"].address, fine).state in (ASSESSED, DONE)
+
+
 def test_node__restart_after_assessment__votes_once(world, model):
     photos = sorted((world["data"] / "images/vds2500/val/minor").glob("*"))[:1]
     claim_id = submit_photos(world, photos, 2 * ETH)
