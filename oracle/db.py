@@ -46,6 +46,8 @@ NOT_OURS = "not-ours"  # the claim's product has a committee without this node: 
 FAILED = "failed"  # gave up after repeated errors (see `error`)
 OPEN_STATES = (DISCOVERED, ASSESSED, SENDING)
 LEASE_SECONDS = 120.0
+SCHEMA_LOCK_KEY = int.from_bytes(hashlib.sha256(b"claims-oracle node schema").digest()[:8], "big", signed=True)
+"""The PostgreSQL advisory lock that workers opening one database take while they create or update its tables."""
 """How long a worker holds the jobs it took (`take_jobs`); then another worker may take them (the first crashed)."""
 
 
@@ -156,31 +158,30 @@ class NodeStore:
         self.engine = create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
         self._leader: Connection | None = None  # the connection holding the leader lock (PostgreSQL)
-        self._widen_photo_sha256()
-        self._index_earlier_photos()
+        self._prepare_schema()
 
-    def _widen_photo_sha256(self) -> None:
-        """Widen a PostgreSQL table created with room for 64 characters, which refused every 0x-prefixed sha256
-        (SQLite does not enforce lengths)."""
-        if self.engine.dialect.name == "postgresql":
-            with self.engine.begin() as connection:
+    def _prepare_schema(self) -> None:
+        """Create the tables and bring a database written by an earlier release up to date, in one transaction; on
+        PostgreSQL under an advisory lock, since workers started together raced to create the same tables and one
+        died ("duplicate key value violates unique constraint pg_type_typname_nsp_index")."""
+        with self.engine.begin() as connection:
+            if self.shared:
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+            Base.metadata.create_all(connection)
+            if self.shared:  # a table created with room for 64 characters refused every 0x-prefixed sha256
                 connection.execute(
                     text(f"ALTER TABLE history_photos ALTER COLUMN sha256 TYPE VARCHAR({SHA256_HEX_CHARS})")
                 )
-
-    def _index_earlier_photos(self) -> None:
-        """Bring a database written before the pHash index up to date: the sha256 index and every photo's bands."""
-        for index in Base.metadata.tables[HistoryPhoto.__tablename__].indexes:
-            index.create(self.engine, checkfirst=True)
-        with self._session.begin() as session:
-            if session.scalar(select(func.count()).select_from(PhotoBand)):
+            # the pHash index: the sha256 index and every photo's bands, for a database written before it
+            for index in Base.metadata.tables[HistoryPhoto.__tablename__].indexes:
+                index.create(connection, checkfirst=True)
+            if connection.scalar(select(func.count()).select_from(PhotoBand)):
                 return
-            rows = session.execute(select(HistoryPhoto.claim_id, HistoryPhoto.cid, HistoryPhoto.phash)).all()
+            rows = connection.execute(select(HistoryPhoto.claim_id, HistoryPhoto.cid, HistoryPhoto.phash)).all()
             if rows:
-                session.execute(
+                connection.execute(
                     insert(PhotoBand),
                     [band for claim_id, cid, phash in rows for band in _bands(claim_id, cid, int(phash))],
                 )

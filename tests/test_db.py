@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from oracle.db import ASSESSED, DISCOVERED, ORPHANED, SENDING, NodeStore
+from oracle.dev.postgres import new_database
 from oracle.sources.history import PriorClaim, PriorPhoto
 
 CHAIN, CONTRACT = 31337, "0x" + "ab" * 20
@@ -175,3 +176,25 @@ def test_node_store__database_from_before_the_phash_index__indexed_when_opened(t
     [photo] = reopened.prior_photos(before=(200, 0), like=[("bb" * 32, 12345 ^ 0b101)], max_distance=2)
     assert photo.cid == "bafk1"
     reopened.close()
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_workers_opening_a_new_postgres_database_together__all_start(postgres_server, attempt):
+    """Several workers of one node started at once on an empty PostgreSQL database raced to create the same tables,
+    and one died on pg_type's unique index (seen in the workers benchmark); they now take turns."""
+    workers = 6
+    ready = threading.Barrier(workers)
+    with new_database(postgres_server) as url:
+
+        def open_store() -> NodeStore:
+            ready.wait()
+            return NodeStore(url)
+
+        with ThreadPoolExecutor(workers) as pool:
+            stores = list(pool.map(lambda _: open_store(), range(workers)))
+        try:
+            assert stores[0].add_job(CHAIN, CONTRACT, 4097, {"claimId": 4097}, 10, b"\x02" * 32)
+            assert all(store.job(CHAIN, CONTRACT, 4097) is not None for store in stores)
+        finally:
+            for store in stores:
+                store.close()
