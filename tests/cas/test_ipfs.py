@@ -243,3 +243,47 @@ def test_holds__claims_never_final_first_in_order__do_not_starve_the_finality_ch
     assert OracleNode.release_final_evidence(node, now=1_000.0 + 86_400 + 1_200 + 1) == 2
     assert sorted(unpinned) == ["manifest", "photo"]
     store.close()
+
+
+@pytest.mark.asyncio
+async def test_announce_flood_of_unknown_cids__does_not_tie_up_the_rest_of_the_gateway(
+    tmp_path, aiohttp_client, monkeypatch
+):
+    """Anyone may announce, and each unknown id holds a thread while the gateway's peer looks for it (up to
+    FETCH_TIMEOUT_S, 20 s). Two announcements of 32 unknown ids at a time must not take the threads every other
+    request needs (content, explanations, claims read for the bridge, uploads), or one client stalls the gateway."""
+    import asyncio
+    import time
+
+    from oracle.cas.store import ContentNotFoundError
+
+    gateway_store = IpfsContentStore("http://127.0.0.1:9", tmp_path / "gateway.sqlite")
+    stored = b'{"decision":1}'
+    stored_cid = cid_for_bytes(stored)
+
+    def slow_fetch(cid, **_):  # what the peer does for an id nobody has: wait, then not found
+        time.sleep(1.0)
+        raise ContentNotFoundError(f"content {cid} is not on the peer")
+
+    monkeypatch.setattr(gateway_store, "fetch", slow_fetch)
+    monkeypatch.setattr(gateway_store, "get", lambda cid: stored if cid == stored_cid else slow_fetch(cid))
+    settings = load_settings(state_dir=tmp_path, db_url=f"sqlite:///{tmp_path / 'g.db'}")
+    history = NodeStore(settings.db_url)
+    assessor = build_assessor(settings, history, None, sources=[], store=gateway_store)
+    client = await aiohttp_client(create_app(settings, assessor, gateway_store))
+    unknown = [cid_for_bytes(random.randbytes(16)) for _ in range(4 * 32)]
+    flood = [
+        asyncio.create_task(client.post("/content/announce", json={"cids": unknown[i : i + 32]}))
+        for i in range(0, len(unknown), 32)
+    ]
+    await asyncio.sleep(0.3)  # the first two announcements are fetching
+    started = time.monotonic()
+    response = await client.get(f"/content/{stored_cid}")
+    elapsed = time.monotonic() - started
+    assert response.status == 200 and await response.read() == stored
+    assert elapsed < 0.9, f"a content read waited {elapsed:.1f} s behind the announcements"
+    for task in flood:
+        task.cancel()
+    await asyncio.gather(*flood, return_exceptions=True)
+    assessor.close()
+    history.close()
