@@ -10,23 +10,28 @@
         and votes with `ClaimsManager.voteReport` from its own key.
 @dev Anyone may ask (the claimant, a keeper, a committee member), and the caller
      pays the gas; nothing is paid in LINK. A request names only a claim that the manager holds and
-     that is still waiting for the committee, and the same claim can be asked for again only after
-     `RETRY_AFTER`, so nobody can make nodes spend gas on votes that must revert, or block a claim's
-     request by asking for its id before it exists.
+     that is still waiting for the committee while its reports can still count (until `VOTE_MARGIN`
+     before their deadline, `REPORT_VALIDITY` after submission), and the same claim can be asked for
+     again only after `RETRY_AFTER`, so nobody can make nodes spend gas on votes that must revert, or
+     block a claim's request by asking for its id before it exists.
 """
 
 
 # ============================================================ INTERFACES
 
 interface IClaimsView:
-    # @dev The first fields of `ClaimsManager.claim` (policy id, status); the rest are not read.
-    def claim(claim_id: uint256) -> (uint256, uint256): view
+    # @dev The first fields of `ClaimsManager.claim` (policy id, status, decision, time); the rest are not read.
+    def claim(claim_id: uint256) -> (uint256, uint256, uint8, uint256): view
 
 
 # ============================================================ CONSTANTS
 
 SUBMITTED: constant(uint256) = 1  # ClaimsManager's status of a claim waiting for its committee
 RETRY_AFTER: constant(uint256) = 3_600  # a claim still waiting an hour later may be asked for again
+# @dev A report's deadline is its claim's submission time plus this (oracle.domain.REPORT_VALIDITY_S); the
+#      manager refuses votes after it, and a claim can stay waiting long after (until `closeStale`).
+REPORT_VALIDITY: constant(uint256) = 7 * 86_400
+VOTE_MARGIN: constant(uint256) = 600  # time for the job to run (2 confirmations, the bridge) and its vote to be mined
 DATA_VERSION: constant(uint256) = 1
 MAX_DATA: constant(uint256) = 17  # "claimId" as a CBOR text key (8 bytes) and a CBOR uint (up to 9 bytes)
 # @dev What the job's `ethtx` task calls: the vote, named for nodes that read the log's callback fields.
@@ -88,8 +93,11 @@ def request(claim_id: uint256) -> bytes32:
     """
     policy_id: uint256 = 0
     status: uint256 = 0
-    policy_id, status = staticcall IClaimsView(manager).claim(claim_id)
+    decision: uint8 = 0
+    submitted: uint256 = 0
+    policy_id, status, decision, submitted = staticcall IClaimsView(manager).claim(claim_id)
     assert status == SUBMITTED, "requests: claim is not waiting for the committee"
+    assert block.timestamp + VOTE_MARGIN <= submitted + REPORT_VALIDITY, "requests: the claim's reports have expired"
     last: uint256 = self.requestedAt[claim_id]
     assert last == 0 or block.timestamp >= last + RETRY_AFTER, "requests: claim was asked for within the hour"
     self.requestedAt[claim_id] = block.timestamp

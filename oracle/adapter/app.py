@@ -7,6 +7,7 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -79,6 +80,9 @@ MAX_ANNOUNCED = 32
 MAX_ANNOUNCED_BYTES = 4 * 1024 * 1024
 """The largest announced document the gateway fetches and pins (explanations and heat maps are far smaller)."""
 ANNOUNCE_CONCURRENCY = 2
+ANNOUNCE_FETCH_WORKERS = 8
+"""Threads of the gateway's own that fetch announced ids. Anyone may announce, and an unknown id holds its thread up
+to FETCH_TIMEOUT_S; on the shared default pool (a handful of threads) a flood of them stalled every other request."""
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -119,6 +123,7 @@ class Limiter:
 
 
 ANNOUNCING = web.AppKey("announcing", asyncio.Semaphore)
+ANNOUNCE_POOL = web.AppKey("announce_pool", ThreadPoolExecutor)
 SETTINGS = web.AppKey("settings", Settings)
 ASSESSOR = web.AppKey("assessor", ClaimAssessor)
 STORE = web.AppKey("store", ContentStore)
@@ -528,9 +533,10 @@ async def announce_content(request: web.Request) -> web.Response:
         if not is_cid(cid):
             raise BadRequestError(f"{str(cid)[:80]!r} is not a content id (CIDv1, raw or dag-pb, sha2-256, base32)")
     unique = list(dict.fromkeys(cids))
+    loop, pool = asyncio.get_running_loop(), request.app[ANNOUNCE_POOL]  # never the threads other requests need
     async with request.app[ANNOUNCING]:  # a few announcements at a time, each fetching its documents side by side
-        fetched = await asyncio.gather(*(asyncio.to_thread(_fetch_announced, store, cid) for cid in unique))
-        reasons = await asyncio.to_thread(_take_announced, store, dict(zip(unique, fetched, strict=True)))
+        fetched = await asyncio.gather(*(loop.run_in_executor(pool, _fetch_announced, store, cid) for cid in unique))
+        reasons = await loop.run_in_executor(pool, _take_announced, store, dict(zip(unique, fetched, strict=True)))
     refused = [{"cid": cid, "reason": reason} for cid, reason in reasons.items() if reason]
     accepted = [cid for cid, reason in reasons.items() if not reason]
     return web.json_response({"accepted": accepted, "refused": refused})
@@ -553,6 +559,7 @@ async def http_session(app: web.Application) -> AsyncIterator[None]:
         task.cancel()
     await asyncio.gather(*background, return_exceptions=True)
     await app[CACHE].close()
+    app[ANNOUNCE_POOL].shutdown(wait=False, cancel_futures=True)
     await app[HTTP].close()
     await app[CALLBACKS].close()
 
@@ -584,6 +591,7 @@ def create_app(
     app[LIMITER] = Limiter(settings.adapter_max_concurrency, settings.adapter_max_queue)
     app[BACKGROUND] = set()
     app[ANNOUNCING] = asyncio.Semaphore(ANNOUNCE_CONCURRENCY)
+    app[ANNOUNCE_POOL] = ThreadPoolExecutor(max_workers=ANNOUNCE_FETCH_WORKERS, thread_name_prefix="announced")
     if claims is not None:
         app[CLAIMS] = claims
     app.cleanup_ctx.append(http_session)

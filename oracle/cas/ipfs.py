@@ -119,12 +119,13 @@ class KeccakIndex:
                 [(claim, cid, retention_s) for cid in cids],
             )
 
-    def claims_not_final(self, prefix: str, limit: int) -> list[str]:
-        """Up to `limit` holding claims (keys starting with `prefix`) not yet seen final."""
+    def claims_not_final(self, prefix: str, limit: int, after: str = "") -> list[str]:
+        """Up to `limit` holding claims (keys starting with `prefix`) not yet seen final, in key order after `after`."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT DISTINCT claim FROM holds WHERE release_at IS NULL AND claim LIKE ? LIMIT ?",
-                (prefix.replace("%", "") + "%", limit),
+                "SELECT DISTINCT claim FROM holds WHERE release_at IS NULL AND claim LIKE ? AND claim > ? "
+                "ORDER BY claim LIMIT ?",
+                (prefix.replace("%", "") + "%", after, limit),
             ).fetchall()
         return [row[0] for row in rows]
 
@@ -196,6 +197,7 @@ class IpfsContentStore:
         self.pin_reads = pin_reads
         self._pool: ThreadPoolExecutor | None = None
         self._announcer: ThreadPoolExecutor | None = None
+        self._not_final_after: dict[str, str] = {}  # where the next check for final claims goes on, per prefix
         self._pending = 0
         self._pool_lock = threading.Lock()
 
@@ -262,8 +264,14 @@ class IpfsContentStore:
             self.index.hold(claim, cids, retention_s)
 
     def claims_not_final(self, prefix: str, limit: int = 200) -> list[str]:
-        """Claims (keys starting with `prefix`) whose evidence this store holds until they are final."""
-        return self.index.claims_not_final(prefix, limit)
+        """Claims (keys starting with `prefix`) whose evidence this store holds until they are final: each call the
+        next `limit` in key order, round and round, so claims that never turn final cannot hide the others."""
+        after = self._not_final_after.get(prefix, "")
+        claims = self.index.claims_not_final(prefix, limit, after)
+        if not claims and after:  # past the last one: start again from the first
+            claims = self.index.claims_not_final(prefix, limit)
+        self._not_final_after[prefix] = claims[-1] if len(claims) == limit else ""
+        return claims
 
     def claim_final(self, claim: str, at: float) -> None:
         """Start a claim's retention period: it was seen final at `at`."""

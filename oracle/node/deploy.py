@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import yaml
 from requests.exceptions import RequestException
@@ -226,6 +227,24 @@ def network_rpc_url(choice: str, config_path: Path | None = None) -> str:
     return expanded
 
 
+def public_endpoint(url: str) -> str:
+    """An RPC URL as it may be printed: scheme, host and port only (a provider's token rides in the path, the query
+    or the user info, and error output ends up in CI logs)."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}" if parts.scheme else "the configured RPC endpoint"
+
+
+def scrub_endpoint(text: str, url: str) -> str:
+    """`text` (an error's message) with every part of `url` beyond its public endpoint replaced."""
+    parts = urlsplit(url)
+    secrets = [url, parts.netloc.rpartition("@")[0] if "@" in parts.netloc else "", parts.path, parts.query]
+    secrets += [unquote(secret) for secret in secrets]
+    for secret in sorted({s for s in secrets if len(s) > 1}, key=len, reverse=True):
+        text = text.replace(secret, "...")
+    return text
+
+
 def run(args: argparse.Namespace) -> int:
     """Deploy, create the product if asked, write the record and print where everything is."""
     try:
@@ -248,14 +267,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         balance = w3.eth.get_balance(sender_address(signer))
         if balance == 0:
-            print(f"claims-oracle deploy: {signer.address} holds no ETH on {settings.rpc_url}", file=sys.stderr)
+            endpoint = public_endpoint(settings.rpc_url)
+            print(f"claims-oracle deploy: {signer.address} holds no ETH on {endpoint}", file=sys.stderr)
             return 1
         record = deploy_all(w3, signer, panel, args.quorum, args.fee, product, describe_code_version())
     except (RequestException, ConnectionError) as exc:
-        print(f"claims-oracle deploy: the chain at {settings.rpc_url} did not answer ({exc})", file=sys.stderr)
+        endpoint, reason = public_endpoint(settings.rpc_url), scrub_endpoint(str(exc), settings.rpc_url)
+        print(f"claims-oracle deploy: the chain at {endpoint} did not answer ({reason})", file=sys.stderr)
         return 1
     except (Web3Exception, BuildMissingError, RuntimeError, ValueError) as exc:
-        print(f"claims-oracle deploy: {type(exc).__name__}: {exc}", file=sys.stderr)
+        reason = scrub_endpoint(str(exc), settings.rpc_url)
+        print(f"claims-oracle deploy: {type(exc).__name__}: {reason}", file=sys.stderr)
         return 1
     record.write(args.out)
     for name, contract in sorted(record.contracts.items()):

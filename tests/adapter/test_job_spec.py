@@ -136,3 +136,12 @@ async def test_job_spec__exact_bridge_request__adapter_answers_and_vote_encodes(
     assert values[0] == ctx.claim_id and values[1] == answer["data"]["decision"]
     assert values[6] == ctx.evidence_root and values[7] == ctx.terms_hash
     assert values[8] == 1 and values[9] == report_deadline(ctx.submitted_at)
+
+
+def test_job_spec__repeated_request_after_this_member_voted__vote_simulated_so_none_is_sent_that_must_revert():
+    """Anyone may ask again for a claim still waiting (once an hour): a member who has voted, or has left, or whose
+    vote would come too late, must not pay for a transaction the manager refuses. The contract cannot know who voted,
+    so each node simulates its vote first (ethtx transmitChecker, Chainlink's `simulate` checker) and drops it if it
+    would revert."""
+    checker = json.loads(tasks()["submit_vote"]["transmitChecker"])
+    assert checker == {"CheckerType": "simulate"}

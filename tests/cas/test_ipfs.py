@@ -211,3 +211,79 @@ def test_holds__shared_photo__kept_until_every_claim_holding_it_is_final_and_pas
     assert index.released(10_000.0, 10) == []  # released once; the other contract's hold is untouched
     assert index.claims_not_final("1:0xdef:", 10) == ["1:0xdef:4097"]
     index.close()
+
+
+def test_holds__claims_never_final_first_in_order__do_not_starve_the_finality_check_of_later_claims(
+    tmp_path, monkeypatch
+):
+    """Claims nobody finalizes (a REJECT nobody calls finalize on, a silent claim nobody closes) stay not final for
+    good. Whoever files more of them than one round checks (a claimant with cheap policies, an insurer naming the
+    member on its own product) must not stop the node from ever seeing later claims final, or their evidence would stay
+    pinned for ever, against the terms' retention."""
+    from types import SimpleNamespace
+
+    from oracle.cas.ipfs import IpfsContentStore, hold_key, hold_prefix
+    from oracle.domain import ClaimStatus
+    from oracle.node.service import FINALITY_CHECKS_PER_ROUND, OracleNode
+
+    store = IpfsContentStore("http://127.0.0.1:9", tmp_path / "index.sqlite", pin_reads=True)
+    unpinned: list[str] = []
+    monkeypatch.setattr(store, "unpin", unpinned.append)
+    chain_id, contract = 31337, "0x" + "ab" * 20
+    stuck = range(1000, 1000 + FINALITY_CHECKS_PER_ROUND + 1)  # their keys sort before the honest claim's
+    for claim_id in stuck:
+        store.hold_evidence(hold_key(chain_id, contract, claim_id), [f"junk-{claim_id}"], 86_400.0)
+    store.hold_evidence(hold_key(chain_id, contract, 9999), ["manifest", "photo"], 86_400.0)
+    statuses = {claim_id: ClaimStatus.DECIDED for claim_id in stuck} | {9999: ClaimStatus.RESOLVED}
+    client = SimpleNamespace(address=contract, claim=lambda claim_id: {"status": statuses[claim_id]})
+    node = SimpleNamespace(assessor=SimpleNamespace(store=store), chain_id=chain_id, client=client)
+    assert hold_prefix(chain_id, contract) == f"{chain_id}:{contract}:"
+    for round_ in range(3):  # a few rounds of the node's check, 10 minutes apart
+        OracleNode.release_final_evidence(node, now=1_000.0 + 600 * round_)
+    assert OracleNode.release_final_evidence(node, now=1_000.0 + 86_400 + 1_200 + 1) == 2
+    assert sorted(unpinned) == ["manifest", "photo"]
+    store.close()
+
+
+@pytest.mark.asyncio
+async def test_announce_flood_of_unknown_cids__does_not_tie_up_the_rest_of_the_gateway(
+    tmp_path, aiohttp_client, monkeypatch
+):
+    """Anyone may announce, and each unknown id holds a thread while the gateway's peer looks for it (up to
+    FETCH_TIMEOUT_S, 20 s). Two announcements of 32 unknown ids at a time must not take the threads every other
+    request needs (content, explanations, claims read for the bridge, uploads), or one client stalls the gateway."""
+    import asyncio
+    import time
+
+    from oracle.cas.store import ContentNotFoundError
+
+    gateway_store = IpfsContentStore("http://127.0.0.1:9", tmp_path / "gateway.sqlite")
+    stored = b'{"decision":1}'
+    stored_cid = cid_for_bytes(stored)
+
+    def slow_fetch(cid, **_):  # what the peer does for an id nobody has: wait, then not found
+        time.sleep(1.0)
+        raise ContentNotFoundError(f"content {cid} is not on the peer")
+
+    monkeypatch.setattr(gateway_store, "fetch", slow_fetch)
+    monkeypatch.setattr(gateway_store, "get", lambda cid: stored if cid == stored_cid else slow_fetch(cid))
+    settings = load_settings(state_dir=tmp_path, db_url=f"sqlite:///{tmp_path / 'g.db'}")
+    history = NodeStore(settings.db_url)
+    assessor = build_assessor(settings, history, None, sources=[], store=gateway_store)
+    client = await aiohttp_client(create_app(settings, assessor, gateway_store))
+    unknown = [cid_for_bytes(random.randbytes(16)) for _ in range(4 * 32)]
+    flood = [
+        asyncio.create_task(client.post("/content/announce", json={"cids": unknown[i : i + 32]}))
+        for i in range(0, len(unknown), 32)
+    ]
+    await asyncio.sleep(0.3)  # the first two announcements are fetching
+    started = time.monotonic()
+    response = await client.get(f"/content/{stored_cid}")
+    elapsed = time.monotonic() - started
+    assert response.status == 200 and await response.read() == stored
+    assert elapsed < 0.9, f"a content read waited {elapsed:.1f} s behind the announcements"
+    for task in flood:
+        task.cancel()
+    await asyncio.gather(*flood, return_exceptions=True)
+    assessor.close()
+    history.close()

@@ -12,9 +12,11 @@ from eth_abi import decode
 from eth_utils import function_signature_to_4byte_selector, keccak
 
 from oracle.chain.deploy import chainlink_spec_id
+from oracle.domain import REPORT_VALIDITY_S
 from tests.adapter.test_job_spec import EXTERNAL_JOB_ID, render, tasks
 
 RETRY_AFTER = 3_600
+VOTE_MARGIN = 600  # AssessmentRequests.VOTE_MARGIN: time for the job to run and its vote to be mined
 _PARAM = re.compile(r"(\w+)( indexed)? (\w+)")
 
 
@@ -96,3 +98,35 @@ def test_deploy__without_manager_or_job_id__refused(project, deployer, manager):
         deployer.deploy(project.AssessmentRequests, "0x" + "00" * 20, chainlink_spec_id())
     with ape.reverts("requests: no job id"):
         deployer.deploy(project.AssessmentRequests, manager, b"\x00" * 32)
+
+
+def test_request_past_the_report_deadline__refused_so_every_member_is_not_made_to_send_a_vote_that_must_revert(
+    requests, manager, open_claim, make_report, oracles, stranger, chain
+):
+    """A claim nobody decides stays SUBMITTED (until someone calls closeStale or escalates), but a report on it counts
+    only until its deadline, 7 days after submission. A request after that made every member's node send a vote the
+    manager must refuse ('oracle: report expired'), paying its gas: once an hour, for every such claim, for ever, for
+    the price of one cheap call by anyone."""
+    _, _, claim_id = open_claim()
+    submitted = manager.claim(claim_id).timestamp
+    report = make_report(claim_id)
+    assert report.deadline == submitted + REPORT_VALIDITY_S
+    chain.pending_timestamp = report.deadline + 1
+    with ape.reverts("oracle: report expired"):  # what each member's vote would meet
+        manager.voteReport(report.as_tuple(), sender=oracles[0])
+    with ape.reverts("requests: the claim's reports have expired"):
+        requests.request(claim_id, sender=stranger)
+    assert requests.requestedAt(claim_id) == 0
+
+
+def test_request_just_before_the_report_deadline__refused_when_no_vote_could_land_in_time(
+    requests, manager, open_claim, stranger, chain
+):
+    _, _, early = open_claim()
+    _, _, later = open_claim()  # submitted an hour or more after the first
+    deadline = manager.claim(early).timestamp + REPORT_VALIDITY_S
+    assert manager.claim(later).timestamp + REPORT_VALIDITY_S - VOTE_MARGIN >= deadline
+    chain.pending_timestamp = deadline - VOTE_MARGIN + 1
+    with ape.reverts("requests: the claim's reports have expired"):
+        requests.request(early, sender=stranger)
+    requests.request(later, sender=stranger)  # still time for the job to run and the votes to land

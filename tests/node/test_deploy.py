@@ -254,3 +254,17 @@ def test_deploy__unknown_ape_alias__says_where_it_looked(tmp_path, monkeypatch, 
     code = main(["deploy", "--account", "nobody", "--password-file", str(tmp_path / "pw")])
     err = capsys.readouterr().err
     assert code == 2 and f"no ape account 'nobody': {tmp_path / 'accounts' / 'nobody.json'}" in err
+
+
+def test_deploy__provider_token_in_the_network_uri__never_printed_when_the_chain_fails(
+    tmp_path, keystore_account, monkeypatch, capsys
+):
+    """A provider token kept out of the repository in the environment (`uri: $SEPOLIA_RPC_URL`) must not reach stderr
+    (CI logs) when the chain does not answer: the message names the host only, and the error's own text is scrubbed."""
+    _, keystore, password = keystore_account
+    token = "s3cr3t-provider-token"
+    monkeypatch.setenv("SEPOLIA_RPC_URL", f"http://user:hunter2@127.0.0.1:{free_port()}/v3/{token}?key={token}")
+    code = main(["deploy", "--network", "sepolia", "--keystore", str(keystore), "--password-file", str(password)])
+    err = capsys.readouterr().err
+    assert code == 1 and "did not answer" in err and "127.0.0.1" in err
+    assert token not in err and "hunter2" not in err
