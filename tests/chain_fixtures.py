@@ -100,6 +100,7 @@ def world(tmp_path, model, shared_data):
             "cas": cas,
             "holder": holder,
             "policy_id": policy_id,
+            "product_id": product_id,
             "tmp": tmp_path,
             "data": shared_data,
         }

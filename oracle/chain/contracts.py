@@ -391,6 +391,19 @@ class ClaimsManagerClient:
         logs = desk.events.Evidence().get_logs(from_block=from_block, to_block=to_block)
         return [str(log.args._evidence) for log in logs]
 
+    def products_left(self, from_block: int, to_block: int) -> set[int]:
+        """The products whose committee a member left in [from_block, to_block] (the governor's `MemberLeft`
+        events, asked `log_chunk_blocks` blocks at a time): a leave voids the votes cast on their claims."""
+        governor = self.w3.eth.contract(
+            address=Web3.to_checksum_address(self.call("governor")), abi=contract_type("ProductGovernor")["abi"]
+        )
+        products: set[int] = set()
+        for first, end in block_ranges(from_block, to_block, self.log_chunk_blocks):
+            products.update(
+                int(log.args.productId) for log in governor.events.MemberLeft().get_logs(from_block=first, to_block=end)
+            )
+        return products
+
     def insured_object(self, policy_id: int, policy_start: int, last_block: int) -> bytes:
         """The insured object of a policy, read from its `PolicyPurchased` event in the blocks of its start time."""
         first, last = blocks_at_time(self.w3, policy_start, last_block)

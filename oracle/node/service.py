@@ -13,6 +13,7 @@ from dataclasses import asdict
 from typing import Any
 
 import requests
+from eth_abi.exceptions import DecodingError
 from web3.exceptions import Web3Exception
 
 from oracle.assess import Claim
@@ -24,7 +25,7 @@ from oracle.claim.assessor import ClaimAssessor
 from oracle.claim.batch import ClaimBatch, ClaimOutcome
 from oracle.claim.context import claim_from_chain
 from oracle.claim.history import record_in_history
-from oracle.db import ASSESSED, ASSESSING, DISCOVERED, FAILED, NOT_OURS, ORPHANED, SENDING, JobView, NodeStore
+from oracle.db import ASSESSED, ASSESSING, DISCOVERED, DONE, FAILED, NOT_OURS, ORPHANED, SENDING, JobView, NodeStore
 from oracle.domain import ClaimStatus
 from oracle.node.aggregate import AggregateSubmitter, SignatureRelayClient
 from oracle.node.metrics import NodeMetrics
@@ -42,6 +43,7 @@ CLAIM_ERRORS = (Web3Exception, ValueError, OSError, SourceError, ContentStoreErr
 PIPELINE_BATCHES = 16  # batches one poll takes on at most, deciding one while the next is in the model
 FULL_POLL_SECONDS = 5.0  # a full poll at least this often even without a new block (a reorg at the same height)
 BALANCE_CHECK_SECONDS = 60.0  # how often the account's balance is read for the metrics and the low-balance warning
+REVOTE_CHECK_SECONDS = 30.0  # how often the governor's MemberLeft events are read (a leave voids the votes cast)
 FINALITY_CHECK_SECONDS = 600.0  # how often the claims whose evidence this member holds are checked for finality
 FINALITY_CHECKS_PER_ROUND = 200  # claims read from the chain in one such check, at most
 
@@ -127,6 +129,7 @@ class OracleNode:
         self.submitter.on_mined = self.metrics.claims_voted.inc
         self._balance_due = 0.0  # when the balance is next read (0: at the next poll)
         self._finality_due = 0.0  # when held evidence is next checked for claims that became final
+        self._revote_due = 0.0  # when the governor's MemberLeft events are next read
         # several workers of one node may share a PostgreSQL store: all assess the claims they take (take_jobs), the
         # one holding this lock also watches the chain and sends, so the nonces are handed out in one place
         self._leader_lock = f"claims-oracle node {client.chain_id} {client.address} {signer.address}"
@@ -183,6 +186,12 @@ class OracleNode:
         if now >= self._balance_due:
             self._balance_due = now + BALANCE_CHECK_SECONDS
             self._record_balance()
+        if self._leading and now >= self._revote_due and isinstance(self.submitter, VoteSubmitter):
+            self._revote_due = now + REVOTE_CHECK_SECONDS
+            try:
+                self.revote_after_leaves()
+            except (Web3Exception, ValueError, DecodingError) as exc:  # e.g. no contract there yet; an outage raises
+                log.warning("could not read the governor's MemberLeft events: %s", exc)
         if self._leading and now >= self._finality_due:
             self._finality_due = now + FINALITY_CHECK_SECONDS
             await asyncio.to_thread(self.release_final_evidence)
@@ -337,6 +346,38 @@ class OracleNode:
         if self.watcher.head is not None:
             scanned = cursor[0] if cursor else self.watcher.start_block - 1
             self.metrics.head_lag.set(max(self.watcher.head - scanned, 0))
+
+    def revote_after_leaves(self) -> int:
+        """Vote again on claims whose votes a member's leaving voided (the contract then counts only the votes cast
+        after it, and this node had marked its vote done): each voted claim of a product someone left that still
+        waits for the committee, before its report deadline, goes back to assessed, so its vote is sent again.
+        Returns how many."""
+        head = int(self.client.rpc("eth_blockNumber", []), 16)
+        governor = str(self.client.call("governor"))  # its cursor row: the last block read for MemberLeft events
+        cursor = self.store.cursor(self.chain_id, governor)
+        first = cursor[0] + 1 if cursor else self.watcher.start_block
+        if first > head:
+            return 0
+        products = self.client.products_left(first, head)
+        self.store.set_cursor(self.chain_id, governor, head, bytes(32))
+        if not products:
+            return 0
+        now, moved = self.client.latest_timestamp(), 0
+        for job in self.store.jobs(self.chain_id, self.client.address, (DONE,)):
+            if ((job.event or {}).get("context") or {}).get("product_id") not in products:
+                continue
+            record = self.client.claim(job.claim_id)
+            if record["status"] != ClaimStatus.SUBMITTED or now >= report_deadline(int(record["timestamp"])):
+                continue
+            if self.store.update_job(
+                self.chain_id, self.client.address, job.claim_id, expect_state=DONE, state=ASSESSED
+            ):
+                moved += 1
+        if moved:
+            log.info(
+                "a member left products %s: voting again on %d claim(s) whose votes it voided", sorted(products), moved
+            )
+        return moved
 
     def release_final_evidence(self, now: float | None = None) -> int:
         """Start the retention period of held claims the chain now shows final (resolved or paid) and unpin the

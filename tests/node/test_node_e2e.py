@@ -15,7 +15,7 @@ from eth_utils import keccak
 from web3 import Web3
 
 from oracle.chain.contracts import ClaimsManagerClient
-from oracle.chain.deploy import DAY, ETH, buy_policy, create_product, desk_of, transact
+from oracle.chain.deploy import DAY, ETH, buy_policy, create_product, desk_of, governor_of, transact
 from oracle.claim.assessor import ClaimAssessor
 from oracle.claim.verify import verify_claim
 from oracle.db import ASSESSED, DONE, NOT_OURS, NodeStore
@@ -27,7 +27,7 @@ from oracle.settings import load_settings
 from tests.chain_fixtures import MODEL_PATH, make_node, needs_model, submit_photos
 
 pytestmark = needs_model
-DECIDED, RESOLVED = 2, 4
+SUBMITTED, DECIDED, RESOLVED = 1, 2, 4
 UNDISTURBED_RUN_S = 180  # the last node run of the kill test, left to finish: generous for a loaded machine
 
 
@@ -78,6 +78,26 @@ def test_product_whose_terms_nobody_has__node_keeps_running_and_parks_the_claim(
     job = node.store.job(node.chain_id, world["manager"].address, orphan)
     assert job.attempts == 1 and "no terms document with keccak256" in job.error
     assert node.store.job(node.chain_id, world["manager"].address, fine).state in (ASSESSED, DONE)
+
+
+def test_member_leaves_after_a_vote__voided_vote_sent_again_and_the_claim_decided(world, model):
+    """A member leaving voids the votes cast on its epochs' claims (the others must vote again), but a node that
+    had voted marked its job done and never voted again: one leave, for example by a member colluding with the
+    insurer just before quorum, stalled every pending claim until the oracle timeout. The node now reads the
+    governor's MemberLeft events and votes again on its voted claims that still wait."""
+    photos = sorted((world["data"] / "images/vds2500/val/moderate").glob("*"))[:1]
+    claim_id = submit_photos(world, photos, 3 * ETH)
+    first, second = make_node(world, model, 0), make_node(world, model, 1)
+    asyncio.run(first.run_once())
+    assert first.store.job(first.chain_id, world["manager"].address, claim_id).state == DONE
+    leaver = world["chain"].accounts[5]
+    transact(world["chain"].w3, governor_of(world["manager"]).functions.leaveCommittee(world["product_id"]), leaver)
+    asyncio.run(second.run_once())
+    assert world["manager"].claim(claim_id)["status"] == SUBMITTED  # one vote counts: the first was voided
+    assert first.revote_after_leaves() == 1
+    asyncio.run(first.run_once())
+    assert world["manager"].claim(claim_id)["status"] in (DECIDED, RESOLVED)
+    assert first.revote_after_leaves() == 0  # read once: the same leave moves nothing again
 
 
 def test_node__restart_after_assessment__votes_once(world, model):
