@@ -7,15 +7,19 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 
 import pytest
 from eth_utils import keccak
 from playwright.sync_api import expect
 
-from oracle.chain.deploy import DAY, ETH, buy_policy, create_product, governor_of
+from oracle.assess import peril_index
+from oracle.chain.deploy import DAY, ETH, buy_policy, create_product, governor_of, submit_claim, transact
+from oracle.chain.keys import published_key
+from oracle.claim.evidence import store_evidence
 from oracle.dev.demo import confident_photos, default_photo_root
-from oracle.dev.stack import insured_object_of, person_reader, product_defaults
-from oracle.domain import REPO_ROOT
+from oracle.dev.stack import evidence_readers, insured_object_of, person_reader, product_defaults
+from oracle.domain import REPO_ROOT, ClaimStatus, Peril, public_area
 from oracle.explain.evidence import load_manifest
 from oracle.settings import load_settings
 from tests.dapp.conftest import screenshot
@@ -219,13 +223,13 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
     expect(card).to_have_attribute("data-status", "decided, window open", timeout=TIMEOUT_MS)
     assert manager.claim(second)["decision"] == 3  # REJECT
     expect(card.locator(".dispute-cost")).to_contain_text("bond of 0.05 ETH")
-    expect(card.locator(".next-step")).to_contain_text("If you do nothing, you receive 0 ETH once the dispute window")
+    expect(card.locator(".next-step")).to_contain_text("If you do nothing, you receive 0 ETH on ")
     card.locator("button.dispute").click()  # money: a confirmation first, saying what it costs and who decides next
     expect(card.locator(".confirm")).to_contain_text("a bond of 0.05 ETH, returned if the panel rules for you")
     card.locator(".confirm button.cancel").click()
     expect(card.locator(".confirm")).to_have_count(0)
     card.locator("button.dispute").click()
-    transaction(page, "Dispute claim", card.locator("button.dispute-confirm").click)
+    transaction(page, "Dispute claim", card.locator(".confirm button.cost-confirm").click)
     expect(card).to_have_attribute("data-status", "disputed", timeout=TIMEOUT_MS)
     shows_no_jargon(page, "claimant")
     card.locator("details.evidence-form summary").click()
@@ -915,3 +919,192 @@ def test_contract_revert__reason_in_words_and_nothing_changes(page, stack):
     tx = transaction(page, "Withdraw from product", row.locator("button", has_text="Withdraw").click, outcome="failed")
     expect(tx).to_contain_text("The contract refused: that is more than the product's free (unlocked) capital")
     assert stack.system.manager.product(product_id)["capital"] == capital
+
+
+PLACE_E6 = (41_600_000, -93_600_000)  # Des Moines, where the demo's weather records are
+DECIDE_S = 60  # the committee decides a claim this soon (1-3 s on an idle machine)
+
+
+def decided_claim(stack, photos, vehicle: str, amount: int) -> tuple[int, int]:
+    """A claim by the second claimant on a new policy, its photos sealed as the dApp seals them (for the panel too,
+    as if the claimant had shared them), filed over web3 and waited on until the committee decides; (policy, claim)."""
+    manager, holder = stack.system.manager, stack.roles.second_claimant
+    policy_id = buy_policy(manager, holder, create_product_directly(stack), insured_object_of(stack, holder, vehicle))
+    panel = [(member, published_key(stack.system.keys, member)) for member in stack.roles.panel]
+    evidence = store_evidence(
+        stack.cas,
+        [(p.name, p.read_bytes()) for p in photos],
+        vehicle_class="sedan",
+        sealed_for=[*evidence_readers(stack, holder), *panel],
+        place_e6=PLACE_E6,
+    )
+    lat_e6, lon_e6 = public_area(PLACE_E6)
+    start = manager.policy(policy_id)["start"]
+    collision = peril_index(Peril.COLLISION)
+    claim_id = submit_claim(
+        manager, holder, policy_id, evidence.root, evidence.uri, start, collision, lat_e6, lon_e6, amount
+    )
+    deadline = time.monotonic() + DECIDE_S
+    while manager.claim(claim_id)["status"] == ClaimStatus.SUBMITTED:
+        assert time.monotonic() < deadline, f"the committee did not decide claim {claim_id} within {DECIDE_S} s"
+        time.sleep(0.2)
+    return policy_id, claim_id
+
+
+def dispute_over_web3(stack, claim_id: int) -> int:
+    """The second claimant disputes a decided claim and files a statement as evidence; the panel's dispute id."""
+    desk, holder = stack.system.desk, stack.roles.second_claimant
+    transact(stack.w3, desk.functions.dispute(claim_id), holder, value=desk.functions.disputeCost(claim_id).call())
+    statement = json.dumps({"name": "Repair quote", "description": "The garage quotes 1.9 ETH."}).encode()
+    transact(stack.w3, desk.functions.submitEvidence(claim_id, f"ipfs://{stack.cas.put(statement)}"), holder)
+    return desk.functions.disputeOf(claim_id).call()[1]
+
+
+@pytest.fixture(scope="module")
+def ruled_claim(stack, photos):
+    """A rejected claim the claimant disputed with evidence, the panel ruled for the claimant, and the claimant
+    withdrew: every step a timeline shows."""
+    _, claim_id = decided_claim(stack, photos["whole"], "RULED-VIN", 2 * ETH)
+    dispute_id = dispute_over_web3(stack, claim_id)
+    for member in stack.roles.panel[:2]:
+        transact(stack.w3, stack.system.arbitrator.functions.vote(dispute_id, 2), member)
+    transact(stack.w3, stack.system.manager.contract.functions.withdrawPayout(claim_id), stack.roles.second_claimant)
+    return claim_id
+
+
+@pytest.fixture(scope="module")
+def disputed_claim(stack, photos, ruled_claim):
+    """A rejected claim the claimant disputed, waiting for the panel (after the ruled one: a history to show)."""
+    policy_id, claim_id = decided_claim(stack, photos["whole"], "DISPUTED-VIN", 2 * ETH)
+    dispute_id = dispute_over_web3(stack, claim_id)
+    return {"policy": policy_id, "claim": claim_id, "dispute": dispute_id}
+
+
+def claimant_screen(page, stack, role: str = "claimant 2") -> None:
+    """Open the claimant screen as `role` and wait until its claims list is drawn."""
+    open_app(page, stack)
+    choose_account(page, role)
+    page.goto(stack.url + "#/claimant")
+    expect(page.locator("#claims")).to_be_visible(timeout=TIMEOUT_MS)
+
+
+NEXT_STEPS = """async ([now]) => {
+  const { nextStep } = await import("/app/claimant.js");
+  const { when } = await import("/app/ui.js");
+  const { state } = await import("/app/chain.js");
+  const eth = (tenths) => String(BigInt(tenths) * 10n ** 17n);
+  const product = { oracleTimeout: 86400n, deductible: eth(1), disputeBond: eth(1), insurer: "0x0", arbitrator: "0x0" };
+  const record = (status, decision, payout, escalated = false) =>
+    ({ status, decision, payout, escalated, timestamp: now - 3600, claimedAmount: eth(20) });
+  const decided = (decision, payout) => ({ decision, payout, windowEnds: now + 7200 });
+  const { staleAfterS } = state.config.constants;
+  const claims = {
+    waiting: { record: record(1, 0, "0"), product, now },
+    silent: { record: record(1, 0, "0"), product, now: now + 2 * 86400 },
+    window: { record: record(2, 2, eth(4)), decided: decided(2, eth(4)), product, now },
+    referred: { record: record(2, 4, "0"), decided: decided(4, "0"), product, now },
+    closed: { record: record(2, 2, eth(4)), decided: decided(2, eth(4)), product, now: now + 9000 },
+    disputed: { record: record(3, 3, "0"), decided: decided(3, "0"), product, now, ruleBy: now + 14 * 86400 },
+    escalated: { record: record(3, 0, "0", true), product, now, ruleBy: now + 14 * 86400 },
+    nothing: { record: record(4, 3, "0"), product, now },
+    waitingPayout: { record: record(4, 2, eth(4)), product, now },
+    paid: { record: record(5, 2, eth(4)), product, now },
+  };
+  const text = Object.fromEntries(Object.entries(claims).map(([k, c]) => [k, nextStep(c)]));
+  const dates = { timeout: when(now - 3600 + 86400), stale: when(now - 3600 + 86400 + staleAfterS),
+    window: when(now + 7200), rule: when(now + 14 * 86400) };
+  return { text, dates };
+}"""
+
+
+def test_each_claim_state_says_what_happens_next_by_when_and_what_doing_nothing_pays(page, stack, disputed_claim):
+    """Every state names the next step, its date from the product's oracle timeout, dispute window or the panel's
+    deadline, and what doing nothing pays; on the chain, a disputed claim names its panel's own deadline."""
+    open_app(page, stack)
+    now = stack.w3.eth.get_block("latest")["timestamp"]
+    result = page.evaluate(NEXT_STEPS, [now])
+    text, dates = result["text"], result["dates"]
+    assert f"If it has not decided by {dates['timeout']}, you can take the claim to" in text["waiting"]
+    assert f"you receive 0 ETH: the claim is closed on {dates['stale']}" in text["waiting"]
+    assert f"did not decide by {dates['timeout']}: you can take the claim to the arbitration panel" in text["silent"]
+    assert f"If you do nothing, you receive 0.4 ETH on {dates['window']}, when the dispute window" in text["window"]
+    assert "asked for a person to review the claim" in text["referred"]
+    assert f"If you do nothing, you receive 0 ETH on {dates['window']}" in text["referred"]
+    assert "Finalize the claim to receive 0.4 ETH" in text["closed"]
+    assert f"by {dates['rule']} at the latest" in text["disputed"] and "you receive 0 ETH." in text["disputed"]
+    assert "If it has not ruled by then, you receive 1.9 ETH." in text["escalated"]  # claimed less the deductible
+    assert text["nothing"] == "Closed: the claim pays nothing, and nothing more happens."
+    assert "withdraw your 0.4 ETH when you like" in text["waitingPayout"]
+    assert text["paid"] == "Done: 0.4 ETH was paid to your account."
+    assert not RAW_TERMS.findall(" ".join(text.values()))
+
+    # on the chain: the disputed claim's date is its panel dispute's own deadline
+    deadline = stack.system.arbitrator.functions.disputes(disputed_claim["dispute"]).call()[-1]
+    claimant_screen(page, stack)
+    shown = page.evaluate("async ([t]) => (await import('/app/ui.js')).when(t)", [deadline])
+    card = claim_card(page, disputed_claim["claim"])
+    expect(card.locator(".next-step")).to_contain_text(f"the arbitration panel decides, by {shown} at the latest")
+    expect(card.locator(".claim-policy")).to_contain_text(f"On policy {disputed_claim['policy']}")
+    assert page.problems == []
+
+
+def test_claim_timeline__every_transaction_evidence_decision_dispute_and_ruling(page, stack, ruled_claim):
+    """The timeline lists the claim's steps from the chain, in order, each with its time and transaction, and its
+    decision links to the explanation."""
+    claimant_screen(page, stack)
+    card = claim_card(page, ruled_claim)
+    expect(card).to_have_attribute("data-status", "paid", timeout=TIMEOUT_MS)
+    card.locator("details.timeline summary").click()
+    steps = card.locator(".timeline-steps li")
+    expect(steps.last).to_have_attribute("data-event", "PayoutWithdrawn", timeout=TIMEOUT_MS)
+    events = [e for e in steps.evaluate_all("els => els.map((el) => el.dataset.event)")]
+    distinct = [e for i, e in enumerate(events) if i == 0 or events[i - 1] != e]
+    assert distinct[:5] == ["ClaimSubmitted", "ReportVoted", "ClaimDecided", "ClaimDisputed", "Evidence"], events
+    assert {"PanelVoted", "ClaimRuled", "ClaimResolved"} <= set(distinct[5:]), events
+    assert events.count("PanelVoted") == 2 and events[-1] == "PayoutWithdrawn", events
+    texts = steps.all_inner_texts()
+    assert "The arbitrator ruled: For the claimant." in texts[events.index("ClaimRuled")]
+    assert "Disputed by you: bond 0.05 ETH" in texts[events.index("ClaimDisputed")]
+    assert "1.9 ETH paid to you." in texts[-1] and re.search(r"transaction 0x[0-9a-f]{10}", texts[-1])
+    evidence_link = card.locator(".timeline-steps li[data-event=Evidence] a")
+    expect(evidence_link).to_have_attribute("href", re.compile("^/content/"))
+    card.locator(".timeline-steps button.timeline-explanation").click()
+    expect(card.locator(".explanation .verified")).to_be_visible(timeout=TIMEOUT_MS)
+    assert not RAW_TERMS.findall(card.locator(".timeline").inner_text())
+    assert page.problems == []
+
+
+ESCALATION = """async ([now]) => {
+  const { escalateConfirmation, disputeConfirmation } = await import("/app/claimant.js");
+  const { when } = await import("/app/ui.js");
+  const { state } = await import("/app/chain.js");
+  const eth = (tenths) => BigInt(tenths) * 10n ** 17n;
+  const product = { oracleTimeout: 86400n, deductible: eth(1), disputeBond: eth(1) };
+  const record = { status: 1n, claimedAmount: eth(20), timestamp: now - 90000 };
+  let closed = 0;
+  const close = () => { closed += 1; };
+  const escalate = escalateConfirmation({ id: 7n, record, product, now, cost: { total: eth(2), bond: 0n } }, close);
+  const dispute = disputeConfirmation({ id: 8n, record, product, now, cost: { total: eth(3), bond: eth(1) } }, close);
+  document.getElementById("view").replaceChildren(escalate, dispute);
+  escalate.querySelector("button.cancel").click();
+  return { escalate: escalate.innerText, dispute: dispute.innerText, closed,
+    latest: when(now + state.config.constants.disputeTimeoutS) };
+}"""
+
+
+def test_money_actions_ask_first__escalate_and_dispute_say_the_cost_who_decides_and_when(page, stack):
+    """Escalating a claim the committee left undecided, like disputing, first says what it costs, what comes back,
+    who decides next and by when; cancelling sends nothing."""
+    open_app(page, stack)
+    now = stack.w3.eth.get_block("latest")["timestamp"]
+    shown = page.evaluate(ESCALATION, [now])
+    escalate, dispute = shown["escalate"], shown["dispute"]
+    assert "sends 0.2 ETH from your account: the arbitration fee, which does not come back (no bond is due)" in escalate
+    assert "The panel then decides instead of the oracle" in escalate
+    assert f"by {shown['latest']} at the latest" in escalate
+    assert "if it does not rule, the claim pays what you claimed less the deductible, 1.9 ETH" in escalate
+    assert "Take it to the panel and pay 0.2 ETH" in escalate
+    assert "a bond of 0.1 ETH, returned if the panel rules for you, and an arbitration fee of 0.2 ETH" in dispute
+    assert f"by {shown['latest']} at the latest" in dispute and "Dispute and pay 0.3 ETH" in dispute
+    assert shown["closed"] == 1  # "Keep things as they are" closed the step and sent nothing
+    assert page.problems == []
