@@ -19,7 +19,7 @@ from oracle.chain.keys import published_key
 from oracle.claim.evidence import store_evidence
 from oracle.dev.demo import confident_photos, default_photo_root
 from oracle.dev.stack import evidence_readers, insured_object_of, person_reader, product_defaults
-from oracle.domain import REPO_ROOT, ClaimStatus, Peril, public_area
+from oracle.domain import HEIC_BRANDS, REPO_ROOT, ClaimStatus, Peril, public_area
 from oracle.explain.evidence import load_manifest
 from oracle.settings import load_settings
 from tests.dapp.conftest import screenshot
@@ -960,8 +960,20 @@ def dispute_over_web3(stack, claim_id: int) -> int:
     return desk.functions.disputeOf(claim_id).call()[1]
 
 
-@pytest.fixture(scope="module")
-def ruled_claim(stack, photos):
+MADE: dict[tuple[int, str], object] = {}
+"""Claims made once per stack and shared by the tests that read them (a module-scoped fixture set up after
+function-scoped ones makes ape rebase the module's fixtures, browser included)."""
+
+
+def once(stack, name: str, make):
+    """`make()`'s answer, made the first time any test asks for `name` on this stack."""
+    key = (id(stack), name)
+    if key not in MADE:
+        MADE[key] = make()
+    return MADE[key]
+
+
+def make_ruled_claim(stack, photos) -> int:
     """A rejected claim the claimant disputed with evidence, the panel ruled for the claimant, and the claimant
     withdrew: every step a timeline shows."""
     _, claim_id = decided_claim(stack, photos["whole"], "RULED-VIN", 2 * ETH)
@@ -972,12 +984,21 @@ def ruled_claim(stack, photos):
     return claim_id
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
+def ruled_claim(stack, photos):
+    """The ruled and paid claim (made once per stack)."""
+    return once(stack, "ruled", lambda: make_ruled_claim(stack, photos))
+
+
+@pytest.fixture
 def disputed_claim(stack, photos, ruled_claim):
     """A rejected claim the claimant disputed, waiting for the panel (after the ruled one: a history to show)."""
-    policy_id, claim_id = decided_claim(stack, photos["whole"], "DISPUTED-VIN", 2 * ETH)
-    dispute_id = dispute_over_web3(stack, claim_id)
-    return {"policy": policy_id, "claim": claim_id, "dispute": dispute_id}
+
+    def make():
+        policy_id, claim_id = decided_claim(stack, photos["whole"], "DISPUTED-VIN", 2 * ETH)
+        return {"policy": policy_id, "claim": claim_id, "dispute": dispute_over_web3(stack, claim_id)}
+
+    return once(stack, "disputed", make)
 
 
 def claimant_screen(page, stack, role: str = "claimant 2") -> None:
@@ -1107,4 +1128,122 @@ def test_money_actions_ask_first__escalate_and_dispute_say_the_cost_who_decides_
     assert "a bond of 0.1 ETH, returned if the panel rules for you, and an arbitration fee of 0.2 ETH" in dispute
     assert f"by {shown['latest']} at the latest" in dispute and "Dispute and pay 0.3 ETH" in dispute
     assert shown["closed"] == 1  # "Keep things as they are" closed the step and sent nothing
+    assert page.problems == []
+
+
+def open_claim_form(page, stack, vehicle: str):
+    """The second claimant's claim form on a new policy, open on the claimant screen."""
+    policy_id = buy_policy(
+        stack.system.manager, stack.roles.second_claimant, create_product_directly(stack), keccak(vehicle.encode())
+    )
+    claimant_screen(page, stack)
+    page.locator(f'li.policy[data-policy="{policy_id}"] button.new-claim').click()
+    return page.locator(f'li.policy[data-policy="{policy_id}"] form.claim-form')
+
+
+def test_iphone_heic_photo_is_refused_before_upload_with_a_way_forward(page, stack):
+    """On a phone the camera opens from the form; a HEIC/HEIF photo (any of the brands phones write, whatever its
+    name) is refused by its first bytes, with how to get a JPEG, and nothing is uploaded."""
+    form = open_claim_form(page, stack, "HEIC-VIN")
+    camera = form.locator('input[name="camera"]')
+    expect(camera).to_have_attribute("capture", "environment")
+    expect(camera).to_have_attribute("accept", re.compile("image/jpeg"))
+    for brand in HEIC_BRANDS:
+        heic = b"\x00\x00\x00\x18ftyp" + brand + b"\x00" * 64
+        camera.set_input_files([{"name": f"IMG_{brand.decode()}.jpg", "mimeType": "image/jpeg", "buffer": heic}])
+        error = form.locator("#photo-error")
+        expect(error).to_contain_text(f'Photo 1, "IMG_{brand.decode()}.jpg", is a HEIC photo')
+        expect(error).to_contain_text('Set your camera to "Most Compatible" (JPEG), or export the photo as JPEG')
+        assert stack.cas.cid_for_keccak(keccak(heic)) is None  # refused in the page: nothing was uploaded
+        form.locator('input[name="photos"]').set_input_files([])  # start again with no photo
+    assert page.problems == []
+
+
+HEAT_VIEWER = """async () => {
+  const { heatmapLegend, openViewer } = await import("/app/explain.js");
+  const pixel = (rgb) => { const c = document.createElement("canvas"); c.width = c.height = 2;
+    const g = c.getContext("2d"); g.fillStyle = rgb; g.fillRect(0, 0, 2, 2); return c.toDataURL(); };
+  const photo = Object.assign(new Image(), { src: pixel("#777"), alt: "claim photo 1" });
+  const heat = Object.assign(new Image(), { src: pixel("#d21e14"), alt: "heat map of photo 1" });
+  document.getElementById("view").replaceChildren(heatmapLegend());
+  openViewer(photo, heat, "Photo 1: no damage seen");
+}"""
+
+
+def test_heat_maps_have_a_legend__scale_what_red_means_and_no_damage_maps_are_relative(page, stack):
+    """The explanation's heat maps come with their colour scale and the words that red is where the model looked
+    most in that photo, not damage; the full-size viewer shows the legend while the heat map is on."""
+    open_app(page, stack)
+    page.evaluate(HEAT_VIEWER)
+    legend = page.locator("#view .heatmap-legend")
+    expect(legend.locator(".scale")).to_have_text(re.compile("blue, looked at least.*red, looked at most"))
+    ramp = legend.locator(".ramp").evaluate("el => el.style.background")
+    assert "rgb(20, 40, 160)" in ramp and "rgb(220, 30, 20)" in ramp, ramp  # the nodes' own ramp, end to end
+    words = legend.inner_text()
+    assert "not an amount of damage" in words and "scaled to its own photo" in words
+    assert "even on a photo the model read as no damage" in words and "is not evidence of damage" in words
+    viewer = page.locator("dialog.viewer")
+    expect(viewer.locator(".heatmap-legend")).to_be_hidden()
+    viewer.locator("button.toggle-heat").click()
+    expect(viewer.locator(".heatmap-legend")).to_be_visible()
+    expect(viewer.locator("img.viewed")).to_have_attribute("alt", "heat map of photo 1")
+    viewer.locator("button.toggle-heat").click()
+    expect(viewer.locator(".heatmap-legend")).to_be_hidden()
+    assert page.problems == []
+
+
+def arbitrator_screen(page, stack, member: str, claim_id: int):
+    """Open the arbitrator screen as panel member `member` and answer the card of the claim's dispute."""
+    open_app(page, stack)
+    choose_account(page, f"arbitration panel {member}")
+    page.goto(stack.url + "#/arbitrator")
+    dispute = page.locator(f'#disputes li[data-claim="{claim_id}"]')
+    expect(dispute).to_be_visible(timeout=TIMEOUT_MS)
+    return dispute
+
+
+def test_arbitrator_sees_the_claimants_history_full_size_photos_and_what_each_ruling_pays(
+    page, stack, disputed_claim, ruled_claim
+):
+    """In one card: the policy's age at the incident and the holder's other claims, each photo full size with zoom
+    and its heat map over it, rulings in money, and a confirmation (cost, finality, deadline) before any vote."""
+    claim_id = disputed_claim["claim"]
+    dispute = arbitrator_screen(page, stack, "2", claim_id)
+    history = dispute.locator(".claimant-history")
+    expect(history.locator(".policy-age")).to_contain_text(f"Policy {disputed_claim['policy']} started")
+    expect(history.locator(".policy-age")).to_contain_text("the incident came 0 day(s) after it started")
+    expect(history.locator(f'.other-claims li[data-claim="{ruled_claim}"]')).to_contain_text("paid, ")
+    expect(history.locator(f'.other-claims li[data-claim="{ruled_claim}"]')).to_contain_text("paid 1.9 ETH")
+    expect(dispute.locator(".evidence-item")).to_contain_text("Repair quote: The garage quotes 1.9 ETH.")
+
+    finding = dispute.locator(".finding").first
+    expect(finding.locator('img[data-opened="true"]')).to_have_count(2, timeout=TIMEOUT_MS)
+    finding.locator("button.view-photo").click()
+    viewer = page.locator("dialog.viewer")
+    shown = viewer.locator("img.viewed")
+    viewer.locator("button.zoom-in").click()
+    viewer.locator("button.zoom-in").click()
+    expect(shown).to_have_attribute("data-zoom", "2")
+    assert shown.evaluate("img => img.getBoundingClientRect().width") > viewer.evaluate("d => d.clientWidth")
+    viewer.locator("button.toggle-heat").click()
+    expect(shown).to_have_attribute("alt", re.compile("^heat map"))
+    expect(viewer.locator(".heatmap-legend")).to_be_visible()
+    viewer.locator("button.close-viewer").click()
+    expect(viewer).to_have_count(0)
+
+    expect(dispute.locator("button.rule-1")).to_contain_text("pays 0 ETH")  # the oracle turned it down
+    expect(dispute.locator("button.rule-2")).to_contain_text("pays 1.9 ETH")  # claimed less the deductible
+    expect(dispute.locator("button.rule-3")).to_contain_text("pays 0 ETH")
+    dispute.locator("button.rule-2").click()
+    deadline = stack.system.arbitrator.functions.disputes(disputed_claim["dispute"]).call()[-1]
+    by = page.evaluate("async ([t]) => (await import('/app/ui.js')).when(t)", [deadline])
+    confirm = dispute.locator(".confirm")
+    expect(confirm).to_contain_text("the claimant would receive 1.9 ETH")
+    expect(confirm).to_contain_text("Voting costs only the transaction's gas, and a vote cannot be changed")
+    expect(confirm).to_contain_text(f"by {by} at the latest; if it has not by then, the claim pays 0 ETH")
+    confirm.locator("button.cancel").click()
+    expect(dispute.locator(".confirm")).to_have_count(0)
+    voted = stack.system.arbitrator.functions.hasVoted(disputed_claim["dispute"], stack.roles.panel[1]).call()
+    assert voted is False  # choosing again sent nothing
+    shows_no_jargon(page, "arbitrator")
     assert page.problems == []
