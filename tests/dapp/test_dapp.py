@@ -925,11 +925,14 @@ PLACE_E6 = (41_600_000, -93_600_000)  # Des Moines, where the demo's weather rec
 DECIDE_S = 60  # the committee decides a claim this soon (1-3 s on an idle machine)
 
 
-def decided_claim(stack, photos, vehicle: str, amount: int) -> tuple[int, int]:
-    """A claim by the second claimant on a new policy, its photos sealed as the dApp seals them (for the panel too,
-    as if the claimant had shared them), filed over web3 and waited on until the committee decides; (policy, claim)."""
+def decided_claim(stack, photos, vehicle: str, amount: int, policy_id: int | None = None) -> tuple[int, int]:
+    """A claim by the second claimant (on a new policy for `vehicle` unless `policy_id` is given), its photos sealed
+    as the dApp seals them (for the panel too, as if the claimant had shared them), filed over web3 and waited on
+    until the committee decides; (policy, claim)."""
     manager, holder = stack.system.manager, stack.roles.second_claimant
-    policy_id = buy_policy(manager, holder, create_product_directly(stack), insured_object_of(stack, holder, vehicle))
+    if policy_id is None:
+        insured = insured_object_of(stack, holder, vehicle)
+        policy_id = buy_policy(manager, holder, create_product_directly(stack), insured)
     panel = [(member, published_key(stack.system.keys, member)) for member in stack.roles.panel]
     evidence = store_evidence(
         stack.cas,
@@ -1246,4 +1249,47 @@ def test_arbitrator_sees_the_claimants_history_full_size_photos_and_what_each_ru
     voted = stack.system.arbitrator.functions.hasVoted(disputed_claim["dispute"], stack.roles.panel[1]).call()
     assert voted is False  # choosing again sent nothing
     shows_no_jargon(page, "arbitrator")
+    assert page.problems == []
+
+
+def test_policy_shows_what_it_insures_and_pays_per_damage_level__claims_name_policy_and_vehicle(page, stack, photos):
+    """A policy bought in the browser names the vehicle id typed (kept in this browser only: the chain has a salted
+    commitment) and, before any claim, what each damage level pays under the terms' cost schedule less the
+    deductible; a claim on it names the policy and the vehicle."""
+    product_id = create_product_directly(stack)
+    claimant_screen(page, stack)
+    product = page.locator(f'li.product[data-product="{product_id}"]')
+    product.locator('input[name="insured"]').fill("WP0ZZZ99ZTS392124")
+    owned = page.locator("li.policy").count()
+    transaction(page, "Buy policy", product.locator('button[type="submit"]').click)
+    expect(page.locator("li.policy")).to_have_count(owned + 1, timeout=PROMPT_MS)
+    policy_id = max(int(p.get_attribute("data-policy")) for p in page.locator("li.policy").all())
+    card = page.locator(f'li.policy[data-policy="{policy_id}"]')
+    expect(card.locator(".insured")).to_have_text("Insures vehicle WP0ZZZ99ZTS392124.")
+    on_chain = (
+        stack.system.manager.contract.events.PolicyPurchased()
+        .get_logs(from_block=0, argument_filters={"policyId": policy_id})[0]
+        .args.insuredObject
+    )
+    assert b"WP0ZZZ99ZTS392124" not in on_chain and on_chain != keccak(b"WP0ZZZ99ZTS392124")
+    kept = page.evaluate("() => localStorage.getItem('claims-oracle.vehicles')")
+    assert "WP0ZZZ99ZTS392124" in kept and "0x" + on_chain.hex() in kept
+
+    terms = page.request.get(f"{stack.url}explanations/0x{stack.terms_hash.hex()}").json()
+    minimum = int(terms["deductible"]["minimum"]) if terms["deductible"]["applies"] else 0
+    deductible = max(stack.system.manager.product(product_id)["deductible"], minimum)
+    cover = stack.system.manager.policy(policy_id)["remainingCoverage"]
+    card.locator("details.pays summary").click()
+    table = card.locator("details.pays table")
+    expect(table.locator("thead th")).to_have_text(["Vehicle", "minor damage", "moderate damage", "severe damage"])
+    for vehicle_class, costs in terms["costSchedule"].items():
+        pays = [
+            eth_text(min(max(int(costs[level]) - deductible, 0), cover)) for level in ("minor", "moderate", "severe")
+        ]
+        expect(table.locator("tbody tr", has_text=vehicle_class).locator("td")).to_have_text(pays)
+
+    _, claim_id = decided_claim(stack, photos["minor"], "", ETH // 2, policy_id=policy_id)
+    expect(claim_card(page, claim_id).locator(".claim-policy")).to_have_text(
+        f"On policy {policy_id}, vehicle WP0ZZZ99ZTS392124.", timeout=PROMPT_MS
+    )
     assert page.problems == []
