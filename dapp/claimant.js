@@ -294,6 +294,67 @@ export function checkIncidentTime(value, start, now) {
   return seconds;
 }
 
+const PLACE_SEARCH_DELAY_MS = 250; // typing pauses this long before the gateway's gazetteer is asked
+
+/** Set the form's latitude and longitude inputs (as typed ones, so a draft keeps them) and say what was chosen. */
+function setPlace(lat, lon, chosen, latitude, longitude, words) {
+  lat.value = latitude.toFixed(6);
+  lon.value = longitude.toFixed(6);
+  lat.dispatchEvent(new Event("input", { bubbles: true }));
+  const grid = state.config.constants.areaGridE6 / 1e6;
+  const area = (v) => (Math.round(v / grid) * grid).toFixed(1);
+  chosen.textContent = `${words}. The exact point stays sealed with your photos; the chain records only its ` +
+    `0.1° area (${area(latitude)}, ${area(longitude)}), about 11 km across.`;
+}
+
+/** Where the incident happened: the device's position, or a city found by name in the gateway's offline gazetteer;
+ * either fills the latitude and longitude, which stay editable. */
+function placePicker(lat, lon) {
+  const chosen = h("p", { class: "hint place-chosen", role: "status" },
+    "The claim carries the latitude and longitude below; use your location or search for the place to set them.");
+  const problem = h("p", { class: "error", role: "alert" });
+  const results = h("ul", { class: "place-results", "aria-label": "places found" });
+  const query = h("input", { type: "search", name: "place-search", autocomplete: "off", placeholder: "e.g. Des Moines" });
+  let timer = null;
+  let asked = 0; // the newest search: an older answer that arrives later is dropped
+  const find = async () => {
+    const turn = ++asked;
+    problem.textContent = "";
+    const text = query.value.trim();
+    if (text.length < 2) { mount(results); return; }
+    try {
+      const response = await fetch(`/api/places?${new URLSearchParams({ q: text })}`);
+      const body = await response.json();
+      if (turn !== asked) return;
+      if (!response.ok) throw new Error(body.error?.message || `HTTP ${response.status}`);
+      mount(results, body.places.length ? body.places.map((place) => h("li", {}, h("button", { type: "button", class: "link place",
+        onclick: () => { setPlace(lat, lon, chosen, place.lat, place.lon, `Place: ${place.label}`); mount(results); query.value = place.label; } },
+      place.label))) : h("li", {}, "No town or city of that name; try its first letters, or use your location."));
+    } catch (error) {
+      if (turn === asked) problem.textContent = `The place search did not answer (${error.message}); type the latitude and longitude instead.`;
+    }
+  };
+  query.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(find, PLACE_SEARCH_DELAY_MS); });
+  const here = h("button", { type: "button", class: "use-location", onclick: () => {
+    problem.textContent = "";
+    if (!navigator.geolocation) { problem.textContent = "This browser cannot tell where you are; search for the place instead."; return; }
+    chosen.textContent = "Asking your device where you are ...";
+    navigator.geolocation.getCurrentPosition(
+      (position) => setPlace(lat, lon, chosen, position.coords.latitude, position.coords.longitude,
+        `Your current position (to about ${Math.round(position.coords.accuracy)} m)`),
+      (error) => {
+        chosen.textContent = "";
+        problem.textContent = error.code === error.PERMISSION_DENIED
+          ? "Your device did not share its location; search for the place instead."
+          : "Your device could not find its location; search for the place instead.";
+      }, { enableHighAccuracy: true, timeout: 15000 });
+  } }, "Use my current location");
+  return h("fieldset", { class: "place" }, h("legend", {}, "Where it happened"),
+    h("div", { class: "actions" }, here), field("Search for a town or city", query, "searched on the gateway itself, which asks no outside service"),
+    results, chosen, problem,
+    h("div", { class: "grid" }, field("Latitude", lat, "sealed with the photos; the chain gets only the 0.1° area"), field("Longitude", lon)));
+}
+
 /** The claim form of a policy; `policyNow()` gives the policy as of the newest block the screen has read. */
 async function claimForm(policyNow, product, onDone) {
   const policy = policyNow();
@@ -378,9 +439,9 @@ async function claimForm(policyNow, product, onDone) {
     h("h3", {}, `New claim on policy ${policy.id}`), drop, photoError, previews,
     h("div", { class: "grid" },
       field("Incident time (UTC, chain clock)", incident, `from the policy's start, ${whenExact(policy.start)}, to the chain's current time`),
-      field("Latitude", lat, "sealed with the photos; the chain gets only the 0.1° area"), field("Longitude", lon),
       field("Peril", peril), field("Vehicle class", vehicle, "sets the repair cost schedule the oracle applies"),
       field("Claimed amount (ETH)", amount, `at most ${eth(policy.remainingCoverage)}`)),
+    placePicker(lat, lon),
     formError, h("div", { class: "actions" }, button, h("button", { type: "button", class: "cancel", onclick: () => {
       clearDraft(draft).catch(() => {});
       onDone();

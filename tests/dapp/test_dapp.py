@@ -1293,3 +1293,40 @@ def test_policy_shows_what_it_insures_and_pays_per_damage_level__claims_name_pol
         f"On policy {policy_id}, vehicle WP0ZZZ99ZTS392124.", timeout=PROMPT_MS
     )
     assert page.problems == []
+
+
+def test_place_from_a_city_search_or_the_devices_location__only_the_area_goes_on_chain(page, stack, photos):
+    """The claim form finds a city in the gateway's offline gazetteer or takes the device's position; either fills
+    the place, the claim carries only its 0.1-degree area on-chain, and the exact point stays in the sealed evidence."""
+    form = open_claim_form(page, stack, "PLACE-VIN")
+    form.locator('input[name="place-search"]').fill("des mo")
+    found = form.locator(".place-results button.place")
+    expect(found.first).to_have_text("Des Moines, Iowa, United States", timeout=PROMPT_MS)
+    found.first.click()
+    expect(form.locator('input[name="lat"]')).to_have_value("41.600540")
+    expect(form.locator('input[name="lon"]')).to_have_value("-93.609110")
+    expect(form.locator(".place-chosen")).to_contain_text("Place: Des Moines, Iowa, United States")
+    expect(form.locator(".place-chosen")).to_contain_text("the chain records only its 0.1° area (41.6, -93.6)")
+    form.locator('input[name="place-search"]').fill("qqxxzz")
+    expect(form.locator(".place-results li")).to_contain_text("No town or city of that name")
+
+    page.context.grant_permissions(["geolocation"], origin=stack.url.rstrip("/"))
+    page.context.set_geolocation({"latitude": 47.376_887, "longitude": 8.541_694, "accuracy": 30})
+    form.locator("button.use-location").click()
+    expect(form.locator(".place-chosen")).to_contain_text("Your current position (to about 30 m)")
+    expect(form.locator('input[name="lat"]')).to_have_value("47.376887")
+
+    form.locator('input[name="photos"]').set_input_files([str(p) for p in photos["minor"]])
+    form.locator('select[name="vehicleClass"]').select_option("sedan")
+    form.locator('input[name="amount"]').fill("0,5")
+    transaction(page, "Submit claim", form.locator('button[type="submit"]').click)
+    claim_id = newest_claim_id(stack, stack.roles.second_claimant)
+    submitted = (
+        stack.system.manager.contract.events.ClaimSubmitted()
+        .get_logs(from_block=0, argument_filters={"claimId": claim_id})[0]
+        .args
+    )
+    assert (submitted.latitudeE6, submitted.longitudeE6) == (47_400_000, 8_500_000)
+    manifest = json.loads(load_manifest(submitted.evidenceRoot, stack.cas))
+    assert "47.376887" not in json.dumps(manifest) and "47376887" not in json.dumps(manifest)  # sealed, not plain
+    assert page.problems == []
