@@ -1330,3 +1330,53 @@ def test_place_from_a_city_search_or_the_devices_location__only_the_area_goes_on
     manifest = json.loads(load_manifest(submitted.evidenceRoot, stack.cas))
     assert "47.376887" not in json.dumps(manifest) and "47376887" not in json.dumps(manifest)  # sealed, not plain
     assert page.problems == []
+
+
+def test_insurer_edits_the_cost_schedule_as_a_table__gateway_validates__form_resets__products_told_apart(page, stack):
+    """The cost schedule is a table of ETH amounts (decimal comma too); the gateway's validation shows beside the
+    form and nothing is created; once a product is on sale the form is back to its defaults, and the product list
+    shows its cover, premium, perils, policies, open claims, reserves and loss ratio."""
+    manager = stack.system.manager
+    open_app(page, stack)
+    choose_account(page, "insurer")
+    page.goto(stack.url + "#/insurer")
+    form = page.locator("form.product-form")
+    rows = form.locator(".cost-schedule tr.schedule-row")
+    expect(rows).to_have_count(5, timeout=TIMEOUT_MS)
+    sedan = form.locator(".cost-schedule tr.schedule-row", has=page.locator('input[name="class"][value="sedan"]'))
+    expect(sedan.locator('input[name="minor"]')).to_have_value("0.2")
+    sedan.locator('input[name="minor"]').fill("0,3")
+    form.locator(".cost-schedule tr.schedule-row").last.locator("button.remove-class").click()  # luxury
+    form.locator("button.add-class").click()
+    van = rows.last
+    expect(van.locator('input[name="class"]')).to_be_focused()
+    for name, value in (("class", "van"), ("minor", "0.3"), ("moderate", "1.2"), ("severe", "0.1")):
+        van.locator(f'input[name="{name}"]').fill(value)
+    count = manager.contract.functions.productCount().call()
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#product-error")).to_contain_text("costs must not fall with severity", timeout=TIMEOUT_MS)
+    assert manager.contract.functions.productCount().call() == count  # refused before anything was sent
+
+    van.locator('input[name="severe"]').fill("5")
+    transaction(page, "Create product", form.locator("button[type=submit]").click)
+    product_id = count + 1
+    confirmed_next(page, f"Unpause product {product_id}")
+    terms_hash = "0x" + bytes(manager.product(product_id)["termsHash"]).hex()
+    schedule = page.request.get(f"{stack.url}explanations/{terms_hash}").json()["costSchedule"]
+    assert schedule["van"] == {"minor": str(3 * ETH // 10), "moderate": str(12 * ETH // 10), "severe": str(5 * ETH)}
+    assert schedule["sedan"]["minor"] == str(3 * ETH // 10) and "luxury" not in schedule
+    expect(rows).to_have_count(5)  # back to the defaults
+    expect(sedan.locator('input[name="minor"]')).to_have_value("0.2")
+    expect(form.locator('input[name="capital"]')).to_have_value("100.0")
+
+    buy_policy(manager, stack.roles.second_claimant, product_id, keccak(b"TOLD-APART-VIN"))
+    row = page.locator(f'#products-table tr[data-product="{product_id}"]')
+    expect(row.locator("th")).to_contain_text("cover 10 ETH, premium 0.1 ETH; collision, hail", timeout=PROMPT_MS)
+    expect(row.locator("th")).to_contain_text("0 open claim(s)")
+    expect(row.locator("td").nth(0)).to_have_text("1", timeout=PROMPT_MS)  # policies
+    expect(row.locator(".loss-ratio")).to_have_text("0.0%")
+    headers = page.locator("#products-table thead th").all_inner_texts()
+    locked = eth_text(manager.product(product_id)["locked"])
+    expect(row.locator("td").nth(headers.index("Reserves (locked)") - 1)).to_have_text(locked)
+    refused = "console: Failed to load resource: the server responded with a status of 400 (Bad Request)"
+    assert page.problems == [refused]  # the browser logs the gateway's refusal of the falling costs, and only that
