@@ -344,7 +344,6 @@ def test_narrow_screen_breaks_once_the_claim_form_opens(page, stack, photos):
         page.wait_for_function("w => window.innerWidth === w", arg=width)
         overflow = sideways_overflow(page)
         assert overflow <= 0, f"with the claim form open the page is {overflow} px wider than a {width} px screen"
-    screenshot(page, "claimant-narrow")
     assert page.problems == []
 
 
@@ -1380,3 +1379,108 @@ def test_insurer_edits_the_cost_schedule_as_a_table__gateway_validates__form_res
     expect(row.locator("td").nth(headers.index("Reserves (locked)") - 1)).to_have_text(locked)
     refused = "console: Failed to load resource: the server responded with a status of 400 (Bad Request)"
     assert page.problems == [refused]  # the browser logs the gateway's refusal of the falling costs, and only that
+
+
+PHONE = {"width": 390, "height": 800}
+
+
+def fits(page, state: str) -> None:
+    """Fail naming the state if the page scrolls sideways (scrollWidth beyond the window's width)."""
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{state}: the page is {overflow} px wider than a {PHONE['width']} px screen"
+
+
+def test_no_sideways_scroll_at_390_px_in_every_state_of_each_role_screen_with_forms_open(
+    page, stack, photos, disputed_claim, ruled_claim
+):
+    """At 390 px nothing scrolls sideways: the claimant's claims in the window, disputed and paid with their
+    timeline, explanation, evidence form and dispute confirmation open, a policy's payouts and claim form with a
+    place search; the insurer's form with its schedule and JSON open; the arbitrator's card with a vote's
+    confirmation and the photo viewer. Saves the narrow screenshots."""
+    in_window = once(stack, "window", lambda: decided_claim(stack, photos["whole"], "WINDOW-VIN", 2 * ETH)[1])
+    page.set_viewport_size(PHONE)
+    claimant_screen(page, stack)
+    for claim_id in (in_window, disputed_claim["claim"], ruled_claim):
+        card = claim_card(page, claim_id)
+        expect(card).to_be_visible(timeout=TIMEOUT_MS)
+        card.locator("details.timeline summary").click()
+        expect(card.locator(".timeline-steps li").first).to_be_visible(timeout=TIMEOUT_MS)
+        card.locator("button.explain").click()
+        expect(card.locator(".explanation .verified")).to_be_visible(timeout=TIMEOUT_MS)
+        if card.locator("details.evidence-form").count():
+            card.locator("details.evidence-form summary").click()
+        if card.locator("button.dispute").count():
+            card.locator("button.dispute").click()
+            expect(card.locator(".confirm")).to_be_visible()
+        fits(page, f"claimant, claim {claim_id} ({card.get_attribute('data-status')}) with everything open")
+    policy = page.locator("li.policy").last
+    policy.locator("details.pays summary").click()
+    policy.locator("button.new-claim").click()
+    form = policy.locator("form.claim-form")
+    form.locator('input[name="photos"]').set_input_files([str(p) for p in photos["minor"]])
+    form.locator('input[name="place-search"]').fill("san")
+    expect(form.locator(".place-results button.place").first).to_be_visible(timeout=PROMPT_MS)
+    fits(page, "claimant, a policy's payouts and its claim form with photos and places found")
+    screenshot(page, "claimant-narrow")
+
+    choose_account(page, "insurer")
+    page.goto(stack.url + "#/insurer")
+    product_form = page.locator("form.product-form")
+    expect(product_form.locator(".cost-schedule tr.schedule-row").first).to_be_visible(timeout=TIMEOUT_MS)
+    product_form.locator("details.terms-json summary").click()
+    page.locator("#products-table tbody tr").first.locator("details summary").click()
+    fits(page, "insurer, product form with its cost schedule and terms JSON open, a product's rules open")
+    screenshot(page, "insurer-narrow")
+
+    dispute = arbitrator_screen(page, stack, "1", disputed_claim["claim"])
+    expect(dispute.locator(".explanation")).to_be_visible(timeout=TIMEOUT_MS)
+    dispute.locator("button.rule-3").click()
+    expect(dispute.locator(".confirm")).to_be_visible()
+    fits(page, "arbitrator, a dispute with its explanation and a vote's confirmation")
+    screenshot(page, "arbitrator-narrow")
+    dispute.locator(".confirm button.cancel").click()
+    expect(dispute.locator(".finding img[data-opened=true]").first).to_be_visible(timeout=TIMEOUT_MS)
+    dispute.locator("button.view-photo").first.click()
+    page.locator("dialog.viewer button.zoom-in").click()
+    page.locator("dialog.viewer button.toggle-heat").click()
+    fits(page, "arbitrator, the photo viewer zoomed in with its heat map")
+    assert page.problems == []
+
+
+def test_insurer_main_task_with_the_keyboard_alone__create_and_fund_a_product(page, stack):
+    """Tab to the initial capital, type it, Tab to the button and press Enter: the product is created, funded and
+    put on sale."""
+    manager = stack.system.manager
+    open_app(page, stack)
+    choose_account(page, "insurer")
+    page.goto(stack.url + "#/insurer")
+    form = "form.product-form"
+    expect(page.locator(f'{form} input[name="capital"]')).to_be_visible(timeout=TIMEOUT_MS)
+    page.locator("body").focus()
+    tab_to(page, f'{form} input[name="capital"]', limit=1000)
+    page.keyboard.press("ControlOrMeta+A")
+    page.keyboard.type("3,5")
+    tab_to(page, f"{form} button[type=submit]")
+    count = manager.contract.functions.productCount().call()
+    transaction(page, "Create product", lambda: page.keyboard.press("Enter"))
+    confirmed_next(page, f"Unpause product {count + 1}")
+    product = manager.product(count + 1)
+    assert product["capital"] == 35 * ETH // 10 and product["paused"] is False
+    assert page.problems == []
+
+
+def test_arbitrator_main_task_with_the_keyboard_alone__choose_a_ruling_confirm_and_vote(page, stack, disputed_claim):
+    """Tab to a ruling and press Enter: the confirmation takes the focus, and Enter votes."""
+    claim_id, dispute_id = disputed_claim["claim"], disputed_claim["dispute"]
+    dispute = arbitrator_screen(page, stack, "3", claim_id)
+    card = f'#disputes li[data-claim="{claim_id}"]'
+    expect(dispute.locator("button.rule-2")).to_be_enabled(timeout=TIMEOUT_MS)
+    page.locator("body").focus()
+    tab_to(page, f"{card} button.rule-2", limit=1000)
+    page.keyboard.press("Enter")
+    expect(dispute.locator(".confirm button.confirm-vote")).to_be_focused()
+    transaction(page, "Rule on claim", lambda: page.keyboard.press("Enter"))
+    panel = stack.system.arbitrator.functions
+    assert panel.hasVoted(dispute_id, stack.roles.panel[2]).call() is True
+    assert panel.votes(dispute_id, 2).call() == 1
+    assert page.problems == []
