@@ -1384,6 +1384,11 @@ def test_insurer_edits_the_cost_schedule_as_a_table__gateway_validates__form_res
 PHONE = {"width": 390, "height": 800}
 
 
+def at_top(locator) -> None:
+    """Scroll the page so the element starts at the top of the window (for a screenshot of what a phone shows)."""
+    locator.evaluate("el => el.scrollIntoView({ block: 'start' })")
+
+
 def fits(page, state: str) -> None:
     """Fail naming the state if the page scrolls sideways (scrollWidth beyond the window's width)."""
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
@@ -1421,7 +1426,8 @@ def test_no_sideways_scroll_at_390_px_in_every_state_of_each_role_screen_with_fo
     form.locator('input[name="place-search"]').fill("san")
     expect(form.locator(".place-results button.place").first).to_be_visible(timeout=PROMPT_MS)
     fits(page, "claimant, a policy's payouts and its claim form with photos and places found")
-    screenshot(page, "claimant-narrow")
+    at_top(form)
+    screenshot(page, "claimant-narrow", full_page=False)
 
     choose_account(page, "insurer")
     page.goto(stack.url + "#/insurer")
@@ -1430,14 +1436,16 @@ def test_no_sideways_scroll_at_390_px_in_every_state_of_each_role_screen_with_fo
     product_form.locator("details.terms-json summary").click()
     page.locator("#products-table tbody tr").first.locator("details summary").click()
     fits(page, "insurer, product form with its cost schedule and terms JSON open, a product's rules open")
-    screenshot(page, "insurer-narrow")
+    at_top(product_form.locator(".cost-schedule"))
+    screenshot(page, "insurer-narrow", full_page=False)
 
     dispute = arbitrator_screen(page, stack, "1", disputed_claim["claim"])
     expect(dispute.locator(".explanation")).to_be_visible(timeout=TIMEOUT_MS)
     dispute.locator("button.rule-3").click()
     expect(dispute.locator(".confirm")).to_be_visible()
     fits(page, "arbitrator, a dispute with its explanation and a vote's confirmation")
-    screenshot(page, "arbitrator-narrow")
+    at_top(dispute.locator(".claimant-history"))
+    screenshot(page, "arbitrator-narrow", full_page=False)
     dispute.locator(".confirm button.cancel").click()
     expect(dispute.locator(".finding img[data-opened=true]").first).to_be_visible(timeout=TIMEOUT_MS)
     dispute.locator("button.view-photo").first.click()
