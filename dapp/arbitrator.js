@@ -1,6 +1,6 @@
 // Arbitrator: the queue of disputed and escalated claims, each with its photos, explanation, the parties'
 // ERC-1497 evidence, a replay of the decision, and ruling buttons that say what each ruling pays.
-import { DECISION, DECISION_WORDS, RULINGS, STATUS, describeError, followScreen, send, state } from "./chain.js";
+import { DECISION, DECISION_WORDS, RULINGS, STATUS, describeError, followScreen, rulingPayout, send, state } from "./chain.js";
 import { evidencePhoto, fetchExplanation, fetchManifest, renderExplanation } from "./explain.js";
 import { KEY_GRANTS_TYPE, claimKey, keyStatus } from "./keys.js";
 import { toHex } from "./seal.js";
@@ -96,12 +96,8 @@ function historyView(item) {
 }
 
 function rulingPays(item, code) {
-  const claimed = BigInt(item.record.claimedAmount);
-  const deductible = BigInt(item.product.deductible);
-  // an escalated claim has no oracle decision: no ruling (the panel's deadline default) pays as one for the claimant
-  if (code === 2 || (code === 0 && item.record.escalated)) return claimed > deductible ? claimed - deductible : 0n;
-  if (code === 3) return 0n;
-  return item.record.escalated ? 0n : BigInt(item.record.payout);
+  return rulingPayout({ claimed: item.record.claimedAmount, deductible: item.product.deductible,
+    oraclePayout: item.record.payout, escalated: item.record.escalated }, code);
 }
 
 function evidenceEntry({ party, uri, doc }) {

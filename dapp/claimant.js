@@ -1,5 +1,5 @@
 // Claimant: buy a policy, submit a claim with photos, follow it live, read the explanation, dispute, withdraw.
-import { DECISION, DECISION_WORDS, PERILS, RULINGS, STATUS, chainTime, contracts, describeError, ethers, followScreen, send, snapshot, state, uploadPermit } from "./chain.js";
+import { DECISION, DECISION_WORDS, PERILS, RULINGS, STATUS, chainTime, contracts, describeError, ethers, followScreen, rulingPayout, send, snapshot, state, uploadPermit } from "./chain.js";
 import { fetchByHash, fetchExplanation, fetchManifest, renderExplanation } from "./explain.js";
 import { claimKey as evidenceKey, insuredObject, panelReaders, productReaders, sealForReaders, shareClaimKey } from "./keys.js";
 import { clearDraft, draftKey, hasDraft, keepDraft } from "./drafts.js";
@@ -507,13 +507,10 @@ function escalationFrom(c) {
   return Number(c.record.timestamp) + Number(c.product.oracleTimeout);
 }
 
-/** What a disputed claim pays if its arbitrator never rules: the oracle's payout, or for an escalated claim (no
- * oracle decision) the claimed amount less the deductible. */
-function unruledPays(c) {
-  if (!c.record.escalated) return BigInt(c.decided?.payout ?? c.record.payout);
-  const claimed = BigInt(c.record.claimedAmount);
-  const deductible = BigInt(c.product.deductible);
-  return claimed > deductible ? claimed - deductible : 0n;
+/** What a claim pays under an arbitrator's ruling (0: none came, or the claim is escalated now when `escalating`). */
+function rulingPays(c, code, escalating = false) {
+  return rulingPayout({ claimed: c.record.claimedAmount, deductible: c.product.deductible,
+    oraclePayout: c.decided?.payout ?? c.record.payout, escalated: escalating || Boolean(c.record.escalated) }, code);
 }
 
 /** What happens next to a claim, by when, and what the claimant receives by doing nothing, from the chain's record
@@ -544,7 +541,7 @@ export function nextStep(c) {
   if (status === 2) return `The dispute window closed on ${when(windowEnds)}: the decision is final. Finalize the claim to receive ${payout}.`;
   if (status === 3) {
     return `Next: the arbitration panel decides, by ${when(c.ruleBy)} at the latest, when a majority of its members ` +
-      `agree; add any evidence that helps. If it has not ruled by then, you receive ${eth(unruledPays(c))}.`;
+      `agree; add any evidence that helps. If it has not ruled by then, you receive ${eth(rulingPays(c, 0))}.`;
   }
   if (status === 4) {
     return BigInt(c.record.payout) > 0n
@@ -584,13 +581,11 @@ export function disputeConfirmation(c, cancel) {
 
 /** The confirmation of an escalation (the committee stayed silent past its timeout): the fee, no bond. */
 export function escalateConfirmation(c, cancel) {
-  const claimed = BigInt(c.record.claimedAmount);
-  const deductible = BigInt(c.product.deductible);
   return costConfirmation(`confirm taking claim ${c.id} to the arbitration panel`,
     `Taking the claim to the arbitration panel sends ${eth(c.cost.total)} from your account: the arbitration fee, ` +
       "which does not come back (no bond is due). The panel then decides instead of the oracle, when a majority of its " +
       `members agree, by ${decidedByLatest(c)} at the latest; if it does not rule, the claim pays what you claimed ` +
-      `less the deductible, ${eth(claimed > deductible ? claimed - deductible : 0n)}.`,
+      `less the deductible, ${eth(rulingPays(c, 0, true))}.`,
     `Take it to the panel and pay ${eth(c.cost.total)}`,
     () => send(`Escalate claim ${c.id}`, async ({ desk }) => {
       const snap = await snapshot();
