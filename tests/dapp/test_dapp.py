@@ -1492,3 +1492,41 @@ def test_arbitrator_main_task_with_the_keyboard_alone__choose_a_ruling_confirm_a
     assert panel.hasVoted(dispute_id, stack.roles.panel[2]).call() is True
     assert panel.votes(dispute_id, 2).call() == 1
     assert page.problems == []
+
+
+def test_claim_the_committee_left_undecided__escalated_after_the_oracle_timeout_with_a_confirmation(
+    page, stack, photos
+):
+    """A product whose committee never answers: the claim says by when it may go to the panel; past the oracle
+    timeout it offers to, says the fee (no bond), who decides and by when, then escalates. Last in this module: it
+    moves the chain's clock a day on."""
+    manager, holder = stack.system.manager, stack.roles.second_claimant
+    config = product_defaults(stack.roles, stack.system.arbitrator.address, stack.model_hash, stack.terms_hash)
+    config.update(committee=[stack.roles.deployer], threshold=1)  # no node of the stack is on this committee
+    product_id = create_product(manager, stack.roles.insurer, config, 20 * ETH)
+    policy_id = buy_policy(manager, holder, product_id, keccak(b"SILENT-VIN"))
+    evidence = store_evidence(stack.cas, [(p.name, p.read_bytes()) for p in photos["minor"]], vehicle_class="sedan")
+    lat_e6, lon_e6 = public_area(PLACE_E6)
+    start, collision = manager.policy(policy_id)["start"], peril_index(Peril.COLLISION)
+    claim_id = submit_claim(
+        manager, holder, policy_id, evidence.root, evidence.uri, start, collision, lat_e6, lon_e6, 2 * ETH
+    )
+    claimant_screen(page, stack)
+    card = claim_card(page, claim_id)
+    timeout_at = manager.claim(claim_id)["timestamp"] + config["oracleTimeout"]
+    shown = page.evaluate("async ([t]) => (await import('/app/ui.js')).when(t)", [timeout_at])
+    expect(card.locator(".next-step")).to_contain_text(f"If it has not decided by {shown}, you can take the claim")
+    expect(card.locator("button.escalate")).to_have_count(0)
+
+    stack.w3.provider.make_request("evm_increaseTime", [config["oracleTimeout"] + 1])
+    stack.w3.provider.make_request("evm_mine", [])
+    card.locator("button.escalate").click(timeout=TIMEOUT_MS)
+    fee = stack.system.desk.functions.disputeCost(claim_id).call() - config["disputeBond"]
+    confirm = card.locator(".confirm")
+    expect(confirm).to_contain_text(f"sends {eth_text(fee)} from your account: the arbitration fee")
+    expect(confirm).to_contain_text("if it does not rule, the claim pays what you claimed less the deductible, 1.9 ETH")
+    transaction(page, f"Escalate claim {claim_id}", confirm.locator("button.cost-confirm").click)
+    expect(card).to_have_attribute("data-status", "disputed", timeout=PROMPT_MS)
+    expect(card.locator(".next-step")).to_contain_text("If it has not ruled by then, you receive 1.9 ETH.")
+    assert manager.claim(claim_id)["escalated"] is True
+    assert page.problems == []
