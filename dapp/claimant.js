@@ -295,6 +295,7 @@ export function checkIncidentTime(value, start, now) {
 }
 
 const PLACE_SEARCH_DELAY_MS = 250; // typing pauses this long before the gateway's gazetteer is asked
+const GEOLOCATION_TIMEOUT_MS = 15000; // how long the device may take to say where it is
 
 /** Set the form's latitude and longitude inputs (as typed ones, so a draft keeps them) and say what was chosen. */
 function setPlace(lat, lon, chosen, latitude, longitude, words) {
@@ -304,7 +305,7 @@ function setPlace(lat, lon, chosen, latitude, longitude, words) {
   const grid = state.config.constants.areaGridE6 / 1e6;
   const area = (v) => (Math.round(v / grid) * grid).toFixed(1);
   chosen.textContent = `${words}. The exact point stays sealed with your photos; the chain records only its ` +
-    `0.1° area (${area(latitude)}, ${area(longitude)}), about 11 km across.`;
+    `${grid}° area (${area(latitude)}, ${area(longitude)}).`;
 }
 
 /** Where the incident happened: the device's position, or a city found by name in the gateway's offline gazetteer;
@@ -347,7 +348,7 @@ function placePicker(lat, lon) {
         problem.textContent = error.code === error.PERMISSION_DENIED
           ? "Your device did not share its location; search for the place instead."
           : "Your device could not find its location; search for the place instead.";
-      }, { enableHighAccuracy: true, timeout: 15000 });
+      }, { enableHighAccuracy: true, timeout: GEOLOCATION_TIMEOUT_MS });
   } }, "Use my current location");
   return h("fieldset", { class: "place" }, h("legend", {}, "Where it happened"),
     h("div", { class: "actions" }, here), field("Search for a town or city", query, "searched on the gateway itself, which asks no outside service"),
@@ -460,6 +461,8 @@ async function rulingDeadline(snap, claimId, product) {
   return Number(opened) + state.config.constants.disputeTimeoutS;
 }
 
+const policyProducts = new Map(); // policy id -> its product id
+
 async function claimRecords(snap, address) {
   const { manager, desk } = snap;
   const [submitted, decidedLogs, now] = await Promise.all([
@@ -473,10 +476,14 @@ async function claimRecords(snap, address) {
     if (!products.has(String(id))) products.set(String(id), manager.product(id).then((p) => p.toObject()));
     return products.get(String(id));
   };
+  const productOfPolicy = async (policyId) => { // a policy's product never changes: asked once per page
+    if (!policyProducts.has(String(policyId))) policyProducts.set(String(policyId), (await manager.policy(policyId)).productId);
+    return policyProducts.get(String(policyId));
+  };
   return Promise.all(submitted.reverse().map(async (log) => {
     const id = log.args.claimId;
     const record = (await manager.claim(id)).toObject();
-    const product = await productById((await manager.policy(record.policyId)).productId);
+    const product = await productById(await productOfPolicy(record.policyId));
     const c = { id, record, product, submitted: log.args, decided: decided.get(id) || null, now, cost: null, ruleBy: null };
     const status = Number(record.status);
     if (status === 2 && c.decided && now < Number(c.decided.windowEnds)) {
