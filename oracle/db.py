@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,8 @@ ORPHANED = "orphaned"  # a reorg removed the claim
 NOT_OURS = "not-ours"  # the claim's product has a committee without this node: nothing to assess or vote
 FAILED = "failed"  # gave up after repeated errors (see `error`)
 OPEN_STATES = (DISCOVERED, ASSESSED, SENDING)
+SCHEMA_LOCK = "claims-oracle schema"
+"""The advisory lock one process at a time holds to create or upgrade the tables (a node's workers start at once)."""
 LEASE_SECONDS = 120.0
 """How long a worker holds the jobs it took (`take_jobs`); then another worker may take them (the first crashed)."""
 
@@ -148,6 +151,11 @@ class JobView:
     error: str | None
 
 
+def lock_key(name: str) -> int:
+    """A PostgreSQL advisory lock's 64-bit key for a lock's name."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
 class NodeStore:
     """The node's state in SQLite (default) or PostgreSQL, by SQLAlchemy URL."""
 
@@ -156,11 +164,28 @@ class NodeStore:
         self.engine = create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
         self._leader: Connection | None = None  # the connection holding the leader lock (PostgreSQL)
-        self._widen_photo_sha256()
-        self._index_earlier_photos()
+        with self._schema_lock():
+            Base.metadata.create_all(self.engine)
+            self._widen_photo_sha256()
+            self._index_earlier_photos()
+
+    @contextmanager
+    def _schema_lock(self) -> Iterator[None]:
+        """Hold, on PostgreSQL, the lock under which one process at a time creates or upgrades the tables."""
+        if not self.shared:
+            yield
+            return
+        with self.engine.connect() as connection:
+            key = {"key": lock_key(SCHEMA_LOCK)}
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), key)
+            connection.commit()  # the advisory lock belongs to the session, not to this transaction
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+                connection.commit()
 
     def _widen_photo_sha256(self) -> None:
         """Widen a PostgreSQL table created with room for 64 characters, which refused every 0x-prefixed sha256
@@ -202,7 +227,7 @@ class NodeStore:
         PostgreSQL advisory lock on a connection kept open, so it goes with this process; always true on SQLite."""
         if not self.shared or self._leader is not None:
             return True
-        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        key = lock_key(name)
         connection = self.engine.connect()
         held = bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar())
         connection.commit()  # the advisory lock belongs to the session, not to this transaction

@@ -125,6 +125,24 @@ def test_two_stores_on_one_database__racing_add_and_move__exactly_one_wins(db_ur
         node_store.close()
 
 
+def test_stores_opened_at_once_on_a_new_database__all_open_with_one_schema(db_url):
+    """A node's workers start together: they create and upgrade the tables one at a time, none fails."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("one process serves an SQLite database; several workers share only PostgreSQL")
+    barrier = threading.Barrier(4)
+
+    def open_store(_):
+        barrier.wait()
+        return NodeStore(db_url)
+
+    with ThreadPoolExecutor(4) as pool:
+        stores = list(pool.map(open_store, range(4)))
+    stores[0].set_cursor(CHAIN, CONTRACT, 7, b"\x01" * 32)
+    assert [node_store.cursor(CHAIN, CONTRACT) for node_store in stores] == [(7, b"\x01" * 32)] * 4
+    for node_store in stores:
+        node_store.close()
+
+
 def _flip(value: int, bits: int, start: int = 0) -> int:
     """`value` with `bits` bits flipped, spread across its 8 bytes from bit `start` on."""
     for k in range(bits):
