@@ -46,7 +46,7 @@ def test_domain__stale_delay__equals_the_contract_constant():
 
 def test_domain__dispute_timeout__equals_the_desk_constant():
     text = (REPO_ROOT / "contracts" / "DisputeDesk.vy").read_text()
-    days = int(re.search(r"^DISPUTE_TIMEOUT: constant\(uint256\) = (\d+) \* 86_400$", text, re.M)[1])
+    days = int(re.search(r"^DISPUTE_TIMEOUT: (?:public\()?constant\(uint256\)\)? = (\d+) \* 86_400$", text, re.M)[1])
     assert days * 86_400 == DISPUTE_TIMEOUT_S == dapp_constants()["disputeTimeoutS"]
 
 
