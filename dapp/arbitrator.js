@@ -1,6 +1,6 @@
 // Arbitrator: the queue of disputed and escalated claims, each with its photos, explanation, the parties'
 // ERC-1497 evidence, a replay of the decision, and ruling buttons that say what each ruling pays.
-import { DECISION, DECISION_WORDS, RULINGS, describeError, followScreen, send, state } from "./chain.js";
+import { DECISION, DECISION_WORDS, RULINGS, STATUS, describeError, followScreen, rulingPayout, send, state } from "./chain.js";
 import { evidencePhoto, fetchExplanation, fetchManifest, renderExplanation } from "./explain.js";
 import { KEY_GRANTS_TYPE, claimKey, keyStatus } from "./keys.js";
 import { toHex } from "./seal.js";
@@ -51,26 +51,53 @@ async function queue(snap, voter) {
   const items = await Promise.all(opened.map(async (item) => {
     const record = (await manager.claim(item.id)).toObject();
     if (Number(record.status) !== 3) return null;
-    const [product, voted, tallies, evidenceLogs] = await Promise.all([
-      manager.policy(record.policyId).then((policy) => manager.product(policy.productId)).then((p) => p.toObject()),
+    const policy = (await manager.policy(record.policyId)).toObject();
+    const [product, voted, tallies, evidenceLogs, history, deadline] = await Promise.all([
+      manager.product(policy.productId).then((p) => p.toObject()),
       panel ? panel.hasVoted(item.disputeId, voter) : false,
       panel ? Promise.all(RULINGS.map((r) => panel.votes(item.disputeId, r.code))) : [],
       snap.events(snap.desk, snap.desk.filters.Evidence(null, item.id)),
+      claimantHistory(snap, policy.holder, item.id, decided),
+      panel ? panel.disputes(item.disputeId).then((d) => Number(d.deadline)) : null,
     ]);
     const evidence = await Promise.all(evidenceLogs.map(async (l) =>
       ({ party: l.args._party, uri: l.args._evidence, doc: await evidenceDoc(l.args._evidence) })));
-    return { ...item, record, product, decided: decided.get(String(item.id)) || null, submitted: submitted.get(String(item.id)),
-      onPanel, voted, tallies, quorum, evidence };
+    return { ...item, record, policy, product, history, deadline, decided: decided.get(String(item.id)) || null,
+      submitted: submitted.get(String(item.id)), onPanel, voted, tallies, quorum, evidence };
   }));
   return items.filter(Boolean);
 }
 
+/** The policy holder's other claims (any policy), oldest first, each with its status, decision and payout. */
+async function claimantHistory(snap, holder, claimId, decided) {
+  const logs = await snap.events(snap.manager, snap.manager.filters.ClaimSubmitted(null, null, holder));
+  return Promise.all(logs.filter((l) => l.args.claimId !== claimId).map(async (l) => {
+    const record = (await snap.manager.claim(l.args.claimId)).toObject();
+    return { id: l.args.claimId, policyId: l.args.policyId, incident: l.args.incidentTime, claimed: l.args.claimedAmount,
+      status: Number(record.status), payout: record.payout, decision: Number(decided.get(String(l.args.claimId))?.decision ?? 0) };
+  }));
+}
+
+/** The claimant's history in one place: the policy's age at the incident and the holder's other claims. */
+function historyView(item) {
+  const incident = Number(item.submitted?.incidentTime ?? 0);
+  const days = Math.floor((incident - Number(item.policy.start)) / 86400);
+  const others = item.history;
+  return h("section", { class: "claimant-history", "aria-label": `claimant's history for claim ${item.id}` },
+    h("h4", {}, "The claimant's history"),
+    h("p", { class: "policy-age" }, `Policy ${item.record.policyId} started ${when(item.policy.start)}; the incident came ` +
+      `${days} day(s) after it started. Cover left ${eth(item.policy.remainingCoverage)}; ${item.policy.claimCount} claim(s) on this policy.`),
+    others.length
+      ? h("ul", { class: "other-claims", "aria-label": "the policy holder's other claims" }, others.map((c) => h("li", { "data-claim": String(c.id) },
+        `Claim ${c.id} on policy ${c.policyId}, incident ${when(c.incident)}: claimed ${eth(c.claimed)}; ` +
+        `${STATUS[c.status]}${c.decision ? `, the oracle's decision ${DECISION_WORDS[c.decision]}` : ""}` +
+        `${c.status >= 4 ? `, paid ${eth(c.payout)}` : ""}.`)))
+      : h("p", { class: "other-claims" }, "No other claims by this policy holder."));
+}
+
 function rulingPays(item, code) {
-  const claimed = BigInt(item.record.claimedAmount);
-  const deductible = BigInt(item.product.deductible);
-  if (code === 2) return claimed > deductible ? claimed - deductible : 0n;
-  if (code === 3) return 0n;
-  return item.record.escalated ? 0n : BigInt(item.record.payout);
+  return rulingPayout({ claimed: item.record.claimedAmount, deductible: item.product.deductible,
+    oraclePayout: item.record.payout, escalated: item.record.escalated }, code);
 }
 
 function evidenceEntry({ party, uri, doc }) {
@@ -153,7 +180,8 @@ function disputeCard(first) {
       h("p", {}, item.decided
         ? `The oracle's decision: ${DECISION_WORDS[Number(item.decided.decision)]}, paying ${eth(item.decided.payout)}; claimed ${eth(item.record.claimedAmount)}.`
         : `Escalated without an oracle decision; claimed ${eth(item.record.claimedAmount)}.`),
-      s ? h("p", { class: "hint" }, `Incident ${when(s.incidentTime)} at ${(Number(s.latitudeE6) / 1e6).toFixed(4)}, ${(Number(s.longitudeE6) / 1e6).toFixed(4)}.`) : null);
+      s ? h("p", { class: "hint" }, `Incident ${when(s.incidentTime)} at ${(Number(s.latitudeE6) / 1e6).toFixed(4)}, ${(Number(s.longitudeE6) / 1e6).toFixed(4)}.`) : null,
+      historyView(item));
     mount(evidenceEl, item.evidence.length ? item.evidence.map(evidenceEntry) : h("li", {}, "none"));
     paintRulings();
   };
@@ -175,7 +203,9 @@ function disputeCard(first) {
 function voteConfirmation(item, ruling, cancel) {
   return h("div", { class: "confirm", role: "group", "aria-label": `confirm your vote on claim ${item.id}` },
     h("p", {}, `You vote "${ruling.name}": the claimant would receive ${eth(rulingPays(item, ruling.code))} (claimed ` +
-      `${eth(item.record.claimedAmount)}). A vote cannot be changed; the panel rules when ${item.quorum} members agree.`),
+      `${eth(item.record.claimedAmount)}). Voting costs only the transaction's gas, and a vote cannot be changed. The ` +
+      `panel rules when ${item.quorum} members agree${item.deadline ? `, by ${when(item.deadline)} at the latest; if it has ` +
+      `not by then, the claim pays ${eth(rulingPays(item, 0))}` : ""}.`),
     h("button", { type: "button", class: "confirm-vote", onclick: () =>
       send(`Rule on claim ${item.id}: ${ruling.name}`, ({ panel }) => panel.vote(item.disputeId, ruling.code)).then(cancel) },
     `Confirm my vote: ${ruling.name}`),
@@ -184,7 +214,7 @@ function voteConfirmation(item, ruling, cancel) {
 
 /** What a dispute card shows that can change: it is redrawn only when this does. */
 function disputeKey(item) {
-  return signature([item.record, item.onPanel, item.voted, item.tallies, item.quorum, item.evidence.map((e) => [e.uri, Boolean(e.doc)])]);
+  return signature([item.record, item.policy, item.history, item.onPanel, item.voted, item.tallies, item.quorum, item.evidence.map((e) => [e.uri, Boolean(e.doc)])]);
 }
 
 /** The arbitrator's screen, kept in step with the chain. */

@@ -27,6 +27,16 @@ function takeConstants(constants) {
   RULINGS = constants.rulings;
 }
 
+/** What a disputed claim pays under a ruling, as the manager's settleDispute applies it (before the cover-left
+ * cap): 2, or 0 (no ruling) on an escalated claim, pays the claimed amount less the deductible; 3 nothing; 0 or 1
+ * the oracle's payout (nothing on an escalated claim, which has none). */
+export function rulingPayout({ claimed, deductible, oraclePayout, escalated }, code) {
+  const net = BigInt(claimed) > BigInt(deductible) ? BigInt(claimed) - BigInt(deductible) : 0n;
+  if (code === 2 || (code === 0 && escalated)) return net;
+  if (code === 3 || escalated) return 0n;
+  return BigInt(oraclePayout);
+}
+
 export const state = {
   config: null,
   reader: null, // a provider for reads, always on the configured chain

@@ -1,5 +1,5 @@
 // Claimant: buy a policy, submit a claim with photos, follow it live, read the explanation, dispute, withdraw.
-import { DECISION, DECISION_WORDS, PERILS, STATUS, chainTime, contracts, describeError, ethers, followScreen, send, snapshot, state, uploadPermit } from "./chain.js";
+import { DECISION, DECISION_WORDS, PERILS, RULINGS, STATUS, chainTime, contracts, describeError, ethers, followScreen, rulingPayout, send, snapshot, state, uploadPermit } from "./chain.js";
 import { fetchByHash, fetchExplanation, fetchManifest, renderExplanation } from "./explain.js";
 import { claimKey as evidenceKey, insuredObject, panelReaders, productReaders, sealForReaders, shareClaimKey } from "./keys.js";
 import { clearDraft, draftKey, hasDraft, keepDraft } from "./drafts.js";
@@ -222,7 +222,7 @@ async function sniffPhotos(files) {
     if (found?.mediaType && photoTypes.includes(found.mediaType)) continue;
     const what = found ? `is ${found.words}` : "is not a photo this page can read";
     const way = found?.words.includes("HEIC")
-      ? "Set the camera to \"Most Compatible\" (JPEG) or share the photo as JPEG, then add it again."
+      ? "Set your camera to \"Most Compatible\" (JPEG), or export the photo as JPEG, then add it again."
       : "Choose the JPEG, PNG or WebP photo itself.";
     return `Photo ${i + 1}, "${file.name}", ${what}, not a JPEG, PNG or WebP photo, whatever its name says. ${way}`;
   }
@@ -292,6 +292,68 @@ export function checkIncidentTime(value, start, now) {
   if (seconds > now) throw new Error(`Incident time ${whenExact(seconds)} is after the chain's current time (${whenExact(now)}).`);
   if (seconds < start) throw new Error(`Incident time ${whenExact(seconds)} is before the policy started (${whenExact(start)}).`);
   return seconds;
+}
+
+const PLACE_SEARCH_DELAY_MS = 250; // typing pauses this long before the gateway's gazetteer is asked
+const GEOLOCATION_TIMEOUT_MS = 15000; // how long the device may take to say where it is
+
+/** Set the form's latitude and longitude inputs (as typed ones, so a draft keeps them) and say what was chosen. */
+function setPlace(lat, lon, chosen, latitude, longitude, words) {
+  lat.value = latitude.toFixed(6);
+  lon.value = longitude.toFixed(6);
+  lat.dispatchEvent(new Event("input", { bubbles: true }));
+  const grid = state.config.constants.areaGridE6 / 1e6;
+  const area = (v) => (Math.round(v / grid) * grid).toFixed(1);
+  chosen.textContent = `${words}. The exact point stays sealed with your photos; the chain records only its ` +
+    `${grid}° area (${area(latitude)}, ${area(longitude)}).`;
+}
+
+/** Where the incident happened: the device's position, or a city found by name in the gateway's offline gazetteer;
+ * either fills the latitude and longitude, which stay editable. */
+function placePicker(lat, lon) {
+  const chosen = h("p", { class: "hint place-chosen", role: "status" },
+    "The claim carries the latitude and longitude below; use your location or search for the place to set them.");
+  const problem = h("p", { class: "error", role: "alert" });
+  const results = h("ul", { class: "place-results", "aria-label": "places found" });
+  const query = h("input", { type: "search", name: "place-search", autocomplete: "off", placeholder: "e.g. Des Moines" });
+  let timer = null;
+  let asked = 0; // the newest search: an older answer that arrives later is dropped
+  const find = async () => {
+    const turn = ++asked;
+    problem.textContent = "";
+    const text = query.value.trim();
+    if (text.length < 2) { mount(results); return; }
+    try {
+      const response = await fetch(`/api/places?${new URLSearchParams({ q: text })}`);
+      const body = await response.json();
+      if (turn !== asked) return;
+      if (!response.ok) throw new Error(body.error?.message || `HTTP ${response.status}`);
+      mount(results, body.places.length ? body.places.map((place) => h("li", {}, h("button", { type: "button", class: "link place",
+        onclick: () => { setPlace(lat, lon, chosen, place.lat, place.lon, `Place: ${place.label}`); mount(results); query.value = place.label; } },
+      place.label))) : h("li", {}, "No town or city of that name; try its first letters, or use your location."));
+    } catch (error) {
+      if (turn === asked) problem.textContent = `The place search did not answer (${error.message}); type the latitude and longitude instead.`;
+    }
+  };
+  query.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(find, PLACE_SEARCH_DELAY_MS); });
+  const here = h("button", { type: "button", class: "use-location", onclick: () => {
+    problem.textContent = "";
+    if (!navigator.geolocation) { problem.textContent = "This browser cannot tell where you are; search for the place instead."; return; }
+    chosen.textContent = "Asking your device where you are ...";
+    navigator.geolocation.getCurrentPosition(
+      (position) => setPlace(lat, lon, chosen, position.coords.latitude, position.coords.longitude,
+        `Your current position (to about ${Math.round(position.coords.accuracy)} m)`),
+      (error) => {
+        chosen.textContent = "";
+        problem.textContent = error.code === error.PERMISSION_DENIED
+          ? "Your device did not share its location; search for the place instead."
+          : "Your device could not find its location; search for the place instead.";
+      }, { enableHighAccuracy: true, timeout: GEOLOCATION_TIMEOUT_MS });
+  } }, "Use my current location");
+  return h("fieldset", { class: "place" }, h("legend", {}, "Where it happened"),
+    h("div", { class: "actions" }, here), field("Search for a town or city", query, "searched on the gateway itself, which asks no outside service"),
+    results, chosen, problem,
+    h("div", { class: "grid" }, field("Latitude", lat, "sealed with the photos; the chain gets only the 0.1° area"), field("Longitude", lon)));
 }
 
 /** The claim form of a policy; `policyNow()` gives the policy as of the newest block the screen has read. */
@@ -378,9 +440,9 @@ async function claimForm(policyNow, product, onDone) {
     h("h3", {}, `New claim on policy ${policy.id}`), drop, photoError, previews,
     h("div", { class: "grid" },
       field("Incident time (UTC, chain clock)", incident, `from the policy's start, ${whenExact(policy.start)}, to the chain's current time`),
-      field("Latitude", lat, "sealed with the photos; the chain gets only the 0.1° area"), field("Longitude", lon),
       field("Peril", peril), field("Vehicle class", vehicle, "sets the repair cost schedule the oracle applies"),
       field("Claimed amount (ETH)", amount, `at most ${eth(policy.remainingCoverage)}`)),
+    placePicker(lat, lon),
     formError, h("div", { class: "actions" }, button, h("button", { type: "button", class: "cancel", onclick: () => {
       clearDraft(draft).catch(() => {});
       onDone();
@@ -389,21 +451,47 @@ async function claimForm(policyNow, product, onDone) {
   return form;
 }
 
+/** When a disputed claim is decided at the latest: its panel's ruling deadline (past it the panel rules by default),
+ * or for another arbitrator the dispute desk's timeout (past it anyone may close the dispute unruled). */
+async function rulingDeadline(snap, claimId, product) {
+  const [, disputeId, opened] = await snap.desk.disputeOf(claimId);
+  if (snap.panel && String(product.arbitrator).toLowerCase() === String(snap.panel.target).toLowerCase()) {
+    return Number((await snap.panel.disputes(disputeId)).deadline);
+  }
+  return Number(opened) + state.config.constants.disputeTimeoutS;
+}
+
+const policyProducts = new Map(); // policy id -> its product id
+
 async function claimRecords(snap, address) {
-  const { manager } = snap;
+  const { manager, desk } = snap;
   const [submitted, decidedLogs, now] = await Promise.all([
     snap.events(manager, manager.filters.ClaimSubmitted(null, null, address)),
     snap.events(manager, manager.filters.ClaimDecided()),
     snap.time(),
   ]);
   const decided = new Map(decidedLogs.map((l) => [l.args.claimId, l.args]));
+  const products = new Map(); // product id -> promise of its record, read once per render
+  const productById = (id) => {
+    if (!products.has(String(id))) products.set(String(id), manager.product(id).then((p) => p.toObject()));
+    return products.get(String(id));
+  };
+  const productOfPolicy = async (policyId) => { // a policy's product never changes: asked once per page
+    if (!policyProducts.has(String(policyId))) policyProducts.set(String(policyId), (await manager.policy(policyId)).productId);
+    return policyProducts.get(String(policyId));
+  };
   return Promise.all(submitted.reverse().map(async (log) => {
     const id = log.args.claimId;
     const record = (await manager.claim(id)).toObject();
-    const c = { id, record, submitted: log.args, decided: decided.get(id) || null, now, cost: null };
-    if (Number(record.status) === 2 && c.decided && now < Number(c.decided.windowEnds)) {
-      const [total, policy] = await Promise.all([snap.desk.disputeCost(id), manager.policy(record.policyId)]);
-      c.cost = { total, bond: (await manager.product(policy.productId)).disputeBond };
+    const product = await productById(await productOfPolicy(record.policyId));
+    const c = { id, record, product, submitted: log.args, decided: decided.get(id) || null, now, cost: null, ruleBy: null };
+    const status = Number(record.status);
+    if (status === 2 && c.decided && now < Number(c.decided.windowEnds)) {
+      c.cost = { total: await desk.disputeCost(id), bond: product.disputeBond };
+    } else if (status === 1 && now >= escalationFrom(c)) {
+      c.cost = { total: BigInt(await desk.disputeCost(id)) - BigInt(product.disputeBond), bond: 0n }; // the fee alone
+    } else if (status === 3) {
+      c.ruleBy = await rulingDeadline(snap, id, product);
     }
     return c;
   }));
@@ -412,7 +500,7 @@ async function claimRecords(snap, address) {
 /** What a claim card shows, as text: its card is redrawn only when this changes. */
 function claimKey(c) {
   const windowOpen = c.decided ? c.now < Number(c.decided.windowEnds) : null;
-  return signature([c.record, Boolean(c.decided), windowOpen, c.cost]);
+  return signature([c.record, Boolean(c.decided), windowOpen, c.cost, c.ruleBy, c.vehicle]);
 }
 
 function stepOf(record) {
@@ -420,46 +508,97 @@ function stepOf(record) {
   return { 1: 0, 2: 2, 3: 2, 4: 3, 5: 4 }[s] ?? 0;
 }
 
-/** What happens next to a claim, by when, and what the claimant receives by doing nothing, in one or two sentences. */
+/** When a claim the oracle committee has not decided may be taken to the arbitrator: its product's oracle timeout
+ * after submission. */
+function escalationFrom(c) {
+  return Number(c.record.timestamp) + Number(c.product.oracleTimeout);
+}
+
+/** What a claim pays under an arbitrator's ruling (0: none came, or the claim is escalated now when `escalating`). */
+function rulingPays(c, code, escalating = false) {
+  return rulingPayout({ claimed: c.record.claimedAmount, deductible: c.product.deductible,
+    oraclePayout: c.decided?.payout ?? c.record.payout, escalated: escalating || Boolean(c.record.escalated) }, code);
+}
+
+/** What happens next to a claim, by when, and what the claimant receives by doing nothing, from the chain's record
+ * and the product's oracle timeout and dispute window. */
 export function nextStep(c) {
   const status = Number(c.record.status);
   const payout = eth(c.decided?.payout ?? c.record.payout);
   const windowEnds = c.decided ? Number(c.decided.windowEnds) : 0;
   if (status === 1) {
-    return "Next: the oracle committee checks your photos, the weather and fraud signals, usually within minutes. " +
-      "If it stays silent past the product's oracle timeout, you can take the claim to the arbitration panel.";
+    const from = escalationFrom(c);
+    const closes = `If nobody decides and you do nothing, you receive 0 ETH: the claim is closed on ${when(from + state.config.constants.staleAfterS)}.`;
+    if (c.now < from) {
+      return "Next: the oracle committee checks your photos, the weather and fraud signals, usually within minutes. " +
+        `If it has not decided by ${when(from)}, you can take the claim to the arbitration panel. ${closes}`;
+    }
+    return `The oracle committee did not decide by ${when(from)}: you can take the claim to the arbitration panel, ` +
+      `which then decides instead. ${closes}`;
   }
   if (status === 2 && c.now < windowEnds) {
-    return `If you do nothing, you receive ${payout} once the dispute window closes on ${when(windowEnds)} and the claim ` +
-      "is finalized. If you think the decision is wrong, dispute it before then: the arbitration panel then decides.";
+    if (DECISION[Number(c.record.decision)] === "REFER") {
+      return "The oracle was not sure enough and asked for a person to review the claim: to have the arbitration panel " +
+        `review it, dispute it before ${when(windowEnds)}. If you do nothing, you receive 0 ETH on ${when(windowEnds)}, ` +
+        "when the dispute window closes.";
+    }
+    return `If you do nothing, you receive ${payout} on ${when(windowEnds)}, when the dispute window closes (unless the ` +
+      "insurer disputes it first). If you think the decision is wrong, dispute it before then: the arbitration panel then decides.";
   }
-  if (status === 2) return `The dispute window closed on ${when(windowEnds)}: finalize the claim to receive ${payout}.`;
+  if (status === 2) return `The dispute window closed on ${when(windowEnds)}: the decision is final. Finalize the claim to receive ${payout}.`;
   if (status === 3) {
-    return "Next: the arbitration panel decides, when a majority of its members agree; add any evidence that helps. " +
-      "If the panel rules for you, your bond comes back.";
+    return `Next: the arbitration panel decides, by ${when(c.ruleBy)} at the latest, when a majority of its members ` +
+      `agree; add any evidence that helps. If it has not ruled by then, you receive ${eth(rulingPays(c, 0))}.`;
   }
-  if (status === 4) return BigInt(c.record.payout) > 0n ? `Decided: withdraw your ${eth(c.record.payout)} when you like.` : "Decided: the claim pays nothing.";
+  if (status === 4) {
+    return BigInt(c.record.payout) > 0n
+      ? `Decided: withdraw your ${eth(c.record.payout)} when you like; it waits for you with no deadline.`
+      : "Closed: the claim pays nothing, and nothing more happens.";
+  }
   if (status === 5) return `Done: ${eth(c.record.payout)} was paid to your account.`;
   return "";
 }
 
-/** The step before a dispute, which costs money: what it costs, what comes back, who decides next; answers the
- * element with a confirm and a cancel button. */
-function disputeConfirmation(c, cancel) {
-  const fee = c.cost ? BigInt(c.cost.total) - BigInt(c.cost.bond) : null;
-  return h("div", { class: "confirm", role: "group", "aria-label": `confirm the dispute of claim ${c.id}` },
-    h("p", {}, c.cost
-      ? `Disputing sends ${eth(c.cost.total)} from your account: a bond of ${eth(c.cost.bond)}, returned if the panel rules ` +
-        `for you, and an arbitration fee of ${eth(fee)}. `
-      : "Disputing sends the bond and the arbitration fee from your account. ",
-    "The arbitration panel then decides instead of the oracle, when a majority of its members agree; until then the " +
-      "decision pays nothing."),
-    h("button", { type: "button", class: "dispute-confirm", onclick: () =>
-      send(`Dispute claim ${c.id}`, async ({ desk }) => {
-        const cost = await (await snapshot()).desk.disputeCost(c.id);
-        return desk.dispute(c.id, { value: cost });
-      }).then(cancel) }, c.cost ? `Dispute and pay ${eth(c.cost.total)}` : "Dispute and pay"),
-    h("button", { type: "button", class: "cancel", onclick: cancel }, "Keep the decision"));
+/** The step before anything that costs money: `words` say what it costs, who decides next and when; the confirm
+ * button sends `action` and the other one closes the step. */
+function costConfirmation(label, words, confirmText, action, cancel) {
+  return h("div", { class: "confirm", role: "group", "aria-label": label },
+    h("p", {}, words),
+    h("button", { type: "button", class: "cost-confirm", onclick: () => action().then(cancel) }, confirmText),
+    h("button", { type: "button", class: "cancel", onclick: cancel }, "Keep things as they are"));
+}
+
+/** The latest a dispute opened now is decided: the dispute desk's timeout, which bounds every arbitrator. */
+function decidedByLatest(c) {
+  return when(c.now + state.config.constants.disputeTimeoutS);
+}
+
+/** The confirmation of a dispute: the bond (returned if the panel rules for the claimant) and the fee. */
+export function disputeConfirmation(c, cancel) {
+  const fee = BigInt(c.cost.total) - BigInt(c.cost.bond);
+  return costConfirmation(`confirm the dispute of claim ${c.id}`,
+    `Disputing sends ${eth(c.cost.total)} from your account: a bond of ${eth(c.cost.bond)}, returned if the panel rules ` +
+      `for you, and an arbitration fee of ${eth(fee)}, which does not come back. The arbitration panel then decides ` +
+      `instead of the oracle, when a majority of its members agree, by ${decidedByLatest(c)} at the latest; until ` +
+      "then the claim pays nothing.",
+    `Dispute and pay ${eth(c.cost.total)}`,
+    () => send(`Dispute claim ${c.id}`, async ({ desk }) => desk.dispute(c.id, { value: await (await snapshot()).desk.disputeCost(c.id) })),
+    cancel);
+}
+
+/** The confirmation of an escalation (the committee stayed silent past its timeout): the fee, no bond. */
+export function escalateConfirmation(c, cancel) {
+  return costConfirmation(`confirm taking claim ${c.id} to the arbitration panel`,
+    `Taking the claim to the arbitration panel sends ${eth(c.cost.total)} from your account: the arbitration fee, ` +
+      "which does not come back (no bond is due). The panel then decides instead of the oracle, when a majority of its " +
+      `members agree, by ${decidedByLatest(c)} at the latest; if it does not rule, the claim pays what you claimed ` +
+      `less the deductible, ${eth(rulingPays(c, 0, true))}.`,
+    `Take it to the panel and pay ${eth(c.cost.total)}`,
+    () => send(`Escalate claim ${c.id}`, async ({ desk }) => {
+      const snap = await snapshot();
+      return desk.escalate(c.id, { value: BigInt(await snap.desk.disputeCost(c.id)) - BigInt(c.product.disputeBond) });
+    }),
+    cancel);
 }
 
 /**
@@ -471,11 +610,12 @@ function claimCard(first) {
   let open = false;
   let explanation = null; // the rendered explanation, fetched and hash-checked once
   let evidenceForm = null;
-  let confirming = false; // the dispute's confirmation step is open
+  let confirming = false; // the confirmation step of a dispute or an escalation is open
   const body = h("div");
   const evidenceSlot = h("div");
   const details = h("div", { class: "details" });
-  const el = h("li", { class: "card claim", "data-claim": String(c.id) }, body, evidenceSlot, details);
+  const history = timeline(() => c, () => { if (!open) toggle(); details.scrollIntoView?.({ block: "nearest" }); });
+  const el = h("li", { class: "card claim", "data-claim": String(c.id) }, body, history.el, evidenceSlot, details);
 
   const showDetails = () => {
     if (!open || !c.decided) {
@@ -506,12 +646,11 @@ function claimCard(first) {
     const status = Number(r.status);
     const windowEnds = c.decided ? Number(c.decided.windowEnds) : 0;
     const actions = [];
-    if (status === 2 && c.now < windowEnds) {
-      actions.push(confirming
-        ? disputeConfirmation(c, () => { confirming = false; paint(); })
-        : h("button", { type: "button", class: "dispute", onclick: () => { confirming = true; paint(); el.querySelector(".dispute-confirm")?.focus(); } },
-          "Dispute this decision"));
-    }
+    const confirmable = (cls, text, confirmation) => (confirming
+      ? confirmation(c, () => { confirming = false; paint(); })
+      : h("button", { type: "button", class: cls, onclick: () => { confirming = true; paint(); el.querySelector(".cost-confirm")?.focus(); } }, text));
+    if (status === 2 && c.now < windowEnds) actions.push(confirmable("dispute", "Dispute this decision", disputeConfirmation));
+    if (status === 1 && c.cost) actions.push(confirmable("escalate", "Take the claim to the arbitration panel", escalateConfirmation));
     if (status === 3) {
       actions.push(h("button", { type: "button", class: "share-key", onclick: () => shareWithPanel(c).catch((e) => notice(describeError(e), "error")) },
         "Share the photos with the arbitration panel"));
@@ -556,8 +695,85 @@ function claimCard(first) {
     c = next;
     paint();
     if (open) showDetails();
+    history.refresh();
   };
   return { el, update };
+}
+
+/** Every on-chain step of a claim, oldest first: submission, committee votes, decision, evidence, dispute or
+ * escalation, panel votes, ruling, resolution and payment (chunked log queries, like every history read). */
+export async function claimHistory(snap, claimId, product) {
+  const { manager, desk, panel } = snap;
+  const queries = [
+    [manager, manager.filters.ClaimSubmitted(claimId)], [manager, manager.filters.ReportVoted(claimId)],
+    [manager, manager.filters.ClaimDecided(claimId)], [manager, manager.filters.ClaimClosedStale(claimId)],
+    [manager, manager.filters.ClaimResolved(claimId)], [manager, manager.filters.PayoutWithdrawn(claimId)],
+    [desk, desk.filters.ClaimDisputed(claimId)], [desk, desk.filters.ClaimEscalated(claimId)],
+    [desk, desk.filters.Evidence(null, claimId)], [desk, desk.filters.ClaimRuled(claimId)],
+    [desk, desk.filters.DisputeTimedOut(claimId)],
+  ];
+  const logs = (await Promise.all(queries.map(([contract, filter]) => snap.events(contract, filter)))).flat();
+  const opened = logs.find((l) => l.eventName === "ClaimDisputed" || l.eventName === "ClaimEscalated");
+  if (opened && panel && String(product.arbitrator).toLowerCase() === String(panel.target).toLowerCase()) {
+    logs.push(...(await snap.events(panel, panel.filters.PanelVoted(opened.args.disputeId))));
+  }
+  logs.sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index);
+  const times = new Map(await Promise.all([...new Set(logs.map((l) => l.blockNumber))].map(async (n) => [n, await chainTime(n)])));
+  return logs.map((log) => ({ name: log.eventName, args: log.args, tx: log.transactionHash, time: times.get(log.blockNumber) }));
+}
+
+/** A ruling's code in words (0: the arbitrator refused to rule, so the oracle's decision stands). */
+function rulingWords(code) {
+  return RULINGS.find((r) => r.code === Number(code))?.name ?? "No ruling: the oracle's decision stands";
+}
+
+/** One step of a claim's history in words; `readExplanation` opens the decision's explanation on the card. */
+function historyEntry(step, c, readExplanation) {
+  const a = step.args;
+  const who = (address) => {
+    const lower = String(address).toLowerCase();
+    if (lower === state.wallet?.address.toLowerCase()) return "you";
+    return lower === String(c.product.insurer).toLowerCase() ? "the insurer" : short(address, 10);
+  };
+  const content = (uri) => (String(uri).startsWith("ipfs://")
+    ? h("a", { href: `/content/${String(uri).slice(7)}`, target: "_blank", rel: "noopener" }, "the document") : String(uri));
+  const words = {
+    ClaimSubmitted: () => [`Claim submitted by ${who(a.holder)}: ${eth(a.claimedAmount)} for ${PERILS[Number(a.peril)]}, with sealed photos.`],
+    ReportVoted: () => [`A committee member (${short(a.oracle, 10)}) sent its assessment (${a.votes} so far).`],
+    ClaimDecided: () => [`The oracle decided: ${DECISION_WORDS[Number(a.decision)]}, paying ${eth(a.payout)}. `,
+      h("button", { type: "button", class: "link timeline-explanation", onclick: readExplanation }, "Read the explanation")],
+    ClaimDisputed: () => [`Disputed by ${who(a.disputer)}: bond ${eth(a.bond)}, arbitration fee ${eth(a.arbitrationFee)}.`],
+    ClaimEscalated: () => [`Taken to the arbitration panel by ${who(a.caller)}: arbitration fee ${eth(a.arbitrationFee)}.`],
+    Evidence: () => [`Evidence from ${who(a._party)}: `, content(a._evidence), "."],
+    PanelVoted: () => [`A panel member voted: ${rulingWords(a.ruling)}.`],
+    ClaimRuled: () => [`The arbitrator ruled: ${rulingWords(a.ruling)}.`],
+    DisputeTimedOut: () => ["The dispute was closed unruled after its time ran out: the oracle's decision stands."],
+    ClaimClosedStale: () => ["Closed: nobody decided the claim in time."],
+    ClaimResolved: () => [`Resolved: the claim pays ${eth(a.payout)}.`],
+    PayoutWithdrawn: () => [`${eth(a.amount)} paid to ${who(a.receiver)}.`],
+  }[step.name];
+  return h("li", { "data-event": step.name }, h("time", {}, when(step.time)), " ", words ? words() : step.name,
+    h("small", { class: "meta" }, ` transaction ${short(step.tx, 12)}`));
+}
+
+/** A claim's timeline behind a toggle, read from the chain when opened and again when the claim changes. */
+function timeline(claimNow, readExplanation) {
+  const list = h("ol", { class: "timeline-steps" });
+  const el = h("details", { class: "timeline" }, h("summary", {}, "Timeline: every step on the chain"), list);
+  let reading = 0; // the newest read: an older one that finishes later is dropped
+  const refresh = async () => {
+    if (!el.open) return;
+    const turn = ++reading;
+    const c = claimNow();
+    try {
+      const steps = await claimHistory(await snapshot(), c.id, c.product);
+      if (turn === reading) mount(list, steps.map((step) => historyEntry(step, c, readExplanation)));
+    } catch (error) {
+      if (turn === reading) mount(list, h("li", { class: "error" }, describeError(error)));
+    }
+  };
+  el.addEventListener("toggle", refresh);
+  return { el, refresh };
 }
 
 /** Let the arbitration panel open a disputed claim's sealed photos: wrap its key for each panelist, as evidence. */

@@ -100,13 +100,16 @@ export function openViewer(photo, heat, title) {
     img.alt = heatOn ? heat.alt : photo.alt;
     heatButton.setAttribute("aria-pressed", String(heatOn));
     heatButton.textContent = heatOn ? "Hide the heat map" : "Show the heat map";
+    legend.hidden = !heatOn;
   } }, "Show the heat map") : null;
+  const legend = heatmapLegend();
+  legend.hidden = true;
   const dialog = h("dialog", { class: "viewer", "aria-label": title },
     h("div", { class: "viewer-bar" }, h("strong", {}, title), heatButton,
       h("button", { type: "button", class: "zoom-in", onclick: () => setZoom(zoom + 0.5) }, "Zoom in"),
       h("button", { type: "button", class: "zoom-out", onclick: () => setZoom(zoom - 0.5) }, "Zoom out"),
       h("button", { type: "button", class: "close-viewer", onclick: () => dialog.close() }, "Close")),
-    h("div", { class: "viewer-frame" }, img));
+    heatButton ? legend : null, h("div", { class: "viewer-frame" }, img));
   dialog.addEventListener("close", () => dialog.remove());
   document.body.append(dialog);
   dialog.showModal();
@@ -140,15 +143,16 @@ function weather(records) {
 }
 
 /** The heat maps' colour scale (the nodes' own ramp, from the gateway) and what the colours do and do not mean. */
-function heatmapLegend() {
+export function heatmapLegend() {
   const ramp = state.config.constants.heatmapRamp;
   const bar = h("span", { class: "ramp", "aria-hidden": "true" });
   bar.style.background = `linear-gradient(to right, ${ramp.map(([stop, [r, g, b]]) => `rgb(${r} ${g} ${b}) ${stop * 100}%`).join(", ")})`;
-  return h("div", { class: "heatmap-legend" },
-    h("p", { class: "scale" }, h("span", {}, "looked at least"), bar, h("span", {}, "most")),
-    h("p", { class: "hint" }, "Beside each photo, its heat map colours the parts the model looked at to reach its reading " +
-      "of that photo, from blue (least) to red (most). Every map has a red spot, so red is not damage: a photo with no damage " +
-      "shows red where the model looked to see that."));
+  return h("div", { class: "heatmap-legend", role: "note", "aria-label": "heat map legend" },
+    h("p", { class: "scale" }, h("span", {}, "Heat map scale: blue, looked at least"), bar, h("span", {}, "red, looked at most")),
+    h("p", { class: "hint" }, "A heat map colours the parts of its photo the model looked at to reach its reading of that " +
+      "photo. Each map is scaled to its own photo, so red means \"most, in this photo\", not an amount of damage. " +
+      "Every map has a red spot, even on a photo the model read as no damage: there the red shows where the model " +
+      "looked to see that, and is not evidence of damage."));
 }
 
 /** The payout arithmetic in words; figures the decision does not pay are marked as what approval would pay. */

@@ -100,6 +100,55 @@ async function finishProduct(p, button, error, done) {
   done();
 }
 
+/** The terms document's cost schedule as a table (a row per vehicle class, an amount in ETH per damage level):
+ * `load(text)` fills it from a terms JSON text, `merge(text)` answers that text with the table's schedule in it
+ * (wei strings, as the gateway's POST /api/terms validates them), or throws a sentence naming the cell. */
+export function costScheduleTable() {
+  const levels = state.config.constants.severities;
+  const rows = h("tbody");
+  const cell = (name, value, label) => h("td", {}, h("input", { type: "text", name, value, "aria-label": label, inputmode: name === "class" ? null : "decimal", size: 8 }));
+  const addRow = (vehicleClass = "", costs = {}) => {
+    const row = h("tr", { class: "schedule-row" },
+      cell("class", vehicleClass, "vehicle class"),
+      levels.map((level) => cell(level, costs[level] === undefined ? "" : ethers.formatEther(BigInt(costs[level])).replace(/\.0$/, ""), `${level} damage repair cost (ETH)`)),
+      h("td", {}, h("button", { type: "button", class: "remove-class", onclick: () => row.remove() }, "Remove")));
+    rows.append(row);
+    return row;
+  };
+  const load = (text) => {
+    let schedule;
+    try {
+      schedule = JSON.parse(text).costSchedule;
+    } catch {
+      return; // not JSON (yet): the table keeps what it shows
+    }
+    if (!schedule || typeof schedule !== "object") return;
+    mount(rows);
+    for (const [vehicleClass, costs] of Object.entries(schedule)) addRow(vehicleClass, costs || {});
+  };
+  const merge = (text) => {
+    const doc = JSON.parse(text);
+    const schedule = {};
+    [...rows.children].forEach((row, i) => {
+      const name = row.querySelector('input[name="class"]').value.trim();
+      if (!name) throw new Error(`Cost schedule, row ${i + 1}: give the vehicle class a name.`);
+      if (schedule[name]) throw new Error(`Cost schedule: the vehicle class "${name}" appears twice.`);
+      schedule[name] = Object.fromEntries(levels.map((level) =>
+        [level, String(parseEth(row.querySelector(`input[name="${level}"]`).value, `Cost schedule, ${name}, ${level} damage`))]));
+    });
+    if (!Object.keys(schedule).length) throw new Error("Cost schedule: add at least one vehicle class.");
+    doc.costSchedule = schedule;
+    return JSON.stringify(doc, null, 2);
+  };
+  const el = h("div", { class: "cost-schedule" },
+    h("div", { class: "table-wrap" }, h("table", {},
+      h("caption", {}, "Cost schedule: the repair estimate in ETH per vehicle class and damage level"),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Vehicle class"), levels.map((l) => h("th", { scope: "col" }, `${l} damage`)), h("th", { scope: "col" }, h("span", { class: "sr-only" }, "remove")))),
+      rows)),
+    h("button", { type: "button", class: "add-class", onclick: () => addRow().querySelector("input")?.focus() }, "Add a vehicle class"));
+  return { el, load, merge };
+}
+
 async function createForm(onCreated) {
   const d = state.config.defaults;
   const f = {
@@ -126,16 +175,21 @@ async function createForm(onCreated) {
   };
   const perilBoxes = PERILS.map((name, i) => h("label", { class: "check" },
     h("input", { type: "checkbox", name: `peril-${name}`, checked: (BigInt(d.perils ?? 63) >> BigInt(i)) & 1n ? true : null }), ` ${name}`));
+  const schedule = costScheduleTable();
+  schedule.load(f.terms.value);
+  f.terms.addEventListener("change", () => schedule.load(f.terms.value));
   const termsFile = h("input", { type: "file", accept: "application/json,.json", name: "termsFile" });
   termsFile.addEventListener("change", async () => {
     const file = termsFile.files[0];
     if (file) f.terms.value = await file.text();
+    schedule.load(f.terms.value);
   });
   const error = h("p", { class: "error", role: "alert", id: "product-error" });
   const button = h("button", { type: "submit" }, "Upload terms, create product and fund it");
   const resetButton = () => {
     button.textContent = "Upload terms, create product and fund it";
     button.form?.reset(); // the next product starts from the defaults again
+    schedule.load(f.terms.value);
   };
 
   let unfinished = null; // {id, capital, asset}: a product created here whose funding has not gone through yet
@@ -182,7 +236,7 @@ async function createForm(onCreated) {
         instantDailyCap: parseEth(f.dailyCap.value, "Instant payouts per day"),
       };
       if (config.metaEvidenceURI.length > 256) throw new Error("The meta-evidence URI is longer than 256 characters.");
-      JSON.parse(f.terms.value);
+      f.terms.value = schedule.merge(f.terms.value);
     } catch (e) {
       showError(error, e instanceof SyntaxError ? `The terms document is not valid JSON: ${e.message}` : e.message);
       return;
@@ -228,7 +282,9 @@ async function createForm(onCreated) {
       g("Dispute window (hours)", f.windowHours), g("Dispute bond (ETH)", f.bond), g("Arbitrator contract", f.arbitrator),
       g("Arbitrator extra data (hex)", f.extraData), g("Dispute rules document (URI)", f.metaEvidence, "empty: the terms document's URI"))),
     h("fieldset", {}, h("legend", {}, "Terms document (cost schedule and thresholds)"),
-      field("Upload a terms JSON file", termsFile), field("Terms JSON", f.terms, "its fingerprint is recorded with the product, so it cannot change later")),
+      schedule.el, field("Upload a terms JSON file", termsFile),
+      h("details", { class: "terms-json" }, h("summary", {}, "The whole terms document (thresholds, deductible) as JSON"),
+        field("Terms JSON", f.terms, "the cost schedule table above replaces the one here; the document's fingerprint is recorded with the product, so it cannot change later"))),
     h("fieldset", {}, h("legend", {}, "Capital"), field("Initial capital (ETH)", f.capital)),
     error, button);
 }
@@ -400,7 +456,7 @@ export async function insurerView(view) {
   const rows = h("tbody");
   const table = h("div", { class: "table-wrap" }, h("table", { id: "products-table" },
     h("caption", {}, "Policies, claims, decisions, payouts and capital per product"),
-    h("thead", {}, h("tr", {}, ["Product", "Policies", "Claims", "Decisions", "Premiums", "Payouts", "Loss ratio", "Capital", "Locked", "Free", "Manage"].map((t) => h("th", { scope: "col" }, t)))),
+    h("thead", {}, h("tr", {}, ["Product", "Policies", "Claims", "Decisions", "Premiums", "Payouts", "Loss ratio", "Capital", "Reserves (locked)", "Free", "Manage"].map((t) => h("th", { scope: "col" }, t)))),
     rows));
   const content = h("div");
   const dashboard = h("section", { class: "panel", "aria-labelledby": "dash-h" }, h("h2", { id: "dash-h" }, "My products"), content);

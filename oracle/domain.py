@@ -116,6 +116,9 @@ SEVERITIES: tuple[str, ...] = CLASSES[1:]
 STALE_AFTER_S = 30 * 86_400
 """How long past its oracle timeout an unanswered, unescalated claim waits before anyone may close it (the
 contract's STALE_AFTER)."""
+DISPUTE_TIMEOUT_S = 30 * 86_400
+"""How long after a dispute opened anyone may close it unruled, with the oracle's decision standing (the dispute
+desk's DISPUTE_TIMEOUT)."""
 DEFAULT_MAX_OPEN_CLAIMS = 3
 """K: the most open claims a policy may have at once, unless its product says otherwise (1..255)."""
 AREA_GRID_E6 = 100_000
@@ -134,14 +137,17 @@ MAX_EVIDENCE_RETENTION_DAYS = 3650
 PHOTO_TYPES: dict[str, str] = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 """Photo formats a claim may carry (Pillow's format name -> media type)."""
 
+HEIC_WORDS = "a HEIC photo (the iPhone's own format)"
+HEIC_BRANDS: tuple[bytes, ...] = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
+"""The ISO-BMFF brands (after `ftyp` at byte 4) of HEIF/HEIC files, as phones' cameras write them."""
+
 FILE_SIGNATURES: tuple[tuple[str, str | None, tuple[tuple[int, bytes], ...]], ...] = (
     ("a JPEG photo", "image/jpeg", ((0, b"\xff\xd8\xff"),)),
     ("a PNG image", "image/png", ((0, b"\x89PNG\r\n\x1a\n"),)),
     ("a WebP image", "image/webp", ((0, b"RIFF"), (8, b"WEBP"))),
     ("a PDF document", None, ((0, b"%PDF-"),)),
-    ("a HEIC photo (the iPhone's own format)", None, ((4, b"ftypheic"),)),
-    ("a HEIC photo (the iPhone's own format)", None, ((4, b"ftypheix"),)),
-    ("a HEIC photo (the iPhone's own format)", None, ((4, b"ftypmif1"),)),
+    *((HEIC_WORDS, None, ((4, b"ftyp" + brand),)) for brand in HEIC_BRANDS),
+    ("an AVIF image", None, ((4, b"ftypavif"),)),
     ("a GIF image", None, ((0, b"GIF8"),)),
     ("a ZIP archive or office document", None, ((0, b"PK\x03\x04"),)),
 )
@@ -173,6 +179,8 @@ def dapp_constants() -> dict[str, Any]:
         "severities": list(SEVERITIES),
         "bps": BPS,
         "areaGridE6": AREA_GRID_E6,
+        "staleAfterS": STALE_AFTER_S,
+        "disputeTimeoutS": DISPUTE_TIMEOUT_S,
         "photoTypes": sorted(PHOTO_TYPES.values()),
         "fileSignatures": [
             {"words": words, "mediaType": media, "parts": [[offset, magic.hex()] for offset, magic in parts]}

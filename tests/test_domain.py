@@ -6,7 +6,16 @@ import re
 
 import pytest
 
-from oracle.domain import AREA_GRID_E6, REPO_ROOT, STALE_AFTER_S, ClaimStatus, Decision, Ruling, dapp_constants
+from oracle.domain import (
+    AREA_GRID_E6,
+    DISPUTE_TIMEOUT_S,
+    REPO_ROOT,
+    STALE_AFTER_S,
+    ClaimStatus,
+    Decision,
+    Ruling,
+    dapp_constants,
+)
 
 CLAIMS_MANAGER = REPO_ROOT / "contracts" / "ClaimsManager.vy"
 
@@ -33,6 +42,12 @@ def test_domain__stale_delay__equals_the_contract_constant():
     text = CLAIMS_MANAGER.read_text()
     days = int(re.search(r"^STALE_AFTER: constant\(uint256\) = (\d+) \* DAY$", text, re.M)[1])
     assert days * contract_constants()["DAY"] == STALE_AFTER_S
+
+
+def test_domain__dispute_timeout__equals_the_desk_constant():
+    text = (REPO_ROOT / "contracts" / "DisputeDesk.vy").read_text()
+    days = int(re.search(r"^DISPUTE_TIMEOUT: (?:public\()?constant\(uint256\)\)? = (\d+) \* 86_400$", text, re.M)[1])
+    assert days * 86_400 == DISPUTE_TIMEOUT_S == dapp_constants()["disputeTimeoutS"]
 
 
 def test_domain__rulings__equal_the_contract_constants():

@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
@@ -52,6 +53,7 @@ ROUTES = [
     ("GET", "/api/config"),
     ("POST", "/api/evidence"),
     ("POST", "/api/terms"),
+    ("GET", "/api/places"),
     ("POST", "/api/claims/{claim_id}/verify"),
     ("POST", "/rpc"),
 ]
@@ -253,6 +255,11 @@ def random_path(rng: random.Random, world: World, template: str) -> str:
         path = path.replace("{" + key + "}", "".join(c if c.isprintable() and c not in "/?#%" else "_" for c in value))
     if template == "/permits/message" and rng.random() < 0.8:
         path += "?address=" + rng.choice([*world.people, "0x123", random_text(rng, 12).replace("&", "_")])
+    if template == "/api/places":
+        query = {"q": rng.choice(["des mo", "z", "x" * 70, random_text(rng, 12)])}
+        if rng.random() < 0.5:
+            query["limit"] = rng.choice(["1", "20", "0", "99", "-3", random_text(rng, 4)])
+        path += "?" + urlencode(query)
     return path or "/"
 
 

@@ -12,6 +12,7 @@ from eth_utils import keccak
 
 from oracle.adapter.app import create_app
 from oracle.adapter.dapp import DappConfig, register_dapp_routes
+from oracle.adapter.places import MAX_RESULTS
 from oracle.adapter.uploads import permit_message
 from oracle.assess import DEFAULT_TERMS_PATH
 from oracle.explain.evidence import build_manifest
@@ -337,3 +338,43 @@ async def test_rpc_relay__personal_sign_of_an_upload_permit__from_a_person_only(
         assert refused.status == 403 and upstream.received == [], params
     answered = await client.post("/rpc", json=rpc("personal_sign", permit_text(PERSON), PERSON), headers=origin)
     assert answered.status == 200 and len(upstream.received) == 1
+
+
+async def test_places__offline_city_search_largest_first_accents_and_case_ignored(make_dapp_client):
+    client = await make_dapp_client()
+    response = await client.get("/api/places", params={"q": "des mo"})
+    assert response.status == 200
+    found = (await response.json())["places"]
+    assert found[0]["label"] == "Des Moines, Iowa, United States" and found[0]["countryCode"] == "US"
+    assert abs(found[0]["lat"] - 41.6) < 0.01 and abs(found[0]["lon"] + 93.61) < 0.01
+    assert [p["population"] for p in found] == sorted((p["population"] for p in found), reverse=True)
+    accented = await (await client.get("/api/places", params={"q": "ZÜRI", "limit": "1"})).json()
+    assert [p["name"] for p in accented["places"]] == ["Zürich"]
+    many = await (await client.get("/api/places", params={"q": "sa", "limit": str(MAX_RESULTS)})).json()
+    assert len(many["places"]) == MAX_RESULTS
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({}, "q: type 2 to 64 characters"),
+        ({"q": "x"}, "q: type 2 to 64 characters"),
+        ({"q": "a" * 65}, "q: type 2 to 64 characters"),
+        ({"q": "par\x00is"}, "no control characters"),
+        ({"q": "paris", "limit": "0"}, "limit: a whole number from 1 to 20"),
+        ({"q": "paris", "limit": "21"}, "limit: a whole number from 1 to 20"),
+        ({"q": "paris", "limit": "-1"}, "limit: a whole number"),
+        ({"q": "paris", "limit": "1e3"}, "limit: a whole number"),
+    ],
+)
+async def test_places__bad_query_or_limit__400_in_words(make_dapp_client, params, words):
+    client = await make_dapp_client()
+    response = await client.get("/api/places", params=params)
+    assert response.status == 400
+    assert words in (await response.json())["error"]["message"]
+
+
+async def test_places__no_match__empty_list(make_dapp_client):
+    client = await make_dapp_client()
+    response = await client.get("/api/places", params={"q": "qqxxzz"})
+    assert response.status == 200 and (await response.json()) == {"places": []}

@@ -102,9 +102,10 @@ def page(browser):
     context.close()
 
 
-def screenshot(tab, name: str) -> Path:
-    """Save a full-page screenshot under artifacts/screenshots (the README points there)."""
+def screenshot(tab, name: str, full_page: bool = True) -> Path:
+    """Save a screenshot, of the whole page or of what the window shows, under artifacts/screenshots (the README
+    points there)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    tab.screenshot(path=str(path), full_page=True)
+    tab.screenshot(path=str(path), full_page=full_page)
     return path

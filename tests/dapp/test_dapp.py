@@ -7,15 +7,19 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 
 import pytest
 from eth_utils import keccak
 from playwright.sync_api import expect
 
-from oracle.chain.deploy import DAY, ETH, buy_policy, create_product, governor_of
+from oracle.assess import peril_index
+from oracle.chain.deploy import DAY, ETH, buy_policy, create_product, governor_of, submit_claim, transact
+from oracle.chain.keys import published_key
+from oracle.claim.evidence import store_evidence
 from oracle.dev.demo import confident_photos, default_photo_root
-from oracle.dev.stack import insured_object_of, person_reader, product_defaults
-from oracle.domain import REPO_ROOT
+from oracle.dev.stack import evidence_readers, insured_object_of, person_reader, product_defaults
+from oracle.domain import HEIC_BRANDS, REPO_ROOT, ClaimStatus, Peril, public_area
 from oracle.explain.evidence import load_manifest
 from oracle.settings import load_settings
 from tests.dapp.conftest import screenshot
@@ -219,13 +223,13 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
     expect(card).to_have_attribute("data-status", "decided, window open", timeout=TIMEOUT_MS)
     assert manager.claim(second)["decision"] == 3  # REJECT
     expect(card.locator(".dispute-cost")).to_contain_text("bond of 0.05 ETH")
-    expect(card.locator(".next-step")).to_contain_text("If you do nothing, you receive 0 ETH once the dispute window")
+    expect(card.locator(".next-step")).to_contain_text("If you do nothing, you receive 0 ETH on ")
     card.locator("button.dispute").click()  # money: a confirmation first, saying what it costs and who decides next
     expect(card.locator(".confirm")).to_contain_text("a bond of 0.05 ETH, returned if the panel rules for you")
     card.locator(".confirm button.cancel").click()
     expect(card.locator(".confirm")).to_have_count(0)
     card.locator("button.dispute").click()
-    transaction(page, "Dispute claim", card.locator("button.dispute-confirm").click)
+    transaction(page, "Dispute claim", card.locator(".confirm button.cost-confirm").click)
     expect(card).to_have_attribute("data-status", "disputed", timeout=TIMEOUT_MS)
     shows_no_jargon(page, "claimant")
     card.locator("details.evidence-form summary").click()
@@ -340,7 +344,6 @@ def test_narrow_screen_breaks_once_the_claim_form_opens(page, stack, photos):
         page.wait_for_function("w => window.innerWidth === w", arg=width)
         overflow = sideways_overflow(page)
         assert overflow <= 0, f"with the claim form open the page is {overflow} px wider than a {width} px screen"
-    screenshot(page, "claimant-narrow")
     assert page.problems == []
 
 
@@ -915,3 +918,615 @@ def test_contract_revert__reason_in_words_and_nothing_changes(page, stack):
     tx = transaction(page, "Withdraw from product", row.locator("button", has_text="Withdraw").click, outcome="failed")
     expect(tx).to_contain_text("The contract refused: that is more than the product's free (unlocked) capital")
     assert stack.system.manager.product(product_id)["capital"] == capital
+
+
+PLACE_E6 = (41_600_000, -93_600_000)  # Des Moines, where the demo's weather records are
+DECIDE_S = 60  # the committee decides a claim this soon (1-3 s on an idle machine)
+
+
+def decided_claim(stack, photos, vehicle: str, amount: int, policy_id: int | None = None) -> tuple[int, int]:
+    """A claim by the second claimant (on a new policy for `vehicle` unless `policy_id` is given), its photos sealed
+    as the dApp seals them (for the panel too, as if the claimant had shared them), filed over web3 and waited on
+    until the committee decides; (policy, claim)."""
+    manager, holder = stack.system.manager, stack.roles.second_claimant
+    if policy_id is None:
+        insured = insured_object_of(stack, holder, vehicle)
+        policy_id = buy_policy(manager, holder, create_product_directly(stack), insured)
+    panel = [(member, published_key(stack.system.keys, member)) for member in stack.roles.panel]
+    evidence = store_evidence(
+        stack.cas,
+        [(p.name, p.read_bytes()) for p in photos],
+        vehicle_class="sedan",
+        sealed_for=[*evidence_readers(stack, holder), *panel],
+        place_e6=PLACE_E6,
+    )
+    lat_e6, lon_e6 = public_area(PLACE_E6)
+    start = manager.policy(policy_id)["start"]
+    collision = peril_index(Peril.COLLISION)
+    claim_id = submit_claim(
+        manager, holder, policy_id, evidence.root, evidence.uri, start, collision, lat_e6, lon_e6, amount
+    )
+    deadline = time.monotonic() + DECIDE_S
+    while manager.claim(claim_id)["status"] == ClaimStatus.SUBMITTED:
+        assert time.monotonic() < deadline, f"the committee did not decide claim {claim_id} within {DECIDE_S} s"
+        time.sleep(0.2)
+    return policy_id, claim_id
+
+
+def dispute_over_web3(stack, claim_id: int) -> int:
+    """The second claimant disputes a decided claim and files a statement as evidence; the panel's dispute id."""
+    desk, holder = stack.system.desk, stack.roles.second_claimant
+    transact(stack.w3, desk.functions.dispute(claim_id), holder, value=desk.functions.disputeCost(claim_id).call())
+    statement = json.dumps({"name": "Repair quote", "description": "The garage quotes 1.9 ETH."}).encode()
+    transact(stack.w3, desk.functions.submitEvidence(claim_id, f"ipfs://{stack.cas.put(statement)}"), holder)
+    return desk.functions.disputeOf(claim_id).call()[1]
+
+
+MADE: dict[tuple[int, str], object] = {}
+"""Claims made once per stack and shared by the tests that read them (a module-scoped fixture set up after
+function-scoped ones makes ape rebase the module's fixtures, browser included)."""
+
+
+def once(stack, name: str, make):
+    """`make()`'s answer, made the first time any test asks for `name` on this stack."""
+    key = (id(stack), name)
+    if key not in MADE:
+        MADE[key] = make()
+    return MADE[key]
+
+
+def make_ruled_claim(stack, photos) -> int:
+    """A rejected claim the claimant disputed with evidence, the panel ruled for the claimant, and the claimant
+    withdrew: every step a timeline shows."""
+    _, claim_id = decided_claim(stack, photos["whole"], "RULED-VIN", 2 * ETH)
+    dispute_id = dispute_over_web3(stack, claim_id)
+    for member in stack.roles.panel[:2]:
+        transact(stack.w3, stack.system.arbitrator.functions.vote(dispute_id, 2), member)
+    transact(stack.w3, stack.system.manager.contract.functions.withdrawPayout(claim_id), stack.roles.second_claimant)
+    return claim_id
+
+
+@pytest.fixture
+def ruled_claim(stack, photos):
+    """The ruled and paid claim (made once per stack)."""
+    return once(stack, "ruled", lambda: make_ruled_claim(stack, photos))
+
+
+@pytest.fixture
+def disputed_claim(stack, photos, ruled_claim):
+    """A rejected claim the claimant disputed, waiting for the panel (after the ruled one: a history to show)."""
+
+    def make():
+        policy_id, claim_id = decided_claim(stack, photos["whole"], "DISPUTED-VIN", 2 * ETH)
+        return {"policy": policy_id, "claim": claim_id, "dispute": dispute_over_web3(stack, claim_id)}
+
+    return once(stack, "disputed", make)
+
+
+def claimant_screen(page, stack, role: str = "claimant 2") -> None:
+    """Open the claimant screen as `role` and wait until its claims list is drawn."""
+    open_app(page, stack)
+    choose_account(page, role)
+    page.goto(stack.url + "#/claimant")
+    expect(page.locator("#claims")).to_be_visible(timeout=TIMEOUT_MS)
+
+
+NEXT_STEPS = """async ([now]) => {
+  const { nextStep } = await import("/app/claimant.js");
+  const { when } = await import("/app/ui.js");
+  const { state } = await import("/app/chain.js");
+  const eth = (tenths) => String(BigInt(tenths) * 10n ** 17n);
+  const product = { oracleTimeout: 86400n, deductible: eth(1), disputeBond: eth(1), insurer: "0x0", arbitrator: "0x0" };
+  const record = (status, decision, payout, escalated = false) =>
+    ({ status, decision, payout, escalated, timestamp: now - 3600, claimedAmount: eth(20) });
+  const decided = (decision, payout) => ({ decision, payout, windowEnds: now + 7200 });
+  const { staleAfterS } = state.config.constants;
+  const claims = {
+    waiting: { record: record(1, 0, "0"), product, now },
+    silent: { record: record(1, 0, "0"), product, now: now + 2 * 86400 },
+    window: { record: record(2, 2, eth(4)), decided: decided(2, eth(4)), product, now },
+    referred: { record: record(2, 4, "0"), decided: decided(4, "0"), product, now },
+    closed: { record: record(2, 2, eth(4)), decided: decided(2, eth(4)), product, now: now + 9000 },
+    disputed: { record: record(3, 3, "0"), decided: decided(3, "0"), product, now, ruleBy: now + 14 * 86400 },
+    escalated: { record: record(3, 0, "0", true), product, now, ruleBy: now + 14 * 86400 },
+    nothing: { record: record(4, 3, "0"), product, now },
+    waitingPayout: { record: record(4, 2, eth(4)), product, now },
+    paid: { record: record(5, 2, eth(4)), product, now },
+  };
+  const text = Object.fromEntries(Object.entries(claims).map(([k, c]) => [k, nextStep(c)]));
+  const dates = { timeout: when(now - 3600 + 86400), stale: when(now - 3600 + 86400 + staleAfterS),
+    window: when(now + 7200), rule: when(now + 14 * 86400) };
+  return { text, dates };
+}"""
+
+
+def test_each_claim_state_says_what_happens_next_by_when_and_what_doing_nothing_pays(page, stack, disputed_claim):
+    """Every state names the next step, its date from the product's oracle timeout, dispute window or the panel's
+    deadline, and what doing nothing pays; on the chain, a disputed claim names its panel's own deadline."""
+    open_app(page, stack)
+    now = stack.w3.eth.get_block("latest")["timestamp"]
+    result = page.evaluate(NEXT_STEPS, [now])
+    text, dates = result["text"], result["dates"]
+    assert f"If it has not decided by {dates['timeout']}, you can take the claim to" in text["waiting"]
+    assert f"you receive 0 ETH: the claim is closed on {dates['stale']}" in text["waiting"]
+    assert f"did not decide by {dates['timeout']}: you can take the claim to the arbitration panel" in text["silent"]
+    assert f"If you do nothing, you receive 0.4 ETH on {dates['window']}, when the dispute window" in text["window"]
+    assert "asked for a person to review the claim" in text["referred"]
+    assert f"If you do nothing, you receive 0 ETH on {dates['window']}" in text["referred"]
+    assert "Finalize the claim to receive 0.4 ETH" in text["closed"]
+    assert f"by {dates['rule']} at the latest" in text["disputed"] and "you receive 0 ETH." in text["disputed"]
+    assert "If it has not ruled by then, you receive 1.9 ETH." in text["escalated"]  # claimed less the deductible
+    assert text["nothing"] == "Closed: the claim pays nothing, and nothing more happens."
+    assert "withdraw your 0.4 ETH when you like" in text["waitingPayout"]
+    assert text["paid"] == "Done: 0.4 ETH was paid to your account."
+    assert not RAW_TERMS.findall(" ".join(text.values()))
+
+    # on the chain: the disputed claim's date is its panel dispute's own deadline
+    deadline = stack.system.arbitrator.functions.disputes(disputed_claim["dispute"]).call()[-1]
+    claimant_screen(page, stack)
+    shown = page.evaluate("async ([t]) => (await import('/app/ui.js')).when(t)", [deadline])
+    card = claim_card(page, disputed_claim["claim"])
+    expect(card.locator(".next-step")).to_contain_text(f"the arbitration panel decides, by {shown} at the latest")
+    expect(card.locator(".claim-policy")).to_contain_text(f"On policy {disputed_claim['policy']}")
+    assert page.problems == []
+
+
+def test_claim_timeline__every_transaction_evidence_decision_dispute_and_ruling(page, stack, ruled_claim):
+    """The timeline lists the claim's steps from the chain, in order, each with its time and transaction, and its
+    decision links to the explanation."""
+    claimant_screen(page, stack)
+    card = claim_card(page, ruled_claim)
+    expect(card).to_have_attribute("data-status", "paid", timeout=TIMEOUT_MS)
+    card.locator("details.timeline summary").click()
+    steps = card.locator(".timeline-steps li")
+    expect(steps.last).to_have_attribute("data-event", "PayoutWithdrawn", timeout=TIMEOUT_MS)
+    events = [e for e in steps.evaluate_all("els => els.map((el) => el.dataset.event)")]
+    distinct = [e for i, e in enumerate(events) if i == 0 or events[i - 1] != e]
+    assert distinct[:5] == ["ClaimSubmitted", "ReportVoted", "ClaimDecided", "ClaimDisputed", "Evidence"], events
+    assert {"PanelVoted", "ClaimRuled", "ClaimResolved"} <= set(distinct[5:]), events
+    assert events.count("PanelVoted") == 2 and events[-1] == "PayoutWithdrawn", events
+    texts = steps.all_inner_texts()
+    assert "The arbitrator ruled: For the claimant." in texts[events.index("ClaimRuled")]
+    assert "Disputed by you: bond 0.05 ETH" in texts[events.index("ClaimDisputed")]
+    assert "1.9 ETH paid to you." in texts[-1] and re.search(r"transaction 0x[0-9a-f]{10}", texts[-1])
+    evidence_link = card.locator(".timeline-steps li[data-event=Evidence] a")
+    expect(evidence_link).to_have_attribute("href", re.compile("^/content/"))
+    card.locator(".timeline-steps button.timeline-explanation").click()
+    expect(card.locator(".explanation .verified")).to_be_visible(timeout=TIMEOUT_MS)
+    assert not RAW_TERMS.findall(card.locator(".timeline").inner_text())
+    assert page.problems == []
+
+
+ESCALATION = """async ([now]) => {
+  const { escalateConfirmation, disputeConfirmation } = await import("/app/claimant.js");
+  const { when } = await import("/app/ui.js");
+  const { state } = await import("/app/chain.js");
+  const eth = (tenths) => BigInt(tenths) * 10n ** 17n;
+  const product = { oracleTimeout: 86400n, deductible: eth(1), disputeBond: eth(1) };
+  const record = { status: 1n, claimedAmount: eth(20), timestamp: now - 90000 };
+  let closed = 0;
+  const close = () => { closed += 1; };
+  const escalate = escalateConfirmation({ id: 7n, record, product, now, cost: { total: eth(2), bond: 0n } }, close);
+  const dispute = disputeConfirmation({ id: 8n, record, product, now, cost: { total: eth(3), bond: eth(1) } }, close);
+  document.getElementById("view").replaceChildren(escalate, dispute);
+  escalate.querySelector("button.cancel").click();
+  return { escalate: escalate.innerText, dispute: dispute.innerText, closed,
+    latest: when(now + state.config.constants.disputeTimeoutS) };
+}"""
+
+
+def test_money_actions_ask_first__escalate_and_dispute_say_the_cost_who_decides_and_when(page, stack):
+    """Escalating a claim the committee left undecided, like disputing, first says what it costs, what comes back,
+    who decides next and by when; cancelling sends nothing."""
+    open_app(page, stack)
+    now = stack.w3.eth.get_block("latest")["timestamp"]
+    shown = page.evaluate(ESCALATION, [now])
+    escalate, dispute = shown["escalate"], shown["dispute"]
+    assert "sends 0.2 ETH from your account: the arbitration fee, which does not come back (no bond is due)" in escalate
+    assert "The panel then decides instead of the oracle" in escalate
+    assert f"by {shown['latest']} at the latest" in escalate
+    assert "if it does not rule, the claim pays what you claimed less the deductible, 1.9 ETH" in escalate
+    assert "Take it to the panel and pay 0.2 ETH" in escalate
+    assert "a bond of 0.1 ETH, returned if the panel rules for you, and an arbitration fee of 0.2 ETH" in dispute
+    assert f"by {shown['latest']} at the latest" in dispute and "Dispute and pay 0.3 ETH" in dispute
+    assert shown["closed"] == 1  # "Keep things as they are" closed the step and sent nothing
+    assert page.problems == []
+
+
+def open_claim_form(page, stack, vehicle: str):
+    """The second claimant's claim form on a new policy, open on the claimant screen."""
+    policy_id = buy_policy(
+        stack.system.manager, stack.roles.second_claimant, create_product_directly(stack), keccak(vehicle.encode())
+    )
+    claimant_screen(page, stack)
+    page.locator(f'li.policy[data-policy="{policy_id}"] button.new-claim').click()
+    return page.locator(f'li.policy[data-policy="{policy_id}"] form.claim-form')
+
+
+def test_iphone_heic_photo_is_refused_before_upload_with_a_way_forward(page, stack):
+    """On a phone the camera opens from the form; a HEIC/HEIF photo (any of the brands phones write, whatever its
+    name) is refused by its first bytes, with how to get a JPEG, and nothing is uploaded."""
+    form = open_claim_form(page, stack, "HEIC-VIN")
+    camera = form.locator('input[name="camera"]')
+    expect(camera).to_have_attribute("capture", "environment")
+    expect(camera).to_have_attribute("accept", re.compile("image/jpeg"))
+    for brand in HEIC_BRANDS:
+        heic = b"\x00\x00\x00\x18ftyp" + brand + b"\x00" * 64
+        camera.set_input_files([{"name": f"IMG_{brand.decode()}.jpg", "mimeType": "image/jpeg", "buffer": heic}])
+        error = form.locator("#photo-error")
+        expect(error).to_contain_text(f'Photo 1, "IMG_{brand.decode()}.jpg", is a HEIC photo')
+        expect(error).to_contain_text('Set your camera to "Most Compatible" (JPEG), or export the photo as JPEG')
+        assert stack.cas.cid_for_keccak(keccak(heic)) is None  # refused in the page: nothing was uploaded
+        form.locator('input[name="photos"]').set_input_files([])  # start again with no photo
+    assert page.problems == []
+
+
+HEAT_VIEWER = """async () => {
+  const { heatmapLegend, openViewer } = await import("/app/explain.js");
+  const pixel = (rgb) => { const c = document.createElement("canvas"); c.width = c.height = 2;
+    const g = c.getContext("2d"); g.fillStyle = rgb; g.fillRect(0, 0, 2, 2); return c.toDataURL(); };
+  const photo = Object.assign(new Image(), { src: pixel("#777"), alt: "claim photo 1" });
+  const heat = Object.assign(new Image(), { src: pixel("#d21e14"), alt: "heat map of photo 1" });
+  document.getElementById("view").replaceChildren(heatmapLegend());
+  openViewer(photo, heat, "Photo 1: no damage seen");
+}"""
+
+
+def test_heat_maps_have_a_legend__scale_what_red_means_and_no_damage_maps_are_relative(page, stack):
+    """The explanation's heat maps come with their colour scale and the words that red is where the model looked
+    most in that photo, not damage; the full-size viewer shows the legend while the heat map is on."""
+    open_app(page, stack)
+    page.evaluate(HEAT_VIEWER)
+    legend = page.locator("#view .heatmap-legend")
+    expect(legend.locator(".scale")).to_have_text(re.compile("blue, looked at least.*red, looked at most"))
+    ramp = legend.locator(".ramp").evaluate("el => el.style.background")
+    assert "rgb(20, 40, 160)" in ramp and "rgb(220, 30, 20)" in ramp, ramp  # the nodes' own ramp, end to end
+    words = legend.inner_text()
+    assert "not an amount of damage" in words and "scaled to its own photo" in words
+    assert "even on a photo the model read as no damage" in words and "is not evidence of damage" in words
+    viewer = page.locator("dialog.viewer")
+    expect(viewer.locator(".heatmap-legend")).to_be_hidden()
+    viewer.locator("button.toggle-heat").click()
+    expect(viewer.locator(".heatmap-legend")).to_be_visible()
+    expect(viewer.locator("img.viewed")).to_have_attribute("alt", "heat map of photo 1")
+    viewer.locator("button.toggle-heat").click()
+    expect(viewer.locator(".heatmap-legend")).to_be_hidden()
+    assert page.problems == []
+
+
+def arbitrator_screen(page, stack, member: str, claim_id: int):
+    """Open the arbitrator screen as panel member `member` and answer the card of the claim's dispute."""
+    open_app(page, stack)
+    choose_account(page, f"arbitration panel {member}")
+    page.goto(stack.url + "#/arbitrator")
+    dispute = page.locator(f'#disputes li[data-claim="{claim_id}"]')
+    expect(dispute).to_be_visible(timeout=TIMEOUT_MS)
+    return dispute
+
+
+def test_arbitrator_sees_the_claimants_history_full_size_photos_and_what_each_ruling_pays(
+    page, stack, disputed_claim, ruled_claim
+):
+    """In one card: the policy's age at the incident and the holder's other claims, each photo full size with zoom
+    and its heat map over it, rulings in money, and a confirmation (cost, finality, deadline) before any vote."""
+    claim_id = disputed_claim["claim"]
+    dispute = arbitrator_screen(page, stack, "2", claim_id)
+    history = dispute.locator(".claimant-history")
+    expect(history.locator(".policy-age")).to_contain_text(f"Policy {disputed_claim['policy']} started")
+    expect(history.locator(".policy-age")).to_contain_text("the incident came 0 day(s) after it started")
+    expect(history.locator(f'.other-claims li[data-claim="{ruled_claim}"]')).to_contain_text("paid, ")
+    expect(history.locator(f'.other-claims li[data-claim="{ruled_claim}"]')).to_contain_text("paid 1.9 ETH")
+    expect(dispute.locator(".evidence-item")).to_contain_text("Repair quote: The garage quotes 1.9 ETH.")
+
+    finding = dispute.locator(".finding").first
+    expect(finding.locator('img[data-opened="true"]')).to_have_count(2, timeout=TIMEOUT_MS)
+    finding.locator("button.view-photo").click()
+    viewer = page.locator("dialog.viewer")
+    shown = viewer.locator("img.viewed")
+    viewer.locator("button.zoom-in").click()
+    viewer.locator("button.zoom-in").click()
+    expect(shown).to_have_attribute("data-zoom", "2")
+    assert shown.evaluate("img => img.getBoundingClientRect().width") > viewer.evaluate("d => d.clientWidth")
+    viewer.locator("button.toggle-heat").click()
+    expect(shown).to_have_attribute("alt", re.compile("^heat map"))
+    expect(viewer.locator(".heatmap-legend")).to_be_visible()
+    viewer.locator("button.close-viewer").click()
+    expect(viewer).to_have_count(0)
+
+    expect(dispute.locator("button.rule-1")).to_contain_text("pays 0 ETH")  # the oracle turned it down
+    expect(dispute.locator("button.rule-2")).to_contain_text("pays 1.9 ETH")  # claimed less the deductible
+    expect(dispute.locator("button.rule-3")).to_contain_text("pays 0 ETH")
+    dispute.locator("button.rule-2").click()
+    deadline = stack.system.arbitrator.functions.disputes(disputed_claim["dispute"]).call()[-1]
+    by = page.evaluate("async ([t]) => (await import('/app/ui.js')).when(t)", [deadline])
+    confirm = dispute.locator(".confirm")
+    expect(confirm).to_contain_text("the claimant would receive 1.9 ETH")
+    expect(confirm).to_contain_text("Voting costs only the transaction's gas, and a vote cannot be changed")
+    expect(confirm).to_contain_text(f"by {by} at the latest; if it has not by then, the claim pays 0 ETH")
+    confirm.locator("button.cancel").click()
+    expect(dispute.locator(".confirm")).to_have_count(0)
+    voted = stack.system.arbitrator.functions.hasVoted(disputed_claim["dispute"], stack.roles.panel[1]).call()
+    assert voted is False  # choosing again sent nothing
+    shows_no_jargon(page, "arbitrator")
+    assert page.problems == []
+
+
+def test_policy_shows_what_it_insures_and_pays_per_damage_level__claims_name_policy_and_vehicle(page, stack, photos):
+    """A policy bought in the browser names the vehicle id typed (kept in this browser only: the chain has a salted
+    commitment) and, before any claim, what each damage level pays under the terms' cost schedule less the
+    deductible; a claim on it names the policy and the vehicle."""
+    product_id = create_product_directly(stack)
+    claimant_screen(page, stack)
+    product = page.locator(f'li.product[data-product="{product_id}"]')
+    product.locator('input[name="insured"]').fill("WP0ZZZ99ZTS392124")
+    owned = page.locator("li.policy").count()
+    transaction(page, "Buy policy", product.locator('button[type="submit"]').click)
+    expect(page.locator("li.policy")).to_have_count(owned + 1, timeout=PROMPT_MS)
+    policy_id = max(int(p.get_attribute("data-policy")) for p in page.locator("li.policy").all())
+    card = page.locator(f'li.policy[data-policy="{policy_id}"]')
+    expect(card.locator(".insured")).to_have_text("Insures vehicle WP0ZZZ99ZTS392124.")
+    on_chain = (
+        stack.system.manager.contract.events.PolicyPurchased()
+        .get_logs(from_block=0, argument_filters={"policyId": policy_id})[0]
+        .args.insuredObject
+    )
+    assert b"WP0ZZZ99ZTS392124" not in on_chain and on_chain != keccak(b"WP0ZZZ99ZTS392124")
+    kept = page.evaluate("() => localStorage.getItem('claims-oracle.vehicles')")
+    assert "WP0ZZZ99ZTS392124" in kept and "0x" + on_chain.hex() in kept
+
+    terms = page.request.get(f"{stack.url}explanations/0x{stack.terms_hash.hex()}").json()
+    minimum = int(terms["deductible"]["minimum"]) if terms["deductible"]["applies"] else 0
+    deductible = max(stack.system.manager.product(product_id)["deductible"], minimum)
+    cover = stack.system.manager.policy(policy_id)["remainingCoverage"]
+    card.locator("details.pays summary").click()
+    table = card.locator("details.pays table")
+    expect(table.locator("thead th")).to_have_text(["Vehicle", "minor damage", "moderate damage", "severe damage"])
+    for vehicle_class, costs in terms["costSchedule"].items():
+        pays = [
+            eth_text(min(max(int(costs[level]) - deductible, 0), cover)) for level in ("minor", "moderate", "severe")
+        ]
+        expect(table.locator("tbody tr", has_text=vehicle_class).locator("td")).to_have_text(pays)
+
+    _, claim_id = decided_claim(stack, photos["minor"], "", ETH // 2, policy_id=policy_id)
+    expect(claim_card(page, claim_id).locator(".claim-policy")).to_have_text(
+        f"On policy {policy_id}, vehicle WP0ZZZ99ZTS392124.", timeout=PROMPT_MS
+    )
+    assert page.problems == []
+
+
+def test_place_from_a_city_search_or_the_devices_location__only_the_area_goes_on_chain(page, stack, photos):
+    """The claim form finds a city in the gateway's offline gazetteer or takes the device's position; either fills
+    the place, the claim carries only its 0.1-degree area on-chain, and the exact point stays in the sealed evidence."""
+    form = open_claim_form(page, stack, "PLACE-VIN")
+    form.locator('input[name="place-search"]').fill("des mo")
+    found = form.locator(".place-results button.place")
+    expect(found.first).to_have_text("Des Moines, Iowa, United States", timeout=PROMPT_MS)
+    found.first.click()
+    expect(form.locator('input[name="lat"]')).to_have_value("41.600540")
+    expect(form.locator('input[name="lon"]')).to_have_value("-93.609110")
+    expect(form.locator(".place-chosen")).to_contain_text("Place: Des Moines, Iowa, United States")
+    expect(form.locator(".place-chosen")).to_contain_text("the chain records only its 0.1° area (41.6, -93.6)")
+    form.locator('input[name="place-search"]').fill("qqxxzz")
+    expect(form.locator(".place-results li")).to_contain_text("No town or city of that name")
+
+    page.context.grant_permissions(["geolocation"], origin=stack.url.rstrip("/"))
+    page.context.set_geolocation({"latitude": 47.376_887, "longitude": 8.541_694, "accuracy": 30})
+    form.locator("button.use-location").click()
+    expect(form.locator(".place-chosen")).to_contain_text("Your current position (to about 30 m)")
+    expect(form.locator('input[name="lat"]')).to_have_value("47.376887")
+
+    form.locator('input[name="photos"]').set_input_files([str(p) for p in photos["minor"]])
+    form.locator('select[name="vehicleClass"]').select_option("sedan")
+    form.locator('input[name="amount"]').fill("0,5")
+    transaction(page, "Submit claim", form.locator('button[type="submit"]').click)
+    claim_id = newest_claim_id(stack, stack.roles.second_claimant)
+    submitted = (
+        stack.system.manager.contract.events.ClaimSubmitted()
+        .get_logs(from_block=0, argument_filters={"claimId": claim_id})[0]
+        .args
+    )
+    assert (submitted.latitudeE6, submitted.longitudeE6) == (47_400_000, 8_500_000)
+    manifest = json.loads(load_manifest(submitted.evidenceRoot, stack.cas))
+    assert "47.376887" not in json.dumps(manifest) and "47376887" not in json.dumps(manifest)  # sealed, not plain
+    assert page.problems == []
+
+
+def test_insurer_edits_the_cost_schedule_as_a_table__gateway_validates__form_resets__products_told_apart(page, stack):
+    """The cost schedule is a table of ETH amounts (decimal comma too); the gateway's validation shows beside the
+    form and nothing is created; once a product is on sale the form is back to its defaults, and the product list
+    shows its cover, premium, perils, policies, open claims, reserves and loss ratio."""
+    manager = stack.system.manager
+    open_app(page, stack)
+    choose_account(page, "insurer")
+    page.goto(stack.url + "#/insurer")
+    form = page.locator("form.product-form")
+    rows = form.locator(".cost-schedule tr.schedule-row")
+    expect(rows).to_have_count(5, timeout=TIMEOUT_MS)
+    sedan = form.locator(".cost-schedule tr.schedule-row", has=page.locator('input[name="class"][value="sedan"]'))
+    expect(sedan.locator('input[name="minor"]')).to_have_value("0.2")
+    sedan.locator('input[name="minor"]').fill("0,3")
+    form.locator(".cost-schedule tr.schedule-row").last.locator("button.remove-class").click()  # luxury
+    form.locator("button.add-class").click()
+    van = rows.last
+    expect(van.locator('input[name="class"]')).to_be_focused()
+    for name, value in (("class", "van"), ("minor", "0.3"), ("moderate", "1.2"), ("severe", "0.1")):
+        van.locator(f'input[name="{name}"]').fill(value)
+    count = manager.contract.functions.productCount().call()
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#product-error")).to_contain_text("costs must not fall with severity", timeout=TIMEOUT_MS)
+    assert manager.contract.functions.productCount().call() == count  # refused before anything was sent
+
+    van.locator('input[name="severe"]').fill("5")
+    transaction(page, "Create product", form.locator("button[type=submit]").click)
+    product_id = count + 1
+    confirmed_next(page, f"Unpause product {product_id}")
+    terms_hash = "0x" + bytes(manager.product(product_id)["termsHash"]).hex()
+    schedule = page.request.get(f"{stack.url}explanations/{terms_hash}").json()["costSchedule"]
+    assert schedule["van"] == {"minor": str(3 * ETH // 10), "moderate": str(12 * ETH // 10), "severe": str(5 * ETH)}
+    assert schedule["sedan"]["minor"] == str(3 * ETH // 10) and "luxury" not in schedule
+    expect(rows).to_have_count(5)  # back to the defaults
+    expect(sedan.locator('input[name="minor"]')).to_have_value("0.2")
+    expect(form.locator('input[name="capital"]')).to_have_value("100.0")
+
+    buy_policy(manager, stack.roles.second_claimant, product_id, keccak(b"TOLD-APART-VIN"))
+    row = page.locator(f'#products-table tr[data-product="{product_id}"]')
+    expect(row.locator("th")).to_contain_text("cover 10 ETH, premium 0.1 ETH; collision, hail", timeout=PROMPT_MS)
+    expect(row.locator("th")).to_contain_text("0 open claim(s)")
+    expect(row.locator("td").nth(0)).to_have_text("1", timeout=PROMPT_MS)  # policies
+    expect(row.locator(".loss-ratio")).to_have_text("0.0%")
+    headers = page.locator("#products-table thead th").all_inner_texts()
+    locked = eth_text(manager.product(product_id)["locked"])
+    expect(row.locator("td").nth(headers.index("Reserves (locked)") - 1)).to_have_text(locked)
+    refused = "console: Failed to load resource: the server responded with a status of 400 (Bad Request)"
+    assert page.problems == [refused]  # the browser logs the gateway's refusal of the falling costs, and only that
+
+
+PHONE = {"width": 390, "height": 800}
+
+
+def at_top(locator) -> None:
+    """Scroll the page so the element starts at the top of the window (for a screenshot of what a phone shows)."""
+    locator.evaluate("el => el.scrollIntoView({ block: 'start' })")
+
+
+def fits(page, state: str) -> None:
+    """Fail naming the state if the page scrolls sideways (scrollWidth beyond the window's width)."""
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{state}: the page is {overflow} px wider than a {PHONE['width']} px screen"
+
+
+def test_no_sideways_scroll_at_390_px_in_every_state_of_each_role_screen_with_forms_open(
+    page, stack, photos, disputed_claim, ruled_claim
+):
+    """At 390 px nothing scrolls sideways: the claimant's claims in the window, disputed and paid with their
+    timeline, explanation, evidence form and dispute confirmation open, a policy's payouts and claim form with a
+    place search; the insurer's form with its schedule and JSON open; the arbitrator's card with a vote's
+    confirmation and the photo viewer. Saves the narrow screenshots."""
+    in_window = once(stack, "window", lambda: decided_claim(stack, photos["whole"], "WINDOW-VIN", 2 * ETH)[1])
+    page.set_viewport_size(PHONE)
+    claimant_screen(page, stack)
+    for claim_id in (in_window, disputed_claim["claim"], ruled_claim):
+        card = claim_card(page, claim_id)
+        expect(card).to_be_visible(timeout=TIMEOUT_MS)
+        card.locator("details.timeline summary").click()
+        expect(card.locator(".timeline-steps li").first).to_be_visible(timeout=TIMEOUT_MS)
+        card.locator("button.explain").click()
+        expect(card.locator(".explanation .verified")).to_be_visible(timeout=TIMEOUT_MS)
+        if card.locator("details.evidence-form").count():
+            card.locator("details.evidence-form summary").click()
+        if card.locator("button.dispute").count():
+            card.locator("button.dispute").click()
+            expect(card.locator(".confirm")).to_be_visible()
+        fits(page, f"claimant, claim {claim_id} ({card.get_attribute('data-status')}) with everything open")
+    policy = page.locator("li.policy").last
+    policy.locator("details.pays summary").click()
+    policy.locator("button.new-claim").click()
+    form = policy.locator("form.claim-form")
+    form.locator('input[name="photos"]').set_input_files([str(p) for p in photos["minor"]])
+    form.locator('input[name="place-search"]').fill("san")
+    expect(form.locator(".place-results button.place").first).to_be_visible(timeout=PROMPT_MS)
+    fits(page, "claimant, a policy's payouts and its claim form with photos and places found")
+    at_top(form)
+    screenshot(page, "claimant-narrow", full_page=False)
+
+    choose_account(page, "insurer")
+    page.goto(stack.url + "#/insurer")
+    product_form = page.locator("form.product-form")
+    expect(product_form.locator(".cost-schedule tr.schedule-row").first).to_be_visible(timeout=TIMEOUT_MS)
+    product_form.locator("details.terms-json summary").click()
+    page.locator("#products-table tbody tr").first.locator("details summary").click()
+    fits(page, "insurer, product form with its cost schedule and terms JSON open, a product's rules open")
+    at_top(product_form.locator(".cost-schedule"))
+    screenshot(page, "insurer-narrow", full_page=False)
+
+    dispute = arbitrator_screen(page, stack, "1", disputed_claim["claim"])
+    expect(dispute.locator(".explanation")).to_be_visible(timeout=TIMEOUT_MS)
+    dispute.locator("button.rule-3").click()
+    expect(dispute.locator(".confirm")).to_be_visible()
+    fits(page, "arbitrator, a dispute with its explanation and a vote's confirmation")
+    at_top(dispute.locator(".claimant-history"))
+    screenshot(page, "arbitrator-narrow", full_page=False)
+    dispute.locator(".confirm button.cancel").click()
+    expect(dispute.locator(".finding img[data-opened=true]").first).to_be_visible(timeout=TIMEOUT_MS)
+    dispute.locator("button.view-photo").first.click()
+    page.locator("dialog.viewer button.zoom-in").click()
+    page.locator("dialog.viewer button.toggle-heat").click()
+    fits(page, "arbitrator, the photo viewer zoomed in with its heat map")
+    assert page.problems == []
+
+
+def test_insurer_main_task_with_the_keyboard_alone__create_and_fund_a_product(page, stack):
+    """Tab to the initial capital, type it, Tab to the button and press Enter: the product is created, funded and
+    put on sale."""
+    manager = stack.system.manager
+    open_app(page, stack)
+    choose_account(page, "insurer")
+    page.goto(stack.url + "#/insurer")
+    form = "form.product-form"
+    expect(page.locator(f'{form} input[name="capital"]')).to_be_visible(timeout=TIMEOUT_MS)
+    page.locator("body").focus()
+    tab_to(page, f'{form} input[name="capital"]', limit=1000)
+    page.keyboard.press("ControlOrMeta+A")
+    page.keyboard.type("3,5")
+    tab_to(page, f"{form} button[type=submit]")
+    count = manager.contract.functions.productCount().call()
+    transaction(page, "Create product", lambda: page.keyboard.press("Enter"))
+    confirmed_next(page, f"Unpause product {count + 1}")
+    product = manager.product(count + 1)
+    assert product["capital"] == 35 * ETH // 10 and product["paused"] is False
+    assert page.problems == []
+
+
+def test_arbitrator_main_task_with_the_keyboard_alone__choose_a_ruling_confirm_and_vote(page, stack, disputed_claim):
+    """Tab to a ruling and press Enter: the confirmation takes the focus, and Enter votes."""
+    claim_id, dispute_id = disputed_claim["claim"], disputed_claim["dispute"]
+    dispute = arbitrator_screen(page, stack, "3", claim_id)
+    card = f'#disputes li[data-claim="{claim_id}"]'
+    expect(dispute.locator("button.rule-2")).to_be_enabled(timeout=TIMEOUT_MS)
+    page.locator("body").focus()
+    tab_to(page, f"{card} button.rule-2", limit=1000)
+    page.keyboard.press("Enter")
+    expect(dispute.locator(".confirm button.confirm-vote")).to_be_focused()
+    transaction(page, "Rule on claim", lambda: page.keyboard.press("Enter"))
+    panel = stack.system.arbitrator.functions
+    assert panel.hasVoted(dispute_id, stack.roles.panel[2]).call() is True
+    assert panel.votes(dispute_id, 2).call() == 1
+    assert page.problems == []
+
+
+def test_claim_the_committee_left_undecided__escalated_after_the_oracle_timeout_with_a_confirmation(
+    page, stack, photos
+):
+    """A product whose committee never answers: the claim says by when it may go to the panel; past the oracle
+    timeout it offers to, says the fee (no bond), who decides and by when, then escalates. Last in this module: it
+    moves the chain's clock a day on."""
+    manager, holder = stack.system.manager, stack.roles.second_claimant
+    config = product_defaults(stack.roles, stack.system.arbitrator.address, stack.model_hash, stack.terms_hash)
+    config.update(committee=[stack.roles.deployer], threshold=1)  # no node of the stack is on this committee
+    product_id = create_product(manager, stack.roles.insurer, config, 20 * ETH)
+    policy_id = buy_policy(manager, holder, product_id, keccak(b"SILENT-VIN"))
+    evidence = store_evidence(stack.cas, [(p.name, p.read_bytes()) for p in photos["minor"]], vehicle_class="sedan")
+    lat_e6, lon_e6 = public_area(PLACE_E6)
+    start, collision = manager.policy(policy_id)["start"], peril_index(Peril.COLLISION)
+    claim_id = submit_claim(
+        manager, holder, policy_id, evidence.root, evidence.uri, start, collision, lat_e6, lon_e6, 2 * ETH
+    )
+    claimant_screen(page, stack)
+    card = claim_card(page, claim_id)
+    timeout_at = manager.claim(claim_id)["timestamp"] + config["oracleTimeout"]
+    shown = page.evaluate("async ([t]) => (await import('/app/ui.js')).when(t)", [timeout_at])
+    expect(card.locator(".next-step")).to_contain_text(f"If it has not decided by {shown}, you can take the claim")
+    expect(card.locator("button.escalate")).to_have_count(0)
+
+    stack.w3.provider.make_request("evm_increaseTime", [config["oracleTimeout"] + 1])
+    stack.w3.provider.make_request("evm_mine", [])
+    card.locator("button.escalate").click(timeout=TIMEOUT_MS)
+    fee = stack.system.desk.functions.disputeCost(claim_id).call() - config["disputeBond"]
+    confirm = card.locator(".confirm")
+    expect(confirm).to_contain_text(f"sends {eth_text(fee)} from your account: the arbitration fee")
+    expect(confirm).to_contain_text("if it does not rule, the claim pays what you claimed less the deductible, 1.9 ETH")
+    transaction(page, f"Escalate claim {claim_id}", confirm.locator("button.cost-confirm").click)
+    expect(card).to_have_attribute("data-status", "disputed", timeout=PROMPT_MS)
+    expect(card.locator(".next-step")).to_contain_text("If it has not ruled by then, you receive 1.9 ETH.")
+    assert manager.claim(claim_id)["escalated"] is True
+    assert page.problems == []
