@@ -7,6 +7,7 @@ from typing import Any
 
 from web3 import Web3
 from web3.contract import Contract
+from web3.exceptions import ContractLogicError
 from web3.types import TxReceipt
 
 from oracle.chain.contracts import contract_type
@@ -36,13 +37,19 @@ def publish_key(
     w3 = directory.w3
     sender = Web3.to_checksum_address(account)
     call = directory.functions.publish(public_key)
-    if sign is None:
-        tx_hash = call.transact({"from": sender})
-    else:
-        tx = call.build_transaction({"from": sender, "nonce": w3.eth.get_transaction_count(sender, "pending")})
-        raw, _ = sign(dict(tx))
-        tx_hash = w3.eth.send_raw_transaction(raw)
-    receipt = w3.eth.wait_for_transaction_receipt(tx_hash)
-    if receipt["status"] != 1:
-        raise RuntimeError(f"publishing the encryption key of {account} reverted")
-    return receipt
+    try:
+        if sign is None:
+            tx_hash = call.transact({"from": sender})
+        else:
+            tx = call.build_transaction({"from": sender, "nonce": w3.eth.get_transaction_count(sender, "pending")})
+            raw, _ = sign(dict(tx))
+            tx_hash = w3.eth.send_raw_transaction(raw)
+        receipt = w3.eth.wait_for_transaction_receipt(tx_hash)
+        if receipt["status"] == 1:
+            return receipt
+    except ContractLogicError:
+        pass
+    # several workers of one member start together and publish the same key: one of them wins, the rest are done
+    if published_key(directory, account) == public_key:
+        return None
+    raise RuntimeError(f"publishing the encryption key of {account} reverted")
