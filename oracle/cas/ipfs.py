@@ -263,7 +263,7 @@ class IpfsContentStore:
         if self.pin_reads:
             self.index.hold(claim, cids, retention_s)
 
-    def claims_not_final(self, prefix: str, limit: int = 200) -> list[str]:
+    def claims_not_final(self, prefix: str, limit: int) -> list[str]:
         """Claims (keys starting with `prefix`) whose evidence this store holds until they are final: each call the
         next `limit` in key order, round and round, so claims that never turn final cannot hide the others."""
         after = self._not_final_after.get(prefix, "")

@@ -12,6 +12,7 @@ from typing import Any, TypedDict
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
+from eth_typing import ChecksumAddress
 from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
 from web3 import Web3
 from web3.exceptions import ContractLogicError, Web3RPCError
@@ -211,7 +212,7 @@ class ClaimsManagerClient:
         )
         self._functions, self._events = _codecs("ClaimsManager")
         self._chain_id: int | None = None
-        self._governor: str | None = None
+        self._governor: ChecksumAddress | None = None
 
     @property
     def address(self) -> str:
@@ -272,13 +273,18 @@ class ClaimsManagerClient:
         """The product record as a dict of the contract's field names."""
         return self._struct("product", product_id, block)
 
-    def governor_call(self, function: str, *args: Any, block: int | str = "latest") -> Any:
-        """Call a view function of the manager's `ProductGovernor` (its address asked once)."""
+    @property
+    def governor(self) -> ChecksumAddress:
+        """The address of the manager's `ProductGovernor` (asked once: the manager binds it for good)."""
         if self._governor is None:
-            self._governor = str(self.call("governor"))
+            self._governor = Web3.to_checksum_address(self.call("governor"))
+        return self._governor
+
+    def governor_call(self, function: str, *args: Any, block: int | str = "latest") -> Any:
+        """Call a view function of the manager's `ProductGovernor`."""
         codec = _codecs("ProductGovernor")[0][function]
         block_id = hex(block) if isinstance(block, int) else block
-        return codec.decode(self.rpc("eth_call", [{"to": self._governor, "data": codec.data(*args)}, block_id]))
+        return codec.decode(self.rpc("eth_call", [{"to": self.governor, "data": codec.data(*args)}, block_id]))
 
     def committee(self, product_id: int, epoch: int, block: int | str = "latest") -> list[str]:
         """The committee whose signatures count for claims of the product's rules `epoch` (leavers removed)."""
@@ -394,9 +400,7 @@ class ClaimsManagerClient:
     def products_left(self, from_block: int, to_block: int) -> set[int]:
         """The products whose committee a member left in [from_block, to_block] (the governor's `MemberLeft`
         events, asked `log_chunk_blocks` blocks at a time): a leave voids the votes cast on their claims."""
-        governor = self.w3.eth.contract(
-            address=Web3.to_checksum_address(self.call("governor")), abi=contract_type("ProductGovernor")["abi"]
-        )
+        governor = self.w3.eth.contract(address=self.governor, abi=contract_type("ProductGovernor")["abi"])
         products: set[int] = set()
         for first, end in block_ranges(from_block, to_block, self.log_chunk_blocks):
             products.update(

@@ -353,7 +353,7 @@ class OracleNode:
         waits for the committee, before its report deadline, goes back to assessed, so its vote is sent again.
         Returns how many."""
         head = int(self.client.rpc("eth_blockNumber", []), 16)
-        governor = str(self.client.call("governor"))  # its cursor row: the last block read for MemberLeft events
+        governor = self.client.governor  # its cursor row: the last block read for MemberLeft events
         cursor = self.store.cursor(self.chain_id, governor)
         first = cursor[0] + 1 if cursor else self.watcher.start_block
         if first > head:
