@@ -1,4 +1,4 @@
-"""Where the training photos are, how they split into train and selection sets, and their hashed manifest."""
+"""Where the training photos are, how they split into train, selection and test sets, and their hashed manifest."""
 
 from __future__ import annotations
 
@@ -16,6 +16,11 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".we
 # vds2500 has its own train/val split for the damage classes; the whole-car photos have one folder, of which
 # every file whose name hashes to 0 mod WHOLE_HOLDOUT_MOD is held out for selection (20%, stable across runs).
 WHOLE_HOLDOUT_MOD = 5
+# The test split, which neither training nor selection uses (the robustness suite is built from it): vds2500 train
+# photos whose name hashes to TEST_RESIDUE mod DAMAGED_TEST_MOD (10%), and whole-car photos whose name hashes to
+# TEST_RESIDUE mod WHOLE_HOLDOUT_MOD (20%). Models before 0.3.0 trained on these photos.
+DAMAGED_TEST_MOD = 10
+TEST_RESIDUE = 1
 
 
 @dataclass(frozen=True)
@@ -49,13 +54,27 @@ def _images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def _is_whole_holdout(name: str) -> bool:
-    """Return whether a whole-car photo belongs to the held-out selection set (by a hash of its name)."""
-    return int(hashlib.sha256(name.encode()).hexdigest(), 16) % WHOLE_HOLDOUT_MOD == 0
+def _name_residue(name: str, mod: int) -> int:
+    """Return a file name's sha256, as an integer, mod `mod` (a split rule stable across runs and machines)."""
+    return int(hashlib.sha256(name.encode()).hexdigest(), 16) % mod
+
+
+def _damaged_split(name: str, split: str) -> str:
+    """Return the split of a vds2500 photo: its own val, else test for one name in DAMAGED_TEST_MOD, else train."""
+    if split == "train" and _name_residue(name, DAMAGED_TEST_MOD) == TEST_RESIDUE:
+        return "test"
+    return split
+
+
+def _whole_split(name: str) -> str:
+    """Return the split of a whole-car photo by a hash of its name: val, test or train."""
+    residue = _name_residue(name, WHOLE_HOLDOUT_MOD)
+    return "val" if residue == 0 else "test" if residue == TEST_RESIDUE else "train"
 
 
 def list_samples(data_dir: Path, with_hashes: bool = False) -> list[Sample]:
-    """List every training ('train') and selection ('val') photo under data_dir/images in a fixed order."""
+    """List every training ('train'), selection ('val') and test ('test') photo under data_dir/images in a fixed
+    order."""
     data_dir = Path(data_dir)
     images = data_dir / "images"
     if not images.is_dir():
@@ -67,10 +86,9 @@ def list_samples(data_dir: Path, with_hashes: bool = False) -> list[Sample]:
     for split in ("train", "val"):
         for label in SEVERITIES:
             for p in _images(images / "vds2500" / split / label):
-                samples.append(Sample(str(p.relative_to(data_dir)), label, split))
+                samples.append(Sample(str(p.relative_to(data_dir)), label, _damaged_split(p.name, split)))
     for p in _images(images / "carparts_whole" / "train" / "whole"):
-        split = "val" if _is_whole_holdout(p.name) else "train"
-        samples.append(Sample(str(p.relative_to(data_dir)), "whole", split))
+        samples.append(Sample(str(p.relative_to(data_dir)), "whole", _whole_split(p.name)))
     if not samples:
         raise FileNotFoundError(f"no photos found under {images}")
     if with_hashes:
@@ -99,6 +117,8 @@ def manifest_bytes(samples: list[Sample]) -> bytes:
     doc = {
         "classes": list(CLASSES),
         "whole_holdout_rule": f"sha256(file name) mod {WHOLE_HOLDOUT_MOD} == 0 -> val",
+        "test_rule": f"whole: sha256(file name) mod {WHOLE_HOLDOUT_MOD} == {TEST_RESIDUE} -> test; vds2500 train: "
+        f"sha256(file name) mod {DAMAGED_TEST_MOD} == {TEST_RESIDUE} -> test",
         "files": [asdict(s) for s in samples],
     }
     return (json.dumps(doc, sort_keys=True, indent=1) + "\n").encode()

@@ -29,15 +29,20 @@ def load_checkpoint(path: Path) -> tuple[DamageNet, dict]:
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     if tuple(ckpt["classes"]) != CLASSES:
         raise ValueError(f"{path}: checkpoint classes {ckpt['classes']} differ from {CLASSES}")
-    model = DamageNet(pretrained=False)
+    model = DamageNet(pretrained=False, arch=ckpt.get("arch", ARCH))
     model.load_state_dict(ckpt["state_dict"])
     return model.eval(), ckpt
+
+
+def checkpoint_input_size(ckpt: dict) -> int:
+    """Return the input size a checkpoint was trained at (checkpoints before 0.3.0 do not say: 224)."""
+    return int(ckpt.get("input_size", INPUT_SIZE))
 
 
 def export_onnx(model: DamageNet, path: Path, metadata: dict) -> None:
     """Write the (logits, cam) network to an ONNX file with a dynamic batch axis and the metadata embedded."""
     wrapper = ExportedDamageNet(model).eval()
-    dummy = torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE)
+    dummy = torch.zeros(1, 3, metadata["input_size"], metadata["input_size"])
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.onnx")
     with torch.no_grad():
@@ -62,10 +67,10 @@ def export_onnx(model: DamageNet, path: Path, metadata: dict) -> None:
     tmp.unlink()
 
 
-def consistency(model: DamageNet, onnx_path: Path, photos: list[Path]) -> float:
+def consistency(model: DamageNet, onnx_path: Path, photos: list[Path], size: int) -> float:
     """Return the largest absolute difference between ONNX Runtime and PyTorch logits and CAMs on real photos."""
 
-    batch = np.stack([preprocess(p.read_bytes())[0] for p in photos]).astype(np.float32)
+    batch = np.stack([preprocess(p.read_bytes(), size)[0] for p in photos]).astype(np.float32)
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     o_logits, o_cam = session.run(None, {"image": batch})
     with torch.no_grad():
@@ -93,15 +98,15 @@ def main(args) -> int:
     logits, labels = np.asarray(ckpt["val_logits"]), np.asarray(ckpt["val_labels"])
     temperature = metrics.fit_temperature(logits, labels)
     metadata = {
-        "arch": ARCH,
+        "arch": model.arch,
         "classes": list(CLASSES),
-        "input_size": INPUT_SIZE,
+        "input_size": checkpoint_input_size(ckpt),
         "mean": list(MEAN),
         "std": list(STD),
         "preprocess": "RGB, EXIF upright, letterbox to a square (grey 128 border), bilinear, (x/255-mean)/std, NCHW",
         "outputs": {
             "logits": "N x 4 raw logits; divide by temperature then softmax",
-            "cam": "N x 4 x 7 x 7 class activation maps; their spatial mean equals logits",
+            "cam": "N x 4 x S/32 x S/32 class activation maps; their spatial mean equals logits",
         },
         "temperature": round(temperature, 6),
         "training_manifest_sha256": ckpt["manifest_sha256"],
@@ -131,7 +136,7 @@ def main(args) -> int:
         photos = []
     if photos and args.check_photos:
         step = max(1, len(photos) // args.check_photos)
-        diff = consistency(model, args.output, photos[::step][: args.check_photos])
+        diff = consistency(model, args.output, photos[::step][: args.check_photos], checkpoint_input_size(ckpt))
         print(
             f"ONNX Runtime vs PyTorch on {min(len(photos), args.check_photos)} real photos: max |diff| {diff:.2e}",
             file=sys.stderr,

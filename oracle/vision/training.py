@@ -23,12 +23,13 @@ from tqdm import tqdm
 from oracle.domain import CLASSES
 from oracle.vision import data as vdata
 from oracle.vision import metrics
-from oracle.vision.images import INPUT_SIZE, MEAN, STD, decode, encode_jpeg, letterbox
-from oracle.vision.network import ARCH, DamageNet
+from oracle.vision.images import INPUT_SIZE, MEAN, PAD_VALUE, STD, decode, encode_jpeg, letterbox
+from oracle.vision.network import DamageNet, native_input_size
 from oracle.vision.options import add_train_arguments
 
 CACHE_SHORT_SIDE = 320  # photos are cached in memory at most this short side: enough for crops at 224
 LETTERBOX_MIN_SCALE = 0.4  # smallest share of a photo a letterboxed training crop keeps
+ZOOM_OUT_AREA = (0.1, 0.5)  # share of a zoomed-out scene's area the photo covers
 
 
 def seed_everything(seed: int) -> None:
@@ -90,6 +91,37 @@ class RandomLetterbox:
         return letterbox(img.crop((x, y, x + cw, y + ch)), self.size)[0]
 
 
+class ZoomOut:
+    """Paste the photo small into a wide scene cut from an undamaged car's photo, then letterbox it as serving does:
+    a claim photo taken from a step back, where the damage is a small part of a large frame with background."""
+
+    def __init__(self, size: int, backgrounds: list[Image.Image], area: tuple[float, float] = ZOOM_OUT_AREA):
+        """Set the output size, the pool of background photos (undamaged cars only) and the photo's share of the
+        scene's area."""
+        if not backgrounds:
+            raise ValueError("ZoomOut needs at least one background photo")
+        self.size, self.backgrounds, self.area = size, backgrounds, area
+
+    def __call__(self, img: Image.Image) -> Image.Image:
+        """Return the photo inside a random scene, letterboxed to size x size."""
+        bg = self.backgrounds[int(torch.randint(0, len(self.backgrounds), ()).item())]
+        aspect = math.exp(float(torch.empty(()).uniform_(-math.log(16 / 9), math.log(16 / 9))))
+        bw, bh = bg.size
+        cw, ch = (bw, min(bh, round(bw / aspect))) if bw / bh < aspect else (min(bw, round(bh * aspect)), bh)
+        x = int(torch.randint(0, bw - cw + 1, ()).item())
+        y = int(torch.randint(0, bh - ch + 1, ()).item())
+        grow = CACHE_SHORT_SIDE / min(cw, ch)
+        scene = bg.crop((x, y, x + cw, y + ch)).resize((round(cw * grow), round(ch * grow)), Image.Resampling.BILINEAR)
+        sw, sh = scene.size
+        share = float(torch.empty(()).uniform_(*self.area))
+        f = min(math.sqrt(share * sw * sh / (img.size[0] * img.size[1])), sw / img.size[0], sh / img.size[1])
+        pw, ph = max(8, round(img.size[0] * f)), max(8, round(img.size[1] * f))
+        px = int(torch.randint(0, sw - pw + 1, ()).item())
+        py = int(torch.randint(0, sh - ph + 1, ()).item())
+        scene.paste(img.resize((pw, ph), Image.Resampling.BILINEAR), (px, py))
+        return letterbox(scene, self.size)[0]
+
+
 class Blur:
     """Gaussian blur with a random radius (out-of-focus phone photos)."""
 
@@ -98,26 +130,49 @@ class Blur:
         return img.filter(ImageFilter.GaussianBlur(float(torch.empty(()).uniform_(0.3, 1.6))))
 
 
-def train_transform(size: int, crop_scale: float) -> T.Compose:
-    """Return the training augmentation: scale, crop or letterbox, flip, colour, blur, resolution, JPEG; crops keep at
-    least `crop_scale` of the photo's area."""
+class MotionBlur:
+    """Blur along a random line through the centre of a 5 x 5 kernel (a hand that moved while the shutter was open)."""
+
+    KERNELS = (
+        [0] * 10 + [1] * 5 + [0] * 10,  # horizontal
+        [1 if i % 5 == 2 else 0 for i in range(25)],  # vertical
+        [1 if i % 6 == 0 else 0 for i in range(25)],  # diagonal
+        [1 if i % 4 == 0 and 0 < i < 24 else 0 for i in range(25)],  # anti-diagonal
+    )
+
+    def __call__(self, img: Image.Image) -> Image.Image:
+        """Return the blurred photo."""
+        kernel = self.KERNELS[int(torch.randint(0, len(self.KERNELS), ()).item())]
+        return img.filter(ImageFilter.Kernel((5, 5), kernel, scale=5))
+
+
+def train_transform(
+    size: int, crop_scale: float, backgrounds: list[Image.Image] | None = None, zoom_out: float = 0.0
+) -> T.Compose:
+    """Return the training augmentation: scale, crop, letterbox or zoom out into a scene, flip, perspective, colour,
+    blur, sharpening, resolution, JPEG and sensor noise; crops keep at least `crop_scale` of the photo's area."""
+    framings: list = [
+        T.RandomResizedCrop(size, scale=(crop_scale, 1.0), antialias=True),
+        RandomLetterbox(size, scale=(max(LETTERBOX_MIN_SCALE, crop_scale), 1.0)),
+    ]
+    weights = [0.75 * (1.0 - zoom_out), 0.25 * (1.0 - zoom_out)]
+    if zoom_out > 0:
+        framings.append(ZoomOut(size, backgrounds or []))
+        weights.append(zoom_out)
     return T.Compose(
         [
-            T.RandomChoice(
-                [
-                    T.RandomResizedCrop(size, scale=(crop_scale, 1.0), antialias=True),
-                    RandomLetterbox(size, scale=(max(LETTERBOX_MIN_SCALE, crop_scale), 1.0)),
-                ],
-                p=[0.75, 0.25],
-            ),
+            T.RandomChoice(framings, p=weights),
             T.RandomHorizontalFlip(),
+            T.RandomApply([T.RandomPerspective(0.3, p=1.0, fill=PAD_VALUE)], p=0.2),
             T.RandomApply([T.ColorJitter(0.35, 0.35, 0.3, 0.04)], p=0.8),
             T.RandomGrayscale(p=0.05),
-            T.RandomApply([Blur()], p=0.15),
+            T.RandomApply([T.RandomChoice([Blur(), MotionBlur()], p=[0.6, 0.4])], p=0.2),
+            T.RandomAdjustSharpness(2.0, p=0.15),
             T.RandomApply([RandomResolution()], p=0.25),
             T.RandomApply([RandomJPEG()], p=0.35),
             T.PILToTensor(),
             T.ToDtype(torch.float32, scale=True),
+            T.RandomApply([T.GaussianNoise(sigma=0.02)], p=0.2),
             T.Normalize(MEAN, STD),
         ]
     )
@@ -160,6 +215,11 @@ class CachedPhotos(Dataset):
         return self.transform(self.images[i]), self.targets[i]
 
 
+def input_size(args) -> int:
+    """Return the run's input size: --input-size, or the backbone's native size."""
+    return args.input_size or native_input_size(args.arch)
+
+
 def load_data(args) -> tuple[CachedPhotos, CachedPhotos, list[vdata.Sample]]:
     """Return the training and selection datasets and the full, hashed sample list for the manifest."""
     samples = vdata.list_samples(args.data, with_hashes=True)
@@ -174,8 +234,10 @@ def load_data(args) -> tuple[CachedPhotos, CachedPhotos, list[vdata.Sample]]:
         samples = kept
     train = [s for s in samples if s.split == "train"]
     val = [s for s in samples if s.split == "val"]
-    train_ds = CachedPhotos(train, args.data, train_transform(args.train_size, args.crop_scale), "train")
-    val_ds = CachedPhotos(val, args.data, eval_transform(INPUT_SIZE), "val")
+    train_ds = CachedPhotos(train, args.data, None, "train")
+    backgrounds = [img for img, s in zip(train_ds.images, train, strict=True) if s.label == "whole"]
+    train_ds.transform = train_transform(input_size(args), args.crop_scale, backgrounds, args.zoom_out)
+    val_ds = CachedPhotos(val, args.data, eval_transform(input_size(args)), "val")
     return train_ds, val_ds, samples
 
 
@@ -289,7 +351,7 @@ def main(args) -> int:
 
     init = args.init_checkpoint
     init_args = None
-    model = DamageNet(pretrained=not args.no_pretrained and not init)
+    model = DamageNet(pretrained=not args.no_pretrained and not init, arch=args.arch)
     if init:
         # Second stage: continue from a first-stage checkpoint (the weights only; a fresh optimiser and schedule).
         ckpt = torch.load(init, map_location="cpu", weights_only=False)
@@ -339,7 +401,8 @@ def main(args) -> int:
             best = key
             torch.save(
                 {
-                    "arch": ARCH,
+                    "arch": args.arch,
+                    "input_size": input_size(args),
                     "classes": list(CLASSES),
                     "state_dict": model.state_dict(),
                     "epoch": epoch + 1,
