@@ -23,6 +23,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "memory": ("oracle.dev.membench", "peak memory of a node batch of 8 claims x 12 photos at the pixel limit"),
     "chaos": ("oracle.dev.chaos", "file claims while committee members are SIGKILLed; check each is decided once"),
     "load": ("oracle.dev.load", "the gateway's bridge and uploads under 20, 50 and 100 concurrent clients"),
+    "robustness": (
+        "oracle.dev.robustness",
+        "the pre-registered robustness suite: test photos re-taken as claims are, scored as claims",
+    ),
     "fuzz": ("oracle.dev.fuzz", "send generated hostile requests to every gateway route; count answers by status"),
 }
 

@@ -95,7 +95,8 @@ def test_train__one_step_on_real_photos__writes_checkpoint_and_hashed_manifest(t
     assert ckpt["classes"] == ["whole", "minor", "moderate", "severe"]
     assert np.isfinite(ckpt["history"][0]["train"]["loss"])
     manifest = json.loads((tmp_path / "training_manifest.json").read_text())
-    assert len(manifest["files"]) == 16  # 2 per class and split
+    assert len(manifest["files"]) == 24  # 2 per class and split (train, selection and the untouched test split)
+    assert {f["split"] for f in manifest["files"]} == {"train", "val", "test"}
     assert all(len(f["sha256"]) == 64 for f in manifest["files"])
     recorded = (tmp_path / "training_manifest.json.sha256").read_text().split()[0]
     assert recorded == ckpt["manifest_sha256"]
@@ -108,7 +109,7 @@ def test_train_defaults__are_the_shipped_models_recipe():
     shipped = DamageModel.load().metadata["train_args"]
     defaults = vars(add_train_arguments(argparse.ArgumentParser()).parse_args([]))
     compared = sorted(set(shipped) & set(defaults))
-    assert {"epochs", "train_size", "crop_scale", "freeze_blocks", "seed", "lr"} <= set(compared)
+    assert {"epochs", "arch", "zoom_out", "crop_scale", "freeze_blocks", "seed", "lr"} <= set(compared)
     assert {k: defaults[k] for k in compared} == {k: shipped[k] for k in compared}
 
 
