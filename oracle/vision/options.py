@@ -46,8 +46,13 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument(
         "--zoom-out",
         type=float,
-        default=0.25,
+        default=0.0,
         help="share of training photos pasted small into a wide scene cut from an undamaged car's photo",
+    )
+    parser.add_argument(
+        "--phone-augment",
+        action="store_true",
+        help="also perspective, motion blur, sharpening and sensor noise, as phones and hands change a photo",
     )
     parser.add_argument("--freeze-blocks", type=int, default=8, help="MBConv blocks (after the stem) kept frozen")
     parser.add_argument("--seed", type=int, default=20261122)

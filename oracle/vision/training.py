@@ -147,10 +147,15 @@ class MotionBlur:
 
 
 def train_transform(
-    size: int, crop_scale: float, backgrounds: list[Image.Image] | None = None, zoom_out: float = 0.0
+    size: int,
+    crop_scale: float,
+    backgrounds: list[Image.Image] | None = None,
+    zoom_out: float = 0.0,
+    phone: bool = False,
 ) -> T.Compose:
-    """Return the training augmentation: scale, crop, letterbox or zoom out into a scene, flip, perspective, colour,
-    blur, sharpening, resolution, JPEG and sensor noise; crops keep at least `crop_scale` of the photo's area."""
+    """Return the training augmentation: scale, crop, letterbox or (with `zoom_out`) zoom out into a scene, flip,
+    colour, blur, resolution and JPEG, and with `phone` also perspective, motion blur, sharpening and sensor noise;
+    crops keep at least `crop_scale` of the photo's area."""
     framings: list = [
         T.RandomResizedCrop(size, scale=(crop_scale, 1.0), antialias=True),
         RandomLetterbox(size, scale=(max(LETTERBOX_MIN_SCALE, crop_scale), 1.0)),
@@ -159,20 +164,21 @@ def train_transform(
     if zoom_out > 0:
         framings.append(ZoomOut(size, backgrounds or []))
         weights.append(zoom_out)
+    blur = T.RandomApply([T.RandomChoice([Blur(), MotionBlur()], p=[0.6, 0.4])], p=0.2) if phone else None
     return T.Compose(
         [
             T.RandomChoice(framings, p=weights),
             T.RandomHorizontalFlip(),
-            T.RandomApply([T.RandomPerspective(0.3, p=1.0, fill=PAD_VALUE)], p=0.2),
+            *([T.RandomApply([T.RandomPerspective(0.3, p=1.0, fill=PAD_VALUE)], p=0.2)] if phone else []),
             T.RandomApply([T.ColorJitter(0.35, 0.35, 0.3, 0.04)], p=0.8),
             T.RandomGrayscale(p=0.05),
-            T.RandomApply([T.RandomChoice([Blur(), MotionBlur()], p=[0.6, 0.4])], p=0.2),
-            T.RandomAdjustSharpness(2.0, p=0.15),
+            blur or T.RandomApply([Blur()], p=0.15),
+            *([T.RandomAdjustSharpness(2.0, p=0.15)] if phone else []),
             T.RandomApply([RandomResolution()], p=0.25),
             T.RandomApply([RandomJPEG()], p=0.35),
             T.PILToTensor(),
             T.ToDtype(torch.float32, scale=True),
-            T.RandomApply([T.GaussianNoise(sigma=0.02)], p=0.2),
+            *([T.RandomApply([T.GaussianNoise(sigma=0.02)], p=0.2)] if phone else []),
             T.Normalize(MEAN, STD),
         ]
     )
@@ -236,7 +242,9 @@ def load_data(args) -> tuple[CachedPhotos, CachedPhotos, list[vdata.Sample]]:
     val = [s for s in samples if s.split == "val"]
     train_ds = CachedPhotos(train, args.data, None, "train")
     backgrounds = [img for img, s in zip(train_ds.images, train, strict=True) if s.label == "whole"]
-    train_ds.transform = train_transform(input_size(args), args.crop_scale, backgrounds, args.zoom_out)
+    train_ds.transform = train_transform(
+        input_size(args), args.crop_scale, backgrounds, args.zoom_out, args.phone_augment
+    )
     val_ds = CachedPhotos(val, args.data, eval_transform(input_size(args)), "val")
     return train_ds, val_ds, samples
 
