@@ -5,7 +5,9 @@ Registered on 2026-12-03, before any 0.3.0 candidate was scored or any threshold
 seed (SUITE_SEED), the variants (VARIANTS), the class mix (every photo of the test split, `data.list_samples`,
 in every variant) and the claims (CLAIM_SIZES photos of one class, cycled). The threshold rule is registered too:
 the demo product takes the largest `noDamageMaxProbabilityBps` in NO_DAMAGE_GRID_BPS whose wrongful-REJECT rate on
-the suite is at most MAX_WRONGFUL_REJECT, provided the REFER rate stays at most MAX_REFER.
+the suite is at most MAX_WRONGFUL_REJECT, provided the REFER rate stays at most MAX_REFER. (Amended the same evening,
+after partial per-variant figures but before any full run: what happens when no threshold meets both, see
+`registered_threshold`; and `--split val` scores models that trained on the test split, such as 0.2.0.)
 """
 
 from __future__ import annotations
@@ -144,11 +146,12 @@ class SuitePhoto:
     data: bytes
 
 
-def suite_samples(data_dir: Path, per_class: int = 0) -> list[vdata.Sample]:
-    """Return the test split (at most `per_class` photos of each class when given), in the manifest's order."""
-    samples = [s for s in vdata.list_samples(data_dir) if s.split == "test"]
+def suite_samples(data_dir: Path, per_class: int = 0, split: str = "test") -> list[vdata.Sample]:
+    """Return a split's photos, the test split unless told (at most `per_class` photos of each class when given), in
+    the manifest's order."""
+    samples = [s for s in vdata.list_samples(data_dir) if s.split == split]
     if not samples:
-        raise FileNotFoundError(f"no test split under {data_dir}/images (see oracle/vision/data.py)")
+        raise FileNotFoundError(f"no {split} split under {data_dir}/images (see oracle/vision/data.py)")
     if per_class:
         samples = [s for c in CLASSES for s in [x for x in samples if x.label == c][:per_class]]
     return samples
@@ -258,13 +261,18 @@ def with_no_damage_threshold(terms: Terms, bps: int) -> Terms:
 
 
 def run_suite(
-    data_dir: Path, model: DamageModel, terms: Terms, per_class: int = 0, variants: Sequence[str] = tuple(VARIANTS)
+    data_dir: Path,
+    model: DamageModel,
+    terms: Terms,
+    per_class: int = 0,
+    variants: Sequence[str] = tuple(VARIANTS),
+    split: str = "test",
 ) -> dict:
     """Generate the suite, predict every photo, decide every claim under the terms and under each grid threshold;
     return photo metrics and claim outcome rates per variant and over the whole suite."""
-    samples = suite_samples(data_dir, per_class)
+    samples = suite_samples(data_dir, per_class, split)
     grid = sorted({*NO_DAMAGE_GRID_BPS, terms.thresholds.no_damage_max_probability_bps})
-    doc: dict = {"suite_version": SUITE_VERSION, "seed": SUITE_SEED, "model_sha256": model.model_sha256}
+    doc: dict = {"suite_version": SUITE_VERSION, "seed": SUITE_SEED, "model_sha256": model.model_sha256, "split": split}
     doc["class_mix"] = {c: sum(s.label == c for s in samples) for c in CLASSES}
     per_variant: dict = {}
     all_truths: list[bool] = []
@@ -323,13 +331,13 @@ def run_suite(
     return doc
 
 
-def registered_threshold(grid: dict[str, dict]) -> int | None:
+def registered_threshold(grid: dict[str, dict]) -> int:
     """Apply the registered rule: the largest grid threshold with wrongful REJECT <= MAX_WRONGFUL_REJECT and REFER <=
-    MAX_REFER; None when no threshold meets both."""
-    fits = [
-        int(bps) for bps, r in grid.items() if r["wrongful_reject"] <= MAX_WRONGFUL_REJECT and r["refer"] <= MAX_REFER
-    ]
-    return max(fits, default=None)
+    MAX_REFER; when none meets both, the largest with wrongful REJECT <= MAX_WRONGFUL_REJECT (the claimant is protected
+    first, the REFER rate is reported); when none meets that, the smallest threshold in the grid."""
+    safe = [int(bps) for bps, r in grid.items() if r["wrongful_reject"] <= MAX_WRONGFUL_REJECT]
+    both = [bps for bps in safe if grid[str(bps)]["refer"] <= MAX_REFER]
+    return max(both or safe or [min(int(bps) for bps in grid)])
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -339,6 +347,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--terms", type=Path, default=DEFAULT_TERMS_PATH, help="terms document whose thresholds decide")
     parser.add_argument("--per-class", type=int, default=0, help="at most this many test photos per class (0 = all)")
     parser.add_argument("--variant", action="append", choices=list(VARIANTS), help="only these variants (repeatable)")
+    parser.add_argument(
+        "--split",
+        default="test",
+        choices=("test", "val"),
+        help="source photos: the test split, or the selection set (for models trained before the test split existed)",
+    )
     parser.add_argument("--output", type=Path, default=None, help="write the JSON result here")
 
 
@@ -352,6 +366,7 @@ def run(args: argparse.Namespace) -> int:
             parse_terms(Path(args.terms).read_bytes()),
             args.per_class,
             args.variant or tuple(VARIANTS),
+            args.split,
         )
     except FileNotFoundError as exc:
         print(f"robustness: {exc}", file=sys.stderr)

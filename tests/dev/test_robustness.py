@@ -71,12 +71,13 @@ def test_claim_rates__count_wrongful_reject_and_approve_by_the_claims_truth():
     assert rates["damaged_paid"] == pytest.approx(1 / 3)
 
 
-def test_registered_threshold__largest_grid_value_within_both_limits_or_none():
+def test_registered_threshold__largest_within_both_limits_else_protects_the_claimant_first():
     ok = {"wrongful_reject": MAX_WRONGFUL_REJECT, "refer": MAX_REFER}
     too_many_rejects = {"wrongful_reject": MAX_WRONGFUL_REJECT + 0.01, "refer": 0.1}
     too_many_refers = {"wrongful_reject": 0.0, "refer": MAX_REFER + 0.01}
     assert registered_threshold({"200": ok, "500": ok, "1000": too_many_rejects}) == 500
-    assert registered_threshold({"200": too_many_refers, "2000": too_many_rejects}) is None
+    assert registered_threshold({"200": too_many_refers, "500": too_many_refers, "2000": too_many_rejects}) == 500
+    assert registered_threshold({"500": too_many_rejects, "2000": too_many_rejects}) == 500
 
 
 def test_run_suite__shipped_model_on_a_small_slice__claims_and_photos_add_up(shared_data):
