@@ -12,6 +12,7 @@ export let PERILS = []; // peril names by bit index of a product's peril mask
 export let RULINGS = []; // [{code, name}]: the rulings a panel may give
 export let DECISION_WORDS = []; // a decision in words by its code ("sent to a person for review" for REFER)
 export let RULE_WORDS = {}; // a fired rule's outcome (REJECT, REFER, INFO) in words
+export let REVIEW_DEADLINE_S = 0; // the time a new product's adjuster gets to review a REFER
 
 function takeConstants(constants) {
   if (!constants) throw new Error("the gateway's configuration carries no domain constants; update the gateway");
@@ -25,6 +26,7 @@ function takeConstants(constants) {
   RULE_WORDS = constants.ruleOutcomeWords;
   PERILS = constants.perils;
   RULINGS = constants.rulings;
+  REVIEW_DEADLINE_S = constants.reviewDeadlineS;
 }
 
 /** What a disputed claim pays under a ruling, as the manager's settleDispute applies it (before the cover-left

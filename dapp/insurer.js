@@ -1,6 +1,6 @@
 // Insurer: create and configure products (every contract parameter), fund and withdraw capital, pause,
 // and a dashboard of policies, claims, decisions, payouts, capital and loss ratio with a chart.
-import { DECISION, DECISION_WORDS, PERILS, contracts, describeError, ethers, follow, send, state } from "./chain.js";
+import { DECISION, DECISION_WORDS, PERILS, REVIEW_DEADLINE_S, contracts, describeError, ethers, follow, send, state } from "./chain.js";
 import { fetchByHash } from "./explain.js";
 import { needWallet } from "./claimant.js";
 import { keyStatus, publishMyKey } from "./keys.js";
@@ -234,6 +234,7 @@ async function createForm(onCreated) {
         termsHash: ethers.ZeroHash, metaEvidenceURI: f.metaEvidence.value.trim(),
         maxOpenClaims: integer(f.maxOpenClaims.value, "Open claims per policy", 1, 255),
         instantDailyCap: parseEth(f.dailyCap.value, "Instant payouts per day"),
+        adjuster: ethers.ZeroAddress, reviewDeadline: REVIEW_DEADLINE_S, // the insurer reviews its REFERs
       };
       if (config.metaEvidenceURI.length > 256) throw new Error("The meta-evidence URI is longer than 256 characters.");
       f.terms.value = schedule.merge(f.terms.value);
