@@ -35,11 +35,14 @@ implements: IDisputeDesk
 MAX_EXTRA_DATA: constant(uint256) = 256
 MAX_URI: constant(uint256) = 256
 
-# ERC-792 rulings, numbered so that any arbitrator (Kleros included) can give them; the desk maps them to payouts
-RULING_REFUSED: constant(uint256) = 0  # no ruling: the decision on record stands; a claim with none pays as ruling 2
-RULING_ASSESSED: constant(uint256) = 1  # the insurer's side: the amount the oracle or the adjuster assessed (0 if none)
-RULING_CLAIMANT: constant(uint256) = 2  # the claimant's side: its counter-offer, else the claimed amount less the deductible
-RULING_NOTHING: constant(uint256) = 3  # no payout
+# ERC-792 rulings, numbered so that any arbitrator (Kleros included) can give them; the desk maps them to payouts:
+# 0 no ruling (the decision on record stands; a claim with none pays as ruling 2); 1 the insurer's side (the amount
+# the oracle or the adjuster assessed, 0 if none); 2 the claimant's side (its counter-offer, else the claimed amount
+# less the deductible); 3 no payout
+RULING_REFUSED: constant(uint256) = 0
+RULING_ASSESSED: constant(uint256) = 1
+RULING_CLAIMANT: constant(uint256) = 2
+RULING_NOTHING: constant(uint256) = 3
 RULING_OPTIONS: constant(uint256) = 3
 
 # A dispute the arbitrator has not ruled on this long after it opened may be closed by anyone, with the

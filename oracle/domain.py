@@ -80,9 +80,9 @@ class Ruling(IntEnum):
     """ERC-792 ruling options of a claim dispute, numbered as the contract numbers them."""
 
     REFUSED = 0  # no ruling: the decision on record stands; a claim with none (escalated, referred) pays as CLAIMANT
-    UPHOLD = 1  # the insurer's side: the amount the oracle or the adjuster assessed (0 when there is none)
+    ASSESSED = 1  # the insurer's side: the amount the oracle or the adjuster assessed (0 when there is none)
     CLAIMANT = 2  # the claimant's side: its counter-offer, else the claimed amount less the deductible
-    INSURER = 3  # nothing
+    NOTHING = 3  # nothing
 
 
 HEATMAP_RAMP: tuple[tuple[float, tuple[int, int, int]], ...] = (
@@ -105,17 +105,17 @@ RULE_OUTCOME_WORDS: dict[str, str] = {"REJECT": "Against the claim", "REFER": "N
 """What a fired rule's outcome means, in words, keyed by the outcome an explanation records."""
 
 RULING_WORDS: dict[Ruling, str] = {
-    Ruling.UPHOLD: "The assessed amount (the oracle's or the adjuster's)",
+    Ruling.ASSESSED: "The assessed amount (the oracle's or the adjuster's)",
     Ruling.CLAIMANT: "The claimant's amount (its counter-offer, else the claim less the deductible)",
-    Ruling.INSURER: "Nothing",
+    Ruling.NOTHING: "Nothing",
 }
 """The ruling options as an arbitrator reads them; also the ERC-1497 meta-evidence's `rulingOptions` titles."""
 
 RULING_DESCRIPTIONS: dict[Ruling, str] = {
-    Ruling.UPHOLD: "Pay the amount the oracle committee or the insurer's adjuster assessed (nothing if neither did).",
+    Ruling.ASSESSED: "Pay the amount the oracle committee or the insurer's adjuster assessed (nothing if neither did).",
     Ruling.CLAIMANT: "Pay the claimant's recorded counter-offer, or if it recorded none the claimed amount less the "
     "deductible; the insurer reimburses the claimant's arbitration fee.",
-    Ruling.INSURER: "Pay nothing: the claim has no merit.",
+    Ruling.NOTHING: "Pay nothing: the claim has no merit.",
 }
 """What each ruling pays, for the ERC-1497 meta-evidence's `rulingOptions.descriptions`."""
 
@@ -132,6 +132,7 @@ def meta_evidence(title: str, description: str) -> dict[str, Any]:
             "descriptions": [RULING_DESCRIPTIONS[r] for r in RULING_WORDS],
         },
     }
+
 
 CLASSES: tuple[str, ...] = ("whole", "minor", "moderate", "severe")
 """The damage model's classes in output order: index i of a probability vector is CLASSES[i]."""

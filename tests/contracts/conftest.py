@@ -105,7 +105,9 @@ def no_bool_token(project, deployer):
 def create_product(manager, governor, desk, insurer, oracles, arbitrator):
     """Factory: creates a product (ETH by default) and funds it with `capital` and an arbitration `reserve`."""
 
-    def create(capital: int = 100 * ETH, asset=None, sender=None, reserve: int = ARBITRATION_RESERVE, **overrides) -> int:
+    def create(
+        capital: int = 100 * ETH, asset=None, sender=None, reserve: int = ARBITRATION_RESERVE, **overrides
+    ) -> int:
         config = dict(DEFAULT_PRODUCT)
         config["asset"] = asset.address if asset is not None else "0x" + "00" * 20
         config["committee"] = [o.address for o in oracles]

@@ -245,7 +245,17 @@ def test_dispute__twice_or_undecided__reverts(manager, decided_claim, open_claim
     ],
 )
 def test_rule__each_ruling__pays_and_moves_bond_loser_pays_the_fee(
-    manager, decided_claim, arbitrator, panelists, claimant, insurer, disputer_role, ruling, payout, bond_to, fee_back,
+    manager,
+    decided_claim,
+    arbitrator,
+    panelists,
+    claimant,
+    insurer,
+    disputer_role,
+    ruling,
+    payout,
+    bond_to,
+    fee_back,
     desk,
 ):
     roles = {"claimant": claimant, "insurer": insurer}

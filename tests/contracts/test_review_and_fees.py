@@ -132,7 +132,7 @@ def test_review__adjuster_refers__arbitrator_awards_the_insurers_side(
 ):
     _, _, claim_id = referred_claim()
     dispute_id = desk.referToArbitrator(claim_id, sender=insurer).decode_logs(desk.ClaimReferred)[0].disputeId
-    _rule(arbitrator, panelists, dispute_id, Ruling.UPHOLD)
+    _rule(arbitrator, panelists, dispute_id, Ruling.ASSESSED)
     assert manager.claim(claim_id).status == ClaimStatus.RESOLVED and manager.claim(claim_id).payout == 0
 
 
@@ -177,7 +177,7 @@ def test_claimant_loses_its_dispute__pays_the_fee_and_the_bond__insurers_fee_ret
     decide(claim_id, decision=Decision.REJECT, payout=0, confidence=9000)
     reserve = desk.arbitrationReserve(product_id)
     receipt = desk.dispute(claim_id, value=desk.disputeCost(claim_id), sender=claimant)
-    _rule(arbitrator, panelists, receipt.decode_logs(desk.ClaimDisputed)[0].disputeId, Ruling.INSURER)
+    _rule(arbitrator, panelists, receipt.decode_logs(desk.ClaimDisputed)[0].disputeId, Ruling.NOTHING)
     assert desk.credits(claimant) == 0 and desk.credits(insurer) == BOND
     assert desk.arbitrationReserve(product_id) == reserve
     _assert_desk_solvent(desk)
@@ -267,7 +267,7 @@ def test_ruling_1__pays_the_assessed_amount_whatever_was_claimed(
     _, _, claim_id = open_claim(amount=3 * ETH)
     decide(claim_id, decision=Decision.PARTIAL, payout=ETH // 10, confidence=8000)
     receipt = desk.dispute(claim_id, value=desk.disputeCost(claim_id), sender=claimant)
-    _rule(arbitrator, panelists, receipt.decode_logs(desk.ClaimDisputed)[0].disputeId, Ruling.UPHOLD)
+    _rule(arbitrator, panelists, receipt.decode_logs(desk.ClaimDisputed)[0].disputeId, Ruling.ASSESSED)
     assert manager.claim(claim_id).payout == ETH // 10
 
 
@@ -277,7 +277,7 @@ def test_after_review__ruling_1_awards_the_adjusters_amount(
     _, _, claim_id = referred_claim(amount=3 * ETH)
     desk.proposePayout(claim_id, ETH, sender=insurer)
     receipt = desk.dispute(claim_id, 2 * ETH, value=desk.disputeCost(claim_id), sender=claimant)
-    _rule(arbitrator, panelists, receipt.decode_logs(desk.ClaimDisputed)[0].disputeId, Ruling.UPHOLD)
+    _rule(arbitrator, panelists, receipt.decode_logs(desk.ClaimDisputed)[0].disputeId, Ruling.ASSESSED)
     assert manager.claim(claim_id).payout == ETH
 
 

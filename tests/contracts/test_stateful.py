@@ -30,7 +30,6 @@ from hypothesis.stateful import (
 from web3.exceptions import ContractLogicError as Web3Revert
 
 from oracle.chain.report import Decision, Report, report_deadline, sign_quorum
-from oracle.chain.deploy import ARBITRATION_RESERVE
 from oracle.domain import REVIEW_DEADLINE_S, STALE_AFTER_S
 
 from .conftest import ARBITRATION_FEE, DAY, ETH, MODEL_HASH, TERMS_HASH
@@ -45,6 +44,7 @@ INSTANT_DAILY_CAP = 2 * ETH  # small, so the cap is met within a day of instant 
 MAX_OPEN_CLAIMS = 3
 TERM = 365 * DAY
 THRESHOLD = 2
+RESERVE = 3 * ARBITRATION_FEE  # small, so that the insurer's reserve runs out and claims are won by default
 
 
 @dataclass
@@ -86,6 +86,7 @@ class ClaimsMachine(RuleBasedStateMachine):
     steps_run = 0  # across all examples, to check the search did the work it claims
     old_epoch_decisions = 0  # decisions recorded on a claim after its product's committee rotated
     reviews = 0  # REFERs the adjuster answered or that went to the arbitrator from review
+    defaults = 0  # claims won by default because the insurer's reserve could not match or pay a fee
 
     @initialize()
     def setup(self):
@@ -99,6 +100,7 @@ class ClaimsMachine(RuleBasedStateMachine):
             instantLimit=INSTANT_LIMIT,
             instantDailyCap=INSTANT_DAILY_CAP,
             maxOpenClaims=MAX_OPEN_CLAIMS,
+            reserve=RESERVE,
         )
         self.instant_day, self.instant_spent = -1, 0
         # rules epochs: each epoch's committee (the oracles' indexes; threshold 2), the pending change and its time
@@ -108,7 +110,7 @@ class ClaimsMachine(RuleBasedStateMachine):
         self.capital, self.locked = 40 * ETH, 0
         self.credits: dict[str, int] = {}
         self.held_bonds = 0
-        self.reserve = ARBITRATION_RESERVE  # the product's arbitration reserve at the desk
+        self.reserve = RESERVE  # the product's arbitration reserve at the desk
         self.policies: dict[int, ModelPolicy] = {}
         self.claims: dict[int, ModelClaim] = {}
         self.paid_out: dict[int, int] = {}
@@ -224,7 +226,7 @@ class ClaimsMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------ rules
 
-    @rule(data=st.data(), chore=st.sampled_from(["capital", "buy", "credit", "release", "time"]))
+    @rule(data=st.data(), chore=st.sampled_from(["capital", "buy", "credit", "release", "time", "reserve"]))
     def housekeeping(self, data, chore):
         """Insurer, holder and clock moves around the claims: capital, new policies, credits, expiry, time."""
         if chore == "capital":
@@ -236,6 +238,11 @@ class ClaimsMachine(RuleBasedStateMachine):
             self.buy(data.draw(st.integers(0, 1), label="holder"))
         elif chore == "credit":
             self.withdraw_credit(data.draw(st.sampled_from(["insurer", "holder0", "holder1"]), label="who"))
+        elif chore == "reserve":
+            self.move_reserve(
+                data.draw(st.sampled_from([ARBITRATION_FEE, 2 * ARBITRATION_FEE]), label="amount"),
+                data.draw(st.booleans(), label="deposit"),
+            )
         elif chore == "release" and self.policies:
             self.release_policy(data.draw(st.sampled_from(sorted(self.policies)), label="policy"))
         else:
@@ -257,6 +264,25 @@ class ClaimsMachine(RuleBasedStateMachine):
                 insurer,
                 sender=insurer,
                 reason="capital: exceeds free capital",
+            )
+
+    def move_reserve(self, amount, deposit):
+        """The insurer tops up or draws on its arbitration reserve (fees held for open disputes stay)."""
+        insurer = self.env["insurer"]
+        if deposit:
+            self.desk.fundArbitration(self.product_id, value=amount, sender=insurer)
+            self.reserve += amount
+        elif amount <= self.reserve:
+            self.desk.withdrawArbitrationReserve(self.product_id, amount, insurer, sender=insurer)
+            self.reserve -= amount
+        else:
+            self.expect_revert(
+                self.desk.withdrawArbitrationReserve,
+                self.product_id,
+                amount,
+                insurer,
+                sender=insurer,
+                reason="claims: exceeds the arbitration reserve",
             )
 
     def buy(self, holder_index):
@@ -377,7 +403,10 @@ class ClaimsMachine(RuleBasedStateMachine):
         """One natural next action for a claim in its current state."""
         status = self.claims[claim_id].status
         if status == SUBMITTED:
-            action = data.draw(st.sampled_from(["sign", "sign", "vote", "escalate", "stale"]), label="action")
+            action = data.draw(st.sampled_from(["sign", "sign", "vote", "escalate", "stale", "refer"]), label="action")
+            if action == "refer":  # a quorum REFER: the claim goes to the insurer's review
+                self.report_signed(claim_id, Decision.REFER, 2, 5000, THRESHOLD)
+                return
             if action == "escalate":
                 self.advance_time(TIMEOUT)
             elif action == "stale":
@@ -401,7 +430,19 @@ class ClaimsMachine(RuleBasedStateMachine):
     @rule(
         data=st.data(),
         action=st.sampled_from(
-            ["sign", "vote", "escalate", "dispute", "finalize", "rule", "withdraw", "timeout", "stale", "propose", "refer"]
+            [
+                "sign",
+                "vote",
+                "escalate",
+                "dispute",
+                "finalize",
+                "rule",
+                "withdraw",
+                "timeout",
+                "stale",
+                "propose",
+                "refer",
+            ]
         ),
     )
     def poke(self, data, action):
@@ -521,6 +562,7 @@ class ClaimsMachine(RuleBasedStateMachine):
         if self.reserve < ARBITRATION_FEE:
             self.resolve(claim_id, self.claimant_side(claim))
             self.credit(self.policies[claim.policy_id].holder, value)
+            ClaimsMachine.defaults += 1
             return False
         self.reserve -= ARBITRATION_FEE
         claim.held_fee = ARBITRATION_FEE
@@ -569,6 +611,7 @@ class ClaimsMachine(RuleBasedStateMachine):
         ClaimsMachine.reviews += 1
         if self.reserve < ARBITRATION_FEE:
             self.resolve(claim_id, self.claimant_side(claim))
+            ClaimsMachine.defaults += 1
             return
         self.reserve -= ARBITRATION_FEE
         claim.dispute_id = receipt.decode_logs(self.desk.ClaimReferred)[0].disputeId
@@ -807,7 +850,7 @@ def test_claims_state_machine__random_lifecycles__model_and_invariants_hold(
         deployer=deployer,
         stranger=stranger,
     )
-    ClaimsMachine.steps_run = ClaimsMachine.old_epoch_decisions = ClaimsMachine.reviews = 0
+    ClaimsMachine.steps_run = ClaimsMachine.old_epoch_decisions = ClaimsMachine.reviews = ClaimsMachine.defaults = 0
     run_state_machine_as_test(
         ClaimsMachine,
         settings=settings(
@@ -822,7 +865,7 @@ def test_claims_state_machine__random_lifecycles__model_and_invariants_hold(
     print(
         f"stateful machine ran {ClaimsMachine.steps_run} steps; "
         f"{ClaimsMachine.old_epoch_decisions} decisions on claims whose committee had rotated since; "
-        f"{ClaimsMachine.reviews} REFERs reviewed or referred"
+        f"{ClaimsMachine.reviews} REFERs reviewed or referred; {ClaimsMachine.defaults} claims won by default"
     )
     assert ClaimsMachine.steps_run >= minimum, f"only {ClaimsMachine.steps_run} steps ran; raise STATEFUL_EXAMPLES"
     assert ClaimsMachine.reviews or minimum < 2000, "the search never took a REFER through the review"
