@@ -116,7 +116,9 @@ CLAIM_TIME_SHIFT: constant(uint256) = 16
 CLAIM_CLAIMED_SHIFT: constant(uint256) = 56
 CLAIM_PAYOUT_SHIFT: constant(uint256) = 152
 CLAIM_FLAGS_SHIFT: constant(uint256) = 248
-FLAG_ESCALATED: constant(uint256) = 1  # the desk also sets 2 (the insurer disputed) and 4 (a review sent it)
+# set by the desk for a claim that reaches the arbitrator with no payout on record (escalated, or referred from the
+# adjuster's review, which also sets 4); 2 marks a dispute by the insurer
+FLAG_ESCALATED: constant(uint256) = 1
 
 # rules word (fixed at creation but for paused and epoch): perils 0..15 | term 16..47 | window 48..79 |
 #             timeout 80..111 | paused 144..151 | epoch 152..183 | maxOpenClaims 248..255

@@ -80,6 +80,18 @@ RULES_WINDOW_SHIFT: constant(uint256) = 48
 RULES_TIMEOUT_SHIFT: constant(uint256) = 80
 
 
+# ============================================================ STRUCTS
+
+# @dev What the desk reads of a claim from the manager (`ClaimsManager.claimRecord`).
+struct ClaimRecord:
+    word: uint256
+    rules: uint256
+    deductible: uint256
+    holder: address
+    insurer: address
+    product_id: uint256
+
+
 # ============================================================ STORAGE
 
 manager: public(address)
@@ -296,34 +308,28 @@ def dispute(claim_id: uint256, counter_offer: uint256 = 0):
     @param claim_id The claim.
     @param counter_offer The claimant's own number (0: the claimed amount less the deductible).
     """
-    word: uint256 = 0
-    rules: uint256 = 0
-    deductible: uint256 = 0
-    holder: address = empty(address)
-    insurer: address = empty(address)
-    product_id: uint256 = 0
-    word, rules, deductible, holder, insurer, product_id = self._record(claim_id)
-    assert word & MASK_8 == DECIDED, "claims: not in dispute window"
-    assert block.timestamp < self._since(word) + ((rules >> RULES_WINDOW_SHIFT) & MASK_32), "claims: window closed"
-    self._only_party(holder, insurer)
-    bond: uint256 = self._product_bond[product_id]
+    c: ClaimRecord = self._record(claim_id)
+    assert c.word & MASK_8 == DECIDED, "claims: not in dispute window"
+    assert block.timestamp < self._since(c.word) + ((c.rules >> RULES_WINDOW_SHIFT) & MASK_32), "claims: window closed"
+    self._only_party(c.holder, c.insurer)
+    bond: uint256 = self._product_bond[c.product_id]
     assert msg.value >= bond, "claims: bond not paid"
     flags: uint256 = FLAG_INSURER_DISPUTED
-    if msg.sender != insurer:
+    if msg.sender != c.insurer:
         flags = 0
         if counter_offer != 0:
-            assert counter_offer > (word >> CLAIM_PAYOUT_SHIFT) & MASK_96, "claims: counter-offer not above the payout"
-            assert counter_offer <= self._claimed_less_deductible(word, deductible), "claims: counter-offer above claimed less deductible"
+            assert counter_offer > (c.word >> CLAIM_PAYOUT_SHIFT) & MASK_96, "claims: counter-offer not above the payout"
+            assert counter_offer <= self._claimed_less_deductible(c.word, c.deductible), "claims: counter-offer above claimed less deductible"
             self.counterOffer[claim_id] = counter_offer
     else:
         assert counter_offer == 0, "claims: only the claimant makes a counter-offer"
-    fee: uint256 = self._fee(product_id)
-    if not self._match_fee(claim_id, product_id, fee, flags == 0):
-        self._default(claim_id, word, deductible, msg.value)
+    fee: uint256 = self._fee(c.product_id)
+    if not self._match_fee(claim_id, c.product_id, fee, flags == 0):
+        self._default(claim_id, c.word, c.deductible, msg.value)
         return
     self.heldBonds += bond
-    self._take(claim_id, word & ~(MASK_8 << CLAIM_FLAGS_SHIFT), flags, 0)
-    dispute_id: uint256 = self._open_dispute(claim_id, product_id, fee, msg.value - bond)
+    self._take(claim_id, c.word & ~(MASK_8 << CLAIM_FLAGS_SHIFT), flags, 0)
+    dispute_id: uint256 = self._open_dispute(claim_id, c.product_id, fee, msg.value - bond)
     log ClaimDisputed(
         claimId=claim_id, disputer=msg.sender, disputeId=dispute_id, bond=bond, arbitrationFee=fee, counterOffer=counter_offer
     )
@@ -342,23 +348,17 @@ def escalate(claim_id: uint256):
          oracle at least the product's oracle timeout after submission; non-reentrant.
     @param claim_id The claim.
     """
-    word: uint256 = 0
-    rules: uint256 = 0
-    deductible: uint256 = 0
-    holder: address = empty(address)
-    insurer: address = empty(address)
-    product_id: uint256 = 0
-    word, rules, deductible, holder, insurer, product_id = self._record(claim_id)
-    assert word & MASK_8 == SUBMITTED, "claims: not awaiting the oracle"
-    assert block.timestamp >= self._since(word) + ((rules >> RULES_TIMEOUT_SHIFT) & MASK_32), "claims: oracle timeout not over"
-    self._only_party(holder, insurer)
-    fee: uint256 = self._fee(product_id)
-    if not self._match_fee(claim_id, product_id, fee, msg.sender != insurer):
-        self._default(claim_id, word, deductible, msg.value)
+    c: ClaimRecord = self._record(claim_id)
+    assert c.word & MASK_8 == SUBMITTED, "claims: not awaiting the oracle"
+    assert block.timestamp >= self._since(c.word) + ((c.rules >> RULES_TIMEOUT_SHIFT) & MASK_32), "claims: oracle timeout not over"
+    self._only_party(c.holder, c.insurer)
+    fee: uint256 = self._fee(c.product_id)
+    if not self._match_fee(claim_id, c.product_id, fee, msg.sender != c.insurer):
+        self._default(claim_id, c.word, c.deductible, msg.value)
         return
     # the rules epoch rode in the payout bits: an escalated claim has no payout yet
-    self._take(claim_id, word & ~(MASK_96 << CLAIM_PAYOUT_SHIFT), FLAG_ESCALATED, ESCALATED_BIT)
-    dispute_id: uint256 = self._open_dispute(claim_id, product_id, fee, msg.value)
+    self._take(claim_id, c.word & ~(MASK_96 << CLAIM_PAYOUT_SHIFT), FLAG_ESCALATED, ESCALATED_BIT)
+    dispute_id: uint256 = self._open_dispute(claim_id, c.product_id, fee, msg.value)
     log ClaimEscalated(claimId=claim_id, caller=msg.sender, disputeId=dispute_id, arbitrationFee=fee)
 
 
@@ -375,24 +375,18 @@ def proposePayout(claim_id: uint256, payout: uint256):
     @param claim_id The claim in review.
     @param payout The proposed payout.
     """
-    word: uint256 = 0
-    rules: uint256 = 0
-    deductible: uint256 = 0
-    holder: address = empty(address)
-    insurer: address = empty(address)
-    product_id: uint256 = 0
-    word, rules, deductible, holder, insurer, product_id = self._record(claim_id)
-    review_end: uint256 = self._check_review(word, product_id)
-    assert msg.sender == self._adjuster(product_id, insurer), "review: not the adjuster"
+    c: ClaimRecord = self._record(claim_id)
+    review_end: uint256 = self._check_review(c.word, c.product_id)
+    assert msg.sender == self._adjuster(c.product_id, c.insurer), "review: not the adjuster"
     assert block.timestamp < review_end, "review: deadline passed"
-    assert payout <= self._claimed_less_deductible(word, deductible), "review: payout above claimed less deductible"
-    word = word & ~(MASK_40 << CLAIM_TIME_SHIFT) & ~(MASK_96 << CLAIM_PAYOUT_SHIFT) & ~MASK_8
+    assert payout <= self._claimed_less_deductible(c.word, c.deductible), "review: payout above claimed less deductible"
+    kept: uint256 = c.word & ~(MASK_40 << CLAIM_TIME_SHIFT) & ~(MASK_96 << CLAIM_PAYOUT_SHIFT) & ~MASK_8
     extcall IClaimsManagerDisputes(self.manager).moveClaim(
-        claim_id, word | DECIDED | (block.timestamp << CLAIM_TIME_SHIFT) | (payout << CLAIM_PAYOUT_SHIFT)
+        claim_id, kept | DECIDED | (block.timestamp << CLAIM_TIME_SHIFT) | (payout << CLAIM_PAYOUT_SHIFT)
     )
     log ReviewProposed(
         claimId=claim_id, adjuster=msg.sender, payout=payout,
-        windowEnds=block.timestamp + ((rules >> RULES_WINDOW_SHIFT) & MASK_32),
+        windowEnds=block.timestamp + ((c.rules >> RULES_WINDOW_SHIFT) & MASK_32),
     )
 
 
@@ -406,24 +400,19 @@ def referToArbitrator(claim_id: uint256):
          the claim resolves at once at the claimant's side (ruling 2). No bond. Emits `ClaimReferred`.
     @param claim_id The claim in review.
     """
-    word: uint256 = 0
-    rules: uint256 = 0
-    deductible: uint256 = 0
-    holder: address = empty(address)
-    insurer: address = empty(address)
-    product_id: uint256 = 0
-    word, rules, deductible, holder, insurer, product_id = self._record(claim_id)
-    if block.timestamp < self._check_review(word, product_id):
-        assert msg.sender == self._adjuster(product_id, insurer), "review: not the adjuster before the deadline"
-    fee: uint256 = self._fee(product_id)
-    reserve: uint256 = self.arbitrationReserve[product_id]
+    c: ClaimRecord = self._record(claim_id)
+    if block.timestamp < self._check_review(c.word, c.product_id):
+        assert msg.sender == self._adjuster(c.product_id, c.insurer), "review: not the adjuster before the deadline"
+    fee: uint256 = self._fee(c.product_id)
+    reserve: uint256 = self.arbitrationReserve[c.product_id]
     if reserve < fee:
-        self._default(claim_id, word, deductible, 0)
+        self._default(claim_id, c.word, c.deductible, 0)
         return
-    self.arbitrationReserve[product_id] = reserve - fee
+    self.arbitrationReserve[c.product_id] = reserve - fee
     self.totalReserves -= fee
-    self._take(claim_id, word, FLAG_REFERRED, REFERRED_BIT)
-    dispute_id: uint256 = self._open_dispute(claim_id, product_id, fee, fee)
+    # escalated too: like an escalation, it reaches the arbitrator with no payout on record (the manager's `claim`)
+    self._take(claim_id, c.word, FLAG_ESCALATED | FLAG_REFERRED, REFERRED_BIT)
+    dispute_id: uint256 = self._open_dispute(claim_id, c.product_id, fee, fee)
     log ClaimReferred(claimId=claim_id, caller=msg.sender, disputeId=dispute_id, arbitrationFee=fee)
 
 
@@ -589,26 +578,18 @@ def disputeOf(claim_id: uint256) -> (address, uint256, uint256):
 
 @internal
 @view
-def _record(claim_id: uint256) -> (uint256, uint256, uint256, address, address, uint256):
+def _record(claim_id: uint256) -> ClaimRecord:
     """
-    @notice The manager's record of a claim (word, rules, deductible, holder, insurer, product); reverts on an unknown claim.
+    @notice The manager's record of a claim; reverts on an unknown claim.
     @param claim_id The claim.
-    @return uint256 The claim word.
-    @return uint256 The rules word.
-    @return uint256 The deductible.
-    @return address The holder.
-    @return address The insurer.
-    @return uint256 The product.
+    @return ClaimRecord The claim word, rules word, deductible, holder, insurer and product.
     """
-    word: uint256 = 0
-    rules: uint256 = 0
-    deductible: uint256 = 0
-    holder: address = empty(address)
-    insurer: address = empty(address)
-    product_id: uint256 = 0
-    word, rules, deductible, holder, insurer, product_id = staticcall IClaimsManagerDisputes(self.manager).claimRecord(claim_id)
-    assert word != 0, "claims: unknown claim"
-    return word, rules, deductible, holder, insurer, product_id
+    c: ClaimRecord = empty(ClaimRecord)
+    c.word, c.rules, c.deductible, c.holder, c.insurer, c.product_id = staticcall IClaimsManagerDisputes(
+        self.manager
+    ).claimRecord(claim_id)
+    assert c.word != 0, "claims: unknown claim"
+    return c
 
 
 @internal
@@ -764,21 +745,15 @@ def _settle(claim_id: uint256, ruling: uint256) -> address:
     @param ruling The ruling, 0 to 3.
     @return address The bond's receiver (zero when there is none: an escalation or a referral).
     """
-    word: uint256 = 0
-    rules: uint256 = 0
-    deductible: uint256 = 0
-    holder: address = empty(address)
-    insurer: address = empty(address)
-    product_id: uint256 = 0
-    word, rules, deductible, holder, insurer, product_id = self._record(claim_id)
+    c: ClaimRecord = self._record(claim_id)
     dispute_word: uint256 = self._claim_dispute[claim_id]
     disputer: address = convert(dispute_word & MASK_160, address)
     undecided: bool = dispute_word & (ESCALATED_BIT | REFERRED_BIT) != 0
     payout: uint256 = 0
     if ruling == RULING_CLAIMANT or (ruling == RULING_REFUSED and undecided):
-        payout = self._claimant_side(claim_id, word, deductible)
+        payout = self._claimant_side(claim_id, c.word, c.deductible)
     elif ruling != RULING_NOTHING:
-        payout = (word >> CLAIM_PAYOUT_SHIFT) & MASK_96
+        payout = (c.word >> CLAIM_PAYOUT_SHIFT) & MASK_96
     extcall IClaimsManagerDisputes(self.manager).settleClaim(claim_id, payout)
 
     # loser pays: the claimant's fee comes back out of the insurer's matching fee unless the ruling is against it
@@ -789,18 +764,18 @@ def _settle(claim_id: uint256, ruling: uint256) -> address:
         if ruling == RULING_CLAIMANT or ruling == RULING_REFUSED:
             self._credit(disputer, held)
         else:
-            self.arbitrationReserve[product_id] += held
+            self.arbitrationReserve[c.product_id] += held
             self.totalReserves += held
 
     if undecided:
         return empty(address)
     receiver: address = disputer
-    if (word >> CLAIM_FLAGS_SHIFT) & FLAG_INSURER_DISPUTED != 0:
+    if (c.word >> CLAIM_FLAGS_SHIFT) & FLAG_INSURER_DISPUTED != 0:
         if ruling == RULING_ASSESSED or ruling == RULING_CLAIMANT:
-            receiver = holder
+            receiver = c.holder
     elif ruling == RULING_ASSESSED or ruling == RULING_NOTHING:
-        receiver = insurer
-    bond: uint256 = self._product_bond[product_id]
+        receiver = c.insurer
+    bond: uint256 = self._product_bond[c.product_id]
     self.heldBonds -= bond
     self._credit(receiver, bond)
     return receiver

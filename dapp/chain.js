@@ -29,9 +29,10 @@ function takeConstants(constants) {
   REVIEW_DEADLINE_S = constants.reviewDeadlineS;
 }
 
-/** What a disputed claim pays under a ruling, as the manager's settleDispute applies it (before the cover-left
- * cap): 2, or 0 (no ruling) on an escalated claim, pays the claimed amount less the deductible; 3 nothing; 0 or 1
- * the oracle's payout (nothing on an escalated claim, which has none). */
+/** What a disputed claim pays under a ruling, as the dispute desk applies it (before the cover-left cap): 2, or 0
+ * (no ruling) on an escalated or referred claim, pays the claimed amount less the deductible (a claimant's
+ * counter-offer, the desk's `counterOffer`, replaces it; not shown here yet); 3 nothing; 0 or 1 the assessed payout
+ * (nothing on an escalated or referred claim, which has none). */
 export function rulingPayout({ claimed, deductible, oraclePayout, escalated }, code) {
   const net = BigInt(claimed) > BigInt(deductible) ? BigInt(claimed) - BigInt(deductible) : 0n;
   if (code === 2 || (code === 0 && escalated)) return net;

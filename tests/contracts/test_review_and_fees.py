@@ -38,6 +38,18 @@ def referred_claim(open_claim, decide):
     return make
 
 
+@pytest.fixture
+def rejected_claim(open_claim, decide):
+    """Factory: a 3 ETH claim the committee REJECTed, its window open; returns (product, claim)."""
+
+    def make(**product_overrides):
+        product_id, _, claim_id = open_claim(amount=3 * ETH, **product_overrides)
+        decide(claim_id, decision=Decision.REJECT, payout=0, confidence=9000)
+        return product_id, claim_id
+
+    return make
+
+
 # ------------------------------------------------------------------ REFER goes to a person
 
 
@@ -152,10 +164,9 @@ def test_review__insurer_cannot_pay_the_arbitrator__cannot_stall_the_claim__paid
 
 
 def test_claimant_wins_its_dispute__net_cost_was_the_fee__now_gets_back_everything_it_paid(
-    manager, desk, open_claim, decide, arbitrator, panelists, claimant
+    desk, rejected_claim, arbitrator, panelists, claimant
 ):
-    product_id, _, claim_id = open_claim(amount=3 * ETH)
-    decide(claim_id, decision=Decision.REJECT, payout=0, confidence=9000)
+    product_id, claim_id = rejected_claim()
     reserve = desk.arbitrationReserve(product_id)
     start = claimant.balance
     receipt = desk.dispute(claim_id, value=desk.disputeCost(claim_id), sender=claimant)
@@ -171,10 +182,9 @@ def test_claimant_wins_its_dispute__net_cost_was_the_fee__now_gets_back_everythi
 
 
 def test_claimant_loses_its_dispute__pays_the_fee_and_the_bond__insurers_fee_returns(
-    desk, open_claim, decide, arbitrator, panelists, claimant, insurer
+    desk, rejected_claim, arbitrator, panelists, claimant, insurer
 ):
-    product_id, _, claim_id = open_claim(amount=3 * ETH)
-    decide(claim_id, decision=Decision.REJECT, payout=0, confidence=9000)
+    product_id, claim_id = rejected_claim()
     reserve = desk.arbitrationReserve(product_id)
     receipt = desk.dispute(claim_id, value=desk.disputeCost(claim_id), sender=claimant)
     _rule(arbitrator, panelists, receipt.decode_logs(desk.ClaimDisputed)[0].disputeId, Ruling.NOTHING)
@@ -184,10 +194,9 @@ def test_claimant_loses_its_dispute__pays_the_fee_and_the_bond__insurers_fee_ret
 
 
 def test_insurer_reserve_short__claimant_dispute_wins_by_default_and_everything_sent_is_credited_back(
-    manager, desk, open_claim, decide, claimant
+    manager, desk, rejected_claim, claimant
 ):
-    _, _, claim_id = open_claim(amount=3 * ETH, reserve=ARBITRATION_FEE - 1)
-    decide(claim_id, decision=Decision.REJECT, payout=0, confidence=9000)
+    _, claim_id = rejected_claim(reserve=ARBITRATION_FEE - 1)
     cost = desk.disputeCost(claim_id)
     receipt = desk.dispute(claim_id, value=cost, sender=claimant)
     assert receipt.decode_logs(desk.ArbitrationDefaulted)[0].payout == 3 * ETH - DEDUCTIBLE
@@ -197,10 +206,9 @@ def test_insurer_reserve_short__claimant_dispute_wins_by_default_and_everything_
 
 
 def test_reserve__only_the_insurer_withdraws__and_not_the_fees_held_for_open_disputes(
-    desk, open_claim, decide, claimant, insurer, stranger
+    desk, rejected_claim, claimant, insurer, stranger
 ):
-    product_id, _, claim_id = open_claim(amount=3 * ETH)
-    decide(claim_id, decision=Decision.REJECT, payout=0, confidence=9000)
+    product_id, claim_id = rejected_claim()
     desk.dispute(claim_id, value=desk.disputeCost(claim_id), sender=claimant)
     free = desk.arbitrationReserve(product_id)
     with ape.reverts("claims: not the insurer"):
@@ -312,3 +320,26 @@ def test_manager_desk_entry_points__from_anyone_else__revert(manager, open_claim
             manager.moveClaim(claim_id, 0, sender=caller)
         with ape.reverts("claims: not the dispute desk"):
             manager.settleClaim(claim_id, ETH, sender=caller)
+
+
+# ------------------------------------------------------------------ reentrancy
+
+
+def test_reentrancy__token_hook_reenters_while_a_reviewed_claim_is_paid__blocked(
+    project, manager, desk, create_product, buy_policy, submit_claim, decide, claimant, insurer, deployer, chain
+):
+    evil = deployer.deploy(project.ReentrantToken)
+    product_id = create_product(capital=0, asset=evil)
+    evil.mint(insurer, 20 * ETH, sender=insurer)
+    evil.approve(manager, 20 * ETH, sender=insurer)
+    manager.depositCapital(product_id, 20 * ETH, sender=insurer)
+    claim_id = submit_claim(buy_policy(product_id, token=evil), amount=3 * ETH)
+    decide(claim_id, decision=Decision.REFER, payout=0, confidence=5000)
+    desk.proposePayout(claim_id, ETH, sender=insurer)
+    chain.pending_timestamp += WINDOW
+    # the payout token calls back into the manager from its transfer, to take the capital the payout leaves
+    evil.arm(manager, manager.withdrawCapital.encode_input(product_id, ETH, insurer.address), sender=insurer)
+    manager.collect(claim_id, claimant, sender=claimant)
+    assert not evil.reentrySucceeded()
+    assert evil.balanceOf(claimant) == ETH
+    assert manager.claim(claim_id).status == ClaimStatus.PAID

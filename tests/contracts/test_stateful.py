@@ -127,8 +127,9 @@ class ClaimsMachine(RuleBasedStateMachine):
         if getattr(self, "snapshot", None) is None:
             return
         try:
-            self.touched, self.credits_touched = set(self.claims), True
-            self.claims_match_model()
+            if hasattr(self, "paid_out"):  # setup finished; else its own error is the one to report
+                self.touched, self.credits_touched = set(self.claims), True
+                self.claims_match_model()
         finally:
             self.chain.restore(self.snapshot)
 
