@@ -294,45 +294,33 @@ def withdrawArbitrationReserve(product_id: uint256, amount: uint256, receiver: a
 @external
 @payable
 @nonreentrant
-def dispute(claim_id: uint256, counter_offer: uint256 = 0):
+def dispute(claim_id: uint256):
     """
     @notice Contests a recorded decision within its window, before the product's arbitrator.
+    @dev As `disputeWithOffer` with no counter-offer (ruling 2 then pays the claimed amount less the deductible).
+    @param claim_id The claim.
+    """
+    self._dispute(claim_id, 0, msg.value)
+
+
+@external
+@payable
+@nonreentrant
+def disputeWithOffer(claim_id: uint256, counter_offer: uint256):
+    """
+    @notice Contests a recorded decision within its window, recording the claimant's own number for ruling 2.
     @dev The caller (claimant or insurer) pays the dispute bond plus the arbitration fee (`disputeCost`); the
          excess is credited back. The bond goes to whoever the ruling favours. Loser pays: when the claimant
          disputes, the insurer's arbitration reserve puts up a matching fee, which reimburses the claimant
          unless the ruling goes against it (ruling 1 or 3); an insurer whose reserve is short loses by default
          (the claim resolves at once at the claimant's side, ruling 2, and everything sent is credited back).
-         The claimant may record a counter-offer: the amount ruling 2 awards instead of the claimed amount less
-         the deductible, above the decided payout. Reverts ("claims: ...") unless the claim is decided, its
-         window open and the caller a party; non-reentrant.
+         The counter-offer (claimant only; 0 for none) is the amount ruling 2 awards instead of the claimed
+         amount less the deductible, above the decided payout. Reverts ("claims: ...") unless the claim is
+         decided, its window open and the caller a party; non-reentrant.
     @param claim_id The claim.
     @param counter_offer The claimant's own number (0: the claimed amount less the deductible).
     """
-    c: ClaimRecord = self._record(claim_id)
-    assert c.word & MASK_8 == DECIDED, "claims: not in dispute window"
-    assert block.timestamp < self._since(c.word) + ((c.rules >> RULES_WINDOW_SHIFT) & MASK_32), "claims: window closed"
-    self._only_party(c.holder, c.insurer)
-    bond: uint256 = self._product_bond[c.product_id]
-    assert msg.value >= bond, "claims: bond not paid"
-    flags: uint256 = FLAG_INSURER_DISPUTED
-    if msg.sender != c.insurer:
-        flags = 0
-        if counter_offer != 0:
-            assert counter_offer > (c.word >> CLAIM_PAYOUT_SHIFT) & MASK_96, "claims: counter-offer not above the payout"
-            assert counter_offer <= self._claimed_less_deductible(c.word, c.deductible), "claims: counter-offer above claimed less deductible"
-            self.counterOffer[claim_id] = counter_offer
-    else:
-        assert counter_offer == 0, "claims: only the claimant makes a counter-offer"
-    fee: uint256 = self._fee(c.product_id)
-    if not self._match_fee(claim_id, c.product_id, fee, flags == 0):
-        self._default(claim_id, c.word, c.deductible, msg.value)
-        return
-    self.heldBonds += bond
-    self._take(claim_id, c.word & ~(MASK_8 << CLAIM_FLAGS_SHIFT), flags, 0)
-    dispute_id: uint256 = self._open_dispute(claim_id, c.product_id, fee, msg.value - bond)
-    log ClaimDisputed(
-        claimId=claim_id, disputer=msg.sender, disputeId=dispute_id, bond=bond, arbitrationFee=fee, counterOffer=counter_offer
-    )
+    self._dispute(claim_id, counter_offer, msg.value)
 
 
 @external
@@ -575,6 +563,41 @@ def disputeOf(claim_id: uint256) -> (address, uint256, uint256):
 
 
 # ============================================================ INTERNAL
+
+@internal
+def _dispute(claim_id: uint256, counter_offer: uint256, paid: uint256):
+    """
+    @notice Takes a decided claim to the arbitrator for the caller (see `disputeWithOffer`).
+    @param claim_id The claim.
+    @param counter_offer The claimant's counter-offer, 0 for none.
+    @param paid The ETH the caller sent.
+    """
+    c: ClaimRecord = self._record(claim_id)
+    assert c.word & MASK_8 == DECIDED, "claims: not in dispute window"
+    assert block.timestamp < self._since(c.word) + ((c.rules >> RULES_WINDOW_SHIFT) & MASK_32), "claims: window closed"
+    self._only_party(c.holder, c.insurer)
+    bond: uint256 = self._product_bond[c.product_id]
+    assert paid >= bond, "claims: bond not paid"
+    flags: uint256 = FLAG_INSURER_DISPUTED
+    if msg.sender != c.insurer:
+        flags = 0
+        if counter_offer != 0:
+            assert counter_offer > (c.word >> CLAIM_PAYOUT_SHIFT) & MASK_96, "claims: counter-offer not above the payout"
+            assert counter_offer <= self._claimed_less_deductible(c.word, c.deductible), "claims: counter-offer above claimed less deductible"
+            self.counterOffer[claim_id] = counter_offer
+    else:
+        assert counter_offer == 0, "claims: only the claimant makes a counter-offer"
+    fee: uint256 = self._fee(c.product_id)
+    if not self._match_fee(claim_id, c.product_id, fee, flags == 0):
+        self._default(claim_id, c.word, c.deductible, paid)
+        return
+    self.heldBonds += bond
+    self._take(claim_id, c.word & ~(MASK_8 << CLAIM_FLAGS_SHIFT), flags, 0)
+    dispute_id: uint256 = self._open_dispute(claim_id, c.product_id, fee, paid - bond)
+    log ClaimDisputed(
+        claimId=claim_id, disputer=msg.sender, disputeId=dispute_id, bond=bond, arbitrationFee=fee, counterOffer=counter_offer
+    )
+
 
 @internal
 @view

@@ -263,7 +263,7 @@ def test_overclaiming_paid_on_dispute__final_offer__ruling_2_pays_the_claimants_
     # the oracle assessed 0.1 ETH of a 3 ETH claim; the claimant names 0.6 ETH as its side
     _, _, claim_id = open_claim(amount=3 * ETH)
     decide(claim_id, decision=Decision.PARTIAL, payout=ETH // 10, confidence=8000)
-    receipt = desk.dispute(claim_id, 6 * ETH // 10, value=desk.disputeCost(claim_id), sender=claimant)
+    receipt = desk.disputeWithOffer(claim_id, 6 * ETH // 10, value=desk.disputeCost(claim_id), sender=claimant)
     assert desk.counterOffer(claim_id) == 6 * ETH // 10
     _rule(arbitrator, panelists, receipt.decode_logs(desk.ClaimDisputed)[0].disputeId, Ruling.CLAIMANT)
     assert manager.claim(claim_id).payout == 6 * ETH // 10
@@ -284,7 +284,7 @@ def test_after_review__ruling_1_awards_the_adjusters_amount(
 ):
     _, _, claim_id = referred_claim(amount=3 * ETH)
     desk.proposePayout(claim_id, ETH, sender=insurer)
-    receipt = desk.dispute(claim_id, 2 * ETH, value=desk.disputeCost(claim_id), sender=claimant)
+    receipt = desk.disputeWithOffer(claim_id, 2 * ETH, value=desk.disputeCost(claim_id), sender=claimant)
     _rule(arbitrator, panelists, receipt.decode_logs(desk.ClaimDisputed)[0].disputeId, Ruling.ASSESSED)
     assert manager.claim(claim_id).payout == ETH
 
@@ -300,14 +300,14 @@ def test_counter_offer__out_of_range__reverts(desk, open_claim, decide, claimant
     _, _, claim_id = open_claim(amount=3 * ETH)
     decide(claim_id, decision=Decision.PARTIAL, payout=ETH // 10, confidence=8000)
     with ape.reverts(reason):
-        desk.dispute(claim_id, offer, value=desk.disputeCost(claim_id), sender=claimant)
+        desk.disputeWithOffer(claim_id, offer, value=desk.disputeCost(claim_id), sender=claimant)
 
 
 def test_counter_offer__from_the_insurer__reverts(desk, open_claim, decide, insurer):
     _, _, claim_id = open_claim(amount=3 * ETH)
     decide(claim_id, decision=Decision.PARTIAL, payout=ETH // 10, confidence=8000)
     with ape.reverts("claims: only the claimant makes a counter-offer"):
-        desk.dispute(claim_id, ETH, value=desk.disputeCost(claim_id), sender=insurer)
+        desk.disputeWithOffer(claim_id, ETH, value=desk.disputeCost(claim_id), sender=insurer)
 
 
 # ------------------------------------------------------------------ the desk-only entry points

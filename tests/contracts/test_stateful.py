@@ -577,7 +577,7 @@ class ClaimsMachine(RuleBasedStateMachine):
         if with_offer and not by_insurer and claim.payout + 1 < self.claimed_less_deductible(claim):
             offer = (claim.payout + self.claimed_less_deductible(claim)) // 2
         if claim.status == DECIDED and self.now() < claim.decided_at + WINDOW:
-            receipt = self.desk.dispute(claim_id, offer, value=value, sender=who)
+            receipt = self.desk.disputeWithOffer(claim_id, offer, value=value, sender=who)
             claim.counter_offer = offer
             if not self.match_fee(claim_id, not by_insurer, value):
                 return
@@ -586,7 +586,7 @@ class ClaimsMachine(RuleBasedStateMachine):
             claim.disputed_at = self.last_timestamp()
             self.held_bonds += BOND
         else:
-            self.expect_revert(self.desk.dispute, claim_id, offer, value=value, sender=who)
+            self.expect_revert(self.desk.disputeWithOffer, claim_id, offer, value=value, sender=who)
 
     def propose(self, claim_id, share):
         """The adjuster (the insurer here) proposes a share of the claimed amount less the deductible."""
