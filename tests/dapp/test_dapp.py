@@ -1025,7 +1025,7 @@ NEXT_STEPS = """async ([now]) => {
     waiting: { record: record(1, 0, "0"), product, now },
     silent: { record: record(1, 0, "0"), product, now: now + 2 * 86400 },
     window: { record: record(2, 2, eth(4)), decided: decided(2, eth(4)), product, now },
-    referred: { record: record(2, 4, "0"), decided: decided(4, "0"), product, now },
+    referred: { record: record(6, 4, "0"), decided: decided(4, "0"), product, now },
     closed: { record: record(2, 2, eth(4)), decided: decided(2, eth(4)), product, now: now + 9000 },
     disputed: { record: record(3, 3, "0"), decided: decided(3, "0"), product, now, ruleBy: now + 14 * 86400 },
     escalated: { record: record(3, 0, "0", true), product, now, ruleBy: now + 14 * 86400 },
@@ -1052,7 +1052,7 @@ def test_each_claim_state_says_what_happens_next_by_when_and_what_doing_nothing_
     assert f"did not decide by {dates['timeout']}: you can take the claim to the arbitration panel" in text["silent"]
     assert f"If you do nothing, you receive 0.4 ETH on {dates['window']}, when the dispute window" in text["window"]
     assert "asked for a person to review the claim" in text["referred"]
-    assert f"If you do nothing, you receive 0 ETH on {dates['window']}" in text["referred"]
+    assert "anyone, you too, can send it to the panel, still at the insurer's cost" in text["referred"]
     assert "Finalize the claim to receive 0.4 ETH" in text["closed"]
     assert f"by {dates['rule']} at the latest" in text["disputed"] and "you receive 0 ETH." in text["disputed"]
     assert "If it has not ruled by then, you receive 1.9 ETH." in text["escalated"]  # claimed less the deductible
@@ -1122,12 +1122,19 @@ def test_money_actions_ask_first__escalate_and_dispute_say_the_cost_who_decides_
     now = stack.w3.eth.get_block("latest")["timestamp"]
     shown = page.evaluate(ESCALATION, [now])
     escalate, dispute = shown["escalate"], shown["dispute"]
-    assert "sends 0.2 ETH from your account: the arbitration fee, which does not come back (no bond is due)" in escalate
+    assert (
+        "sends 0.2 ETH from your account: the arbitration fee, which the insurer pays back if the panel rules for you "
+        "or does not rule (no bond is due)"
+    ) in escalate
     assert "The panel then decides instead of the oracle" in escalate
     assert f"by {shown['latest']} at the latest" in escalate
     assert "if it does not rule, the claim pays what you claimed less the deductible, 1.9 ETH" in escalate
     assert "Take it to the panel and pay 0.2 ETH" in escalate
-    assert "a bond of 0.1 ETH, returned if the panel rules for you, and an arbitration fee of 0.2 ETH" in dispute
+    assert (
+        "a bond of 0.1 ETH, returned if the panel rules for you, and an arbitration fee of 0.2 ETH, which the"
+        in dispute
+    )
+    assert "insurer pays back if the panel rules for you or does not rule" in dispute
     assert f"by {shown['latest']} at the latest" in dispute and "Dispute and pay 0.3 ETH" in dispute
     assert shown["closed"] == 1  # "Keep things as they are" closed the step and sent nothing
     assert page.problems == []
