@@ -1,5 +1,5 @@
 // Claimant: buy a policy, submit a claim with photos, follow it live, read the explanation, dispute, withdraw.
-import { DECISION, DECISION_WORDS, PERILS, RULINGS, STATUS, chainTime, contracts, describeError, ethers, followScreen, rulingPayout, send, snapshot, state, uploadPermit } from "./chain.js";
+import { DECISION_WORDS, PERILS, RULINGS, STATUS, chainTime, contracts, describeError, ethers, followScreen, rulingPayout, send, snapshot, state, uploadPermit } from "./chain.js";
 import { fetchByHash, fetchExplanation, fetchManifest, renderExplanation } from "./explain.js";
 import { claimKey as evidenceKey, insuredObject, panelReaders, productReaders, sealForReaders, shareClaimKey } from "./keys.js";
 import { clearDraft, draftKey, hasDraft, keepDraft } from "./drafts.js";
