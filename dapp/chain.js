@@ -13,6 +13,7 @@ export let RULINGS = []; // [{code, name}]: the rulings a panel may give
 export let DECISION_WORDS = []; // a decision in words by its code ("sent to a person for review" for REFER)
 export let RULE_WORDS = {}; // a fired rule's outcome (REJECT, REFER, INFO) in words
 export let REVIEW_DEADLINE_S = 0; // the time a new product's adjuster gets to review a REFER
+export let ARBITRATION_RESERVE_WEI = 0n; // what a new product's insurer puts in the desk for arbitration fees
 
 function takeConstants(constants) {
   if (!constants) throw new Error("the gateway's configuration carries no domain constants; update the gateway");
@@ -27,6 +28,7 @@ function takeConstants(constants) {
   PERILS = constants.perils;
   RULINGS = constants.rulings;
   REVIEW_DEADLINE_S = constants.reviewDeadlineS;
+  ARBITRATION_RESERVE_WEI = BigInt(constants.arbitrationReserveWei);
 }
 
 /** What a disputed claim pays under a ruling, as the dispute desk applies it (before the cover-left cap): 2, or 0

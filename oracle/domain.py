@@ -105,11 +105,12 @@ RULE_OUTCOME_WORDS: dict[str, str] = {"REJECT": "Against the claim", "REFER": "N
 """What a fired rule's outcome means, in words, keyed by the outcome an explanation records."""
 
 RULING_WORDS: dict[Ruling, str] = {
-    Ruling.ASSESSED: "The assessed amount (the oracle's or the adjuster's)",
-    Ruling.CLAIMANT: "The claimant's amount (its counter-offer, else the claim less the deductible)",
+    Ruling.ASSESSED: "The assessed amount",
+    Ruling.CLAIMANT: "The claimant's amount",
     Ruling.NOTHING: "Nothing",
 }
-"""The ruling options as an arbitrator reads them; also the ERC-1497 meta-evidence's `rulingOptions` titles."""
+"""The ruling options as an arbitrator reads them (the dApp adds each one's amount); also the ERC-1497 meta-evidence's
+`rulingOptions` titles, which `RULING_DESCRIPTIONS` explains."""
 
 RULING_DESCRIPTIONS: dict[Ruling, str] = {
     Ruling.ASSESSED: "Pay the amount the oracle committee or the insurer's adjuster assessed (nothing if neither did).",
@@ -145,6 +146,9 @@ contract's STALE_AFTER)."""
 DISPUTE_TIMEOUT_S = 30 * 86_400
 """How long after a dispute opened anyone may close it unruled, with the oracle's decision standing (the dispute
 desk's DISPUTE_TIMEOUT)."""
+ARBITRATION_RESERVE_WEI = 10**17
+"""What a new product's insurer puts in the dispute desk for its share of arbitration fees (0.1 ETH, ten of the demo
+panel's 0.01 ETH fees): without it, a claimant who disputes or a REFER nobody reviews wins by default."""
 REVIEW_DEADLINE_S = 7 * 86_400
 """How long the demo product's adjuster has to review a REFER before anyone may send it to the arbitrator at the
 insurer's cost (a product chooses 1 hour..14 days)."""
@@ -211,6 +215,7 @@ def dapp_constants() -> dict[str, Any]:
         "staleAfterS": STALE_AFTER_S,
         "disputeTimeoutS": DISPUTE_TIMEOUT_S,
         "reviewDeadlineS": REVIEW_DEADLINE_S,
+        "arbitrationReserveWei": str(ARBITRATION_RESERVE_WEI),
         "photoTypes": sorted(PHOTO_TYPES.values()),
         "fileSignatures": [
             {"words": words, "mediaType": media, "parts": [[offset, magic.hex()] for offset, magic in parts]}

@@ -15,7 +15,7 @@ from web3.logs import DISCARD
 from web3.types import TxParams, TxReceipt, Wei
 
 from oracle.chain.contracts import ClaimsManagerClient, contract_type
-from oracle.domain import DEFAULT_MAX_OPEN_CLAIMS, REPO_ROOT, REVIEW_DEADLINE_S
+from oracle.domain import ARBITRATION_RESERVE_WEI, DEFAULT_MAX_OPEN_CLAIMS, REPO_ROOT, REVIEW_DEADLINE_S
 
 ETH = 10**18
 DAY = 24 * 3600
@@ -67,11 +67,6 @@ def deploy(w3: Web3, name: str, *args: Any, sender: Sender) -> Contract:
     if receipt["status"] != 1 or address is None:
         raise RuntimeError(f"deploying {name} failed in transaction {receipt['transactionHash'].hex()}")
     return w3.eth.contract(address=address, abi=spec["abi"])
-
-
-ARBITRATION_RESERVE = ETH // 10
-"""What a new product's insurer puts in the dispute desk for its share of arbitration fees (ten of the demo panel's
-0.01 ETH fees): without it, a claimant who disputes or a REFER nobody reviews wins by default."""
 
 
 def demo_product_config(
@@ -191,7 +186,7 @@ def create_product(
     insurer: Sender,
     config: dict[str, Any],
     capital: int,
-    arbitration_reserve: int = ARBITRATION_RESERVE,
+    arbitration_reserve: int = ARBITRATION_RESERVE_WEI,
 ) -> int:
     """Create an ETH product from `config` through the manager's governor, fund it with `capital` wei and its
     dispute desk's arbitration reserve with `arbitration_reserve` wei, return its id."""

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from eth_utils import keccak
 
-from oracle.chain.deploy import ARBITRATION_RESERVE, DAY, ETH, demo_product_config
+from oracle.chain.deploy import DAY, ETH, demo_product_config
 from oracle.chain.report import Domain, Report, report_deadline, sign_quorum
-from oracle.domain import REVIEW_DEADLINE_S, STALE_AFTER_S, ClaimStatus, Decision
+from oracle.domain import ARBITRATION_RESERVE_WEI, REVIEW_DEADLINE_S, STALE_AFTER_S, ClaimStatus, Decision
 
 DEMO_MODEL_HASH = keccak(b"damage-model-demo")
 DEMO_TERMS_HASH = keccak(b"terms-demo")
@@ -93,7 +93,7 @@ def run_lifecycle() -> LifecycleResult:
     gas["create_product"] = receipt.gas_used
     product_id = receipt.decode_logs(manager.ProductCreated)[0].productId
     gas["deposit_capital"] = manager.depositCapital(product_id, 50 * ETH, value=50 * ETH, sender=insurer).gas_used
-    gas["fund_arbitration"] = desk.fundArbitration(product_id, value=ARBITRATION_RESERVE, sender=insurer).gas_used
+    gas["fund_arbitration"] = desk.fundArbitration(product_id, value=ARBITRATION_RESERVE_WEI, sender=insurer).gas_used
 
     receipt = manager.buyPolicy(product_id, keccak(b"VIN-DEMO"), value=ETH // 10, sender=claimant)
     gas["buy_policy"] = receipt.gas_used

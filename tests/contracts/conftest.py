@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from eth_utils import keccak
 
-from oracle.chain.deploy import ARBITRATION_RESERVE, demo_product_config
+from oracle.chain.deploy import demo_product_config
 from oracle.chain.report import Decision, Domain, Report, report_deadline, sign_quorum
+from oracle.domain import ARBITRATION_RESERVE_WEI
 
 ETH = 10**18
 DAY = 24 * 3600
@@ -106,7 +107,7 @@ def create_product(manager, governor, desk, insurer, oracles, arbitrator):
     """Factory: creates a product (ETH by default) and funds it with `capital` and an arbitration `reserve`."""
 
     def create(
-        capital: int = 100 * ETH, asset=None, sender=None, reserve: int = ARBITRATION_RESERVE, **overrides
+        capital: int = 100 * ETH, asset=None, sender=None, reserve: int = ARBITRATION_RESERVE_WEI, **overrides
     ) -> int:
         config = dict(DEFAULT_PRODUCT)
         config["asset"] = asset.address if asset is not None else "0x" + "00" * 20

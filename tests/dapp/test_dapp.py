@@ -14,12 +14,12 @@ from eth_utils import keccak
 from playwright.sync_api import expect
 
 from oracle.assess import peril_index
-from oracle.chain.deploy import DAY, ETH, buy_policy, create_product, governor_of, submit_claim, transact
+from oracle.chain.deploy import DAY, ETH, buy_policy, create_product, desk_of, governor_of, submit_claim, transact
 from oracle.chain.keys import published_key
 from oracle.claim.evidence import store_evidence
 from oracle.dev.demo import confident_photos, default_photo_root
 from oracle.dev.stack import evidence_readers, insured_object_of, person_reader, product_defaults
-from oracle.domain import HEIC_BRANDS, REPO_ROOT, ClaimStatus, Peril, public_area
+from oracle.domain import ARBITRATION_RESERVE_WEI, HEIC_BRANDS, REPO_ROOT, ClaimStatus, Peril, public_area
 from oracle.explain.evidence import load_manifest
 from oracle.settings import load_settings
 from tests.dapp.conftest import screenshot
@@ -154,6 +154,7 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
         expect(last_tx(page, f"{step} product {product_id}")).to_be_visible(timeout=TIMEOUT_MS)
         confirmed_next(page, f"{step} product {product_id}")
     assert manager.product(product_id)["capital"] == 100 * ETH and manager.product(product_id)["paused"] is False
+    assert desk_of(manager).functions.arbitrationReserve(product_id).call() == ARBITRATION_RESERVE_WEI
     assert manager.committee(product_id, 1) == stack.roles.oracles
     expect(page.locator(f'#products-table tr[data-product="{product_id}"]')).to_contain_text(
         "100 ETH", timeout=TIMEOUT_MS
@@ -1086,7 +1087,7 @@ def test_claim_timeline__every_transaction_evidence_decision_dispute_and_ruling(
     assert {"PanelVoted", "ClaimRuled", "ClaimResolved"} <= set(distinct[5:]), events
     assert events.count("PanelVoted") == 2 and events[-1] == "PayoutWithdrawn", events
     texts = steps.all_inner_texts()
-    assert "The arbitrator ruled: For the claimant." in texts[events.index("ClaimRuled")]
+    assert "The arbitrator ruled: The claimant's amount." in texts[events.index("ClaimRuled")]
     assert "Disputed by you: bond 0.05 ETH" in texts[events.index("ClaimDisputed")]
     assert "1.9 ETH paid to you." in texts[-1] and re.search(r"transaction 0x[0-9a-f]{10}", texts[-1])
     evidence_link = card.locator(".timeline-steps li[data-event=Evidence] a")
