@@ -10,6 +10,8 @@
      SUBMITTED -(quorum report, small confident approval)-> RESOLVED
      DECIDED -(desk.dispute)-> DISPUTED -(desk.rule)-> RESOLVED
      SUBMITTED -(oracle timeout, desk.escalate)-> DISPUTED -(desk.rule)-> RESOLVED
+     SUBMITTED -(quorum REFER)-> REVIEW -(adjuster, desk.proposePayout)-> DECIDED
+     REVIEW -(adjuster, or anyone after the review deadline: desk.referToArbitrator)-> DISPUTED
      Hot records are packed by hand into single storage words (Vyper does not pack structs), which
      keeps a claim's lifecycle near 220k gas; the `product`, `policy` and `claim` getters unpack them.
      Accounting per product: `capital` is every unit the product owns in this contract; `locked` is
@@ -18,7 +20,8 @@
      Three contracts, so that this one keeps headroom under EIP-170: products are created and
      governed through `ProductGovernor`, disputes and escalations go through `DisputeDesk` (the
      ERC-792 arbitrable, which calls `openDispute` and `settleDispute` here). The common path
-     (submit, report, finalize, withdraw) reads only this contract's storage and calls neither.
+     (submit, report, finalize, withdraw) reads only this contract's storage and calls neither. The desk
+     decides every move in and out of dispute and review (`claimRecord`, `moveClaim`, `settleClaim`).
      Rules epochs: a product's committee, threshold, approved models and instant-payout rules form
      one numbered set (epoch 1 at creation). The governor applies a new set only after announcing
      it for longer than a claim's longest path; every claim records the epoch in force when it was
@@ -65,19 +68,14 @@ DECIDED: constant(uint256) = 2
 DISPUTED: constant(uint256) = 3
 RESOLVED: constant(uint256) = 4
 PAID: constant(uint256) = 5
+# @dev A REFER waits here for the insurer's adjuster (see `DisputeDesk.proposePayout` and `referToArbitrator`).
+REVIEW: constant(uint256) = 6
 
 # Oracle decisions.
 APPROVE: constant(uint8) = 1
 PARTIAL: constant(uint8) = 2
 REJECT: constant(uint8) = 3
 REFER: constant(uint8) = 4
-
-# ERC-792 rulings.
-RULING_REFUSED: constant(uint256) = 0
-RULING_UPHOLD: constant(uint256) = 1
-RULING_CLAIMANT: constant(uint256) = 2
-RULING_INSURER: constant(uint256) = 3
-RULING_OPTIONS: constant(uint256) = 3
 
 MAX_COMMITTEE: constant(uint256) = 16
 MAX_MODELS: constant(uint256) = 8
@@ -118,8 +116,9 @@ CLAIM_TIME_SHIFT: constant(uint256) = 16
 CLAIM_CLAIMED_SHIFT: constant(uint256) = 56
 CLAIM_PAYOUT_SHIFT: constant(uint256) = 152
 CLAIM_FLAGS_SHIFT: constant(uint256) = 248
+# set by the desk for a claim that reaches the arbitrator with no payout on record (escalated, or referred from the
+# adjuster's review, which also sets 4); 2 marks a dispute by the insurer
 FLAG_ESCALATED: constant(uint256) = 1
-FLAG_INSURER_DISPUTED: constant(uint256) = 2
 
 # rules word (fixed at creation but for paused and epoch): perils 0..15 | term 16..47 | window 48..79 |
 #             timeout 80..111 | paused 144..151 | epoch 152..183 | maxOpenClaims 248..255
@@ -824,80 +823,52 @@ def closeStale(claim_id: uint256):
 
 
 @external
-def openDispute(claim_id: uint256, caller: address, escalation: bool) -> uint256:
+def moveClaim(claim_id: uint256, word: uint256):
     """
-    @notice Marks a claim disputed for the desk, after checking the caller may take it there.
-    @dev Only the dispute desk, from `DisputeDesk.dispute` (escalation false: the claim must be
-         decided and its window open) or `DisputeDesk.escalate` (escalation true: the claim must
-         await the oracle at least the product's oracle timeout after submission). `caller` must
-         be the policy holder or the insurer. Records who disputed (insurer or claimant) for the
-         bond rule.
+    @notice Stores a claim's next packed word for the desk (into dispute, out of review).
+    @dev Only the dispute desk, which has checked the status, the deadlines and the caller from `claimRecord`
+         and moves no claim to RESOLVED or PAID this way (`settleClaim` does).
     @param claim_id The claim.
-    @param caller Who disputes or escalates.
-    @param escalation True for an escalation of a silent committee.
-    @return uint256 The claim's product.
+    @param word The claim's new packed word.
     """
     assert msg.sender == desk, "claims: not the dispute desk"
-    word: uint256 = self._claims[claim_id]
-    product_id: uint256 = self._product_of_claim(claim_id)
-    rules: uint256 = self._product_rules[product_id]
-    since: uint256 = (word >> CLAIM_TIME_SHIFT) & MASK_40
-    insurer: address = self._product_insurer[product_id]
-    flags: uint256 = FLAG_ESCALATED
-    if escalation:
-        assert word & MASK_8 == SUBMITTED, "claims: not awaiting the oracle"
-        assert block.timestamp >= since + ((rules >> RULES_TIMEOUT_SHIFT) & MASK_32), "claims: oracle timeout not over"
-    else:
-        assert word & MASK_8 == DECIDED, "claims: not in dispute window"
-        assert block.timestamp < since + ((rules >> RULES_WINDOW_SHIFT) & MASK_32), "claims: window closed"
-        flags = 0
-        if caller == insurer:
-            flags = FLAG_INSURER_DISPUTED
-    assert caller == self._holder_of_claim(claim_id) or caller == insurer, "claims: not claimant or insurer"
-    if escalation:
-        word = word & ~(MASK_96 << CLAIM_PAYOUT_SHIFT)  # drop the rules epoch: an escalated claim has no payout yet
-    self._claims[claim_id] = (word & ~MASK_8 & ~(MASK_8 << CLAIM_FLAGS_SHIFT)) | DISPUTED | (flags << CLAIM_FLAGS_SHIFT)
-    return product_id
+    self._claims[claim_id] = word
 
 
 @external
-def settleDispute(claim_id: uint256, ruling: uint256) -> address:
+def settleClaim(claim_id: uint256, payout: uint256):
     """
-    @notice Resolves a disputed claim by the arbitrator's ruling, for the desk.
-    @dev Only the dispute desk, from `DisputeDesk.rule` (which checks the arbitrator and the range).
-         0 refused keeps the oracle's payout (an escalated claim, which has none, is paid as for
-         ruling 2); 1 uphold keeps the oracle's payout (nothing for an escalated claim); 2 pays the
-         claimed amount less the deductible; 3 pays nothing; every payout within the remaining
-         coverage. Reverts unless the claim is disputed.
+    @notice Resolves an open claim with `payout`, for the desk (a ruling, or an insurer that cannot pay arbitration).
+    @dev Only the dispute desk, which maps the ruling to the payout; the remaining coverage caps it. Reverts
+         "claims: dispute already ruled" on a claim already resolved or paid (or unknown).
     @param claim_id The claim.
-    @param ruling The ruling, 0 to 3.
-    @return address Who wins the dispute bond: the disputer if the ruling favours them, else the
-            other party; the zero address for an escalation (no bond).
+    @param payout The payout before the coverage cap.
     """
     assert msg.sender == desk, "claims: not the dispute desk"
     word: uint256 = self._claims[claim_id]
-    assert word & MASK_8 == DISPUTED, "claims: dispute already ruled"
-    flags: uint256 = word >> CLAIM_FLAGS_SHIFT
-    escalated: bool = flags & FLAG_ESCALATED != 0
-    product_id: uint256 = self._product_of_claim(claim_id)
-
-    payout: uint256 = 0
-    if ruling == RULING_CLAIMANT or (ruling == RULING_REFUSED and escalated):
-        # an escalated claim has no oracle decision to fall back on: a refusal (a panel's deadline
-        # default, the desk's dispute timeout) pays as a ruling for the claimant, since the insurer
-        # chose both the committee that stayed silent and the arbitrator that did not decide
-        claimed: uint256 = (word >> CLAIM_CLAIMED_SHIFT) & MASK_96
-        deductible: uint256 = self._product_limits[product_id] >> 96
-        if claimed > deductible:
-            payout = claimed - deductible
-    elif ruling != RULING_INSURER and not escalated:
-        payout = (word >> CLAIM_PAYOUT_SHIFT) & MASK_96
-
-    bond_receiver: address = empty(address)
-    if not escalated:
-        bond_receiver = self._bond_winner(claim_id, product_id, flags, ruling)
+    status: uint256 = word & MASK_8
+    assert status != UNKNOWN and status != RESOLVED and status != PAID, "claims: dispute already ruled"
     self._resolve(claim_id, word, payout)
-    return bond_receiver
+
+
+@external
+@view
+def claimRecord(claim_id: uint256) -> (uint256, uint256, uint256, address, address, uint256):
+    """
+    @notice What the desk checks a dispute, an escalation or a review against.
+    @param claim_id The claim.
+    @return uint256 The claim's packed word.
+    @return uint256 The product's packed rules word.
+    @return uint256 The product's deductible.
+    @return address The policy holder.
+    @return address The product's insurer.
+    @return uint256 The product.
+    """
+    product_id: uint256 = self._product_of_claim(claim_id)
+    return (
+        self._claims[claim_id], self._product_rules[product_id], self._product_limits[product_id] >> 96,
+        self._holder_of_claim(claim_id), self._product_insurer[product_id], product_id,
+    )
 
 
 @external
@@ -1162,7 +1133,7 @@ def _check_report(report: Report, claim_word: uint256, product_id: uint256) -> u
     assert report.decision >= APPROVE and report.decision <= REFER, "oracle: unknown decision"
     assert convert(report.confidence, uint256) <= MAX_BPS, "oracle: confidence over 10000"
     if report.decision == REJECT or report.decision == REFER:
-        # a refusal or a referral to a human pays nothing on its own; only a dispute can change that
+        # a refusal pays nothing unless disputed; a referral goes to the adjuster's review (a person names the amount)
         assert report.payout == 0, "oracle: REJECT or REFER with a payout"
     else:
         assert report.payout > 0, "oracle: approval without payout"
@@ -1223,7 +1194,10 @@ def _record_decision(report: Report, claim_word: uint256, key: uint256, product_
     word = word | (convert(report.decision, uint256) << CLAIM_DECISION_SHIFT) | (block.timestamp << CLAIM_TIME_SHIFT)
     word = word | (report.payout << CLAIM_PAYOUT_SHIFT)
     window_end: uint256 = 0
-    if not instant:
+    if report.decision == REFER:
+        # a person decides: the insurer's adjuster reviews it at the desk, before the product's review deadline
+        self._claims[report.claimId] = word | REVIEW
+    elif not instant:
         window_end = block.timestamp + ((self._product_rules[product_id] >> RULES_WINDOW_SHIFT) & MASK_32)
         self._claims[report.claimId] = word | DECIDED
     log ClaimDecided(
@@ -1289,25 +1263,3 @@ def _resolve(claim_id: uint256, word: uint256, payout: uint256) -> uint256:
     self._policies[policy_id] -= 1 << POLICY_OPEN_SHIFT
     log ClaimResolved(claimId=claim_id, payout=final_payout)
     return new_word
-
-
-@internal
-@view
-def _bond_winner(claim_id: uint256, product_id: uint256, flags: uint256, ruling: uint256) -> address:
-    """
-    @notice Who receives the dispute bond: the disputer if the ruling favours them, else the other party.
-    @param claim_id The claim.
-    @param product_id The claim's product.
-    @param flags The claim's flags.
-    @param ruling The ruling.
-    @return address The bond's receiver.
-    """
-    insurer: address = self._product_insurer[product_id]
-    holder: address = self._holder_of_claim(claim_id)
-    if flags & FLAG_INSURER_DISPUTED != 0:
-        if ruling == RULING_INSURER:
-            return insurer
-        return holder
-    if ruling == RULING_CLAIMANT:
-        return holder
-    return insurer

@@ -46,9 +46,12 @@ MASK_8: constant(uint256) = 2**8 - 1
 MASK_16: constant(uint256) = 2**16 - 1
 MASK_32: constant(uint256) = 2**32 - 1
 DAY: constant(uint256) = 86_400
-# @dev Reserved for the adjuster's review of a REFER (issue 13, not built yet): its deadline will be capped
-#      at this, and the change delay already counts it.
+# @dev Bounds of the time the insurer's adjuster has to review a REFER (`DisputeDesk.proposePayout`); the change
+#      delay counts the upper bound.
+MIN_REVIEW_DEADLINE: constant(uint256) = 3_600
 MAX_REVIEW_DEADLINE: constant(uint256) = 14 * DAY
+# the desk's review word: adjuster 0..159 | review deadline 160..
+REVIEW_DEADLINE_SHIFT: constant(uint256) = 160
 # @dev Added to the longest path of a claim, so that a change never lands in the block a path ends in.
 CHANGE_MARGIN: constant(uint256) = DAY
 # per-epoch records are keyed by productId | epoch << 32, as in the manager
@@ -93,6 +96,8 @@ struct ProductConfig:
     metaEvidenceURI: String[MAX_URI]
     maxOpenClaims: uint256
     instantDailyCap: uint256
+    adjuster: address
+    reviewDeadline: uint256
 
 
 # ============================================================ STORAGE
@@ -170,7 +175,8 @@ def createProduct(config: ProductConfig) -> uint256:
          The change delay is fixed here: oracle timeout + `MAX_REVIEW_DEADLINE` + dispute window +
          the desk's `DISPUTE_TIMEOUT` + `CHANGE_MARGIN`, longer than any claim's path.
          Reverts ("products: ...") on an amount or term out of range, a dispute window under a day,
-         an oracle timeout under an hour, a dispute bond above 1 ETH, an arbitrator or token without
+         an oracle timeout under an hour, a review deadline outside an hour..14 days (the adjuster, zero for
+         the insurer itself, reviews REFERs; see `DisputeDesk`), a dispute bond above 1 ETH, an arbitrator or token without
          code, a zero terms hash, no approved model, a zero model hash or a bad committee
          (threshold outside 1..N, a zero or duplicate member). Moves no funds: capital comes with
          `ClaimsManager.depositCapital`. Emits `RulesApplied` for epoch 1; the manager emits
@@ -192,6 +198,9 @@ def createProduct(config: ProductConfig) -> uint256:
     assert config.termsHash != empty(bytes32), "products: terms hash is zero"
     assert len(config.models) > 0, "products: no approved model"
     assert config.maxOpenClaims > 0 and config.maxOpenClaims <= MASK_8, "products: bad open-claims limit"
+    assert (
+        config.reviewDeadline >= MIN_REVIEW_DEADLINE and config.reviewDeadline <= MAX_REVIEW_DEADLINE
+    ), "products: bad review deadline"
 
     rules: uint256 = (
         config.perils
@@ -205,7 +214,8 @@ def createProduct(config: ProductConfig) -> uint256:
         config.disputeBond, config.arbitrator, config.termsHash, rules,
     )
     extcall IDisputeDesk(self.desk).registerProduct(
-        product_id, config.arbitrator, config.arbitratorExtraData, config.disputeBond, config.metaEvidenceURI
+        product_id, msg.sender, config.arbitrator, config.arbitratorExtraData, config.disputeBond,
+        convert(config.adjuster, uint256) | (config.reviewDeadline << REVIEW_DEADLINE_SHIFT), config.metaEvidenceURI,
     )
     self.insurerOf[product_id] = msg.sender
     self._coverage_limit[product_id] = config.coverageLimit

@@ -12,6 +12,8 @@ export let PERILS = []; // peril names by bit index of a product's peril mask
 export let RULINGS = []; // [{code, name}]: the rulings a panel may give
 export let DECISION_WORDS = []; // a decision in words by its code ("sent to a person for review" for REFER)
 export let RULE_WORDS = {}; // a fired rule's outcome (REJECT, REFER, INFO) in words
+export let REVIEW_DEADLINE_S = 0; // the time a new product's adjuster gets to review a REFER
+export let ARBITRATION_RESERVE_WEI = 0n; // what a new product's insurer puts in the desk for arbitration fees
 
 function takeConstants(constants) {
   if (!constants) throw new Error("the gateway's configuration carries no domain constants; update the gateway");
@@ -25,11 +27,14 @@ function takeConstants(constants) {
   RULE_WORDS = constants.ruleOutcomeWords;
   PERILS = constants.perils;
   RULINGS = constants.rulings;
+  REVIEW_DEADLINE_S = constants.reviewDeadlineS;
+  ARBITRATION_RESERVE_WEI = BigInt(constants.arbitrationReserveWei);
 }
 
-/** What a disputed claim pays under a ruling, as the manager's settleDispute applies it (before the cover-left
- * cap): 2, or 0 (no ruling) on an escalated claim, pays the claimed amount less the deductible; 3 nothing; 0 or 1
- * the oracle's payout (nothing on an escalated claim, which has none). */
+/** What a disputed claim pays under a ruling, as the dispute desk applies it (before the cover-left cap): 2, or 0
+ * (no ruling) on an escalated or referred claim, pays the claimed amount less the deductible (a claimant's
+ * counter-offer, the desk's `counterOffer`, replaces it; not shown here yet); 3 nothing; 0 or 1 the assessed payout
+ * (nothing on an escalated or referred claim, which has none). */
 export function rulingPayout({ claimed, deductible, oraclePayout, escalated }, code) {
   const net = BigInt(claimed) > BigInt(deductible) ? BigInt(claimed) - BigInt(deductible) : 0n;
   if (code === 2 || (code === 0 && escalated)) return net;

@@ -1,5 +1,5 @@
 // Claimant: buy a policy, submit a claim with photos, follow it live, read the explanation, dispute, withdraw.
-import { DECISION, DECISION_WORDS, PERILS, RULINGS, STATUS, chainTime, contracts, describeError, ethers, followScreen, rulingPayout, send, snapshot, state, uploadPermit } from "./chain.js";
+import { DECISION_WORDS, PERILS, RULINGS, STATUS, chainTime, contracts, describeError, ethers, followScreen, rulingPayout, send, snapshot, state, uploadPermit } from "./chain.js";
 import { fetchByHash, fetchExplanation, fetchManifest, renderExplanation } from "./explain.js";
 import { claimKey as evidenceKey, insuredObject, panelReaders, productReaders, sealForReaders, shareClaimKey } from "./keys.js";
 import { clearDraft, draftKey, hasDraft, keepDraft } from "./drafts.js";
@@ -536,12 +536,13 @@ export function nextStep(c) {
     return `The oracle committee did not decide by ${when(from)}: you can take the claim to the arbitration panel, ` +
       `which then decides instead. ${closes}`;
   }
+  if (status === 6) {
+    return "The oracle was not sure enough and asked for a person to review the claim: the insurer's adjuster " +
+      "proposes an amount (which you can then dispute) or sends the claim to the arbitration panel at the insurer's " +
+      "cost. If the adjuster does neither by the product's review deadline, anyone, you too, can send it to the " +
+      "panel, still at the insurer's cost.";
+  }
   if (status === 2 && c.now < windowEnds) {
-    if (DECISION[Number(c.record.decision)] === "REFER") {
-      return "The oracle was not sure enough and asked for a person to review the claim: to have the arbitration panel " +
-        `review it, dispute it before ${when(windowEnds)}. If you do nothing, you receive 0 ETH on ${when(windowEnds)}, ` +
-        "when the dispute window closes.";
-    }
     return `If you do nothing, you receive ${payout} on ${when(windowEnds)}, when the dispute window closes (unless the ` +
       "insurer disputes it first). If you think the decision is wrong, dispute it before then: the arbitration panel then decides.";
   }
@@ -578,7 +579,8 @@ export function disputeConfirmation(c, cancel) {
   const fee = BigInt(c.cost.total) - BigInt(c.cost.bond);
   return costConfirmation(`confirm the dispute of claim ${c.id}`,
     `Disputing sends ${eth(c.cost.total)} from your account: a bond of ${eth(c.cost.bond)}, returned if the panel rules ` +
-      `for you, and an arbitration fee of ${eth(fee)}, which does not come back. The arbitration panel then decides ` +
+      `for you, and an arbitration fee of ${eth(fee)}, which the insurer pays back if the panel rules for you or does ` +
+      "not rule. The arbitration panel then decides " +
       `instead of the oracle, when a majority of its members agree, by ${decidedByLatest(c)} at the latest; until ` +
       "then the claim pays nothing.",
     `Dispute and pay ${eth(c.cost.total)}`,
@@ -590,7 +592,8 @@ export function disputeConfirmation(c, cancel) {
 export function escalateConfirmation(c, cancel) {
   return costConfirmation(`confirm taking claim ${c.id} to the arbitration panel`,
     `Taking the claim to the arbitration panel sends ${eth(c.cost.total)} from your account: the arbitration fee, ` +
-      "which does not come back (no bond is due). The panel then decides instead of the oracle, when a majority of its " +
+      "which the insurer pays back if the panel rules for you or does not rule (no bond is due). The panel then decides " +
+      "instead of the oracle, when a majority of its " +
       `members agree, by ${decidedByLatest(c)} at the latest; if it does not rule, the claim pays what you claimed ` +
       `less the deductible, ${eth(rulingPays(c, 0, true))}.`,
     `Take it to the panel and pay ${eth(c.cost.total)}`,

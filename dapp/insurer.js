@@ -1,6 +1,6 @@
 // Insurer: create and configure products (every contract parameter), fund and withdraw capital, pause,
 // and a dashboard of policies, claims, decisions, payouts, capital and loss ratio with a chart.
-import { DECISION, DECISION_WORDS, PERILS, contracts, describeError, ethers, follow, send, state } from "./chain.js";
+import { ARBITRATION_RESERVE_WEI, DECISION, DECISION_WORDS, PERILS, REVIEW_DEADLINE_S, contracts, describeError, ethers, follow, send, state } from "./chain.js";
 import { fetchByHash } from "./explain.js";
 import { needWallet } from "./claimant.js";
 import { keyStatus, publishMyKey } from "./keys.js";
@@ -92,11 +92,20 @@ async function finishProduct(p, button, error, done) {
     }
     p.funded = true;
   }
+  if (!p.reserved) {
+    // the insurer's share of arbitration fees: without it, a claimant who disputes wins by default
+    if (!(await sendNear(`Fund the arbitration reserve of product ${p.id}`, ({ desk }) => desk.fundArbitration(p.id, { value: ARBITRATION_RESERVE_WEI })))) {
+      showError(error, `Product ${p.id} is funded but has no arbitration reserve, so it stays paused: press the button again.`);
+      return;
+    }
+    p.reserved = true;
+  }
   if (!(await sendNear(`Unpause product ${p.id}`, ({ governor }) => governor.setPaused(p.id, false)))) {
     showError(error, `Product ${p.id} is funded but still paused: press the button again, or unpause it in My products.`);
     return;
   }
-  notice(`Product ${p.id} created with terms "${p.name}", funded with ${eth(p.capital)} and on sale.`);
+  notice(`Product ${p.id} created with terms "${p.name}", funded with ${eth(p.capital)} (and ${eth(ARBITRATION_RESERVE_WEI)} ` +
+    "for arbitration fees) and on sale.");
   done();
 }
 
@@ -234,6 +243,7 @@ async function createForm(onCreated) {
         termsHash: ethers.ZeroHash, metaEvidenceURI: f.metaEvidence.value.trim(),
         maxOpenClaims: integer(f.maxOpenClaims.value, "Open claims per policy", 1, 255),
         instantDailyCap: parseEth(f.dailyCap.value, "Instant payouts per day"),
+        adjuster: ethers.ZeroAddress, reviewDeadline: REVIEW_DEADLINE_S, // the insurer reviews its REFERs
       };
       if (config.metaEvidenceURI.length > 256) throw new Error("The meta-evidence URI is longer than 256 characters.");
       f.terms.value = schedule.merge(f.terms.value);

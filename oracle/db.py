@@ -189,6 +189,10 @@ class NodeStore:
     def close(self) -> None:
         """Release the database connections (and with them the leader lock)."""
         if self._leader is not None:
+            # released here, at once: closing the socket only ends the server's backend (and its locks) a moment
+            # later, so another worker asking right away could still find the lock held
+            self._leader.execute(text("SELECT pg_advisory_unlock_all()"))
+            self._leader.commit()
             self._leader.close()
             self._leader = None
         self.engine.dispose()

@@ -62,6 +62,7 @@ class ClaimStatus(IntEnum):
     DISPUTED = 3
     RESOLVED = 4
     PAID = 5
+    REVIEW = 6  # a REFER waiting for the insurer's adjuster (the dispute desk's review)
 
 
 STATUS_WORDS: dict[ClaimStatus, str] = {
@@ -71,16 +72,17 @@ STATUS_WORDS: dict[ClaimStatus, str] = {
     ClaimStatus.DISPUTED: "disputed",
     ClaimStatus.RESOLVED: "resolved",
     ClaimStatus.PAID: "paid",
+    ClaimStatus.REVIEW: "referred, in the insurer's review",
 }
 
 
 class Ruling(IntEnum):
     """ERC-792 ruling options of a claim dispute, numbered as the contract numbers them."""
 
-    REFUSED = 0  # the arbitrator refused to rule: the oracle's decision stands
-    UPHOLD = 1  # the oracle's decision stands
-    CLAIMANT = 2  # the claimed amount less the deductible, capped by the remaining coverage
-    INSURER = 3  # nothing
+    REFUSED = 0  # no ruling: the decision on record stands; a claim with none (escalated, referred) pays as CLAIMANT
+    ASSESSED = 1  # the insurer's side: the amount the oracle or the adjuster assessed (0 when there is none)
+    CLAIMANT = 2  # the claimant's side: its counter-offer, else the claimed amount less the deductible
+    NOTHING = 3  # nothing
 
 
 HEATMAP_RAMP: tuple[tuple[float, tuple[int, int, int]], ...] = (
@@ -103,10 +105,35 @@ RULE_OUTCOME_WORDS: dict[str, str] = {"REJECT": "Against the claim", "REFER": "N
 """What a fired rule's outcome means, in words, keyed by the outcome an explanation records."""
 
 RULING_WORDS: dict[Ruling, str] = {
-    Ruling.UPHOLD: "Uphold the oracle's decision",
-    Ruling.CLAIMANT: "For the claimant",
-    Ruling.INSURER: "For the insurer",
+    Ruling.ASSESSED: "The assessed amount",
+    Ruling.CLAIMANT: "The claimant's amount",
+    Ruling.NOTHING: "Nothing",
 }
+"""The ruling options as an arbitrator reads them (the dApp adds each one's amount); also the ERC-1497 meta-evidence's
+`rulingOptions` titles, which `RULING_DESCRIPTIONS` explains."""
+
+RULING_DESCRIPTIONS: dict[Ruling, str] = {
+    Ruling.ASSESSED: "Pay the amount the oracle committee or the insurer's adjuster assessed (nothing if neither did).",
+    Ruling.CLAIMANT: "Pay the claimant's recorded counter-offer, or if it recorded none the claimed amount less the "
+    "deductible; the insurer reimburses the claimant's arbitration fee.",
+    Ruling.NOTHING: "Pay nothing: the claim has no merit.",
+}
+"""What each ruling pays, for the ERC-1497 meta-evidence's `rulingOptions.descriptions`."""
+
+
+def meta_evidence(title: str, description: str) -> dict[str, Any]:
+    """An ERC-1497 meta-evidence document for a product's disputes, with the desk's numbered ruling options."""
+    return {
+        "title": title,
+        "description": description,
+        "question": "How much should the insurer pay on this claim?",
+        "rulingOptions": {
+            "type": "single-select",
+            "titles": [RULING_WORDS[r] for r in RULING_WORDS],
+            "descriptions": [RULING_DESCRIPTIONS[r] for r in RULING_WORDS],
+        },
+    }
+
 
 CLASSES: tuple[str, ...] = ("whole", "minor", "moderate", "severe")
 """The damage model's classes in output order: index i of a probability vector is CLASSES[i]."""
@@ -119,6 +146,12 @@ contract's STALE_AFTER)."""
 DISPUTE_TIMEOUT_S = 30 * 86_400
 """How long after a dispute opened anyone may close it unruled, with the oracle's decision standing (the dispute
 desk's DISPUTE_TIMEOUT)."""
+ARBITRATION_RESERVE_WEI = 10**17
+"""What a new product's insurer puts in the dispute desk for its share of arbitration fees (0.1 ETH, ten of the demo
+panel's 0.01 ETH fees): without it, a claimant who disputes or a REFER nobody reviews wins by default."""
+REVIEW_DEADLINE_S = 7 * 86_400
+"""How long the demo product's adjuster has to review a REFER before anyone may send it to the arbitrator at the
+insurer's cost (a product chooses 1 hour..14 days)."""
 DEFAULT_MAX_OPEN_CLAIMS = 3
 """K: the most open claims a policy may have at once, unless its product says otherwise (1..255)."""
 AREA_GRID_E6 = 100_000
@@ -181,6 +214,8 @@ def dapp_constants() -> dict[str, Any]:
         "areaGridE6": AREA_GRID_E6,
         "staleAfterS": STALE_AFTER_S,
         "disputeTimeoutS": DISPUTE_TIMEOUT_S,
+        "reviewDeadlineS": REVIEW_DEADLINE_S,
+        "arbitrationReserveWei": str(ARBITRATION_RESERVE_WEI),
         "photoTypes": sorted(PHOTO_TYPES.values()),
         "fileSignatures": [
             {"words": words, "mediaType": media, "parts": [[offset, magic.hex()] for offset, magic in parts]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -15,14 +16,15 @@ from oracle.domain import (
     Decision,
     Ruling,
     dapp_constants,
+    meta_evidence,
 )
 
 CLAIMS_MANAGER = REPO_ROOT / "contracts" / "ClaimsManager.vy"
 
 
-def contract_constants() -> dict[str, int]:
-    """Every `NAME: constant(uint...) = N` of ClaimsManager.vy."""
-    text = CLAIMS_MANAGER.read_text()
+def contract_constants(source: Path = CLAIMS_MANAGER) -> dict[str, int]:
+    """Every `NAME: constant(uint...) = N` of a contract (ClaimsManager.vy unless told)."""
+    text = source.read_text()
     return {
         m[1]: int(m[2].replace("_", "")) for m in re.finditer(r"^(\w+): constant\(u?int\d+\) = ([0-9_]+)$", text, re.M)
     }
@@ -50,9 +52,19 @@ def test_domain__dispute_timeout__equals_the_desk_constant():
     assert days * 86_400 == DISPUTE_TIMEOUT_S == dapp_constants()["disputeTimeoutS"]
 
 
-def test_domain__rulings__equal_the_contract_constants():
-    constants = contract_constants()
+def test_domain__rulings__equal_the_desk_constants():
+    constants = contract_constants(REPO_ROOT / "contracts" / "DisputeDesk.vy")
     assert {r.name: int(r) for r in Ruling} == {r.name: constants[f"RULING_{r.name}"] for r in Ruling}
+
+
+def test_domain__review_status__equals_the_desk_constant():
+    assert contract_constants(REPO_ROOT / "contracts" / "DisputeDesk.vy")["REVIEW"] == ClaimStatus.REVIEW
+
+
+def test_meta_evidence__ruling_options__one_title_and_description_per_numbered_ruling():
+    options = meta_evidence("Motor own damage", "Claims decided by an oracle committee")["rulingOptions"]
+    assert len(options["titles"]) == len(options["descriptions"]) == len(Ruling) - 1  # 0 is "refused to rule"
+    assert options["titles"][0].startswith("The assessed amount")
 
 
 def test_dapp_constants__words_for_every_decision_and_rule_outcome():

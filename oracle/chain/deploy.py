@@ -15,7 +15,7 @@ from web3.logs import DISCARD
 from web3.types import TxParams, TxReceipt, Wei
 
 from oracle.chain.contracts import ClaimsManagerClient, contract_type
-from oracle.domain import DEFAULT_MAX_OPEN_CLAIMS, REPO_ROOT
+from oracle.domain import ARBITRATION_RESERVE_WEI, DEFAULT_MAX_OPEN_CLAIMS, REPO_ROOT, REVIEW_DEADLINE_S
 
 ETH = 10**18
 DAY = 24 * 3600
@@ -72,7 +72,8 @@ def deploy(w3: Web3, name: str, *args: Any, sender: Sender) -> Contract:
 def demo_product_config(
     committee: list[str], threshold: int, arbitrator: str, model_hash: bytes, terms_hash: bytes, **overrides: Any
 ) -> dict[str, Any]:
-    """A motor own-damage product in ETH: 10 ETH cover, 0.5 ETH deductible, 1 ETH instant limit, 3-day window."""
+    """A motor own-damage product in ETH: 10 ETH cover, 0.5 ETH deductible, 1 ETH instant limit, 3-day window, the
+    insurer reviewing REFERs within 7 days."""
     config = {
         "asset": ZERO_ADDRESS,
         "coverageLimit": 10 * ETH,
@@ -94,6 +95,8 @@ def demo_product_config(
         "metaEvidenceURI": "ipfs://claims-oracle-demo-meta-evidence",
         "maxOpenClaims": DEFAULT_MAX_OPEN_CLAIMS,
         "instantDailyCap": 5 * ETH,
+        "adjuster": ZERO_ADDRESS,  # the insurer reviews its REFERs itself
+        "reviewDeadline": REVIEW_DEADLINE_S,
     }
     config.update(overrides)
     return config
@@ -178,8 +181,15 @@ def transact(w3: Web3, call: ContractFunction, sender: Sender, value: int = 0) -
     return receipt
 
 
-def create_product(manager: ClaimsManagerClient, insurer: Sender, config: dict[str, Any], capital: int) -> int:
-    """Create an ETH product from `config` through the manager's governor, fund it with `capital` wei, return its id."""
+def create_product(
+    manager: ClaimsManagerClient,
+    insurer: Sender,
+    config: dict[str, Any],
+    capital: int,
+    arbitration_reserve: int = ARBITRATION_RESERVE_WEI,
+) -> int:
+    """Create an ETH product from `config` through the manager's governor, fund it with `capital` wei and its
+    dispute desk's arbitration reserve with `arbitration_reserve` wei, return its id."""
     functions = manager.contract.functions
     receipt = transact(manager.w3, governor_of(manager).functions.createProduct(config), insurer)
     product_id: int = (
@@ -187,6 +197,8 @@ def create_product(manager: ClaimsManagerClient, insurer: Sender, config: dict[s
     )
     if capital:
         transact(manager.w3, functions.depositCapital(product_id, capital), insurer, value=capital)
+    if arbitration_reserve:
+        transact(manager.w3, desk_of(manager).functions.fundArbitration(product_id), insurer, value=arbitration_reserve)
     return product_id
 
 

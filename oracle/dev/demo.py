@@ -93,7 +93,7 @@ def sample_claims(photo_root: Path, model) -> list[SampleClaim]:
         SampleClaim("instant approval", pick("minor", 1), ETH * 8 // 10, "paid at once"),
         SampleClaim("window then finalize", severe, 3 * ETH, "approved, finalized after the window"),
         SampleClaim("reject, dispute, ruling", pick("whole", 2), 2 * ETH, "rejected, disputed, claimant wins"),
-        SampleClaim("reused photo", severe[:1], 3 * ETH, "referred (photo reused)"),
+        SampleClaim("reused photo", severe[:1], 3 * ETH, "referred to the insurer's review (photo reused)"),
         SampleClaim(
             "hail without hail",
             pick("moderate", 1),
@@ -298,8 +298,8 @@ def _as_expected(claim: SampleClaim) -> bool:
             and claim.status == ClaimStatus.RESOLVED
             and claim.payout == claim.amount - ETH // 10
         )
-    if claim.name == "reused photo":
-        return claim.decision == Decision.REFER
+    if claim.name == "reused photo":  # a person decides: it waits for the insurer's adjuster
+        return claim.decision == Decision.REFER and claim.status == ClaimStatus.REVIEW
     return claim.decision in (3, 4)
 
 

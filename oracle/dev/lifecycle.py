@@ -12,7 +12,7 @@ from eth_utils import keccak
 
 from oracle.chain.deploy import DAY, ETH, demo_product_config
 from oracle.chain.report import Domain, Report, report_deadline, sign_quorum
-from oracle.domain import STALE_AFTER_S, Decision
+from oracle.domain import ARBITRATION_RESERVE_WEI, REVIEW_DEADLINE_S, STALE_AFTER_S, ClaimStatus, Decision
 
 DEMO_MODEL_HASH = keccak(b"damage-model-demo")
 DEMO_TERMS_HASH = keccak(b"terms-demo")
@@ -29,6 +29,9 @@ GAS_KEYS = (
     "dispute",
     "rule",
     "close_stale",
+    "review_propose",
+    "review_to_arbitrator",
+    "escalate",
 )
 
 
@@ -90,6 +93,7 @@ def run_lifecycle() -> LifecycleResult:
     gas["create_product"] = receipt.gas_used
     product_id = receipt.decode_logs(manager.ProductCreated)[0].productId
     gas["deposit_capital"] = manager.depositCapital(product_id, 50 * ETH, value=50 * ETH, sender=insurer).gas_used
+    gas["fund_arbitration"] = desk.fundArbitration(product_id, value=ARBITRATION_RESERVE_WEI, sender=insurer).gas_used
 
     receipt = manager.buyPolicy(product_id, keccak(b"VIN-DEMO"), value=ETH // 10, sender=claimant)
     gas["buy_policy"] = receipt.gas_used
@@ -165,6 +169,41 @@ def run_lifecycle() -> LifecycleResult:
     gas["withdraw_credit"] = desk.withdrawCredit(sender=claimant).gas_used
     outcome("reject_vote_dispute_claimant_wins", claim_id)
 
+    # 3b. a REFER goes to the insurer's adjuster (the insurer here), who proposes a payout; the window opens
+    claim_id = submit(2 * ETH + 1)
+    decision = report(claim_id, Decision.REFER, 0, 5000)
+    signatures = sign_quorum(decision, domain, dict(list(keys.items())[:2]))
+    gas["review_refer_report"] = manager.submitSignedReport(decision.as_tuple(), signatures, sender=deployer).gas_used
+    gas["review_propose"] = desk.proposePayout(claim_id, ETH // 2, sender=insurer).gas_used
+    chain.pending_timestamp += 3 * DAY
+    manager.collect(claim_id, claimant, sender=claimant)
+    outcome("refer_review_proposal_collect", claim_id)
+
+    # 3c. a REFER nobody reviews: after the review deadline anyone sends it to the arbitrator at the insurer's cost;
+    # the arbitrator awards the insurer's side (nothing was assessed), and the insurer still paid the whole fee
+    claim_id = submit(2 * ETH + 2)
+    decision = report(claim_id, Decision.REFER, 0, 5000)
+    signatures = sign_quorum(decision, domain, dict(list(keys.items())[:2]))
+    manager.submitSignedReport(decision.as_tuple(), signatures, sender=deployer)
+    chain.pending_timestamp += REVIEW_DEADLINE_S
+    receipt = desk.referToArbitrator(claim_id, sender=deployer)
+    gas["review_to_arbitrator"] = receipt.gas_used
+    dispute_id = receipt.decode_logs(desk.ClaimReferred)[0].disputeId
+    arbitrator.vote(dispute_id, 1, sender=panelists[0])
+    arbitrator.vote(dispute_id, 1, sender=panelists[1])
+    outcome("refer_unreviewed_arbitrator_insurer_side", claim_id)
+
+    # 3d. a silent committee: the claimant escalates after the oracle timeout, wins, and gets its fee back
+    claim_id = submit(2 * ETH + 3)
+    chain.pending_timestamp += DAY
+    receipt = desk.escalate(claim_id, value=desk.disputeCost(claim_id) - config["disputeBond"], sender=claimant)
+    gas["escalate"] = receipt.gas_used
+    dispute_id = receipt.decode_logs(desk.ClaimEscalated)[0].disputeId
+    arbitrator.vote(dispute_id, 2, sender=panelists[0])
+    arbitrator.vote(dispute_id, 2, sender=panelists[1])
+    desk.withdrawCredit(sender=claimant)
+    outcome("silent_committee_escalated_claimant_wins", claim_id)
+
     # 4. a claim nobody moved on: no report, no escalation; anyone closes it 30 days past the oracle timeout
     claim_id = submit(ETH)
     chain.pending_timestamp += DAY + STALE_AFTER_S
@@ -192,15 +231,12 @@ def run_lifecycle() -> LifecycleResult:
     return result
 
 
-STATUS_NAMES = {1: "submitted", 2: "decided", 3: "disputed", 4: "resolved", 5: "paid"}
-
-
 def format_outcomes(outcomes: dict[str, tuple[int, int]]) -> str:
     """A plain-text table of where each scripted claim ended."""
     width = max(len(path) for path in outcomes)
     lines = [f"{'claim path'.ljust(width)}  {'status':<9} {'payout (ETH)':>12}", "-" * (width + 24)]
     for path, (status, payout) in outcomes.items():
-        lines.append(f"{path.ljust(width)}  {STATUS_NAMES.get(status, status):<9} {payout / ETH:>12.4f}")
+        lines.append(f"{path.ljust(width)}  {ClaimStatus(status).name.lower():<9} {payout / ETH:>12.4f}")
     return "\n".join(lines)
 
 

@@ -7,6 +7,7 @@ from eth_utils import keccak
 
 from oracle.chain.deploy import demo_product_config
 from oracle.chain.report import Decision, Domain, Report, report_deadline, sign_quorum
+from oracle.domain import ARBITRATION_RESERVE_WEI
 
 ETH = 10**18
 DAY = 24 * 3600
@@ -102,10 +103,12 @@ def no_bool_token(project, deployer):
 
 
 @pytest.fixture(scope="session")
-def create_product(manager, governor, insurer, oracles, arbitrator):
-    """Factory: creates a product (ETH by default) and funds it with `capital`."""
+def create_product(manager, governor, desk, insurer, oracles, arbitrator):
+    """Factory: creates a product (ETH by default) and funds it with `capital` and an arbitration `reserve`."""
 
-    def create(capital: int = 100 * ETH, asset=None, sender=None, **overrides) -> int:
+    def create(
+        capital: int = 100 * ETH, asset=None, sender=None, reserve: int = ARBITRATION_RESERVE_WEI, **overrides
+    ) -> int:
         config = dict(DEFAULT_PRODUCT)
         config["asset"] = asset.address if asset is not None else "0x" + "00" * 20
         config["committee"] = [o.address for o in oracles]
@@ -114,6 +117,9 @@ def create_product(manager, governor, insurer, oracles, arbitrator):
         owner = sender or insurer
         receipt = governor.createProduct(config, sender=owner)
         product_id = receipt.decode_logs(manager.ProductCreated)[0].productId
+        # the insurer's share of arbitration fees: without it, a claimant who disputes wins by default
+        if reserve:
+            desk.fundArbitration(product_id, value=reserve, sender=owner)
         if capital:
             if asset is None:
                 manager.depositCapital(product_id, capital, value=capital, sender=owner)

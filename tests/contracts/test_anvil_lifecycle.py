@@ -17,6 +17,9 @@ def test_lifecycle__on_anvil__every_path_reaches_its_outcome(chain):
         "approve_window_collect": (PAID, 2 * ETH + ETH // 2),
         "approve_instant": (RESOLVED, ETH // 2),
         "reject_vote_dispute_claimant_wins": (RESOLVED, 2 * ETH - ETH // 2),
+        "refer_review_proposal_collect": (PAID, ETH // 2),
+        "refer_unreviewed_arbitrator_insurer_side": (RESOLVED, 0),
+        "silent_committee_escalated_claimant_wins": (RESOLVED, 3 * ETH // 2 + 3),  # claimed 2 ETH + 3 wei
         "stale_closed_by_anyone": (RESOLVED, 0),
     }
     assert set(GAS_KEYS) <= set(result.gas)

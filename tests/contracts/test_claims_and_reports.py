@@ -195,7 +195,6 @@ def test_instant_payouts_past_the_daily_cap_open_the_window(
     [
         {"payout": 2 * ETH, "confidence": 9900},  # above the instant limit
         {"payout": ETH // 2, "confidence": 8999},  # below the minimum confidence
-        {"decision": Decision.REFER, "payout": 0, "confidence": 9900},  # referral always waits
     ],
 )
 def test_signed_report__not_instant__opens_window(manager, open_claim, decide, fields):

@@ -233,28 +233,43 @@ def test_dispute__twice_or_undecided__reverts(manager, decided_claim, open_claim
 
 
 @pytest.mark.parametrize(
-    "disputer_role, ruling, payout, bond_to",
+    "disputer_role, ruling, payout, bond_to, fee_back",
     [
-        ("claimant", 0, 2 * ETH, "insurer"),  # refused: the oracle's decision stands
-        ("claimant", 1, 2 * ETH, "insurer"),  # upheld
-        ("claimant", 2, 4 * ETH - ETH // 2, "claimant"),  # claimed 4 less the 0.5 deductible
-        ("claimant", 3, 0, "insurer"),
-        ("insurer", 1, 2 * ETH, "claimant"),
-        ("insurer", 2, 4 * ETH - ETH // 2, "claimant"),
-        ("insurer", 3, 0, "insurer"),
+        ("claimant", 0, 2 * ETH, "claimant", True),  # refused: the decision stands, nobody lost, all back
+        ("claimant", 1, 2 * ETH, "insurer", False),  # the assessed amount: the claimant lost
+        ("claimant", 2, 4 * ETH - ETH // 2, "claimant", True),  # claimed 4 less the 0.5 deductible, fee repaid
+        ("claimant", 3, 0, "insurer", False),
+        ("insurer", 1, 2 * ETH, "claimant", False),  # the insurer pays its own fee, the claimant never fronts one
+        ("insurer", 2, 4 * ETH - ETH // 2, "claimant", False),
+        ("insurer", 3, 0, "insurer", False),
     ],
 )
-def test_rule__each_ruling__pays_and_moves_bond(
-    manager, decided_claim, arbitrator, panelists, claimant, insurer, disputer_role, ruling, payout, bond_to, desk
+def test_rule__each_ruling__pays_and_moves_bond_loser_pays_the_fee(
+    manager,
+    decided_claim,
+    arbitrator,
+    panelists,
+    claimant,
+    insurer,
+    disputer_role,
+    ruling,
+    payout,
+    bond_to,
+    fee_back,
+    desk,
 ):
     roles = {"claimant": claimant, "insurer": insurer}
-    _, _, claim_id = decided_claim
+    product_id, _, claim_id = decided_claim
+    reserve = desk.arbitrationReserve(product_id)
     dispute_id = _dispute(desk, claim_id, roles[disputer_role])
     receipt = _rule(arbitrator, panelists, dispute_id, ruling)
     logged = receipt.decode_logs(desk.Ruling)[0]
     assert logged._disputeID == dispute_id and logged._ruling == ruling
     assert manager.claim(claim_id).status == RESOLVED and manager.claim(claim_id).payout == payout
-    assert desk.credits(roles[bond_to]) == BOND and desk.heldBonds() == 0
+    assert desk.credits(roles[bond_to]) == BOND + (ARBITRATION_FEE if fee_back else 0) and desk.heldBonds() == 0
+    # the insurer's matching fee paid the claimant back, or went back to its reserve
+    assert desk.arbitrationReserve(product_id) == reserve - (ARBITRATION_FEE if fee_back else 0)
+    assert desk.heldFees() == 0
     assert arbitrator.disputeStatus(dispute_id) == 2 and arbitrator.currentRuling(dispute_id) == ruling
 
 
@@ -389,7 +404,7 @@ def test_credit__bond_winner__withdraws_once(manager, decided_claim, arbitrator,
     _rule(arbitrator, panelists, dispute_id, 2)
     before = claimant.balance
     receipt = desk.withdrawCredit(sender=claimant)
-    assert claimant.balance == before + BOND - receipt.total_fees_paid
+    assert claimant.balance == before + BOND + ARBITRATION_FEE - receipt.total_fees_paid
     with ape.reverts("claims: nothing to withdraw"):
         desk.withdrawCredit(sender=claimant)
 
@@ -412,7 +427,7 @@ def test_escalate__after_timeout__arbitrator_decides(
         manager.submitSignedReport(late.as_tuple(), sign(late), sender=deployer)
     _rule(arbitrator, panelists, dispute_id, 2)
     assert manager.claim(claim_id).payout == 3 * ETH - ETH // 2
-    assert desk.totalCredits() == 0  # no bond on escalation
+    assert desk.totalCredits() == ARBITRATION_FEE  # no bond on escalation; the fee back to the claimant who won
 
 
 def test_escalate__upheld_without_decision__pays_nothing(

@@ -1,7 +1,10 @@
 """A hypothesis state machine (on anvil) drives random claim lifecycles against a Python model of the contracts.
 
-The insurer announces committee rotations, cancels or applies them (applying right after a claim is filed, so
-rotations land in the middle of claims), and holders cancel policies for a pro-rata refund while a change waits.
+REFERs go to the insurer's review (a proposal, or the arbitrator at the insurer's cost, by the adjuster or by
+anyone after the deadline); claimants dispute with and without counter-offers; the desk's solvency (credits, bonds,
+held fees and arbitration reserves, to the wei) is checked after every step. The insurer announces committee
+rotations, cancels or applies them (applying right after a claim is filed, so rotations land in the middle of
+claims), and holders cancel policies for a pro-rata refund while a change waits.
 
 In CI (Makefile): 55 examples of at most 50 steps, and the run fails unless at least STATEFUL_MIN_STEPS = 2,000
 steps really ran. Raise all three for a longer search.
@@ -27,13 +30,13 @@ from hypothesis.stateful import (
 from web3.exceptions import ContractLogicError as Web3Revert
 
 from oracle.chain.report import Decision, Report, report_deadline, sign_quorum
-from oracle.domain import STALE_AFTER_S
+from oracle.domain import REVIEW_DEADLINE_S, STALE_AFTER_S
 
 from .conftest import ARBITRATION_FEE, DAY, ETH, MODEL_HASH, TERMS_HASH
 
 pytestmark = pytest.mark.anvil
 
-SUBMITTED, DECIDED, DISPUTED, RESOLVED, PAID = 1, 2, 3, 4, 5
+SUBMITTED, DECIDED, DISPUTED, RESOLVED, PAID, REVIEW = 1, 2, 3, 4, 5, 6
 COVERAGE, DEDUCTIBLE, PREMIUM, BOND = 10 * ETH, ETH // 2, ETH // 10, ETH // 20
 PANEL_RULING_PERIOD, DISPUTE_TIMEOUT = 14 * 24 * 3600, 30 * 24 * 3600
 INSTANT_LIMIT, MIN_CONFIDENCE, WINDOW, TIMEOUT = ETH, 9000, 3 * DAY, DAY
@@ -41,6 +44,7 @@ INSTANT_DAILY_CAP = 2 * ETH  # small, so the cap is met within a day of instant 
 MAX_OPEN_CLAIMS = 3
 TERM = 365 * DAY
 THRESHOLD = 2
+RESERVE = 3 * ARBITRATION_FEE  # small, so that the insurer's reserve runs out and claims are won by default
 
 
 @dataclass
@@ -66,6 +70,9 @@ class ModelClaim:
     disputer: object = None
     insurer_disputed: bool = False
     escalated: bool = False
+    referred: bool = False  # sent to the arbitrator from the adjuster's review
+    counter_offer: int = 0
+    held_fee: int = 0  # the insurer's matching fee while the claimant's dispute or escalation is open
     dispute_id: int = -1
     disputed_at: int = 0
     votes: dict = field(default_factory=dict)
@@ -78,6 +85,8 @@ class ClaimsMachine(RuleBasedStateMachine):
     env: dict = {}
     steps_run = 0  # across all examples, to check the search did the work it claims
     old_epoch_decisions = 0  # decisions recorded on a claim after its product's committee rotated
+    reviews = 0  # REFERs the adjuster answered or that went to the arbitrator from review
+    defaults = 0  # claims won by default because the insurer's reserve could not match or pay a fee
 
     @initialize()
     def setup(self):
@@ -91,6 +100,7 @@ class ClaimsMachine(RuleBasedStateMachine):
             instantLimit=INSTANT_LIMIT,
             instantDailyCap=INSTANT_DAILY_CAP,
             maxOpenClaims=MAX_OPEN_CLAIMS,
+            reserve=RESERVE,
         )
         self.instant_day, self.instant_spent = -1, 0
         # rules epochs: each epoch's committee (the oracles' indexes; threshold 2), the pending change and its time
@@ -100,16 +110,15 @@ class ClaimsMachine(RuleBasedStateMachine):
         self.capital, self.locked = 40 * ETH, 0
         self.credits: dict[str, int] = {}
         self.held_bonds = 0
+        self.reserve = RESERVE  # the product's arbitration reserve at the desk
         self.policies: dict[int, ModelPolicy] = {}
         self.claims: dict[int, ModelClaim] = {}
         self.paid_out: dict[int, int] = {}
         self.touched: set[int] = set()
         self.credits_touched = False
-        self.credits_before = self.desk.totalCredits()
         self.credits_before_by_account = {a.address: self.desk.credits(a) for a in (e["insurer"], *e["holders"])}
         self.bonds_before = self.desk.heldBonds()
         self.balance_before = self.manager.balance - 40 * ETH
-        self.desk_balance_before = self.desk.balance
         for holder_index in (0, 1):
             self.buy(holder_index)
 
@@ -118,8 +127,9 @@ class ClaimsMachine(RuleBasedStateMachine):
         if getattr(self, "snapshot", None) is None:
             return
         try:
-            self.touched, self.credits_touched = set(self.claims), True
-            self.claims_match_model()
+            if hasattr(self, "paid_out"):  # setup finished; else its own error is the one to report
+                self.touched, self.credits_touched = set(self.claims), True
+                self.claims_match_model()
         finally:
             self.chain.restore(self.snapshot)
 
@@ -182,7 +192,7 @@ class ClaimsMachine(RuleBasedStateMachine):
         if instant:
             self.resolve(claim_id, payout)
         else:
-            claim.status = DECIDED
+            claim.status = REVIEW if decision == Decision.REFER else DECIDED
 
     def resolve(self, claim_id: int, payout: int):
         claim = self.claims[claim_id]
@@ -217,7 +227,7 @@ class ClaimsMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------ rules
 
-    @rule(data=st.data(), chore=st.sampled_from(["capital", "buy", "credit", "release", "time"]))
+    @rule(data=st.data(), chore=st.sampled_from(["capital", "buy", "credit", "release", "time", "reserve"]))
     def housekeeping(self, data, chore):
         """Insurer, holder and clock moves around the claims: capital, new policies, credits, expiry, time."""
         if chore == "capital":
@@ -229,6 +239,11 @@ class ClaimsMachine(RuleBasedStateMachine):
             self.buy(data.draw(st.integers(0, 1), label="holder"))
         elif chore == "credit":
             self.withdraw_credit(data.draw(st.sampled_from(["insurer", "holder0", "holder1"]), label="who"))
+        elif chore == "reserve":
+            self.move_reserve(
+                data.draw(st.sampled_from([ARBITRATION_FEE, 2 * ARBITRATION_FEE]), label="amount"),
+                data.draw(st.booleans(), label="deposit"),
+            )
         elif chore == "release" and self.policies:
             self.release_policy(data.draw(st.sampled_from(sorted(self.policies)), label="policy"))
         else:
@@ -250,6 +265,25 @@ class ClaimsMachine(RuleBasedStateMachine):
                 insurer,
                 sender=insurer,
                 reason="capital: exceeds free capital",
+            )
+
+    def move_reserve(self, amount, deposit):
+        """The insurer tops up or draws on its arbitration reserve (fees held for open disputes stay)."""
+        insurer = self.env["insurer"]
+        if deposit:
+            self.desk.fundArbitration(self.product_id, value=amount, sender=insurer)
+            self.reserve += amount
+        elif amount <= self.reserve:
+            self.desk.withdrawArbitrationReserve(self.product_id, amount, insurer, sender=insurer)
+            self.reserve -= amount
+        else:
+            self.expect_revert(
+                self.desk.withdrawArbitrationReserve,
+                self.product_id,
+                amount,
+                insurer,
+                sender=insurer,
+                reason="claims: exceeds the arbitration reserve",
             )
 
     def buy(self, holder_index):
@@ -360,7 +394,7 @@ class ClaimsMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def progress(self, data):
         """Take a claim up to three steps along paths its state allows (report, escalate, dispute, ...)."""
-        claim_id = self.pick_claim(data, SUBMITTED, DECIDED, DISPUTED, RESOLVED)
+        claim_id = self.pick_claim(data, SUBMITTED, DECIDED, DISPUTED, RESOLVED, REVIEW)
         for _ in range(data.draw(st.integers(1, 3), label="steps")):
             if self.claims[claim_id].status == PAID:
                 return
@@ -370,7 +404,10 @@ class ClaimsMachine(RuleBasedStateMachine):
         """One natural next action for a claim in its current state."""
         status = self.claims[claim_id].status
         if status == SUBMITTED:
-            action = data.draw(st.sampled_from(["sign", "sign", "vote", "escalate", "stale"]), label="action")
+            action = data.draw(st.sampled_from(["sign", "sign", "vote", "escalate", "stale", "refer"]), label="action")
+            if action == "refer":  # a quorum REFER: the claim goes to the insurer's review
+                self.report_signed(claim_id, Decision.REFER, 2, 5000, THRESHOLD)
+                return
             if action == "escalate":
                 self.advance_time(TIMEOUT)
             elif action == "stale":
@@ -381,6 +418,11 @@ class ClaimsMachine(RuleBasedStateMachine):
                 self.advance_time(WINDOW)
         elif status == DISPUTED:
             action = data.draw(st.sampled_from(["rule", "rule", "default", "timeout"]), label="action")
+        elif status == REVIEW:
+            action = data.draw(st.sampled_from(["propose", "propose", "refer", "refer_late"]), label="action")
+            if action == "refer_late":
+                self.advance_time(REVIEW_DEADLINE_S)
+                action = "refer"
         else:
             action = "withdraw"
         self.act(data, claim_id, action)
@@ -389,7 +431,19 @@ class ClaimsMachine(RuleBasedStateMachine):
     @rule(
         data=st.data(),
         action=st.sampled_from(
-            ["sign", "vote", "escalate", "dispute", "finalize", "rule", "withdraw", "timeout", "stale"]
+            [
+                "sign",
+                "vote",
+                "escalate",
+                "dispute",
+                "finalize",
+                "rule",
+                "withdraw",
+                "timeout",
+                "stale",
+                "propose",
+                "refer",
+            ]
         ),
     )
     def poke(self, data, action):
@@ -415,7 +469,13 @@ class ClaimsMachine(RuleBasedStateMachine):
         elif action == "escalate":
             self.escalate(claim_id)
         elif action == "dispute":
-            self.dispute(claim_id, data.draw(st.booleans(), label="by_insurer"))
+            self.dispute(
+                claim_id, data.draw(st.booleans(), label="by_insurer"), data.draw(st.booleans(), label="counter_offer")
+            )
+        elif action == "propose":
+            self.propose(claim_id, data.draw(st.sampled_from([0, 1, 2, 4]), label="share"))
+        elif action == "refer":
+            self.refer(claim_id, data.draw(st.booleans(), label="by_adjuster"))
         elif action == "finalize":
             self.finalize(claim_id)
         elif action == "rule":
@@ -487,18 +547,77 @@ class ClaimsMachine(RuleBasedStateMachine):
         else:
             self.expect_revert(self.manager.finalize, claim_id, sender=self.env["stranger"])
 
-    def dispute(self, claim_id, by_insurer):
+    def claimed_less_deductible(self, claim) -> int:
+        return max(claim.claimed - DEDUCTIBLE, 0)
+
+    def claimant_side(self, claim) -> int:
+        """What ruling 2 pays: the claimant's counter-offer, else the claimed amount less the deductible."""
+        return claim.counter_offer or self.claimed_less_deductible(claim)
+
+    def match_fee(self, claim_id, by_claimant: bool, value: int) -> bool:
+        """The desk holds the insurer's matching fee when the claimant goes to the arbitrator; a short reserve
+        resolves the claim at the claimant's side at once and credits back what was sent (returns False)."""
+        claim = self.claims[claim_id]
+        if not by_claimant:
+            return True
+        if self.reserve < ARBITRATION_FEE:
+            self.resolve(claim_id, self.claimant_side(claim))
+            self.credit(self.policies[claim.policy_id].holder, value)
+            ClaimsMachine.defaults += 1
+            return False
+        self.reserve -= ARBITRATION_FEE
+        claim.held_fee = ARBITRATION_FEE
+        return True
+
+    def dispute(self, claim_id, by_insurer, with_offer):
         claim = self.claims[claim_id]
         who = self.env["insurer"] if by_insurer else self.policies[claim.policy_id].holder
         value = BOND + ARBITRATION_FEE
+        offer = 0
+        if with_offer and not by_insurer and claim.payout + 1 < self.claimed_less_deductible(claim):
+            offer = (claim.payout + self.claimed_less_deductible(claim)) // 2
         if claim.status == DECIDED and self.now() < claim.decided_at + WINDOW:
-            receipt = self.desk.dispute(claim_id, value=value, sender=who)
+            receipt = self.desk.disputeWithOffer(claim_id, offer, value=value, sender=who)
+            claim.counter_offer = offer
+            if not self.match_fee(claim_id, not by_insurer, value):
+                return
             claim.dispute_id = receipt.decode_logs(self.desk.ClaimDisputed)[0].disputeId
             claim.status, claim.disputer, claim.insurer_disputed = DISPUTED, who, by_insurer
             claim.disputed_at = self.last_timestamp()
             self.held_bonds += BOND
         else:
-            self.expect_revert(self.desk.dispute, claim_id, value=value, sender=who)
+            self.expect_revert(self.desk.disputeWithOffer, claim_id, offer, value=value, sender=who)
+
+    def propose(self, claim_id, share):
+        """The adjuster (the insurer here) proposes a share of the claimed amount less the deductible."""
+        claim = self.claims[claim_id]
+        payout = self.claimed_less_deductible(claim) // share if share else 0
+        insurer = self.env["insurer"]
+        if claim.status == REVIEW and self.now() < claim.decided_at + REVIEW_DEADLINE_S:
+            self.desk.proposePayout(claim_id, payout, sender=insurer)
+            claim.status, claim.payout, claim.decided_at = DECIDED, payout, self.last_timestamp()
+            ClaimsMachine.reviews += 1
+        else:
+            self.expect_revert(self.desk.proposePayout, claim_id, payout, sender=insurer)
+
+    def refer(self, claim_id, by_adjuster):
+        """The adjuster, or anyone after the review deadline, sends a REFER to the arbitrator at the insurer's cost."""
+        claim = self.claims[claim_id]
+        who = self.env["insurer"] if by_adjuster else self.env["stranger"]
+        late = self.now() >= claim.decided_at + REVIEW_DEADLINE_S
+        if claim.status != REVIEW or not (by_adjuster or late):
+            self.expect_revert(self.desk.referToArbitrator, claim_id, sender=who)
+            return
+        receipt = self.desk.referToArbitrator(claim_id, sender=who)
+        ClaimsMachine.reviews += 1
+        if self.reserve < ARBITRATION_FEE:
+            self.resolve(claim_id, self.claimant_side(claim))
+            ClaimsMachine.defaults += 1
+            return
+        self.reserve -= ARBITRATION_FEE
+        claim.dispute_id = receipt.decode_logs(self.desk.ClaimReferred)[0].disputeId
+        claim.status, claim.referred, claim.disputer = DISPUTED, True, who
+        claim.disputed_at = self.last_timestamp()
 
     def close_stale(self, claim_id):
         claim = self.claims[claim_id]
@@ -513,8 +632,10 @@ class ClaimsMachine(RuleBasedStateMachine):
         who = self.policies[claim.policy_id].holder
         if claim.status == SUBMITTED and self.now() >= claim.submitted_at + TIMEOUT:
             receipt = self.desk.escalate(claim_id, value=ARBITRATION_FEE, sender=who)
+            if not self.match_fee(claim_id, True, ARBITRATION_FEE):
+                return
             claim.dispute_id = receipt.decode_logs(self.desk.ClaimEscalated)[0].disputeId
-            claim.status, claim.escalated = DISPUTED, True
+            claim.status, claim.escalated, claim.disputer = DISPUTED, True, who
             claim.disputed_at = self.last_timestamp()
         else:
             self.expect_revert(self.desk.escalate, claim_id, value=ARBITRATION_FEE, sender=who)
@@ -541,25 +662,34 @@ class ClaimsMachine(RuleBasedStateMachine):
             return
         self.arbitrator.vote(claim.dispute_id, ruling, sender=panel[0])
         self.arbitrator.vote(claim.dispute_id, ruling, sender=panel[1])
-        holder = self.policies[claim.policy_id].holder
-        if ruling == 2 or (ruling == 0 and claim.escalated):  # a refusal pays an escalated claim as ruling 2
-            payout = max(claim.claimed - DEDUCTIBLE, 0)
-        elif ruling == 3 or claim.escalated:
+        self.settle(claim_id, ruling)
+
+    def settle(self, claim_id, ruling):
+        """A ruling's payout, bond and held fee (ruling 0: a refusal, a panel's default, the desk's timeout)."""
+        claim = self.claims[claim_id]
+        holder, insurer = self.policies[claim.policy_id].holder, self.env["insurer"]
+        undecided = claim.escalated or claim.referred
+        if ruling == 2 or (ruling == 0 and undecided):  # a claim with no decision on record pays the claimant's side
+            payout = self.claimant_side(claim)
+        elif ruling == 3:
             payout = 0
         else:
-            payout = claim.payout
-        if not claim.escalated:
-            self.held_bonds -= BOND
-            if claim.insurer_disputed:
-                self.credit(self.env["insurer"] if ruling == 3 else holder, BOND)
+            payout = claim.payout  # the assessed amount: 0 for an escalated or referred claim
+        if claim.held_fee:  # loser pays: the insurer's matching fee repays the claimant unless it lost
+            if ruling in (0, 2):
+                self.credit(claim.disputer, claim.held_fee)
             else:
-                self.credit(holder if ruling == 2 else self.env["insurer"], BOND)
+                self.reserve += claim.held_fee
+            claim.held_fee = 0
+        if not undecided:
+            self.held_bonds -= BOND
+            if ruling == 0:
+                self.credit(claim.disputer, BOND)
+            elif claim.insurer_disputed:
+                self.credit(insurer if ruling == 3 else holder, BOND)
+            else:
+                self.credit(holder if ruling == 2 else insurer, BOND)
         self.resolve(claim_id, payout)
-
-    def ruling_zero_payout(self, claim) -> int:
-        """Ruling 0 (a refusal, a panel's default, the desk's timeout): the oracle's payout, or for an
-        escalated claim the claimed amount less the deductible."""
-        return max(claim.claimed - DEDUCTIBLE, 0) if claim.escalated else claim.payout
 
     def default_ruling(self, claim_id):
         """The panel's deadline passes undecided; anyone gives the default ruling 0."""
@@ -569,12 +699,7 @@ class ClaimsMachine(RuleBasedStateMachine):
         if self.now() < claim.disputed_at + PANEL_RULING_PERIOD:
             self.advance_time(PANEL_RULING_PERIOD)
         self.arbitrator.ruleByDefault(claim.dispute_id, sender=self.env["stranger"])
-        holder = self.policies[claim.policy_id].holder
-        if not claim.escalated:
-            self.held_bonds -= BOND
-            # ruling 0: the oracle decision stands, so the disputer lost
-            self.credit(holder if claim.insurer_disputed else self.env["insurer"], BOND)
-        self.resolve(claim_id, self.ruling_zero_payout(claim))
+        self.settle(claim_id, 0)
 
     def close_timed_out(self, claim_id):
         """The arbitrator never rules; after the desk's timeout anyone closes the dispute by default."""
@@ -591,10 +716,7 @@ class ClaimsMachine(RuleBasedStateMachine):
             )
             self.advance_time(DISPUTE_TIMEOUT)
         self.desk.closeTimedOutDispute(claim_id, sender=self.env["stranger"])
-        if not claim.escalated:
-            self.held_bonds -= BOND
-            self.credit(self.env["insurer"] if claim.insurer_disputed else self.policies[claim.policy_id].holder, BOND)
-        self.resolve(claim_id, self.ruling_zero_payout(claim))
+        self.settle(claim_id, 0)
 
     def withdraw_payout(self, claim_id, collect=False):
         """`withdrawPayout` (resolved claims), or `collect` (also finalizes a decided claim past its window)."""
@@ -655,11 +777,14 @@ class ClaimsMachine(RuleBasedStateMachine):
         product = self.manager.product(self.product_id)
         assert (product.capital, product.locked) == (self.capital, self.locked)
         assert product.locked <= product.capital
-        # the manager holds the capital, the desk the bonds and credits (both ETH, one product here)
+        # the manager holds the capital, the desk the bonds, credits, held fees and reserves (all ETH here)
         assert self.manager.balance >= product.capital + self.balance_before
-        owed = self.desk.totalCredits() + self.desk.heldBonds()
-        assert self.desk.balance >= owed + self.desk_balance_before - self.credits_before - self.bonds_before
-        assert self.desk.heldBonds() - self.bonds_before == self.held_bonds
+        desk = self.desk
+        assert desk.balance == desk.totalCredits() + desk.heldBonds() + desk.heldFees() + desk.totalReserves()
+        assert desk.heldBonds() - self.bonds_before == self.held_bonds
+        assert desk.arbitrationReserve(self.product_id) == self.reserve
+        held = sum(c.held_fee for c in self.claims.values())
+        assert sum(desk.heldFee(cid) for cid, c in self.claims.items() if c.held_fee) == held
 
     @invariant()
     def claims_match_model(self):
@@ -726,7 +851,7 @@ def test_claims_state_machine__random_lifecycles__model_and_invariants_hold(
         deployer=deployer,
         stranger=stranger,
     )
-    ClaimsMachine.steps_run = ClaimsMachine.old_epoch_decisions = 0
+    ClaimsMachine.steps_run = ClaimsMachine.old_epoch_decisions = ClaimsMachine.reviews = ClaimsMachine.defaults = 0
     run_state_machine_as_test(
         ClaimsMachine,
         settings=settings(
@@ -740,6 +865,8 @@ def test_claims_state_machine__random_lifecycles__model_and_invariants_hold(
     minimum = int(os.environ.get("STATEFUL_MIN_STEPS", "0"))
     print(
         f"stateful machine ran {ClaimsMachine.steps_run} steps; "
-        f"{ClaimsMachine.old_epoch_decisions} decisions on claims whose committee had rotated since"
+        f"{ClaimsMachine.old_epoch_decisions} decisions on claims whose committee had rotated since; "
+        f"{ClaimsMachine.reviews} REFERs reviewed or referred; {ClaimsMachine.defaults} claims won by default"
     )
     assert ClaimsMachine.steps_run >= minimum, f"only {ClaimsMachine.steps_run} steps ran; raise STATEFUL_EXAMPLES"
+    assert ClaimsMachine.reviews or minimum < 2000, "the search never took a REFER through the review"

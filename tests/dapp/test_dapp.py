@@ -14,12 +14,12 @@ from eth_utils import keccak
 from playwright.sync_api import expect
 
 from oracle.assess import peril_index
-from oracle.chain.deploy import DAY, ETH, buy_policy, create_product, governor_of, submit_claim, transact
+from oracle.chain.deploy import DAY, ETH, buy_policy, create_product, desk_of, governor_of, submit_claim, transact
 from oracle.chain.keys import published_key
 from oracle.claim.evidence import store_evidence
 from oracle.dev.demo import confident_photos, default_photo_root
 from oracle.dev.stack import evidence_readers, insured_object_of, person_reader, product_defaults
-from oracle.domain import HEIC_BRANDS, REPO_ROOT, ClaimStatus, Peril, public_area
+from oracle.domain import ARBITRATION_RESERVE_WEI, HEIC_BRANDS, REPO_ROOT, ClaimStatus, Peril, public_area
 from oracle.explain.evidence import load_manifest
 from oracle.settings import load_settings
 from tests.dapp.conftest import screenshot
@@ -154,6 +154,7 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
         expect(last_tx(page, f"{step} product {product_id}")).to_be_visible(timeout=TIMEOUT_MS)
         confirmed_next(page, f"{step} product {product_id}")
     assert manager.product(product_id)["capital"] == 100 * ETH and manager.product(product_id)["paused"] is False
+    assert desk_of(manager).functions.arbitrationReserve(product_id).call() == ARBITRATION_RESERVE_WEI
     assert manager.committee(product_id, 1) == stack.roles.oracles
     expect(page.locator(f'#products-table tr[data-product="{product_id}"]')).to_contain_text(
         "100 ETH", timeout=TIMEOUT_MS
@@ -1025,7 +1026,7 @@ NEXT_STEPS = """async ([now]) => {
     waiting: { record: record(1, 0, "0"), product, now },
     silent: { record: record(1, 0, "0"), product, now: now + 2 * 86400 },
     window: { record: record(2, 2, eth(4)), decided: decided(2, eth(4)), product, now },
-    referred: { record: record(2, 4, "0"), decided: decided(4, "0"), product, now },
+    referred: { record: record(6, 4, "0"), decided: decided(4, "0"), product, now },
     closed: { record: record(2, 2, eth(4)), decided: decided(2, eth(4)), product, now: now + 9000 },
     disputed: { record: record(3, 3, "0"), decided: decided(3, "0"), product, now, ruleBy: now + 14 * 86400 },
     escalated: { record: record(3, 0, "0", true), product, now, ruleBy: now + 14 * 86400 },
@@ -1052,7 +1053,7 @@ def test_each_claim_state_says_what_happens_next_by_when_and_what_doing_nothing_
     assert f"did not decide by {dates['timeout']}: you can take the claim to the arbitration panel" in text["silent"]
     assert f"If you do nothing, you receive 0.4 ETH on {dates['window']}, when the dispute window" in text["window"]
     assert "asked for a person to review the claim" in text["referred"]
-    assert f"If you do nothing, you receive 0 ETH on {dates['window']}" in text["referred"]
+    assert "anyone, you too, can send it to the panel, still at the insurer's cost" in text["referred"]
     assert "Finalize the claim to receive 0.4 ETH" in text["closed"]
     assert f"by {dates['rule']} at the latest" in text["disputed"] and "you receive 0 ETH." in text["disputed"]
     assert "If it has not ruled by then, you receive 1.9 ETH." in text["escalated"]  # claimed less the deductible
@@ -1086,7 +1087,7 @@ def test_claim_timeline__every_transaction_evidence_decision_dispute_and_ruling(
     assert {"PanelVoted", "ClaimRuled", "ClaimResolved"} <= set(distinct[5:]), events
     assert events.count("PanelVoted") == 2 and events[-1] == "PayoutWithdrawn", events
     texts = steps.all_inner_texts()
-    assert "The arbitrator ruled: For the claimant." in texts[events.index("ClaimRuled")]
+    assert "The arbitrator ruled: The claimant's amount." in texts[events.index("ClaimRuled")]
     assert "Disputed by you: bond 0.05 ETH" in texts[events.index("ClaimDisputed")]
     assert "1.9 ETH paid to you." in texts[-1] and re.search(r"transaction 0x[0-9a-f]{10}", texts[-1])
     evidence_link = card.locator(".timeline-steps li[data-event=Evidence] a")
@@ -1122,12 +1123,19 @@ def test_money_actions_ask_first__escalate_and_dispute_say_the_cost_who_decides_
     now = stack.w3.eth.get_block("latest")["timestamp"]
     shown = page.evaluate(ESCALATION, [now])
     escalate, dispute = shown["escalate"], shown["dispute"]
-    assert "sends 0.2 ETH from your account: the arbitration fee, which does not come back (no bond is due)" in escalate
+    assert (
+        "sends 0.2 ETH from your account: the arbitration fee, which the insurer pays back if the panel rules for you "
+        "or does not rule (no bond is due)"
+    ) in escalate
     assert "The panel then decides instead of the oracle" in escalate
     assert f"by {shown['latest']} at the latest" in escalate
     assert "if it does not rule, the claim pays what you claimed less the deductible, 1.9 ETH" in escalate
     assert "Take it to the panel and pay 0.2 ETH" in escalate
-    assert "a bond of 0.1 ETH, returned if the panel rules for you, and an arbitration fee of 0.2 ETH" in dispute
+    assert (
+        "a bond of 0.1 ETH, returned if the panel rules for you, and an arbitration fee of 0.2 ETH, which the"
+        in dispute
+    )
+    assert "insurer pays back if the panel rules for you or does not rule" in dispute
     assert f"by {shown['latest']} at the latest" in dispute and "Dispute and pay 0.3 ETH" in dispute
     assert shown["closed"] == 1  # "Keep things as they are" closed the step and sent nothing
     assert page.problems == []

@@ -185,7 +185,7 @@ def test_committee_aggregate__three_nodes__one_report_transaction_decides_the_cl
     for _ in range(3):
         for node in nodes:
             asyncio.run(node.run_once())
-    assert manager.claim(claim_id)["status"] in (2, 4)
+    assert manager.claim(claim_id)["status"] in (2, 4, 6)  # decided, resolved, or a REFER in the insurer's review
     [receipt] = _signed_report_txs(manager, claim_id)
     assert receipt["from"] == nodes[claim_id % 3].signer.address  # the designated member sent it
     assert sum(w3.eth.get_transaction_count(node.signer.address) for node in nodes) == 1

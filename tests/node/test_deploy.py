@@ -112,8 +112,8 @@ def test_deploy__keystore_account__deploys_creates_the_product_and_writes_the_re
         assert requests.functions.specId().call() == chainlink_spec_id()  # the shipped job's id
         # every transaction came from the keystore account, signed here: the dev accounts sent nothing
         assert [w3.eth.get_transaction_count(a) for a in dev] == dev_nonces
-        # 6 contracts, createProduct, depositCapital
-        assert w3.eth.get_transaction_count(account.address) == 8
+        # 6 contracts, createProduct, depositCapital, fundArbitration
+        assert w3.eth.get_transaction_count(account.address) == 9
         assert account.key.hex().removeprefix("0x") not in printed.out + printed.err
         assert PASSWORD not in printed.out + printed.err
 

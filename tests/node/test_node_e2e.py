@@ -27,7 +27,7 @@ from oracle.settings import load_settings
 from tests.chain_fixtures import MODEL_PATH, make_node, needs_model, submit_photos
 
 pytestmark = needs_model
-SUBMITTED, DECIDED, RESOLVED = 1, 2, 4
+SUBMITTED, DECIDED, RESOLVED, REVIEW = 1, 2, 4, 6
 UNDISTURBED_RUN_S = 180  # the last node run of the kill test, left to finish: generous for a loaded machine
 
 
@@ -38,7 +38,7 @@ def test_committee__two_nodes_vote__decision_and_explanation_hash_on_chain(world
     for node in nodes:
         asyncio.run(node.run_once())
     claim = world["manager"].claim(claim_id)
-    assert claim["status"] in (DECIDED, RESOLVED)
+    assert claim["status"] in (DECIDED, RESOLVED, REVIEW)  # a REFER waits in the insurer's review
     [decided] = world["manager"].contract.events.ClaimDecided().get_logs(from_block=0)
     job = nodes[0].store.job(nodes[0].chain_id, world["manager"].address, claim_id)
     assert job.state == DONE
@@ -96,7 +96,7 @@ def test_member_leaves_after_a_vote__voided_vote_sent_again_and_the_claim_decide
     assert world["manager"].claim(claim_id)["status"] == SUBMITTED  # one vote counts: the first was voided
     assert first.revote_after_leaves() == 1
     asyncio.run(first.run_once())
-    assert world["manager"].claim(claim_id)["status"] in (DECIDED, RESOLVED)
+    assert world["manager"].claim(claim_id)["status"] in (DECIDED, RESOLVED, REVIEW)
     assert first.revote_after_leaves() == 0  # read once: the same leave moves nothing again
 
 
