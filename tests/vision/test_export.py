@@ -37,7 +37,9 @@ def test_export__pretrained_network__onnx_matches_eager_within_1e4(tmp_path, sel
     model = DamageNet(pretrained=True).eval()
     torch.nn.init.normal_(model.net._fc.weight, std=0.05)  # a head with signal, not the near-zero init
     path = tmp_path / "m.onnx"
-    export_onnx(model, path, {"classes": ["whole", "minor", "moderate", "severe"], "temperature": 1.0})
+    export_onnx(
+        model, path, {"classes": ["whole", "minor", "moderate", "severe"], "temperature": 1.0, "input_size": 224}
+    )
     batch = _photos(selection_photos)
     onnx_logits, onnx_cam = DamageModel.load(path).run(batch)
     eager_logits, eager_cam = _eager(model, batch)
