@@ -294,6 +294,19 @@ export function checkIncidentTime(value, start, now) {
   return seconds;
 }
 
+/** The typed latitude and longitude in millionths of a degree, or a sentence saying what is missing or wrong. */
+export function checkPlace(latText, lonText) {
+  if (!String(latText).trim() && !String(lonText).trim()) {
+    throw new Error("Choose where it happened: search for the town or city, use your location, or type the latitude " +
+      "and longitude. The weather check needs the place, so the claim cannot go without it.");
+  }
+  const latE6 = Math.round(Number(latText) * 1e6);
+  const lonE6 = Math.round(Number(lonText) * 1e6);
+  if (!String(latText).trim() || !Number.isFinite(latE6) || Math.abs(latE6) > 90e6) throw new Error("Latitude must be a number from -90 to 90.");
+  if (!String(lonText).trim() || !Number.isFinite(lonE6) || Math.abs(lonE6) > 180e6) throw new Error("Longitude must be a number from -180 to 180.");
+  return [latE6, lonE6];
+}
+
 const PLACE_SEARCH_DELAY_MS = 250; // typing pauses this long before the gateway's gazetteer is asked
 const GEOLOCATION_TIMEOUT_MS = 15000; // how long the device may take to say where it is
 
@@ -310,12 +323,20 @@ function setPlace(lat, lon, chosen, latitude, longitude, words) {
 
 /** Where the incident happened: the device's position, or a city found by name in the gateway's offline gazetteer;
  * either fills the latitude and longitude, which stay editable. */
-function placePicker(lat, lon) {
+function placePicker(lat, lon, problem) {
   const chosen = h("p", { class: "hint place-chosen", role: "status" },
-    "The claim carries the latitude and longitude below; use your location or search for the place to set them.");
-  const problem = h("p", { class: "error", role: "alert" });
+    "No place chosen yet: search for the town or city, use your location, or type the latitude and longitude.");
   const results = h("ul", { class: "place-results", "aria-label": "places found" });
-  const query = h("input", { type: "search", name: "place-search", autocomplete: "off", placeholder: "e.g. Des Moines" });
+  const query = h("input", { type: "search", name: "place-search", autocomplete: "off", placeholder: "a town or city, in any language" });
+  const choose = (latitude, longitude, words) => {
+    problem.textContent = "";
+    setPlace(lat, lon, chosen, latitude, longitude, words);
+  };
+  for (const input of [lat, lon]) {
+    input.addEventListener("input", (event) => {
+      if (event.isTrusted && lat.value && lon.value) chosen.textContent = "Place: the latitude and longitude typed below.";
+    });
+  }
   let timer = null;
   let asked = 0; // the newest search: an older answer that arrives later is dropped
   const find = async () => {
@@ -329,7 +350,7 @@ function placePicker(lat, lon) {
       if (turn !== asked) return;
       if (!response.ok) throw new Error(body.error?.message || `HTTP ${response.status}`);
       mount(results, body.places.length ? body.places.map((place) => h("li", {}, h("button", { type: "button", class: "link place",
-        onclick: () => { setPlace(lat, lon, chosen, place.lat, place.lon, `Place: ${place.label}`); mount(results); query.value = place.label; } },
+        onclick: () => { choose(place.lat, place.lon, `Place: ${place.label}`); mount(results); query.value = place.label; } },
       place.label))) : h("li", {}, "No town or city of that name; try its first letters, or use your location."));
     } catch (error) {
       if (turn === asked) problem.textContent = `The place search did not answer (${error.message}); type the latitude and longitude instead.`;
@@ -341,7 +362,7 @@ function placePicker(lat, lon) {
     if (!navigator.geolocation) { problem.textContent = "This browser cannot tell where you are; search for the place instead."; return; }
     chosen.textContent = "Asking your device where you are ...";
     navigator.geolocation.getCurrentPosition(
-      (position) => setPlace(lat, lon, chosen, position.coords.latitude, position.coords.longitude,
+      (position) => choose(position.coords.latitude, position.coords.longitude,
         `Your current position (to about ${Math.round(position.coords.accuracy)} m)`),
       (error) => {
         chosen.textContent = "";
@@ -385,8 +406,10 @@ async function claimForm(policyNow, product, onDone) {
   "Drop photos here, or choose them:", fileInput, cameraInput((taken) => setFiles([...files, ...taken])));
   const incident = h("input", { type: "datetime-local", name: "incident", required: true, step: 1,
     value: incidentInputValue(defaultIncidentTime(Number(policy.start), now)) });
-  const lat = h("input", { type: "number", name: "lat", required: true, step: "0.000001", min: -90, max: 90, value: "41.6" });
-  const lon = h("input", { type: "number", name: "lon", required: true, step: "0.000001", min: -180, max: 180, value: "-93.6" });
+  // no default place: a wrong one would send the weather check to the wrong sky; the claimant chooses
+  const lat = h("input", { type: "number", name: "lat", required: true, step: "0.000001", min: -90, max: 90 });
+  const lon = h("input", { type: "number", name: "lon", required: true, step: "0.000001", min: -180, max: 180 });
+  const placeError = h("p", { class: "error", role: "alert", id: `place-error-${policy.id}` });
   const covered = PERILS.map((name, i) => ({ name, i })).filter(({ i }) => (BigInt(product.perils) >> BigInt(i)) & 1n);
   const peril = h("select", { name: "peril" }, covered.map(({ name, i }) => h("option", { value: i }, name)));
   const vehicle = h("select", { name: "vehicleClass" }, classes.map((c) => h("option", { value: c }, c)));
@@ -397,6 +420,7 @@ async function claimForm(policyNow, product, onDone) {
   const submit = async (event) => {
     event.preventDefault();
     formError.textContent = "";
+    placeError.textContent = "";
     const problem = await photoProblem(files);
     if (problem) { formError.textContent = problem; return; }
     let claimed, incidentTime, latE6, lonE6;
@@ -406,12 +430,16 @@ async function claimForm(policyNow, product, onDone) {
       const cover = BigInt(policyNow().remainingCoverage);
       if (claimed > cover) throw new Error(`Claimed amount is more than the remaining cover of ${eth(cover)}.`);
       incidentTime = checkIncidentTime(incident.value, Number(policy.start), await chainTime());
-      latE6 = Math.round(Number(lat.value) * 1e6);
-      lonE6 = Math.round(Number(lon.value) * 1e6);
-      if (!lat.value || Math.abs(latE6) > 90e6) throw new Error("Latitude must be between -90 and 90.");
-      if (!lon.value || Math.abs(lonE6) > 180e6) throw new Error("Longitude must be between -180 and 180.");
     } catch (error) {
       formError.textContent = error.message;
+      return;
+    }
+    try {
+      [latE6, lonE6] = checkPlace(lat.value, lon.value);
+    } catch (error) {
+      placeError.textContent = error.message;
+      placeError.scrollIntoView?.({ block: "center" });
+      (lat.value ? lon : form.querySelector('input[name="place-search"]')).focus();
       return;
     }
     button.disabled = true;
@@ -442,7 +470,7 @@ async function claimForm(policyNow, product, onDone) {
       field("Incident time (UTC, chain clock)", incident, `from the policy's start, ${whenExact(policy.start)}, to the chain's current time`),
       field("Peril", peril), field("Vehicle class", vehicle, "sets the repair cost schedule the oracle applies"),
       field("Claimed amount (ETH)", amount, `at most ${eth(policy.remainingCoverage)}`)),
-    placePicker(lat, lon),
+    placePicker(lat, lon, placeError),
     formError, h("div", { class: "actions" }, button, h("button", { type: "button", class: "cancel", onclick: () => {
       clearDraft(draft).catch(() => {});
       onDone();

@@ -117,6 +117,15 @@ def newest_claim_id(stack, holder: str) -> int:
     return logs[-1].args.claimId
 
 
+def choose_place(form, query: str = "des mo", label: str = "Des Moines, Iowa, United States") -> None:
+    """Search the claim form's place field and pick the first town it offers, which must carry `label`."""
+    form.locator('input[name="place-search"]').fill(query)
+    found = form.locator(".place-results button.place").first
+    expect(found).to_contain_text(label, timeout=PROMPT_MS)
+    found.click()
+    expect(form.locator(".place-chosen")).to_contain_text(f"Place: {label}")
+
+
 def submit_claim_in_browser(page, policy: int, photos, amount: str) -> None:
     """Open the claim form of the policy-th policy on the page, attach real photos, and send the claim."""
     page.locator("li.policy").nth(policy).locator("button.new-claim").click()
@@ -124,6 +133,7 @@ def submit_claim_in_browser(page, policy: int, photos, amount: str) -> None:
     form.locator('input[name="photos"]').set_input_files([str(p) for p in photos])
     expect(form.locator(".previews li")).to_have_count(len(photos))
     form.locator('select[name="vehicleClass"]').select_option("sedan")
+    choose_place(form)
     form.locator('input[name="amount"]').fill(amount)
     transaction(page, "Submit claim", form.locator('button[type="submit"]').click)
 
@@ -406,6 +416,7 @@ def test_claim_on_a_freshly_bought_policy__default_incident_time_is_valid(page, 
     form.locator('input[name="photos"]').set_input_files([str(p) for p in photos["minor"]])
     form.locator('select[name="vehicleClass"]').select_option("sedan")
     form.locator('input[name="amount"]').fill("0.5")
+    choose_place(form)
     transaction(page, "Submit claim", form.locator('button[type="submit"]').click)
     assert newest_claim_id(stack, stack.roles.second_claimant) > 0
     assert page.problems == []
@@ -626,6 +637,12 @@ def test_claimant_main_task_with_the_keyboard_alone(page, stack, photos):
     expect(page.locator(f"{policy} .previews li")).to_have_count(len(photos["minor"]))
     tab_to(page, f'{policy} input[name="amount"]')
     page.keyboard.type("0,5")
+    tab_to(page, f'{policy} input[name="place-search"]')
+    page.keyboard.type("Des Moines")
+    expect(page.locator(f"{policy} .place-results button.place").first).to_be_visible(timeout=PROMPT_MS)
+    tab_to(page, f"{policy} .place-results button.place")
+    page.keyboard.press("Enter")
+    expect(page.locator(f"{policy} .place-chosen")).to_contain_text("Place: Des Moines, Iowa, United States")
     tab_to(page, f'{policy} form.claim-form button[type="submit"]')
     transaction(page, "Submit claim", lambda: page.keyboard.press("Enter"))
     assert page.problems == []
@@ -1336,6 +1353,33 @@ def test_place_from_a_city_search_or_the_devices_location__only_the_area_goes_on
     assert (submitted.latitudeE6, submitted.longitudeE6) == (47_400_000, 8_500_000)
     manifest = json.loads(load_manifest(submitted.evidenceRoot, stack.cas))
     assert "47.376887" not in json.dumps(manifest) and "47376887" not in json.dumps(manifest)  # sealed, not plain
+    assert page.problems == []
+
+
+def test_place_starts_empty__a_claim_without_a_place_is_refused_beside_the_place_field(page, stack, photos):
+    """The claim form suggests no place (it once started at Des Moines for everyone): sending it without one says,
+    inside the place field, how to choose one and moves the focus to the search; nothing is uploaded or sent."""
+    form = open_claim_form(page, stack, "NO-PLACE-VIN")
+    expect(form.locator('input[name="lat"]')).to_have_value("")
+    expect(form.locator('input[name="lon"]')).to_have_value("")
+    expect(form.locator(".place-chosen")).to_contain_text("No place chosen yet")
+    assert "Des Moines" not in form.inner_text() + form.locator('input[name="place-search"]').get_attribute("placeholder")
+    form.locator('input[name="photos"]').set_input_files([str(p) for p in photos["minor"]])
+    form.locator('input[name="amount"]').fill("0,5")
+    submitted = stack.system.manager.contract.events.ClaimSubmitted()
+    count = len(submitted.get_logs(from_block=0))
+    form.locator('button[type="submit"]').click()
+    error = form.locator("fieldset.place .error")
+    expect(error).to_contain_text("Choose where it happened: search for the town or city, use your location")
+    expect(form.locator('input[name="place-search"]')).to_be_focused()
+    expect(form.locator("#claim-error")).to_have_text("")
+    form.locator('input[name="lat"]').fill("47.4")
+    form.locator('button[type="submit"]').click()
+    expect(error).to_have_text("Longitude must be a number from -180 to 180.")
+    expect(form.locator('input[name="lon"]')).to_be_focused()
+    choose_place(form)
+    expect(error).to_have_text("")
+    assert len(submitted.get_logs(from_block=0)) == count  # nothing was sent
     assert page.problems == []
 
 
