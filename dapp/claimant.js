@@ -349,9 +349,12 @@ function placePicker(lat, lon, problem) {
       const body = await response.json();
       if (turn !== asked) return;
       if (!response.ok) throw new Error(body.error?.message || `HTTP ${response.status}`);
+      // a town found by another of its names (München, Мюнхен) shows that name beside the gazetteer's own
+      const named = (place) => (place.matched ? `${place.label} (${place.matched})` : place.label);
       mount(results, body.places.length ? body.places.map((place) => h("li", {}, h("button", { type: "button", class: "link place",
-        onclick: () => { choose(place.lat, place.lon, `Place: ${place.label}`); mount(results); query.value = place.label; } },
-      place.label))) : h("li", {}, "No town or city of that name; try its first letters, or use your location."));
+        onclick: () => { choose(place.lat, place.lon, `Place: ${named(place)}`); mount(results); query.value = named(place); } },
+      named(place)))) : h("li", {}, `No town of ${body.minPopulation.toLocaleString("en")} people or more by that name; try ` +
+        "its first letters, another spelling, the nearest larger town or your location, or type the latitude and longitude."));
     } catch (error) {
       if (turn === asked) problem.textContent = `The place search did not answer (${error.message}); type the latitude and longitude instead.`;
     }
@@ -372,7 +375,7 @@ function placePicker(lat, lon, problem) {
       }, { enableHighAccuracy: true, timeout: GEOLOCATION_TIMEOUT_MS });
   } }, "Use my current location");
   return h("fieldset", { class: "place" }, h("legend", {}, "Where it happened"),
-    h("div", { class: "actions" }, here), field("Search for a town or city", query, "searched on the gateway itself, which asks no outside service"),
+    h("div", { class: "actions" }, here), field("Search for a town or city", query, "by its name in English or the local language; searched on the gateway itself, which asks no outside service"),
     results, chosen, problem,
     h("div", { class: "grid" }, field("Latitude", lat, "sealed with the photos; the chain gets only the 0.1° area"), field("Longitude", lon)));
 }

@@ -16,7 +16,7 @@ from yarl import URL
 
 from oracle.adapter.app import HTTP, SETTINGS, STORE, NotFoundError
 from oracle.adapter.http import ForbiddenRequestError, decode_json, read_limited, require_json_content_type
-from oracle.adapter.places import places
+from oracle.adapter.places import places, warm_gazetteer
 from oracle.adapter.uploads import UPLOADS, is_permit_message
 from oracle.chain.contracts import contract_type
 from oracle.claim.verify import VerificationError, verify_claim
@@ -375,5 +375,6 @@ def register_dapp_routes(app: web.Application, dapp: DappConfig) -> None:
     app.router.add_post("/api/evidence", make_evidence, name="evidence")
     app.router.add_post("/api/terms", upload_terms, name="terms")
     app.router.add_get("/api/places", places, name="places")
+    app.cleanup_ctx.append(warm_gazetteer)
     app.router.add_post("/api/claims/{claim_id}/verify", verify, name="verify")
     app.router.add_post("/rpc", rpc_relay, name="rpc")

@@ -12,7 +12,7 @@ from eth_utils import keccak
 
 from oracle.adapter.app import create_app
 from oracle.adapter.dapp import DappConfig, register_dapp_routes
-from oracle.adapter.places import MAX_RESULTS
+from oracle.adapter.places import MAX_RESULTS, MIN_POPULATION
 from oracle.adapter.uploads import permit_message
 from oracle.assess import DEFAULT_TERMS_PATH
 from oracle.explain.evidence import build_manifest
@@ -377,4 +377,27 @@ async def test_places__bad_query_or_limit__400_in_words(make_dapp_client, params
 async def test_places__no_match__empty_list(make_dapp_client):
     client = await make_dapp_client()
     response = await client.get("/api/places", params={"q": "qqxxzz"})
-    assert response.status == 200 and (await response.json()) == {"places": []}
+    assert response.status == 200 and (await response.json()) == {"places": [], "minPopulation": MIN_POPULATION}
+    assert (await (await client.get("/api/places", params={"q": "-."})).json())["places"] == []
+
+
+@pytest.mark.parametrize(
+    ("query", "label", "matched"),
+    [
+        ("München", "Munich, Germany", "Munchen"),  # the local name, with or without its accent
+        ("muenchen", "Munich, Germany", "Muenchen"),
+        ("Мюнхен", "Munich, Germany", "Мюнхен"),  # another script
+        ("慕尼黑", "Munich, Germany", "慕尼黑"),
+        ("Wien", "Vienna, Austria", "Wien"),  # an exact other name comes before towns whose own name starts so
+        ("Bombay", "Mumbai, India", "Bombay"),  # a former name
+        ("saint denis", "Saint-Denis, Reunion", ""),  # hyphens and stops typed as spaces
+        ("st louis", "St. Louis, Missouri, United States", ""),
+        ("Amesbury, Un", "Amesbury, United Kingdom", ""),  # 10,116 people: below the old 15,000 floor
+    ],
+)
+async def test_places__alternate_and_local_names_and_smaller_towns(make_dapp_client, query, label, matched):
+    client = await make_dapp_client()
+    found = (await (await client.get("/api/places", params={"q": query.split(",")[0], "limit": "20"})).json())["places"]
+    best = next(p for p in found if p["label"] == label)
+    assert best["matched"] == matched
+    assert found.index(best) == 0 or "," in query, [p["label"] for p in found]

@@ -1320,8 +1320,9 @@ def test_policy_shows_what_it_insures_and_pays_per_damage_level__claims_name_pol
 
 
 def test_place_from_a_city_search_or_the_devices_location__only_the_area_goes_on_chain(page, stack, photos):
-    """The claim form finds a city in the gateway's offline gazetteer or takes the device's position; either fills
-    the place, the claim carries only its 0.1-degree area on-chain, and the exact point stays in the sealed evidence."""
+    """The claim form finds a town in the gateway's offline gazetteer, by its English or its local name, or takes the
+    device's position; either fills the place, the claim carries only its 0.1-degree area on-chain, and the exact
+    point stays in the sealed evidence."""
     form = open_claim_form(page, stack, "PLACE-VIN")
     form.locator('input[name="place-search"]').fill("des mo")
     found = form.locator(".place-results button.place")
@@ -1332,7 +1333,10 @@ def test_place_from_a_city_search_or_the_devices_location__only_the_area_goes_on
     expect(form.locator(".place-chosen")).to_contain_text("Place: Des Moines, Iowa, United States")
     expect(form.locator(".place-chosen")).to_contain_text("the chain records only its 0.1° area (41.6, -93.6)")
     form.locator('input[name="place-search"]').fill("qqxxzz")
-    expect(form.locator(".place-results li")).to_contain_text("No town or city of that name")
+    expect(form.locator(".place-results li")).to_contain_text("No town of 5,000 people or more by that name")
+    # a town's local or other names find it too, shown beside the gazetteer's own (it held English names only)
+    choose_place(form, "Мюнхен", "Munich, Germany (Мюнхен)")
+    expect(form.locator('input[name="lat"]')).to_have_value("48.137430")
 
     page.context.grant_permissions(["geolocation"], origin=stack.url.rstrip("/"))
     page.context.set_geolocation({"latitude": 47.376_887, "longitude": 8.541_694, "accuracy": 30})
@@ -1363,7 +1367,8 @@ def test_place_starts_empty__a_claim_without_a_place_is_refused_beside_the_place
     expect(form.locator('input[name="lat"]')).to_have_value("")
     expect(form.locator('input[name="lon"]')).to_have_value("")
     expect(form.locator(".place-chosen")).to_contain_text("No place chosen yet")
-    assert "Des Moines" not in form.inner_text() + form.locator('input[name="place-search"]').get_attribute("placeholder")
+    search = form.locator('input[name="place-search"]')
+    assert "Des Moines" not in form.inner_text() + search.get_attribute("placeholder")
     form.locator('input[name="photos"]').set_input_files([str(p) for p in photos["minor"]])
     form.locator('input[name="amount"]').fill("0,5")
     submitted = stack.system.manager.contract.events.ClaimSubmitted()
