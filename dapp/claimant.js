@@ -1,6 +1,6 @@
 // Claimant: buy a policy, submit a claim with photos, follow it live, read the explanation, dispute, withdraw.
 import { DECISION_WORDS, PERILS, RULINGS, STATUS, chainTime, contracts, describeError, ethers, followScreen, rulingPayout, send, snapshot, state, uploadPermit } from "./chain.js";
-import { fetchByHash, fetchExplanation, fetchManifest, renderExplanation } from "./explain.js";
+import { evidencePhoto, fetchByHash, fetchExplanation, fetchManifest, renderExplanation } from "./explain.js";
 import { claimKey as evidenceKey, insuredObject, panelReaders, productReaders, sealForReaders, shareClaimKey } from "./keys.js";
 import { clearDraft, draftKey, hasDraft, keepDraft } from "./drafts.js";
 import { eth, field, h, mount, mountIfChanged, notice, parseEth, progress, reconcile, short, signature, when } from "./ui.js";
@@ -482,25 +482,25 @@ async function claimForm(policyNow, product, onDone) {
   return form;
 }
 
-/** When a disputed claim is decided at the latest: its panel's ruling deadline (past it the panel rules by default),
- * or for another arbitrator the dispute desk's timeout (past it anyone may close the dispute unruled). */
+/** When a disputed claim is decided at the latest (`ruleBy`): its panel's ruling deadline (past it the panel rules
+ * by default), or for another arbitrator the dispute desk's timeout; and from when anyone may close it unruled
+ * (`closableAt`, the dispute desk's timeout after it opened, which bounds every arbitrator). */
 async function rulingDeadline(snap, claimId, product) {
   const [, disputeId, opened] = await snap.desk.disputeOf(claimId);
+  const closableAt = Number(opened) + state.config.constants.disputeTimeoutS;
   if (snap.panel && String(product.arbitrator).toLowerCase() === String(snap.panel.target).toLowerCase()) {
-    return Number((await snap.panel.disputes(disputeId)).deadline);
+    return { ruleBy: Number((await snap.panel.disputes(disputeId)).deadline), closableAt };
   }
-  return Number(opened) + state.config.constants.disputeTimeoutS;
+  return { ruleBy: closableAt, closableAt };
 }
 
 const policyProducts = new Map(); // policy id -> its product id
 
-async function claimRecords(snap, address) {
+/** The claims of a list of ClaimSubmitted logs (newest first) as of a snapshot: each with its record, product,
+ * decision, what disputing or escalating it costs now, its ruling deadline, and what anyone may do with it now. */
+export async function claimRecords(snap, submitted) {
   const { manager, desk } = snap;
-  const [submitted, decidedLogs, now] = await Promise.all([
-    snap.events(manager, manager.filters.ClaimSubmitted(null, null, address)),
-    snap.events(manager, manager.filters.ClaimDecided()),
-    snap.time(),
-  ]);
+  const [decidedLogs, now] = await Promise.all([snap.events(manager, manager.filters.ClaimDecided()), snap.time()]);
   const decided = new Map(decidedLogs.map((l) => [l.args.claimId, l.args]));
   const products = new Map(); // product id -> promise of its record, read once per render
   const productById = (id) => {
@@ -511,27 +511,32 @@ async function claimRecords(snap, address) {
     if (!policyProducts.has(String(policyId))) policyProducts.set(String(policyId), (await manager.policy(policyId)).productId);
     return policyProducts.get(String(policyId));
   };
-  return Promise.all(submitted.reverse().map(async (log) => {
+  return Promise.all([...submitted].reverse().map(async (log) => {
     const id = log.args.claimId;
     const record = (await manager.claim(id)).toObject();
-    const product = await productById(await productOfPolicy(record.policyId));
-    const c = { id, record, product, submitted: log.args, decided: decided.get(id) || null, now, cost: null, ruleBy: null };
+    const productId = await productOfPolicy(record.policyId);
+    const product = await productById(productId);
+    const c = { id, record, productId, product, submitted: log.args, decided: decided.get(id) || null, now, cost: null, ruleBy: null };
     const status = Number(record.status);
-    if (status === 2 && c.decided && now < Number(c.decided.windowEnds)) {
+    const windowOpen = status === 2 && c.decided && now < Number(c.decided.windowEnds);
+    if (windowOpen) {
       c.cost = { total: await desk.disputeCost(id), bond: product.disputeBond };
     } else if (status === 1 && now >= escalationFrom(c)) {
       c.cost = { total: BigInt(await desk.disputeCost(id)) - BigInt(product.disputeBond), bond: 0n }; // the fee alone
     } else if (status === 3) {
-      c.ruleBy = await rulingDeadline(snap, id, product);
+      Object.assign(c, await rulingDeadline(snap, id, product));
     }
+    c.can = { // what the contracts let anyone do now (dispute, escalate and withdraw only a party, or the holder)
+      dispute: Boolean(windowOpen), escalate: status === 1 && Boolean(c.cost), closeStale: status === 1 && now >= staleFrom(c),
+      finalize: status === 2 && !windowOpen, closeDispute: status === 3 && now >= c.closableAt,
+    };
     return c;
   }));
 }
 
 /** What a claim card shows, as text: its card is redrawn only when this changes. */
-function claimKey(c) {
-  const windowOpen = c.decided ? c.now < Number(c.decided.windowEnds) : null;
-  return signature([c.record, Boolean(c.decided), windowOpen, c.cost, c.ruleBy, c.vehicle]);
+export function claimKey(c) {
+  return signature([c.record, Boolean(c.decided), c.can, c.cost, c.ruleBy, c.vehicle]);
 }
 
 function stepOf(record) {
@@ -541,12 +546,17 @@ function stepOf(record) {
 
 /** When a claim the oracle committee has not decided may be taken to the arbitrator: its product's oracle timeout
  * after submission. */
-function escalationFrom(c) {
+export function escalationFrom(c) {
   return Number(c.record.timestamp) + Number(c.product.oracleTimeout);
 }
 
+/** When anyone may close a claim nobody decided or escalated, with no payout: STALE_AFTER past the oracle timeout. */
+export function staleFrom(c) {
+  return escalationFrom(c) + state.config.constants.staleAfterS;
+}
+
 /** What a claim pays under an arbitrator's ruling (0: none came, or the claim is escalated now when `escalating`). */
-function rulingPays(c, code, escalating = false) {
+export function rulingPays(c, code, escalating = false) {
   return rulingPayout({ claimed: c.record.claimedAmount, deductible: c.product.deductible,
     oraclePayout: c.decided?.payout ?? c.record.payout, escalated: escalating || Boolean(c.record.escalated) }, code);
 }
@@ -559,7 +569,7 @@ export function nextStep(c) {
   const windowEnds = c.decided ? Number(c.decided.windowEnds) : 0;
   if (status === 1) {
     const from = escalationFrom(c);
-    const closes = `If nobody decides and you do nothing, you receive 0 ETH: the claim is closed on ${when(from + state.config.constants.staleAfterS)}.`;
+    const closes = `If nobody decides and you do nothing, you receive 0 ETH: the claim is closed on ${when(staleFrom(c))}.`;
     if (c.now < from) {
       return "Next: the oracle committee checks your photos, the weather and fraud signals, usually within minutes. " +
         `If it has not decided by ${when(from)}, you can take the claim to the arbitration panel. ${closes}`;
@@ -606,12 +616,11 @@ function decidedByLatest(c) {
 }
 
 /** The confirmation of a dispute: the bond (returned if the panel rules for the claimant) and the fee. */
-export function disputeConfirmation(c, cancel) {
+export function disputeConfirmation(c, cancel, role = CLAIMANT) {
   const fee = BigInt(c.cost.total) - BigInt(c.cost.bond);
   return costConfirmation(`confirm the dispute of claim ${c.id}`,
     `Disputing sends ${eth(c.cost.total)} from your account: a bond of ${eth(c.cost.bond)}, returned if the panel rules ` +
-      `for you, and an arbitration fee of ${eth(fee)}, which the insurer pays back if the panel rules for you or does ` +
-      "not rule. The arbitration panel then decides " +
+      `for you, and an arbitration fee of ${eth(fee)}, ${role.feeBack}. The arbitration panel then decides ` +
       `instead of the oracle, when a majority of its members agree, by ${decidedByLatest(c)} at the latest; until ` +
       "then the claim pays nothing.",
     `Dispute and pay ${eth(c.cost.total)}`,
@@ -620,12 +629,11 @@ export function disputeConfirmation(c, cancel) {
 }
 
 /** The confirmation of an escalation (the committee stayed silent past its timeout): the fee, no bond. */
-export function escalateConfirmation(c, cancel) {
+export function escalateConfirmation(c, cancel, role = CLAIMANT) {
   return costConfirmation(`confirm taking claim ${c.id} to the arbitration panel`,
     `Taking the claim to the arbitration panel sends ${eth(c.cost.total)} from your account: the arbitration fee, ` +
-      "which the insurer pays back if the panel rules for you or does not rule (no bond is due). The panel then decides " +
-      "instead of the oracle, when a majority of its " +
-      `members agree, by ${decidedByLatest(c)} at the latest; if it does not rule, the claim pays what you claimed ` +
+      `${role.feeBack} (no bond is due). The panel then decides instead of the oracle, when a majority of its ` +
+      `members agree, by ${decidedByLatest(c)} at the latest; if it does not rule, the claim pays ${role.claimedBy} ` +
       `less the deductible, ${eth(rulingPays(c, 0, true))}.`,
     `Take it to the panel and pay ${eth(c.cost.total)}`,
     () => send(`Escalate claim ${c.id}`, async ({ desk }) => {
@@ -635,14 +643,27 @@ export function escalateConfirmation(c, cancel) {
     cancel);
 }
 
+/** The claimant's way of seeing a claim card: its next step for the policy holder, who may also withdraw. */
+export const CLAIMANT = { nextStep, holder: true, claimedBy: "what you claimed",
+  feeBack: "which the insurer pays back if the panel rules for you or does not rule", names: (c) => `On policy ${c.record.policyId}${c.vehicle ? `, vehicle ${c.vehicle}` : ""}.` };
+
+/** A claim's photos as this account may see them (opened with the claim's key, or said to be sealed). */
+async function claimPhotos(c) {
+  const manifest = await fetchManifest(c.submitted.evidenceRoot);
+  const evidence = { sealed: Boolean(manifest.sealed), key: manifest.sealed ? await evidenceKey(manifest) : null };
+  return h("div", { class: "evidence-photos", "aria-label": `photos of claim ${c.id}` },
+    manifest.photos.map((p) => evidencePhoto(p.cid, evidence, `claim ${c.id} photo ${p.name}`)));
+}
+
 /**
- * A claim as a card: its status, decision and actions are redrawn when the claim changes on-chain; its evidence form
- * (with what is typed in it) and its explanation, once opened, stay as they are.
+ * A claim as a card, as `role` (CLAIMANT, or the insurer's) sees it: its status, decision, next step and actions are
+ * redrawn when the claim changes on-chain; its evidence form (with what is typed in it) and its explanation (or, before
+ * a decision, its photos), once opened, stay as they are.
  */
-function claimCard(first) {
+export function claimCard(first, role = CLAIMANT) {
   let c = first;
   let open = false;
-  let explanation = null; // the rendered explanation, fetched and hash-checked once
+  let explanation = null; // the rendered explanation (or the photos before a decision), fetched once
   let evidenceForm = null;
   let confirming = false; // the confirmation step of a dispute or an escalation is open
   const body = h("div");
@@ -652,23 +673,25 @@ function claimCard(first) {
   const el = h("li", { class: "card claim", "data-claim": String(c.id) }, body, history.el, evidenceSlot, details);
 
   const showDetails = () => {
-    if (!open || !c.decided) {
+    if (!open) {
       mount(details);
       return;
     }
-    if (explanation) {
-      mount(details, explanation);
+    if (explanation?.decided === Boolean(c.decided)) {
+      mount(details, explanation.el);
       return;
     }
-    const hash = c.decided.explanationHash;
-    mount(details, h("p", { class: "waiting" }, "Fetching the committee's explanation ..."));
-    Promise.all([fetchExplanation(hash), fetchManifest(c.submitted.evidenceRoot)])
-      .then(async ([doc, manifest]) => {
-        const evidence = { sealed: Boolean(manifest.sealed), key: manifest.sealed ? await evidenceKey(manifest) : null };
-        explanation = renderExplanation(doc, hash, evidence);
-        if (open) mount(details, explanation);
-      })
-      .catch((error) => { if (open) mount(details, h("p", { class: "error" }, error.message)); });
+    const decided = Boolean(c.decided);
+    const hash = c.decided?.explanationHash;
+    mount(details, h("p", { class: "waiting" }, decided ? "Fetching the committee's explanation ..." : "Opening the photos ..."));
+    const loading = decided
+      ? Promise.all([fetchExplanation(hash), fetchManifest(c.submitted.evidenceRoot)]).then(async ([doc, manifest]) =>
+        renderExplanation(doc, hash, { sealed: Boolean(manifest.sealed), key: manifest.sealed ? await evidenceKey(manifest) : null }))
+      : claimPhotos(c);
+    loading.then((el) => {
+      explanation = { decided, el };
+      if (open) mount(details, el);
+    }).catch((error) => { if (open) mount(details, h("p", { class: "error" }, describeError(error))); });
   };
   const toggle = () => {
     open = !open;
@@ -681,19 +704,29 @@ function claimCard(first) {
     const windowEnds = c.decided ? Number(c.decided.windowEnds) : 0;
     const actions = [];
     const confirmable = (cls, text, confirmation) => (confirming
-      ? confirmation(c, () => { confirming = false; paint(); })
+      ? confirmation(c, () => { confirming = false; paint(); }, role)
       : h("button", { type: "button", class: cls, onclick: () => { confirming = true; paint(); el.querySelector(".cost-confirm")?.focus(); } }, text));
-    if (status === 2 && c.now < windowEnds) actions.push(confirmable("dispute", "Dispute this decision", disputeConfirmation));
-    if (status === 1 && c.cost) actions.push(confirmable("escalate", "Take the claim to the arbitration panel", escalateConfirmation));
+    const can = c.can ?? {};
+    if (can.dispute) actions.push(confirmable("dispute", "Dispute this decision", disputeConfirmation));
+    if (can.escalate) actions.push(confirmable("escalate", "Take the claim to the arbitration panel", escalateConfirmation));
     if (status === 3) {
       actions.push(h("button", { type: "button", class: "share-key", onclick: () => shareWithPanel(c).catch((e) => notice(describeError(e), "error")) },
         "Share the photos with the arbitration panel"));
     }
-    if (status === 2 && c.now >= windowEnds) {
-      actions.push(h("button", { type: "button", onclick: () => send(`Finalize claim ${c.id}`, ({ manager }) => manager.finalize(c.id)) },
+    if (can.finalize) {
+      actions.push(h("button", { type: "button", class: "finalize", onclick: () => send(`Finalize claim ${c.id}`, ({ manager }) => manager.finalize(c.id)) },
         "Finalize (window over)"));
     }
-    if (status === 4 && BigInt(r.payout) > 0n) {
+    if (can.closeStale) {
+      actions.push(h("button", { type: "button", class: "close-stale", onclick: () => send(`Close claim ${c.id}`, ({ manager }) => manager.closeStale(c.id)) },
+        "Close the claim (nobody decided it; it pays nothing)"));
+    }
+    if (can.closeDispute) {
+      actions.push(h("button", { type: "button", class: "close-dispute", onclick: () =>
+        send(`Close the unruled dispute of claim ${c.id}`, ({ desk }) => desk.closeTimedOutDispute(c.id)) },
+      `Close the unruled dispute (the claim pays ${eth(rulingPays(c, 0))})`));
+    }
+    if (role.holder && status === 4 && BigInt(r.payout) > 0n) {
       actions.push(h("button", { type: "button", class: "withdraw", onclick: () =>
         send(`Withdraw payout of claim ${c.id}`, ({ manager }) => manager.withdrawPayout(c.id)) }, `Withdraw ${eth(r.payout)}`));
     }
@@ -709,15 +742,15 @@ function claimCard(first) {
     el.setAttribute("data-status", STATUS[status]);
     mount(body,
       h("h3", {}, `Claim ${c.id}`, h("span", { class: "badge" }, STATUS[status])),
-      h("p", { class: "claim-policy" }, `On policy ${c.record.policyId}${c.vehicle ? `, vehicle ${c.vehicle}` : ""}.`),
+      h("p", { class: "claim-policy" }, role.names(c)),
       progress(STEPS, stepOf(r)),
       h("p", { class: "summary" }, summary),
-      h("p", { class: "next-step" }, nextStep(c)),
+      h("p", { class: "next-step" }, role.nextStep(c)),
       h("p", { class: "hint" }, `Claimed ${eth(c.submitted.claimedAmount)} for ${PERILS[Number(c.submitted.peril)]} on ${when(c.submitted.incidentTime)}; evidence ${short(c.submitted.evidenceRoot, 12)}`),
       cost,
       h("div", { class: "actions" }, actions,
-        c.decided ? h("button", { type: "button", class: "explain", "aria-expanded": String(open), onclick: toggle },
-          open ? "Hide explanation" : "Read the explanation") : null));
+        h("button", { type: "button", class: c.decided ? "explain" : "show-photos", "aria-expanded": String(open), onclick: toggle },
+          c.decided ? (open ? "Hide explanation" : "Read the explanation") : (open ? "Hide the photos" : "See the photos"))));
     if (status === 2 || status === 3) {
       evidenceForm ??= evidenceSubmission(c.id);
       if (!evidenceForm.isConnected) mount(evidenceSlot, evidenceForm);
@@ -767,6 +800,7 @@ function historyEntry(step, c, readExplanation) {
   const who = (address) => {
     const lower = String(address).toLowerCase();
     if (lower === state.wallet?.address.toLowerCase()) return "you";
+    if (lower === String(c.submitted.holder).toLowerCase()) return "the claimant";
     return lower === String(c.product.insurer).toLowerCase() ? "the insurer" : short(address, 10);
   };
   const content = (uri) => (String(uri).startsWith("ipfs://")
@@ -781,7 +815,8 @@ function historyEntry(step, c, readExplanation) {
     Evidence: () => [`Evidence from ${who(a._party)}: `, content(a._evidence), "."],
     PanelVoted: () => [`A panel member voted: ${rulingWords(a.ruling)}.`],
     ClaimRuled: () => [`The arbitrator ruled: ${rulingWords(a.ruling)}.`],
-    DisputeTimedOut: () => ["The dispute was closed unruled after its time ran out: the oracle's decision stands."],
+    DisputeTimedOut: () => [`The dispute was closed unruled after its time ran out: ${c.record.escalated
+      ? "with no decision to fall back on, the claim pays what was claimed less the deductible" : "the oracle's decision stands"}.`],
     ClaimClosedStale: () => ["Closed: nobody decided the claim in time."],
     ClaimResolved: () => [`Resolved: the claim pays ${eth(a.payout)}.`],
     PayoutWithdrawn: () => [`${eth(a.amount)} paid to ${who(a.receiver)}.`],
@@ -854,6 +889,14 @@ function evidenceSubmission(claimId) {
       field("Attachment (optional)", file), error, h("button", { type: "submit" }, "Publish evidence")));
 }
 
+/** The dispute desk's credit of this account (bonds won or returned, overpaid fees) with its withdraw button, if any. */
+export function showCredit(el, credit) {
+  mountIfChanged(el, String(credit), () => (BigInt(credit) > 0n
+    ? h("p", {}, `You have ${eth(credit)} of returned bonds and fees to withdraw. `,
+      h("button", { type: "button", class: "withdraw-credit", onclick: () => send("Withdraw credit", ({ desk }) => desk.withdrawCredit()) }, "Withdraw credit"))
+    : null));
+}
+
 /** The claimant's screen, kept in step with the chain; returns a cleanup function that stops the updates. */
 export async function claimantView(view) {
   if (!state.wallet) {
@@ -870,7 +913,9 @@ export async function claimantView(view) {
 
   const render = async (snap) => {
     const [products, policies, claims, credit] = await Promise.all([
-      listProducts(snap), myPolicies(snap, address), claimRecords(snap, address), snap.desk.credits(address)]);
+      listProducts(snap), myPolicies(snap, address),
+      snap.events(snap.manager, snap.manager.filters.ClaimSubmitted(null, null, address)).then((logs) => claimRecords(snap, logs)),
+      snap.desk.credits(address)]);
     productsById = new Map(products.map((p) => [String(p.id), p]));
     const commitments = new Map(policies.map((p) => [String(p.id), p.insuredObject]));
     for (const c of claims) c.vehicle = vehicleOf(commitments.get(String(c.record.policyId))); // claims name their vehicle
@@ -878,12 +923,9 @@ export async function claimantView(view) {
       empty: () => h("li", { class: "empty" }, "No products yet: an insurer has to create one.") });
     reconcile(policyList, policies, { id: (p) => p.id, create: (p) => policyCard(p, productOf),
       empty: () => h("li", { class: "empty" }, "You have no policies yet: buy one above.") });
-    reconcile(claimsEl, claims, { id: (c) => c.id, key: claimKey, create: claimCard,
+    reconcile(claimsEl, claims, { id: (c) => c.id, key: claimKey, create: (c) => claimCard(c),
       empty: () => h("li", { class: "empty" }, "No claims yet.") });
-    mountIfChanged(creditEl, String(credit), () => (BigInt(credit) > 0n
-      ? h("p", {}, `You have ${eth(credit)} of returned bonds and fees to withdraw. `,
-        h("button", { type: "button", onclick: () => send("Withdraw credit", ({ desk }) => desk.withdrawCredit()) }, "Withdraw credit"))
-      : null));
+    showCredit(creditEl, credit);
   };
 
   mount(view, h("h1", {}, "Claimant"),

@@ -1,8 +1,9 @@
-// Insurer: create and configure products (every contract parameter), fund and withdraw capital, pause,
-// and a dashboard of policies, claims, decisions, payouts, capital and loss ratio with a chart.
+// Insurer: create and configure products (every contract parameter), fund and withdraw capital, pause, a dashboard
+// of policies, claims, decisions, payouts, capital, reserves and loss ratio with a chart, and the claims on its
+// products with their deadlines, next step and what the insurer may do about each.
 import { ARBITRATION_RESERVE_WEI, DECISION, DECISION_WORDS, PERILS, REVIEW_DEADLINE_S, contracts, describeError, ethers, follow, send, state } from "./chain.js";
 import { fetchByHash } from "./explain.js";
-import { needWallet } from "./claimant.js";
+import { claimCard, claimKey, claimRecords, escalationFrom, needWallet, rulingPays, showCredit, staleFrom } from "./claimant.js";
 import { keyStatus, publishMyKey } from "./keys.js";
 import { eth, field, h, mount, mountIfChanged, notice, parseEth, reconcile, short, signature, when } from "./ui.js";
 
@@ -325,9 +326,84 @@ async function productStats(snap, insurer) {
     for (const l of resolved) if (claimIds.has(String(l.args.claimId))) payouts += BigInt(l.args.payout);
     const closed = new Set(resolved.map((l) => String(l.args.claimId)));
     const open = [...claimIds].filter((c) => !closed.has(c)).length;
-    return { id, product, changeAt, pending, policies: policies.length, premiums, claims: claimIds.size, open, decisions, payouts };
+    const claimLogs = submitted.filter((l) => claimIds.has(String(l.args.claimId)));
+    return { id, product, changeAt, pending, policies: policies.length, premiums, claims: claimIds.size, open, decisions, payouts, claimLogs };
   }));
 }
+
+/** The most a claim may still take from its product's capital: a final payout not yet withdrawn; else, while a
+ * decision can still change (no decision yet, its window open, or disputed), the larger of the oracle's payout and
+ * what a ruling for the claimant pays (the claim less the deductible); else the decision's payout. */
+export function mostItMayPay(c) {
+  const status = Number(c.record.status);
+  if (status === 4) return BigInt(c.record.payout);
+  if (status === 5) return 0n;
+  const oracle = c.decided ? BigInt(c.decided.payout) : 0n;
+  if (status === 2 && !c.can.dispute) return oracle;
+  const claimantWins = rulingPays(c, 2);
+  return claimantWins > oracle ? claimantWins : oracle;
+}
+
+/** The capital held for a product's open claims (see mostItMayPay), each policy's undecided ones together at most
+ * its cover left (a final payout is already out of that cover, so it counts in full); `policies` maps a policy id to
+ * its record. Part of the product's locked capital, which also covers its live policies. */
+export function pendingReserve(claims, policies) {
+  const owed = new Map(); // policy id -> what its claims may still pay before they are final
+  let total = 0n;
+  for (const c of claims) {
+    if (Number(c.record.status) === 4) total += BigInt(c.record.payout);
+    else owed.set(String(c.record.policyId), (owed.get(String(c.record.policyId)) ?? 0n) + mostItMayPay(c));
+  }
+  for (const [policyId, amount] of owed) {
+    const left = BigInt(policies.get(policyId).remainingCoverage);
+    total += amount < left ? amount : left;
+  }
+  return total;
+}
+
+/** What happens next to a claim on the insurer's product, by when, and what the insurer may do about it. */
+export function insurerNextStep(c) {
+  const status = Number(c.record.status);
+  const payout = eth(c.decided?.payout ?? c.record.payout);
+  if (status === 1) {
+    const from = escalationFrom(c);
+    const stale = `if nobody does, anyone may close it from ${when(staleFrom(c))}, and it pays nothing.`;
+    if (c.can.closeStale) return "Nobody decided the claim or took it to the arbitration panel in time: close it; it pays nothing and frees the policy.";
+    if (c.now < from) {
+      return "Next: the oracle committee assesses it, usually within minutes. If it has not decided by " +
+        `${when(from)}, you or the claimant can take it to the arbitration panel; ${stale}`;
+    }
+    return `The oracle committee did not decide by ${when(from)}: you or the claimant can take it to the arbitration ` +
+      `panel (if the panel does not rule, the claim pays ${eth(rulingPays(c, 0, true))}); ${stale}`;
+  }
+  const windowEnds = c.decided ? Number(c.decided.windowEnds) : 0;
+  if (status === 2 && c.can.dispute) {
+    if (DECISION[Number(c.record.decision)] === "REFER") {
+      return "The oracle was not sure enough and asked for a person to review the claim: if nobody disputes it by " +
+        `${when(windowEnds)}, it pays 0 ETH. The claimant may dispute it before then; the arbitration panel then decides.`;
+    }
+    return `If nobody disputes it, the claim pays ${payout} on ${when(windowEnds)}, when the dispute window closes. If ` +
+      "you think the decision is wrong, dispute it before then: the arbitration panel then decides.";
+  }
+  if (status === 2) return `The dispute window closed on ${when(windowEnds)}: the decision is final. Anyone may finalize it; the claimant then withdraws ${payout}.`;
+  if (status === 3) {
+    const close = c.can.closeDispute ? "Anyone may now close the unruled dispute." : `From ${when(c.closableAt)} anyone may close it unruled.`;
+    return `Next: the arbitration panel decides, by ${when(c.ruleBy)} at the latest; add evidence that helps, and ` +
+      `share the photos if the panel cannot open them yet. If it has not ruled by then, the claim pays ${eth(rulingPays(c, 0))}. ${close}`;
+  }
+  if (status === 4) {
+    return BigInt(c.record.payout) > 0n
+      ? `Final: the claim pays ${eth(c.record.payout)}, which stays in the product's reserves until the claimant withdraws it.`
+      : "Closed: the claim pays nothing, and nothing more happens.";
+  }
+  return status === 5 ? `Done: ${eth(c.record.payout)} was paid to the claimant.` : "";
+}
+
+/** The insurer's way of seeing a claim card (claimant.js claimCard): the product and policy it is on, and its next
+ * step for the insurer, who pays nothing out by hand (the claimant withdraws). */
+const INSURER = { nextStep: insurerNextStep, holder: false, claimedBy: "what the claimant claimed",
+  feeBack: "which the insurer (you) pays in any case",
+  names: (c) => `Product ${c.productId}, policy ${c.record.policyId}, claimant ${short(c.submitted.holder, 10)}.` };
 
 /** The largest premium or payout total of any product (at least 1 wei): the full length of the chart's bars. */
 export function chartMax(stats) {
@@ -389,9 +465,10 @@ function pendingChange(s) {
  */
 function productRow(first) {
   let s = first;
-  const cells = Array.from({ length: 9 }, () => h("td"));
+  const cells = Array.from({ length: 10 }, () => h("td"));
   cells[5].className = "loss-ratio";
-  cells[8].className = "free";
+  cells[8].className = "pending-reserve";
+  cells[9].className = "free";
   const head = h("th", { scope: "row" });
   const amount = h("input", { type: "text", inputmode: "decimal", name: `amount-${s.id}`, placeholder: "ETH" });
   const withAmount = (label, action) => async () => {
@@ -444,7 +521,8 @@ function productRow(first) {
       h("small", { class: "product-terms" }, `cover ${eth(p.coverageLimit)}, premium ${eth(p.premium)}; ` +
         `${PERILS.filter((_, i) => (BigInt(p.perils) >> BigInt(i)) & 1n).join(", ")}; ${s.open} open claim(s)`)]);
     const texts = [String(s.policies), String(s.claims), DECISION_WORDS.slice(1).map((words, i) => `${words} ${s.decisions[i + 1]}`).join(", "),
-      eth(s.premiums), eth(s.payouts), lossRatio, eth(p.capital), eth(p.locked), eth(BigInt(p.capital) - BigInt(p.locked))];
+      eth(s.premiums), eth(s.payouts), lossRatio, eth(p.capital), eth(BigInt(p.locked) - s.reserve), eth(s.reserve),
+      eth(BigInt(p.capital) - BigInt(p.locked))];
     texts.forEach((text, i) => { if (cells[i].textContent !== text) cells[i].textContent = text; });
     pause.textContent = p.paused ? "Unpause" : "Pause";
     following(instant, ethers.formatEther(p.instantLimit));
@@ -465,14 +543,27 @@ export async function insurerView(view) {
   const chartEl = h("div", { class: "chart" });
   const rows = h("tbody");
   const table = h("div", { class: "table-wrap" }, h("table", { id: "products-table" },
-    h("caption", {}, "Policies, claims, decisions, payouts and capital per product"),
-    h("thead", {}, h("tr", {}, ["Product", "Policies", "Claims", "Decisions", "Premiums", "Payouts", "Loss ratio", "Capital", "Reserves (locked)", "Free", "Manage"].map((t) => h("th", { scope: "col" }, t)))),
+    h("caption", {}, "Policies, claims, decisions, payouts and capital per product; capital is locked for the " +
+      "policies' cover, reserved for open claims (the most they may still pay), or free"),
+    h("thead", {}, h("tr", {}, ["Product", "Policies", "Claims", "Decisions", "Premiums", "Payouts", "Loss ratio", "Capital",
+      "Locked for policies", "Reserved for open claims", "Free", "Manage"].map((t) => h("th", { scope: "col" }, t)))),
     rows));
   const content = h("div");
   const dashboard = h("section", { class: "panel", "aria-labelledby": "dash-h" }, h("h2", { id: "dash-h" }, "My products"), content);
   const formSlot = h("section", { class: "panel" });
+  const claimsEl = h("ul", { class: "cards", id: "insurer-claims" });
+  const creditEl = h("div", { id: "insurer-credits" });
+  const claimsPanel = h("section", { class: "panel", "aria-labelledby": "insurer-claims-h" },
+    h("h2", { id: "insurer-claims-h" }, "Claims on my products"), creditEl, claimsEl);
   const render = async (snap) => {
-    const stats = await productStats(snap, insurer);
+    const [stats, credit] = await Promise.all([productStats(snap, insurer), snap.desk.credits(insurer)]);
+    const claims = await claimRecords(snap, stats.flatMap((s) => s.claimLogs).sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index));
+    const policies = new Map(await Promise.all([...new Set(claims.filter((c) => Number(c.record.status) < 4).map((c) => String(c.record.policyId)))]
+      .map(async (id) => [id, (await snap.manager.policy(id)).toObject()])));
+    for (const s of stats) s.reserve = pendingReserve(claims.filter((c) => c.productId === s.id), policies);
+    showCredit(creditEl, credit);
+    reconcile(claimsEl, claims, { id: (c) => c.id, key: claimKey, create: (c) => claimCard(c, INSURER),
+      empty: () => h("li", { class: "empty" }, "No claims on your products yet.") });
     if (!stats.length) {
       mountIfChanged(content, "none", () => h("p", {}, `No products by ${short(insurer, 10)} yet.`));
       return;
@@ -482,9 +573,9 @@ export async function insurerView(view) {
     mountIfChanged(totals, signature(sum), () => `Premiums ${eth(sum.premiums)}, payouts ${eth(sum.payouts)}, loss ratio ` +
       (sum.premiums > 0n ? `${(Number((sum.payouts * 10000n) / sum.premiums) / 100).toFixed(1)}%` : "-") + ".");
     mountIfChanged(chartEl, signature(stats.map((s) => [s.id, s.premiums, s.payouts])), () => chart(stats));
-    reconcile(rows, stats, { id: (s) => s.id, create: productRow });
+    reconcile(rows, stats, { id: (s) => s.id, key: (s) => signature({ ...s, claimLogs: s.claimLogs.length }), create: productRow });
   };
-  mount(view, h("h1", {}, "Insurer"), keyStatus("an insurer"), dashboard, formSlot);
+  mount(view, h("h1", {}, "Insurer"), keyStatus("an insurer"), dashboard, claimsPanel, formSlot);
   const live = follow(render);
   try {
     await live.refresh();

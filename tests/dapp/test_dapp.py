@@ -1431,9 +1431,9 @@ def test_insurer_edits_the_cost_schedule_as_a_table__gateway_validates__form_res
     expect(row.locator("th")).to_contain_text("0 open claim(s)")
     expect(row.locator("td").nth(0)).to_have_text("1", timeout=PROMPT_MS)  # policies
     expect(row.locator(".loss-ratio")).to_have_text("0.0%")
-    headers = page.locator("#products-table thead th").all_inner_texts()
     locked = eth_text(manager.product(product_id)["locked"])
-    expect(row.locator("td").nth(headers.index("Reserves (locked)") - 1)).to_have_text(locked)
+    expect(product_row_cell(page, product_id, "Locked for policies")).to_have_text(locked)
+    expect(product_row_cell(page, product_id, "Reserved for open claims")).to_have_text("0 ETH")  # no claims yet
     refused = "console: Failed to load resource: the server responded with a status of 400 (Bad Request)"
     assert page.problems == [refused]  # the browser logs the gateway's refusal of the falling costs, and only that
 
@@ -1555,8 +1555,8 @@ def test_claim_the_committee_left_undecided__escalated_after_the_oracle_timeout_
     page, stack, photos
 ):
     """A product whose committee never answers: the claim says by when it may go to the panel; past the oracle
-    timeout it offers to, says the fee (no bond), who decides and by when, then escalates. Last in this module: it
-    moves the chain's clock a day on."""
+    timeout it offers to, says the fee (no bond), who decides and by when, then escalates. Next to last in this module:
+    it moves the chain's clock a day on."""
     manager, holder = stack.system.manager, stack.roles.second_claimant
     config = product_defaults(stack.roles, stack.system.arbitrator.address, stack.model_hash, stack.terms_hash)
     config.update(committee=[stack.roles.deployer], threshold=1)  # no node of the stack is on this committee
@@ -1586,4 +1586,100 @@ def test_claim_the_committee_left_undecided__escalated_after_the_oracle_timeout_
     expect(card).to_have_attribute("data-status", "disputed", timeout=PROMPT_MS)
     expect(card.locator(".next-step")).to_contain_text("If it has not ruled by then, you receive 1.9 ETH.")
     assert manager.claim(claim_id)["escalated"] is True
+    assert page.problems == []
+
+
+def product_row_cell(page, product_id: int, header: str):
+    """The cell under `header` in a product's row of the insurer's product table."""
+    headers = page.locator("#products-table thead th").all_inner_texts()
+    return page.locator(f'#products-table tr[data-product="{product_id}"] td').nth(headers.index(header) - 1)
+
+
+def test_insurer_sees_the_claims_on_its_products__reserves_held_for_them__and_acts_where_the_contracts_allow(
+    page, stack, photos
+):
+    """The insurer's screen lists the claims on its products with their state, amount, decision, deadlines and next
+    step, their explanation and the photos the insurer may open; it disputes a decision it thinks pays too much
+    (with a confirmation); each product shows the capital reserved for its open claims apart from the cover locked
+    for its policies and the free capital; past the oracle and dispute timeouts it closes a claim nobody decided
+    and a dispute nobody ruled. Last in this module: it moves the chain's clock 31 days on."""
+    manager, holder, deductible = stack.system.manager, stack.roles.second_claimant, ETH // 10
+    config = product_defaults(stack.roles, stack.system.arbitrator.address, stack.model_hash, stack.terms_hash)
+    config.update(instantLimit=0)  # every decision waits out its dispute window
+    windowed = create_product(manager, stack.roles.insurer, config, 20 * ETH)
+    policy_id = buy_policy(manager, holder, windowed, insured_object_of(stack, holder, "INSURER-VIEW-VIN"))
+    _, decided = decided_claim(stack, photos["minor"], "", ETH // 2, policy_id=policy_id)
+    payout = manager.claim(decided)["payout"]
+    assert manager.claim(decided)["status"] == ClaimStatus.DECIDED and payout == ETH // 10
+    config.update(committee=[stack.roles.deployer], threshold=1)  # no node of the stack is on this committee
+    silent = create_product(manager, stack.roles.insurer, config, 20 * ETH)
+    silent_policy = buy_policy(manager, holder, silent, keccak(b"INSURER-SILENT-VIN"))
+    evidence = store_evidence(
+        stack.cas, [(p.name, p.read_bytes()) for p in photos["minor"]], vehicle_class="sedan",
+        sealed_for=evidence_readers(stack, holder), place_e6=PLACE_E6,
+    )  # fmt: skip
+    start, collision = manager.policy(silent_policy)["start"], peril_index(Peril.COLLISION)
+    waiting = submit_claim(
+        manager, holder, silent_policy, evidence.root, evidence.uri, start, collision, *public_area(PLACE_E6), 2 * ETH
+    )
+
+    open_app(page, stack)
+    choose_account(page, "insurer")
+    page.goto(stack.url + "#/insurer")
+    claims = page.locator("#insurer-claims")
+    card = claims.locator(f'li[data-claim="{decided}"]')
+    expect(card).to_have_attribute("data-status", "decided, window open", timeout=TIMEOUT_MS)
+    expect(card.locator(".claim-policy")).to_have_text(
+        f"Product {windowed}, policy {policy_id}, claimant {holder[:10]}...."
+    )
+    expect(card).to_contain_text(f"Claimed {eth_text(ETH // 2)} for collision")
+    expect(card.locator(".next-step")).to_contain_text(f"If nobody disputes it, the claim pays {eth_text(payout)} on ")
+    # reserved for the open claim: the most it may still pay, a ruling for the claimant (0.5 less the deductible)
+    reserve = ETH // 2 - deductible
+    expect(product_row_cell(page, windowed, "Reserved for open claims")).to_have_text(eth_text(reserve))
+    locked = manager.product(windowed)["locked"]
+    expect(product_row_cell(page, windowed, "Locked for policies")).to_have_text(eth_text(locked - reserve))
+    free = manager.product(windowed)["capital"] - locked
+    expect(product_row_cell(page, windowed, "Free")).to_have_text(eth_text(free))
+    card.locator("button.explain").click()
+    expect(card.locator(".explanation .verified")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(card.locator('.finding img[data-opened="true"]')).to_have_count(4, timeout=TIMEOUT_MS)  # the insurer's key
+
+    waiting_card = claims.locator(f'li[data-claim="{waiting}"]')
+    expect(waiting_card).to_have_attribute("data-status", "submitted")
+    timeout_at = manager.claim(waiting)["timestamp"] + config["oracleTimeout"]
+    shown = page.evaluate("async ([t]) => (await import('/app/ui.js')).when(t)", [timeout_at])
+    expect(waiting_card.locator(".next-step")).to_contain_text(
+        f"If it has not decided by {shown}, you or the claimant can take it to the arbitration panel"
+    )
+    expect(product_row_cell(page, silent, "Reserved for open claims")).to_have_text(eth_text(2 * ETH - deductible))
+    waiting_card.locator("button.show-photos").click()  # no decision yet: the photos alone
+    expect(waiting_card.locator('.evidence-photos img[data-opened="true"]')).to_have_count(2, timeout=TIMEOUT_MS)
+    expect(waiting_card.locator("button.close-stale")).to_have_count(0)
+    shows_no_jargon(page, "insurer")
+
+    card.locator("button.dispute").click()  # money: a confirmation first
+    confirm = card.locator(".confirm")
+    expect(confirm).to_contain_text(f"a bond of {eth_text(config['disputeBond'])}, returned if the panel rules for you")
+    transaction(page, f"Dispute claim {decided}", confirm.locator("button.cost-confirm").click)
+    expect(card).to_have_attribute("data-status", "disputed", timeout=PROMPT_MS)
+    expect(card.locator(".next-step")).to_contain_text("Next: the arbitration panel decides, by ")
+    assert manager.claim(decided)["status"] == ClaimStatus.DISPUTED
+    expect(product_row_cell(page, windowed, "Reserved for open claims")).to_have_text(eth_text(reserve))
+
+    # a month on: nobody decided the silent product's claim, and the panel never ruled on the dispute
+    stack.w3.provider.make_request("evm_increaseTime", [config["oracleTimeout"] + 31 * DAY])
+    stack.w3.provider.make_request("evm_mine", [])
+    transaction(page, f"Close claim {waiting}", waiting_card.locator("button.close-stale").click)
+    expect(waiting_card).to_have_attribute("data-status", "resolved", timeout=PROMPT_MS)
+    expect(waiting_card.locator(".next-step")).to_have_text("Closed: the claim pays nothing, and nothing more happens.")
+    expect(product_row_cell(page, silent, "Reserved for open claims")).to_have_text("0 ETH")
+    transaction(page, f"Close the unruled dispute of claim {decided}", card.locator("button.close-dispute").click)
+    expect(card).to_have_attribute("data-status", "resolved", timeout=PROMPT_MS)
+    assert manager.claim(decided)["payout"] == payout  # no ruling: the oracle's decision stands
+    expect(card.locator(".next-step")).to_contain_text(f"Final: the claim pays {eth_text(payout)}, which stays")
+    reserved = product_row_cell(page, windowed, "Reserved for open claims")
+    expect(reserved).to_have_text(eth_text(payout))  # until the claimant withdraws it
+    expect(page.locator("#insurer-credits")).to_contain_text("returned bonds and fees to withdraw")
+    transaction(page, "Withdraw credit", page.locator("#insurer-credits button.withdraw-credit").click)
     assert page.problems == []
