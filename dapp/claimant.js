@@ -3,7 +3,7 @@ import { DECISION_WORDS, PERILS, RULINGS, STATUS, chainTime, contracts, describe
 import { evidencePhoto, fetchByHash, fetchExplanation, fetchManifest, renderExplanation } from "./explain.js";
 import { claimKey as evidenceKey, insuredObject, panelReaders, productReaders, sealForReaders, shareClaimKey } from "./keys.js";
 import { clearDraft, draftKey, hasDraft, keepDraft } from "./drafts.js";
-import { eth, field, h, mount, mountIfChanged, notice, parseEth, progress, reconcile, short, signature, when } from "./ui.js";
+import { eth, field, fieldError, h, mount, mountIfChanged, notice, parseEth, progress, reconcile, short, signature, when } from "./ui.js";
 
 const STEPS = ["Submitted", "Decided", "Window / dispute", "Resolved", "Paid"];
 
@@ -310,31 +310,41 @@ export function checkPlace(latText, lonText) {
 const PLACE_SEARCH_DELAY_MS = 250; // typing pauses this long before the gateway's gazetteer is asked
 const GEOLOCATION_TIMEOUT_MS = 15000; // how long the device may take to say where it is
 
-/** Set the form's latitude and longitude inputs (as typed ones, so a draft keeps them) and say what was chosen. */
-function setPlace(lat, lon, chosen, latitude, longitude, words) {
-  lat.value = latitude.toFixed(6);
-  lon.value = longitude.toFixed(6);
-  lat.dispatchEvent(new Event("input", { bubbles: true }));
+/** What a chosen place is (`words`) and what of it the chain records (its area). */
+function placeSentence(latitude, longitude, words) {
   const grid = state.config.constants.areaGridE6 / 1e6;
   const area = (v) => (Math.round(v / grid) * grid).toFixed(1);
-  chosen.textContent = `${words}. The exact point stays sealed with your photos; the chain records only its ` +
-    `${grid}° area (${area(latitude)}, ${area(longitude)}).`;
+  return `${words}. The exact point stays sealed with your photos; the chain records only its ${grid}° area ` +
+    `(${area(latitude)}, ${area(longitude)}).`;
+}
+
+/** Set the form's latitude and longitude inputs and the words for them (as typed ones, so a draft keeps them) and
+ * say what was chosen. */
+function setPlace(lat, lon, placeWords, chosen, latitude, longitude, words) {
+  lat.value = latitude.toFixed(6);
+  lon.value = longitude.toFixed(6);
+  placeWords.value = words;
+  lat.dispatchEvent(new Event("input", { bubbles: true }));
+  chosen.textContent = placeSentence(latitude, longitude, words);
 }
 
 /** Where the incident happened: the device's position, or a city found by name in the gateway's offline gazetteer;
  * either fills the latitude and longitude, which stay editable. */
-function placePicker(lat, lon, problem) {
-  const chosen = h("p", { class: "hint place-chosen", role: "status" },
-    "No place chosen yet: search for the town or city, use your location, or type the latitude and longitude.");
+function placePicker(lat, lon, placeWords, problem) {
+  const chosen = h("p", { class: "hint place-chosen", role: "status" }, lat.value && lon.value && placeWords.value
+    ? placeSentence(Number(lat.value), Number(lon.value), placeWords.value) // kept by a draft across a reload
+    : "No place chosen yet: search for the town or city, use your location, or type the latitude and longitude.");
   const results = h("ul", { class: "place-results", "aria-label": "places found" });
   const query = h("input", { type: "search", name: "place-search", autocomplete: "off", placeholder: "a town or city, in any language" });
   const choose = (latitude, longitude, words) => {
     problem.textContent = "";
-    setPlace(lat, lon, chosen, latitude, longitude, words);
+    setPlace(lat, lon, placeWords, chosen, latitude, longitude, words);
   };
   for (const input of [lat, lon]) {
     input.addEventListener("input", (event) => {
-      if (event.isTrusted && lat.value && lon.value) chosen.textContent = "Place: the latitude and longitude typed below.";
+      if (!event.isTrusted || !lat.value || !lon.value) return;
+      placeWords.value = "Place: the latitude and longitude typed below";
+      chosen.textContent = placeSentence(Number(lat.value), Number(lon.value), placeWords.value);
     });
   }
   let timer = null;
@@ -374,7 +384,7 @@ function placePicker(lat, lon, problem) {
           : "Your device could not find its location; search for the place instead.";
       }, { enableHighAccuracy: true, timeout: GEOLOCATION_TIMEOUT_MS });
   } }, "Use my current location");
-  return h("fieldset", { class: "place" }, h("legend", {}, "Where it happened"),
+  return h("fieldset", { class: "place" }, h("legend", {}, "Where it happened"), placeWords,
     h("div", { class: "actions" }, here), field("Search for a town or city", query, "by its name in English or the local language; searched on the gateway itself, which asks no outside service"),
     results, chosen, problem,
     h("div", { class: "grid" }, field("Latitude", lat, "sealed with the photos; the chain gets only the 0.1° area"), field("Longitude", lon)));
@@ -413,11 +423,13 @@ async function claimForm(policyNow, product, onDone) {
   const lat = h("input", { type: "number", name: "lat", required: true, step: "0.000001", min: -90, max: 90 });
   const lon = h("input", { type: "number", name: "lon", required: true, step: "0.000001", min: -180, max: 180 });
   const placeError = h("p", { class: "error", role: "alert", id: `place-error-${policy.id}` });
+  const placeWords = h("input", { type: "hidden", name: "placeWords" }); // what the chosen place is, in words
   const covered = PERILS.map((name, i) => ({ name, i })).filter(({ i }) => (BigInt(product.perils) >> BigInt(i)) & 1n);
   const peril = h("select", { name: "peril" }, covered.map(({ name, i }) => h("option", { value: i }, name)));
   const vehicle = h("select", { name: "vehicleClass" }, classes.map((c) => h("option", { value: c }, c)));
   const amount = h("input", { type: "text", name: "amount", required: true, inputmode: "decimal", placeholder: "e.g. 0.8" });
   const formError = h("p", { class: "error", role: "alert", id: "claim-error" });
+  const placeSlot = h("div");
   const button = h("button", { type: "submit" }, "Upload evidence and submit claim");
 
   const submit = async (event) => {
@@ -427,14 +439,22 @@ async function claimForm(policyNow, product, onDone) {
     const problem = await photoProblem(files);
     if (problem) { formError.textContent = problem; return; }
     let claimed, incidentTime, latE6, lonE6;
+    for (const input of [amount, incident]) fieldError(input, "");
     try {
       claimed = parseEth(amount.value, "Claimed amount");
       if (claimed === 0n) throw new Error("Claimed amount must be more than zero.");
       const cover = BigInt(policyNow().remainingCoverage);
       if (claimed > cover) throw new Error(`Claimed amount is more than the remaining cover of ${eth(cover)}.`);
+    } catch (error) {
+      fieldError(amount, error.message);
+      amount.focus();
+      return;
+    }
+    try {
       incidentTime = checkIncidentTime(incident.value, Number(policy.start), await chainTime());
     } catch (error) {
-      formError.textContent = error.message;
+      fieldError(incident, error.message);
+      incident.focus();
       return;
     }
     try {
@@ -473,12 +493,13 @@ async function claimForm(policyNow, product, onDone) {
       field("Incident time (UTC, chain clock)", incident, `from the policy's start, ${whenExact(policy.start)}, to the chain's current time`),
       field("Peril", peril), field("Vehicle class", vehicle, "sets the repair cost schedule the oracle applies"),
       field("Claimed amount (ETH)", amount, `at most ${eth(policy.remainingCoverage)}`)),
-    placePicker(lat, lon, placeError),
+    placeSlot,
     formError, h("div", { class: "actions" }, button, h("button", { type: "button", class: "cancel", onclick: () => {
       clearDraft(draft).catch(() => {});
       onDone();
     } }, "Cancel")));
-  saveDraft = await keepDraft(form, draft, { incident, lat, lon, peril, vehicleClass: vehicle, amount }, () => files, setFiles);
+  saveDraft = await keepDraft(form, draft, { incident, lat, lon, placeWords, peril, vehicleClass: vehicle, amount }, () => files, setFiles);
+  mount(placeSlot, placePicker(lat, lon, placeWords, placeError)); // after the draft's values, which it shows
   return form;
 }
 

@@ -5,7 +5,7 @@ import { ARBITRATION_RESERVE_WEI, DECISION, DECISION_WORDS, PERILS, REVIEW_DEADL
 import { fetchByHash } from "./explain.js";
 import { claimCard, claimKey, claimRecords, escalationFrom, needWallet, rulingPays, showCredit, staleFrom } from "./claimant.js";
 import { keyStatus, publishMyKey } from "./keys.js";
-import { eth, field, h, mount, mountIfChanged, notice, parseEth, reconcile, short, signature, when } from "./ui.js";
+import { eth, field, fieldError, h, mount, mountIfChanged, notice, parseEth, reconcile, short, signature, when } from "./ui.js";
 
 const ZERO = "0x0000000000000000000000000000000000000000";
 const SVG = "http://www.w3.org/2000/svg";
@@ -185,6 +185,7 @@ async function createForm(onCreated) {
   };
   const perilBoxes = PERILS.map((name, i) => h("label", { class: "check" },
     h("input", { type: "checkbox", name: `peril-${name}`, checked: (BigInt(d.perils ?? 63) >> BigInt(i)) & 1n ? true : null }), ` ${name}`));
+  const perilGroup = h("div", { class: "perils", role: "group", "aria-label": "covered perils", id: "perils" }, perilBoxes);
   const schedule = costScheduleTable();
   schedule.load(f.terms.value);
   f.terms.addEventListener("change", () => schedule.load(f.terms.value));
@@ -214,42 +215,74 @@ async function createForm(onCreated) {
       return;
     }
     let config, capital;
+    const inputs = [...Object.values(f), perilGroup];
+    for (const input of inputs) fieldError(input, "");
+    // each check names the input it is about: its message shows right under that input
+    const at = (input, check) => {
+      try {
+        return check();
+      } catch (e) {
+        e.input = input;
+        throw e;
+      }
+    };
     try {
       let perils = 0;
       perilBoxes.forEach((label, i) => { if (label.querySelector("input").checked) perils |= 1 << i; });
-      if (!perils) throw new Error("Cover at least one peril.");
-      const committee = addresses(f.committee.value, "Committee");
-      if (!committee.length) throw new Error("The oracle committee needs at least one member.");
-      const threshold = integer(f.threshold.value, "Threshold", 1, committee.length);
-      const models = bytes32List(f.models.value, "Approved model hashes");
-      if (!models.length) throw new Error("Approve at least one damage model (the shipped model's fingerprint is the default).");
-      if (!ethers.isAddress(f.asset.value)) throw new Error("Asset must be an address (0x000... for ETH).");
-      if (!ethers.isAddress(f.arbitrator.value)) throw new Error("Arbitrator must be the address of an arbitrator contract.");
-      if (!/^0x([0-9a-fA-F]{2})*$/.test(f.extraData.value) || f.extraData.value.length > 2 + 512) {
-        throw new Error("Arbitrator extra data must be hex bytes (at most 256).");
-      }
-      const coverageLimit = parseEth(f.coverage.value, "Coverage limit");
-      const deductible = parseEth(f.deductible.value, "Deductible");
-      if (deductible >= coverageLimit) throw new Error("The deductible must be smaller than the coverage limit.");
-      const instantLimit = parseEth(f.instantLimit.value, "Instant payout limit");
-      if (instantLimit > coverageLimit) throw new Error("The instant payout limit cannot exceed the coverage limit.");
-      capital = parseEth(f.capital.value, "Initial capital");
+      at(perilGroup, () => { if (!perils) throw new Error("Cover at least one peril."); });
+      const committee = at(f.committee, () => {
+        const list = addresses(f.committee.value, "Committee");
+        if (!list.length) throw new Error("The oracle committee needs at least one member.");
+        return list;
+      });
+      const threshold = at(f.threshold, () => integer(f.threshold.value, "Threshold", 1, committee.length));
+      const models = at(f.models, () => {
+        const list = bytes32List(f.models.value, "Approved model hashes");
+        if (!list.length) throw new Error("Approve at least one damage model (the shipped model's fingerprint is the default).");
+        return list;
+      });
+      at(f.asset, () => { if (!ethers.isAddress(f.asset.value)) throw new Error("Asset must be an address (0x000... for ETH)."); });
+      at(f.arbitrator, () => { if (!ethers.isAddress(f.arbitrator.value)) throw new Error("Arbitrator must be the address of an arbitrator contract."); });
+      at(f.extraData, () => {
+        if (!/^0x([0-9a-fA-F]{2})*$/.test(f.extraData.value) || f.extraData.value.length > 2 + 512) {
+          throw new Error("Arbitrator extra data must be hex bytes (at most 256).");
+        }
+      });
+      const coverageLimit = at(f.coverage, () => parseEth(f.coverage.value, "Coverage limit"));
+      const deductible = at(f.deductible, () => {
+        const value = parseEth(f.deductible.value, "Deductible");
+        if (value >= coverageLimit) throw new Error("The deductible must be smaller than the coverage limit.");
+        return value;
+      });
+      const instantLimit = at(f.instantLimit, () => {
+        const value = parseEth(f.instantLimit.value, "Instant payout limit");
+        if (value > coverageLimit) throw new Error("The instant payout limit cannot exceed the coverage limit.");
+        return value;
+      });
+      capital = at(f.capital, () => parseEth(f.capital.value, "Initial capital"));
       config = {
-        asset: ethers.getAddress(f.asset.value), coverageLimit, deductible, premium: parseEth(f.premium.value, "Premium"),
-        term: integer(f.termDays.value, "Term (days)", 1, 3650) * 86400, perils, committee, threshold, models, instantLimit,
-        minConfidence: percentToBps(f.minConfidence.value, "Minimum confidence"),
-        disputeWindow: integer(f.windowHours.value, "Dispute window (hours)", 24, 24 * 90) * 3600,
-        disputeBond: parseEth(f.bond.value, "Dispute bond"), arbitrator: ethers.getAddress(f.arbitrator.value),
-        arbitratorExtraData: f.extraData.value, oracleTimeout: integer(f.timeoutHours.value, "Oracle timeout (hours)", 1, 24 * 90) * 3600,
+        asset: ethers.getAddress(f.asset.value), coverageLimit, deductible, premium: at(f.premium, () => parseEth(f.premium.value, "Premium")),
+        term: at(f.termDays, () => integer(f.termDays.value, "Term (days)", 1, 3650)) * 86400, perils, committee, threshold, models, instantLimit,
+        minConfidence: at(f.minConfidence, () => percentToBps(f.minConfidence.value, "Minimum confidence")),
+        disputeWindow: at(f.windowHours, () => integer(f.windowHours.value, "Dispute window (hours)", 24, 24 * 90)) * 3600,
+        disputeBond: at(f.bond, () => parseEth(f.bond.value, "Dispute bond")), arbitrator: ethers.getAddress(f.arbitrator.value),
+        arbitratorExtraData: f.extraData.value,
+        oracleTimeout: at(f.timeoutHours, () => integer(f.timeoutHours.value, "Oracle timeout (hours)", 1, 24 * 90)) * 3600,
         termsHash: ethers.ZeroHash, metaEvidenceURI: f.metaEvidence.value.trim(),
-        maxOpenClaims: integer(f.maxOpenClaims.value, "Open claims per policy", 1, 255),
-        instantDailyCap: parseEth(f.dailyCap.value, "Instant payouts per day"),
+        maxOpenClaims: at(f.maxOpenClaims, () => integer(f.maxOpenClaims.value, "Open claims per policy", 1, 255)),
+        instantDailyCap: at(f.dailyCap, () => parseEth(f.dailyCap.value, "Instant payouts per day")),
         adjuster: ethers.ZeroAddress, reviewDeadline: REVIEW_DEADLINE_S, // the insurer reviews its REFERs
       };
-      if (config.metaEvidenceURI.length > 256) throw new Error("The meta-evidence URI is longer than 256 characters.");
+      at(f.metaEvidence, () => { if (config.metaEvidenceURI.length > 256) throw new Error("The meta-evidence URI is longer than 256 characters."); });
       f.terms.value = schedule.merge(f.terms.value);
     } catch (e) {
-      showError(error, e instanceof SyntaxError ? `The terms document is not valid JSON: ${e.message}` : e.message);
+      if (e.input) {
+        fieldError(e.input, e.message);
+        e.input.scrollIntoView?.({ block: "center" });
+        (e.input.querySelector?.("input") ?? e.input).focus();
+      } else {
+        showError(error, e instanceof SyntaxError ? `The terms document is not valid JSON: ${e.message}` : e.message);
+      }
       return;
     }
     button.disabled = true;
@@ -281,7 +314,7 @@ async function createForm(onCreated) {
       g("Payout asset", f.asset, "0x000...000 for ETH, else an ERC-20 address"), g("Coverage limit (ETH)", f.coverage),
       g("Deductible (ETH)", f.deductible), g("Premium (ETH)", f.premium), g("Term (days)", f.termDays),
       g("Open claims per policy", f.maxOpenClaims, "a policy holder may have at most this many claims open at once")),
-    h("div", { class: "perils", role: "group", "aria-label": "covered perils" }, perilBoxes)),
+    h("div", { class: "field" }, perilGroup)),
     h("fieldset", {}, h("legend", {}, "Oracle"), h("div", { class: "grid" },
       g("Committee members (one address per line)", f.committee), g("Signatures needed (M of N)", f.threshold),
       g("Approved damage models (fingerprints, one per line)", f.models, "the shipped model's is filled in"),
@@ -351,8 +384,9 @@ export function pendingReserve(claims, policies) {
   const owed = new Map(); // policy id -> what its claims may still pay before they are final
   let total = 0n;
   for (const c of claims) {
-    if (Number(c.record.status) === 4) total += BigInt(c.record.payout);
-    else owed.set(String(c.record.policyId), (owed.get(String(c.record.policyId)) ?? 0n) + mostItMayPay(c));
+    const status = Number(c.record.status);
+    if (status === 4) total += BigInt(c.record.payout);
+    else if (status < 4) owed.set(String(c.record.policyId), (owed.get(String(c.record.policyId)) ?? 0n) + mostItMayPay(c));
   }
   for (const [policyId, amount] of owed) {
     const left = BigInt(policies.get(policyId).remainingCoverage);
@@ -473,11 +507,12 @@ function productRow(first) {
   const amount = h("input", { type: "text", inputmode: "decimal", name: `amount-${s.id}`, placeholder: "ETH" });
   const withAmount = (label, action) => async () => {
     let value;
+    fieldError(amount, "");
     try {
       value = parseEth(amount.value, "Amount");
       if (value === 0n) throw new Error("Amount must be more than zero.");
     } catch (e) {
-      notice(e.message, "error");
+      fieldError(amount, e.message);
       amount.focus();
       return;
     }
@@ -500,13 +535,20 @@ function productRow(first) {
         field("Instant limit (ETH)", instant), field("Min confidence (%)", confidence),
         h("button", { type: "button", onclick: async () => {
           let limit, bps;
-          try {
-            limit = parseEth(instant.value, "Instant limit");
-            bps = percentToBps(confidence.value, "Minimum confidence");
-          } catch (e) {
-            notice(e.message, "error");
-            return;
-          }
+          const checked = (input, parse) => {
+            fieldError(input, "");
+            try {
+              return parse(input.value);
+            } catch (e) {
+              fieldError(input, e.message);
+              input.focus();
+              return null;
+            }
+          };
+          limit = checked(instant, (v) => parseEth(v, "Instant limit"));
+          if (limit === null) return;
+          bps = checked(confidence, (v) => percentToBps(v, "Minimum confidence"));
+          if (bps === null) return;
           await send(`Announce instant rules of product ${s.id}`, ({ governor }) => governor.setInstantPayoutRules(s.id, limit, bps));
         } }, "Announce rules"),
         h("p", { class: "hint" }, "A change of the rules applies only after the product's change delay, and only to claims " +

@@ -25,6 +25,22 @@ export function field(label, input, hint) {
   return h("div", { class: "field" }, h("label", { for: id }, label), input, hintEl);
 }
 
+/** Show `message` right under the input it is about, inside its labelled field, and mark the input invalid (read
+ * out with it); an empty message clears both. */
+export function fieldError(input, message) {
+  const holder = input.closest(".field") ?? input.parentElement;
+  let el = holder.querySelector(":scope > .field-error");
+  if (!el && !message) return;
+  if (!el) {
+    el = h("p", { class: "error field-error", role: "alert", id: `${input.id || input.name}-error` });
+    holder.append(el);
+    input.setAttribute("aria-describedby", `${input.getAttribute("aria-describedby") ?? ""} ${el.id}`.trim());
+  }
+  el.textContent = message;
+  if (message) input.setAttribute("aria-invalid", "true");
+  else input.removeAttribute("aria-invalid");
+}
+
 /** Replace an element's children. */
 export function mount(el, ...children) {
   el.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));

@@ -508,7 +508,8 @@ def test_explanation_read_right_after_the_decision__waits_for_it_to_reach_the_ga
 
 
 def test_reload_loses_everything__wallet_and_half_filled_claim_kept(page, stack, photos):
-    """A reload keeps the wallet choice and a half-filled claim form, photos included; Cancel forgets the draft."""
+    """A reload keeps the wallet choice and a half-filled claim form, photos and place included; Cancel forgets the
+    draft."""
     product_id = create_product_directly(stack)
     policy_id = buy_policy(stack.system.manager, stack.roles.second_claimant, product_id, keccak(b"RELOAD-VIN"))
     open_app(page, stack)
@@ -519,11 +520,14 @@ def test_reload_loses_everything__wallet_and_half_filled_claim_kept(page, stack,
     form.locator('input[name="photos"]').set_input_files([str(p) for p in photos["minor"]])
     expect(form.locator(".previews li")).to_have_count(len(photos["minor"]))
     form.locator('input[name="amount"]').fill("0,7")
+    choose_place(form)
     page.reload()
     page.wait_for_selector("body[data-ready]", timeout=TIMEOUT_MS)
     expect(page.locator("body")).to_have_attribute("data-wallet", stack.roles.second_claimant)
     expect(page.locator("#dev-account")).to_have_value(stack.roles.second_claimant)
     expect(form.locator('input[name="amount"]')).to_have_value("0,7", timeout=TIMEOUT_MS)
+    expect(form.locator('input[name="lat"]')).to_have_value("41.600540")  # the place chosen, and what it is
+    expect(form.locator(".place-chosen")).to_contain_text("Place: Des Moines, Iowa, United States. The exact point")
     expect(form.locator(".previews li")).to_have_count(len(photos["minor"]))
     expect(form.locator(".previews li").first).to_contain_text(photos["minor"][0].name)
     form.locator("button.cancel").click()
@@ -598,6 +602,55 @@ def test_errors_sit_next_to_the_field__vehicle_id(page, stack):
     product.locator('button[type="submit"]').click()
     expect(product.locator(".error")).to_have_text("Enter the insured vehicle's id (its VIN or plate) before buying.")
     expect(product.locator('input[name="insured"]')).to_be_focused()
+    expect(page.locator("#notices .notice")).to_have_count(0)
+    assert page.problems == []
+
+
+def field_error(form, name: str):
+    """The message shown under the input named `name` (inside its labelled field)."""
+    return form.locator(f'.field:has([name="{name}"]) > .field-error')
+
+
+def test_errors_sit_next_to_the_field__claim_amount_incident_time_product_form_and_funding(page, stack, photos):
+    """A bad claimed amount or incident time, a bad coverage limit or no peril in the product form, and a zero amount
+    to fund each say so right under that input, which is marked invalid and gets the focus; nothing is sent."""
+    form = open_claim_form(page, stack, "FIELD-ERRORS-VIN")
+    form.locator('input[name="photos"]').set_input_files([str(p) for p in photos["minor"]])
+    form.locator('input[name="amount"]').fill("lots")
+    form.locator('button[type="submit"]').click()
+    expect(field_error(form, "amount")).to_have_text('Claimed amount: "lots" is not an amount in ETH (e.g. 0.5 or 0,5)')
+    expect(form.locator('input[name="amount"]')).to_be_focused()
+    expect(form.locator('input[name="amount"]')).to_have_attribute("aria-invalid", "true")
+    form.locator('input[name="amount"]').fill("0,5")
+    form.locator('input[name="incident"]').fill("2099-01-01T00:00")
+    form.locator('button[type="submit"]').click()
+    expect(field_error(form, "incident")).to_contain_text("is after the chain's current time")
+    expect(field_error(form, "amount")).to_have_text("")
+    expect(form.locator('input[name="amount"]')).not_to_have_attribute("aria-invalid", "true")
+    expect(form.locator('input[name="incident"]')).to_be_focused()
+
+    choose_account(page, "insurer")
+    page.goto(stack.url + "#/insurer")
+    product = page.locator("form.product-form")
+    count = stack.system.manager.contract.functions.productCount().call()
+    product.locator('input[name="coverageLimit"]').fill("ten")
+    product.locator("button[type=submit]").click()
+    expect(field_error(product, "coverageLimit")).to_have_text(
+        'Coverage limit: "ten" is not an amount in ETH (e.g. 0.5 or 0,5)'
+    )
+    expect(product.locator('input[name="coverageLimit"]')).to_be_focused()
+    product.locator('input[name="coverageLimit"]').fill("10")
+    for box in product.locator(".perils input[type=checkbox]").all():
+        box.uncheck()
+    product.locator("button[type=submit]").click()
+    expect(product.locator(".field:has(#perils) > .field-error")).to_have_text("Cover at least one peril.")
+    expect(field_error(product, "coverageLimit")).to_have_text("")
+    assert stack.system.manager.contract.functions.productCount().call() == count  # nothing was sent
+    row = page.locator("#products-table tbody tr").first
+    name = row.locator('input[name^="amount-"]').get_attribute("name")
+    row.locator(f'input[name="{name}"]').fill("0")
+    row.locator("button", has_text="Fund").click()
+    expect(field_error(row, name)).to_have_text("Amount must be more than zero.")
     expect(page.locator("#notices .notice")).to_have_count(0)
     assert page.problems == []
 
@@ -1457,7 +1510,8 @@ def test_no_sideways_scroll_at_390_px_in_every_state_of_each_role_screen_with_fo
 ):
     """At 390 px nothing scrolls sideways: the claimant's claims in the window, disputed and paid with their
     timeline, explanation, evidence form and dispute confirmation open, a policy's payouts and claim form with a
-    place search; the insurer's form with its schedule and JSON open; the arbitrator's card with a vote's
+    place search; the insurer's form with its schedule and JSON open and a claim on its product with everything open;
+    the arbitrator's card with a vote's
     confirmation and the photo viewer. Saves the narrow screenshots."""
     in_window = once(stack, "window", lambda: decided_claim(stack, photos["whole"], "WINDOW-VIN", 2 * ETH)[1])
     page.set_viewport_size(PHONE)
@@ -1493,6 +1547,15 @@ def test_no_sideways_scroll_at_390_px_in_every_state_of_each_role_screen_with_fo
     product_form.locator("details.terms-json summary").click()
     page.locator("#products-table tbody tr").first.locator("details summary").click()
     fits(page, "insurer, product form with its cost schedule and terms JSON open, a product's rules open")
+    insured = page.locator(f'#insurer-claims li[data-claim="{in_window}"]')  # a claim on the insurer's product
+    insured.locator("details.timeline summary").click()
+    expect(insured.locator(".timeline-steps li").first).to_be_visible(timeout=TIMEOUT_MS)
+    insured.locator("button.explain").click()
+    expect(insured.locator(".explanation .verified")).to_be_visible(timeout=TIMEOUT_MS)
+    insured.locator("details.evidence-form summary").click()
+    insured.locator("button.dispute").click()
+    expect(insured.locator(".confirm")).to_be_visible()
+    fits(page, "insurer, a claim on its product with its timeline, explanation, evidence form and dispute confirmation")
     at_top(product_form.locator(".cost-schedule"))
     screenshot(page, "insurer-narrow", full_page=False)
 
