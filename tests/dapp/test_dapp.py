@@ -140,10 +140,15 @@ def submit_claim_in_browser(page, policy: int, photos, amount: str) -> None:
 
 @pytest.fixture(scope="module")
 def photos(shared_data, model, tmp_path_factory):
-    """Real validation photos the model reads clearly: two minor, two whole cars."""
+    """Real validation photos the model reads clearly: two minor, two whole cars, and two other minor ones for a
+    test that needs photos no earlier claim used (a reused photo is a fraud signal)."""
 
     root = default_photo_root(load_settings())
-    yield {"minor": confident_photos(root, model, "minor", 2), "whole": confident_photos(root, model, "whole", 2)}
+    yield {
+        "minor": confident_photos(root, model, "minor", 2),
+        "whole": confident_photos(root, model, "whole", 2),
+        "unused minor": confident_photos(root, model, "minor", 2, skip=2),
+    }
     shutil.rmtree(root, ignore_errors=True)  # the folder of links default_photo_root made
 
 
@@ -1511,8 +1516,7 @@ def test_no_sideways_scroll_at_390_px_in_every_state_of_each_role_screen_with_fo
     """At 390 px nothing scrolls sideways: the claimant's claims in the window, disputed and paid with their
     timeline, explanation, evidence form and dispute confirmation open, a policy's payouts and claim form with a
     place search; the insurer's form with its schedule and JSON open and a claim on its product with everything open;
-    the arbitrator's card with a vote's
-    confirmation and the photo viewer. Saves the narrow screenshots."""
+    the arbitrator's card with a vote's confirmation and the photo viewer. Saves the narrow screenshots."""
     in_window = once(stack, "window", lambda: decided_claim(stack, photos["whole"], "WINDOW-VIN", 2 * ETH)[1])
     page.set_viewport_size(PHONE)
     claimant_screen(page, stack)
@@ -1671,7 +1675,7 @@ def test_insurer_sees_the_claims_on_its_products__reserves_held_for_them__and_ac
     config.update(instantLimit=0)  # every decision waits out its dispute window
     windowed = create_product(manager, stack.roles.insurer, config, 20 * ETH)
     policy_id = buy_policy(manager, holder, windowed, insured_object_of(stack, holder, "INSURER-VIEW-VIN"))
-    _, decided = decided_claim(stack, photos["minor"], "", ETH // 2, policy_id=policy_id)
+    _, decided = decided_claim(stack, photos["unused minor"], "", ETH // 2, policy_id=policy_id)
     payout = manager.claim(decided)["payout"]
     assert manager.claim(decided)["status"] == ClaimStatus.DECIDED and payout == ETH // 10
     config.update(committee=[stack.roles.deployer], threshold=1)  # no node of the stack is on this committee
