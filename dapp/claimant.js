@@ -359,8 +359,14 @@ function placePicker(lat, lon, placeWords, problem) {
       const body = await response.json();
       if (turn !== asked) return;
       if (!response.ok) throw new Error(body.error?.message || `HTTP ${response.status}`);
-      // a town found by another of its names (München, Мюнхен) shows that name beside the gazetteer's own
-      const named = (place) => (place.matched ? `${place.label} (${place.matched})` : place.label);
+      // a town found by another of its names (München, Мюнхен) shows that name beside the gazetteer's own; towns
+      // that read the same (regions are named in the United States only) show where they lie
+      const labels = body.places.map((place) => (place.matched ? `${place.label} (${place.matched})` : place.label));
+      const where = (place) => `${Math.abs(place.lat).toFixed(1)}° ${place.lat < 0 ? "S" : "N"}, ${Math.abs(place.lon).toFixed(1)}° ${place.lon < 0 ? "W" : "E"}`;
+      const named = (place) => {
+        const label = labels[body.places.indexOf(place)];
+        return labels.filter((l) => l === label).length > 1 ? `${label}, ${where(place)}` : label;
+      };
       mount(results, body.places.length ? body.places.map((place) => h("li", {}, h("button", { type: "button", class: "link place",
         onclick: () => { choose(place.lat, place.lon, `Place: ${named(place)}`); mount(results); query.value = named(place); } },
       named(place)))) : h("li", {}, `No town of ${body.minPopulation.toLocaleString("en")} people or more by that name; try ` +

@@ -1394,6 +1394,11 @@ def test_place_from_a_city_search_or_the_devices_location__only_the_area_goes_on
     expect(form.locator(".place-results li")).to_contain_text("No town of 5,000 people or more by that name")
     # a town's local or other names find it too, shown beside the gazetteer's own (it held English names only)
     choose_place(form, "Мюнхен", "Munich, Germany (Мюнхен)")
+    form.locator('input[name="place-search"]').fill("Kyivskyi")  # two towns that read the same: where each lies
+    expect(form.locator(".place-results button.place")).to_have_text(
+        ["Kyivskyi, Ukraine, 48.0° N, 37.8° E", "Kyivskyi, Ukraine, 49.6° N, 34.5° E"], timeout=PROMPT_MS
+    )
+    form.locator('input[name="place-search"]').fill("")
     expect(form.locator('input[name="lat"]')).to_have_value("48.137430")
 
     page.context.grant_permissions(["geolocation"], origin=stack.url.rstrip("/"))
