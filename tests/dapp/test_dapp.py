@@ -1003,7 +1003,7 @@ DECIDE_S = 60  # the committee decides a claim this soon (1-3 s on an idle machi
 def decided_claim(stack, photos, vehicle: str, amount: int, policy_id: int | None = None) -> tuple[int, int]:
     """A claim by the second claimant (on a new policy for `vehicle` unless `policy_id` is given), its photos sealed
     as the dApp seals them (for the panel too, as if the claimant had shared them), filed over web3 and waited on
-    until the committee decides; (policy, claim)."""
+    until the committee decides and its explanation is on the gateway; (policy, claim)."""
     manager, holder = stack.system.manager, stack.roles.second_claimant
     if policy_id is None:
         insured = insured_object_of(stack, holder, vehicle)
@@ -1025,6 +1025,12 @@ def decided_claim(stack, photos, vehicle: str, amount: int, policy_id: int | Non
     deadline = time.monotonic() + DECIDE_S
     while manager.claim(claim_id)["status"] == ClaimStatus.SUBMITTED:
         assert time.monotonic() < deadline, f"the committee did not decide claim {claim_id} within {DECIDE_S} s"
+        time.sleep(0.2)
+    # the explanation reaches the gateway a moment after the decision; a page that asked before then would be
+    # answered 404 while it waits (the dApp asks again), which Chromium logs as a console error
+    decided = manager.contract.events.ClaimDecided().get_logs(from_block=0, argument_filters={"claimId": claim_id})
+    while stack.cas.cid_for_keccak(bytes(decided[0].args.explanationHash)) is None:
+        assert time.monotonic() < deadline, f"claim {claim_id}'s explanation did not reach the gateway in {DECIDE_S} s"
         time.sleep(0.2)
     return policy_id, claim_id
 
