@@ -8,14 +8,16 @@ const SIGNAL_WORDS = { weak: "weak signal", strong: "strong signal" };
 const EXPLANATION_ARRIVAL_MS = 60_000; // how long a decided claim's explanation may take to reach the gateway
 const EXPLANATION_POLL_MS = 1_000;
 
-/** Fetch a JSON document by its keccak256 from the gateway (asking again for `waitMs` while it is not there yet)
- * and check the hash here, not just on the server. */
+/** Fetch a JSON document by its keccak256 from the gateway (which holds the request up to `waitMs`, within its own
+ * bound, while the document is not there yet; asked again until `waitMs` is over) and check the hash here, not just
+ * on the server. The gateway waits, not this page: a page asking again and again would log a 404 each time. */
 export async function fetchByHash(hash, waitMs = 0) {
   const giveUp = Date.now() + waitMs;
-  let response = await fetch(`/explanations/${hash}`);
+  const ask = () => fetch(`/explanations/${hash}?${new URLSearchParams({ wait: String(Math.max(0, Math.ceil((giveUp - Date.now()) / 1000))) })}`);
+  let response = await ask();
   while (response.status === 404 && Date.now() < giveUp) {
     await new Promise((resolve) => setTimeout(resolve, EXPLANATION_POLL_MS));
-    response = await fetch(`/explanations/${hash}`);
+    response = await ask();
   }
   if (!response.ok) throw new Error(`document ${hash.slice(0, 10)}... is not in the content store (HTTP ${response.status})`);
   const bytes = new Uint8Array(await response.arrayBuffer());
@@ -28,8 +30,8 @@ export async function fetchByHash(hash, waitMs = 0) {
 
 /**
  * A decision's explanation by its on-chain hash: the committee's nodes announce it to the gateway, which fetches it
- * from their IPFS peers, so right after a decision it may take a few seconds to arrive; until then the gateway
- * answers 404 and this waits for it (EXPLANATION_ARRIVAL_MS at most).
+ * from their IPFS peers, so right after a decision it may take a few seconds to arrive; until then the gateway holds
+ * the request, and this waits for it (EXPLANATION_ARRIVAL_MS at most).
  */
 export function fetchExplanation(hash) {
   return fetchByHash(hash, EXPLANATION_ARRIVAL_MS);

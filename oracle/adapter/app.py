@@ -84,6 +84,12 @@ ANNOUNCE_FETCH_WORKERS = 8
 """Threads of the gateway's own that fetch announced ids. Anyone may announce, and an unknown id holds its thread up
 to FETCH_TIMEOUT_S; on the shared default pool (a handful of threads) a flood of them stalled every other request."""
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+MAX_EXPLANATION_WAIT_S = 30
+"""The longest GET /explanations/{hash}?wait=S holds a request for a document that has not arrived yet (a decision's
+explanation reaches the gateway a moment after the decision): the dApp asks once instead of polling through 404s."""
+EXPLANATION_WAITERS = 64
+"""Requests that may wait for an explanation at once; past that one is answered at once, as without `wait`."""
+EXPLANATION_WAIT_POLL_S = 0.25
 
 
 class NotFoundError(LookupError):
@@ -123,6 +129,7 @@ class Limiter:
 
 
 ANNOUNCING = web.AppKey("announcing", asyncio.Semaphore)
+EXPLAINING = web.AppKey("explaining", asyncio.Semaphore)
 ANNOUNCE_POOL = web.AppKey("announce_pool", ThreadPoolExecutor)
 SETTINGS = web.AppKey("settings", Settings)
 ASSESSOR = web.AppKey("assessor", ClaimAssessor)
@@ -441,12 +448,24 @@ async def get_content(request: web.Request) -> web.Response:
 
 
 async def get_explanation(request: web.Request) -> web.Response:
-    """GET /explanations/{hash}: the explanation whose keccak256 is the on-chain explanationHash."""
+    """GET /explanations/{hash}?wait=S: the explanation whose keccak256 is the on-chain explanationHash, waiting up
+    to S seconds (at most MAX_EXPLANATION_WAIT_S) for one that has not reached the store yet."""
     text = request.match_info["hash"]
     if not _KECCAK.match(text):
         raise BadRequestError(f"{text!r} is not a keccak256 hash (0x followed by 64 hex digits)")
-    store = request.app[STORE]
-    cid = await asyncio.to_thread(store.cid_for_keccak, bytes.fromhex(text.removeprefix("0x")))
+    store, h = request.app[STORE], bytes.fromhex(text.removeprefix("0x"))
+    text_wait = request.query.get("wait", "0")
+    if not (text_wait.isascii() and text_wait.isdecimal()) or len(text_wait) > 6:
+        raise BadRequestError("wait: a whole number of seconds")
+    wait = min(int(text_wait), MAX_EXPLANATION_WAIT_S)
+    cid = await asyncio.to_thread(store.cid_for_keccak, h)
+    waiters = request.app[EXPLAINING]
+    if cid is None and wait and not waiters.locked():
+        async with waiters:  # a bounded number wait, each asking the store again every EXPLANATION_WAIT_POLL_S
+            deadline = asyncio.get_running_loop().time() + wait
+            while cid is None and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(EXPLANATION_WAIT_POLL_S)
+                cid = await asyncio.to_thread(store.cid_for_keccak, h)
     if cid is None:
         raise NotFoundError(f"no explanation with keccak256 {text.lower()} is in the content store")
     data = await asyncio.to_thread(store.get, cid)
@@ -591,6 +610,7 @@ def create_app(
     app[LIMITER] = Limiter(settings.adapter_max_concurrency, settings.adapter_max_queue)
     app[BACKGROUND] = set()
     app[ANNOUNCING] = asyncio.Semaphore(ANNOUNCE_CONCURRENCY)
+    app[EXPLAINING] = asyncio.Semaphore(EXPLANATION_WAITERS)
     app[ANNOUNCE_POOL] = ThreadPoolExecutor(max_workers=ANNOUNCE_FETCH_WORKERS, thread_name_prefix="announced")
     if claims is not None:
         app[CLAIMS] = claims

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 
@@ -106,6 +107,25 @@ async def test_get_explanation__unknown_or_malformed_hash__404_and_400(make_asse
     assert unknown.status == 404 and "no explanation with keccak256 0x" + "ab" * 32 in (await unknown.text())
     malformed = await client.get("/explanations/0x1234")
     assert malformed.status == 400 and "'0x1234' is not a keccak256 hash" in (await malformed.text())
+
+
+async def test_get_explanation__wait__held_until_the_document_arrives_then_served(make_assessor, make_client, store):
+    """A decision's explanation reaches the gateway a moment after the decision: `?wait=S` holds the request until it
+    is stored (the dApp asks once instead of polling through 404s, each of which a browser logs as an error)."""
+    client = await make_client(make_assessor(None))
+    document = canonical_json({"schema": "claims-oracle/explanation", "decision": {"code": 2}})
+    asking = asyncio.create_task(client.get(f"/explanations/0x{keccak(document).hex()}?wait=10"))
+    await asyncio.sleep(0.6)
+    assert not asking.done()  # held, not answered 404
+    store.put(document)
+    response = await asyncio.wait_for(asking, timeout=5)
+    assert response.status == 200 and await response.read() == document
+    started = asyncio.get_running_loop().time()
+    missing = await client.get("/explanations/0x" + "cd" * 32 + "?wait=1")
+    assert missing.status == 404 and asyncio.get_running_loop().time() - started >= 1
+    for bad in ("-1", "1.5", "x", "9999999"):
+        refused = await client.get("/explanations/0x" + "cd" * 32 + f"?wait={bad}")
+        assert refused.status == 400 and "wait: a whole number of seconds" in (await refused.text()), bad
 
 
 async def test_health__no_model__503_with_reason(make_assessor, make_client):

@@ -89,6 +89,13 @@ def browser():
         instance.close()
 
 
+def console_problem(msg) -> str:
+    """A console error as a test reports it, naming the resource when one failed to load (Chromium's message
+    does not)."""
+    url = (msg.location or {}).get("url", "")
+    return f"console: {msg.text}" + (f" ({url})" if url and msg.text.startswith("Failed to load resource") else "")
+
+
 @pytest.fixture
 def page(browser):
     """A fresh browser page whose console errors and uncaught exceptions fail the test."""
@@ -96,7 +103,7 @@ def page(browser):
     tab = context.new_page()
     problems: list[str] = []
     tab.on("pageerror", lambda exc: problems.append(f"uncaught: {exc}"))
-    tab.on("console", lambda msg: problems.append(f"console: {msg.text}") if msg.type == "error" else None)
+    tab.on("console", lambda msg: problems.append(console_problem(msg)) if msg.type == "error" else None)
     tab.problems = problems
     yield tab
     context.close()

@@ -503,13 +503,13 @@ def test_explanation_read_right_after_the_decision__waits_for_it_to_reach_the_ga
         answers.append(404 if len(answers) < 2 else 200)
         route.fulfill(status=answers[-1], body=body if answers[-1] == 200 else b"not yet")
 
-    page.route(f"**/explanations/{digest}", late)
+    page.route(f"**/explanations/{digest}?wait=*", late)
     doc = page.evaluate(
         """async ([hash]) => (await import("/app/explain.js")).fetchExplanation(hash)""",
         [digest],
     )
     assert doc == {"decision": "late but here"} and answers == [404, 404, 200]
-    page.unroute(f"**/explanations/{digest}")
+    page.unroute(f"**/explanations/{digest}?wait=*")
 
 
 def test_reload_loses_everything__wallet_and_half_filled_claim_kept(page, stack, photos):
@@ -1504,7 +1504,7 @@ def test_insurer_edits_the_cost_schedule_as_a_table__gateway_validates__form_res
     expect(product_row_cell(page, product_id, "Locked for policies")).to_have_text(locked)
     expect(product_row_cell(page, product_id, "Reserved for open claims")).to_have_text("0 ETH")  # no claims yet
     refused = "console: Failed to load resource: the server responded with a status of 400 (Bad Request)"
-    assert page.problems == [refused]  # the browser logs the gateway's refusal of the falling costs, and only that
+    assert page.problems == [f"{refused} ({stack.url}api/terms)"]  # the gateway's refusal of the costs, only that
 
 
 PHONE = {"width": 390, "height": 800}
