@@ -364,6 +364,12 @@ async function productStats(snap, insurer) {
   }));
 }
 
+/** Whether a claim's status is one whose outcome may still change: waiting for the oracle, decided within or after
+ * its window, disputed, or in the insurer's review (status 6); not resolved or paid. */
+function isOpen(status) {
+  return status < 4 || status === 6;
+}
+
 /** The most a claim may still take from its product's capital: a final payout not yet withdrawn; else, while a
  * decision can still change (no decision yet, its window open, or disputed), the larger of the oracle's payout and
  * what a ruling for the claimant pays (the claim less the deductible); else the decision's payout. */
@@ -386,7 +392,7 @@ export function pendingReserve(claims, policies) {
   for (const c of claims) {
     const status = Number(c.record.status);
     if (status === 4) total += BigInt(c.record.payout);
-    else if (status < 4) owed.set(String(c.record.policyId), (owed.get(String(c.record.policyId)) ?? 0n) + mostItMayPay(c));
+    else if (isOpen(status)) owed.set(String(c.record.policyId), (owed.get(String(c.record.policyId)) ?? 0n) + mostItMayPay(c));
   }
   for (const [policyId, amount] of owed) {
     const left = BigInt(policies.get(policyId).remainingCoverage);
@@ -429,6 +435,11 @@ export function insurerNextStep(c) {
     return BigInt(c.record.payout) > 0n
       ? `Final: the claim pays ${eth(c.record.payout)}, which stays in the product's reserves until the claimant withdraws it.`
       : "Closed: the claim pays nothing, and nothing more happens.";
+  }
+  if (status === 6) {
+    return "The oracle was not sure enough and asked for a person to review the claim: your adjuster proposes an " +
+      "amount (which the claimant may dispute) or sends the claim to the arbitration panel at your cost. If the " +
+      "adjuster does neither by the product's review deadline, anyone can send it to the panel, still at your cost.";
   }
   return status === 5 ? `Done: ${eth(c.record.payout)} was paid to the claimant.` : "";
 }
@@ -600,7 +611,7 @@ export async function insurerView(view) {
   const render = async (snap) => {
     const [stats, credit] = await Promise.all([productStats(snap, insurer), snap.desk.credits(insurer)]);
     const claims = await claimRecords(snap, stats.flatMap((s) => s.claimLogs).sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index));
-    const policies = new Map(await Promise.all([...new Set(claims.filter((c) => Number(c.record.status) < 4).map((c) => String(c.record.policyId)))]
+    const policies = new Map(await Promise.all([...new Set(claims.filter((c) => isOpen(Number(c.record.status))).map((c) => String(c.record.policyId)))]
       .map(async (id) => [id, (await snap.manager.policy(id)).toObject()])));
     for (const s of stats) s.reserve = pendingReserve(claims.filter((c) => c.productId === s.id), policies);
     showCredit(creditEl, credit);
