@@ -710,9 +710,11 @@ AXE = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def test_accessibility__no_serious_or_critical_axe_violations_on_each_role_screen(browser, stack, photos):
-    """axe-core (npm), injected into each role's main screen with its forms open, finds nothing serious or critical."""
+    """axe-core (npm), injected into each role's main screen with its forms open (the insurer's with a claim in its
+    review queue, a refused proposal and the referral's confirmation), finds nothing serious or critical."""
     product_id = create_product_directly(stack)
     buy_policy(stack.system.manager, stack.roles.second_claimant, product_id, keccak(b"AXE-VIN"))
+    _, in_review = referred_claim(stack, photos["minor"], "AXE-REVIEW-VIN")
     context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)  # to inject axe
     try:
         tab = context.new_page()
@@ -729,6 +731,12 @@ def test_accessibility__no_serious_or_critical_axe_violations_on_each_role_scree
             if screen == "claimant":
                 tab.locator("li.policy").last.locator("button.new-claim").click()
                 expect(tab.locator("form.claim-form")).to_be_visible()
+            if screen == "insurer":
+                queued = tab.locator(f'#review-queue li[data-claim="{in_review}"]')
+                queued.locator('input[name="proposal"]').fill("99", timeout=TIMEOUT_MS)
+                expect(queued.locator(".proposal .field-error")).to_contain_text("At most")
+                queued.locator("button.refer").click()
+                expect(queued.locator(".confirm")).to_be_visible()
             tab.add_script_tag(path=str(AXE))
             violations = tab.evaluate(
                 """async () => (await axe.run(document, { resultTypes: ["violations"] })).violations
@@ -1897,7 +1905,8 @@ def test_review__a_product_names_another_account_its_adjuster__that_account_revi
     page, stack, photos
 ):
     """A product whose adjuster is another account: that account's insurer screen queues the claim and lets it propose
-    a payout, while the insurer's own queue names the adjuster and offers it neither a proposal nor a referral."""
+    a payout with the keyboard alone, while the insurer's own queue names the adjuster and offers it neither a proposal
+    nor a referral."""
     manager, holder, adjuster = stack.system.manager, stack.roles.second_claimant, stack.roles.claimant
     config = product_defaults(stack.roles, stack.system.arbitrator.address, stack.model_hash, stack.terms_hash)
     config.update(adjuster=adjuster)
@@ -1921,8 +1930,12 @@ def test_review__a_product_names_another_account_its_adjuster__that_account_revi
     mine = "you, as the product's adjuster, must decide by"
     expect(card.locator(".next-step")).to_contain_text(mine, timeout=TIMEOUT_MS)
     expect(card.locator(".claim-policy")).to_contain_text(f"Product {product_id}, policy {policy_id}")
-    card.locator('input[name="proposal"]').fill("0.5")
-    transaction(page, f"Propose a payout of 0.5 ETH for claim {claim_id}", card.locator("button.propose").click)
+    queued = f'#review-queue li[data-claim="{claim_id}"]'
+    page.locator("body").focus()  # the adjuster's task with the keyboard alone: Tab to the amount, type, Enter
+    tab_to(page, f'{queued} input[name="proposal"]')
+    page.keyboard.type("0,5")
+    tab_to(page, f"{queued} button.propose")
+    transaction(page, f"Propose a payout of 0.5 ETH for claim {claim_id}", lambda: page.keyboard.press("Enter"))
     record = manager.claim(claim_id)
     assert record["status"] == ClaimStatus.DECIDED and record["payout"] == ETH // 2
     expect(card.locator(".next-step")).to_contain_text("The product's adjuster proposed 0.5 ETH", timeout=PROMPT_MS)
