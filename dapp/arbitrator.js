@@ -32,18 +32,21 @@ function evidenceDoc(uri) {
   return evidenceDocs.get(uri);
 }
 
-/** The disputed and escalated claims waiting for a ruling, with the panel's votes and the parties' evidence. */
+/** The disputed, escalated and referred claims (sent from the insurer's review) waiting for a ruling, with the
+ * panel's votes and the parties' evidence. */
 async function queue(snap, voter) {
   const { manager, desk, panel } = snap;
-  const [disputed, escalated, decidedLogs, submittedLogs] = await Promise.all([
+  const [disputed, escalated, referred, decidedLogs, submittedLogs] = await Promise.all([
     snap.events(desk, desk.filters.ClaimDisputed()),
     snap.events(desk, desk.filters.ClaimEscalated()),
+    snap.events(desk, desk.filters.ClaimReferred()),
     snap.events(manager, manager.filters.ClaimDecided()),
     snap.events(manager, manager.filters.ClaimSubmitted()),
   ]);
   const opened = [
     ...disputed.map((l) => ({ id: l.args.claimId, disputeId: l.args.disputeId, by: l.args.disputer, kind: "disputed" })),
     ...escalated.map((l) => ({ id: l.args.claimId, disputeId: l.args.disputeId, by: l.args.caller, kind: "escalated" })),
+    ...referred.map((l) => ({ id: l.args.claimId, disputeId: l.args.disputeId, by: l.args.caller, kind: "sent from the insurer's review" })),
   ];
   const decided = new Map(decidedLogs.map((l) => [String(l.args.claimId), l.args]));
   const submitted = new Map(submittedLogs.map((l) => [String(l.args.claimId), l.args]));
@@ -91,7 +94,7 @@ function historyView(item) {
       ? h("ul", { class: "other-claims", "aria-label": "the policy holder's other claims" }, others.map((c) => h("li", { "data-claim": String(c.id) },
         `Claim ${c.id} on policy ${c.policyId}, incident ${when(c.incident)}: claimed ${eth(c.claimed)}; ` +
         `${STATUS[c.status]}${c.decision ? `, the oracle's decision ${DECISION_WORDS[c.decision]}` : ""}` +
-        `${c.status >= 4 ? `, paid ${eth(c.payout)}` : ""}.`)))
+        `${c.status === 4 || c.status === 5 ? `, paid ${eth(c.payout)}` : ""}.`)))
       : h("p", { class: "other-claims" }, "No other claims by this policy holder."));
 }
 
@@ -178,7 +181,10 @@ function disputeCard(first) {
     mount(facts,
       h("h3", {}, `Claim ${item.id}, dispute ${item.disputeId} (${item.kind} by ${short(item.by, 10)})`),
       h("p", {}, item.decided
-        ? `The oracle's decision: ${DECISION_WORDS[Number(item.decided.decision)]}, paying ${eth(item.decided.payout)}; claimed ${eth(item.record.claimedAmount)}.`
+        ? `The oracle's decision: ${DECISION_WORDS[Number(item.decided.decision)]}, paying ${eth(item.decided.payout)}; claimed ${eth(item.record.claimedAmount)}.` +
+          (DECISION[Number(item.decided.decision)] !== "REFER" ? "" : item.record.escalated
+            ? " Nobody assessed an amount: it came here from the insurer's review without a proposal."
+            : ` The insurer's adjuster then proposed ${eth(item.record.payout)}, which was disputed.`)
         : `Escalated without an oracle decision; claimed ${eth(item.record.claimedAmount)}.`),
       s ? h("p", { class: "hint" }, `Incident ${when(s.incidentTime)} at ${(Number(s.latitudeE6) / 1e6).toFixed(4)}, ${(Number(s.longitudeE6) / 1e6).toFixed(4)}.`) : null,
       historyView(item));

@@ -1,5 +1,5 @@
 // Claimant: buy a policy, submit a claim with photos, follow it live, read the explanation, dispute, withdraw.
-import { DECISION_WORDS, PERILS, RULINGS, STATUS, chainTime, contracts, describeError, ethers, followScreen, rulingPayout, send, snapshot, state, uploadPermit } from "./chain.js";
+import { DECISION, DECISION_WORDS, PERILS, RULINGS, STATUS, chainTime, contracts, describeError, ethers, followScreen, rulingPayout, send, snapshot, state, uploadPermit } from "./chain.js";
 import { evidencePhoto, fetchByHash, fetchExplanation, fetchManifest, renderExplanation } from "./explain.js";
 import { claimKey as evidenceKey, insuredObject, panelReaders, productReaders, sealForReaders, shareClaimKey } from "./keys.js";
 import { clearDraft, draftKey, hasDraft, keepDraft } from "./drafts.js";
@@ -522,13 +522,73 @@ async function rulingDeadline(snap, claimId, product) {
 }
 
 const policyProducts = new Map(); // policy id -> its product id
+const reviewTerms = new Map(); // product id -> promise of its [adjuster, review deadline in seconds], fixed at creation
+
+/** The dispute desk's events about claims, which name the claim first: disputes, escalations, the adjuster's review
+ * (proposals and referrals), insurers that could not pay arbitration, rulings and unruled disputes closed. */
+export const DESK_CLAIM_EVENTS = ["ClaimDisputed", "ClaimEscalated", "ReviewProposed", "ClaimReferred",
+  "ArbitrationDefaulted", "ClaimRuled", "DisputeTimedOut"];
+
+/** Who reviews a product's referred claims and how long they have, read once per page (fixed at creation). */
+export function reviewTermsOf(snap, productId) {
+  const key = String(productId);
+  if (!reviewTerms.has(key)) {
+    reviewTerms.set(key, snap.desk.reviewTerms(productId).then(([adjuster, deadline]) => ({ adjuster, deadline: Number(deadline) })));
+    reviewTerms.get(key).catch(() => reviewTerms.delete(key));
+  }
+  return reviewTerms.get(key);
+}
+
+/** Whether two addresses are the same account. */
+export function sameAccount(a, b) {
+  return Boolean(a && b) && String(a).toLowerCase() === String(b).toLowerCase();
+}
+
+/** A claim's way to the arbitrator and back from the desk's events: `opened` (a dispute, escalation or referral,
+ * with who and what it cost), the adjuster's `proposal`, the `outcome` (a ruling or a closed unruled dispute) and
+ * whether the insurer's reserve could not pay (`defaulted`). */
+function deskStory(logs) {
+  const story = { opened: null, proposal: null, outcome: null, defaulted: null };
+  for (const { eventName: name, args: a } of logs) {
+    if (name === "ClaimDisputed") story.opened = { kind: "disputed", by: a.disputer, bond: a.bond, fee: a.arbitrationFee };
+    else if (name === "ClaimEscalated") story.opened = { kind: "escalated", by: a.caller, bond: 0n, fee: a.arbitrationFee };
+    else if (name === "ClaimReferred") story.opened = { kind: "referred", by: a.caller, bond: 0n, fee: a.arbitrationFee };
+    else if (name === "ReviewProposed") story.proposal = { by: a.adjuster, payout: a.payout, windowEnds: Number(a.windowEnds) };
+    else if (name === "ClaimRuled") story.outcome = { ruling: Number(a.ruling), bondTo: a.bondReceiver };
+    else if (name === "DisputeTimedOut") story.outcome = { ruling: 0, bondTo: a.bondReturnedTo, timedOut: true };
+    else if (name === "ArbitrationDefaulted") story.defaulted = { payout: a.payout };
+  }
+  return story;
+}
+
+/** What the dispute desk credited back to `account` when a claim's dispute ended, by its loser-pays rules: the bond
+ * to whoever the ruling favoured, and to a claimant who disputed or escalated and did not lose (ruling 0 or 2) the
+ * fee, from the insurer's matching fee; a referral costs the claimant nothing, so nothing comes back. */
+export function refundOf(c, account) {
+  const { opened, outcome } = c.story ?? {};
+  if (!opened || !outcome || opened.kind === "referred") return { bond: 0n, fee: 0n };
+  const bond = sameAccount(outcome.bondTo, account) ? BigInt(opened.bond) : 0n;
+  const claimantWon = outcome.ruling === 0 || outcome.ruling === 2;
+  const byHolder = sameAccount(opened.by, c.submitted.holder);
+  const fee = byHolder && claimantWon && sameAccount(account, c.submitted.holder) ? BigInt(opened.fee) : 0n;
+  return { bond, fee };
+}
+
+/** When a decided claim's dispute window closes, from the claim's record: the decision's time (the committee's, or
+ * the adjuster's proposal, which the committee's decision event does not cover) plus the product's dispute window. */
+export function windowEndsOf(c) {
+  return Number(c.record.timestamp) + Number(c.product.disputeWindow);
+}
 
 /** The claims of a list of ClaimSubmitted logs (newest first) as of a snapshot: each with its record, product,
- * decision, what disputing or escalating it costs now, its ruling deadline, and what anyone may do with it now. */
+ * decision, its story at the dispute desk, its review deadline, what disputing, escalating or referring it costs now,
+ * its ruling deadline, and what anyone (or this account, as the adjuster) may do with it now. */
 export async function claimRecords(snap, submitted) {
   const { manager, desk } = snap;
-  const [decidedLogs, now] = await Promise.all([snap.events(manager, manager.filters.ClaimDecided()), snap.time()]);
+  const [decidedLogs, deskLogs, now] = await Promise.all([snap.events(manager, manager.filters.ClaimDecided()),
+    snap.events(desk, [DESK_CLAIM_EVENTS]), snap.time()]);
   const decided = new Map(decidedLogs.map((l) => [l.args.claimId, l.args]));
+  const deskByClaim = Map.groupBy(deskLogs, (l) => l.args.claimId);
   const products = new Map(); // product id -> promise of its record, read once per render
   const productById = (id) => {
     if (!products.has(String(id))) products.set(String(id), manager.product(id).then((p) => p.toObject()));
@@ -538,24 +598,35 @@ export async function claimRecords(snap, submitted) {
     if (!policyProducts.has(String(policyId))) policyProducts.set(String(policyId), (await manager.policy(policyId)).productId);
     return policyProducts.get(String(policyId));
   };
+  const me = state.wallet?.address;
   return Promise.all([...submitted].reverse().map(async (log) => {
     const id = log.args.claimId;
     const record = (await manager.claim(id)).toObject();
     const productId = await productOfPolicy(record.policyId);
     const product = await productById(productId);
-    const c = { id, record, productId, product, submitted: log.args, decided: decided.get(id) || null, now, cost: null, ruleBy: null };
+    const c = { id, record, productId, product, submitted: log.args, decided: decided.get(id) || null, now, cost: null, ruleBy: null,
+      story: deskStory(deskByClaim.get(id) ?? []), windowEnds: 0, review: null };
     const status = Number(record.status);
-    const windowOpen = status === 2 && c.decided && now < Number(c.decided.windowEnds);
+    if (status === 2) c.windowEnds = windowEndsOf(c);
+    const windowOpen = status === 2 && now < c.windowEnds;
     if (windowOpen) {
       c.cost = { total: await desk.disputeCost(id), bond: product.disputeBond };
     } else if (status === 1 && now >= escalationFrom(c)) {
       c.cost = { total: BigInt(await desk.disputeCost(id)) - BigInt(product.disputeBond), bond: 0n }; // the fee alone
     } else if (status === 3) {
       Object.assign(c, await rulingDeadline(snap, id, product));
+    } else if (status === 6) {
+      const [terms, fee, reserve, policy] = await Promise.all([reviewTermsOf(snap, productId), desk.disputeCost(id),
+        desk.arbitrationReserve(productId), manager.policy(record.policyId)]);
+      c.review = { adjuster: terms.adjuster, endsAt: Number(record.timestamp) + terms.deadline, coverLeft: policy.remainingCoverage };
+      c.cost = { total: BigInt(fee) - BigInt(product.disputeBond), bond: 0n, reserve: BigInt(reserve) }; // the insurer's fee
     }
+    const reviewOpen = status === 6 && now < c.review.endsAt;
     c.can = { // what the contracts let anyone do now (dispute, escalate and withdraw only a party, or the holder)
       dispute: Boolean(windowOpen), escalate: status === 1 && Boolean(c.cost), closeStale: status === 1 && now >= staleFrom(c),
       finalize: status === 2 && !windowOpen, closeDispute: status === 3 && now >= c.closableAt,
+      propose: reviewOpen && sameAccount(me, c.review.adjuster),
+      refer: status === 6 && (!reviewOpen || sameAccount(me, c.review.adjuster)),
     };
     return c;
   }));
@@ -563,12 +634,12 @@ export async function claimRecords(snap, submitted) {
 
 /** What a claim card shows, as text: its card is redrawn only when this changes. */
 export function claimKey(c) {
-  return signature([c.record, Boolean(c.decided), c.can, c.cost, c.ruleBy, c.vehicle]);
+  return signature([c.record, Boolean(c.decided), c.can, c.cost, c.ruleBy, c.vehicle, c.story, c.review]);
 }
 
 function stepOf(record) {
   const s = Number(record.status);
-  return { 1: 0, 2: 2, 3: 2, 4: 3, 5: 4 }[s] ?? 0;
+  return { 1: 0, 2: 2, 3: 2, 4: 3, 5: 4, 6: 1 }[s] ?? 0; // in review: a person is still deciding
 }
 
 /** When a claim the oracle committee has not decided may be taken to the arbitrator: its product's oracle timeout
@@ -582,18 +653,48 @@ export function staleFrom(c) {
   return escalationFrom(c) + state.config.constants.staleAfterS;
 }
 
-/** What a claim pays under an arbitrator's ruling (0: none came, or the claim is escalated now when `escalating`). */
+/** What a claim pays under an arbitrator's ruling (0: none came), with the payout on record (the committee's or the
+ * adjuster's); `escalating`: as if taken to the arbitrator now with no payout on record (escalated or referred). */
 export function rulingPays(c, code, escalating = false) {
   return rulingPayout({ claimed: c.record.claimedAmount, deductible: c.product.deductible,
-    oraclePayout: c.decided?.payout ?? c.record.payout, escalated: escalating || Boolean(c.record.escalated) }, code);
+    oraclePayout: c.record.payout, escalated: escalating || Boolean(c.record.escalated) }, code);
+}
+
+/** Whether a decided claim's payout is the insurer's adjuster's proposal (a REFER reviewed), not the committee's. */
+export function proposed(c) {
+  return DECISION[Number(c.record.decision)] === "REFER" && !c.record.escalated && [2, 3, 4, 5].includes(Number(c.record.status));
+}
+
+/** What happens to a claim in the insurer's review, for `role` (CLAIMANT or the insurer's): who must decide by when,
+ * and, from the dispute desk's rules, what happens if nobody does: the claim waits until anyone sends it to the
+ * arbitration panel at the insurer's cost (or, if the insurer's reserve cannot pay the fee, it is paid at once). */
+export function reviewStep(c, role = CLAIMANT) {
+  const claimantSide = eth(rulingPays(c, 0, true));
+  const ends = when(c.review.endsAt);
+  const mine = sameAccount(state.wallet?.address, c.review.adjuster);
+  const adjuster = role.holder ? "the insurer's adjuster" : `the product's adjuster (${short(c.review.adjuster, 10)})`;
+  const unpaid = c.cost && c.cost.reserve < c.cost.total;
+  const then = unpaid
+    ? `sending it settles it at once, since the insurer's arbitration reserve cannot pay the panel's fee: ${role.claimantGets} ${claimantSide}`
+    : `the arbitration panel then decides; if it does not rule, ${role.claimantGets} ${claimantSide}`;
+  if (c.now < c.review.endsAt) {
+    return `A person decides: the oracle was not sure enough, so ${mine ? "you, as the product's adjuster," : adjuster} must ` +
+      `decide by ${ends}: propose an amount (${role.mayDispute}) or send the claim to the arbitration panel at ` +
+      `${role.insurersCost}. If ${mine ? "you do not, anyone" : `it does not, anyone, ${role.you} too,`} can send ` +
+      `${role.yourClaim} to the arbitration panel at ${role.insurersCost}; ${then}.`;
+  }
+  const who = mine ? "You, the product's adjuster," : adjuster[0].toUpperCase() + adjuster.slice(1);
+  return `${who} did not decide by ${ends}: anyone, ${role.you} too, can now send ${role.yourClaim} to the arbitration ` +
+    `panel at ${role.insurersCost} (the sender pays only the transaction's gas); ${then}. Until someone does, the ` +
+    "claim waits and pays nothing.";
 }
 
 /** What happens next to a claim, by when, and what the claimant receives by doing nothing, from the chain's record
  * and the product's oracle timeout and dispute window. */
 export function nextStep(c) {
   const status = Number(c.record.status);
-  const payout = eth(c.decided?.payout ?? c.record.payout);
-  const windowEnds = c.decided ? Number(c.decided.windowEnds) : 0;
+  const payout = eth(c.record.payout);
+  const windowEnds = c.windowEnds;
   if (status === 1) {
     const from = escalationFrom(c);
     const closes = `If nobody decides and you do nothing, you receive 0 ETH: the claim is closed on ${when(staleFrom(c))}.`;
@@ -604,15 +705,12 @@ export function nextStep(c) {
     return `The oracle committee did not decide by ${when(from)}: you can take the claim to the arbitration panel, ` +
       `which then decides instead. ${closes}`;
   }
-  if (status === 6) {
-    return "The oracle was not sure enough and asked for a person to review the claim: the insurer's adjuster " +
-      "proposes an amount (which you can then dispute) or sends the claim to the arbitration panel at the insurer's " +
-      "cost. If the adjuster does neither by the product's review deadline, anyone, you too, can send it to the " +
-      "panel, still at the insurer's cost.";
-  }
+  if (status === 6) return reviewStep(c);
   if (status === 2 && c.now < windowEnds) {
-    return `If you do nothing, you receive ${payout} on ${when(windowEnds)}, when the dispute window closes (unless the ` +
-      "insurer disputes it first). If you think the decision is wrong, dispute it before then: the arbitration panel then decides.";
+    const offer = proposed(c) ? `The insurer's adjuster proposed ${payout}. ` : "";
+    return `${offer}If you do nothing, you receive ${payout} on ${when(windowEnds)}, when the dispute window closes (unless the ` +
+      `insurer disputes it first). If you think the ${proposed(c) ? "amount" : "decision"} is wrong, dispute it before then: ` +
+      "the arbitration panel then decides.";
   }
   if (status === 2) return `The dispute window closed on ${when(windowEnds)}: the decision is final. Finalize the claim to receive ${payout}.`;
   if (status === 3) {
@@ -629,7 +727,9 @@ export function nextStep(c) {
 }
 
 /** The step before anything that costs money: `words` say what it costs, who decides next and when; the confirm
- * button sends `action` and the other one closes the step. */
+ * button sends `action` and the other one closes the step, and each confirmation's `anchor` is where its transaction's
+ * result shows (by default beside its confirm button, which goes when the step closes; a claim card passes a place
+ * of its own that stays). */
 function costConfirmation(label, words, confirmText, action, cancel) {
   return h("div", { class: "confirm", role: "group", "aria-label": label },
     h("p", {}, words),
@@ -643,7 +743,7 @@ function decidedByLatest(c) {
 }
 
 /** The confirmation of a dispute: the bond (returned if the panel rules for the claimant) and the fee. */
-export function disputeConfirmation(c, cancel, role = CLAIMANT) {
+export function disputeConfirmation(c, cancel, role = CLAIMANT, anchor = null) {
   const fee = BigInt(c.cost.total) - BigInt(c.cost.bond);
   return costConfirmation(`confirm the dispute of claim ${c.id}`,
     `Disputing sends ${eth(c.cost.total)} from your account: a bond of ${eth(c.cost.bond)}, returned if the panel rules ` +
@@ -651,12 +751,12 @@ export function disputeConfirmation(c, cancel, role = CLAIMANT) {
       `instead of the oracle, when a majority of its members agree, by ${decidedByLatest(c)} at the latest; until ` +
       "then the claim pays nothing.",
     `Dispute and pay ${eth(c.cost.total)}`,
-    () => send(`Dispute claim ${c.id}`, async ({ desk }) => desk.dispute(c.id, { value: await (await snapshot()).desk.disputeCost(c.id) })),
+    () => send(`Dispute claim ${c.id}`, async ({ desk }) => desk.dispute(c.id, { value: await (await snapshot()).desk.disputeCost(c.id) }), anchor),
     cancel);
 }
 
 /** The confirmation of an escalation (the committee stayed silent past its timeout): the fee, no bond. */
-export function escalateConfirmation(c, cancel, role = CLAIMANT) {
+export function escalateConfirmation(c, cancel, role = CLAIMANT, anchor = null) {
   return costConfirmation(`confirm taking claim ${c.id} to the arbitration panel`,
     `Taking the claim to the arbitration panel sends ${eth(c.cost.total)} from your account: the arbitration fee, ` +
       `${role.feeBack} (no bond is due). The panel then decides instead of the oracle, when a majority of its ` +
@@ -666,13 +766,112 @@ export function escalateConfirmation(c, cancel, role = CLAIMANT) {
     () => send(`Escalate claim ${c.id}`, async ({ desk }) => {
       const snap = await snapshot();
       return desk.escalate(c.id, { value: BigInt(await snap.desk.disputeCost(c.id)) - BigInt(c.product.disputeBond) });
-    }),
+    }, anchor),
     cancel);
 }
 
+/** The confirmation of sending a claim in review to the arbitration panel: the insurer's reserve pays the whole fee
+ * whatever the ruling and nobody posts a bond; what the panel may award and what the claim pays if it does not rule;
+ * or, when the reserve cannot pay the fee, that the claim is settled at once for the claimant. */
+export function referConfirmation(c, cancel, role = CLAIMANT, anchor = null) {
+  const fee = BigInt(c.cost.total);
+  const reserve = BigInt(c.cost.reserve);
+  const claimantSide = eth(rulingPays(c, 0, true));
+  const words = reserve < fee
+    ? `${role.reserve[0].toUpperCase() + role.reserve.slice(1)} holds ${eth(reserve)}, less than the arbitration panel's fee of ${eth(fee)}: ` +
+      `sending the claim settles it at once for the claimant, so ${role.claimantGets} ${claimantSide}. No bond is due, and ` +
+      `${role.you} pay only the transaction's gas.`
+    : `The insurer pays the arbitration cost: the panel's fee of ${eth(fee)} comes out of ${role.reserve} (it holds ` +
+      `${eth(reserve)}), whatever the panel rules. No bond is due, and ${role.you} pay only the transaction's gas. The ` +
+      "panel then decides instead of the adjuster, when a majority of its members agree, by " +
+      `${decidedByLatest(c)} at the latest: what was claimed less the deductible (${claimantSide}) or nothing; if it ` +
+      `does not rule, ${role.claimantGets} ${claimantSide}.`;
+  return costConfirmation(`confirm sending claim ${c.id} to the arbitration panel`, words,
+    `Send it to the panel at ${role.insurersCost}`,
+    () => send(`Send claim ${c.id} to the arbitration panel`, ({ desk }) => desk.referToArbitrator(c.id), anchor),
+    cancel);
+}
+
+/** The most an adjuster may propose for a claim in review, and why: the claimed amount less the deductible (the
+ * desk's own limit), or the policy's cover left when that is smaller (every payout is capped by it). */
+export function proposalLimit(c) {
+  const claimed = BigInt(c.record.claimedAmount);
+  const deductible = BigInt(c.product.deductible);
+  const net = claimed > deductible ? claimed - deductible : 0n;
+  const cover = BigInt(c.review.coverLeft);
+  if (cover < net) return { max: cover, why: `the policy has ${eth(cover)} of cover left, and no claim pays more than that` };
+  return { max: net, why: `what was claimed, ${eth(claimed)}, less the deductible of ${eth(deductible)}` };
+}
+
+/** The adjuster's answer to a claim in review: an amount, checked in its field as it is typed against the rules
+ * (see proposalLimit), then sent as the desk's proposePayout, which opens the dispute window; the result shows
+ * under the card's summary (`anchor`), which stays when the form goes; `claimNow()` gives the claim as last read. */
+function proposalForm(claimNow, anchor) {
+  const amount = h("input", { type: "text", inputmode: "decimal", name: "proposal", autocomplete: "off" });
+  const button = h("button", { type: "submit", class: "propose" }, "Propose this payout");
+  const hint = h("span");
+  const check = () => {
+    const c = claimNow();
+    const { max, why } = proposalLimit(c);
+    hint.textContent = `From 0 to ${eth(max)}: ${why}. The claimant may dispute it within the dispute window; if nobody does, the claim pays it.`;
+    const value = parseEth(amount.value, "Payout");
+    if (value > max) throw new Error(`At most ${eth(max)}: ${why}.`);
+    return value;
+  };
+  const validate = () => {
+    if (!amount.value.trim()) return fieldError(amount, "");
+    try {
+      check();
+      fieldError(amount, "");
+    } catch (error) {
+      fieldError(amount, error.message);
+    }
+  };
+  amount.addEventListener("input", validate);
+  const submit = async (event) => {
+    event.preventDefault();
+    let value;
+    try {
+      value = check();
+      fieldError(amount, "");
+    } catch (error) {
+      fieldError(amount, error.message);
+      amount.focus();
+      return;
+    }
+    const id = claimNow().id;
+    button.disabled = true;
+    try {
+      await send(`Propose a payout of ${eth(value)} for claim ${id}`, ({ desk }) => desk.proposePayout(id, value), anchor);
+    } finally {
+      button.disabled = false;
+    }
+  };
+  const form = h("form", { class: "proposal inline", onsubmit: submit, novalidate: true, "aria-label": "propose a payout" },
+    field("Payout to propose (ETH)", amount), h("p", { class: "hint proposal-hint" }, hint), button);
+  try {
+    check();
+  } catch {
+    // the hint is written; an empty field is not an error yet
+  }
+  return form;
+}
+
 /** The claimant's way of seeing a claim card: its next step for the policy holder, who may also withdraw. */
-export const CLAIMANT = { nextStep, holder: true, claimedBy: "what you claimed",
+export const CLAIMANT = { nextStep, holder: true, claimedBy: "what you claimed", claimantGets: "you receive", you: "you",
+  yourClaim: "your claim", mayDispute: "which you may then dispute", insurersCost: "the insurer's cost",
+  reserve: "the insurer's arbitration reserve",
   feeBack: "which the insurer pays back if the panel rules for you or does not rule", names: (c) => `On policy ${c.record.policyId}${c.vehicle ? `, vehicle ${c.vehicle}` : ""}.` };
+
+/** What the dispute desk credited to this account when a claim's dispute ended, in words: its own bond back, the
+ * other side's bond, its arbitration fee paid back by the insurer. */
+function refundWords(c, { bond, fee }) {
+  const own = sameAccount(c.story.opened.by, state.wallet?.address);
+  const parts = [bond > 0n ? `${own ? "your bond" : "the other side's bond"} of ${eth(bond)}` : null,
+    fee > 0n ? `your arbitration fee of ${eth(fee)}, paid back by the insurer` : null].filter(Boolean);
+  return `${own ? "Refunded" : "Credited to you"}: ${parts.join(" and ")}, ${eth(bond + fee)} in all, as credit at the ` +
+    "dispute desk, which waits for you until you withdraw it (Withdraw credit, above the claims).";
+}
 
 /** A claim's photos as this account may see them (opened with the claim's key, or said to be sealed). */
 async function claimPhotos(c) {
@@ -692,12 +891,16 @@ export function claimCard(first, role = CLAIMANT) {
   let open = false;
   let explanation = null; // the rendered explanation (or the photos before a decision), fetched once
   let evidenceForm = null;
+  let proposal = null; // the adjuster's proposal form of a claim in review, with what is typed in it
   let confirming = false; // the confirmation step of a dispute or an escalation is open
   const body = h("div");
   const evidenceSlot = h("div");
+  const reviewSlot = h("div", { class: "review-slot" });
+  const results = h("div", { class: "results" }); // the card's confirmed actions report right after this
+  const why = h("div", { class: "review-why" }); // a claim in review: the reasons the oracle asked for a person
   const details = h("div", { class: "details" });
   const history = timeline(() => c, () => { if (!open) toggle(); details.scrollIntoView?.({ block: "nearest" }); });
-  const el = h("li", { class: "card claim", "data-claim": String(c.id) }, body, history.el, evidenceSlot, details);
+  const el = h("li", { class: "card claim", "data-claim": String(c.id) }, body, results, why, reviewSlot, history.el, evidenceSlot, details);
 
   const showDetails = () => {
     if (!open) {
@@ -728,14 +931,15 @@ export function claimCard(first, role = CLAIMANT) {
   const paint = () => {
     const r = c.record;
     const status = Number(r.status);
-    const windowEnds = c.decided ? Number(c.decided.windowEnds) : 0;
+    const windowEnds = c.windowEnds;
     const actions = [];
     const confirmable = (cls, text, confirmation) => (confirming
-      ? confirmation(c, () => { confirming = false; paint(); }, role)
+      ? confirmation(c, () => { confirming = false; paint(); }, role, results)
       : h("button", { type: "button", class: cls, onclick: () => { confirming = true; paint(); el.querySelector(".cost-confirm")?.focus(); } }, text));
     const can = c.can ?? {};
     if (can.dispute) actions.push(confirmable("dispute", "Dispute this decision", disputeConfirmation));
     if (can.escalate) actions.push(confirmable("escalate", "Take the claim to the arbitration panel", escalateConfirmation));
+    if (can.refer) actions.push(confirmable("refer", `Send ${role.yourClaim} to the arbitration panel`, referConfirmation));
     if (status === 3) {
       actions.push(h("button", { type: "button", class: "share-key", onclick: () => shareWithPanel(c).catch((e) => notice(describeError(e), "error")) },
         "Share the photos with the arbitration panel"));
@@ -759,10 +963,16 @@ export function claimCard(first, role = CLAIMANT) {
     }
     const decision = Number(r.decision);
     let summary = `Status: ${STATUS[status]}.`;
-    if (decision) summary += ` The oracle's decision: ${DECISION_WORDS[decision]}, paying ${eth(c.decided?.payout ?? r.payout)} (${Number(c.decided?.confidence ?? 0) / 100}% sure of what it saw in the photos).`;
+    const paying = DECISION[decision] === "REFER" ? "" : `, paying ${eth(c.decided?.payout ?? r.payout)}`; // a person names the amount
+    if (decision) summary += ` The oracle's decision: ${DECISION_WORDS[decision]}${paying} (${Number(c.decided?.confidence ?? 0) / 100}% sure of what it saw in the photos).`;
+    if (status === 6) summary += ` The adjuster's review is due by ${when(c.review.endsAt)}.`;
+    if (proposed(c)) summary += ` The insurer's adjuster proposed ${eth(c.story?.proposal?.payout ?? r.payout)}.`;
     if (status === 2) summary += ` Dispute window open until ${when(windowEnds)}.`;
-    if (status >= 4) summary += ` Final payout ${eth(r.payout)}.`;
-    const cost = c.cost ? h("p", { class: "hint dispute-cost", "data-claim": String(c.id) },
+    const final = status === 4 || status === 5; // resolved or paid (6, in review, is not)
+    if (final) summary += ` Final payout ${eth(r.payout)}.`;
+    const refund = final ? refundOf(c, state.wallet?.address) : null;
+    const refunded = refund && refund.bond + refund.fee > 0n ? h("p", { class: "refund" }, refundWords(c, refund)) : null;
+    const cost = c.cost && status !== 6 ? h("p", { class: "hint dispute-cost", "data-claim": String(c.id) },
       `Disputing costs ${eth(c.cost.total)}: a bond of ${eth(c.cost.bond)} (returned if you win) ` +
       `plus an arbitration fee of ${eth(BigInt(c.cost.total) - BigInt(c.cost.bond))}.`) : null;
     el.className = `card claim status-${status}`;
@@ -775,9 +985,23 @@ export function claimCard(first, role = CLAIMANT) {
       h("p", { class: "next-step" }, role.nextStep(c)),
       h("p", { class: "hint" }, `Claimed ${eth(c.submitted.claimedAmount)} for ${PERILS[Number(c.submitted.peril)]} on ${when(c.submitted.incidentTime)}; evidence ${short(c.submitted.evidenceRoot, 12)}`),
       cost,
+      refunded,
       h("div", { class: "actions" }, actions,
         h("button", { type: "button", class: c.decided ? "explain" : "show-photos", "aria-expanded": String(open), onclick: toggle },
           c.decided ? (open ? "Hide explanation" : "Read the explanation") : (open ? "Hide the photos" : "See the photos"))));
+    if (status === 6 && c.decided && !why.dataset.read) {
+      why.dataset.read = "true";
+      fetchExplanation(c.decided.explanationHash).then((doc) => mount(why, h("p", {},
+        "Why a person must decide: ", doc.rules.filter((rule) => rule.outcome === "REFER").map((rule) => rule.reason).join("; "), ".")))
+        .catch((error) => mount(why, h("p", { class: "error" }, describeError(error))));
+    }
+    why.hidden = status !== 6;
+    if (can.propose) {
+      proposal ??= proposalForm(() => c, results);
+      if (!proposal.isConnected) mount(reviewSlot, proposal);
+    } else {
+      mount(reviewSlot);
+    }
     if (status === 2 || status === 3) {
       evidenceForm ??= evidenceSubmission(c.id);
       if (!evidenceForm.isConnected) mount(evidenceSlot, evidenceForm);
@@ -794,20 +1018,19 @@ export function claimCard(first, role = CLAIMANT) {
   return { el, update };
 }
 
-/** Every on-chain step of a claim, oldest first: submission, committee votes, decision, evidence, dispute or
- * escalation, panel votes, ruling, resolution and payment (chunked log queries, like every history read). */
+/** Every on-chain step of a claim, oldest first: submission, committee votes, decision, the adjuster's review
+ * (proposal or referral), evidence, dispute or escalation, panel votes, ruling, resolution and payment (chunked log
+ * queries, like every history read). */
 export async function claimHistory(snap, claimId, product) {
   const { manager, desk, panel } = snap;
   const queries = [
     [manager, manager.filters.ClaimSubmitted(claimId)], [manager, manager.filters.ReportVoted(claimId)],
     [manager, manager.filters.ClaimDecided(claimId)], [manager, manager.filters.ClaimClosedStale(claimId)],
     [manager, manager.filters.ClaimResolved(claimId)], [manager, manager.filters.PayoutWithdrawn(claimId)],
-    [desk, desk.filters.ClaimDisputed(claimId)], [desk, desk.filters.ClaimEscalated(claimId)],
-    [desk, desk.filters.Evidence(null, claimId)], [desk, desk.filters.ClaimRuled(claimId)],
-    [desk, desk.filters.DisputeTimedOut(claimId)],
+    [desk, [DESK_CLAIM_EVENTS, ethers.toBeHex(claimId, 32)]], [desk, desk.filters.Evidence(null, claimId)],
   ];
   const logs = (await Promise.all(queries.map(([contract, filter]) => snap.events(contract, filter)))).flat();
-  const opened = logs.find((l) => l.eventName === "ClaimDisputed" || l.eventName === "ClaimEscalated");
+  const opened = logs.find((l) => ["ClaimDisputed", "ClaimEscalated", "ClaimReferred"].includes(l.eventName));
   if (opened && panel && String(product.arbitrator).toLowerCase() === String(panel.target).toLowerCase()) {
     logs.push(...(await snap.events(panel, panel.filters.PanelVoted(opened.args.disputeId))));
   }
@@ -824,19 +1047,22 @@ function rulingWords(code) {
 /** One step of a claim's history in words; `readExplanation` opens the decision's explanation on the card. */
 function historyEntry(step, c, readExplanation) {
   const a = step.args;
-  const who = (address) => {
-    const lower = String(address).toLowerCase();
-    if (lower === state.wallet?.address.toLowerCase()) return "you";
-    if (lower === String(c.submitted.holder).toLowerCase()) return "the claimant";
-    return lower === String(c.product.insurer).toLowerCase() ? "the insurer" : short(address, 10);
-  };
+  const who = partyName(c);
   const content = (uri) => (String(uri).startsWith("ipfs://")
     ? h("a", { href: `/content/${String(uri).slice(7)}`, target: "_blank", rel: "noopener" }, "the document") : String(uri));
   const words = {
     ClaimSubmitted: () => [`Claim submitted by ${who(a.holder)}: ${eth(a.claimedAmount)} for ${PERILS[Number(a.peril)]}, with sealed photos.`],
     ReportVoted: () => [`A committee member (${short(a.oracle, 10)}) sent its assessment (${a.votes} so far).`],
-    ClaimDecided: () => [`The oracle decided: ${DECISION_WORDS[Number(a.decision)]}, paying ${eth(a.payout)}. `,
-      h("button", { type: "button", class: "link timeline-explanation", onclick: readExplanation }, "Read the explanation")],
+    ClaimDecided: () => [DECISION[Number(a.decision)] === "REFER"
+      ? "The oracle was not sure enough and sent the claim to the insurer's adjuster for review. "
+      : `The oracle decided: ${DECISION_WORDS[Number(a.decision)]}, paying ${eth(a.payout)}. `,
+    h("button", { type: "button", class: "link timeline-explanation", onclick: readExplanation }, "Read the explanation")],
+    ReviewProposed: () => [`The insurer's adjuster (${who(a.adjuster)}) reviewed the claim and proposed ${eth(a.payout)}; ` +
+      `the dispute window is open until ${when(a.windowEnds)}.`],
+    ClaimReferred: () => [`Sent to the arbitration panel from the insurer's review by ${who(a.caller)}, at the insurer's ` +
+      `cost: the arbitration fee of ${eth(a.arbitrationFee)} came out of its arbitration reserve.`],
+    ArbitrationDefaulted: () => ["The insurer's arbitration reserve could not pay the panel's fee, so the claim was " +
+      `settled at once for the claimant, paying ${eth(a.payout)}; whatever was sent to go to the panel was credited back.`],
     ClaimDisputed: () => [`Disputed by ${who(a.disputer)}: bond ${eth(a.bond)}, arbitration fee ${eth(a.arbitrationFee)}.`],
     ClaimEscalated: () => [`Taken to the arbitration panel by ${who(a.caller)}: arbitration fee ${eth(a.arbitrationFee)}.`],
     Evidence: () => [`Evidence from ${who(a._party)}: `, content(a._evidence), "."],
@@ -852,6 +1078,29 @@ function historyEntry(step, c, readExplanation) {
     h("small", { class: "meta" }, ` transaction ${short(step.tx, 12)}`));
 }
 
+/** The timeline's line for what the dispute desk credited the parties when a dispute ended (see refundOf), or null. */
+function refundEntry(step, c, story, who) {
+  const parts = [c.submitted.holder, c.product.insurer].map((account) => {
+    const { bond, fee } = refundOf({ ...c, story }, account);
+    if (bond + fee === 0n) return null;
+    const what = [bond > 0n ? `a bond of ${eth(bond)}` : null, fee > 0n ? `the arbitration fee of ${eth(fee)}, paid back by the insurer` : null];
+    return `${eth(bond + fee)} to ${who(account)} (${what.filter(Boolean).join(" and ")})`;
+  }).filter(Boolean);
+  if (!parts.length) return null;
+  return h("li", { "data-event": "Refund" }, h("time", {}, when(step.time)), " ",
+    `Refunds, as credit at the dispute desk to withdraw: ${parts.join("; ")}.`, h("small", { class: "meta" }, ` transaction ${short(step.tx, 12)}`));
+}
+
+/** Who an address is on a claim, as its timeline names it: you, the claimant, the insurer, or the address shortened. */
+function partyName(c) {
+  return (address) => {
+    const lower = String(address).toLowerCase();
+    if (lower === state.wallet?.address.toLowerCase()) return "you";
+    if (lower === String(c.submitted.holder).toLowerCase()) return "the claimant";
+    return lower === String(c.product.insurer).toLowerCase() ? "the insurer" : short(address, 10);
+  };
+}
+
 /** A claim's timeline behind a toggle, read from the chain when opened and again when the claim changes. */
 function timeline(claimNow, readExplanation) {
   const list = h("ol", { class: "timeline-steps" });
@@ -863,7 +1112,9 @@ function timeline(claimNow, readExplanation) {
     const c = claimNow();
     try {
       const steps = await claimHistory(await snapshot(), c.id, c.product);
-      if (turn === reading) mount(list, steps.map((step) => historyEntry(step, c, readExplanation)));
+      const story = deskStory(steps.map((step) => ({ eventName: step.name, args: step.args })));
+      const ended = (step) => (step.name === "ClaimRuled" || step.name === "DisputeTimedOut" ? refundEntry(step, c, story, partyName(c)) : null);
+      if (turn === reading) mount(list, steps.flatMap((step) => [historyEntry(step, c, readExplanation), ended(step)]));
     } catch (error) {
       if (turn === reading) mount(list, h("li", { class: "error" }, describeError(error)));
     }

@@ -1,9 +1,9 @@
 // Insurer: create and configure products (every contract parameter), fund and withdraw capital, pause, a dashboard
 // of policies, claims, decisions, payouts, capital, reserves and loss ratio with a chart, and the claims on its
 // products with their deadlines, next step and what the insurer may do about each.
-import { ARBITRATION_RESERVE_WEI, DECISION, DECISION_WORDS, PERILS, REVIEW_DEADLINE_S, contracts, describeError, ethers, follow, send, state } from "./chain.js";
+import { ARBITRATION_RESERVE_WEI, DECISION_WORDS, PERILS, REVIEW_DEADLINE_S, contracts, describeError, ethers, follow, send, state } from "./chain.js";
 import { fetchByHash } from "./explain.js";
-import { claimCard, claimKey, claimRecords, escalationFrom, needWallet, rulingPays, showCredit, staleFrom } from "./claimant.js";
+import { claimCard, claimKey, claimRecords, escalationFrom, needWallet, proposed, reviewStep, reviewTermsOf, rulingPays, sameAccount, showCredit, staleFrom } from "./claimant.js";
 import { keyStatus, publishMyKey } from "./keys.js";
 import { eth, field, fieldError, h, mount, mountIfChanged, notice, parseEth, reconcile, short, signature, when } from "./ui.js";
 
@@ -180,6 +180,8 @@ async function createForm(onCreated) {
     maxOpenClaims: input("maxOpenClaims", String(d.maxOpenClaims ?? 3), { inputmode: "numeric" }),
     timeoutHours: input("oracleTimeoutHours", String((d.oracleTimeout ?? 86400) / 3600), { inputmode: "numeric" }),
     metaEvidence: input("metaEvidenceURI", d.metaEvidenceURI ?? ""),
+    adjuster: input("adjuster", ""),
+    reviewHours: input("reviewHours", String((d.reviewDeadline ?? REVIEW_DEADLINE_S) / 3600), { inputmode: "numeric" }),
     capital: input("capital", weiToEthText(d.capital ?? 0), { inputmode: "decimal" }),
     terms: h("textarea", { name: "terms", rows: 10, spellcheck: "false" }, await defaultTermsText()),
   };
@@ -271,7 +273,12 @@ async function createForm(onCreated) {
         termsHash: ethers.ZeroHash, metaEvidenceURI: f.metaEvidence.value.trim(),
         maxOpenClaims: at(f.maxOpenClaims, () => integer(f.maxOpenClaims.value, "Open claims per policy", 1, 255)),
         instantDailyCap: at(f.dailyCap, () => parseEth(f.dailyCap.value, "Instant payouts per day")),
-        adjuster: ethers.ZeroAddress, reviewDeadline: REVIEW_DEADLINE_S, // the insurer reviews its REFERs
+        adjuster: at(f.adjuster, () => {
+          const text = f.adjuster.value.trim();
+          if (text && !ethers.isAddress(text)) throw new Error("Adjuster must be an account address, or empty for you to review the claims yourself.");
+          return text ? ethers.getAddress(text) : ethers.ZeroAddress; // zero: the insurer reviews them itself
+        }),
+        reviewDeadline: at(f.reviewHours, () => integer(f.reviewHours.value, "Review deadline (hours)", 1, 14 * 24)) * 3600,
       };
       at(f.metaEvidence, () => { if (config.metaEvidenceURI.length > 256) throw new Error("The meta-evidence URI is longer than 256 characters."); });
       f.terms.value = schedule.merge(f.terms.value);
@@ -325,6 +332,9 @@ async function createForm(onCreated) {
     h("fieldset", {}, h("legend", {}, "Disputes"), h("div", { class: "grid" },
       g("Dispute window (hours)", f.windowHours), g("Dispute bond (ETH)", f.bond), g("Arbitrator contract", f.arbitrator),
       g("Arbitrator extra data (hex)", f.extraData), g("Dispute rules document (URI)", f.metaEvidence, "empty: the terms document's URI"))),
+    h("fieldset", {}, h("legend", {}, "Review of claims the oracle is not sure of"), h("div", { class: "grid" },
+      g("Adjuster (account address)", f.adjuster, "who proposes a payout or sends such a claim to the arbitrator; empty: you"),
+      g("Review deadline (hours)", f.reviewHours, "1 to 336; after it, anyone may send an unreviewed claim to the arbitrator at your cost"))),
     h("fieldset", {}, h("legend", {}, "Terms document (cost schedule and thresholds)"),
       schedule.el, field("Upload a terms JSON file", termsFile),
       h("details", { class: "terms-json" }, h("summary", {}, "The whole terms document (thresholds, deductible) as JSON"),
@@ -364,6 +374,19 @@ async function productStats(snap, insurer) {
   }));
 }
 
+/** The claims on other insurers' products whose adjuster is `account` (a product's review terms never change). */
+async function adjustedClaimLogs(snap, account) {
+  const { manager } = snap;
+  const theirs = (await snap.events(manager, manager.filters.ProductCreated())).filter((l) => !sameAccount(l.args.insurer, account));
+  const terms = await Promise.all(theirs.map((l) => reviewTermsOf(snap, l.args.productId)));
+  const products = new Set(theirs.filter((_, i) => sameAccount(terms[i].adjuster, account)).map((l) => String(l.args.productId)));
+  if (!products.size) return [];
+  const [purchased, submitted] = await Promise.all([snap.events(manager, manager.filters.PolicyPurchased()),
+    snap.events(manager, manager.filters.ClaimSubmitted())]);
+  const policies = new Set(purchased.filter((l) => products.has(String(l.args.productId))).map((l) => String(l.args.policyId)));
+  return submitted.filter((l) => policies.has(String(l.args.policyId)));
+}
+
 /** Whether a claim's status is one whose outcome may still change: waiting for the oracle, decided within or after
  * its window, disputed, or in the insurer's review (status 6); not resolved or paid. */
 function isOpen(status) {
@@ -371,13 +394,13 @@ function isOpen(status) {
 }
 
 /** The most a claim may still take from its product's capital: a final payout not yet withdrawn; else, while a
- * decision can still change (no decision yet, its window open, or disputed), the larger of the oracle's payout and
- * what a ruling for the claimant pays (the claim less the deductible); else the decision's payout. */
+ * decision can still change (no decision yet, in review, its window open, or disputed), the larger of the payout on
+ * record and what a ruling for the claimant pays (the claim less the deductible); else the decision's payout. */
 export function mostItMayPay(c) {
   const status = Number(c.record.status);
   if (status === 4) return BigInt(c.record.payout);
   if (status === 5) return 0n;
-  const oracle = c.decided ? BigInt(c.decided.payout) : 0n;
+  const oracle = BigInt(c.record.payout); // the committee's or the adjuster's; none while the oracle or a person decides
   if (status === 2 && !c.can.dispute) return oracle;
   const claimantWins = rulingPays(c, 2);
   return claimantWins > oracle ? claimantWins : oracle;
@@ -404,7 +427,7 @@ export function pendingReserve(claims, policies) {
 /** What happens next to a claim on the insurer's product, by when, and what the insurer may do about it. */
 export function insurerNextStep(c) {
   const status = Number(c.record.status);
-  const payout = eth(c.decided?.payout ?? c.record.payout);
+  const payout = eth(c.record.payout);
   if (status === 1) {
     const from = escalationFrom(c);
     const stale = `if nobody does, anyone may close it from ${when(staleFrom(c))}, and it pays nothing.`;
@@ -416,11 +439,11 @@ export function insurerNextStep(c) {
     return `The oracle committee did not decide by ${when(from)}: you or the claimant can take it to the arbitration ` +
       `panel (if the panel does not rule, the claim pays ${eth(rulingPays(c, 0, true))}); ${stale}`;
   }
-  const windowEnds = c.decided ? Number(c.decided.windowEnds) : 0;
+  const windowEnds = c.windowEnds;
   if (status === 2 && c.can.dispute) {
-    if (DECISION[Number(c.record.decision)] === "REFER") {
-      return "The oracle was not sure enough and asked for a person to review the claim: if nobody disputes it by " +
-        `${when(windowEnds)}, it pays 0 ETH. The claimant may dispute it before then; the arbitration panel then decides.`;
+    if (proposed(c)) {
+      return `The product's adjuster proposed ${payout}: if nobody disputes it, the claim pays that on ${when(windowEnds)}, ` +
+        "when the dispute window closes. The claimant may dispute it before then; the arbitration panel then decides.";
     }
     return `If nobody disputes it, the claim pays ${payout} on ${when(windowEnds)}, when the dispute window closes. If ` +
       "you think the decision is wrong, dispute it before then: the arbitration panel then decides.";
@@ -436,17 +459,15 @@ export function insurerNextStep(c) {
       ? `Final: the claim pays ${eth(c.record.payout)}, which stays in the product's reserves until the claimant withdraws it.`
       : "Closed: the claim pays nothing, and nothing more happens.";
   }
-  if (status === 6) {
-    return "The oracle was not sure enough and asked for a person to review the claim: your adjuster proposes an " +
-      "amount (which the claimant may dispute) or sends the claim to the arbitration panel at your cost. If the " +
-      "adjuster does neither by the product's review deadline, anyone can send it to the panel, still at your cost.";
-  }
+  if (status === 6) return reviewStep(c, INSURER);
   return status === 5 ? `Done: ${eth(c.record.payout)} was paid to the claimant.` : "";
 }
 
 /** The insurer's way of seeing a claim card (claimant.js claimCard): the product and policy it is on, and its next
  * step for the insurer, who pays nothing out by hand (the claimant withdraws). */
-const INSURER = { nextStep: insurerNextStep, holder: false, claimedBy: "what the claimant claimed",
+const INSURER = { nextStep: insurerNextStep, holder: false, claimedBy: "what the claimant claimed", claimantGets: "the claim pays",
+  you: "you", yourClaim: "the claim", mayDispute: "which the claimant may then dispute", insurersCost: "your cost",
+  reserve: "your product's arbitration reserve",
   feeBack: "which the insurer (you) pays in any case",
   names: (c) => `Product ${c.productId}, policy ${c.record.policyId}, claimant ${short(c.submitted.holder, 10)}.` };
 
@@ -608,14 +629,27 @@ export async function insurerView(view) {
   const creditEl = h("div", { id: "insurer-credits" });
   const claimsPanel = h("section", { class: "panel", "aria-labelledby": "insurer-claims-h" },
     h("h2", { id: "insurer-claims-h" }, "Claims on my products"), creditEl, claimsEl);
+  const queueEl = h("ul", { class: "cards", id: "review-queue" });
+  const queuePanel = h("section", { class: "panel", "aria-labelledby": "review-h" }, h("h2", { id: "review-h" }, "Waiting for your review"),
+    h("p", { class: "hint" }, "Claims the oracle was not sure enough to decide, on your products or on products you " +
+      "adjust: before each one's review deadline, propose a payout (the claimant may dispute it) or send the claim to the " +
+      "arbitration panel at the insurer's cost. A claim you answer stays here, with its new state, while this screen is open."),
+    queueEl);
+  const reviewedHere = new Set(); // claims seen in review while this screen is open: they stay in the queue
   const render = async (snap) => {
-    const [stats, credit] = await Promise.all([productStats(snap, insurer), snap.desk.credits(insurer)]);
-    const claims = await claimRecords(snap, stats.flatMap((s) => s.claimLogs).sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index));
+    const [stats, credit, adjusted] = await Promise.all([productStats(snap, insurer), snap.desk.credits(insurer), adjustedClaimLogs(snap, insurer)]);
+    const claims = await claimRecords(snap, [...stats.flatMap((s) => s.claimLogs), ...adjusted]
+      .sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index));
+    for (const c of claims) if (Number(c.record.status) === 6) reviewedHere.add(String(c.id));
+    const inQueue = (c) => reviewedHere.has(String(c.id));
+    reconcile(queueEl, claims.filter(inQueue), { id: (c) => c.id, key: claimKey, create: (c) => claimCard(c, INSURER),
+      empty: () => h("li", { class: "empty" }, "No claims are waiting for your review.") });
     const policies = new Map(await Promise.all([...new Set(claims.filter((c) => isOpen(Number(c.record.status))).map((c) => String(c.record.policyId)))]
       .map(async (id) => [id, (await snap.manager.policy(id)).toObject()])));
     for (const s of stats) s.reserve = pendingReserve(claims.filter((c) => c.productId === s.id), policies);
     showCredit(creditEl, credit);
-    reconcile(claimsEl, claims, { id: (c) => c.id, key: claimKey, create: (c) => claimCard(c, INSURER),
+    const mine = new Set(stats.map((s) => String(s.id)));
+    reconcile(claimsEl, claims.filter((c) => !inQueue(c) && mine.has(String(c.productId))), { id: (c) => c.id, key: claimKey, create: (c) => claimCard(c, INSURER),
       empty: () => h("li", { class: "empty" }, "No claims on your products yet.") });
     if (!stats.length) {
       mountIfChanged(content, "none", () => h("p", {}, `No products by ${short(insurer, 10)} yet.`));
@@ -628,7 +662,7 @@ export async function insurerView(view) {
     mountIfChanged(chartEl, signature(stats.map((s) => [s.id, s.premiums, s.payouts])), () => chart(stats));
     reconcile(rows, stats, { id: (s) => s.id, key: (s) => signature({ ...s, claimLogs: s.claimLogs.length }), create: productRow });
   };
-  mount(view, h("h1", {}, "Insurer"), keyStatus("an insurer"), dashboard, claimsPanel, formSlot);
+  mount(view, h("h1", {}, "Insurer"), keyStatus("an insurer"), queuePanel, dashboard, claimsPanel, formSlot);
   const live = follow(render);
   try {
     await live.refresh();

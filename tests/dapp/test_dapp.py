@@ -710,9 +710,11 @@ AXE = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def test_accessibility__no_serious_or_critical_axe_violations_on_each_role_screen(browser, stack, photos):
-    """axe-core (npm), injected into each role's main screen with its forms open, finds nothing serious or critical."""
+    """axe-core (npm), injected into each role's main screen with its forms open (the insurer's with a claim in its
+    review queue, a refused proposal and the referral's confirmation), finds nothing serious or critical."""
     product_id = create_product_directly(stack)
     buy_policy(stack.system.manager, stack.roles.second_claimant, product_id, keccak(b"AXE-VIN"))
+    _, in_review = referred_claim(stack, photos["minor"], "AXE-REVIEW-VIN")
     context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)  # to inject axe
     try:
         tab = context.new_page()
@@ -729,6 +731,12 @@ def test_accessibility__no_serious_or_critical_axe_violations_on_each_role_scree
             if screen == "claimant":
                 tab.locator("li.policy").last.locator("button.new-claim").click()
                 expect(tab.locator("form.claim-form")).to_be_visible()
+            if screen == "insurer":
+                queued = tab.locator(f'#review-queue li[data-claim="{in_review}"]')
+                queued.locator('input[name="proposal"]').fill("99", timeout=TIMEOUT_MS)
+                expect(queued.locator(".proposal .field-error")).to_contain_text("At most")
+                queued.locator("button.refer").click()
+                expect(queued.locator(".confirm")).to_be_visible()
             tab.add_script_tag(path=str(AXE))
             violations = tab.evaluate(
                 """async () => (await axe.run(document, { resultTypes: ["violations"] })).violations
@@ -1000,10 +1008,13 @@ PLACE_E6 = (41_600_000, -93_600_000)  # Des Moines, where the demo's weather rec
 DECIDE_S = 60  # the committee decides a claim this soon (1-3 s on an idle machine)
 
 
-def decided_claim(stack, photos, vehicle: str, amount: int, policy_id: int | None = None) -> tuple[int, int]:
+def decided_claim(
+    stack, photos, vehicle: str, amount: int, policy_id: int | None = None, vehicle_class: str = "sedan"
+) -> tuple[int, int]:
     """A claim by the second claimant (on a new policy for `vehicle` unless `policy_id` is given), its photos sealed
     as the dApp seals them (for the panel too, as if the claimant had shared them), filed over web3 and waited on
-    until the committee decides and its explanation is on the gateway; (policy, claim)."""
+    until the committee decides and its explanation is on the gateway, (policy, claim); a `vehicle_class` the cost
+    schedule does not list leaves the committee no repair estimate, so it refers the claim to the insurer's review."""
     manager, holder = stack.system.manager, stack.roles.second_claimant
     if policy_id is None:
         insured = insured_object_of(stack, holder, vehicle)
@@ -1012,7 +1023,7 @@ def decided_claim(stack, photos, vehicle: str, amount: int, policy_id: int | Non
     evidence = store_evidence(
         stack.cas,
         [(p.name, p.read_bytes()) for p in photos],
-        vehicle_class="sedan",
+        vehicle_class=vehicle_class,
         sealed_for=[*evidence_readers(stack, holder), *panel],
         place_e6=PLACE_E6,
     )
@@ -1103,12 +1114,21 @@ NEXT_STEPS = """async ([now]) => {
     ({ status, decision, payout, escalated, timestamp: now - 3600, claimedAmount: eth(20) });
   const decided = (decision, payout) => ({ decision, payout, windowEnds: now + 7200 });
   const { staleAfterS } = state.config.constants;
+  const adjuster = "0x00000000000000000000000000000000000000a1";
+  const review = { adjuster, endsAt: now + 7 * 86400, coverLeft: eth(99) };
+  const fee = { total: eth(1), bond: 0n, reserve: eth(10) };
+  const referred = (extra) =>
+    ({ record: record(6, 4, "0"), decided: decided(4, "0"), product, now, review, cost: fee, ...extra });
   const claims = {
     waiting: { record: record(1, 0, "0"), product, now },
     silent: { record: record(1, 0, "0"), product, now: now + 2 * 86400 },
-    window: { record: record(2, 2, eth(4)), decided: decided(2, eth(4)), product, now },
-    referred: { record: record(6, 4, "0"), decided: decided(4, "0"), product, now },
-    closed: { record: record(2, 2, eth(4)), decided: decided(2, eth(4)), product, now: now + 9000 },
+    window: { record: record(2, 2, eth(4)), decided: decided(2, eth(4)), windowEnds: now + 7200, product, now },
+    referred: referred({}),
+    reviewLate: referred({ now: now + 8 * 86400 }),
+    reviewUnpaid: referred({ cost: { ...fee, reserve: 0n } }),
+    proposal: { record: record(2, 4, eth(5)), decided: decided(4, "0"), windowEnds: now + 7200, product, now },
+    closed: { record: record(2, 2, eth(4)), decided: decided(2, eth(4)), windowEnds: now + 7200, product,
+      now: now + 9000 },
     disputed: { record: record(3, 3, "0"), decided: decided(3, "0"), product, now, ruleBy: now + 14 * 86400 },
     escalated: { record: record(3, 0, "0", true), product, now, ruleBy: now + 14 * 86400 },
     nothing: { record: record(4, 3, "0"), product, now },
@@ -1117,7 +1137,7 @@ NEXT_STEPS = """async ([now]) => {
   };
   const text = Object.fromEntries(Object.entries(claims).map(([k, c]) => [k, nextStep(c)]));
   const dates = { timeout: when(now - 3600 + 86400), stale: when(now - 3600 + 86400 + staleAfterS),
-    window: when(now + 7200), rule: when(now + 14 * 86400) };
+    window: when(now + 7200), rule: when(now + 14 * 86400), review: when(now + 7 * 86400) };
   return { text, dates };
 }"""
 
@@ -1133,8 +1153,20 @@ def test_each_claim_state_says_what_happens_next_by_when_and_what_doing_nothing_
     assert f"you receive 0 ETH: the claim is closed on {dates['stale']}" in text["waiting"]
     assert f"did not decide by {dates['timeout']}: you can take the claim to the arbitration panel" in text["silent"]
     assert f"If you do nothing, you receive 0.4 ETH on {dates['window']}, when the dispute window" in text["window"]
-    assert "asked for a person to review the claim" in text["referred"]
-    assert "anyone, you too, can send it to the panel, still at the insurer's cost" in text["referred"]
+    assert (
+        f"the insurer's adjuster must decide by {dates['review']}: propose an amount (which you may then dispute) or "
+        "send the claim to the arbitration panel at the insurer's cost. If it does not, anyone, you too, can send your "
+        "claim to the arbitration panel at the insurer's cost; the arbitration panel then decides; if it does not "
+        "rule, you receive 1.9 ETH."
+    ) in text["referred"]
+    assert text["reviewLate"].startswith(
+        f"The insurer's adjuster did not decide by {dates['review']}: anyone, you too, can now send your claim"
+    )
+    assert "Until someone does, the claim waits and pays nothing." in text["reviewLate"]
+    assert "settles it at once, since the insurer's arbitration reserve cannot pay" in text["reviewUnpaid"]
+    assert text["proposal"].startswith(
+        f"The insurer's adjuster proposed 0.5 ETH. If you do nothing, you receive 0.5 ETH on {dates['window']}"
+    )
     assert "Finalize the claim to receive 0.4 ETH" in text["closed"]
     assert f"by {dates['rule']} at the latest" in text["disputed"] and "you receive 0 ETH." in text["disputed"]
     assert "If it has not ruled by then, you receive 1.9 ETH." in text["escalated"]  # claimed less the deductible
@@ -1288,7 +1320,7 @@ def arbitrator_screen(page, stack, member: str, claim_id: int):
     open_app(page, stack)
     choose_account(page, f"arbitration panel {member}")
     page.goto(stack.url + "#/arbitrator")
-    dispute = page.locator(f'#disputes li[data-claim="{claim_id}"]')
+    dispute = page.locator(f'#disputes > li[data-claim="{claim_id}"]')  # not the claimant histories' entries
     expect(dispute).to_be_visible(timeout=TIMEOUT_MS)
     return dispute
 
@@ -1680,7 +1712,7 @@ def test_insurer_sees_the_claims_on_its_products__reserves_held_for_them__and_ac
     step, their explanation and the photos the insurer may open; it disputes a decision it thinks pays too much
     (with a confirmation); each product shows the capital reserved for its open claims apart from the cover locked
     for its policies and the free capital; past the oracle and dispute timeouts it closes a claim nobody decided
-    and a dispute nobody ruled. Last in this module: it moves the chain's clock 31 days on."""
+    and a dispute nobody ruled. It moves the chain's clock 31 days on."""
     manager, holder, deductible = stack.system.manager, stack.roles.second_claimant, ETH // 10
     config = product_defaults(stack.roles, stack.system.arbitrator.address, stack.model_hash, stack.terms_hash)
     config.update(instantLimit=0)  # every decision waits out its dispute window
@@ -1760,4 +1792,241 @@ def test_insurer_sees_the_claims_on_its_products__reserves_held_for_them__and_ac
     expect(reserved).to_have_text(eth_text(payout))  # until the claimant withdraws it
     expect(page.locator("#insurer-credits")).to_contain_text("returned bonds and fees to withdraw")
     transaction(page, "Withdraw credit", page.locator("#insurer-credits button.withdraw-credit").click)
+    assert page.problems == []
+
+
+def referred_claim(stack, photos, vehicle: str) -> tuple[int, int]:
+    """A claim the committee refers to the insurer's review (its vehicle class is not in the cost schedule, so no
+    repair estimate applies), on a new policy of a new product whose insurer is its own adjuster; (product, claim)."""
+    policy_id, claim_id = decided_claim(stack, photos, vehicle, 2 * ETH, vehicle_class="vintage")
+    assert stack.system.manager.claim(claim_id)["status"] == ClaimStatus.REVIEW
+    return stack.system.manager.policy(policy_id)["productId"], claim_id
+
+
+def shown_time(page, seconds: int) -> str:
+    """A chain time as the dApp writes it (ui.js when), in the page's time zone."""
+    return page.evaluate("async ([t]) => (await import('/app/ui.js')).when(t)", [seconds])
+
+
+def test_review__a_referred_claim_reaches_the_insurers_queue__the_adjuster_proposes__the_claimant_sees_the_window(
+    page, stack, photos
+):
+    """A referred claim waits in the insurer's review queue with its deadline in words, the reasons, the explanation
+    and the photos the insurer's key opens, a proposal above the claim less the deductible is refused in its field as
+    it is typed, the proposal's result shows in the card, which stays in the queue with its window, and the claimant
+    sees the proposal and the window's end (from the claim's record, as the committee's decision event has none) and
+    the review in its timeline, disputes, and after a ruling for it reads that its bond and fee came back as credit."""
+    manager, desk = stack.system.manager, stack.system.desk.functions
+    product_id, claim_id = referred_claim(stack, photos["minor"], "REVIEW-VIN")
+    review_ends = manager.claim(claim_id)["timestamp"] + desk.reviewTerms(product_id).call()[1]
+    open_app(page, stack)
+    choose_account(page, "insurer")
+    page.goto(stack.url + "#/insurer")
+    card = page.locator(f'#review-queue li[data-claim="{claim_id}"]')
+    expect(card).to_have_attribute("data-status", "referred, in the insurer's review", timeout=TIMEOUT_MS)
+    expect(page.locator(f'#insurer-claims li[data-claim="{claim_id}"]')).to_have_count(0)  # once, in the queue
+    expect(card.locator(".next-step")).to_contain_text(
+        f"you, as the product's adjuster, must decide by {shown_time(page, review_ends)}: propose an amount"
+    )
+    expect(card.locator(".summary")).to_contain_text("The oracle's decision: sent to a person for review (")
+    expect(card.locator(".review-why")).to_contain_text("Why a person must decide: vehicle class 'vintage' is not in")
+    card.locator("button.explain").click()
+    expect(card.locator(".explanation .verified")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(card.locator(".explanation .rules")).to_contain_text("Needs a person")
+    expect(card.locator('.finding img[data-opened="true"]')).to_have_count(4, timeout=TIMEOUT_MS)  # the insurer's key
+    shows_no_jargon(page, "insurer")
+
+    proposal = card.locator('input[name="proposal"]')
+    proposal.fill("5")  # more than the claim less the deductible: said in the field as it is typed
+    expect(card.locator(".proposal .field-error")).to_have_text(
+        "At most 1.9 ETH: what was claimed, 2 ETH, less the deductible of 0.1 ETH."
+    )
+    expect(proposal).to_have_attribute("aria-invalid", "true")
+    card.locator("button.propose").click()
+    expect(proposal).to_be_focused()
+    assert manager.claim(claim_id)["status"] == ClaimStatus.REVIEW  # nothing was sent
+    proposal.fill("1,2")
+    expect(card.locator(".proposal .field-error")).to_be_hidden()
+    expect(proposal).not_to_have_attribute("aria-invalid", "true")
+    transaction(page, f"Propose a payout of 1.2 ETH for claim {claim_id}", card.locator("button.propose").click)
+    expect(card.locator(".tx-near")).to_contain_text("confirmed")  # beside the button, in the queue
+    record = manager.claim(claim_id)
+    assert record["status"] == ClaimStatus.DECIDED and record["payout"] == 12 * ETH // 10
+    proposed = stack.system.desk.events.ReviewProposed().get_logs(from_block=0, argument_filters={"claimId": claim_id})
+    window_ends = shown_time(page, proposed[0].args.windowEnds)
+    expect(card).to_have_attribute("data-status", "decided, window open", timeout=PROMPT_MS)  # still in the queue
+    expect(card.locator(".next-step")).to_contain_text(
+        f"The product's adjuster proposed 1.2 ETH: if nobody disputes it, the claim pays that on {window_ends}"
+    )
+    expect(card.locator('input[name="proposal"]')).to_have_count(0)
+
+    claimant_screen(page, stack)
+    mine = claim_card(page, claim_id)
+    expect(mine).to_have_attribute("data-status", "decided, window open", timeout=TIMEOUT_MS)
+    expect(mine.locator(".next-step")).to_contain_text(
+        f"The insurer's adjuster proposed 1.2 ETH. If you do nothing, you receive 1.2 ETH on {window_ends}, when the "
+        "dispute window closes"
+    )
+    expect(mine.locator(".summary")).to_contain_text(f"Dispute window open until {window_ends}.")
+    mine.locator("details.timeline summary").click()
+    expect(mine.locator(".timeline-steps li[data-event=ReviewProposed]")).to_contain_text(
+        f"proposed 1.2 ETH; the dispute window is open until {window_ends}", timeout=TIMEOUT_MS
+    )
+    expect(mine.locator(".timeline-steps li[data-event=ClaimDecided]")).to_contain_text(
+        "sent the claim to the insurer's adjuster for review"
+    )
+    shows_no_jargon(page, "claimant")
+
+    mine.locator("button.dispute").click()
+    transaction(page, f"Dispute claim {claim_id}", mine.locator(".confirm button.cost-confirm").click)
+    disputed = stack.system.desk.events.ClaimDisputed().get_logs(from_block=0, argument_filters={"claimId": claim_id})
+    bond, fee = disputed[0].args.bond, disputed[0].args.arbitrationFee
+    dispute_id = desk.disputeOf(claim_id).call()[1]
+    credit = desk.credits(stack.roles.second_claimant).call()
+    for member in stack.roles.panel[:2]:
+        transact(stack.w3, stack.system.arbitrator.functions.vote(dispute_id, 2), member)
+    assert desk.credits(stack.roles.second_claimant).call() == credit + bond + fee  # loser pays: everything back
+    expect(mine).to_have_attribute("data-status", "resolved", timeout=TIMEOUT_MS)
+    expect(mine.locator(".refund")).to_contain_text(
+        f"Refunded: your bond of {eth_text(bond)} and your arbitration fee of {eth_text(fee)}, paid back by the "
+        f"insurer, {eth_text(bond + fee)} in all, as credit at the dispute desk"
+    )
+    expect(mine.locator(".timeline-steps li[data-event=Refund]")).to_contain_text(
+        f"{eth_text(bond + fee)} to you (a bond of {eth_text(bond)} and the arbitration fee of {eth_text(fee)}, paid "
+        "back by the insurer)",
+        timeout=TIMEOUT_MS,
+    )
+    expect(page.locator("#credits")).to_contain_text("returned bonds and fees to withdraw")
+    shows_no_jargon(page, "claimant")
+    assert page.problems == []
+
+
+def test_review__a_product_names_another_account_its_adjuster__that_account_reviews_and_the_insurer_watches(
+    page, stack, photos
+):
+    """A product whose adjuster is another account: that account's insurer screen queues the claim and lets it propose
+    a payout with the keyboard alone, while the insurer's own queue names the adjuster and offers it neither a proposal
+    nor a referral."""
+    manager, holder, adjuster = stack.system.manager, stack.roles.second_claimant, stack.roles.claimant
+    config = product_defaults(stack.roles, stack.system.arbitrator.address, stack.model_hash, stack.terms_hash)
+    config.update(adjuster=adjuster)
+    product_id = create_product(manager, stack.roles.insurer, config, 20 * ETH)
+    policy_id = buy_policy(manager, holder, product_id, insured_object_of(stack, holder, "ADJUSTED-VIN"))
+    _, claim_id = decided_claim(stack, photos["minor"], "", 2 * ETH, policy_id=policy_id, vehicle_class="vintage")
+    assert manager.claim(claim_id)["status"] == ClaimStatus.REVIEW
+    open_app(page, stack)
+    choose_account(page, "insurer")
+    page.goto(stack.url + "#/insurer")
+    card = page.locator(f'#review-queue li[data-claim="{claim_id}"]')
+    expect(card.locator(".next-step")).to_contain_text(
+        f"the product's adjuster ({adjuster[:10]}...) must decide by", timeout=TIMEOUT_MS
+    )
+    expect(card.locator('input[name="proposal"]')).to_have_count(0)
+    expect(card.locator("button.refer")).to_have_count(0)
+
+    choose_account(page, "claimant")  # the adjuster, who insures nothing itself
+    page.goto(stack.url + "#/insurer")
+    card = page.locator(f'#review-queue li[data-claim="{claim_id}"]')
+    mine = "you, as the product's adjuster, must decide by"
+    expect(card.locator(".next-step")).to_contain_text(mine, timeout=TIMEOUT_MS)
+    expect(card.locator(".claim-policy")).to_contain_text(f"Product {product_id}, policy {policy_id}")
+    queued = f'#review-queue li[data-claim="{claim_id}"]'
+    page.locator("body").focus()  # the adjuster's task with the keyboard alone: Tab to the amount, type, Enter
+    tab_to(page, f'{queued} input[name="proposal"]')
+    page.keyboard.type("0,5")
+    tab_to(page, f"{queued} button.propose")
+    transaction(page, f"Propose a payout of 0.5 ETH for claim {claim_id}", lambda: page.keyboard.press("Enter"))
+    record = manager.claim(claim_id)
+    assert record["status"] == ClaimStatus.DECIDED and record["payout"] == ETH // 2
+    expect(card.locator(".next-step")).to_contain_text("The product's adjuster proposed 0.5 ETH", timeout=PROMPT_MS)
+    shows_no_jargon(page, "adjuster")
+    assert page.problems == []
+
+
+def test_review__deadline_passes_unanswered__anyone_sends_the_claim_to_the_panel_at_the_insurers_cost(
+    page, stack, photos
+):
+    """Before the review deadline the claimant reads who must decide by when and what happens if nobody does, with no
+    way to send the claim on, and at 390 px nothing scrolls sideways with the claimant's and the insurer's review cards
+    open (explanation, timeline, proposal error, the referral's confirmation); past the deadline (the chain's clock
+    moved 7 days on) the claimant sends it to the panel after a confirmation saying the insurer pays, the reserve pays
+    the fee, and the panel's queue shows it with what each ruling pays."""
+    manager, desk = stack.system.manager, stack.system.desk.functions
+    product_id, claim_id = referred_claim(stack, photos["minor"], "LATE-REVIEW-VIN")
+    review_ends = manager.claim(claim_id)["timestamp"] + desk.reviewTerms(product_id).call()[1]
+    page.set_viewport_size(PHONE)
+    claimant_screen(page, stack)
+    card = claim_card(page, claim_id)
+    expect(card).to_have_attribute("data-status", "referred, in the insurer's review", timeout=TIMEOUT_MS)
+    deadline = shown_time(page, review_ends)
+    expect(card.locator(".next-step")).to_contain_text(
+        f"the insurer's adjuster must decide by {deadline}: propose an amount (which you may then dispute) or send the "
+        "claim to the arbitration panel at the insurer's cost. If it does not, anyone, you too, can send your claim to "
+        "the arbitration panel at the insurer's cost; the arbitration panel then decides; if it does not rule, you "
+        "receive 1.9 ETH."
+    )
+    expect(card.locator("button.refer")).to_have_count(0)  # the adjuster's turn until the deadline
+    card.locator("details.timeline summary").click()
+    expect(card.locator(".timeline-steps li[data-event=ClaimDecided]")).to_be_visible(timeout=TIMEOUT_MS)
+    card.locator("button.explain").click()
+    expect(card.locator(".explanation .verified")).to_be_visible(timeout=TIMEOUT_MS)
+    fits(page, "claimant, a claim in review with its timeline and explanation open")
+    at_top(card)
+    screenshot(page, "claimant-review-narrow", full_page=False)
+    shows_no_jargon(page, "claimant")
+
+    choose_account(page, "insurer")
+    page.goto(stack.url + "#/insurer")
+    queued = page.locator(f'#review-queue li[data-claim="{claim_id}"]')
+    expect(queued).to_be_visible(timeout=TIMEOUT_MS)
+    queued.locator('input[name="proposal"]').fill("99")
+    expect(queued.locator(".proposal .field-error")).to_contain_text("At most 1.9 ETH")
+    queued.locator("button.refer").click()
+    expect(queued.locator(".confirm")).to_contain_text("The insurer pays the arbitration cost: the panel's fee of ")
+    queued.locator("button.explain").click()
+    expect(queued.locator(".explanation .verified")).to_be_visible(timeout=TIMEOUT_MS)
+    fits(page, "insurer, a claim in its review queue with a proposal error, the referral's confirmation, explanation")
+    queued.locator(".confirm button.cancel").click()  # the adjuster lets the deadline pass
+    at_top(queued)
+    screenshot(page, "insurer-review-narrow", full_page=False)
+
+    stack.w3.provider.make_request("evm_increaseTime", [review_ends - manager.claim(claim_id)["timestamp"] + 1])
+    stack.w3.provider.make_request("evm_mine", [])
+    choose_account(page, "claimant 2")
+    page.goto(stack.url + "#/claimant")
+    expect(card.locator(".next-step")).to_contain_text(
+        f"The insurer's adjuster did not decide by {deadline}: anyone, you too, can now send your claim to the "
+        "arbitration panel at the insurer's cost",
+        timeout=TIMEOUT_MS,
+    )
+    fee = desk.disputeCost(claim_id).call() - manager.product(product_id)["disputeBond"]
+    reserve = desk.arbitrationReserve(product_id).call()
+    card.locator("button.refer").click()
+    confirm = card.locator(".confirm")
+    expect(confirm).to_contain_text(
+        f"The insurer pays the arbitration cost: the panel's fee of {eth_text(fee)} comes out of the insurer's "
+        f"arbitration reserve (it holds {eth_text(reserve)}), whatever the panel rules. No bond is due, and you pay "
+        "only the transaction's gas."
+    )
+    fits(page, "claimant, the referral's confirmation")
+    transaction(page, f"Send claim {claim_id} to the arbitration panel", confirm.locator("button.cost-confirm").click)
+    expect(card.locator(".tx-near")).to_contain_text("confirmed")
+    expect(card).to_have_attribute("data-status", "disputed", timeout=PROMPT_MS)
+    expect(card.locator(".next-step")).to_contain_text("If it has not ruled by then, you receive 1.9 ETH.")
+    assert desk.arbitrationReserve(product_id).call() == reserve - fee  # the insurer paid the whole fee
+    assert desk.disputeOf(claim_id).call()[0] == stack.roles.second_claimant
+    card.locator("details.timeline summary").click()
+    expect(card.locator(".timeline-steps li[data-event=ClaimReferred]")).to_contain_text(
+        "Sent to the arbitration panel from the insurer's review by you, at the insurer's cost: the arbitration fee "
+        f"of {eth_text(fee)} came out of its arbitration reserve.",
+        timeout=TIMEOUT_MS,
+    )
+    shows_no_jargon(page, "claimant")
+
+    dispute = arbitrator_screen(page, stack, "1", claim_id)
+    expect(dispute.locator("h3")).to_contain_text("sent from the insurer's review")
+    expect(dispute).to_contain_text("Nobody assessed an amount: it came here from the insurer's review")
+    expect(dispute.locator("button.rule-2")).to_contain_text("pays 1.9 ETH")
+    expect(dispute.locator("button.rule-1")).to_contain_text("pays 0 ETH")
+    fits(page, "arbitrator, a claim sent from the insurer's review")
     assert page.problems == []
