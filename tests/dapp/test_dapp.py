@@ -126,13 +126,19 @@ def choose_place(form, query: str = "des mo", label: str = "Des Moines, Iowa, Un
     expect(form.locator(".place-chosen")).to_contain_text(f"Place: {label}")
 
 
+def declare_class(product, name: str = "sedan") -> None:
+    """Choose the vehicle class in a product's buy form (its options read "name: premium" once the prices are read)."""
+    option = product.locator('select[name="vehicleClass"] option', has_text=f"{name}:")
+    expect(option).to_have_count(1, timeout=PROMPT_MS)
+    product.locator('select[name="vehicleClass"]').select_option(option.get_attribute("value"))
+
+
 def submit_claim_in_browser(page, policy: int, photos, amount: str) -> None:
     """Open the claim form of the policy-th policy on the page, attach real photos, and send the claim."""
     page.locator("li.policy").nth(policy).locator("button.new-claim").click()
     form = page.locator("form.claim-form")
     form.locator('input[name="photos"]').set_input_files([str(p) for p in photos])
     expect(form.locator(".previews li")).to_have_count(len(photos))
-    form.locator('select[name="vehicleClass"]').select_option("sedan")
     choose_place(form)
     form.locator('input[name="amount"]').fill(amount)
     transaction(page, "Submit claim", form.locator('button[type="submit"]').click)
@@ -180,6 +186,7 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
     page.goto(stack.url + "#/claimant")
     for count, vin in enumerate(("BROWSER-VIN-1", "BROWSER-VIN-2"), start=1):
         page.locator(f'li.product[data-product="{product_id}"] input[name="insured"]').fill(vin)
+        declare_class(page.locator(f'li.product[data-product="{product_id}"]'))
         transaction(
             page, "Buy policy", page.locator(f'li.product[data-product="{product_id}"] button[type="submit"]').click
         )
@@ -419,7 +426,6 @@ def test_claim_on_a_freshly_bought_policy__default_incident_time_is_valid(page, 
     before, started = re.findall(r"\d{2}:\d{2}:\d{2} UTC", message)
     assert "is before the policy started" in message and before != started, message
     form.locator('input[name="photos"]').set_input_files([str(p) for p in photos["minor"]])
-    form.locator('select[name="vehicleClass"]').select_option("sedan")
     form.locator('input[name="amount"]').fill("0.5")
     choose_place(form)
     transaction(page, "Submit claim", form.locator('button[type="submit"]').click)
@@ -597,6 +603,55 @@ def test_times_in_the_users_local_time(browser, stack):
         context.close()
 
 
+def test_buy_form_asks_the_vehicle_class_and_shows_each_class_premium__claim_form_offers_none(page, stack):
+    """The buy form names every class the product sells with its premium (a dearer class costs more) and buys
+    nothing until one is chosen; the policy keeps the class declared, on-chain and on its card, and its claim form
+    has no class to choose."""
+    manager = stack.system.manager
+    product_id = create_product_directly(stack)
+    terms = page.request.get(f"{stack.url}explanations/0x{stack.terms_hash.hex()}").json()
+    names = list(terms["costSchedule"])
+    premiums = [manager.call("premiumOf", product_id, k) for k in range(len(names))]
+    assert premiums[names.index("luxury")] > premiums[names.index("sedan")] > premiums[names.index("compact")]
+    open_app(page, stack)
+    choose_account(page, "claimant 2")
+    page.goto(stack.url + "#/claimant")
+    product = page.locator(f'li.product[data-product="{product_id}"]')
+    listed = ", ".join(f"{name} {eth_text(premium)}" for name, premium in zip(names, premiums, strict=True))
+    expect(product.locator(".class-premiums")).to_have_text(f"Premium by vehicle class: {listed}.", timeout=PROMPT_MS)
+    expect(product.locator('select[name="vehicleClass"] option')).to_have_count(len(names) + 1)
+
+    product.locator('input[name="insured"]').fill("LUXURY-VIN")
+    product.locator('button[type="submit"]').click()
+    expect(product.locator(".field-error")).to_have_text(
+        "Choose the vehicle's class: it sets the premium and what the policy pays for repairs."
+    )
+    expect(product.locator('select[name="vehicleClass"]')).to_be_focused()
+    holder = stack.roles.second_claimant
+    bought = manager.contract.events.PolicyPurchased()
+    assert bought.get_logs(from_block=0, argument_filters={"holder": holder, "productId": product_id}) == []
+
+    declare_class(product, "luxury")
+    luxury = premiums[names.index("luxury")]
+    expect(product.locator('button[type="submit"]')).to_have_text(f"Buy policy for {eth_text(luxury)}")
+    owned = page.locator("li.policy").count()
+    transaction(page, "Buy policy", product.locator('button[type="submit"]').click)
+    expect(page.locator("li.policy")).to_have_count(owned + 1, timeout=PROMPT_MS)
+    [log] = bought.get_logs(from_block=0, argument_filters={"holder": holder, "productId": product_id})
+    assert log.args.vehicleClass == names.index("luxury") and log.args.premium == luxury
+    assert manager.policy(log.args.policyId)["vehicleClass"] == names.index("luxury")
+    card = page.locator(f'li.policy[data-policy="{log.args.policyId}"]')
+    expect(card.locator(".vehicle-class")).to_have_text(
+        "Vehicle class: luxury, declared when buying; every claim's repair is priced for it.", timeout=PROMPT_MS
+    )
+    card.locator("button.new-claim").click()
+    form = card.locator("form.claim-form")
+    expect(form.locator('input[name="amount"]')).to_be_visible()
+    expect(form.locator('select[name="vehicleClass"]')).to_have_count(0)
+    expect(form).not_to_contain_text("Vehicle class")
+    assert page.problems == []
+
+
 def test_errors_sit_next_to_the_field__vehicle_id(page, stack):
     """Buying without a vehicle id says so beside the field, not at the top of the page."""
     product_id = create_product_directly(stack)
@@ -680,6 +735,11 @@ def test_claimant_main_task_with_the_keyboard_alone(page, stack, photos):
     page.locator("body").focus()
     tab_to(page, f'{product} input[name="insured"]')
     page.keyboard.type("KEYBOARD-VIN")
+    expect(page.locator(f'{product} select[name="vehicleClass"] option')).to_have_count(6, timeout=PROMPT_MS)
+    tab_to(page, f'{product} select[name="vehicleClass"]')
+    page.keyboard.press("ArrowDown")  # the first class (compact)
+    expect(page.locator(f'{product} button[type="submit"]')).to_have_text("Buy policy for 0.08 ETH")
+    tab_to(page, f'{product} button[type="submit"]')
     owned = page.locator("li.policy").count()
     transaction(page, "Buy policy", lambda: page.keyboard.press("Enter"))
     expect(page.locator("li.policy")).to_have_count(owned + 1, timeout=PROMPT_MS)
@@ -924,6 +984,7 @@ def test_rejected_signature_says_nothing_was_sent(page, stack):
     page.goto(stack.url + "#/claimant")
     product = page.locator(f'li.product[data-product="{product_id}"]')
     product.locator('input[name="insured"]').fill("REJECT-VIN")
+    declare_class(product)
     tx = transaction(page, "Buy policy", product.locator('button[type="submit"]').click, outcome="failed")
     expect(tx).to_contain_text("You rejected the request in your wallet; nothing was sent.")
     policies = stack.system.manager.contract.events.PolicyPurchased().get_logs(
@@ -943,6 +1004,7 @@ def test_wrong_network_is_named_and_blocks_transactions(page, stack):
     page.goto(stack.url + "#/claimant")
     product = page.locator(f'li.product[data-product="{product_id}"]')
     product.locator('input[name="insured"]').fill("WRONG-NET-VIN")
+    declare_class(product)
     tx = transaction(page, "Buy policy", product.locator('button[type="submit"]').click, outcome="failed")
     expect(tx).to_contain_text("Wrong network")
 
@@ -1012,7 +1074,6 @@ def decided_claim(stack, photos, vehicle: str, amount: int, policy_id: int | Non
     evidence = store_evidence(
         stack.cas,
         [(p.name, p.read_bytes()) for p in photos],
-        vehicle_class="sedan",
         sealed_for=[*evidence_readers(stack, holder), *panel],
         place_e6=PLACE_E6,
     )
@@ -1348,6 +1409,7 @@ def test_policy_shows_what_it_insures_and_pays_per_damage_level__claims_name_pol
     claimant_screen(page, stack)
     product = page.locator(f'li.product[data-product="{product_id}"]')
     product.locator('input[name="insured"]').fill("WP0ZZZ99ZTS392124")
+    declare_class(product)
     owned = page.locator("li.policy").count()
     transaction(page, "Buy policy", product.locator('button[type="submit"]').click)
     expect(page.locator("li.policy")).to_have_count(owned + 1, timeout=PROMPT_MS)
@@ -1370,11 +1432,13 @@ def test_policy_shows_what_it_insures_and_pays_per_damage_level__claims_name_pol
     card.locator("details.pays summary").click()
     table = card.locator("details.pays table")
     expect(table.locator("thead th")).to_have_text(["Vehicle", "minor damage", "moderate damage", "severe damage"])
-    for vehicle_class, costs in terms["costSchedule"].items():
-        pays = [
-            eth_text(min(max(int(costs[level]) - deductible, 0), cover)) for level in ("minor", "moderate", "severe")
-        ]
-        expect(table.locator("tbody tr", has_text=vehicle_class).locator("td")).to_have_text(pays)
+    costs = terms["costSchedule"]["sedan"]  # the policy's own class only: it never pays another class's repairs
+    pays = [eth_text(min(max(int(costs[level]) - deductible, 0), cover)) for level in ("minor", "moderate", "severe")]
+    expect(table.locator("tbody tr")).to_have_count(1)
+    expect(table.locator("tbody tr", has_text="sedan").locator("td")).to_have_text(pays)
+    expect(card.locator(".vehicle-class")).to_have_text(
+        "Vehicle class: sedan, declared when buying; every claim's repair is priced for it."
+    )
 
     _, claim_id = decided_claim(stack, photos["minor"], "", ETH // 2, policy_id=policy_id)
     expect(claim_card(page, claim_id).locator(".claim-policy")).to_have_text(
@@ -1414,7 +1478,6 @@ def test_place_from_a_city_search_or_the_devices_location__only_the_area_goes_on
     expect(form.locator('input[name="lat"]')).to_have_value("47.376887")
 
     form.locator('input[name="photos"]').set_input_files([str(p) for p in photos["minor"]])
-    form.locator('select[name="vehicleClass"]').select_option("sedan")
     form.locator('input[name="amount"]').fill("0,5")
     transaction(page, "Submit claim", form.locator('button[type="submit"]').click)
     claim_id = newest_claim_id(stack, stack.roles.second_claimant)
@@ -1475,7 +1538,7 @@ def test_insurer_edits_the_cost_schedule_as_a_table__gateway_validates__form_res
     form.locator("button.add-class").click()
     van = rows.last
     expect(van.locator('input[name="class"]')).to_be_focused()
-    for name, value in (("class", "van"), ("minor", "0.3"), ("moderate", "1.2"), ("severe", "0.1")):
+    for name, value in (("class", "van"), ("minor", "0.3"), ("moderate", "1.2"), ("severe", "0.1"), ("factor", "1,5")):
         van.locator(f'input[name="{name}"]').fill(value)
     count = manager.contract.functions.productCount().call()
     form.locator("button[type=submit]").click()
@@ -1490,6 +1553,10 @@ def test_insurer_edits_the_cost_schedule_as_a_table__gateway_validates__form_res
     schedule = page.request.get(f"{stack.url}explanations/{terms_hash}").json()["costSchedule"]
     assert schedule["van"] == {"minor": str(3 * ETH // 10), "moderate": str(12 * ETH // 10), "severe": str(5 * ETH)}
     assert schedule["sedan"]["minor"] == str(3 * ETH // 10) and "luxury" not in schedule
+    # each row's premium factor went on-chain in schedule order: the van, the fifth class, costs 1.5 x the base
+    assert [manager.call("premiumOf", product_id, k) for k in range(len(schedule))] == [
+        ETH // 10 * factor // 10_000 for factor in (8_000, 10_000, 12_500, 12_000, 15_000)
+    ]
     expect(rows).to_have_count(5)  # back to the defaults
     expect(sedan.locator('input[name="minor"]')).to_have_value("0.2")
     expect(form.locator('input[name="capital"]')).to_have_value("100.0")
@@ -1640,7 +1707,7 @@ def test_claim_the_committee_left_undecided__escalated_after_the_oracle_timeout_
     config.update(committee=[stack.roles.deployer], threshold=1)  # no node of the stack is on this committee
     product_id = create_product(manager, stack.roles.insurer, config, 20 * ETH)
     policy_id = buy_policy(manager, holder, product_id, keccak(b"SILENT-VIN"))
-    evidence = store_evidence(stack.cas, [(p.name, p.read_bytes()) for p in photos["minor"]], vehicle_class="sedan")
+    evidence = store_evidence(stack.cas, [(p.name, p.read_bytes()) for p in photos["minor"]])
     lat_e6, lon_e6 = public_area(PLACE_E6)
     start, collision = manager.policy(policy_id)["start"], peril_index(Peril.COLLISION)
     claim_id = submit_claim(
@@ -1693,7 +1760,7 @@ def test_insurer_sees_the_claims_on_its_products__reserves_held_for_them__and_ac
     silent = create_product(manager, stack.roles.insurer, config, 20 * ETH)
     silent_policy = buy_policy(manager, holder, silent, keccak(b"INSURER-SILENT-VIN"))
     evidence = store_evidence(
-        stack.cas, [(p.name, p.read_bytes()) for p in photos["minor"]], vehicle_class="sedan",
+        stack.cas, [(p.name, p.read_bytes()) for p in photos["minor"]],
         sealed_for=evidence_readers(stack, holder), place_e6=PLACE_E6,
     )  # fmt: skip
     start, collision = manager.policy(silent_policy)["start"], peril_index(Peril.COLLISION)
