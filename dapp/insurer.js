@@ -589,7 +589,7 @@ function productRow(first) {
     const lossRatio = s.premiums > 0n ? `${(Number((s.payouts * 10000n) / s.premiums) / 100).toFixed(1)}%` : "-";
     mountIfChanged(head, signature([s.id, p.paused, p.coverageLimit, p.premium, p.perils, s.open]), () => [
       `#${s.id}${p.paused ? " (paused, not on sale)" : ""}`,
-      h("small", { class: "product-terms" }, `cover ${eth(p.coverageLimit)}, premium ${eth(p.premium)}; ` +
+      h("small", { class: "product-terms" }, `cover ${eth(p.coverageLimit)}, base premium ${eth(p.premium)}; ` +
         `${PERILS.filter((_, i) => (BigInt(p.perils) >> BigInt(i)) & 1n).join(", ")}; ${s.open} open claim(s)`)]);
     const texts = [String(s.policies), String(s.claims), DECISION_WORDS.slice(1).map((words, i) => `${words} ${s.decisions[i + 1]}`).join(", "),
       eth(s.premiums), eth(s.payouts), lossRatio, eth(p.capital), eth(BigInt(p.locked) - s.reserve), eth(s.reserve),

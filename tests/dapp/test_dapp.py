@@ -567,7 +567,7 @@ def test_default_views_show_no_codes_or_jargon__confidence_in_percent(page, stac
     expect(row).to_be_visible(timeout=TIMEOUT_MS)
     shows_no_jargon(page, "insurer")
     # two products can be told apart: cover, premium, perils and open claims beside the id
-    expect(row.locator("th")).to_contain_text("cover 10 ETH, premium 0.1 ETH; collision, hail")
+    expect(row.locator("th")).to_contain_text("cover 10 ETH, base premium 0.1 ETH; collision, hail")
     expect(row.locator("th")).to_contain_text("0 open claim(s)")
     expect(page.locator('form.product-form input[name="minConfidence"]')).to_have_value("80")
     row.locator("details summary").click()
@@ -1563,7 +1563,7 @@ def test_insurer_edits_the_cost_schedule_as_a_table__gateway_validates__form_res
 
     buy_policy(manager, stack.roles.second_claimant, product_id, keccak(b"TOLD-APART-VIN"))
     row = page.locator(f'#products-table tr[data-product="{product_id}"]')
-    expect(row.locator("th")).to_contain_text("cover 10 ETH, premium 0.1 ETH; collision, hail", timeout=PROMPT_MS)
+    expect(row.locator("th")).to_contain_text("cover 10 ETH, base premium 0.1 ETH; collision, hail", timeout=PROMPT_MS)
     expect(row.locator("th")).to_contain_text("0 open claim(s)")
     expect(row.locator("td").nth(0)).to_have_text("1", timeout=PROMPT_MS)  # policies
     expect(row.locator(".loss-ratio")).to_have_text("0.0%")
