@@ -85,6 +85,8 @@ MAX_BPS: constant(uint256) = 10_000
 MAX_CLAIMS_PER_POLICY: constant(uint256) = 4095
 MAX_AMOUNT: constant(uint256) = 2**96 - 1
 MAX_PERIL: constant(uint256) = 15
+# @dev Vehicle classes a product may price: class k is the k-th class of its terms' cost schedule.
+MAX_CLASSES: constant(uint256) = 8
 # @dev Claims name their place on-chain only to a 0.1-degree grid (about 11 km): enough for the weather check, and
 #      public for ever; the precise place travels sealed inside the evidence manifest.
 AREA_GRID_E6: constant(int256) = 100_000
@@ -94,18 +96,23 @@ REPORT_TYPEHASH: constant(bytes32) = keccak256(
 )
 
 # Bit layout of the packed words.
+MASK_4: constant(uint256) = 2**4 - 1
 MASK_8: constant(uint256) = 2**8 - 1
 MASK_12: constant(uint256) = 2**12 - 1
 MASK_16: constant(uint256) = 2**16 - 1
+MASK_20: constant(uint256) = 2**20 - 1
 MASK_32: constant(uint256) = 2**32 - 1
+MASK_36: constant(uint256) = 2**36 - 1
 MASK_40: constant(uint256) = 2**40 - 1
 MASK_96: constant(uint256) = 2**96 - 1
 MASK_128: constant(uint256) = 2**128 - 1
 MASK_160: constant(uint256) = 2**160 - 1
 
-# policy word: holder 0..159 | productId 160..191 | end 192..231 | claimCount 232..243 | openClaims 244..255
+# policy word: holder 0..159 | productId 160..191 | end 192..227 | vehicleClass 228..231 | claimCount 232..243 |
+#              openClaims 244..255 (36 bits of end last until the year 4147)
 POLICY_PRODUCT_SHIFT: constant(uint256) = 160
 POLICY_END_SHIFT: constant(uint256) = 192
+POLICY_CLASS_SHIFT: constant(uint256) = 228
 POLICY_COUNT_SHIFT: constant(uint256) = 232
 POLICY_OPEN_SHIFT: constant(uint256) = 244
 
@@ -144,6 +151,11 @@ DAY: constant(uint256) = 86_400
 #      anyone may close it with no payout (`closeStale`).
 STALE_AFTER: constant(uint256) = 30 * DAY
 
+# premium word, fixed at creation: base premium 0..95 | the factor of vehicle class k, in basis points of the base
+#               premium (0: the class is not offered), 20 bits at 96 + 20k
+PREMIUM_FACTOR_SHIFT: constant(uint256) = 96
+PREMIUM_FACTOR_BITS: constant(uint256) = 20
+
 # claim ids carry their policy: claimId = policyId * 4096 + index (index 1..4095).
 CLAIM_INDEX_BITS: constant(uint256) = 12
 
@@ -181,6 +193,7 @@ struct Policy:
     remainingCoverage: uint256
     claimCount: uint256
     openClaims: uint256
+    vehicleClass: uint256
 
 struct Claim:
     policyId: uint256
@@ -228,7 +241,7 @@ _product_asset: HashMap[uint256, address]
 _product_rules: HashMap[uint256, uint256]
 _instant_budget: HashMap[uint256, uint256]  # day | paid that day (BUDGET_* shifts)
 _product_limits: HashMap[uint256, uint256]  # coverageLimit 0..95 | deductible 96..191
-_product_premium: HashMap[uint256, uint256]
+_product_premium: HashMap[uint256, uint256]  # base premium | class factors (PREMIUM_FACTOR_* layout)
 _product_bond: HashMap[uint256, uint256]
 _product_arbitrator: HashMap[uint256, address]
 _product_terms_hash: HashMap[uint256, bytes32]
@@ -277,6 +290,7 @@ event PolicyPurchased:
     productId: indexed(uint256)
     holder: indexed(address)
     insuredObject: bytes32
+    vehicleClass: uint256
     start: uint256
     end: uint256
     premium: uint256
@@ -373,7 +387,7 @@ def registerProduct(
     @param insurer The product's owner.
     @param asset The payout asset (zero address for ETH).
     @param limits The packed coverage limit and deductible.
-    @param premium The premium.
+    @param premium The packed premium word: the base premium and each vehicle class's factor.
     @param bond The dispute bond in wei.
     @param arbitrator The ERC-792 arbitrator (the desk holds its extra data).
     @param terms_hash The off-chain terms document's hash.
@@ -539,23 +553,28 @@ def withdrawCapital(product_id: uint256, amount: uint256, receiver: address):
 @external
 @payable
 @nonreentrant
-def buyPolicy(product_id: uint256, insured_object: bytes32) -> uint256:
+def buyPolicy(product_id: uint256, insured_object: bytes32, vehicle_class: uint256) -> uint256:
     """
-    @notice Buys a policy by paying the product's premium; locks its coverage in the pool.
-    @dev Anyone may buy and becomes the holder. The premium joins the product's capital and the full
-         coverage limit is locked until the policy is released or paid out. For ETH `msg.value`
-         must equal the premium exactly; for a token it must be zero and the premium is pulled
-         with `transferFrom`. Reverts on an unknown or paused product or when free capital is
-         below the coverage limit. Books the policy before collecting the premium; non-reentrant.
+    @notice Buys a policy on a vehicle of the declared class by paying that class's premium; locks
+            its coverage in the pool.
+    @dev Anyone may buy and becomes the holder. The class is the policy's for its whole term: the
+         oracle prices every claim's repair for it, and the claimant never names a class again.
+         The premium (`premiumOf`) joins the product's capital and the full coverage limit is
+         locked until the policy is released or paid out. For ETH `msg.value` must equal the
+         premium exactly; for a token it must be zero and the premium is pulled with
+         `transferFrom`. Reverts on an unknown or paused product, a class the product does not
+         offer, or when free capital is below the coverage limit. Books the policy before
+         collecting the premium; non-reentrant.
     @param product_id The product.
     @param insured_object An identifier of the insured object (e.g. keccak256 of a VIN).
+    @param vehicle_class The insured vehicle's class: its index in the terms' cost schedule.
     @return uint256 The new policy id.
     """
     rules: uint256 = self._product_rules[product_id]
     assert rules != 0, "policies: unknown product"
     assert (rules >> RULES_PAUSED_SHIFT) & MASK_8 == 0, "policies: product is paused"
     coverage: uint256 = self._product_limits[product_id] & MASK_96
-    premium: uint256 = self._product_premium[product_id]
+    premium: uint256 = self._premium(product_id, vehicle_class)
     funds: uint256 = self._product_funds[product_id]
     capital: uint256 = funds & MASK_128
     locked: uint256 = funds >> 128
@@ -568,6 +587,7 @@ def buyPolicy(product_id: uint256, insured_object: bytes32) -> uint256:
     end: uint256 = block.timestamp + ((rules >> RULES_TERM_SHIFT) & MASK_32)
     self._policies[policy_id] = (
         convert(msg.sender, uint256) | (product_id << POLICY_PRODUCT_SHIFT) | (end << POLICY_END_SHIFT)
+        | (vehicle_class << POLICY_CLASS_SHIFT)
     )
     self._policy_coverage[policy_id] = coverage
     self._product_funds[product_id] = (capital + premium) | ((locked + coverage) << 128)
@@ -575,7 +595,7 @@ def buyPolicy(product_id: uint256, insured_object: bytes32) -> uint256:
     asset_transfer._collect(self._product_asset[product_id], msg.sender, premium, msg.value)
     log PolicyPurchased(
         policyId=policy_id, productId=product_id, holder=msg.sender, insuredObject=insured_object,
-        start=block.timestamp, end=end, premium=premium, coverage=coverage,
+        vehicleClass=vehicle_class, start=block.timestamp, end=end, premium=premium, coverage=coverage,
     )
     return policy_id
 
@@ -593,7 +613,7 @@ def releasePolicy(policy_id: uint256):
     """
     word: uint256 = self._policies[policy_id]
     assert word != 0, "policies: unknown policy"
-    assert block.timestamp > (word >> POLICY_END_SHIFT) & MASK_40, "policies: policy not expired"
+    assert block.timestamp > (word >> POLICY_END_SHIFT) & MASK_36, "policies: policy not expired"
     assert (word >> POLICY_OPEN_SHIFT) & MASK_12 == 0, "policies: open claims"
     remaining: uint256 = self._policy_coverage[policy_id]
     assert remaining > 0, "policies: nothing to release"
@@ -611,7 +631,7 @@ def cancelPolicy(policy_id: uint256, receiver: address):
             the premium for the rest of the term to `receiver` and releasing the coverage.
     @dev Only the policy holder, before the policy's end, with no open claim, while the governor
          reports a change pending (`ProductGovernor.changePending`). The refund is
-         premium * (end - now) / term, out of the product's capital; resolved payouts not yet
+         the premium of the policy's class * (end - now) / term, out of the product's capital; resolved payouts not yet
          withdrawn stay payable. Books everything (coverage zero, which also refuses later claims)
          before sending ETH or tokens; non-reentrant. Emits `PolicyCancelled`.
     @param policy_id The policy.
@@ -620,14 +640,14 @@ def cancelPolicy(policy_id: uint256, receiver: address):
     assert receiver != empty(address), "policies: receiver is zero"
     word: uint256 = self._policies[policy_id]
     assert convert(word & MASK_160, address) == msg.sender, "policies: not the policy holder"
-    end: uint256 = (word >> POLICY_END_SHIFT) & MASK_40
+    end: uint256 = (word >> POLICY_END_SHIFT) & MASK_36
     assert block.timestamp < end, "policies: policy expired"
     assert (word >> POLICY_OPEN_SHIFT) & MASK_12 == 0, "policies: open claims"
     product_id: uint256 = (word >> POLICY_PRODUCT_SHIFT) & MASK_32
     assert staticcall IProductGovernor(governor).changePending(product_id), "policies: no rules change pending"
     remaining: uint256 = self._policy_coverage[policy_id]
     assert remaining > 0, "policies: nothing to release"
-    refund: uint256 = self._product_premium[product_id] * (end - block.timestamp) // (
+    refund: uint256 = self._premium(product_id, (word >> POLICY_CLASS_SHIFT) & MASK_4) * (end - block.timestamp) // (
         (self._product_rules[product_id] >> RULES_TERM_SHIFT) & MASK_32
     )
     self._policy_coverage[policy_id] = 0
@@ -675,7 +695,7 @@ def submitClaim(
     """
     word: uint256 = self._policies[policy_id]
     assert convert(word & MASK_160, address) == msg.sender, "claims: not the policy holder"
-    end: uint256 = (word >> POLICY_END_SHIFT) & MASK_40
+    end: uint256 = (word >> POLICY_END_SHIFT) & MASK_36
     assert block.timestamp <= end, "claims: policy expired"
     rules: uint256 = self._product_rules[(word >> POLICY_PRODUCT_SHIFT) & MASK_32]
     assert incident_time >= end - ((rules >> RULES_TERM_SHIFT) & MASK_32), "claims: incident before start"
@@ -947,7 +967,7 @@ def product(product_id: uint256) -> Product:
         asset=self._product_asset[product_id],
         coverageLimit=limits & MASK_96,
         deductible=limits >> 96,
-        premium=self._product_premium[product_id],
+        premium=self._product_premium[product_id] & MASK_96,
         term=(rules >> RULES_TERM_SHIFT) & MASK_32,
         perils=rules & MASK_16,
         threshold=(current >> EPOCH_THRESHOLD_SHIFT) & MASK_8,
@@ -965,6 +985,19 @@ def product(product_id: uint256) -> Product:
         maxOpenClaims=rules >> RULES_OPEN_SHIFT,
         instantDailyCap=current & MASK_96,
     )
+
+
+@external
+@view
+def premiumOf(product_id: uint256, vehicle_class: uint256) -> uint256:
+    """
+    @notice What a policy on a vehicle of `vehicle_class` costs on the product (fixed at creation).
+    @dev Reverts "policies: vehicle class not offered" for a class the product does not price.
+    @param product_id The product.
+    @param vehicle_class The class: its index in the terms' cost schedule.
+    @return uint256 The premium in the asset's base units.
+    """
+    return self._premium(product_id, vehicle_class)
 
 
 @external
@@ -1015,7 +1048,7 @@ def policy(policy_id: uint256) -> Policy:
     """
     word: uint256 = self._policies[policy_id]
     product_id: uint256 = (word >> POLICY_PRODUCT_SHIFT) & MASK_32
-    end: uint256 = (word >> POLICY_END_SHIFT) & MASK_40
+    end: uint256 = (word >> POLICY_END_SHIFT) & MASK_36
     term: uint256 = (self._product_rules[product_id] >> RULES_TERM_SHIFT) & MASK_32
     start: uint256 = 0
     if word != 0:
@@ -1028,6 +1061,7 @@ def policy(policy_id: uint256) -> Policy:
         remainingCoverage=self._policy_coverage[policy_id],
         claimCount=(word >> POLICY_COUNT_SHIFT) & MASK_12,
         openClaims=(word >> POLICY_OPEN_SHIFT) & MASK_12,
+        vehicleClass=(word >> POLICY_CLASS_SHIFT) & MASK_4,
     )
 
 
@@ -1079,6 +1113,24 @@ def _only_insurer(product_id: uint256):
     @param product_id The product.
     """
     assert self._product_insurer[product_id] == msg.sender, "products: not the insurer"
+
+
+@internal
+@view
+def _premium(product_id: uint256, vehicle_class: uint256) -> uint256:
+    """
+    @notice The premium of a vehicle class: the base premium times the class's factor in basis points.
+    @dev Reverts "policies: vehicle class not offered" for a class with no factor.
+    @param product_id The product.
+    @param vehicle_class The class.
+    @return uint256 The premium.
+    """
+    word: uint256 = self._product_premium[product_id]
+    factor: uint256 = 0
+    if vehicle_class < MAX_CLASSES:
+        factor = (word >> (PREMIUM_FACTOR_SHIFT + vehicle_class * PREMIUM_FACTOR_BITS)) & MASK_20
+    assert factor != 0, "policies: vehicle class not offered"
+    return (word & MASK_96) * factor // MAX_BPS
 
 
 @internal

@@ -38,6 +38,13 @@ MAX_EXTRA_DATA: constant(uint256) = 256
 MAX_URI: constant(uint256) = 256
 MAX_BPS: constant(uint256) = 10_000
 MAX_AMOUNT: constant(uint256) = 2**96 - 1
+# @dev Vehicle classes a product may price, in the order of its terms' cost schedule; each class's premium is the
+#      base premium times its factor in basis points (20 bits: at most 104.8575 times the base premium).
+MAX_CLASSES: constant(uint256) = 8
+MAX_CLASS_FACTOR: constant(uint256) = 2**20 - 1
+# premium word, as `ClaimsManager` reads it: base premium 0..95 | factor of class k at 96 + 20k
+PREMIUM_FACTOR_SHIFT: constant(uint256) = 96
+PREMIUM_FACTOR_BITS: constant(uint256) = 20
 # bounds a product must respect, so that a claimant always has a real chance to contest
 MIN_DISPUTE_WINDOW: constant(uint256) = 86_400  # a day to read a decision and dispute it
 MIN_ORACLE_TIMEOUT: constant(uint256) = 3_600  # an hour before a silent committee may be bypassed
@@ -80,6 +87,7 @@ struct ProductConfig:
     coverageLimit: uint256
     deductible: uint256
     premium: uint256
+    classFactors: DynArray[uint256, MAX_CLASSES]
     term: uint256
     perils: uint256
     committee: DynArray[address, MAX_COMMITTEE]
@@ -169,13 +177,16 @@ def createProduct(config: ProductConfig) -> uint256:
     """
     @notice Creates an insurance product owned by the caller.
     @dev Anyone may call it and becomes the product's insurer. Economic terms are immutable, the
-         arbitrator and its extra data included: new terms mean a new product. Committee, approved
+         arbitrator and its extra data included: new terms mean a new product. So is the price of
+         each vehicle class: `classFactors[k]` is the premium of the terms' k-th cost-schedule
+         class in basis points of the base `premium` (a holder declares its class when buying and
+         pays that class's premium; a dearer class costs more). Committee, approved
          models and instant-payout rules change only by an announced change (`setCommittee`,
          `setModelApproval`, `setInstantPayoutRules`, then `applyChange`); the pause flag at once.
          The change delay is fixed here: oracle timeout + `MAX_REVIEW_DEADLINE` + dispute window +
          the desk's `DISPUTE_TIMEOUT` + `CHANGE_MARGIN`, longer than any claim's path.
          Reverts ("products: ...") on an amount or term out of range, a dispute window under a day,
-         an oracle timeout under an hour, a review deadline outside an hour..14 days (the adjuster, zero for
+         an oracle timeout under an hour, no vehicle class or a class factor outside 1..2**20 - 1, a review deadline outside an hour..14 days (the adjuster, zero for
          the insurer itself, reviews REFERs; see `DisputeDesk`), a dispute bond above 1 ETH, an arbitrator or token without
          code, a zero terms hash, no approved model, a zero model hash or a bad committee
          (threshold outside 1..N, a zero or duplicate member). Moves no funds: capital comes with
@@ -188,6 +199,13 @@ def createProduct(config: ProductConfig) -> uint256:
     assert config.coverageLimit <= MAX_AMOUNT, "products: coverage too large"
     assert config.deductible < config.coverageLimit, "products: deductible too large"
     assert config.premium <= MAX_AMOUNT, "products: premium too large"
+    assert len(config.classFactors) > 0, "products: no vehicle class"
+    premium: uint256 = config.premium
+    offset: uint256 = PREMIUM_FACTOR_SHIFT
+    for factor: uint256 in config.classFactors:
+        assert factor > 0 and factor <= MAX_CLASS_FACTOR, "products: bad class factor"
+        premium = premium | (factor << offset)
+        offset += PREMIUM_FACTOR_BITS
     assert config.term > 0 and config.term <= MASK_32, "products: term out of range"
     assert config.perils > 0 and config.perils <= MASK_16, "products: bad perils mask"
     assert config.disputeWindow >= MIN_DISPUTE_WINDOW and config.disputeWindow <= MASK_32, "products: bad dispute window"
@@ -210,7 +228,7 @@ def createProduct(config: ProductConfig) -> uint256:
         | (config.maxOpenClaims << RULES_OPEN_SHIFT)
     )
     product_id: uint256 = extcall IClaimsManagerAdmin(self.manager).registerProduct(
-        msg.sender, config.asset, config.coverageLimit | (config.deductible << 96), config.premium,
+        msg.sender, config.asset, config.coverageLimit | (config.deductible << 96), premium,
         config.disputeBond, config.arbitrator, config.termsHash, rules,
     )
     extcall IDisputeDesk(self.desk).registerProduct(

@@ -5,6 +5,36 @@ import { claimKey as evidenceKey, insuredObject, panelReaders, productReaders, s
 import { clearDraft, draftKey, hasDraft, keepDraft } from "./drafts.js";
 import { eth, field, fieldError, h, mount, mountIfChanged, notice, parseEth, progress, reconcile, short, signature, when } from "./ui.js";
 
+const classPricesOf = new Map(); // product id -> promise of its vehicle classes and premiums (fixed at creation)
+
+/** The vehicle classes a product sells, in its terms' cost-schedule order, each with the premium the contract charges
+ * for it: [{ index, name, premium }]. A product's prices never change, so each product is asked once; without its
+ * terms document the classes are named by their number. */
+export function classPrices(product) {
+  const key = String(product.id ?? product.productId);
+  if (!classPricesOf.has(key)) {
+    const ask = (async () => {
+      const { manager } = contracts();
+      const terms = await fetchByHash(product.termsHash).catch(() => null);
+      const names = terms?.costSchedule ? Object.keys(terms.costSchedule) : [];
+      const prices = [];
+      for (let index = 0; index < state.config.constants.maxVehicleClasses; index++) {
+        let premium;
+        try {
+          premium = await manager.premiumOf(key, index);
+        } catch {
+          break; // a product prices its classes from the first on, without gaps: past the last, none is offered
+        }
+        prices.push({ index, name: names[index] ?? `class ${index + 1}`, premium });
+      }
+      return prices;
+    })();
+    ask.catch(() => classPricesOf.delete(key)); // a failed read is asked again next time
+    classPricesOf.set(key, ask);
+  }
+  return classPricesOf.get(key);
+}
+
 const STEPS = ["Submitted", "Decided", "Window / dispute", "Resolved", "Paid"];
 
 /** The products on offer as of a snapshot (see chain.js), newest first. */
@@ -29,35 +59,58 @@ function productCard(first) {
   let p = first;
   const info = h("div");
   const vehicle = h("input", { type: "text", required: true, maxlength: 64, placeholder: "e.g. VIN or plate", name: "insured" });
+  // the class is declared here, once: it sets the premium and what every claim's repair is priced at
+  const vehicleClass = h("select", { name: "vehicleClass", required: true },
+    h("option", { value: "" }, "Choose the vehicle's class"));
+  const prices = h("p", { class: "class-premiums" });
   const button = h("button", { type: "submit" });
+  let offered = [];
+  const chosen = () => offered.find((c) => String(c.index) === vehicleClass.value) ?? null;
+  const label = () => { button.textContent = chosen() ? `Buy policy for ${eth(chosen().premium)}` : "Buy policy"; };
+  vehicleClass.addEventListener("change", () => { fieldError(vehicleClass, ""); label(); });
   const buy = async (event) => {
     event.preventDefault();
     const insured = vehicle.value.trim();
     vehicleError.textContent = "";
+    fieldError(vehicleClass, "");
     if (!insured) {
       vehicleError.textContent = "Enter the insured vehicle's id (its VIN or plate) before buying.";
       vehicle.focus();
       return;
     }
-    const { id, premium } = p;
+    const declared = chosen();
+    if (!declared) {
+      fieldError(vehicleClass, "Choose the vehicle's class: it sets the premium and what the policy pays for repairs.");
+      vehicleClass.focus();
+      return;
+    }
+    const { id } = p;
     const commitment = await insuredObject(insured);
     const receipt = await send(`Buy policy on product ${id}`, async ({ manager }) =>
-      manager.buyPolicy(id, commitment, { value: premium }));
+      manager.buyPolicy(id, commitment, declared.index, { value: declared.premium }));
     if (receipt) rememberVehicle(commitment, insured);
     if (receipt && vehicle.value.trim() === insured) vehicle.value = "";
   };
   const vehicleError = h("p", { class: "error", role: "alert" });
-  const form = h("form", { class: "inline", onsubmit: buy, novalidate: true }, field("Insured vehicle id", vehicle, "the chain stores only a commitment salted by your wallet's signature"), vehicleError, button);
+  const form = h("form", { class: "inline", onsubmit: buy, novalidate: true }, field("Insured vehicle id", vehicle, "the chain stores only a commitment salted by your wallet's signature"), vehicleError,
+    field("Vehicle class", vehicleClass, "fixed for the policy's term: claims are priced for this class, never another"), button);
+  classPrices(p).then((list) => {
+    offered = list;
+    mount(vehicleClass, h("option", { value: "" }, "Choose the vehicle's class"),
+      list.map((c) => h("option", { value: String(c.index) }, `${c.name}: ${eth(c.premium)}`)));
+    prices.textContent = `Premium by vehicle class: ${list.map((c) => `${c.name} ${eth(c.premium)}`).join(", ")}.`;
+    label();
+  }).catch((error) => { prices.textContent = `The premiums per vehicle class could not be read: ${describeError(error)}`; });
   const el = h("li", { class: "card product", "data-product": String(p.id) }, info, form);
   const update = (next) => {
     p = next;
     mount(info,
       h("h3", {}, `Product ${p.id}${p.paused ? " (paused)" : ""}`),
-      h("p", {}, `Cover ${eth(p.coverageLimit)} for ${Number(p.term) / 86400} days, premium ${eth(p.premium)}, ` +
-        `deductible ${eth(p.deductible)}; perils: ${perilNames(p.perils).join(", ")}.`),
+      h("p", {}, `Cover ${eth(p.coverageLimit)} for ${Number(p.term) / 86400} days, deductible ${eth(p.deductible)}; ` +
+        `perils: ${perilNames(p.perils).join(", ")}.`), prices,
       h("p", { class: "hint" }, `Decisions up to ${eth(p.instantLimit)} with at least ${Number(p.minConfidence) / 100}% confidence ` +
         `pay at once; others open a ${Number(p.disputeWindow) / 3600} h dispute window (bond ${eth(p.disputeBond)}).`));
-    button.textContent = `Buy policy for ${eth(p.premium)}`;
+    label();
     if (p.paused) form.remove();
     else if (!form.isConnected) el.append(form);
   };
@@ -75,7 +128,8 @@ async function myPolicies(snap, address) {
     let refund = null;
     if (changeAt > 0n && BigInt(policy.remainingCoverage) > 0n && now < BigInt(policy.end)) {
       const product = await manager.product(policy.productId);
-      refund = (BigInt(product.premium) * (BigInt(policy.end) - now)) / BigInt(product.term);
+      const premium = await manager.premiumOf(policy.productId, policy.vehicleClass); // what this policy was sold at
+      refund = (BigInt(premium) * (BigInt(policy.end) - now)) / BigInt(product.term);
     }
     return { id: log.args.policyId, insuredObject: log.args.insuredObject, ...policy, changeAt, refund };
   }));
@@ -115,11 +169,13 @@ function vehicleOf(commitment) {
   }
 }
 
-/** What a policy on `product` pays for each vehicle class and damage level under its terms' cost schedule (the
- * repair estimate, less the deductible, at most the cover left), as a table behind a toggle; null without terms. */
-async function payoutTable(product, coverLeft) {
+/** What a policy of the vehicle class `className` on `product` pays for each damage level under its terms' cost
+ * schedule (the repair estimate, less the deductible, at most the cover left), as a table behind a toggle; null
+ * without terms or when the schedule has no such class. */
+async function payoutTable(product, className, coverLeft) {
   const terms = await fetchByHash(product.termsHash).catch(() => null);
-  if (!terms?.costSchedule) return null;
+  const costs = terms?.costSchedule?.[className];
+  if (!costs) return null;
   const levels = state.config.constants.severities;
   const deductible = terms.deductible?.applies && BigInt(terms.deductible.minimum) > BigInt(product.deductible)
     ? BigInt(terms.deductible.minimum) : BigInt(product.deductible);
@@ -131,8 +187,8 @@ async function payoutTable(product, coverLeft) {
     h("div", { class: "table-wrap" }, h("table", {},
       h("caption", {}, `The repair estimate less the ${eth(deductible)} deductible, at most the cover left; a claim is paid at most what it claims.`),
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Vehicle"), levels.map((l) => h("th", { scope: "col" }, `${l} damage`)))),
-      h("tbody", {}, Object.entries(terms.costSchedule).map(([vehicleClass, costs]) => h("tr", {},
-        h("th", { scope: "row" }, vehicleClass), levels.map((l) => h("td", {}, costs[l] === undefined ? "-" : eth(pays(costs[l]))))))))));
+      h("tbody", {}, h("tr", {},
+        h("th", { scope: "row" }, className), levels.map((l) => h("td", {}, costs[l] === undefined ? "-" : eth(pays(costs[l])))))))));
 }
 
 /** A policy with its cover left; its claim form, once opened, stays open (with its input) while the policy updates. */
@@ -157,6 +213,7 @@ function policyCard(first, productOf) {
     }
   };
   const insuredEl = h("p", { class: "insured" });
+  const classEl = h("p", { class: "vehicle-class" });
   const paysEl = h("div");
   let paysKey = null;
   const showInsured = (policy) => {
@@ -167,12 +224,16 @@ function policyCard(first, productOf) {
     const key = `${policy.productId}:${policy.remainingCoverage}`;
     if (product && key !== paysKey) {
       paysKey = key;
-      payoutTable(product, policy.remainingCoverage).then((table) => mount(paysEl, table));
+      classPrices(product).then(async (prices) => {
+        const name = prices[Number(policy.vehicleClass)]?.name ?? `class ${Number(policy.vehicleClass) + 1}`;
+        classEl.textContent = `Vehicle class: ${name}, declared when buying; every claim's repair is priced for it.`;
+        mount(paysEl, await payoutTable(product, name, policy.remainingCoverage));
+      });
     }
   };
   const changeEl = h("div");
   const el = h("li", { class: "card policy", "data-policy": String(p.id) },
-    h("h3", {}, `Policy ${p.id}`), insuredEl, summary, changeEl, paysEl, h("button", { type: "button", class: "new-claim", onclick: open }, "Submit a claim"), slot);
+    h("h3", {}, `Policy ${p.id}`), insuredEl, classEl, summary, changeEl, paysEl, h("button", { type: "button", class: "new-claim", onclick: open }, "Submit a claim"), slot);
   if (hasDraft(draftKey(state.wallet.address, p.id))) open(); // a claim half filled before a reload opens again
   const update = (next) => {
     p = next;
@@ -182,15 +243,6 @@ function policyCard(first, productOf) {
     showInsured(p);
   };
   return { el, update };
-}
-
-async function vehicleClasses(product) {
-  try {
-    const terms = await fetchByHash(product.termsHash);
-    return Object.keys(terms.costSchedule);
-  } catch {
-    return ["sedan"];
-  }
 }
 
 function checkPhotos(files) {
@@ -251,7 +303,7 @@ async function upload(file) {
 
 /** Seal the photos in this page for the product's committee, its insurer and the claimant, upload only the
  * ciphertext, and have the gateway build the manifest; answers {evidenceRoot, evidenceURI}. */
-async function sealedEvidence(files, policy, product, vehicleClass, place) {
+async function sealedEvidence(files, policy, product, place) {
   const readers = await productReaders(policy.productId, product);
   const bytes = await Promise.all(files.map(async (f) => new Uint8Array(await f.arrayBuffer())));
   const { sealedPhotos, sealed, place: sealedPlace } = await sealForReaders(bytes, readers, place);
@@ -261,7 +313,7 @@ async function sealedEvidence(files, policy, product, vehicleClass, place) {
     photos.push({ name, cid: await upload(new File([data], name, { type: "application/octet-stream" })) });
   }
   const response = await fetch("/api/evidence", { method: "POST", headers: { "Content-Type": "application/json", ...(await uploadPermit()) },
-    body: JSON.stringify({ photos, claimant: { vehicleClass }, sealed, place: sealedPlace }) });
+    body: JSON.stringify({ photos, sealed, place: sealedPlace }) }); // no class: the policy's, declared when bought
   const evidence = await response.json();
   if (!response.ok) throw new Error(`the evidence was refused: ${evidence.error?.message || response.status}`);
   return evidence;
@@ -399,7 +451,6 @@ function placePicker(lat, lon, placeWords, problem) {
 /** The claim form of a policy; `policyNow()` gives the policy as of the newest block the screen has read. */
 async function claimForm(policyNow, product, onDone) {
   const policy = policyNow();
-  const classes = await vehicleClasses(product);
   const now = await chainTime();
   let files = [];
   const previews = h("ul", { class: "previews", "aria-label": "selected photos" });
@@ -432,7 +483,6 @@ async function claimForm(policyNow, product, onDone) {
   const placeWords = h("input", { type: "hidden", name: "placeWords" }); // what the chosen place is, in words
   const covered = PERILS.map((name, i) => ({ name, i })).filter(({ i }) => (BigInt(product.perils) >> BigInt(i)) & 1n);
   const peril = h("select", { name: "peril" }, covered.map(({ name, i }) => h("option", { value: i }, name)));
-  const vehicle = h("select", { name: "vehicleClass" }, classes.map((c) => h("option", { value: c }, c)));
   const amount = h("input", { type: "text", name: "amount", required: true, inputmode: "decimal", placeholder: "e.g. 0.8" });
   const formError = h("p", { class: "error", role: "alert", id: "claim-error" });
   const placeSlot = h("div");
@@ -473,7 +523,7 @@ async function claimForm(policyNow, product, onDone) {
     }
     button.disabled = true;
     try {
-      const evidence = await sealedEvidence(files, policy, product, vehicle.value, { latE6, lonE6 });
+      const evidence = await sealedEvidence(files, policy, product, { latE6, lonE6 });
       // the chain gets only the 0.1-degree area (about 11 km), enough for the weather check; the place is sealed
       const grid = state.config.constants.areaGridE6;
       const receipt = await send(`Submit claim on policy ${policy.id}`, ({ manager }) => manager.submitClaim(
@@ -497,14 +547,14 @@ async function claimForm(policyNow, product, onDone) {
     h("h3", {}, `New claim on policy ${policy.id}`), drop, photoError, previews,
     h("div", { class: "grid" },
       field("Incident time (UTC, chain clock)", incident, `from the policy's start, ${whenExact(policy.start)}, to the chain's current time`),
-      field("Peril", peril), field("Vehicle class", vehicle, "sets the repair cost schedule the oracle applies"),
+      field("Peril", peril),
       field("Claimed amount (ETH)", amount, `at most ${eth(policy.remainingCoverage)}`)),
     placeSlot,
     formError, h("div", { class: "actions" }, button, h("button", { type: "button", class: "cancel", onclick: () => {
       clearDraft(draft).catch(() => {});
       onDone();
     } }, "Cancel")));
-  saveDraft = await keepDraft(form, draft, { incident, lat, lon, placeWords, peril, vehicleClass: vehicle, amount }, () => files, setFiles);
+  saveDraft = await keepDraft(form, draft, { incident, lat, lon, placeWords, peril, amount }, () => files, setFiles);
   mount(placeSlot, placePicker(lat, lon, placeWords, placeError)); // after the draft's values, which it shows
   return form;
 }

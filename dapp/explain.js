@@ -162,7 +162,7 @@ function arithmeticWords(a, doc) {
   const decided = BigInt(doc.payout);
   const hypothetical = BigInt(a.payout) !== decided;
   if (a.estimate === null) return `No repair estimate applies (damage found: ${a.severity ?? "none"}), so the claim pays ${eth(decided)}.`;
-  const steps = `the repair estimate for a ${a.vehicleClass} with ${a.severity} damage is ${eth(a.estimate)}; ` +
+  const steps = `the repair estimate for the policy's vehicle class, ${a.vehicleClass} (declared when the policy was bought), with ${a.severity} damage is ${eth(a.estimate)}; ` +
     `the loss is the smaller of that and the ${eth(a.claimed)} claimed, ${eth(a.loss)}; less the ${eth(a.deductible)} ` +
     `deductible that is ${eth(a.net)}, capped by the cover left (${eth(a.remainingCoverage)})`;
   if (!hypothetical) return `How the payout was worked out: ${steps}, so the claim pays ${eth(a.payout)}.`;

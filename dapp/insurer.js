@@ -37,6 +37,14 @@ export function percentToBps(text, what) {
   return Math.round(Number(value) * 100);
 }
 
+/** A vehicle class's premium as a multiple of the base premium ("1.25") in basis points, as the governor stores it. */
+export function factorToBps(text, what) {
+  const value = String(text ?? "").trim().replace(",", ".");
+  const bps = /^\d{1,3}(\.\d{1,4})?$/.test(value) ? Math.round(Number(value) * 10_000) : NaN;
+  if (!(bps >= 1 && bps < 2 ** 20)) throw new Error(`${what} must be a multiple of the base premium from 0.0001 to 104.8575 (e.g. 1 or 1.25)`);
+  return bps;
+}
+
 function integer(text, what, min, max) {
   const value = Number(String(text).trim());
   if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${what} must be a whole number from ${min} to ${max}`);
@@ -110,22 +118,25 @@ async function finishProduct(p, button, error, done) {
   done();
 }
 
-/** The terms document's cost schedule as a table (a row per vehicle class, an amount in ETH per damage level):
- * `load(text)` fills it from a terms JSON text, `merge(text)` answers that text with the table's schedule in it
- * (wei strings, as the gateway's POST /api/terms validates them), or throws a sentence naming the cell. */
+/** The terms document's cost schedule as a table (a row per vehicle class, an amount in ETH per damage level, and
+ * the class's premium as a multiple of the base premium): `load(text, factors)` fills it from a terms JSON text (and
+ * the classes' factors in basis points, in row order), `merge(text)` answers {text, factors}: that text with the
+ * table's schedule in it (wei strings, as the gateway's POST /api/terms validates them) and each row's factor in
+ * basis points (the product's `classFactors`: class k is the schedule's k-th row), or throws a sentence naming the cell. */
 export function costScheduleTable() {
   const levels = state.config.constants.severities;
   const rows = h("tbody");
   const cell = (name, value, label) => h("td", {}, h("input", { type: "text", name, value, "aria-label": label, inputmode: name === "class" ? null : "decimal", size: 8 }));
-  const addRow = (vehicleClass = "", costs = {}) => {
+  const addRow = (vehicleClass = "", costs = {}, factorBps = 10_000) => {
     const row = h("tr", { class: "schedule-row" },
       cell("class", vehicleClass, "vehicle class"),
       levels.map((level) => cell(level, costs[level] === undefined ? "" : ethers.formatEther(BigInt(costs[level])).replace(/\.0$/, ""), `${level} damage repair cost (ETH)`)),
+      cell("factor", String(factorBps / 10_000), "premium, times the base premium"),
       h("td", {}, h("button", { type: "button", class: "remove-class", onclick: () => row.remove() }, "Remove")));
     rows.append(row);
     return row;
   };
-  const load = (text) => {
+  const load = (text, factors = []) => {
     let schedule;
     try {
       schedule = JSON.parse(text).costSchedule;
@@ -134,26 +145,31 @@ export function costScheduleTable() {
     }
     if (!schedule || typeof schedule !== "object") return;
     mount(rows);
-    for (const [vehicleClass, costs] of Object.entries(schedule)) addRow(vehicleClass, costs || {});
+    Object.entries(schedule).forEach(([vehicleClass, costs], i) => addRow(vehicleClass, costs || {}, factors[i] ?? 10_000));
   };
   const merge = (text) => {
     const doc = JSON.parse(text);
     const schedule = {};
+    const factors = [];
+    const most = state.config.constants.maxVehicleClasses;
+    if (rows.children.length > most) throw new Error(`Cost schedule: at most ${most} vehicle classes (the contract prices each one).`);
     [...rows.children].forEach((row, i) => {
       const name = row.querySelector('input[name="class"]').value.trim();
       if (!name) throw new Error(`Cost schedule, row ${i + 1}: give the vehicle class a name.`);
       if (schedule[name]) throw new Error(`Cost schedule: the vehicle class "${name}" appears twice.`);
+      if (/^\d+$/.test(name)) throw new Error(`Cost schedule, row ${i + 1}: name the vehicle class in words, not a number.`);
+      factors.push(factorToBps(row.querySelector('input[name="factor"]').value, `Cost schedule, ${name}, premium`));
       schedule[name] = Object.fromEntries(levels.map((level) =>
         [level, String(parseEth(row.querySelector(`input[name="${level}"]`).value, `Cost schedule, ${name}, ${level} damage`))]));
     });
     if (!Object.keys(schedule).length) throw new Error("Cost schedule: add at least one vehicle class.");
     doc.costSchedule = schedule;
-    return JSON.stringify(doc, null, 2);
+    return { text: JSON.stringify(doc, null, 2), factors };
   };
   const el = h("div", { class: "cost-schedule" },
     h("div", { class: "table-wrap" }, h("table", {},
-      h("caption", {}, "Cost schedule: the repair estimate in ETH per vehicle class and damage level"),
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Vehicle class"), levels.map((l) => h("th", { scope: "col" }, `${l} damage`)), h("th", { scope: "col" }, h("span", { class: "sr-only" }, "remove")))),
+      h("caption", {}, "Cost schedule: the repair estimate in ETH per vehicle class and damage level, and each class's premium as a multiple of the base premium (a holder declares its class when buying)"),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Vehicle class"), levels.map((l) => h("th", { scope: "col" }, `${l} damage`)), h("th", { scope: "col" }, "premium (× base)"), h("th", { scope: "col" }, h("span", { class: "sr-only" }, "remove")))),
       rows)),
     h("button", { type: "button", class: "add-class", onclick: () => addRow().querySelector("input")?.focus() }, "Add a vehicle class"));
   return { el, load, merge };
@@ -189,7 +205,7 @@ async function createForm(onCreated) {
     h("input", { type: "checkbox", name: `peril-${name}`, checked: (BigInt(d.perils ?? 63) >> BigInt(i)) & 1n ? true : null }), ` ${name}`));
   const perilGroup = h("div", { class: "perils", role: "group", "aria-label": "covered perils", id: "perils" }, perilBoxes);
   const schedule = costScheduleTable();
-  schedule.load(f.terms.value);
+  schedule.load(f.terms.value, d.classFactors);
   f.terms.addEventListener("change", () => schedule.load(f.terms.value));
   const termsFile = h("input", { type: "file", accept: "application/json,.json", name: "termsFile" });
   termsFile.addEventListener("change", async () => {
@@ -202,7 +218,7 @@ async function createForm(onCreated) {
   const resetButton = () => {
     button.textContent = "Upload terms, create product and fund it";
     button.form?.reset(); // the next product starts from the defaults again
-    schedule.load(f.terms.value);
+    schedule.load(f.terms.value, d.classFactors);
   };
 
   let unfinished = null; // {id, capital, asset}: a product created here whose funding has not gone through yet
@@ -281,7 +297,9 @@ async function createForm(onCreated) {
         reviewDeadline: at(f.reviewHours, () => integer(f.reviewHours.value, "Review deadline (hours)", 1, 14 * 24)) * 3600,
       };
       at(f.metaEvidence, () => { if (config.metaEvidenceURI.length > 256) throw new Error("The meta-evidence URI is longer than 256 characters."); });
-      f.terms.value = schedule.merge(f.terms.value);
+      const merged = schedule.merge(f.terms.value);
+      f.terms.value = merged.text;
+      config.classFactors = merged.factors;
     } catch (e) {
       if (e.input) {
         fieldError(e.input, e.message);
@@ -319,7 +337,7 @@ async function createForm(onCreated) {
     h("h2", { id: "create-h" }, "Create a product"),
     h("fieldset", {}, h("legend", {}, "Cover"), h("div", { class: "grid" },
       g("Payout asset", f.asset, "0x000...000 for ETH, else an ERC-20 address"), g("Coverage limit (ETH)", f.coverage),
-      g("Deductible (ETH)", f.deductible), g("Premium (ETH)", f.premium), g("Term (days)", f.termDays),
+      g("Deductible (ETH)", f.deductible), g("Base premium (ETH)", f.premium, "each vehicle class pays it times its factor in the cost schedule"), g("Term (days)", f.termDays),
       g("Open claims per policy", f.maxOpenClaims, "a policy holder may have at most this many claims open at once")),
     h("div", { class: "field" }, perilGroup)),
     h("fieldset", {}, h("legend", {}, "Oracle"), h("div", { class: "grid" },
@@ -592,7 +610,7 @@ function productRow(first) {
     const lossRatio = s.premiums > 0n ? `${(Number((s.payouts * 10000n) / s.premiums) / 100).toFixed(1)}%` : "-";
     mountIfChanged(head, signature([s.id, p.paused, p.coverageLimit, p.premium, p.perils, s.open]), () => [
       `#${s.id}${p.paused ? " (paused, not on sale)" : ""}`,
-      h("small", { class: "product-terms" }, `cover ${eth(p.coverageLimit)}, premium ${eth(p.premium)}; ` +
+      h("small", { class: "product-terms" }, `cover ${eth(p.coverageLimit)}, base premium ${eth(p.premium)}; ` +
         `${PERILS.filter((_, i) => (BigInt(p.perils) >> BigInt(i)) & 1n).join(", ")}; ${s.open} open claim(s)`)]);
     const texts = [String(s.policies), String(s.claims), DECISION_WORDS.slice(1).map((words, i) => `${words} ${s.decisions[i + 1]}`).join(", "),
       eth(s.premiums), eth(s.payouts), lossRatio, eth(p.capital), eth(BigInt(p.locked) - s.reserve), eth(s.reserve),

@@ -153,6 +153,11 @@ REVIEW_DEADLINE_S = 7 * 86_400
 """How long the demo product's adjuster has to review a REFER before anyone may send it to the arbitrator at the
 insurer's cost (a product chooses 1 hour..14 days)."""
 DEFAULT_MAX_OPEN_CLAIMS = 3
+MAX_VEHICLE_CLASSES = 8
+"""The most vehicle classes a product prices (the contracts' MAX_CLASSES): a holder declares one when buying, by its
+index in the terms' cost schedule, and pays the base premium times that class's factor."""
+MAX_CLASS_FACTOR_BPS = 2**20 - 1
+"""The largest class factor, in basis points of the base premium (the governor's MAX_CLASS_FACTOR: 20 bits each)."""
 """K: the most open claims a policy may have at once, unless its product says otherwise (1..255)."""
 AREA_GRID_E6 = 100_000
 """A claim's place on-chain, in micro-degrees, is a multiple of this (0.1 degree, about 11 km); the contract's own
@@ -212,6 +217,7 @@ def dapp_constants() -> dict[str, Any]:
         "severities": list(SEVERITIES),
         "bps": BPS,
         "areaGridE6": AREA_GRID_E6,
+        "maxVehicleClasses": MAX_VEHICLE_CLASSES,
         "staleAfterS": STALE_AFTER_S,
         "disputeTimeoutS": DISPUTE_TIMEOUT_S,
         "reviewDeadlineS": REVIEW_DEADLINE_S,

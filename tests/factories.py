@@ -14,7 +14,8 @@ from eth_account.messages import encode_defunct
 from PIL import Image
 
 from oracle.assess import DEFAULT_TERMS_PATH, AssessmentInputs, Claim, Peril, Prediction
-from oracle.explain.evidence import Photo, photo_entry
+from oracle.cas.store import ContentStore
+from oracle.explain.evidence import Photo, build_manifest, photo_entry
 from oracle.privacy import Reader, encryption_key_message, identity_from_signature
 from oracle.settings import DEFAULT_DATA_DIR
 from oracle.sources.history import InMemoryClaimsHistory
@@ -28,6 +29,17 @@ IMAGES = DEFAULT_DATA_DIR / "images"
 HAIL_TIME = 1551522000
 HAIL_LAT_E6, HAIL_LON_E6 = 30_500_000, -85_300_000
 ETH = 10**18
+
+
+def store_manifest_naming_a_class(
+    store: ContentStore, photos: list[tuple[str, bytes]], vehicle_class: str, **claimant: str
+) -> tuple[bytes, str]:
+    """Store photos and a manifest whose claimant names a vehicle class, as clients wrote before the class was the
+    policy's (and as a claimant gaming the schedule would); return its evidence root and URI."""
+    manifest = build_manifest(photos, {"vehicleClass": vehicle_class, **claimant})
+    for _, data in photos:
+        store.put(data)
+    return manifest.root, f"ipfs://{store.put(manifest.data)}"
 
 
 @pytest.fixture(scope="session")

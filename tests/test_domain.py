@@ -10,6 +10,8 @@ import pytest
 from oracle.domain import (
     AREA_GRID_E6,
     DISPUTE_TIMEOUT_S,
+    MAX_CLASS_FACTOR_BPS,
+    MAX_VEHICLE_CLASSES,
     REPO_ROOT,
     STALE_AFTER_S,
     ClaimStatus,
@@ -38,6 +40,15 @@ def test_domain__decisions_and_statuses__equal_the_contract_constants(enum):
 
 def test_domain__area_grid__equals_the_contract_constant():
     assert contract_constants()["AREA_GRID_E6"] == AREA_GRID_E6 == dapp_constants()["areaGridE6"]
+
+
+def test_domain__vehicle_classes__equal_the_manager_and_governor_constants():
+    governor = contract_constants(REPO_ROOT / "contracts" / "ProductGovernor.vy")
+    assert contract_constants()["MAX_CLASSES"] == governor["MAX_CLASSES"] == MAX_VEHICLE_CLASSES
+    assert dapp_constants()["maxVehicleClasses"] == MAX_VEHICLE_CLASSES
+    # the policy word keeps the class in 4 bits, the premium word a 20-bit factor per class above the base premium
+    assert MAX_VEHICLE_CLASSES <= 16 and 96 + MAX_VEHICLE_CLASSES * governor["PREMIUM_FACTOR_BITS"] <= 256
+    assert 2 ** governor["PREMIUM_FACTOR_BITS"] - 1 == MAX_CLASS_FACTOR_BPS
 
 
 def test_domain__stale_delay__equals_the_contract_constant():

@@ -90,7 +90,7 @@ def test_sealed_manifest_opens_for_committee_and_stays_ciphertext_for_everyone_e
     member, insurer, outsider = reader_for(1), reader_for(2), reader_for(3)
     photos = [("IMG_0001.jpg", make_jpeg(1, (160, 120))), ("IMG_0002.jpg", make_jpeg(2, (160, 120)))]
     readers = [(r.address, r.public_key) for r in (member, insurer)]
-    evidence = store_evidence(store, photos, vehicle_class="sedan", sealed_for=readers)
+    evidence = store_evidence(store, photos, sealed_for=readers)
     manifest = load_manifest(evidence.root, store)
     assert b"IMG_0001" not in manifest  # file names can name plates or people
     opened = verify_evidence(manifest, evidence.root, store, reader=member)

@@ -6,7 +6,7 @@
 """
 
 interface IClaimsManager:
-    def buyPolicy(product_id: uint256, insured_object: bytes32) -> uint256: payable
+    def buyPolicy(product_id: uint256, insured_object: bytes32, vehicle_class: uint256) -> uint256: payable
     def submitClaim(policy_id: uint256, evidence_root: bytes32, evidence_uri: String[256], incident_time: uint256, peril: uint256, latitude_e6: int256, longitude_e6: int256, claimed_amount: uint256) -> uint256: nonpayable
     def withdrawPayout(claim_id: uint256): nonpayable
     def withdrawCredit(): nonpayable
@@ -37,7 +37,7 @@ def buy(product_id: uint256) -> uint256:
     @param product_id The product.
     @return uint256 The policy id.
     """
-    return extcall self.target.buyPolicy(product_id, keccak256("attacker"), value=msg.value)
+    return extcall self.target.buyPolicy(product_id, keccak256("attacker"), 1, value=msg.value)  # the demo sedan: base premium
 
 
 @external

@@ -179,7 +179,7 @@ async def config(request: web.Request) -> web.Response:
 async def make_evidence(request: web.Request) -> web.Response:
     """POST /api/evidence: build, check and store the evidence manifest for photos already uploaded to /content.
 
-    Body: {"photos": [{"name": ..., "cid": ...}], "claimant": {"vehicleClass": ...}, "sealed": {...}, "place": "0x.."};
+    Body: {"photos": [{"name": ..., "cid": ...}], "claimant": {"countyFips": ...}, "sealed": {...}, "place": "0x.."};
     answers the evidence root the claim transaction must carry and the manifest's URI. With `sealed` (the scheme, the
     key commitment and the key grants the browser made) the photos are ciphertext, checked against the manifest
     only, and `place` is the precise place sealed with the same key.
@@ -197,7 +197,10 @@ async def make_evidence(request: web.Request) -> web.Response:
         raise BadRequestError(f"{len(photos)} photos is over the limit of {settings.max_photos} per claim")
     claimant = body.get("claimant") or {}
     if not isinstance(claimant, dict) or set(claimant) - set(CLAIMANT_KEYS):
-        raise BadRequestError(f"claimant may hold only {list(CLAIMANT_KEYS)}")
+        raise BadRequestError(
+            f"claimant may hold only {list(CLAIMANT_KEYS)}; the vehicle class is the policy's, declared when it was "
+            "bought, and a claim cannot name one"
+        )
     for i, photo in enumerate(photos, start=1):
         if (
             not isinstance(photo, dict)
@@ -239,7 +242,7 @@ async def upload_terms(request: web.Request) -> web.Response:
             "termsHash": hex0x(keccak(data)),
             "cid": cid,
             "name": terms.name,
-            "vehicleClasses": sorted(terms.cost_schedule),
+            "vehicleClasses": list(terms.cost_schedule),  # in schedule order: class k is the product's k-th price
         },
         status=201,
     )

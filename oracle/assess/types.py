@@ -74,9 +74,10 @@ class Claim:
     evidence manifest is read) the claimant's metadata; times are epoch seconds, amounts base units.
 
     `peril` is the peril's bit value (Peril.HAIL == 2); the contract's ClaimSubmitted event carries the bit
-    index (1 for hail). `submitted_at` is the claim's block time. `vehicle_class` is None until the evidence
-    manifest (or the terms' default) has named it. `product_id` and `evidence_uri` are None for a claim read back
-    from an explanation, which does not record them.
+    index (1 for hail). `submitted_at` is the claim's block time. `policy_class` is the vehicle class the holder
+    declared when buying the policy, as the chain records it (its index in the terms' cost schedule); `vehicle_class`
+    is its name, None until the terms have named it (the claimant never chooses it). `product_id`, `evidence_uri`
+    and `policy_class` are None for a claim read back from an explanation, which does not record them.
     """
 
     claim_id: int
@@ -99,6 +100,7 @@ class Claim:
     deductible: int
     covered_perils: int
     insured_object_id: str
+    policy_class: int | None = None
     vehicle_class: str | None = None
     county_fips: str | None = None
     zone_fips: str | None = None
@@ -107,8 +109,9 @@ class Claim:
 
     def __post_init__(self) -> None:
         """Refuse facts no chain could have recorded, naming the field."""
-        if self.product_id is not None:
-            _uint("product_id", self.product_id)
+        for optional in ("product_id", "policy_class"):
+            if getattr(self, optional) is not None:
+                _uint(optional, getattr(self, optional))
         for name in (
             "claim_id",
             "chain_id",
@@ -144,7 +147,7 @@ class Claim:
         """The vehicle class the assessment prices the repair for; AssessmentError while it is still unknown."""
         if self.vehicle_class is None:
             raise AssessmentError(
-                f"claim {self.claim_id} has no vehicle class: neither its evidence manifest nor the terms named one"
+                f"claim {self.claim_id} has no vehicle class: its policy's class has not been named from the terms"
             )
         return self.vehicle_class
 

@@ -69,16 +69,24 @@ def deploy(w3: Web3, name: str, *args: Any, sender: Sender) -> Contract:
     return w3.eth.contract(address=address, abi=spec["abi"])
 
 
+DEMO_CLASS_FACTORS_BPS = (8_000, 10_000, 12_500, 12_000, 25_000)
+"""The demo product's premium per vehicle class in basis points of its 0.1 ETH base premium, in the order of the
+demo terms' cost schedule (compact, sedan, suv, pickup, luxury): the dearer a class's repairs, the dearer its cover."""
+DEMO_VEHICLE_CLASS = 1
+"""The class the demo's, the benches' and the tests' policies declare unless told: sedan, at the base premium."""
+
+
 def demo_product_config(
     committee: list[str], threshold: int, arbitrator: str, model_hash: bytes, terms_hash: bytes, **overrides: Any
 ) -> dict[str, Any]:
-    """A motor own-damage product in ETH: 10 ETH cover, 0.5 ETH deductible, 1 ETH instant limit, 3-day window, the
-    insurer reviewing REFERs within 7 days."""
+    """A motor own-damage product in ETH: 10 ETH cover, 0.5 ETH deductible, 0.1 ETH base premium priced per vehicle
+    class, 1 ETH instant limit, 3-day window, the insurer reviewing REFERs within 7 days."""
     config = {
         "asset": ZERO_ADDRESS,
         "coverageLimit": 10 * ETH,
         "deductible": ETH // 2,
         "premium": ETH // 10,
+        "classFactors": list(DEMO_CLASS_FACTORS_BPS),
         "term": 365 * DAY,
         "perils": 0b111111,
         "committee": committee,
@@ -202,11 +210,21 @@ def create_product(
     return product_id
 
 
-def buy_policy(manager: ClaimsManagerClient, holder: Sender, product_id: int, insured_object: bytes) -> int:
-    """Buy a policy on an ETH product and return its id."""
-    premium = manager.product(product_id)["premium"]
+def buy_policy(
+    manager: ClaimsManagerClient,
+    holder: Sender,
+    product_id: int,
+    insured_object: bytes,
+    vehicle_class: int = DEMO_VEHICLE_CLASS,
+) -> int:
+    """Buy a policy on an ETH product for a vehicle of `vehicle_class` (its index in the terms' cost schedule),
+    paying that class's premium, and return its id."""
+    premium = manager.call("premiumOf", product_id, vehicle_class)
     receipt = transact(
-        manager.w3, manager.contract.functions.buyPolicy(product_id, insured_object), holder, value=premium
+        manager.w3,
+        manager.contract.functions.buyPolicy(product_id, insured_object, vehicle_class),
+        holder,
+        value=premium,
     )
     policy_id: int = manager.contract.events.PolicyPurchased().process_receipt(receipt, errors=DISCARD)[0].args.policyId
     return policy_id

@@ -10,9 +10,6 @@ from oracle.chain.contracts import ClaimsManagerClient, ClaimSubmitted
 from oracle.explain.canonical import hex0x
 from oracle.sources.terms import Terms
 
-DEFAULT_VEHICLE_CLASS = "sedan"
-"""The vehicle class assumed when the manifest names none (the terms' first class if it has no sedan)."""
-
 
 class ClaimContextError(ValueError):
     """The chain's facts about a claim are inconsistent (bad position, policy ending before it starts, ...)."""
@@ -95,6 +92,7 @@ def claim_from_chain(
         deductible=product["deductible"],
         covered_perils=product["perils"],
         insured_object_id=hex0x(insured),
+        policy_class=policy["vehicleClass"],
     )
 
 
@@ -116,18 +114,20 @@ def insured_object(
     return found
 
 
-def choose_vehicle_class(claimant: dict[str, str], terms: Terms) -> str:
-    """Return the manifest's vehicle class, or the default class of the terms' cost schedule."""
-    if claimant.get("vehicleClass"):
-        return claimant["vehicleClass"]
-    return DEFAULT_VEHICLE_CLASS if DEFAULT_VEHICLE_CLASS in terms.cost_schedule else next(iter(terms.cost_schedule))
+def policy_vehicle_class(policy_class: int, terms: Terms) -> str:
+    """The name of a policy's vehicle class: the `policy_class`-th class of the terms' cost schedule, in the order the
+    product priced them; a class past the schedule is named by its number (the assessment then refers the claim)."""
+    classes = list(terms.cost_schedule)
+    return classes[policy_class] if policy_class < len(classes) else f"class #{policy_class}"
 
 
 def with_claimant(claim: Claim, claimant: dict[str, str], terms: Terms) -> Claim:
-    """The claim with the claimant's metadata from its evidence manifest (vehicle class, county and zone)."""
+    """The claim with its policy's vehicle class named from the terms, and the claimant's county and zone from its
+    evidence manifest; a class the manifest names (older clients wrote one) is ignored: the class is the policy's."""
+    named = claim.vehicle_class if claim.policy_class is None else policy_vehicle_class(claim.policy_class, terms)
     return dataclasses.replace(
         claim,
-        vehicle_class=choose_vehicle_class(claimant, terms),
+        vehicle_class=named,
         county_fips=claimant.get("countyFips"),
         zone_fips=claimant.get("zoneFips"),
     )

@@ -11,7 +11,6 @@ from oracle.cas.store import ContentStore
 from oracle.explain.canonical import canonical_json
 from oracle.explain.evidence import build_manifest
 from oracle.privacy import PHOTO_PURPOSE, PLACE_PURPOSE, SEAL_SCHEME, key_commitment, new_content_key, seal, wrap_key
-from oracle.sources.terms import Terms
 
 
 @dataclass(frozen=True)
@@ -34,19 +33,15 @@ def store_evidence(
     store: ContentStore,
     photos: Sequence[tuple[str, bytes]],
     *,
-    vehicle_class: str | None = None,
     county_fips: str | None = None,
     zone_fips: str | None = None,
-    terms: Terms | None = None,
     sealed_for: Sequence[tuple[str, bytes]] = (),
     place_e6: tuple[int, int] | None = None,
 ) -> StoredEvidence:
-    """Store a claim's photos and manifest (with optional claimant metadata) and return its root and URI; with
+    """Store a claim's photos and manifest (with the claimant's optional county and zone; never a vehicle class, which
+    is the policy's) and return its root and URI; with
     readers `sealed_for` ((address, X25519 public key) pairs), as the dApp does: only ciphertext is stored, the
     fresh content key is wrapped for each reader, and the precise place `place_e6` is sealed in the manifest."""
-    if terms is not None and vehicle_class is not None and vehicle_class not in terms.cost_schedule:
-        known = ", ".join(terms.cost_schedule)
-        raise ValueError(f"vehicle class {vehicle_class!r} is not in the terms' cost schedule ({known})")
     content_key, sealed, place = None, None, None
     if place_e6 is not None and not sealed_for:
         raise ValueError("a precise place is kept only in sealed evidence; name its readers")
@@ -58,7 +53,7 @@ def store_evidence(
         if place_e6 is not None:
             lat_e6, lon_e6 = place_e6
             place = "0x" + seal(content_key, canonical_json({"latE6": lat_e6, "lonE6": lon_e6}), PLACE_PURPOSE).hex()
-    claimant = {"vehicleClass": vehicle_class, "countyFips": county_fips, "zoneFips": zone_fips}
+    claimant = {"countyFips": county_fips, "zoneFips": zone_fips}
     manifest = build_manifest(photos, claimant, sealed, place)
     for _, data in photos:
         store.put(data)

@@ -519,7 +519,7 @@ def _prepare_phase(world: BenchWorld, claims: list[PlannedClaim], committee: lis
             system.manager, world.roles.claimant, product_id, keccak(f"BENCH-VIN-{tag}-{i}".encode())
         )
         photos = [(p.name, p.read_bytes()) for p in claim.photos]
-        evidence = store_evidence(world.cas, photos, vehicle_class="sedan", sealed_for=readers, place_e6=BENCH_PLACE_E6)
+        evidence = store_evidence(world.cas, photos, sealed_for=readers, place_e6=BENCH_PLACE_E6)
         claim.evidence_root, claim.evidence_uri = evidence.root, evidence.uri
     return system.manager, start_block
 

@@ -213,7 +213,7 @@ async def file_claims(manager, cas, holder, claims, w3, readers) -> None:
 
     for claim in claims:
         photos = [(p.name, p.read_bytes()) for p in claim.photos]
-        evidence = store_evidence(cas, photos, vehicle_class="sedan", sealed_for=readers, place_e6=claim.place_e6)
+        evidence = store_evidence(cas, photos, sealed_for=readers, place_e6=claim.place_e6)
         lat_e6, lon_e6 = public_area(claim.place_e6)
         now = w3.eth.get_block("latest").timestamp
         claim.submitted_wall = time.monotonic()

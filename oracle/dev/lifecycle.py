@@ -10,7 +10,7 @@ from pathlib import Path
 
 from eth_utils import keccak
 
-from oracle.chain.deploy import DAY, ETH, demo_product_config
+from oracle.chain.deploy import DAY, DEMO_VEHICLE_CLASS, ETH, demo_product_config
 from oracle.chain.report import Domain, Report, report_deadline, sign_quorum
 from oracle.domain import ARBITRATION_RESERVE_WEI, REVIEW_DEADLINE_S, STALE_AFTER_S, ClaimStatus, Decision
 
@@ -95,7 +95,10 @@ def run_lifecycle() -> LifecycleResult:
     gas["deposit_capital"] = manager.depositCapital(product_id, 50 * ETH, value=50 * ETH, sender=insurer).gas_used
     gas["fund_arbitration"] = desk.fundArbitration(product_id, value=ARBITRATION_RESERVE_WEI, sender=insurer).gas_used
 
-    receipt = manager.buyPolicy(product_id, keccak(b"VIN-DEMO"), value=ETH // 10, sender=claimant)
+    sedan = DEMO_VEHICLE_CLASS  # the holder declares its vehicle's class and pays that class's premium
+    receipt = manager.buyPolicy(
+        product_id, keccak(b"VIN-DEMO"), sedan, value=manager.premiumOf(product_id, sedan), sender=claimant
+    )
     gas["buy_policy"] = receipt.gas_used
     policy_id = receipt.decode_logs(manager.PolicyPurchased)[0].policyId
 
@@ -212,7 +215,9 @@ def run_lifecycle() -> LifecycleResult:
 
     # 5. governance of a live policy: the insurer announces a rotation; a holder who does not accept it cancels
     # for a pro-rata refund while it waits; anyone applies it after the delay; a member leaves at once
-    second = manager.buyPolicy(product_id, keccak(b"VIN-DEMO-2"), value=ETH // 10, sender=claimant)
+    second = manager.buyPolicy(
+        product_id, keccak(b"VIN-DEMO-2"), sedan, value=manager.premiumOf(product_id, sedan), sender=claimant
+    )
     second_id = second.decode_logs(manager.PolicyPurchased)[0].policyId
     members = [o.address for o in oracles[1:]] + [panelists[0].address]
     gas["announce_change"] = governor.setCommittee(product_id, members, 2, sender=insurer).gas_used

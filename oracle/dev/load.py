@@ -226,7 +226,7 @@ def _file_claims(stack: Stack, photos: list[Path], count: int) -> list[int]:
         chosen = [photos[(PHOTOS_PER_CLAIM * i + k) % len(photos)] for k in range(PHOTOS_PER_CLAIM)]
         claim = PlannedClaim("load", chosen, peril=0)
         claim.policy_id = buy_policy(manager, roles.claimant, product_id, keccak(f"LOAD-VIN-{i}".encode()))
-        evidence = store_evidence(stack.cas, [(p.name, p.read_bytes()) for p in chosen], vehicle_class="sedan")
+        evidence = store_evidence(stack.cas, [(p.name, p.read_bytes()) for p in chosen])
         claim.evidence_root, claim.evidence_uri = evidence.root, evidence.uri
         planned.append(claim)
         if (i + 1) % 200 == 0:

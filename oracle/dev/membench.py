@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw
 
 from oracle.assess import DEFAULT_TERMS_PATH, Claim, Peril
 from oracle.cas.store import LocalContentStore
+from oracle.chain.deploy import DEMO_VEHICLE_CLASS
 from oracle.claim.evidence import store_evidence, store_terms
 from oracle.claim.wiring import build_assessor, load_model
 from oracle.domain import MAX_PIXELS
@@ -88,6 +89,7 @@ def claim(claim_id: int, evidence, terms_hash: bytes) -> Claim:
         deductible=ETH // 10,
         covered_perils=0b111111,
         insured_object_id="0x" + f"{claim_id:064x}",
+        policy_class=DEMO_VEHICLE_CLASS,
     )
 
 

@@ -46,9 +46,11 @@ MANIFEST_VERSION = 1
 MAX_NAME_LENGTH = 255
 ALLOWED_IMAGE_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
 _PHOTO_KEYS = {"cid", "sha256", "bytes", "name"}
-CLAIMANT_KEYS = ("vehicleClass", "countyFips", "zoneFips")
-"""Optional claimant metadata a manifest may carry, bound to the claim by the evidence root."""
-MAX_VEHICLE_CLASS_LENGTH = 64
+CLAIMANT_KEYS = ("countyFips", "zoneFips")
+"""Optional claimant metadata a new manifest may carry, bound to the claim by the evidence root."""
+IGNORED_CLAIMANT_KEYS = ("vehicleClass",)
+"""Claimant metadata older clients wrote and nodes read past: the vehicle class is the policy's, declared when it was
+bought (`ClaimsManager.policy(id).vehicleClass`), never the claim's."""
 SEALED_KEYS = frozenset({"scheme", "keyCommitment", "grants"})
 """A sealed manifest's `sealed` section: how the photos are encrypted, a commitment to the key, the key grants."""
 MAX_GRANTS = 32
@@ -139,17 +141,9 @@ def _as_root(expected_root: bytes | str) -> bytes:
 def _check_claimant(claimant: object) -> dict[str, str]:
     if not isinstance(claimant, dict) or not claimant:
         raise EvidenceError(f"manifest claimant must be a non-empty object, got {claimant!r}")
-    unknown = sorted(set(claimant) - set(CLAIMANT_KEYS))
+    unknown = sorted(set(claimant) - set(CLAIMANT_KEYS) - set(IGNORED_CLAIMANT_KEYS))
     if unknown:
         raise EvidenceError(f"manifest claimant has unknown keys {unknown}; allowed: {list(CLAIMANT_KEYS)}")
-    vehicle_class = claimant.get("vehicleClass")
-    if vehicle_class is not None and (
-        not isinstance(vehicle_class, str) or not vehicle_class or len(vehicle_class) > MAX_VEHICLE_CLASS_LENGTH
-    ):
-        raise EvidenceError(
-            f"manifest claimant.vehicleClass must be a string of 1..{MAX_VEHICLE_CLASS_LENGTH} characters, "
-            f"got {vehicle_class!r}"
-        )
     for key in ("countyFips", "zoneFips"):
         value = claimant.get(key)
         if value is not None and (not isinstance(value, str) or not _FIPS.match(value)):

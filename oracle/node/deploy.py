@@ -28,7 +28,7 @@ from oracle.chain.deploy import (
     sender_address,
 )
 from oracle.deployment import DeployedContract, Deployment
-from oracle.domain import REPO_ROOT
+from oracle.domain import MAX_CLASS_FACTOR_BPS, MAX_VEHICLE_CLASSES, REPO_ROOT
 from oracle.explain.document import describe_code_version
 from oracle.node.signer import add_key_arguments, signer_from_args
 from oracle.settings import load_settings
@@ -65,7 +65,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--product",
         type=Path,
         help="JSON file of a product to create and fund: the ProductGovernor.createProduct fields (committee, "
-        "threshold, models, termsHash required; arbitrator 'panel' names the deployed panel) and capital in wei",
+        "threshold, models, termsHash required; arbitrator 'panel' names the deployed panel; classFactors, each "
+        "vehicle class's premium in basis points of the premium, in the terms' cost-schedule order) and capital in wei",
     )
     parser.add_argument(
         "--out", type=Path, default=Path("deployment.json"), help="where to write the deployment record"
@@ -100,6 +101,21 @@ def _wei(value: Any, field: str) -> int:
     if number < 0:
         raise DeployInputError(f"product field {field} must not be negative, got {number}")
     return number
+
+
+def _class_factors(value: Any) -> list[int]:
+    """A product file's classFactors: 1..MAX_VEHICLE_CLASSES factors, each 1..MAX_CLASS_FACTOR_BPS basis points."""
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_VEHICLE_CLASSES:
+        raise DeployInputError(
+            f"product field classFactors must list 1..{MAX_VEHICLE_CLASSES} factors (basis points of the premium, "
+            f"one per cost-schedule class), got {value!r}"
+        )
+    factors = [_wei(factor, "classFactors") for factor in value]
+    if not all(1 <= factor <= MAX_CLASS_FACTOR_BPS for factor in factors):
+        raise DeployInputError(
+            f"product field classFactors must hold factors of 1..{MAX_CLASS_FACTOR_BPS}, got {factors}"
+        )
+    return factors
 
 
 def product_from_file(path: Path) -> tuple[dict[str, Any], int]:
@@ -143,6 +159,8 @@ def product_from_file(path: Path) -> tuple[dict[str, Any], int]:
             config[name] = bytes.fromhex(str(value).removeprefix("0x"))
         elif name == "metaEvidenceURI":
             config[name] = str(value)
+        elif name == "classFactors":
+            config[name] = _class_factors(value)
         else:
             config[name] = _wei(value, name)
     if config["asset"] != ZERO_ADDRESS and capital:

@@ -16,7 +16,13 @@ from pydantic import (
 )
 
 from oracle.cas.store import ContentStore, ContentStoreError
-from oracle.domain import EVIDENCE_RETENTION_DAYS, MAX_EVIDENCE_RETENTION_DAYS, PERIL_NAMES, SEVERITIES
+from oracle.domain import (
+    EVIDENCE_RETENTION_DAYS,
+    MAX_EVIDENCE_RETENTION_DAYS,
+    MAX_VEHICLE_CLASSES,
+    PERIL_NAMES,
+    SEVERITIES,
+)
 from oracle.encoding import MAX_JSON_DEPTH, bytes32, json_depth
 from oracle.sources.records import SourceError
 
@@ -130,7 +136,7 @@ class Terms(_Strict):
     name: str = Field(min_length=1, max_length=200)
     currency: Currency
     perils: tuple[Literal["collision", "hail", "flood", "wind", "theft", "fire"], ...] = Field(min_length=1)
-    cost_schedule: dict[str, Severities] = Field(alias="costSchedule", min_length=1)
+    cost_schedule: dict[str, Severities] = Field(alias="costSchedule", min_length=1, max_length=MAX_VEHICLE_CLASSES)
     deductible: Deductible = Deductible()
     thresholds: Thresholds = Thresholds()
     evidence_retention_days: int = Field(
@@ -140,6 +146,14 @@ class Terms(_Strict):
         le=MAX_EVIDENCE_RETENTION_DAYS,
         strict=True,
     )
+
+    @model_validator(mode="after")
+    def _class_names(self) -> Terms:
+        # a policy names its class by its place in the schedule, and browsers put number-like keys first
+        numeric = [name for name in self.cost_schedule if name.strip().isdigit() or not name.strip()]
+        if numeric:
+            raise ValueError(f"costSchedule: vehicle class names must be words, not numbers or blanks: {numeric}")
+        return self
 
     @property
     def perils_mask(self) -> int:

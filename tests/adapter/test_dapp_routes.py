@@ -87,12 +87,12 @@ async def test_evidence__uploaded_photos__manifest_root_matches_the_node_side_bu
     cids = [store.put(data) for _, data in photos]
     body = {
         "photos": [{"name": n, "cid": c} for (n, _), c in zip(photos, cids, strict=True)],
-        "claimant": {"vehicleClass": "suv"},
+        "claimant": {"countyFips": "12013"},
     }
     response = await client.post("/api/evidence", json=body, headers=permit_for(client))
     answer = await response.json()
     assert response.status == 201, answer
-    expected = build_manifest(photos, {"vehicleClass": "suv"})
+    expected = build_manifest(photos, {"countyFips": "12013"})
     assert answer["evidenceRoot"] == expected.root_hex
     assert store.get(answer["manifestCid"]) == expected.data and answer["evidenceURI"].startswith("ipfs://")
 
@@ -106,6 +106,11 @@ async def test_evidence__uploaded_photos__manifest_root_matches_the_node_side_bu
         ({"photos": [{"name": "a", "cid": "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e"}]}, "not"),
         ({"photos": [{"name": str(i), "cid": "x"} for i in range(4)]}, "over the limit of 3"),
         ({"photos": [{"name": "a", "cid": "x"}], "claimant": {"wallet": "0x"}}, "claimant may hold only"),
+        # the class is the policy's: a claim that names one (a dearer one, say) is refused, not priced for it
+        (
+            {"photos": [{"name": "a", "cid": "x"}], "claimant": {"vehicleClass": "luxury"}},
+            "the vehicle class is the policy's",
+        ),
     ],
 )
 async def test_evidence__bad_requests__clear_errors(make_dapp_client, body, fragment):

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from oracle.assess import DEFAULT_TERMS_PATH, Claim, Peril
 from oracle.cas import LocalContentStore
+from oracle.chain.deploy import DEMO_VEHICLE_CLASS
 from oracle.claim.assessor import ClaimAssessor
 from oracle.claim.evidence import store_evidence, store_terms
 from oracle.settings import load_settings
@@ -86,6 +87,7 @@ def make_context(store, terms_hash) -> Callable[..., Claim]:
             deductible=ETH // 10,
             covered_perils=0b111111,
             insured_object_id="0x" + "42" * 32,
+            policy_class=DEMO_VEHICLE_CLASS,  # sedan, as the chain records the policy's class
         )
         return replace(claim, **overrides)
 

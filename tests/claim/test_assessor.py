@@ -20,7 +20,7 @@ from oracle.sources.history import InMemoryClaimsHistory
 from oracle.sources.open_meteo import UpstreamError
 from oracle.sources.weather import OpenMeteoArchiveSource
 from tests.claim.conftest import RETRIEVED_AT, error_body, open_meteo_app
-from tests.factories import make_jpeg, real_photo_paths
+from tests.factories import make_jpeg, real_photo_paths, store_manifest_naming_a_class
 
 pytestmark = pytest.mark.asyncio
 
@@ -84,14 +84,27 @@ async def test_replay__explanation_of_another_claim__names_the_fields(
     assert differences["decision"][1] == int(Decision.REJECT)
 
 
-async def test_assess__claimant_metadata_in_manifest__class_and_county_used(
+async def test_claimant_cannot_choose_a_dearer_class_in_the_evidence(
+    damage_model, noaa, make_assessor, make_context, photo_bytes, store
+):
+    """A manifest naming "luxury" on a policy bought for a compact: the repair is priced for the compact."""
+    root, uri = store_manifest_naming_a_class(store, photo_bytes, "luxury", countyFips="12013")
+    compact = 0  # the policy's class on-chain: the first class of the terms' cost schedule
+    ctx = make_context(photo_bytes, policy_class=compact, evidence_root=root, evidence_uri=uri)
+    doc = (await make_assessor(damage_model, [noaa]).assess(ctx)).explanation.to_doc()
+    assert doc["claim"]["policy"]["vehicleClass"] == "compact"
+    assert doc["payoutArithmetic"]["vehicleClass"] == "compact"
+    assert doc["claim"]["incident"]["countyFips"] == "12013"  # the rest of the claimant's metadata still counts
+
+
+async def test_assess__policy_class_past_the_schedule__referred_naming_it(
     damage_model, noaa, make_assessor, make_context, photo_bytes
 ):
-    ctx = make_context(photo_bytes, claimant={"vehicle_class": "luxury", "county_fips": "12013"})
-    doc = (await make_assessor(damage_model, [noaa]).assess(ctx)).explanation.to_doc()
-    assert doc["claim"]["policy"]["vehicleClass"] == "luxury"
-    assert doc["payoutArithmetic"]["vehicleClass"] == "luxury"
-    assert doc["claim"]["incident"]["countyFips"] == "12013"
+    ctx = make_context(photo_bytes, policy_class=7)  # a product priced more classes than its terms list
+    outcome = await make_assessor(damage_model, [noaa]).assess(ctx)
+    assert outcome.decision == Decision.REFER
+    rule = next(r for r in outcome.explanation.assessment.rules if r.id == "schedule.unknown_class")
+    assert "'class #7' is not in the cost schedule" in rule.reason
 
 
 async def test_assess__peril_not_covered__rejected_with_reason(

@@ -10,10 +10,11 @@ from eth_utils import keccak
 from oracle.assess import DEFAULT_TERMS_PATH, Claim, Explanation, Peril
 from oracle.cas import MemoryContentStore
 from oracle.claim.assessor import ClaimAssessor
-from oracle.claim.evidence import store_evidence, store_terms
+from oracle.claim.evidence import store_terms
 from oracle.sources.history import InMemoryClaimsHistory
+from oracle.sources.terms import parse_terms
 from oracle.sources.weather import NoaaStormEventsSource
-from tests.factories import make_jpeg
+from tests.factories import make_jpeg, store_manifest_naming_a_class
 
 pytestmark = pytest.mark.asyncio
 
@@ -25,18 +26,19 @@ SHIPPED_MODEL_SHA256 = "a826de88"
 
 
 def _claim(peril: Peril, store: MemoryContentStore) -> Claim:
-    """A claim on two synthetic photos (the same bytes every run), with the shipped terms."""
+    """A claim on two synthetic photos (the same bytes every run), with the shipped terms, on a policy bought for an
+    suv; the manifest pinned then named the class too (nodes now read past it), so its root is unchanged."""
     terms_hash = store_terms(store, DEFAULT_TERMS_PATH.read_bytes())
     photos = [("front.jpg", make_jpeg(1, (320, 240))), ("side.jpg", make_jpeg(2, (240, 320)))]
-    evidence = store_evidence(store, photos, vehicle_class="suv", county_fips="12013")
+    root, uri = store_manifest_naming_a_class(store, photos, "suv", countyFips="12013")
     return Claim(
         claim_id=3 * 4096 + 1,
         chain_id=31337,
         contract="0x5FbDB2315678afecb367f032d93F642f64180aa3",
         policy_id=3,
         product_id=1,
-        evidence_root=evidence.root,
-        evidence_uri=evidence.uri,
+        evidence_root=root,
+        evidence_uri=uri,
         terms_hash=terms_hash,
         policy_start=1551522000 - 60 * 86400,
         policy_end=1551522000 + 300 * 86400,
@@ -50,6 +52,7 @@ def _claim(peril: Peril, store: MemoryContentStore) -> Claim:
         deductible=10**17,
         covered_perils=0b111111,
         insured_object_id="0x" + "42" * 32,
+        policy_class=list(parse_terms(DEFAULT_TERMS_PATH.read_bytes()).cost_schedule).index("suv"),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from eth_utils import keccak
 
-from oracle.chain.deploy import demo_product_config
+from oracle.chain.deploy import DEMO_VEHICLE_CLASS, demo_product_config
 from oracle.chain.report import Decision, Domain, Report, report_deadline, sign_quorum
 from oracle.domain import ARBITRATION_RESERVE_WEI
 
@@ -134,17 +134,18 @@ def create_product(manager, governor, desk, insurer, oracles, arbitrator):
 
 @pytest.fixture(scope="session")
 def buy_policy(manager, claimant):
-    """Factory: buys a policy on a product (paying the ETH premium unless a token is given)."""
+    """Factory: buys a policy on a vehicle of a class (sedan, at the base premium, unless told) on a product, paying
+    the class's ETH premium unless a token is given."""
 
-    def buy(product_id: int, holder=None, token=None) -> int:
+    def buy(product_id: int, holder=None, token=None, vehicle_class: int = DEMO_VEHICLE_CLASS) -> int:
         holder = holder or claimant
-        premium = manager.product(product_id).premium
+        premium = manager.premiumOf(product_id, vehicle_class)
         if token is not None:
             token.mint(holder, premium, sender=holder)
             token.approve(manager, premium, sender=holder)
-            receipt = manager.buyPolicy(product_id, keccak(b"VIN-1"), sender=holder)
+            receipt = manager.buyPolicy(product_id, keccak(b"VIN-1"), vehicle_class, sender=holder)
         else:
-            receipt = manager.buyPolicy(product_id, keccak(b"VIN-1"), value=premium, sender=holder)
+            receipt = manager.buyPolicy(product_id, keccak(b"VIN-1"), vehicle_class, value=premium, sender=holder)
         return receipt.decode_logs(manager.PolicyPurchased)[0].policyId
 
     return buy

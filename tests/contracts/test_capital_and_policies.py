@@ -4,6 +4,9 @@ import ape
 import pytest
 from eth_utils import keccak
 
+from oracle.chain.deploy import DEMO_CLASS_FACTORS_BPS
+from oracle.chain.deploy import DEMO_VEHICLE_CLASS as SEDAN
+
 from .conftest import DAY, ETH
 
 
@@ -89,7 +92,7 @@ def test_withdraw_capital__token__sends_tokens(manager, create_product, insurer,
 
 def test_buy_policy__eth__records_policy_and_locks_coverage(manager, create_product, claimant, chain):
     product_id = create_product(capital=20 * ETH)
-    receipt = manager.buyPolicy(product_id, keccak(b"VIN-9"), value=ETH // 10, sender=claimant)
+    receipt = manager.buyPolicy(product_id, keccak(b"VIN-9"), SEDAN, value=ETH // 10, sender=claimant)
     event = receipt.decode_logs(manager.PolicyPurchased)[0]
     policy = manager.policy(event.policyId)
     assert policy.holder == claimant.address and policy.productId == product_id
@@ -109,18 +112,70 @@ def test_buy_policy__token__pulls_premium(manager, create_product, buy_policy, t
 def test_buy_policy__wrong_premium__reverts(manager, create_product, claimant):
     product_id = create_product()
     with ape.reverts("asset: wrong ETH amount sent"):
-        manager.buyPolicy(product_id, keccak(b"x"), value=ETH // 20, sender=claimant)
+        manager.buyPolicy(product_id, keccak(b"x"), SEDAN, value=ETH // 20, sender=claimant)
 
 
 def test_buy_policy__not_enough_free_capital__reverts(manager, create_product, claimant):
     product_id = create_product(capital=9 * ETH)
     with ape.reverts("policies: not enough capital"):
-        manager.buyPolicy(product_id, keccak(b"x"), value=ETH // 10, sender=claimant)
+        manager.buyPolicy(product_id, keccak(b"x"), SEDAN, value=ETH // 10, sender=claimant)
 
 
 def test_buy_policy__unknown_product__reverts(manager, claimant):
     with ape.reverts("policies: unknown product"):
-        manager.buyPolicy(12345, keccak(b"x"), value=ETH // 10, sender=claimant)
+        manager.buyPolicy(12345, keccak(b"x"), SEDAN, value=ETH // 10, sender=claimant)
+
+
+def test_premium_depends_on_declared_class(manager, create_product, claimant):
+    product_id = create_product(capital=30 * ETH)
+    base = manager.product(product_id).premium
+    premiums = [manager.premiumOf(product_id, k) for k in range(len(DEMO_CLASS_FACTORS_BPS))]
+    assert premiums == [base * factor // 10_000 for factor in DEMO_CLASS_FACTORS_BPS]
+    compact, luxury = 0, 4
+    assert premiums[compact] < premiums[SEDAN] == base < premiums[luxury] == 5 * base // 2
+    for vehicle_class in (compact, luxury):
+        receipt = manager.buyPolicy(
+            product_id, keccak(b"VIN-%d" % vehicle_class), vehicle_class, value=premiums[vehicle_class], sender=claimant
+        )
+        event = receipt.decode_logs(manager.PolicyPurchased)[0]
+        assert event.vehicleClass == vehicle_class and event.premium == premiums[vehicle_class]
+        assert manager.policy(event.policyId).vehicleClass == vehicle_class
+    assert manager.product(product_id).capital == 30 * ETH + premiums[compact] + premiums[luxury]
+
+
+def test_declaring_a_dearer_class_at_the_cheaper_premium__reverts(manager, create_product, claimant):
+    product_id = create_product()
+    with ape.reverts("asset: wrong ETH amount sent"):
+        manager.buyPolicy(product_id, keccak(b"x"), 4, value=manager.premiumOf(product_id, SEDAN), sender=claimant)
+
+
+@pytest.mark.parametrize("vehicle_class", [len(DEMO_CLASS_FACTORS_BPS), 8, 15, 16, 2**255])
+def test_buy_policy__class_the_product_does_not_offer__reverts(manager, create_product, claimant, vehicle_class):
+    product_id = create_product()
+    with ape.reverts("policies: vehicle class not offered"):
+        manager.buyPolicy(product_id, keccak(b"x"), vehicle_class, value=ETH // 10, sender=claimant)
+    with ape.reverts("policies: vehicle class not offered"):
+        manager.premiumOf(product_id, vehicle_class)
+
+
+def test_claimant_cannot_choose_a_dearer_class_at_claim_time(
+    manager, create_product, buy_policy, submit_claim, decide, claimant
+):
+    """Only `buyPolicy` takes a class; a claim's whole life leaves the policy's class as bought."""
+    takes_a_class = {
+        method.name
+        for method in manager.contract_type.mutable_methods
+        if any("class" in (field.name or "").lower() for field in method.inputs)
+    }
+    assert takes_a_class == {"buyPolicy"}
+    product_id = create_product()
+    policy_id = buy_policy(product_id, vehicle_class=0)  # compact, the cheapest class
+    claim_id = submit_claim(policy_id, amount=2 * ETH)
+    decide(claim_id, payout=ETH // 2, confidence=9500)
+    manager.withdrawPayout(claim_id, sender=claimant)
+    policy = manager.policy(policy_id)
+    assert policy.vehicleClass == 0 and policy.claimCount == 1 and policy.remainingCoverage == 10 * ETH - ETH // 2
+    assert policy.end - policy.start == 365 * DAY  # the class shares the end's word: the end is intact
 
 
 def test_release_policy__expired_without_claims__unlocks_coverage(manager, create_product, buy_policy, chain, stranger):

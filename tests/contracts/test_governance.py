@@ -300,18 +300,20 @@ def test_stale_claim__report_refused(manager, open_claim, make_report, sign, dep
 # ------------------------------------------------------------------ a holder who does not accept a change
 
 
-def test_cancel_during_pending_change__pro_rata_refund(
+def test_cancel_during_pending_change__pro_rata_refund_of_the_class_premium(
     manager, governor, create_product, buy_policy, claimant, insurer, stranger, oracles, chain
 ):
     product_id = create_product()
-    policy_id = buy_policy(product_id)
+    luxury = 4  # the demo product's dearest class: the refund is a share of what this policy was sold at
+    policy_id = buy_policy(product_id, vehicle_class=luxury)
     policy = manager.policy(policy_id)
     before = manager.product(product_id)
     governor.setCommittee(product_id, [insurer.address], 1, sender=insurer)
     chain.pending_timestamp = policy.start + 91 * DAY
     balance = stranger.balance
     receipt = manager.cancelPolicy(policy_id, stranger, sender=claimant)
-    term, premium = before.term, before.premium
+    term, premium = before.term, manager.premiumOf(product_id, luxury)
+    assert premium == 5 * before.premium // 2
     refund = premium * (policy.end - receipt.timestamp) // term
     assert 0 < refund < premium
     event = receipt.decode_logs(manager.PolicyCancelled)[0]

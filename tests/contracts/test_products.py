@@ -4,6 +4,8 @@ import ape
 import pytest
 from eth_utils import keccak
 
+from oracle.chain.deploy import DEMO_VEHICLE_CLASS as SEDAN
+
 from .conftest import DAY, DEFAULT_PRODUCT, ETH, MODEL_HASH, OTHER_MODEL_HASH, TERMS_HASH
 
 
@@ -42,6 +44,10 @@ def test_create_product__valid_config__stores_every_parameter_and_emits_meta_evi
         ({"coverageLimit": 2**96}, "products: coverage too large"),
         ({"deductible": 10 * ETH}, "products: deductible too large"),
         ({"premium": 2**96}, "products: premium too large"),
+        # every class a holder may declare has its price: none, a free or an unpriceable class is refused
+        ({"classFactors": []}, "products: no vehicle class"),
+        ({"classFactors": [10_000, 0]}, "products: bad class factor"),
+        ({"classFactors": [2**20]}, "products: bad class factor"),
         ({"term": 0}, "products: term out of range"),
         ({"perils": 0}, "products: bad perils mask"),
         ({"perils": 2**16}, "products: bad perils mask"),
@@ -102,7 +108,7 @@ def test_set_paused__insurer__blocks_new_policies_only(
     assert receipt.decode_logs(manager.ProductPaused)[0].paused == 1
     assert manager.product(product_id).paused
     with ape.reverts("policies: product is paused"):
-        manager.buyPolicy(product_id, keccak(b"x"), value=ETH // 10, sender=claimant)
+        manager.buyPolicy(product_id, keccak(b"x"), SEDAN, value=ETH // 10, sender=claimant)
     assert manager.policy(policy_id).holder == claimant.address  # existing policy untouched
     governor.setPaused(product_id, False, sender=insurer)
     assert buy_policy(product_id) == policy_id + 1

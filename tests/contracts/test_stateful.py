@@ -4,7 +4,8 @@ REFERs go to the insurer's review (a proposal, or the arbitrator at the insurer'
 anyone after the deadline); claimants dispute with and without counter-offers; the desk's solvency (credits, bonds,
 held fees and arbitration reserves, to the wei) is checked after every step. The insurer announces committee
 rotations, cancels or applies them (applying right after a claim is filed, so rotations land in the middle of
-claims), and holders cancel policies for a pro-rata refund while a change waits.
+claims), and holders cancel policies for a pro-rata refund of their class's premium while a change waits. Holders
+declare a vehicle class when buying (one the product does not offer is refused) and pay that class's premium.
 
 In CI (Makefile): 55 examples of at most 50 steps, and the run fails unless at least STATEFUL_MIN_STEPS = 2,000
 steps really ran. Raise all three for a longer search.
@@ -29,6 +30,7 @@ from hypothesis.stateful import (
 )
 from web3.exceptions import ContractLogicError as Web3Revert
 
+from oracle.chain.deploy import DEMO_CLASS_FACTORS_BPS
 from oracle.chain.report import Decision, Report, report_deadline, sign_quorum
 from oracle.domain import REVIEW_DEADLINE_S, STALE_AFTER_S
 
@@ -53,6 +55,7 @@ class ModelPolicy:
 
     holder: object
     start: int
+    premium: int = PREMIUM
     remaining: int = COVERAGE
     open_claims: int = 0
 
@@ -120,7 +123,7 @@ class ClaimsMachine(RuleBasedStateMachine):
         self.bonds_before = self.desk.heldBonds()
         self.balance_before = self.manager.balance - 40 * ETH
         for holder_index in (0, 1):
-            self.buy(holder_index)
+            self.buy(holder_index, holder_index)
 
     def teardown(self):
         """Check every claim once more, then put the chain back as it was before this example."""
@@ -236,7 +239,10 @@ class ClaimsMachine(RuleBasedStateMachine):
                 data.draw(st.booleans(), label="deposit"),
             )
         elif chore == "buy":
-            self.buy(data.draw(st.integers(0, 1), label="holder"))
+            self.buy(
+                data.draw(st.integers(0, 1), label="holder"),
+                data.draw(st.integers(0, len(DEMO_CLASS_FACTORS_BPS)), label="vehicle class"),
+            )
         elif chore == "credit":
             self.withdraw_credit(data.draw(st.sampled_from(["insurer", "holder0", "holder1"]), label="who"))
         elif chore == "reserve":
@@ -286,20 +292,38 @@ class ClaimsMachine(RuleBasedStateMachine):
                 reason="claims: exceeds the arbitration reserve",
             )
 
-    def buy(self, holder_index):
+    def buy(self, holder_index, vehicle_class):
+        """A holder buys a policy for a vehicle of the class it declares, at that class's premium."""
         holder = self.env["holders"][holder_index]
+        if vehicle_class >= len(DEMO_CLASS_FACTORS_BPS):
+            self.expect_revert(
+                self.manager.buyPolicy,
+                self.product_id,
+                keccak(b"car"),
+                vehicle_class,
+                value=PREMIUM,
+                sender=holder,
+                reason="policies: vehicle class not offered",
+            )
+            return
+        premium = PREMIUM * DEMO_CLASS_FACTORS_BPS[vehicle_class] // 10_000
         if self.capital - self.locked >= COVERAGE:
-            receipt = self.manager.buyPolicy(self.product_id, keccak(b"car"), value=PREMIUM, sender=holder)
+            receipt = self.manager.buyPolicy(
+                self.product_id, keccak(b"car"), vehicle_class, value=premium, sender=holder
+            )
             event = receipt.decode_logs(self.manager.PolicyPurchased)[0]
-            self.policies[event.policyId] = ModelPolicy(holder=holder, start=event.start)
-            self.capital += PREMIUM
+            assert event.premium == premium and event.vehicleClass == vehicle_class
+            assert self.manager.policy(event.policyId).vehicleClass == vehicle_class
+            self.policies[event.policyId] = ModelPolicy(holder=holder, start=event.start, premium=premium)
+            self.capital += premium
             self.locked += COVERAGE
         else:
             self.expect_revert(
                 self.manager.buyPolicy,
                 self.product_id,
                 keccak(b"car"),
-                value=PREMIUM,
+                vehicle_class,
+                value=premium,
                 sender=holder,
                 reason="policies: not enough capital",
             )
@@ -375,7 +399,8 @@ class ClaimsMachine(RuleBasedStateMachine):
             self.cancel_policy(data.draw(st.sampled_from(sorted(self.policies)), label="policy"))
 
     def cancel_policy(self, policy_id):
-        """The holder cancels while a change waits: premium * (end - now) / term back, the coverage released."""
+        """The holder cancels while a change waits: its class's premium * (end - now) / term back, the coverage
+        released."""
         policy = self.policies[policy_id]
         end = policy.start + TERM
         args = (policy_id, policy.holder)
@@ -384,7 +409,7 @@ class ClaimsMachine(RuleBasedStateMachine):
             return
         receipt = self.manager.cancelPolicy(*args, sender=policy.holder)
         event = receipt.decode_logs(self.manager.PolicyCancelled)[0]
-        assert event.refund == PREMIUM * (end - receipt.timestamp) // TERM
+        assert event.refund == policy.premium * (end - receipt.timestamp) // TERM
         assert event.releasedCoverage == policy.remaining
         self.capital -= event.refund
         self.locked -= policy.remaining

@@ -126,13 +126,19 @@ def choose_place(form, query: str = "des mo", label: str = "Des Moines, Iowa, Un
     expect(form.locator(".place-chosen")).to_contain_text(f"Place: {label}")
 
 
+def declare_class(product, name: str = "sedan") -> None:
+    """Choose the vehicle class in a product's buy form (its options read "name: premium" once the prices are read)."""
+    option = product.locator('select[name="vehicleClass"] option', has_text=f"{name}:")
+    expect(option).to_have_count(1, timeout=PROMPT_MS)
+    product.locator('select[name="vehicleClass"]').select_option(option.get_attribute("value"))
+
+
 def submit_claim_in_browser(page, policy: int, photos, amount: str) -> None:
     """Open the claim form of the policy-th policy on the page, attach real photos, and send the claim."""
     page.locator("li.policy").nth(policy).locator("button.new-claim").click()
     form = page.locator("form.claim-form")
     form.locator('input[name="photos"]').set_input_files([str(p) for p in photos])
     expect(form.locator(".previews li")).to_have_count(len(photos))
-    form.locator('select[name="vehicleClass"]').select_option("sedan")
     choose_place(form)
     form.locator('input[name="amount"]').fill(amount)
     transaction(page, "Submit claim", form.locator('button[type="submit"]').click)
@@ -180,6 +186,7 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
     page.goto(stack.url + "#/claimant")
     for count, vin in enumerate(("BROWSER-VIN-1", "BROWSER-VIN-2"), start=1):
         page.locator(f'li.product[data-product="{product_id}"] input[name="insured"]').fill(vin)
+        declare_class(page.locator(f'li.product[data-product="{product_id}"]'))
         transaction(
             page, "Buy policy", page.locator(f'li.product[data-product="{product_id}"] button[type="submit"]').click
         )
@@ -419,7 +426,6 @@ def test_claim_on_a_freshly_bought_policy__default_incident_time_is_valid(page, 
     before, started = re.findall(r"\d{2}:\d{2}:\d{2} UTC", message)
     assert "is before the policy started" in message and before != started, message
     form.locator('input[name="photos"]').set_input_files([str(p) for p in photos["minor"]])
-    form.locator('select[name="vehicleClass"]').select_option("sedan")
     form.locator('input[name="amount"]').fill("0.5")
     choose_place(form)
     transaction(page, "Submit claim", form.locator('button[type="submit"]').click)
@@ -561,7 +567,7 @@ def test_default_views_show_no_codes_or_jargon__confidence_in_percent(page, stac
     expect(row).to_be_visible(timeout=TIMEOUT_MS)
     shows_no_jargon(page, "insurer")
     # two products can be told apart: cover, premium, perils and open claims beside the id
-    expect(row.locator("th")).to_contain_text("cover 10 ETH, premium 0.1 ETH; collision, hail")
+    expect(row.locator("th")).to_contain_text("cover 10 ETH, base premium 0.1 ETH; collision, hail")
     expect(row.locator("th")).to_contain_text("0 open claim(s)")
     expect(page.locator('form.product-form input[name="minConfidence"]')).to_have_value("80")
     row.locator("details summary").click()
@@ -595,6 +601,55 @@ def test_times_in_the_users_local_time(browser, stack):
         assert text == "Mar 3, 2019, 06:00 PM CST", text
     finally:
         context.close()
+
+
+def test_buy_form_asks_the_vehicle_class_and_shows_each_class_premium__claim_form_offers_none(page, stack):
+    """The buy form names every class the product sells with its premium (a dearer class costs more) and buys
+    nothing until one is chosen; the policy keeps the class declared, on-chain and on its card, and its claim form
+    has no class to choose."""
+    manager = stack.system.manager
+    product_id = create_product_directly(stack)
+    terms = page.request.get(f"{stack.url}explanations/0x{stack.terms_hash.hex()}").json()
+    names = list(terms["costSchedule"])
+    premiums = [manager.call("premiumOf", product_id, k) for k in range(len(names))]
+    assert premiums[names.index("luxury")] > premiums[names.index("sedan")] > premiums[names.index("compact")]
+    open_app(page, stack)
+    choose_account(page, "claimant 2")
+    page.goto(stack.url + "#/claimant")
+    product = page.locator(f'li.product[data-product="{product_id}"]')
+    listed = ", ".join(f"{name} {eth_text(premium)}" for name, premium in zip(names, premiums, strict=True))
+    expect(product.locator(".class-premiums")).to_have_text(f"Premium by vehicle class: {listed}.", timeout=PROMPT_MS)
+    expect(product.locator('select[name="vehicleClass"] option')).to_have_count(len(names) + 1)
+
+    product.locator('input[name="insured"]').fill("LUXURY-VIN")
+    product.locator('button[type="submit"]').click()
+    expect(product.locator(".field-error")).to_have_text(
+        "Choose the vehicle's class: it sets the premium and what the policy pays for repairs."
+    )
+    expect(product.locator('select[name="vehicleClass"]')).to_be_focused()
+    holder = stack.roles.second_claimant
+    bought = manager.contract.events.PolicyPurchased()
+    assert bought.get_logs(from_block=0, argument_filters={"holder": holder, "productId": product_id}) == []
+
+    declare_class(product, "luxury")
+    luxury = premiums[names.index("luxury")]
+    expect(product.locator('button[type="submit"]')).to_have_text(f"Buy policy for {eth_text(luxury)}")
+    owned = page.locator("li.policy").count()
+    transaction(page, "Buy policy", product.locator('button[type="submit"]').click)
+    expect(page.locator("li.policy")).to_have_count(owned + 1, timeout=PROMPT_MS)
+    [log] = bought.get_logs(from_block=0, argument_filters={"holder": holder, "productId": product_id})
+    assert log.args.vehicleClass == names.index("luxury") and log.args.premium == luxury
+    assert manager.policy(log.args.policyId)["vehicleClass"] == names.index("luxury")
+    card = page.locator(f'li.policy[data-policy="{log.args.policyId}"]')
+    expect(card.locator(".vehicle-class")).to_have_text(
+        "Vehicle class: luxury, declared when buying; every claim's repair is priced for it.", timeout=PROMPT_MS
+    )
+    card.locator("button.new-claim").click()
+    form = card.locator("form.claim-form")
+    expect(form.locator('input[name="amount"]')).to_be_visible()
+    expect(form.locator('select[name="vehicleClass"]')).to_have_count(0)
+    expect(form).not_to_contain_text("Vehicle class")
+    assert page.problems == []
 
 
 def test_errors_sit_next_to_the_field__vehicle_id(page, stack):
@@ -680,6 +735,11 @@ def test_claimant_main_task_with_the_keyboard_alone(page, stack, photos):
     page.locator("body").focus()
     tab_to(page, f'{product} input[name="insured"]')
     page.keyboard.type("KEYBOARD-VIN")
+    expect(page.locator(f'{product} select[name="vehicleClass"] option')).to_have_count(6, timeout=PROMPT_MS)
+    tab_to(page, f'{product} select[name="vehicleClass"]')
+    page.keyboard.press("ArrowDown")  # the first class (compact)
+    expect(page.locator(f'{product} button[type="submit"]')).to_have_text("Buy policy for 0.08 ETH")
+    tab_to(page, f'{product} button[type="submit"]')
     owned = page.locator("li.policy").count()
     transaction(page, "Buy policy", lambda: page.keyboard.press("Enter"))
     expect(page.locator("li.policy")).to_have_count(owned + 1, timeout=PROMPT_MS)
@@ -879,11 +939,20 @@ def wallet_script(stack, chain_id: int, reject: bool | str, account: str | None 
     }
 
 
-def create_product_directly(stack) -> int:
+def create_product_directly(stack, **fields) -> int:
     """A product for the error cases, created over web3 so these tests do not depend on the insurer flow."""
 
     config = product_defaults(stack.roles, stack.system.arbitrator.address, stack.model_hash, stack.terms_hash)
-    return create_product(stack.system.manager, stack.roles.insurer, config, 20 * ETH)
+    return create_product(stack.system.manager, stack.roles.insurer, {**config, **fields}, 20 * ETH)
+
+
+def unpriced_class_product(stack, **fields) -> tuple[int, int]:
+    """A product that sells one class more than its terms' cost schedule prices (as a hand-made product file could),
+    and that class's index: (product, class)."""
+    factors = product_defaults(stack.roles, stack.system.arbitrator.address, stack.model_hash, stack.terms_hash)[
+        "classFactors"
+    ]
+    return create_product_directly(stack, classFactors=[*factors, 10_000], **fields), len(factors)
 
 
 def test_pending_rules_change__insurer_sees_it_and_a_holder_cancels_for_a_refund(page, stack):
@@ -932,6 +1001,7 @@ def test_rejected_signature_says_nothing_was_sent(page, stack):
     page.goto(stack.url + "#/claimant")
     product = page.locator(f'li.product[data-product="{product_id}"]')
     product.locator('input[name="insured"]').fill("REJECT-VIN")
+    declare_class(product)
     tx = transaction(page, "Buy policy", product.locator('button[type="submit"]').click, outcome="failed")
     expect(tx).to_contain_text("You rejected the request in your wallet; nothing was sent.")
     policies = stack.system.manager.contract.events.PolicyPurchased().get_logs(
@@ -951,6 +1021,7 @@ def test_wrong_network_is_named_and_blocks_transactions(page, stack):
     page.goto(stack.url + "#/claimant")
     product = page.locator(f'li.product[data-product="{product_id}"]')
     product.locator('input[name="insured"]').fill("WRONG-NET-VIN")
+    declare_class(product)
     tx = transaction(page, "Buy policy", product.locator('button[type="submit"]').click, outcome="failed")
     expect(tx).to_contain_text("Wrong network")
 
@@ -1009,21 +1080,25 @@ DECIDE_S = 60  # the committee decides a claim this soon (1-3 s on an idle machi
 
 
 def decided_claim(
-    stack, photos, vehicle: str, amount: int, policy_id: int | None = None, vehicle_class: str = "sedan"
+    stack, photos, vehicle: str, amount: int, policy_id: int | None = None, unpriced_class: bool = False
 ) -> tuple[int, int]:
     """A claim by the second claimant (on a new policy for `vehicle` unless `policy_id` is given), its photos sealed
     as the dApp seals them (for the panel too, as if the claimant had shared them), filed over web3 and waited on
-    until the committee decides and its explanation is on the gateway, (policy, claim); a `vehicle_class` the cost
-    schedule does not list leaves the committee no repair estimate, so it refers the claim to the insurer's review."""
+    until the committee decides and its explanation is on the gateway, (policy, claim); with `unpriced_class` the new
+    policy's class is one the product sells but the cost schedule does not list, which leaves the committee no repair
+    estimate, so it refers the claim to the insurer's review."""
     manager, holder = stack.system.manager, stack.roles.second_claimant
     if policy_id is None:
         insured = insured_object_of(stack, holder, vehicle)
-        policy_id = buy_policy(manager, holder, create_product_directly(stack), insured)
+        if unpriced_class:
+            product_id, vehicle_class = unpriced_class_product(stack)
+            policy_id = buy_policy(manager, holder, product_id, insured, vehicle_class)
+        else:
+            policy_id = buy_policy(manager, holder, create_product_directly(stack), insured)
     panel = [(member, published_key(stack.system.keys, member)) for member in stack.roles.panel]
     evidence = store_evidence(
         stack.cas,
         [(p.name, p.read_bytes()) for p in photos],
-        vehicle_class=vehicle_class,
         sealed_for=[*evidence_readers(stack, holder), *panel],
         place_e6=PLACE_E6,
     )
@@ -1380,6 +1455,7 @@ def test_policy_shows_what_it_insures_and_pays_per_damage_level__claims_name_pol
     claimant_screen(page, stack)
     product = page.locator(f'li.product[data-product="{product_id}"]')
     product.locator('input[name="insured"]').fill("WP0ZZZ99ZTS392124")
+    declare_class(product)
     owned = page.locator("li.policy").count()
     transaction(page, "Buy policy", product.locator('button[type="submit"]').click)
     expect(page.locator("li.policy")).to_have_count(owned + 1, timeout=PROMPT_MS)
@@ -1402,11 +1478,13 @@ def test_policy_shows_what_it_insures_and_pays_per_damage_level__claims_name_pol
     card.locator("details.pays summary").click()
     table = card.locator("details.pays table")
     expect(table.locator("thead th")).to_have_text(["Vehicle", "minor damage", "moderate damage", "severe damage"])
-    for vehicle_class, costs in terms["costSchedule"].items():
-        pays = [
-            eth_text(min(max(int(costs[level]) - deductible, 0), cover)) for level in ("minor", "moderate", "severe")
-        ]
-        expect(table.locator("tbody tr", has_text=vehicle_class).locator("td")).to_have_text(pays)
+    costs = terms["costSchedule"]["sedan"]  # the policy's own class only: it never pays another class's repairs
+    pays = [eth_text(min(max(int(costs[level]) - deductible, 0), cover)) for level in ("minor", "moderate", "severe")]
+    expect(table.locator("tbody tr")).to_have_count(1)
+    expect(table.locator("tbody tr", has_text="sedan").locator("td")).to_have_text(pays)
+    expect(card.locator(".vehicle-class")).to_have_text(
+        "Vehicle class: sedan, declared when buying; every claim's repair is priced for it."
+    )
 
     _, claim_id = decided_claim(stack, photos["minor"], "", ETH // 2, policy_id=policy_id)
     expect(claim_card(page, claim_id).locator(".claim-policy")).to_have_text(
@@ -1446,7 +1524,6 @@ def test_place_from_a_city_search_or_the_devices_location__only_the_area_goes_on
     expect(form.locator('input[name="lat"]')).to_have_value("47.376887")
 
     form.locator('input[name="photos"]').set_input_files([str(p) for p in photos["minor"]])
-    form.locator('select[name="vehicleClass"]').select_option("sedan")
     form.locator('input[name="amount"]').fill("0,5")
     transaction(page, "Submit claim", form.locator('button[type="submit"]').click)
     claim_id = newest_claim_id(stack, stack.roles.second_claimant)
@@ -1507,7 +1584,7 @@ def test_insurer_edits_the_cost_schedule_as_a_table__gateway_validates__form_res
     form.locator("button.add-class").click()
     van = rows.last
     expect(van.locator('input[name="class"]')).to_be_focused()
-    for name, value in (("class", "van"), ("minor", "0.3"), ("moderate", "1.2"), ("severe", "0.1")):
+    for name, value in (("class", "van"), ("minor", "0.3"), ("moderate", "1.2"), ("severe", "0.1"), ("factor", "1,5")):
         van.locator(f'input[name="{name}"]').fill(value)
     count = manager.contract.functions.productCount().call()
     form.locator("button[type=submit]").click()
@@ -1522,13 +1599,17 @@ def test_insurer_edits_the_cost_schedule_as_a_table__gateway_validates__form_res
     schedule = page.request.get(f"{stack.url}explanations/{terms_hash}").json()["costSchedule"]
     assert schedule["van"] == {"minor": str(3 * ETH // 10), "moderate": str(12 * ETH // 10), "severe": str(5 * ETH)}
     assert schedule["sedan"]["minor"] == str(3 * ETH // 10) and "luxury" not in schedule
+    # each row's premium factor went on-chain in schedule order: the van, the fifth class, costs 1.5 x the base
+    assert [manager.call("premiumOf", product_id, k) for k in range(len(schedule))] == [
+        ETH // 10 * factor // 10_000 for factor in (8_000, 10_000, 12_500, 12_000, 15_000)
+    ]
     expect(rows).to_have_count(5)  # back to the defaults
     expect(sedan.locator('input[name="minor"]')).to_have_value("0.2")
     expect(form.locator('input[name="capital"]')).to_have_value("100.0")
 
     buy_policy(manager, stack.roles.second_claimant, product_id, keccak(b"TOLD-APART-VIN"))
     row = page.locator(f'#products-table tr[data-product="{product_id}"]')
-    expect(row.locator("th")).to_contain_text("cover 10 ETH, premium 0.1 ETH; collision, hail", timeout=PROMPT_MS)
+    expect(row.locator("th")).to_contain_text("cover 10 ETH, base premium 0.1 ETH; collision, hail", timeout=PROMPT_MS)
     expect(row.locator("th")).to_contain_text("0 open claim(s)")
     expect(row.locator("td").nth(0)).to_have_text("1", timeout=PROMPT_MS)  # policies
     expect(row.locator(".loss-ratio")).to_have_text("0.0%")
@@ -1672,7 +1753,7 @@ def test_claim_the_committee_left_undecided__escalated_after_the_oracle_timeout_
     config.update(committee=[stack.roles.deployer], threshold=1)  # no node of the stack is on this committee
     product_id = create_product(manager, stack.roles.insurer, config, 20 * ETH)
     policy_id = buy_policy(manager, holder, product_id, keccak(b"SILENT-VIN"))
-    evidence = store_evidence(stack.cas, [(p.name, p.read_bytes()) for p in photos["minor"]], vehicle_class="sedan")
+    evidence = store_evidence(stack.cas, [(p.name, p.read_bytes()) for p in photos["minor"]])
     lat_e6, lon_e6 = public_area(PLACE_E6)
     start, collision = manager.policy(policy_id)["start"], peril_index(Peril.COLLISION)
     claim_id = submit_claim(
@@ -1725,7 +1806,7 @@ def test_insurer_sees_the_claims_on_its_products__reserves_held_for_them__and_ac
     silent = create_product(manager, stack.roles.insurer, config, 20 * ETH)
     silent_policy = buy_policy(manager, holder, silent, keccak(b"INSURER-SILENT-VIN"))
     evidence = store_evidence(
-        stack.cas, [(p.name, p.read_bytes()) for p in photos["minor"]], vehicle_class="sedan",
+        stack.cas, [(p.name, p.read_bytes()) for p in photos["minor"]],
         sealed_for=evidence_readers(stack, holder), place_e6=PLACE_E6,
     )  # fmt: skip
     start, collision = manager.policy(silent_policy)["start"], peril_index(Peril.COLLISION)
@@ -1798,7 +1879,7 @@ def test_insurer_sees_the_claims_on_its_products__reserves_held_for_them__and_ac
 def referred_claim(stack, photos, vehicle: str) -> tuple[int, int]:
     """A claim the committee refers to the insurer's review (its vehicle class is not in the cost schedule, so no
     repair estimate applies), on a new policy of a new product whose insurer is its own adjuster; (product, claim)."""
-    policy_id, claim_id = decided_claim(stack, photos, vehicle, 2 * ETH, vehicle_class="vintage")
+    policy_id, claim_id = decided_claim(stack, photos, vehicle, 2 * ETH, unpriced_class=True)
     assert stack.system.manager.claim(claim_id)["status"] == ClaimStatus.REVIEW
     return stack.system.manager.policy(policy_id)["productId"], claim_id
 
@@ -1829,7 +1910,7 @@ def test_review__a_referred_claim_reaches_the_insurers_queue__the_adjuster_propo
         f"you, as the product's adjuster, must decide by {shown_time(page, review_ends)}: propose an amount"
     )
     expect(card.locator(".summary")).to_contain_text("The oracle's decision: sent to a person for review (")
-    expect(card.locator(".review-why")).to_contain_text("Why a person must decide: vehicle class 'vintage' is not in")
+    expect(card.locator(".review-why")).to_contain_text("Why a person must decide: vehicle class 'class #5' is not in")
     card.locator("button.explain").click()
     expect(card.locator(".explanation .verified")).to_be_visible(timeout=TIMEOUT_MS)
     expect(card.locator(".explanation .rules")).to_contain_text("Needs a person")
@@ -1908,11 +1989,9 @@ def test_review__a_product_names_another_account_its_adjuster__that_account_revi
     a payout with the keyboard alone, while the insurer's own queue names the adjuster and offers it neither a proposal
     nor a referral."""
     manager, holder, adjuster = stack.system.manager, stack.roles.second_claimant, stack.roles.claimant
-    config = product_defaults(stack.roles, stack.system.arbitrator.address, stack.model_hash, stack.terms_hash)
-    config.update(adjuster=adjuster)
-    product_id = create_product(manager, stack.roles.insurer, config, 20 * ETH)
-    policy_id = buy_policy(manager, holder, product_id, insured_object_of(stack, holder, "ADJUSTED-VIN"))
-    _, claim_id = decided_claim(stack, photos["minor"], "", 2 * ETH, policy_id=policy_id, vehicle_class="vintage")
+    product_id, unpriced = unpriced_class_product(stack, adjuster=adjuster)
+    policy_id = buy_policy(manager, holder, product_id, insured_object_of(stack, holder, "ADJUSTED-VIN"), unpriced)
+    _, claim_id = decided_claim(stack, photos["minor"], "", 2 * ETH, policy_id=policy_id)
     assert manager.claim(claim_id)["status"] == ClaimStatus.REVIEW
     open_app(page, stack)
     choose_account(page, "insurer")

@@ -71,7 +71,7 @@ async def test_stack__photos_only_on_the_gateway_peer__three_separate_peers_reac
         stack.w3.provider.make_request("evm_mine", [])
         place = (41_600_000, -93_600_000)
         readers = evidence_readers(stack, claimant)
-        evidence = store_evidence(stack.cas, photos, vehicle_class="sedan", sealed_for=readers, place_e6=place)
+        evidence = store_evidence(stack.cas, photos, sealed_for=readers, place_e6=place)
         cids = [json.loads(stack.cas.get(evidence.manifest_cid))["photos"][i]["cid"] for i in range(2)]
         assert [codec_of(cid) for cid in cids] == [DAG_PB_CODEC, DAG_PB_CODEC]
         assert not any(store.has(cid) for store in stack.node_stores for cid in cids)

@@ -201,6 +201,27 @@ def test_deploy__product_file_without_committee__names_the_missing_fields(tmp_pa
     assert "lacks committee, models, termsHash" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("factors", "message"),
+    [([], "must list 1..8 factors"), ([10_000] * 9, "must list 1..8 factors"), ([0], "factors of 1..1048575")],
+)
+def test_deploy__product_file_with_bad_class_factors__says_so_without_a_traceback(
+    tmp_path, keystore_account, capsys, factors, message
+):
+    _, keystore, password = keystore_account
+    product = tmp_path / "p.json"
+    fields = {
+        "committee": ["0x" + "11" * 20],
+        "threshold": 1,
+        "models": ["0x" + "22" * 32],
+        "termsHash": "0x" + "33" * 32,
+    }
+    product.write_text(json.dumps({**fields, "classFactors": factors}))
+    code = main(["deploy", "--keystore", str(keystore), "--password-file", str(password), "--product", str(product)])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+
+
 def test_node__broken_deployment_record__clear_error(tmp_path, capsys):
     record = tmp_path / "deployment.json"
     record.write_text(json.dumps({"format": 1, "contracts": {}}))

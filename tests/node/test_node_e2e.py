@@ -14,8 +14,9 @@ import pytest
 from eth_utils import keccak
 from web3 import Web3
 
+from oracle.assess import DEFAULT_TERMS_PATH
 from oracle.chain.contracts import ClaimsManagerClient
-from oracle.chain.deploy import DAY, ETH, buy_policy, create_product, desk_of, governor_of, transact
+from oracle.chain.deploy import DAY, ETH, buy_policy, create_product, desk_of, governor_of, submit_claim, transact
 from oracle.claim.assessor import ClaimAssessor
 from oracle.claim.verify import verify_claim
 from oracle.db import ASSESSED, DONE, NOT_OURS, NodeStore
@@ -24,7 +25,9 @@ from oracle.explain.canonical import canonical_json
 from oracle.node.service import OracleNode
 from oracle.node.signer import Signer
 from oracle.settings import load_settings
+from oracle.sources.terms import parse_terms
 from tests.chain_fixtures import MODEL_PATH, make_node, needs_model, submit_photos
+from tests.factories import store_manifest_naming_a_class
 
 pytestmark = needs_model
 SUBMITTED, DECIDED, RESOLVED, REVIEW = 1, 2, 4, 6
@@ -46,6 +49,35 @@ def test_committee__two_nodes_vote__decision_and_explanation_hash_on_chain(world
     assert keccak(document) == bytes(decided.args.explanationHash)  # the hash on-chain is the stored document's
     assert canonical_json(json.loads(document)) == document
     assert decided.args.decision == job.outcome["decision"] and decided.args.payout == int(job.outcome["payout"])
+
+
+def test_oracle_report_is_computed_from_the_policy_class_not_the_claimants(world, model):
+    """A compact's holder whose evidence names "luxury": the committee prices the repair for the compact."""
+    compact = 0
+    policy_id = buy_policy(world["manager"], world["holder"], world["product_id"], keccak(b"VIN-COMPACT"), compact)
+    assert world["manager"].policy(policy_id)["vehicleClass"] == compact
+    photos = sorted((world["data"] / "images/vds2500/val/minor").glob("*"))[:1]
+    root, uri = store_manifest_naming_a_class(world["cas"], [(p.name, p.read_bytes()) for p in photos], "luxury")
+    now = world["chain"].w3.eth.get_block("latest").timestamp
+    place = (41_600_000, -93_600_000)
+    claim_id = submit_claim(world["manager"], world["holder"], policy_id, root, uri, now, 0, *place, ETH)
+    nodes = [make_node(world, model, i) for i in range(2)]
+    for node in nodes:
+        asyncio.run(node.run_once())
+    [decided] = world["manager"].contract.events.ClaimDecided().get_logs(from_block=0)
+    assert decided.args.claimId == claim_id
+    job = nodes[0].store.job(nodes[0].chain_id, world["manager"].address, claim_id)
+    doc = json.loads(world["cas"].get(job.outcome["explanation_cid"]))
+    steps = doc["payoutArithmetic"]
+    assert doc["claim"]["policy"]["vehicleClass"] == steps["vehicleClass"] == "compact"
+    schedule = parse_terms(DEFAULT_TERMS_PATH.read_bytes()).cost_schedule
+    if steps["severity"] is not None:
+        assert (
+            int(steps["estimate"])
+            == schedule["compact"].cost(steps["severity"])
+            < schedule["luxury"].cost(steps["severity"])
+        )
+    assert decided.args.payout == int(job.outcome["payout"]) <= int(steps["payout"])
 
 
 def test_claim_flood_from_a_product_with_another_committee_costs_the_node_nothing(world, model):

@@ -9,6 +9,7 @@ from eth_utils import keccak
 
 from oracle.assess import ALL_PERILS, DEFAULT_TERMS_PATH, Peril
 from oracle.cas import MemoryContentStore
+from oracle.domain import MAX_VEHICLE_CLASSES
 from oracle.sources.terms import TermsError, load_terms, parse_terms
 
 DEFAULT = json.loads(DEFAULT_TERMS_PATH.read_bytes())
@@ -59,6 +60,24 @@ def test_parse_terms__subset_of_perils__mask_has_only_those_bits():
 def test_parse_terms__invalid_field__raises_naming_it(changes, message):
     with pytest.raises(TermsError, match=message):
         parse_terms(_with(**changes))
+
+
+def test_parse_terms__more_classes_than_a_product_prices__raises():
+    row = DEFAULT["costSchedule"]["sedan"]
+    with pytest.raises(TermsError, match="costSchedule"):
+        parse_terms(_with(costSchedule={f"class {i}": row for i in range(MAX_VEHICLE_CLASSES + 1)}))
+
+
+@pytest.mark.parametrize("name", ["2", " ", ""])
+def test_parse_terms__class_named_by_a_number__raises(name):
+    """A policy names its class by its place in the schedule; a browser would move a number-like name first."""
+    row = DEFAULT["costSchedule"]["sedan"]
+    with pytest.raises(TermsError, match="vehicle class names must be words"):
+        parse_terms(_with(costSchedule={"compact": row, name: row}))
+
+
+def test_parse_terms__schedule__keeps_the_document_order():
+    assert list(parse_terms(DEFAULT_TERMS_PATH.read_bytes()).cost_schedule) == list(DEFAULT["costSchedule"])
 
 
 def test_parse_terms__float_number__raises():
