@@ -10,9 +10,7 @@ from oracle.vision import bench
 
 def test_bench_times_phone_sized_photos_with_heatmaps(shared_data: Path, tmp_path: Path):
     output = tmp_path / "model.json"
-    result = bench.run(
-        data_dir=shared_data, batch_size=4, repeats=1, single_repeats=2, output=output, phone_photos=2
-    )
+    result = bench.run(data_dir=shared_data, batch_size=4, repeats=1, single_repeats=2, output=output, phone_photos=2)
     for width in (1280, 4000):
         assert result[f"photos_per_second_{width}_heatmaps"] > 0
         assert result[f"latency_ms_single_{width}_heatmap_p50"] > 0
