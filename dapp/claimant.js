@@ -751,7 +751,7 @@ async function toArbitration(c, label, build, anchor) {
   const receipt = await send(label, build, anchor);
   if (!receipt || Number((await (await snapshot()).manager.claim(c.id)).status) !== 3) return receipt; // settled at once
   await shareWithArbitrator(c, anchor, true).catch((error) => notice(`The claim is with the arbitrator, but its photos ` +
-    `were not shared with it: ${describeError(error)} Share them from the claim's card.`, "error"));
+    `were not shared with it (${describeError(error)}); share them from the claim's card.`, "error"));
   return receipt;
 }
 
