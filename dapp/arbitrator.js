@@ -2,7 +2,7 @@
 // ERC-1497 evidence, a replay of the decision, and ruling buttons that say what each ruling pays.
 import { DECISION, DECISION_WORDS, RULINGS, STATUS, describeError, followScreen, rulingPayout, send, state } from "./chain.js";
 import { evidencePhoto, fetchExplanation, fetchManifest, renderExplanation } from "./explain.js";
-import { KEY_GRANTS_TYPE, claimKey, keyStatus } from "./keys.js";
+import { KEY_GRANTS_TYPE, claimKey, evidenceDoc, keyStatus } from "./keys.js";
 import { toHex } from "./seal.js";
 import { needWallet } from "./claimant.js";
 import { eth, h, mount, pct, reconcile, short, signature, when } from "./ui.js";
@@ -14,22 +14,6 @@ function replayValue(name, value) {
   if (name === "payout") return eth(value);
   if (name === "confidence") return pct(value);
   return short(String(value), 18);
-}
-
-const evidenceDocs = new Map(); // evidence URI -> promise of its ERC-1497 document (null if it cannot be read)
-
-function evidenceDoc(uri) {
-  if (!uri.startsWith("ipfs://")) return Promise.resolve(null);
-  if (!evidenceDocs.has(uri)) {
-    evidenceDocs.set(uri, fetch(`/content/${uri.slice("ipfs://".length)}`)
-      .then((response) => (response.ok ? response.json() : null))
-      .catch(() => null)
-      .then((doc) => {
-        if (doc === null) evidenceDocs.delete(uri); // asked again on the next block
-        return doc;
-      }));
-  }
-  return evidenceDocs.get(uri);
 }
 
 /** The disputed, escalated and referred claims (sent from the insurer's review) waiting for a ruling, with the

@@ -1,7 +1,7 @@
 // Claimant: buy a policy, submit a claim with photos, follow it live, read the explanation, dispute, withdraw.
 import { DECISION, DECISION_WORDS, PERILS, RULINGS, STATUS, chainTime, contracts, describeError, ethers, followScreen, rulingPayout, send, snapshot, state, uploadPermit } from "./chain.js";
 import { evidencePhoto, fetchByHash, fetchExplanation, fetchManifest, renderExplanation } from "./explain.js";
-import { claimKey as evidenceKey, insuredObject, panelReaders, productReaders, sealForReaders, shareClaimKey } from "./keys.js";
+import { arbitratorAccess, arbitratorReaders, claimKey as evidenceKey, insuredObject, productReaders, sealForReaders, shareClaimKey } from "./keys.js";
 import { clearDraft, draftKey, hasDraft, keepDraft } from "./drafts.js";
 import { eth, field, fieldError, h, mount, mountIfChanged, notice, parseEth, progress, reconcile, short, signature, when } from "./ui.js";
 
@@ -664,7 +664,9 @@ export async function claimRecords(snap, submitted) {
     } else if (status === 1 && now >= escalationFrom(c)) {
       c.cost = { total: BigInt(await desk.disputeCost(id)) - BigInt(product.disputeBond), bond: 0n }; // the fee alone
     } else if (status === 3) {
-      Object.assign(c, await rulingDeadline(snap, id, product));
+      const [deadline, access] = await Promise.all([rulingDeadline(snap, id, product),
+        arbitratorAccess(snap, id, log.args.evidenceRoot, product.arbitrator).catch(() => null)]); // null: unknown now
+      Object.assign(c, deadline, { access });
     } else if (status === 6) {
       const [terms, fee, reserve, policy] = await Promise.all([reviewTermsOf(snap, productId), desk.disputeCost(id),
         desk.arbitrationReserve(productId), manager.policy(record.policyId)]);
@@ -684,7 +686,8 @@ export async function claimRecords(snap, submitted) {
 
 /** What a claim card shows, as text: its card is redrawn only when this changes. */
 export function claimKey(c) {
-  return signature([c.record, Boolean(c.decided), c.can, c.cost, c.ruleBy, c.vehicle, c.story, c.review]);
+  return signature([c.record, Boolean(c.decided), c.can, c.cost, c.ruleBy, c.vehicle, c.story, c.review,
+    c.access && [c.access.sealed, c.access.readers.length, c.access.missing.map((r) => r.address)]]);
 }
 
 function stepOf(record) {
@@ -792,6 +795,16 @@ function decidedByLatest(c) {
   return when(c.now + state.config.constants.disputeTimeoutS);
 }
 
+/** Send a claim to its arbitrator (`label` and `build` as for send) and, once it is there, share its photos' key with
+ * the arbitrator's key holders in a second transaction (shareWithArbitrator); the first transaction's receipt. */
+async function toArbitration(c, label, build, anchor) {
+  const receipt = await send(label, build, anchor);
+  if (!receipt || Number((await (await snapshot()).manager.claim(c.id)).status) !== 3) return receipt; // settled at once
+  await shareWithArbitrator(c, anchor, true).catch((error) => notice(`The claim is with the arbitrator, but its photos ` +
+    `were not shared with it (${describeError(error)}); share them from the claim's card.`, "error"));
+  return receipt;
+}
+
 /** The confirmation of a dispute: the bond (returned if the panel rules for the claimant) and the fee. */
 export function disputeConfirmation(c, cancel, role = CLAIMANT, anchor = null) {
   const fee = BigInt(c.cost.total) - BigInt(c.cost.bond);
@@ -801,7 +814,7 @@ export function disputeConfirmation(c, cancel, role = CLAIMANT, anchor = null) {
       `instead of the oracle, when a majority of its members agree, by ${decidedByLatest(c)} at the latest; until ` +
       "then the claim pays nothing.",
     `Dispute and pay ${eth(c.cost.total)}`,
-    () => send(`Dispute claim ${c.id}`, async ({ desk }) => desk.dispute(c.id, { value: await (await snapshot()).desk.disputeCost(c.id) }), anchor),
+    () => toArbitration(c, `Dispute claim ${c.id}`, async ({ desk }) => desk.dispute(c.id, { value: await (await snapshot()).desk.disputeCost(c.id) }), anchor),
     cancel);
 }
 
@@ -813,7 +826,7 @@ export function escalateConfirmation(c, cancel, role = CLAIMANT, anchor = null) 
       `members agree, by ${decidedByLatest(c)} at the latest; if it does not rule, the claim pays ${role.claimedBy} ` +
       `less the deductible, ${eth(rulingPays(c, 0, true))}.`,
     `Take it to the panel and pay ${eth(c.cost.total)}`,
-    () => send(`Escalate claim ${c.id}`, async ({ desk }) => {
+    () => toArbitration(c, `Escalate claim ${c.id}`, async ({ desk }) => {
       const snap = await snapshot();
       return desk.escalate(c.id, { value: BigInt(await snap.desk.disputeCost(c.id)) - BigInt(c.product.disputeBond) });
     }, anchor),
@@ -838,7 +851,7 @@ export function referConfirmation(c, cancel, role = CLAIMANT, anchor = null) {
       `does not rule, ${role.claimantGets} ${claimantSide}.`;
   return costConfirmation(`confirm sending claim ${c.id} to the arbitration panel`, words,
     `Send it to the panel at ${role.insurersCost}`,
-    () => send(`Send claim ${c.id} to the arbitration panel`, ({ desk }) => desk.referToArbitrator(c.id), anchor),
+    () => toArbitration(c, `Send claim ${c.id} to the arbitration panel`, ({ desk }) => desk.referToArbitrator(c.id), anchor),
     cancel);
 }
 
@@ -990,8 +1003,8 @@ export function claimCard(first, role = CLAIMANT) {
     if (can.dispute) actions.push(confirmable("dispute", "Dispute this decision", disputeConfirmation));
     if (can.escalate) actions.push(confirmable("escalate", "Take the claim to the arbitration panel", escalateConfirmation));
     if (can.refer) actions.push(confirmable("refer", `Send ${role.yourClaim} to the arbitration panel`, referConfirmation));
-    if (status === 3) {
-      actions.push(h("button", { type: "button", class: "share-key", onclick: () => shareWithPanel(c).catch((e) => notice(describeError(e), "error")) },
+    if (status === 3 && (!c.access || c.access.readers.length)) { // the retry when sharing after sending the claim there failed
+      actions.push(h("button", { type: "button", class: "share-key", onclick: () => shareWithArbitrator(c, results).catch((e) => notice(describeError(e), "error")) },
         "Share the photos with the arbitration panel"));
     }
     if (can.finalize) {
@@ -1036,6 +1049,7 @@ export function claimCard(first, role = CLAIMANT) {
       h("p", { class: "hint" }, `Claimed ${eth(c.submitted.claimedAmount)} for ${PERILS[Number(c.submitted.peril)]} on ${when(c.submitted.incidentTime)}; evidence ${short(c.submitted.evidenceRoot, 12)}`),
       cost,
       refunded,
+      status === 3 ? arbitratorAccessLine(c) : null,
       h("div", { class: "actions" }, actions,
         h("button", { type: "button", class: c.decided ? "explain" : "show-photos", "aria-expanded": String(open), onclick: toggle },
           c.decided ? (open ? "Hide explanation" : "Read the explanation") : (open ? "Hide the photos" : "See the photos"))));
@@ -1173,15 +1187,37 @@ function timeline(claimNow, readExplanation) {
   return { el, refresh };
 }
 
-/** Let the arbitration panel open a disputed claim's sealed photos: wrap its key for each panelist, as evidence. */
-async function shareWithPanel(c) {
+/** Let a claim's arbitrator open its sealed photos: wrap the key this account holds for each of the arbitrator's key
+ * holders (the panel's members), as ERC-1497 evidence; `quiet` (right after sending the claim there) skips, with no
+ * message, what the card's access line already explains: unsealed photos, no key held, an arbitrator without keys. */
+async function shareWithArbitrator(c, anchor = null, quiet = false) {
   const manifest = await fetchManifest(c.submitted.evidenceRoot);
-  if (!manifest.sealed) return notice("This claim's photos are not sealed; the panel can already see them.");
-  const key = await evidenceKey(manifest);
+  const key = manifest.sealed ? await evidenceKey(manifest) : null;
+  const readers = key ? await arbitratorReaders(c.product.arbitrator) : [];
+  if (!manifest.sealed) return quiet ? null : notice("This claim's photos are not sealed; the arbitrator can already see them.");
+  if (quiet && !readers.length) return null;
   if (!key) throw new Error("this account holds no key for the claim's photos");
-  const readers = await panelReaders();
-  if (!readers.length) throw new Error("no panel member has published an evidence key yet");
-  await shareClaimKey(c.id, manifest, key, readers, "Photos' key for the arbitration panel");
+  if (!readers.length) throw new Error("the claim's arbitrator has no published evidence key, so nothing can be wrapped for it");
+  return shareClaimKey(c.id, manifest, key, readers, "Photos' key for the arbitration panel", anchor);
+}
+
+/** What the claim's arbitrator can read of its photos, in words (a disputed claim's card): nothing to say for
+ * unsealed photos; an arbitrator without keys sees only what is disclosed as evidence. */
+function arbitratorAccessLine(c) {
+  const access = c.access;
+  if (!access?.sealed) return null;
+  const line = (kind, text) => h("p", { class: `panel-access ${kind === "shared" ? "ok" : "hint"}`, "data-access": kind }, text);
+  if (!access.readers.length) {
+    return line("no-keys", "The claim's arbitrator publishes no evidence key (a court such as Kleros), so it cannot open " +
+      "the sealed photos: it sees only what the parties disclose. To show it a photo or a statement, use Add evidence " +
+      "for the arbitrator below; whatever is added there is public.");
+  }
+  if (access.missing.length) {
+    return line("missing", `The arbitration panel cannot open the photos yet: ${access.missing.length} of its ` +
+      `${access.readers.length} members hold no key to them. Share the photos with the arbitration panel wraps the ` +
+      "key for them (the claimant, the insurer and the committee hold it).");
+  }
+  return line("shared", `The arbitration panel can open the photos: the key is wrapped for all ${access.readers.length} of its members.`);
 }
 
 /** Store an ERC-1497 evidence document (a statement, optionally with a file) and publish its URI on-chain. */

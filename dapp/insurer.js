@@ -651,7 +651,9 @@ export async function insurerView(view) {
   const queuePanel = h("section", { class: "panel", "aria-labelledby": "review-h" }, h("h2", { id: "review-h" }, "Waiting for your review"),
     h("p", { class: "hint" }, "Claims the oracle was not sure enough to decide, on your products or on products you " +
       "adjust: before each one's review deadline, propose a payout (the claimant may dispute it) or send the claim to the " +
-      "arbitration panel at the insurer's cost. A claim you answer stays here, with its new state, while this screen is open."),
+      "arbitration panel at the insurer's cost. A claim you answer stays here, with its new state, while this screen is open. " +
+      "A claim of your products at the arbitration panel that the panel cannot open yet (sent there by someone who holds " +
+      "no key to its photos) waits here too, for you to share its photos."),
     queueEl);
   const reviewedHere = new Set(); // claims seen in review while this screen is open: they stay in the queue
   const render = async (snap) => {
@@ -659,14 +661,15 @@ export async function insurerView(view) {
     const claims = await claimRecords(snap, [...stats.flatMap((s) => s.claimLogs), ...adjusted]
       .sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index));
     for (const c of claims) if (Number(c.record.status) === 6) reviewedHere.add(String(c.id));
-    const inQueue = (c) => reviewedHere.has(String(c.id));
+    const mine = new Set(stats.map((s) => String(s.id)));
+    const panelCannotOpen = (c) => Number(c.record.status) === 3 && mine.has(String(c.productId)) && c.access?.missing.length > 0;
+    const inQueue = (c) => reviewedHere.has(String(c.id)) || panelCannotOpen(c);
     reconcile(queueEl, claims.filter(inQueue), { id: (c) => c.id, key: claimKey, create: (c) => claimCard(c, INSURER),
       empty: () => h("li", { class: "empty" }, "No claims are waiting for your review.") });
     const policies = new Map(await Promise.all([...new Set(claims.filter((c) => isOpen(Number(c.record.status))).map((c) => String(c.record.policyId)))]
       .map(async (id) => [id, (await snap.manager.policy(id)).toObject()])));
     for (const s of stats) s.reserve = pendingReserve(claims.filter((c) => c.productId === s.id), policies);
     showCredit(creditEl, credit);
-    const mine = new Set(stats.map((s) => String(s.id)));
     reconcile(claimsEl, claims.filter((c) => !inQueue(c) && mine.has(String(c.productId))), { id: (c) => c.id, key: claimKey, create: (c) => claimCard(c, INSURER),
       empty: () => h("li", { class: "empty" }, "No claims on your products yet.") });
     if (!stats.length) {

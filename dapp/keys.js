@@ -1,6 +1,7 @@
 // Evidence keys in the dApp: the account's own X25519 identity (derived from one signature per session, kept in
 // memory only), publishing it in the KeyDirectory, and the readers a claim's evidence is sealed for.
 import { contracts, describeError, ethers, send, state, uploadPermit } from "./chain.js";
+import { fetchManifest } from "./explain.js";
 import { h, mount, notice } from "./ui.js";
 import { SEAL_SCHEME, contentKeyFor, fromHex, identityFromSignature, keyCommitment, keyMessage, newContentKey, sealPhoto, sealPlace, toHex, unwrapKey, wrapKey } from "./seal.js";
 
@@ -70,8 +71,7 @@ export async function myContentKey(manifest) {
 export const KEY_GRANTS_TYPE = "claims-oracle/key-grants";
 
 /** The arbitration panel's members with their published keys (members without one are left out). */
-export async function panelReaders() {
-  const { panel } = contracts();
+async function panelReaders(panel) {
   const members = [];
   for (let i = 0; ; i += 1) {
     try { members.push(await panel.panel(i)); } catch { break; }
@@ -80,22 +80,70 @@ export async function panelReaders() {
   return members.map((address, i) => ({ address, key: keys[i] })).filter((r) => r.key);
 }
 
+/** Who can read sealed evidence for a product's arbitrator: this deployment's panel's members with published keys,
+ * else the arbitrator's own published key; none for an arbitrator that publishes no key (an ERC-792 court such as
+ * Kleros). */
+export async function arbitratorReaders(arbitrator) {
+  const { panel } = contracts();
+  if (panel && (await panel.getAddress()).toLowerCase() === String(arbitrator).toLowerCase()) return panelReaders(panel);
+  const key = await publishedKey(arbitrator);
+  return key ? [{ address: arbitrator, key }] : [];
+}
+
+const evidenceDocs = new Map(); // evidence URI -> promise of its ERC-1497 document (null if it cannot be read)
+
+/** An ERC-1497 evidence document by its ipfs:// URI, read once per page (null if unreadable; asked again later). */
+export function evidenceDoc(uri) {
+  if (!uri.startsWith("ipfs://")) return Promise.resolve(null);
+  if (!evidenceDocs.has(uri)) {
+    evidenceDocs.set(uri, fetch(`/content/${uri.slice("ipfs://".length)}`)
+      .then((response) => (response.ok ? response.json() : null))
+      .catch(() => null)
+      .then((doc) => {
+        if (doc === null) evidenceDocs.delete(uri); // asked again on the next block
+        return doc;
+      }));
+  }
+  return evidenceDocs.get(uri);
+}
+
+/** The grants for a sealed manifest's key: its own, then those of the key-grants evidence documents naming it. */
+function grantsOf(manifest, evidenceDocs) {
+  const shared = evidenceDocs.filter((doc) => doc?.type === KEY_GRANTS_TYPE && doc.evidenceRoot?.toLowerCase() === manifest.root);
+  return [...manifest.sealed.grants, ...shared.flatMap((doc) => doc.grants || [])];
+}
+
 /** The content key of a claim for the connected account: from its grant in the manifest, else from a key-grants
  * evidence document addressed to it; null when it holds none. */
 export async function claimKey(manifest, evidenceDocs = []) {
   const me = await myIdentity();
-  const own = await contentKeyFor(manifest, me);
-  if (own) return own;
-  for (const doc of evidenceDocs) {
-    if (doc?.type !== KEY_GRANTS_TYPE || doc.evidenceRoot?.toLowerCase() !== manifest.root) continue;
-    const grant = (doc.grants || []).find((g) => g.to === me.address);
-    if (grant) return unwrapKey(grant, me, manifest.sealed.keyCommitment);
+  let problem = null;
+  for (const grant of grantsOf(manifest, evidenceDocs).filter((g) => g.to === me.address)) {
+    try {
+      return await unwrapKey(grant, me, manifest.sealed.keyCommitment);
+    } catch (error) {
+      problem = error; // a grant that does not open (anyone on the claim may publish one): try the next
+    }
   }
+  if (problem) throw problem;
   return null;
 }
 
-/** Wrap a claim's content key for more readers and publish the grants as ERC-1497 evidence on the claim. */
-export async function shareClaimKey(claimId, manifest, contentKey, readers, label) {
+/** What a claim's arbitrator can read of its photos, from the manifest and the claim's evidence at a snapshot:
+ * {sealed, readers: the arbitrator's key holders, missing: those no grant names yet}. */
+export async function arbitratorAccess(snap, claimId, evidenceRoot, arbitrator) {
+  const manifest = await fetchManifest(evidenceRoot);
+  if (!manifest.sealed) return { sealed: false, readers: [], missing: [] };
+  const [logs, readers] = await Promise.all([snap.events(snap.desk, snap.desk.filters.Evidence(null, claimId)),
+    arbitratorReaders(arbitrator)]);
+  const docs = await Promise.all(logs.map((l) => evidenceDoc(l.args._evidence)));
+  const granted = new Set(grantsOf(manifest, docs).map((g) => g.to));
+  return { sealed: true, readers, missing: readers.filter((r) => !granted.has(r.address.toLowerCase())) };
+}
+
+/** Wrap a claim's content key for more readers and publish the grants as ERC-1497 evidence on the claim (its result
+ * shows beside `anchor` too); the receipt, or null if the transaction failed. */
+export async function shareClaimKey(claimId, manifest, contentKey, readers, label, anchor = null) {
   const grants = await Promise.all(readers.map((r) => wrapKey(contentKey, r.key, r.address)));
   const doc = { type: KEY_GRANTS_TYPE, name: label, description: `The claim's content key, wrapped for ${readers.length} reader(s).`,
     claimId: String(claimId), evidenceRoot: manifest.root, grants };
@@ -103,7 +151,7 @@ export async function shareClaimKey(claimId, manifest, contentKey, readers, labe
     headers: await uploadPermit() });
   const body = await response.json();
   if (!response.ok) throw new Error(`storing the key grants failed: ${body.error?.message || response.status}`);
-  return send(`Share claim ${claimId} with the arbitration panel`, ({ desk }) => desk.submitEvidence(claimId, `ipfs://${body.cid}`));
+  return send(`Share claim ${claimId} with the arbitration panel`, ({ desk }) => desk.submitEvidence(claimId, `ipfs://${body.cid}`), anchor);
 }
 
 /** The insured object the chain stores for a vehicle id: keccak256(salt || normalised id), the salt derived from

@@ -56,6 +56,9 @@ class ClaimSource(Protocol):
     def holds_policy(self, account: str) -> bool:
         """Whether `account` holds a policy that has not ended, or still has a claim open."""
 
+    def insures_product(self, account: str) -> bool:
+        """Whether `account` is the insurer of a product (it shares claim photos' keys with an arbitrator)."""
+
     def contract_accepts_signature(self, account: str, digest: bytes, signature: bytes) -> bool | None:
         """EIP-1271 for a holder that is a contract; None when `account` is not a contract."""
 
@@ -176,6 +179,10 @@ class ChainClaims:
             return False
 
         return self._read(read)
+
+    def insures_product(self, account: str) -> bool:
+        """Whether `account` created a product on this manager."""
+        return self._read(lambda: bool(self.client.products_of(account, self.from_block)))
 
     def contract_accepts_signature(self, account: str, digest: bytes, signature: bytes) -> bool | None:
         """EIP-1271 for a holder that is a contract; None when `account` is not a contract."""

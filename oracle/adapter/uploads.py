@@ -1,6 +1,6 @@
-"""Uploads belong to someone: permits signed by policy holders, quotas per address, and a sweeper that deletes the
-uploads no claim references once they are older than a TTL. The content store keeps its put/get/has interface; all
-of this sits in front of it, in the gateway."""
+"""Uploads belong to someone: permits signed by policy holders (or insurers, for evidence), quotas per address, and
+a sweeper that deletes the uploads no claim references once they are older than a TTL. The content store keeps its
+put/get/has interface; all of this sits in front of it, in the gateway."""
 
 from __future__ import annotations
 
@@ -326,10 +326,12 @@ class UploadGate:
                 f"the permit's signature is not {permit.address}'s over the permit message for this gateway "
                 "(neither an EOA signature nor one its contract accepts under EIP-1271)"
             )
-        if not await asyncio.to_thread(self.claims.holds_policy, permit.address):
+        if not await asyncio.to_thread(self.claims.holds_policy, permit.address) and not await asyncio.to_thread(
+            self.claims.insures_product, permit.address
+        ):
             raise UploadForbiddenError(
-                f"{permit.address} holds no live policy on ClaimsManager {self.claims.contract}; uploads are for "
-                "policy holders' claims"
+                f"{permit.address} holds no live policy and insures no product on ClaimsManager "
+                f"{self.claims.contract}; uploads are for policy holders' claims and insurers' evidence"
             )
         self._checked[header or ""] = (min(now + PERMIT_CACHE_S, permit.expires), permit.address)
         while len(self._checked) > PERMIT_CACHE_ENTRIES:

@@ -355,18 +355,20 @@ class ClaimsManagerClient:
 
     def policies_of(self, holder: str, from_block: int = 0) -> list[int]:
         """The ids of every policy `holder` bought (its `PolicyPurchased` events mined from `from_block` on)."""
-        purchased = self._events["PolicyPurchased"]
-        topic = "0x" + bytes.fromhex(Web3.to_checksum_address(holder)[2:]).rjust(32, b"\0").hex()
+        return self._ids_naming("PolicyPurchased", 3, holder, from_block)
+
+    def products_of(self, insurer: str, from_block: int = 0) -> list[int]:
+        """The ids of every product `insurer` created (its `ProductCreated` events mined from `from_block` on)."""
+        return self._ids_naming("ProductCreated", 2, insurer, from_block)
+
+    def _ids_naming(self, event: str, topic_index: int, account: str, from_block: int) -> list[int]:
+        """The first indexed ids of this manager's `event` logs whose indexed topic `topic_index` is `account`."""
+        topic = "0x" + bytes.fromhex(Web3.to_checksum_address(account)[2:]).rjust(32, b"\0").hex()
+        topics: list[str | None] = [self._events[event].topic, None, None, None][: topic_index + 1]
+        topics[topic_index] = topic
         logs = self.rpc(
             "eth_getLogs",
-            [
-                {
-                    "address": self.address,
-                    "fromBlock": hex(from_block),
-                    "toBlock": "latest",
-                    "topics": [purchased.topic, None, None, topic],
-                }
-            ],
+            [{"address": self.address, "fromBlock": hex(from_block), "toBlock": "latest", "topics": topics}],
         )
         return [int(log["topics"][1], 16) for log in logs if not log.get("removed")]
 

@@ -36,6 +36,7 @@ class Ledger:
         self.committees: dict[int, list[str]] = {}
         self.epochs: dict[int, int] = {}  # the committee epoch of each claim's report (1 unless set)
         self.holders: set[str] = {HOLDER.address.lower()}  # who holds a live policy
+        self.insurers: set[str] = set()  # who created a product
         self.contract_signers: dict[str, set[bytes]] = {}  # EIP-1271 holders: the signatures each accepts
         self.evidence_roots: list[bytes] = []  # evidence roots of submitted claims, in order
         self.evidence_uris: list[str] = []  # ERC-1497 evidence URIs published
@@ -64,6 +65,10 @@ class Ledger:
     def holds_policy(self, account: str) -> bool:
         """Whether `account` holds a live policy (`holders`)."""
         return account.lower() in self.holders
+
+    def insures_product(self, account: str) -> bool:
+        """Whether `account` created a product (`insurers`)."""
+        return account.lower() in self.insurers
 
     def contract_accepts_signature(self, account: str, digest: bytes, signature: bytes) -> bool | None:
         """EIP-1271 as a contract in `contract_signers` answers; None for an account without code."""

@@ -112,7 +112,7 @@ async def test_bridge__reposted_claim_an_hour_earlier_under_another_id__does_not
     assert history_claim_ids(history) == {claim_id}  # only the claim the chain holds, in the database
 
 
-async def test_uploads_on_a_real_chain__holder_checked_by_its_policy__unreferenced_upload_swept(
+async def test_uploads_on_a_real_chain__holder_checked_by_its_policy_insurer_by_its_product__unreferenced_swept(
     world, model, aiohttp_client
 ):
     settings = load_settings(
@@ -135,8 +135,12 @@ async def test_uploads_on_a_real_chain__holder_checked_by_its_policy__unreferenc
             signed = w3.provider.make_request("personal_sign", ["0x" + text.encode().hex(), account])["result"]
             return {PERMIT_HEADER: encode_permit(origin, account, expires, bytes.fromhex(signed[2:]))}
 
-        refused = await client.post("/content", data=b"x", headers=permit(world["insurer"]))  # holds no policy
+        panelist = world["chain"].accounts[6]  # holds no policy and insures no product
+        refused = await client.post("/content", data=b"x", headers=permit(panelist))
         assert refused.status == 403 and "holds no live policy" in (await refused.json())["error"]["message"]
+        insurer = await client.post("/content", data=b"key grants", headers=permit(world["insurer"]))
+        assert insurer.status == 201  # an insurer uploads evidence, such as the photos' key for the panel
+        insurer_cid = (await insurer.json())["cid"]
         assert claims.contract_accepts_signature(world["holder"], b"\0" * 32, b"\1" * 65) is None  # an EOA
 
         holder = permit(world["holder"])
@@ -153,9 +157,9 @@ async def test_uploads_on_a_real_chain__holder_checked_by_its_policy__unreferenc
         gate = client.app[UPLOADS]
         assert await gate.sweep() == {"referenced": 2, "deleted": 0}
         gate.clock = lambda: time.time() + 61
-        assert await gate.sweep() == {"referenced": 0, "deleted": 1}
+        assert await gate.sweep() == {"referenced": 0, "deleted": 2}  # the dropped photo, the insurer's upload
         cas = world["cas"]
-        assert cas.has(kept_cid) and cas.has(manifest_cid) and not cas.has(dropped_cid)
+        assert cas.has(kept_cid) and cas.has(manifest_cid) and not cas.has(dropped_cid) and not cas.has(insurer_cid)
     finally:
         assessor.close()
         history.close()

@@ -21,6 +21,7 @@ from oracle.dev.demo import confident_photos, default_photo_root
 from oracle.dev.stack import evidence_readers, insured_object_of, person_reader, product_defaults
 from oracle.domain import ARBITRATION_RESERVE_WEI, HEIC_BRANDS, REPO_ROOT, ClaimStatus, Peril, public_area
 from oracle.explain.evidence import load_manifest
+from oracle.privacy import SealError, unwrap_key
 from oracle.settings import load_settings
 from tests.dapp.conftest import screenshot
 from tests.factories import IMAGE_MAGIC, make_jpeg
@@ -253,14 +254,14 @@ def test_insurer_claimant_arbitrator_end_to_end(page, stack, photos):
     expect(card.locator(".confirm")).to_have_count(0)
     card.locator("button.dispute").click()
     transaction(page, "Dispute claim", card.locator(".confirm button.cost-confirm").click)
+    # the photos are sealed: the same flow then shares their key with the panel, as ERC-1497 evidence
+    confirmed_next(page, f"Share claim {second} with the arbitration panel")
     expect(card).to_have_attribute("data-status", "disputed", timeout=TIMEOUT_MS)
     shows_no_jargon(page, "claimant")
     card.locator("details.evidence-form summary").click()
     card.locator('input[name="evidence-title"]').fill("Dashcam statement")
     card.locator('textarea[name="evidence-statement"]').fill("The dent is on the rear door, out of these photos' view.")
     transaction(page, "Submit evidence", card.locator("details.evidence-form button[type=submit]").click)
-    # the photos are sealed: the claimant shares their key with the panel, as ERC-1497 evidence
-    transaction(page, f"Share claim {second}", card.locator("button.share-key").click)
 
     # arbitrators: replay the decision, then two of the three panel members rule for the claimant
     for member in ("arbitration panel 1", "arbitration panel 2"):
@@ -1080,13 +1081,19 @@ DECIDE_S = 60  # the committee decides a claim this soon (1-3 s on an idle machi
 
 
 def decided_claim(
-    stack, photos, vehicle: str, amount: int, policy_id: int | None = None, unpriced_class: bool = False
+    stack,
+    photos,
+    vehicle: str,
+    amount: int,
+    policy_id: int | None = None,
+    unpriced_class: bool = False,
+    for_panel: bool = True,
 ) -> tuple[int, int]:
     """A claim by the second claimant (on a new policy for `vehicle` unless `policy_id` is given), its photos sealed
-    as the dApp seals them (for the panel too, as if the claimant had shared them), filed over web3 and waited on
-    until the committee decides and its explanation is on the gateway, (policy, claim); with `unpriced_class` the new
-    policy's class is one the product sells but the cost schedule does not list, which leaves the committee no repair
-    estimate, so it refers the claim to the insurer's review."""
+    as the dApp seals them (`for_panel`: for the panel too, as if the claimant had shared them), filed over web3 and
+    waited on until the committee decides and its explanation is on the gateway, (policy, claim); with
+    `unpriced_class` the new policy's class is one the product sells but the cost schedule does not list, which leaves
+    the committee no repair estimate, so it refers the claim to the insurer's review."""
     manager, holder = stack.system.manager, stack.roles.second_claimant
     if policy_id is None:
         insured = insured_object_of(stack, holder, vehicle)
@@ -1095,7 +1102,7 @@ def decided_claim(
             policy_id = buy_policy(manager, holder, product_id, insured, vehicle_class)
         else:
             policy_id = buy_policy(manager, holder, create_product_directly(stack), insured)
-    panel = [(member, published_key(stack.system.keys, member)) for member in stack.roles.panel]
+    panel = [(member, published_key(stack.system.keys, member)) for member in stack.roles.panel if for_panel]
     evidence = store_evidence(
         stack.cas,
         [(p.name, p.read_bytes()) for p in photos],
@@ -1876,10 +1883,10 @@ def test_insurer_sees_the_claims_on_its_products__reserves_held_for_them__and_ac
     assert page.problems == []
 
 
-def referred_claim(stack, photos, vehicle: str) -> tuple[int, int]:
+def referred_claim(stack, photos, vehicle: str, for_panel: bool = True) -> tuple[int, int]:
     """A claim the committee refers to the insurer's review (its vehicle class is not in the cost schedule, so no
     repair estimate applies), on a new policy of a new product whose insurer is its own adjuster; (product, claim)."""
-    policy_id, claim_id = decided_claim(stack, photos, vehicle, 2 * ETH, unpriced_class=True)
+    policy_id, claim_id = decided_claim(stack, photos, vehicle, 2 * ETH, unpriced_class=True, for_panel=for_panel)
     assert stack.system.manager.claim(claim_id)["status"] == ClaimStatus.REVIEW
     return stack.system.manager.policy(policy_id)["productId"], claim_id
 
@@ -2108,4 +2115,150 @@ def test_review__deadline_passes_unanswered__anyone_sends_the_claim_to_the_panel
     expect(dispute.locator("button.rule-2")).to_contain_text("pays 1.9 ETH")
     expect(dispute.locator("button.rule-1")).to_contain_text("pays 0 ETH")
     fits(page, "arbitrator, a claim sent from the insurer's review")
+    assert page.problems == []
+
+
+def panel_grants(stack, claim_id: int) -> list[dict]:
+    """The grants of the key-grants evidence documents published on a claim, read from the chain and the store."""
+    logs = stack.system.desk.events.Evidence().get_logs(from_block=0, argument_filters={"_evidenceGroupID": claim_id})
+    docs = [json.loads(stack.cas.get(log.args._evidence.removeprefix("ipfs://"))) for log in logs]
+    return [grant for doc in docs if doc.get("type") == "claims-oracle/key-grants" for grant in doc["grants"]]
+
+
+def panelist_opens_the_photos(page, stack, claim_id: int):
+    """A panelist's arbitrator screen opens every photo of the claim with the key shared with it (no other step)."""
+    dispute = arbitrator_screen(page, stack, "1", claim_id)
+    expect(dispute.locator(".evidence-grants")).to_contain_text("the claim's key, wrapped for", timeout=TIMEOUT_MS)
+    photos = dispute.locator(".evidence-photos img")
+    expect(photos.first).to_have_attribute("data-opened", "true", timeout=TIMEOUT_MS)
+    expect(dispute.locator('.evidence-photos img[data-opened="false"]')).to_have_count(0)
+    return dispute
+
+
+def test_arbitration__the_adjuster_sends_a_referred_claim_to_the_panel__a_panelist_opens_the_photos_with_no_other_step(
+    page, stack, photos
+):
+    """The adjuster's Send to the arbitration panel also wraps the claim's key for the panel (a second transaction,
+    after the referral), the card then says the panel can open the photos, a panelist's screen opens them, and the
+    grants are encrypted to the panelists only: a non-panelist's key opens none of them."""
+    manager, keys = stack.system.manager, stack.system.keys.address
+    _, claim_id = referred_claim(stack, photos["minor"], "PANEL-KEY-VIN", for_panel=False)
+    assert panel_grants(stack, claim_id) == []
+    open_app(page, stack)
+    choose_account(page, "insurer")
+    page.goto(stack.url + "#/insurer")
+    card = page.locator(f'#review-queue li[data-claim="{claim_id}"]')
+    expect(card).to_have_attribute("data-status", "referred, in the insurer's review", timeout=TIMEOUT_MS)
+    card.locator("button.refer").click()
+    confirm = card.locator(".confirm button.cost-confirm")
+    transaction(page, f"Send claim {claim_id} to the arbitration panel", confirm.click)
+    confirmed_next(page, f"Share claim {claim_id} with the arbitration panel")
+    assert manager.claim(claim_id)["status"] == ClaimStatus.DISPUTED
+    expect(card.locator(".panel-access")).to_have_attribute("data-access", "shared", timeout=TIMEOUT_MS)
+    expect(card.locator(".panel-access")).to_contain_text("The arbitration panel can open the photos")
+
+    grants = panel_grants(stack, claim_id)
+    assert sorted(g["to"] for g in grants) == sorted(m.lower() for m in stack.roles.panel)
+    manifest = json.loads(load_manifest(manager.claim(claim_id)["evidenceRoot"], stack.cas))
+    commitment = manifest["sealed"]["keyCommitment"]
+    sealed = {"grants": grants, "keyCommitment": commitment}
+    panelist = person_reader(stack.w3, keys, stack.chain.accounts.index(stack.roles.panel[0]))
+    assert len(panelist.content_key(sealed)) == 32
+    outsider = person_reader(stack.w3, keys, stack.chain.accounts.index(stack.roles.claimant))  # on no panel
+    for grant in grants:
+        with pytest.raises(SealError):
+            unwrap_key(grant, outsider.identity, commitment)
+
+    logs = stack.system.desk.events.Evidence().get_logs(from_block=0, argument_filters={"_evidenceGroupID": claim_id})
+    gas = stack.w3.eth.get_transaction_receipt(logs[-1].transactionHash).gasUsed
+    assert gas < 60_000, f"publishing the panel's grants cost {gas} gas"  # docs/privacy.md: about 41,000
+    panelist_opens_the_photos(page, stack, claim_id)
+    assert page.problems == []
+
+
+NO_KEY_CARD = """async ([now]) => {
+  const { claimCard } = await import("/app/claimant.js");
+  const eth = 10n ** 18n;
+  const product = { oracleTimeout: 86400n, deductible: 0n, disputeBond: 0n, disputeWindow: 86400n, insurer: "0x0",
+    arbitrator: "0x00000000000000000000000000000000000000c1" };
+  const record = { status: 3n, decision: 3n, payout: 0n, escalated: false, timestamp: now - 3600,
+    claimedAmount: eth, policyId: 1n };
+  const submitted = { claimedAmount: eth, peril: 0n, incidentTime: now - 7200,
+    evidenceRoot: "0x" + "00".repeat(32) };
+  const c = { id: 9999n, record, product, submitted, now, ruleBy: now + 86400, can: {}, story: null, decided: null,
+    access: { sealed: true, readers: [], missing: [] } };
+  const card = claimCard(c);
+  card.update(c); // a card is drawn when the screen hands it the claim
+  const share = card.el.querySelectorAll("button.share-key").length;
+  return { line: card.el.querySelector(".panel-access")?.textContent, share };
+}"""
+
+
+def test_arbitration__an_arbitrator_without_keys_is_named_on_the_card_with_the_way_to_disclose(page, stack):
+    """A disputed claim before an arbitrator that publishes no evidence key (a court such as Kleros) says it cannot open
+    the sealed photos and points to Add evidence, with no share button; such an arbitrator has no readers."""
+    claimant_screen(page, stack)
+    now = stack.w3.eth.get_block("latest")["timestamp"]
+    shown = page.evaluate(NO_KEY_CARD, [now])
+    assert shown["share"] == 0
+    assert shown["line"].startswith("The claim's arbitrator publishes no evidence key (a court such as Kleros)")
+    assert "use Add evidence for the arbitrator below; whatever is added there is public" in shown["line"]
+    readers = page.evaluate(
+        """async ([kleros, panel]) => {
+          const { arbitratorReaders } = await import("/app/keys.js");
+          return [(await arbitratorReaders(kleros)).length, (await arbitratorReaders(panel)).length];
+        }""",
+        ["0x00000000000000000000000000000000000000c1", stack.system.arbitrator.address],  # no key; the panel
+    )
+    assert readers == [0, len(stack.roles.panel)]
+    assert page.problems == []
+
+
+def test_arbitration__a_claimants_dispute_shares_the_photos_key_with_the_panel_automatically(page, stack, photos):
+    """A claimant who disputes a decision in the dApp wraps the photos' key for the panel in the same flow: the
+    dispute, then the grants as evidence; its card says the panel can open the photos and a panelist sees them."""
+    _, claim_id = decided_claim(stack, photos["whole"], "AUTO-SHARE-VIN", 2 * ETH, for_panel=False)
+    claimant_screen(page, stack)
+    card = claim_card(page, claim_id)
+    expect(card).to_have_attribute("data-status", "decided, window open", timeout=TIMEOUT_MS)
+    card.locator("button.dispute").click()
+    transaction(page, f"Dispute claim {claim_id}", card.locator(".confirm button.cost-confirm").click)
+    confirmed_next(page, f"Share claim {claim_id} with the arbitration panel")
+    expect(card.locator(".panel-access")).to_have_attribute("data-access", "shared", timeout=TIMEOUT_MS)
+    assert {g["to"] for g in panel_grants(stack, claim_id)} == {m.lower() for m in stack.roles.panel}
+    panelist_opens_the_photos(page, stack, claim_id)
+    assert page.problems == []
+
+
+def test_arbitration__someone_without_the_key_refers_after_the_deadline__the_insurers_queue_shares_it_in_one_click(
+    page, stack, photos
+):
+    """A referral after the review deadline by an account holding no key (here a panelist) leaves the panel unable to
+    open the photos: the claimant's card says so, the insurer's queue lists the claim with that line and one click
+    shares the key, and a panelist then opens the photos."""
+    manager, desk = stack.system.manager, stack.system.desk.functions
+    product_id, claim_id = referred_claim(stack, photos["minor"], "NO-KEY-REFER-VIN", for_panel=False)
+    review_ends = manager.claim(claim_id)["timestamp"] + desk.reviewTerms(product_id).call()[1]
+    stack.w3.provider.make_request("evm_increaseTime", [review_ends - manager.claim(claim_id)["timestamp"] + 1])
+    stack.w3.provider.make_request("evm_mine", [])
+    transact(stack.w3, desk.referToArbitrator(claim_id), stack.roles.panel[2])  # anyone, after the deadline
+    assert manager.claim(claim_id)["status"] == ClaimStatus.DISPUTED and panel_grants(stack, claim_id) == []
+
+    claimant_screen(page, stack)
+    mine = claim_card(page, claim_id)
+    access = mine.locator(".panel-access")
+    expect(access).to_have_attribute("data-access", "missing", timeout=TIMEOUT_MS)
+    expect(access).to_contain_text("The arbitration panel cannot open the photos yet: 3 of its 3 ")
+    expect(mine.locator("button.share-key")).to_be_visible()
+
+    choose_account(page, "insurer")
+    page.goto(stack.url + "#/insurer")
+    card = page.locator(f'#review-queue li[data-claim="{claim_id}"]')  # waiting for the insurer: the panel is blind
+    expect(card.locator(".panel-access")).to_have_attribute("data-access", "missing", timeout=TIMEOUT_MS)
+    transaction(page, f"Share claim {claim_id} with the arbitration panel", card.locator("button.share-key").click)
+    shared = page.locator(f'#insurer-claims li[data-claim="{claim_id}"]')  # out of the queue once the panel can read
+    expect(shared.locator(".panel-access")).to_have_attribute("data-access", "shared", timeout=TIMEOUT_MS)
+    expect(page.locator(f'#review-queue li[data-claim="{claim_id}"]')).to_have_count(0)
+    assert {g["to"] for g in panel_grants(stack, claim_id)} == {m.lower() for m in stack.roles.panel}
+    panelist_opens_the_photos(page, stack, claim_id)
     assert page.problems == []
