@@ -179,6 +179,35 @@ def unwrap_key(grant: Mapping[str, Any], identity: X25519PrivateKey, commitment:
     return key
 
 
+KEY_GRANTS_TYPE = "claims-oracle/key-grants"
+"""The `type` of an ERC-1497 evidence document that wraps a claim's content key for more readers (dapp/keys.js)."""
+
+
+def key_grants_document(claim_id: int, evidence_root: str, grants: list[dict[str, str]], name: str) -> dict[str, Any]:
+    """The evidence document sharing a claim's content key through `grants`, as the dApp's `shareClaimKey` builds it."""
+    return {
+        "type": KEY_GRANTS_TYPE,
+        "name": name,
+        "description": f"The claim's content key, wrapped for {len(grants)} reader(s).",
+        "claimId": str(claim_id),
+        "evidenceRoot": evidence_root.lower(),
+        "grants": grants,
+    }
+
+
+def granted_readers(sealed: Mapping[str, Any], evidence_root: str, documents: list[Any]) -> set[str]:
+    """The addresses a sealed manifest's own grants and the claim's key-grants documents for its root name."""
+    shared = [
+        doc
+        for doc in documents
+        if isinstance(doc, Mapping)
+        and doc.get("type") == KEY_GRANTS_TYPE
+        and str(doc.get("evidenceRoot", "")).lower() == evidence_root.lower()
+    ]
+    grants = [*sealed.get("grants", []), *(g for doc in shared for g in doc.get("grants") or [])]
+    return {str(g["to"]).lower() for g in grants if isinstance(g, Mapping) and "to" in g}
+
+
 @dataclass(frozen=True)
 class Reader:
     """One party that can open sealed evidence: its address and the X25519 identity it published for it."""

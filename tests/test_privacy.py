@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from oracle.cas.store import MemoryContentStore
 from oracle.claim.evidence import store_evidence
 from oracle.explain.evidence import EvidenceError, load_manifest, verify_evidence
 from oracle.privacy import (
+    KEY_GRANTS_TYPE,
     PHOTO_PURPOSE,
     PRIVATE_PURPOSE,
     SealError,
+    granted_readers,
     key_commitment,
+    key_grants_document,
     new_content_key,
     open_sealed,
+    public_bytes,
     seal,
     seal_deterministic,
     unwrap_key,
@@ -104,3 +109,18 @@ def test_sealed_manifest_opens_for_committee_and_stays_ciphertext_for_everyone_e
         verify_evidence(manifest, evidence.root, store)
     with pytest.raises(EvidenceError, match="no key grant"):
         verify_evidence(manifest, evidence.root, store, reader=outsider)
+
+
+def test_granted_readers__counts_the_manifest_and_key_grants_documents_of_the_same_root_only():
+    key, root = new_content_key(), "0x" + "ab" * 32
+    alice, bob, carol = (X25519PrivateKey.generate() for _ in range(3))
+    sealed = {"grants": [wrap_key(key, public_bytes(alice), "0x" + "01" * 20)]}
+    shared = key_grants_document(
+        7, root.upper().replace("0X", "0x"), [wrap_key(key, public_bytes(bob), "0x" + "02" * 20)], "n"
+    )
+    other = key_grants_document(7, "0x" + "cd" * 32, [wrap_key(key, public_bytes(carol), "0x" + "03" * 20)], "n")
+    assert shared["type"] == KEY_GRANTS_TYPE and shared["claimId"] == "7" and shared["evidenceRoot"] == root
+    assert granted_readers(sealed, root, [shared, other, None, {"type": "statement"}]) == {
+        "0x" + "01" * 20,
+        "0x" + "02" * 20,
+    }

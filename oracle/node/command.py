@@ -21,6 +21,7 @@ from oracle.node.aggregate import SignatureRelayClient
 from oracle.node.keys import member_reader
 from oracle.node.metrics import NodeMetrics
 from oracle.node.service import RPC_ERRORS, OracleNode
+from oracle.node.share import KeySharer
 from oracle.node.signer import Signer, add_key_arguments, signer_from_args
 from oracle.settings import Settings, load_settings
 
@@ -153,6 +154,17 @@ def build_node(settings: Settings, signer: Signer, history_store: NodeStore | No
         content, _ = start_peer_store(settings)  # the peer stops with this process (its stdin closes)
     assessor = build_assessor(settings, store, load_model(settings), store=content, reader=reader)
     relay = SignatureRelayClient(settings.signature_relay_url) if settings.signature_relay_url else None
+    sharer = None
+    if reader is not None and settings.key_directory_address:
+        sharer = KeySharer(
+            client,
+            store,
+            assessor.store,
+            reader,
+            settings.key_directory_address,
+            signer.sign_transaction,
+            start_block=settings.start_block,
+        )
     return OracleNode(
         client,
         store,
@@ -168,6 +180,7 @@ def build_node(settings: Settings, signer: Signer, history_store: NodeStore | No
         replace_after=settings.replace_after_s,
         max_fee_cap=settings.max_fee_cap_wei,
         metrics=NodeMetrics(settings.low_balance_votes),
+        sharer=sharer,
     )
 
 

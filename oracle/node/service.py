@@ -29,6 +29,7 @@ from oracle.db import ASSESSED, ASSESSING, DISCOVERED, DONE, FAILED, NOT_OURS, O
 from oracle.domain import ClaimStatus
 from oracle.node.aggregate import AggregateSubmitter, SignatureRelayClient
 from oracle.node.metrics import NodeMetrics
+from oracle.node.share import KeySharer
 from oracle.node.signer import Signer
 from oracle.node.submitter import MAX_FEE_CAP, REPLACE_SECONDS, TransactionSubmitter, VoteSubmitter
 from oracle.node.watcher import ClaimWatcher, event_from_record
@@ -45,6 +46,7 @@ FULL_POLL_SECONDS = 5.0  # a full poll at least this often even without a new bl
 BALANCE_CHECK_SECONDS = 60.0  # how often the account's balance is read for the metrics and the low-balance warning
 REVOTE_CHECK_SECONDS = 30.0  # how often the governor's MemberLeft events are read (a leave voids the votes cast)
 FINALITY_CHECK_SECONDS = 600.0  # how often the claims whose evidence this member holds are checked for finality
+SHARE_CHECK_SECONDS = 15.0  # how often new disputes are read for claims whose panel lacks the photos' key
 FINALITY_CHECKS_PER_ROUND = 200  # claims read from the chain in one such check, at most
 
 Loaded = tuple[list[tuple[JobView, Claim]], ClaimBatch | None, int]
@@ -106,11 +108,13 @@ class OracleNode:
         replace_after: float = REPLACE_SECONDS,
         max_fee_cap: int = MAX_FEE_CAP,
         metrics: NodeMetrics | None = None,
+        sharer: KeySharer | None = None,
     ) -> None:
         """Assemble a node that votes or, in "aggregate" mode, signs through `relay`; see `Settings` for the rest.
 
         Up to `batch_claims` waiting claims are assessed together (one model call for all their photos); the node's
-        health goes to `metrics` (by default a registry of its own that nothing serves)."""
+        health goes to `metrics` (by default a registry of its own that nothing serves); `sharer` shares the photos'
+        key of this member's claims that reach an arbitration panel without it."""
         if report_mode not in ("vote", "aggregate"):
             raise ValueError(f"report mode must be 'vote' or 'aggregate', got {report_mode!r}")
         if report_mode == "aggregate" and relay is None:
@@ -130,6 +134,7 @@ class OracleNode:
         self._balance_due = 0.0  # when the balance is next read (0: at the next poll)
         self._finality_due = 0.0  # when held evidence is next checked for claims that became final
         self._revote_due = 0.0  # when the governor's MemberLeft events are next read
+        self.sharer, self._share_due = sharer, 0.0  # when disputes are next read for keys to share
         # several workers of one node may share a PostgreSQL store: all assess the claims they take (take_jobs), the
         # one holding this lock also watches the chain and sends, so the nonces are handed out in one place
         self._leader_lock = f"claims-oracle node {client.chain_id} {client.address} {signer.address}"
@@ -195,6 +200,9 @@ class OracleNode:
         if self._leading and now >= self._finality_due:
             self._finality_due = now + FINALITY_CHECK_SECONDS
             await asyncio.to_thread(self.release_final_evidence)
+        if self._leading and self.sharer is not None and now >= self._share_due:
+            self._share_due = now + SHARE_CHECK_SECONDS
+            await asyncio.get_running_loop().run_in_executor(self._sender, self.share_keys)
         sendable = [
             job
             for job in (
@@ -395,6 +403,19 @@ class OracleNode:
         if released:
             log.info("unpinned %d pieces of evidence of claims final for longer than their retention", released)
         return released
+
+    def share_keys(self) -> int:
+        """Share the photos' key of this member's claims at a panel that cannot open them yet (on the sender thread,
+        so its transactions take nonces in turn with the votes); returns how many claims were shared."""
+        if self.sharer is None:
+            return 0
+        try:
+            return self.sharer.poll()
+        except RPC_ERRORS:
+            raise
+        except CLAIM_ERRORS as exc:  # tried again at the next check
+            log.warning("could not share claim keys with the arbitrator: %s", exc)
+            return 0
 
     def _record_balance(self) -> None:
         """Read the account's balance and the current fees into the metrics (which warn when it runs low)."""
