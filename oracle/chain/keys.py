@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import ContractLogicError
+from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.types import TxReceipt
 
 from oracle.chain.contracts import contract_type
 
 SignTransaction = Callable[[dict[str, Any]], tuple[bytes, bytes]]
 """Signs a transaction dict and returns (raw bytes, hash), as a node's Signer does."""
+
+PUBLISH_WAIT_SECONDS = 30.0  # how long a worker that lost the race to publish waits to see the winner's key
 
 
 def key_directory(w3: Web3, address: str) -> Contract:
@@ -28,10 +31,15 @@ def published_key(directory: Contract, account: str) -> bytes | None:
 
 
 def publish_key(
-    directory: Contract, account: str, public_key: bytes, sign: SignTransaction | None = None
+    directory: Contract,
+    account: str,
+    public_key: bytes,
+    sign: SignTransaction | None = None,
+    wait_seconds: float = PUBLISH_WAIT_SECONDS,
 ) -> TxReceipt | None:
     """Publish an account's X25519 public key unless it is already the published one; `sign` signs locally,
-    without it the account must be unlocked on the node (dev chains)."""
+    without it the account must be unlocked on the node (dev chains); a publication that fails waits up to
+    `wait_seconds` for the same key to appear (another worker of the account won the race)."""
     if published_key(directory, account) == public_key:
         return None
     w3 = directory.w3
@@ -47,9 +55,12 @@ def publish_key(
         receipt = w3.eth.wait_for_transaction_receipt(tx_hash)
         if receipt["status"] == 1:
             return receipt
-    except ContractLogicError:
-        pass
+    except (ContractLogicError, Web3RPCError):
+        pass  # refused ("key already published") or its nonce taken ("nonce too low") by another worker's publication
     # several workers of one member start together and publish the same key: one of them wins, the rest are done
-    if published_key(directory, account) == public_key:
-        return None
-    raise RuntimeError(f"publishing the encryption key of {account} reverted")
+    deadline = time.monotonic() + wait_seconds
+    while published_key(directory, account) != public_key:
+        if time.monotonic() >= deadline:
+            raise RuntimeError(f"publishing the encryption key of {account} failed and the key is not there")
+        time.sleep(0.2)
+    return None
