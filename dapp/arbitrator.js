@@ -28,7 +28,8 @@ async function queue(snap, voter) {
     snap.events(manager, manager.filters.ClaimSubmitted()),
   ]);
   const opened = [
-    ...disputed.map((l) => ({ id: l.args.claimId, disputeId: l.args.disputeId, by: l.args.disputer, kind: "disputed" })),
+    ...disputed.map((l) => ({ id: l.args.claimId, disputeId: l.args.disputeId, by: l.args.disputer, kind: "disputed",
+      counterOffer: l.args.counterOffer })),
     ...escalated.map((l) => ({ id: l.args.claimId, disputeId: l.args.disputeId, by: l.args.caller, kind: "escalated" })),
     ...referred.map((l) => ({ id: l.args.claimId, disputeId: l.args.disputeId, by: l.args.caller, kind: "sent from the insurer's review" })),
   ];
@@ -84,7 +85,7 @@ function historyView(item) {
 
 function rulingPays(item, code) {
   return rulingPayout({ claimed: item.record.claimedAmount, deductible: item.product.deductible,
-    oraclePayout: item.record.payout, escalated: item.record.escalated }, code);
+    oraclePayout: item.record.payout, escalated: item.record.escalated, counterOffer: item.counterOffer ?? 0n }, code);
 }
 
 function evidenceEntry({ party, uri, doc }) {
@@ -170,6 +171,9 @@ function disputeCard(first) {
             ? " Nobody assessed an amount: it came here from the insurer's review without a proposal."
             : ` The insurer's adjuster then proposed ${eth(item.record.payout)}, which was disputed.`)
         : `Escalated without an oracle decision; claimed ${eth(item.record.claimedAmount)}.`),
+      BigInt(item.counterOffer ?? 0n) > 0n ? h("p", { class: "counter-offer" }, `The claimant's counter-offer: ` +
+        `${eth(item.counterOffer)}. A ruling for the claimant pays ${eth(rulingPays(item, 2))}, the counter-offer, instead ` +
+        "of what was claimed less the deductible.") : null,
       s ? h("p", { class: "hint" }, `Incident ${when(s.incidentTime)} at ${(Number(s.latitudeE6) / 1e6).toFixed(4)}, ${(Number(s.longitudeE6) / 1e6).toFixed(4)}.`) : null,
       historyView(item));
     mount(evidenceEl, item.evidence.length ? item.evidence.map(evidenceEntry) : h("li", {}, "none"));

@@ -32,14 +32,15 @@ function takeConstants(constants) {
 }
 
 /** What a disputed claim pays under a ruling, as the dispute desk applies it (before the cover-left cap): 2, or 0
- * (no ruling) on an escalated or referred claim, pays the claimed amount less the deductible (a claimant's
- * counter-offer, the desk's `counterOffer`, replaces it; not shown here yet); 3 nothing; 0 or 1 the assessed payout
- * (nothing on an escalated or referred claim, which has none). */
-export function rulingPayout({ claimed, deductible, oraclePayout, escalated }, code) {
+ * (no ruling) on an escalated or referred claim, pays the claimed amount less the deductible, or the claimant's
+ * counter-offer when it disputed with one (the desk's `counterOffer`, 0 for none); 3 nothing; 0 or 1 the assessed
+ * payout (nothing on an escalated or referred claim, which has none). */
+export function rulingPayout({ claimed, deductible, oraclePayout, escalated, counterOffer = 0n }, code) {
   const net = BigInt(claimed) > BigInt(deductible) ? BigInt(claimed) - BigInt(deductible) : 0n;
-  if (code === 2 || (code === 0 && escalated)) return net;
+  const side = BigInt(counterOffer ?? 0n) > 0n ? BigInt(counterOffer) : net;
+  if (code === 2 || (code === 0 && escalated)) return side;
   if (code === 3 || escalated) return 0n;
-  return BigInt(oraclePayout);
+  return BigInt(oraclePayout ?? 0n);
 }
 
 export const state = {

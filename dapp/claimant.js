@@ -600,7 +600,7 @@ export function sameAccount(a, b) {
 function deskStory(logs) {
   const story = { opened: null, proposal: null, outcome: null, defaulted: null };
   for (const { eventName: name, args: a } of logs) {
-    if (name === "ClaimDisputed") story.opened = { kind: "disputed", by: a.disputer, bond: a.bond, fee: a.arbitrationFee };
+    if (name === "ClaimDisputed") story.opened = { kind: "disputed", by: a.disputer, bond: a.bond, fee: a.arbitrationFee, counterOffer: a.counterOffer };
     else if (name === "ClaimEscalated") story.opened = { kind: "escalated", by: a.caller, bond: 0n, fee: a.arbitrationFee };
     else if (name === "ClaimReferred") story.opened = { kind: "referred", by: a.caller, bond: 0n, fee: a.arbitrationFee };
     else if (name === "ReviewProposed") story.proposal = { by: a.adjuster, payout: a.payout, windowEnds: Number(a.windowEnds) };
@@ -707,10 +707,27 @@ export function staleFrom(c) {
 }
 
 /** What a claim pays under an arbitrator's ruling (0: none came), with the payout on record (the committee's or the
- * adjuster's); `escalating`: as if taken to the arbitrator now with no payout on record (escalated or referred). */
-export function rulingPays(c, code, escalating = false) {
+ * adjuster's) and the claimant's counter-offer if it disputed with one (`offer` overrides it: as if disputed with that
+ * offer now); `escalating`: as if taken to the arbitrator now with no payout on record (escalated or referred). */
+export function rulingPays(c, code, escalating = false, offer = null) {
   return rulingPayout({ claimed: c.record.claimedAmount, deductible: c.product.deductible,
-    oraclePayout: c.record.payout, escalated: escalating || Boolean(c.record.escalated) }, code);
+    oraclePayout: c.record.payout, escalated: escalating || Boolean(c.record.escalated),
+    counterOffer: escalating ? 0n : offer ?? counterOfferOf(c) }, code);
+}
+
+/** The claimant's counter-offer recorded with the claim's dispute (the desk's ClaimDisputed event), 0 for none. */
+export function counterOfferOf(c) {
+  return c.story?.opened?.kind === "disputed" ? BigInt(c.story.opened.counterOffer ?? 0n) : 0n;
+}
+
+/** The counter-offers the desk accepts for a decided claim (`disputeWithOffer`): above the payout on record and at
+ * most the claimed amount less the deductible; null when no amount fits (the payout is already that much). */
+export function counterOfferBounds(c) {
+  const claimed = BigInt(c.record.claimedAmount);
+  const deductible = BigInt(c.product.deductible);
+  const max = claimed > deductible ? claimed - deductible : 0n;
+  const above = BigInt(c.record.payout ?? 0n);
+  return max > above ? { above, max } : null;
 }
 
 /** Whether a decided claim's payout is the insurer's adjuster's proposal (a REFER reviewed), not the committee's. */
@@ -779,6 +796,8 @@ export function nextStep(c) {
   return "";
 }
 
+const KEEP_OPEN = Symbol("keep the confirmation open"); // an action's answer when its step has something to fix first
+
 /** The step before anything that costs money: `words` say what it costs, who decides next and when; the confirm
  * button sends `action` and the other one closes the step, and each confirmation's `anchor` is where its transaction's
  * result shows (by default beside its confirm button, which goes when the step closes; a claim card passes a place
@@ -786,7 +805,7 @@ export function nextStep(c) {
 function costConfirmation(label, words, confirmText, action, cancel) {
   return h("div", { class: "confirm", role: "group", "aria-label": label },
     h("p", {}, words),
-    h("button", { type: "button", class: "cost-confirm", onclick: () => action().then(cancel) }, confirmText),
+    h("button", { type: "button", class: "cost-confirm", onclick: () => action().then((r) => (r === KEEP_OPEN ? null : cancel())) }, confirmText),
     h("button", { type: "button", class: "cancel", onclick: cancel }, "Keep things as they are"));
 }
 
@@ -805,17 +824,95 @@ async function toArbitration(c, label, build, anchor) {
   return receipt;
 }
 
-/** The confirmation of a dispute: the bond (returned if the panel rules for the claimant) and the fee. */
+const offerTyped = new Map(); // claim id -> the counter-offer typed in its dispute confirmation, kept across redraws
+
+/** The claimant's optional counter-offer in a dispute confirmation: checked as it is typed against the desk's bounds
+ * (see counterOfferBounds), with what each ruling would then pay; `value()` is the offer in wei (0n: a plain dispute)
+ * or throws, with the reason shown in the field. */
+function counterOfferField(c) {
+  const bounds = counterOfferBounds(c);
+  if (!bounds) return { el: null, value: () => 0n };
+  const amount = h("input", { type: "text", inputmode: "decimal", name: "counter-offer", autocomplete: "off",
+    value: offerTyped.get(String(c.id)) ?? "" });
+  const pays = h("p", { class: "hint counter-offer-pays", "aria-live": "polite" });
+  const range = `more than the decided payout of ${eth(bounds.above)} and at most what you claimed less the ` +
+    `deductible, ${eth(bounds.max)}`;
+  const check = () => {
+    const value = parseEth(amount.value, "Your counter-offer");
+    if (value <= bounds.above) throw new Error(`Your counter-offer must be more than the decided payout of ${eth(bounds.above)}.`);
+    if (value > bounds.max) throw new Error(`Your counter-offer may be at most what you claimed less the deductible, ${eth(bounds.max)}.`);
+    return value;
+  };
+  const describe = (offer) => {
+    const [none, assessed, yours] = [0, 1, 2].map((code) => eth(rulingPays(c, code, false, offer)));
+    pays.textContent = `If the panel rules for you, the claim pays ${yours}${offer ? " (your counter-offer)" : ", what you " +
+      "claimed less the deductible"}; if it rules for the decided amount, ${assessed}; if it rules for nothing, 0 ETH; if ` +
+      `it does not rule, ${none}.`;
+  };
+  const validate = () => {
+    offerTyped.set(String(c.id), amount.value);
+    if (!amount.value.trim()) {
+      fieldError(amount, "");
+      describe(0n);
+      return;
+    }
+    try {
+      describe(check());
+      fieldError(amount, "");
+    } catch (error) {
+      describe(0n);
+      fieldError(amount, error.message);
+    }
+  };
+  amount.addEventListener("input", validate);
+  const el = h("div", { class: "counter-offer-field" },
+    field("Your counter-offer (ETH, optional)", amount, `Leave it empty to dispute without one. If you name an amount, ` +
+      `it is what a ruling for you pays instead of what you claimed less the deductible: ${range}.`), pays);
+  validate();
+  return {
+    el,
+    value: () => {
+      if (!amount.value.trim()) return 0n;
+      try {
+        return check();
+      } catch (error) {
+        fieldError(amount, error.message);
+        amount.focus();
+        throw error;
+      }
+    },
+  };
+}
+
+/** The confirmation of a dispute: the bond (returned if the panel rules for the claimant) and the fee; the claimant
+ * may name a counter-offer (counterOfferField), sent as the desk's disputeWithOffer. */
 export function disputeConfirmation(c, cancel, role = CLAIMANT, anchor = null) {
   const fee = BigInt(c.cost.total) - BigInt(c.cost.bond);
-  return costConfirmation(`confirm the dispute of claim ${c.id}`,
+  const offer = role.holder ? counterOfferField(c) : { el: null, value: () => 0n };
+  const confirmation = costConfirmation(`confirm the dispute of claim ${c.id}`,
     `Disputing sends ${eth(c.cost.total)} from your account: a bond of ${eth(c.cost.bond)}, returned if the panel rules ` +
       `for you, and an arbitration fee of ${eth(fee)}, ${role.feeBack}. The arbitration panel then decides ` +
       `instead of the oracle, when a majority of its members agree, by ${decidedByLatest(c)} at the latest; until ` +
       "then the claim pays nothing.",
     `Dispute and pay ${eth(c.cost.total)}`,
-    () => toArbitration(c, `Dispute claim ${c.id}`, async ({ desk }) => desk.dispute(c.id, { value: await (await snapshot()).desk.disputeCost(c.id) }), anchor),
+    async () => {
+      let value;
+      try {
+        value = offer.value();
+      } catch {
+        return KEEP_OPEN; // the field says what is wrong
+      }
+      const receipt = await toArbitration(c, value ? `Dispute claim ${c.id} with a counter-offer of ${eth(value)}` : `Dispute claim ${c.id}`,
+        async ({ desk }) => {
+          const cost = await (await snapshot()).desk.disputeCost(c.id);
+          return value ? desk.disputeWithOffer(c.id, value, { value: cost }) : desk.dispute(c.id, { value: cost });
+        }, anchor);
+      if (receipt) offerTyped.delete(String(c.id));
+      return receipt;
+    },
     cancel);
+  if (offer.el) confirmation.querySelector(":scope > p").after(offer.el);
+  return confirmation;
 }
 
 /** The confirmation of an escalation (the committee stayed silent past its timeout): the fee, no bond. */
@@ -1031,6 +1128,7 @@ export function claimCard(first, role = CLAIMANT) {
     if (status === 6) summary += ` The adjuster's review is due by ${when(c.review.endsAt)}.`;
     if (proposed(c)) summary += ` The insurer's adjuster proposed ${eth(c.story?.proposal?.payout ?? r.payout)}.`;
     if (status === 2) summary += ` Dispute window open until ${when(windowEnds)}.`;
+    if (counterOfferOf(c) > 0n) summary += ` The claimant's counter-offer: ${eth(counterOfferOf(c))}, what a ruling for the claimant pays.`;
     const final = status === 4 || status === 5; // resolved or paid (6, in review, is not)
     if (final) summary += ` Final payout ${eth(r.payout)}.`;
     const refund = final ? refundOf(c, state.wallet?.address) : null;
@@ -1127,7 +1225,8 @@ function historyEntry(step, c, readExplanation) {
       `cost: the arbitration fee of ${eth(a.arbitrationFee)} came out of its arbitration reserve.`],
     ArbitrationDefaulted: () => ["The insurer's arbitration reserve could not pay the panel's fee, so the claim was " +
       `settled at once for the claimant, paying ${eth(a.payout)}; whatever was sent to go to the panel was credited back.`],
-    ClaimDisputed: () => [`Disputed by ${who(a.disputer)}: bond ${eth(a.bond)}, arbitration fee ${eth(a.arbitrationFee)}.`],
+    ClaimDisputed: () => [`Disputed by ${who(a.disputer)}: bond ${eth(a.bond)}, arbitration fee ${eth(a.arbitrationFee)}` +
+      (BigInt(a.counterOffer ?? 0n) > 0n ? `, with a counter-offer of ${eth(a.counterOffer)} (what a ruling for the claimant pays).` : ".")],
     ClaimEscalated: () => [`Taken to the arbitration panel by ${who(a.caller)}: arbitration fee ${eth(a.arbitrationFee)}.`],
     Evidence: () => [`Evidence from ${who(a._party)}: `, content(a._evidence), "."],
     PanelVoted: () => [`A panel member voted: ${rulingWords(a.ruling)}.`],

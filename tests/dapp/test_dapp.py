@@ -2230,6 +2230,71 @@ def test_arbitration__a_claimants_dispute_shares_the_photos_key_with_the_panel_a
     assert page.problems == []
 
 
+def test_arbitration__a_claimant_disputes_with_a_counter_offer__refused_out_of_bounds_first__ruling_2_pays_it(
+    page, stack, photos
+):
+    """The claimant's dispute confirmation takes an optional counter-offer: one above what was claimed less the
+    deductible is refused in its field as it is typed (and nothing is sent), a valid one says what each ruling then
+    pays and goes out as disputeWithOffer, still sharing the photos' key; the card, its timeline and the arbitrator's
+    card show the offer and what ruling for the claimant pays; once the panel rules so, the claim pays the offer."""
+    _, claim_id = decided_claim(stack, photos["whole"], "COUNTER-OFFER-VIN", 2 * ETH, for_panel=False)
+    claimant_screen(page, stack)
+    card = claim_card(page, claim_id)
+    expect(card).to_have_attribute("data-status", "decided, window open", timeout=TIMEOUT_MS)
+    card.locator("button.dispute").click()
+    offer = card.locator('.confirm input[name="counter-offer"]')
+    expect(card.locator(".counter-offer-field")).to_contain_text(
+        "more than the decided payout of 0 ETH and at most what you claimed less the deductible, 1.9 ETH"
+    )
+    offer.fill("2.5")
+    expect(card.locator(".counter-offer-field .field-error")).to_have_text(
+        "Your counter-offer may be at most what you claimed less the deductible, 1.9 ETH."
+    )
+    expect(offer).to_have_attribute("aria-invalid", "true")
+    card.locator(".confirm button.cost-confirm").click()
+    expect(offer).to_be_focused()
+    assert stack.system.manager.claim(claim_id)["status"] == ClaimStatus.DECIDED  # nothing was sent
+    offer.fill("1,2")
+    expect(card.locator(".counter-offer-field .field-error")).to_have_text("")
+    expect(offer).not_to_have_attribute("aria-invalid", "true")
+    expect(card.locator(".counter-offer-pays")).to_contain_text(
+        "If the panel rules for you, the claim pays 1.2 ETH (your counter-offer); if it rules for the decided amount, "
+        "0 ETH; if it rules for nothing, 0 ETH; if it does not rule, 0 ETH."
+    )
+    transaction(
+        page,
+        f"Dispute claim {claim_id} with a counter-offer of 1.2 ETH",
+        card.locator(".confirm button.cost-confirm").click,
+    )
+    confirmed_next(page, f"Share claim {claim_id} with the arbitration panel")
+    expect(card.locator(".panel-access")).to_have_attribute("data-access", "shared", timeout=TIMEOUT_MS)
+    desk = stack.system.desk
+    assert desk.functions.counterOffer(claim_id).call() == 12 * ETH // 10
+    expect(card.locator(".summary")).to_contain_text(
+        "The claimant's counter-offer: 1.2 ETH, what a ruling for the claimant pays."
+    )
+    card.locator("details.timeline summary").click()
+    expect(card.locator(".timeline-steps li[data-event=ClaimDisputed]")).to_contain_text(
+        "with a counter-offer of 1.2 ETH (what a ruling for the claimant pays)", timeout=TIMEOUT_MS
+    )
+    shows_no_jargon(page, "claimant")
+
+    dispute = arbitrator_screen(page, stack, "1", claim_id)
+    expect(dispute.locator(".counter-offer")).to_contain_text(
+        "The claimant's counter-offer: 1.2 ETH. A ruling for the claimant pays 1.2 ETH"
+    )
+    expect(dispute.locator("button.rule-2")).to_contain_text("pays 1.2 ETH")
+    expect(dispute.locator("button.rule-1")).to_contain_text("pays 0 ETH")
+    dispute_id = desk.functions.disputeOf(claim_id).call()[1]
+    for member in stack.roles.panel[:2]:
+        transact(stack.w3, stack.system.arbitrator.functions.vote(dispute_id, 2), member)
+    claim = stack.system.manager.claim(claim_id)
+    assert claim["status"] == ClaimStatus.RESOLVED and claim["payout"] == 12 * ETH // 10
+    claimant_screen(page, stack)
+    expect(claim_card(page, claim_id).locator(".summary")).to_contain_text("Final payout 1.2 ETH", timeout=TIMEOUT_MS)
+    assert page.problems == []
+
+
 def test_arbitration__someone_without_the_key_refers_after_the_deadline__the_insurers_queue_shares_it_in_one_click(
     page, stack, photos
 ):
