@@ -295,19 +295,9 @@ class ClaimsMachine(RuleBasedStateMachine):
     def buy(self, holder_index, vehicle_class):
         """A holder buys a policy for a vehicle of the class it declares, at that class's premium."""
         holder = self.env["holders"][holder_index]
-        if vehicle_class >= len(DEMO_CLASS_FACTORS_BPS):
-            self.expect_revert(
-                self.manager.buyPolicy,
-                self.product_id,
-                keccak(b"car"),
-                vehicle_class,
-                value=PREMIUM,
-                sender=holder,
-                reason="policies: vehicle class not offered",
-            )
-            return
-        premium = PREMIUM * DEMO_CLASS_FACTORS_BPS[vehicle_class] // 10_000
-        if self.capital - self.locked >= COVERAGE:
+        offered = vehicle_class < len(DEMO_CLASS_FACTORS_BPS)
+        premium = PREMIUM * DEMO_CLASS_FACTORS_BPS[vehicle_class] // 10_000 if offered else PREMIUM
+        if offered and self.capital - self.locked >= COVERAGE:
             receipt = self.manager.buyPolicy(
                 self.product_id, keccak(b"car"), vehicle_class, value=premium, sender=holder
             )
@@ -317,16 +307,16 @@ class ClaimsMachine(RuleBasedStateMachine):
             self.policies[event.policyId] = ModelPolicy(holder=holder, start=event.start, premium=premium)
             self.capital += premium
             self.locked += COVERAGE
-        else:
-            self.expect_revert(
-                self.manager.buyPolicy,
-                self.product_id,
-                keccak(b"car"),
-                vehicle_class,
-                value=premium,
-                sender=holder,
-                reason="policies: not enough capital",
-            )
+            return
+        self.expect_revert(
+            self.manager.buyPolicy,
+            self.product_id,
+            keccak(b"car"),
+            vehicle_class,
+            value=premium,
+            sender=holder,
+            reason="policies: not enough capital" if offered else "policies: vehicle class not offered",
+        )
 
     @precondition(lambda self: self.policies)
     @rule(data=st.data(), amount=st.sampled_from([ETH // 2, 2 * ETH, 6 * ETH]))
